@@ -1,0 +1,12 @@
+"""xpdiff: numerical derivatives of data and functions on any Array API backend.
+
+The public API is re-exported here; see the modules for the layering:
+``_backend`` resolves array libraries, ``_stencils`` holds the numerics, and
+``_gradient`` combines them.
+"""
+
+from ._gradient import gradient
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["__version__", "gradient"]

@@ -1,0 +1,354 @@
+"""xpdiff.gradient against numpy.gradient: parity by Hypothesis, errors, backends."""
+
+from __future__ import annotations
+
+import array_api_compat
+import numpy as np
+import pytest
+from helpers import assert_gradient_equal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from numpy.exceptions import AxisError
+
+import xpdiff as xd
+
+NUMERIC_DTYPES = [
+    np.int8, np.int16, np.int32, np.int64,
+    np.uint8, np.uint16, np.uint32, np.uint64,
+    np.float16, np.float32, np.float64,
+    np.complex64, np.complex128,
+]  # fmt: skip
+
+COORD_DTYPES = [np.float64, np.float32, np.int64, np.uint8]
+
+
+def _data(rng, shape, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(info.min, info.max, size=shape, dtype=dtype, endpoint=True)
+    if dtype.kind == "c":
+        return (rng.uniform(-50, 50, shape) + 1j * rng.uniform(-50, 50, shape)).astype(dtype)
+    return rng.uniform(-50, 50, shape).astype(dtype)
+
+
+@st.composite
+def gradient_cases(draw):
+    """A random numpy.gradient call: f, varargs (as plans), axis and edge_order."""
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(3, 6), min_size=ndim, max_size=ndim)))
+    dtype = draw(st.sampled_from(NUMERIC_DTYPES))
+    seed = draw(st.integers(0, 2**32 - 1))
+    edge_order = draw(st.sampled_from([1, 2]))
+
+    axis_form = draw(st.sampled_from(["none", "int", "negative", "tuple"]))
+    if axis_form == "none":
+        axis, axes = None, tuple(range(ndim))
+    elif axis_form in ("int", "negative"):
+        a = draw(st.integers(0, ndim - 1))
+        axis, axes = (a - ndim if axis_form == "negative" else a), (a,)
+    else:
+        axes = tuple(draw(st.permutations(range(ndim)))[: draw(st.integers(1, ndim))])
+        axis = axes
+
+    spacing_form = draw(st.sampled_from(["none", "one scalar", "per axis"]))
+    plans = []
+    if spacing_form == "one scalar":
+        plans = [
+            (
+                "scalar",
+                draw(st.sampled_from(["py float", "py int", "np float32", "np float64", "0-d"])),
+                draw(st.sampled_from([0.5, 1.0, 2.0, 0.1])),
+            )
+        ]
+    elif spacing_form == "per axis":
+        for ax in axes:
+            kind = draw(st.sampled_from(["scalar", "uniform", "nonuniform"]))
+            if kind == "scalar":
+                plans.append(
+                    (
+                        "scalar",
+                        draw(st.sampled_from(["py float", "py int", "np float32", "0-d"])),
+                        draw(st.sampled_from([0.5, 3.0, 0.1])),
+                    )
+                )
+            else:
+                plans.append(
+                    (
+                        kind,
+                        draw(st.sampled_from(COORD_DTYPES)),
+                        draw(st.sampled_from(["numpy", "list", "backend"])),
+                        shape[ax],
+                    )
+                )
+    return shape, dtype, seed, edge_order, axis, plans
+
+
+def _make_varargs(xp, rng, plans):
+    """Return (numpy varargs, backend varargs) for the plans."""
+    np_args, xp_args = [], []
+    for plan in plans:
+        if plan[0] == "scalar":
+            _, form, value = plan
+            value = {
+                "py float": float(value),
+                "py int": max(1, int(value)),
+                "np float32": np.float32(value),
+                "np float64": np.float64(value),
+                "0-d": np.array(value),
+            }[form]
+            np_args.append(value)
+            xp_args.append(value)
+            continue
+        kind, dtype, container, length = plan
+        if kind == "uniform":
+            coords = np.arange(length) * (3 if np.dtype(dtype).kind in "iu" else 0.25)
+        else:
+            coords = np.cumsum(rng.integers(1, 9, length)) * (
+                1 if np.dtype(dtype).kind in "iu" else 0.125 * rng.uniform(0.5, 2)
+            )
+        coords = coords.astype(dtype)
+        if container == "list":
+            # numpy.gradient sees the same list, so the same float64 coordinates
+            np_args.append(coords.tolist())
+            xp_args.append(coords.tolist())
+        elif container == "backend" and xp.supports(dtype):
+            np_args.append(coords)
+            xp_args.append(xp.asarray(coords))
+        else:
+            np_args.append(coords)
+            xp_args.append(coords)
+    return np_args, xp_args
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=gradient_cases())
+def test_parity_with_numpy(xp, case):
+    shape, dtype, seed, edge_order, axis, plans = case
+    if not xp.supports(dtype):
+        return
+    rng = np.random.default_rng(seed)
+    f = _data(rng, shape, dtype)
+    np_args, xp_args = _make_varargs(xp, rng, plans)
+    expected = np.gradient(f, *np_args, axis=axis, edge_order=edge_order)
+    result = xd.gradient(xp.asarray(f), *xp_args, axis=axis, edge_order=edge_order)
+    assert_gradient_equal(xp, result, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(3, 12),
+    coeffs=st.lists(st.floats(-10, 10), min_size=3, max_size=3),
+)
+def test_edge_order_2_exact_on_quadratics(xp, seed, n, coeffs):
+    """Second-order formulas differentiate quadratics exactly on random grids."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(-3, 3, n))
+    if np.min(np.diff(x)) < 1e-3:
+        return
+    c0, c1, c2 = coeffs
+    f = c0 + c1 * x + c2 * x**2
+    exact = c1 + 2 * c2 * x
+    res = xp.check(
+        xd.gradient(xp.asarray(f), xp.asarray(x), edge_order=2), dtype=np.float64, shape=(n,)
+    )
+    scale = 1 + np.max(np.abs(f)) / np.min(np.diff(x))
+    np.testing.assert_allclose(res, exact, rtol=0, atol=1e-12 * scale)
+
+
+def test_zero_dimensional(xp):
+    f = xp.asarray(np.array(3.0))
+    assert xd.gradient(f) == ()
+    assert xd.gradient(f, 2.0) == ()
+    assert np.gradient(np.array(3.0)) == ()
+    with pytest.raises(TypeError, match="invalid number of arguments"):
+        xd.gradient(f, [1.0, 2.0])
+
+
+def test_float32_with_float64_coordinates_stays_float32(xp):
+    rng = np.random.default_rng(1)
+    f = rng.random(7).astype(np.float32)
+    x = np.cumsum(rng.random(7))
+    expected = np.gradient(f, x)
+    assert expected.dtype == np.float32
+    assert_gradient_equal(xp, xd.gradient(xp.asarray(f), x), expected)
+    assert_gradient_equal(xp, xd.gradient(xp.asarray(f), xp.asarray(x)), expected)
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_coordinates_in_any_container(xp, edge_order):
+    """Lists, NumPy arrays and the backend's own arrays give the same result."""
+    rng = np.random.default_rng(2)
+    f = rng.random((5, 6))
+    x0 = np.cumsum(rng.random(5))
+    x1 = np.linspace(0, 1, 6)
+    expected = np.gradient(f, x0, x1, edge_order=edge_order)
+    fb = xp.asarray(f)
+    for c0, c1 in [
+        (x0, x1),
+        (x0.tolist(), x1.tolist()),
+        (xp.asarray(x0), xp.asarray(x1)),
+        (tuple(x0), xp.asarray(x1)),
+    ]:
+        assert_gradient_equal(xp, xd.gradient(fb, c0, c1, edge_order=edge_order), expected)
+
+
+def test_inputs_not_modified(xp):
+    rng = np.random.default_rng(3)
+    f = rng.random((4, 5))
+    x = np.cumsum(rng.random(5))
+    fb, xb = xp.asarray(f), xp.asarray(x)
+    xd.gradient(fb, 1.0, xb, edge_order=2)
+    np.testing.assert_array_equal(xp.to_numpy(fb), f)
+    np.testing.assert_array_equal(xp.to_numpy(xb), x)
+
+
+# --- errors: numpy's types and messages, and strictness where numpy is sloppy ---
+
+
+def _raises_like_numpy(call_xd, call_np, exc):
+    with pytest.raises(exc) as np_info:
+        call_np()
+    with pytest.raises(exc) as xd_info:
+        call_xd()
+    assert type(xd_info.value) is type(np_info.value)
+    assert str(xd_info.value) == str(np_info.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "exc"),
+    [
+        ((np.ones(5), np.ones(2)), {}, ValueError),
+        ((1, np.ones(2)), {}, ValueError),
+        ((np.ones((5, 2)), 1), {}, ValueError),
+        ((np.ones(5),), {}, TypeError),
+        ((1, 1, 1), {}, TypeError),
+        ((1, 1), {"axis": 1}, TypeError),
+        ((), {"axis": 2}, AxisError),
+        ((), {"axis": -3}, AxisError),
+        ((), {"axis": (0, 0)}, ValueError),
+        ((), {"axis": (1, -1)}, ValueError),
+        ((), {"axis": 1.5}, TypeError),
+        ((), {"edge_order": 3}, ValueError),
+    ],
+)
+def test_errors_match_numpy(xp, args, kwargs, exc):
+    f = np.arange(25.0).reshape(5, 5)
+    fb = xp.asarray(f)
+    _raises_like_numpy(
+        lambda: xd.gradient(fb, *args, **kwargs), lambda: np.gradient(f, *args, **kwargs), exc
+    )
+
+
+def test_too_small_matches_numpy(xp):
+    for n, edge_order in [(1, 1), (2, 2), (0, 1)]:
+        f = np.arange(float(n))
+        _raises_like_numpy(
+            lambda f=f, e=edge_order: xd.gradient(xp.asarray(f), edge_order=e),
+            lambda f=f, e=edge_order: np.gradient(f, edge_order=e),
+            ValueError,
+        )
+
+
+@pytest.mark.parametrize("edge_order", [0, -1, 1.5, 2.0, True, "2", None])
+def test_edge_order_is_strict(xp, edge_order):
+    """numpy treats 0 and 1.5 as 2; xpdiff accepts only the integers 1 and 2."""
+    f = xp.asarray(np.arange(5.0))
+    with pytest.raises(ValueError, match="edge_order must be"):
+        xd.gradient(f, edge_order=edge_order)
+    with pytest.raises(ValueError, match="edge_order must be"):
+        xd.gradient(np.arange(5).astype("datetime64[D]"), edge_order=edge_order)
+
+
+def test_edge_order_numpy_integer_accepted(xp):
+    f = np.arange(5.0) ** 2
+    assert_gradient_equal(
+        xp, xd.gradient(xp.asarray(f), edge_order=np.int64(2)), np.gradient(f, edge_order=2)
+    )
+
+
+@pytest.mark.parametrize(
+    "spacing",
+    [1j, True, np.array([1j, 2j, 3j]), np.array([True, False, True]), np.array(["a", "b", "c"])],
+)
+def test_spacing_must_be_real(xp, spacing):
+    with pytest.raises(TypeError, match="spacing must be real"):
+        xd.gradient(xp.asarray(np.arange(3.0)), spacing)
+
+
+def test_bool_and_object_data_refused():
+    with pytest.raises(TypeError, match="gradient needs numeric data: f has dtype bool"):
+        xd.gradient(np.array([True, False, True]))
+    with pytest.raises(TypeError, match="gradient needs numeric data"):
+        xd.gradient(np.array([1, 2, 3], dtype=object))
+
+
+def test_short_coordinates_are_a_clear_error(xp):
+    # numpy raises an IndexError from inside its uniformity check here
+    with pytest.raises(ValueError, match=r"at least \(edge_order \+ 1\) elements"):
+        xd.gradient(xp.asarray(np.array([1.0])), [0.0])
+
+
+# --- libraries: no mixing, laziness, devices ---
+
+
+def test_mixing_libraries_is_a_type_error(xp):
+    other = None
+    if xp.name != "array_api_strict":
+        import array_api_strict
+
+        other = array_api_strict.asarray([0.0, 1.0, 2.0])
+        other_name = "array_api_strict"
+    else:
+        torch = pytest.importorskip("torch")
+        other = torch.asarray([0.0, 1.0, 2.0])
+        other_name = "torch"
+    f = xp.asarray(np.arange(3.0))
+    f_name = xp.module.__name__.split(".")[0]
+    with pytest.raises(
+        TypeError, match=f"f is a {f_name} array but a spacing is a {other_name} array"
+    ):
+        xd.gradient(f, other)
+
+
+def test_dask_stays_lazy():
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("gradient computed a dask array")
+
+    rng = np.random.default_rng(4)
+    f = rng.random((40, 30))
+    x = np.cumsum(rng.random(30))
+    fb = da.from_array(f, chunks=(10, 10))
+    with dask.config.set(scheduler=refuse):
+        res = xd.gradient(fb, 0.5, x, edge_order=2)
+    assert all(isinstance(r, da.Array) for r in res)
+    expected = np.gradient(f, 0.5, x, edge_order=2)
+    for r, e in zip(res, expected, strict=True):
+        np.testing.assert_array_equal(r.compute(), e)
+
+
+def test_array_api_strict_device_kept():
+    xps = pytest.importorskip("array_api_strict")
+    dev = xps.Device("device1")
+    f = xps.asarray(np.linspace(0, 1, 6) ** 2, device=dev)
+    for coords in (
+        np.linspace(0, 1, 6),
+        [0, 1, 2, 4, 5, 9],
+        xps.asarray(np.cumsum(np.arange(1.0, 7.0)), device=dev),
+    ):
+        res = xd.gradient(f, coords)
+        assert array_api_compat.device(res) == dev
+
+
+def test_jax_jit_with_scalar_spacing():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    f = np.linspace(0, 2, 9) ** 3
+    jitted = jax.jit(lambda a: xd.gradient(a, 0.25, edge_order=2))
+    np.testing.assert_array_equal(
+        np.asarray(jitted(jax.numpy.asarray(f))), np.gradient(f, 0.25, edge_order=2)
+    )
