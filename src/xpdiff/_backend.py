@@ -22,6 +22,7 @@ __all__ = [
     "device_of",
     "host_to_device",
     "is_numpy",
+    "is_numpy_namespace",
     "is_python_scalar",
     "library_name",
     "namespace_dtype",
@@ -88,6 +89,11 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
     if is_numpy(f) and isinstance(f, np.generic):
         f = np.asarray(f)
     return array_api_compat.array_namespace(f), f
+
+
+def is_numpy_namespace(xp: Any) -> bool:
+    """True when ``xp`` is NumPy (bare or array-api-compat's wrapper)."""
+    return array_api_compat.is_numpy_namespace(xp)
 
 
 def device_of(x: Any):

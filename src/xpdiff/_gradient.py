@@ -182,11 +182,19 @@ def _axis_slicer(f, axis: int):
 
 
 def _divide(xp, numerator, denominator):
-    """``numerator / denominator`` with NumPy 2 promotion for typed denominators."""
-    if isinstance(denominator, float):
-        return numerator / denominator
-    work = xp.result_type(numerator.dtype, denominator.dtype)
-    return xp.astype(numerator, work, copy=False) / xp.astype(denominator, work, copy=False)
+    """``numerator / denominator`` with NumPy 2 promotion for typed denominators.
+
+    ``numerator`` is always a fresh temporary of this module, so on NumPy it
+    is divided in place (ufunc ``out=``), saving the temporary that NumPy's
+    own expression elision saves numpy.gradient.
+    """
+    if not isinstance(denominator, float):
+        work = xp.result_type(numerator.dtype, denominator.dtype)
+        numerator = xp.astype(numerator, work, copy=False)
+        denominator = xp.astype(denominator, work, copy=False)
+    if _backend.is_numpy_namespace(xp):
+        return np.divide(numerator, denominator, out=numerator)
+    return numerator / denominator
 
 
 def _combine(xp, weights, values):
@@ -236,7 +244,29 @@ def _gradient_along(xp, f, axis: int, spacing: _Spacing, edge_order: int, out_dt
         first = _combine(xp, w_first, (take(0, 1), take(1, 2), take(2, 3)))
         last = _combine(xp, w_last, (take(-3, -2), take(-2, -1), take(-1, None)))
 
-    parts = [xp.astype(part, out_dtype, copy=False) for part in (first, interior, last)]
+    return _assemble(xp, (first, interior, last), axis, out_dtype)
+
+
+def _assemble(xp, parts, axis: int, out_dtype):
+    """Join edge and interior pieces along ``axis``, each cast once to ``out_dtype``.
+
+    Generic path: ``concat``. NumPy fast path (design.md's small-primitive
+    rule): slice assignment into a fresh array that xpdiff owns, as
+    numpy.gradient does, which saves the extra pass of ``concat``. Both
+    round each piece once to ``out_dtype``, so results are the same.
+    """
+    if _backend.is_numpy_namespace(xp):
+        shape = list(parts[1].shape)
+        shape[axis] = sum(p.shape[axis] for p in parts)
+        out = np.empty(tuple(shape), dtype=out_dtype)
+        index = [slice(None)] * len(shape)
+        start = 0
+        for part in parts:
+            index[axis] = slice(start, start + part.shape[axis])
+            out[tuple(index)] = part
+            start += part.shape[axis]
+        return out
+    parts = [xp.astype(part, out_dtype, copy=False) for part in parts]
     return xp.concat(parts, axis=axis)
 
 
