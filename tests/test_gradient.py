@@ -326,6 +326,7 @@ def test_dask_stays_lazy():
     with dask.config.set(scheduler=refuse):
         res = xd.gradient(fb, 0.5, x, edge_order=2)
     assert all(isinstance(r, da.Array) for r in res)
+    assert all(r.chunks == fb.chunks for r in res), "chunks of f are kept"
     expected = np.gradient(f, 0.5, x, edge_order=2)
     for r, e in zip(res, expected, strict=True):
         np.testing.assert_array_equal(r.compute(), e)

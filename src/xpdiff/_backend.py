@@ -25,6 +25,7 @@ __all__ = [
     "is_numpy_namespace",
     "is_python_scalar",
     "library_name",
+    "match_layout",
     "namespace_dtype",
 ]
 
@@ -94,6 +95,19 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
 def is_numpy_namespace(xp: Any) -> bool:
     """True when ``xp`` is NumPy (bare or array-api-compat's wrapper)."""
     return array_api_compat.is_numpy_namespace(xp)
+
+
+def match_layout(result: Any, like: Any):
+    """Give ``result`` the memory layout of ``like`` where a library has one to keep.
+
+    Dask: slicing and concatenating along an axis splits chunks (an interior
+    of n - 2 points next to edges of 1); this restores ``like``'s chunks so
+    that a gradient does not double the task graph of what follows. Other
+    libraries: ``result`` unchanged.
+    """
+    if array_api_compat.is_dask_array(result) and result.chunks != like.chunks:
+        return result.rechunk(like.chunks)
+    return result
 
 
 def device_of(x: Any):

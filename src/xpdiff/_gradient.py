@@ -244,16 +244,17 @@ def _gradient_along(xp, f, axis: int, spacing: _Spacing, edge_order: int, out_dt
         first = _combine(xp, w_first, (take(0, 1), take(1, 2), take(2, 3)))
         last = _combine(xp, w_last, (take(-3, -2), take(-2, -1), take(-1, None)))
 
-    return _assemble(xp, (first, interior, last), axis, out_dtype)
+    return _assemble(xp, (first, interior, last), axis, out_dtype, like=f)
 
 
-def _assemble(xp, parts, axis: int, out_dtype):
+def _assemble(xp, parts, axis: int, out_dtype, *, like):
     """Join edge and interior pieces along ``axis``, each cast once to ``out_dtype``.
 
     Generic path: ``concat``. NumPy fast path (design.md's small-primitive
     rule): slice assignment into a fresh array that xpdiff owns, as
     numpy.gradient does, which saves the extra pass of ``concat``. Both
-    round each piece once to ``out_dtype``, so results are the same.
+    round each piece once to ``out_dtype``, so results are the same. The
+    result gets ``like``'s layout (Dask chunks).
     """
     if _backend.is_numpy_namespace(xp):
         shape = list(parts[1].shape)
@@ -267,7 +268,7 @@ def _assemble(xp, parts, axis: int, out_dtype):
             start += part.shape[axis]
         return out
     parts = [xp.astype(part, out_dtype, copy=False) for part in parts]
-    return xp.concat(parts, axis=axis)
+    return _backend.match_layout(xp.concat(parts, axis=axis), like)
 
 
 def gradient(f, *varargs, axis=None, edge_order=1):
