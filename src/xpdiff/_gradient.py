@@ -25,7 +25,7 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from . import _backend, _stencils
 
-__all__ = ["gradient"]
+__all__ = ["fd_weights", "gradient"]
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,20 @@ class _Spacing:
     ``value`` is a Python float (a weak scalar, as numpy treats Python
     numbers), a 0-d array (uniform spacing with a dtype of its own), or a 1-d
     array of coordinate differences (non-uniform), in the work's namespace and
-    on its device.
+    on its device. ``coords`` keeps given coordinates for Fornberg weights
+    (a float64 NumPy array when they came from the host, else an array of
+    f's library), and ``period`` the period of a periodic axis with
+    non-uniform coordinates.
     """
 
     value: Any
     uniform: bool
+    coords: Any = None
+    period: Any = None
+
+    @property
+    def on_host(self) -> bool:
+        return isinstance(self.coords, np.ndarray)
 
 
 def _check_edge_order(edge_order: object) -> int:
@@ -78,6 +87,16 @@ def _check_real_spacing_dtype(kind: str, what: object) -> None:
         raise TypeError(f"spacing must be real numbers, got {what!r}")
 
 
+def _xp_real_coordinates(xp, values):
+    """Arrays of f's library as real floating coordinates (integers to float64)."""
+    if not xp.isdtype(values.dtype, "real floating"):
+        if not xp.isdtype(values.dtype, "integral"):
+            complex_ = xp.isdtype(values.dtype, "complex floating")
+            _check_real_spacing_dtype("c" if complex_ else "b", values.dtype)
+        values = xp.astype(values, xp.float64)
+    return values
+
+
 def _scalar_spacing(xp, device, value) -> _Spacing:
     """A scalar spacing: weak for Python numbers, typed for NumPy and xp 0-d arrays."""
     if _backend.is_python_scalar(value):
@@ -92,23 +111,31 @@ def _scalar_spacing(xp, device, value) -> _Spacing:
             value = value.astype(np.float64)
         return _Spacing(_backend.host_to_device(value, xp, device), uniform=True)
     # a 0-d array of f's own library
-    if not xp.isdtype(value.dtype, "real floating"):
-        if not xp.isdtype(value.dtype, "integral"):
-            _check_real_spacing_dtype(
-                "c" if xp.isdtype(value.dtype, "complex floating") else "b", value
-            )
-        value = xp.astype(value, xp.float64)
-    return _Spacing(value, uniform=True)
+    return _Spacing(_xp_real_coordinates(xp, value), uniform=True)
 
 
-def _coordinate_spacing(xp, device, coords, length: int) -> _Spacing:
-    """Coordinate array -> uniform scalar step or array of differences."""
+def _coordinate_spacing(xp, device, coords, length: int, periodic: bool) -> _Spacing:
+    """Coordinate array -> uniform scalar step or array of differences.
+
+    On a periodic axis the coordinates may have ``length + 1`` entries, the
+    last being the first point's coordinate one period later; with ``length``
+    entries the step that wraps around is taken as the mean step, so the
+    period is ``length / (length - 1) * (x[-1] - x[0])``.
+    """
     host = not _backend.is_array(coords) or _backend.is_numpy(coords)
     if host:
         coords = np.asarray(coords)
     if coords.ndim != 1:
         raise ValueError("distances must be either scalars or 1d")
-    if coords.shape[0] != length:
+    closed = periodic and coords.shape[0] == length + 1 and length > 0
+    if coords.shape[0] != length and not closed:
+        if periodic:
+            raise ValueError(
+                f"coordinates of a periodic axis of length {length} must have {length} "
+                f"entries (uniform spacing, period {length} steps) or {length + 1} "
+                f"(the last one being the first coordinate plus the period), "
+                f"got {coords.shape[0]}"
+            )
         raise ValueError("when 1d, distances must match the length of the corresponding dimension")
     if host:
         _check_real_spacing_dtype(coords.dtype.kind, coords.dtype)
@@ -119,26 +146,40 @@ def _coordinate_spacing(xp, device, coords, length: int) -> _Spacing:
         if diffs.shape[0] == 0:
             # too short: the shape check of the caller raises numpy's ValueError
             return _Spacing(1.0, uniform=True)
-        if (diffs == diffs[0]).all():
-            return _Spacing(_backend.host_to_device(diffs[0], xp, device), uniform=True)
-        return _Spacing(_backend.host_to_device(diffs, xp, device), uniform=False)
+        uniform = bool((diffs == diffs[0]).all())
+        host_coords = coords.astype(np.float64)
+        if uniform:
+            step = _backend.host_to_device(diffs[0], xp, device)
+            return _Spacing(step, uniform=True, coords=host_coords)
+        period = None
+        if closed:
+            period, host_coords = host_coords[-1] - host_coords[0], host_coords[:-1]
+            diffs = diffs[:-1]
+        elif periodic:
+            period = (host_coords[-1] - host_coords[0]) * length / (length - 1)
+        return _Spacing(
+            _backend.host_to_device(diffs, xp, device),
+            uniform=False,
+            coords=host_coords,
+            period=period,
+        )
 
-    if not xp.isdtype(coords.dtype, "real floating"):
-        if not xp.isdtype(coords.dtype, "integral"):
-            _check_real_spacing_dtype(
-                "c" if xp.isdtype(coords.dtype, "complex floating") else "b", coords.dtype
-            )
-        coords = xp.astype(coords, xp.float64)
+    coords = _xp_real_coordinates(xp, coords)
     diffs = coords[1:] - coords[:-1]
     if diffs.shape[0] == 0:
         return _Spacing(1.0, uniform=True)
     # numpy.gradient's uniform-spacing check: the one device-to-host sync
     if bool(xp.all(diffs == diffs[0])):
-        return _Spacing(diffs[0], uniform=True)
-    return _Spacing(diffs, uniform=False)
+        return _Spacing(diffs[0], uniform=True, coords=coords)
+    period = None
+    if closed:
+        period, coords, diffs = coords[-1] - coords[0], coords[:-1], diffs[:-1]
+    elif periodic:
+        period = (coords[-1] - coords[0]) * (length / (length - 1))
+    return _Spacing(diffs, uniform=False, coords=coords, period=period)
 
 
-def _parse_spacings(xp, device, f, axes, varargs) -> list[_Spacing]:
+def _parse_spacings(xp, device, f, axes, varargs, periodic) -> list[_Spacing]:
     len_axes = len(axes)
     n = len(varargs)
     if n == 0:
@@ -147,11 +188,11 @@ def _parse_spacings(xp, device, f, axes, varargs) -> list[_Spacing]:
         return [_scalar_spacing(xp, device, varargs[0])] * len_axes
     if n == len_axes:
         spacings = []
-        for axis, distances in zip(axes, varargs, strict=True):
+        for axis, distances, wrap in zip(axes, varargs, periodic, strict=True):
             if _ndim(distances) == 0:
                 spacings.append(_scalar_spacing(xp, device, distances))
             else:
-                spacings.append(_coordinate_spacing(xp, device, distances, f.shape[axis]))
+                spacings.append(_coordinate_spacing(xp, device, distances, f.shape[axis], wrap))
         return spacings
     raise TypeError("invalid number of arguments")
 
@@ -247,6 +288,141 @@ def _gradient_along(xp, f, axis: int, spacing: _Spacing, edge_order: int, out_dt
     return _assemble(xp, (first, interior, last), axis, out_dtype, like=f)
 
 
+# --- any order, any accuracy, periodic axes: Fornberg stencils -----------------
+
+
+def _work_dtypes(xp, f_dtype, spacing: _Spacing):
+    """(real dtype of the weights, dtype of the data) for the high-order path.
+
+    Weights follow the precision of ``f`` (float16 data is combined in
+    float32, then rounded once), promoted with a typed spacing as NumPy 2
+    would: float32 data with float64 coordinates is combined in float64.
+    """
+    bits = xp.finfo(f_dtype).bits
+    real = xp.float64 if bits >= 64 else xp.float32
+    typed = spacing.value if not isinstance(spacing.value, float) else None
+    if typed is not None:
+        real = xp.result_type(real, typed.dtype)
+    if xp.isdtype(f_dtype, "complex floating"):
+        data = xp.complex128 if real == xp.float64 else xp.complex64
+    else:
+        data = real
+    return real, data
+
+
+def _along(xp, w, ndim: int, axis: int):
+    """A 1-d array of per-point weights, shaped to broadcast along ``axis``."""
+    shape = [1] * ndim
+    shape[axis] = -1
+    return xp.reshape(w, tuple(shape))
+
+
+def _row(weights, j: int):
+    """Row ``j`` of stacked weights (a list, or a 2-d array: ``[j, ...]`` for the standard)."""
+    return weights[j] if isinstance(weights, list) else weights[j, ...]
+
+
+def _apply(xp, weights, slices, skip=()):
+    """``sum_j weights[j] * slices[j]``, without the terms listed in ``skip``."""
+    total = None
+    for j, (w, v) in enumerate(zip(weights, slices, strict=True)):
+        if j in skip:
+            continue
+        term = w * v
+        total = term if total is None else total + term
+    return total
+
+
+def _uniform_weights(xp, device, offsets_rows, n, spacing, real):
+    """Exact host weights for integer offsets, scaled by h**-n, on the device.
+
+    Returns (weights as an (m, rows) device array, host weights (m, rows)).
+    """
+    host = np.array([_stencils.exact_weights(tuple(row), n) for row in offsets_rows]).T
+    h = spacing.value
+    if isinstance(h, float):
+        return _backend.host_to_device(host / h**n, xp, device, real), host
+    dev = _backend.host_to_device(host, xp, device, real)
+    return dev / xp.astype(h, real) ** n, host
+
+
+def _nonuniform_weights(xp, device, offsets, n, on_host, real):
+    """Fornberg weights of many points at once; one transfer for host coordinates."""
+    weights = _stencils.fornberg(offsets, n)
+    if on_host:
+        return _backend.host_to_device(np.stack(weights), xp, device, real)
+    return [xp.astype(w, real) for w in weights]
+
+
+def _periodic_extension(cxp, x, left: int, right: int, axis: int, period=None):
+    """``x`` with ``left`` points wrapped in front and ``right`` after, along ``axis``."""
+    take = _axis_slicer(x, axis)
+    n = x.shape[axis]
+    head, tail = take(n - left, n), take(0, right)
+    if period is not None:
+        head, tail = head - period, tail + period
+    return cxp.concat([head, x, tail], axis=axis)
+
+
+def _high_order_along(xp, device, f, axis, spacing, n, accuracy, periodic, out_dtype):
+    length = f.shape[axis]
+    plan = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
+    need = plan.size if periodic else plan.min_points
+    if length < need:
+        kind = "periodic " if periodic else ""
+        raise ValueError(
+            f"axis {axis} has {length} points, but the {kind}stencil of n={n} with "
+            f"accuracy={accuracy} needs at least {need} points along it"
+        )
+    real, data = _work_dtypes(xp, f.dtype, spacing)
+    f = xp.astype(f, data, copy=False)
+    ndim = f.ndim
+    size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
+    inner = length if periodic else length - size + 1
+
+    source = _periodic_extension(xp, f, left, right, axis) if periodic else f
+    take = _axis_slicer(source, axis)
+    slices = [take(j, j + inner) for j in range(size)]
+
+    if spacing.uniform:
+        rows = [[j - left for j in range(size)]]
+        w, host = _uniform_weights(xp, device, rows, n, spacing, real)
+        zeros = {j for j in range(size) if host[j, 0] == 0.0}
+        interior = _apply(xp, [w[j, 0] for j in range(size)], slices, skip=zeros)
+    else:
+        cxp = np if spacing.on_host else xp
+        x = spacing.coords
+        x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
+        if periodic:
+            period = spacing.period if spacing.on_host else xp.astype(spacing.period, real)
+            xe = _periodic_extension(cxp, x, left, right, 0, period)
+            offsets = [xe[j : j + length] - x for j in range(size)]
+        else:
+            offsets = [x[j : j + inner] - x[left : left + inner] for j in range(size)]
+        w = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
+        interior = _apply(xp, [_along(xp, _row(w, j), ndim, axis) for j in range(size)], slices)
+
+    if periodic:
+        return _assemble(xp, (interior,), axis, out_dtype, like=f)
+
+    f_take = _axis_slicer(f, axis)
+    first_window = [f_take(k, k + 1) for k in range(edge)]
+    last_window = [f_take(length - edge + k, length - edge + k + 1) for k in range(edge)]
+    if spacing.uniform:
+        rows = [[k - i for k in range(edge)] for i in range(left)]
+        wl, _ = _uniform_weights(xp, device, rows, n, spacing, real)
+        rows = [[k - (edge - right + i) for k in range(edge)] for i in range(right)]
+        wr, _ = _uniform_weights(xp, device, rows, n, spacing, real)
+    else:
+        offsets = [x[k] - x[0:left] for k in range(edge)]
+        wl = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
+        offsets = [x[length - edge + k] - x[length - right :] for k in range(edge)]
+        wr = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
+    first = _apply(xp, [_along(xp, _row(wl, k), ndim, axis) for k in range(edge)], first_window)
+    last = _apply(xp, [_along(xp, _row(wr, k), ndim, axis) for k in range(edge)], last_window)
+    return _assemble(xp, (first, interior, last), axis, out_dtype, like=f)
+
+
 def _assemble(xp, parts, axis: int, out_dtype, *, like):
     """Join edge and interior pieces along ``axis``, each cast once to ``out_dtype``.
 
@@ -257,7 +433,7 @@ def _assemble(xp, parts, axis: int, out_dtype, *, like):
     result gets ``like``'s layout (Dask chunks).
     """
     if _backend.is_numpy_namespace(xp):
-        shape = list(parts[1].shape)
+        shape = list(parts[0].shape)
         shape[axis] = sum(p.shape[axis] for p in parts)
         out = np.empty(tuple(shape), dtype=out_dtype)
         index = [slice(None)] * len(shape)
@@ -271,7 +447,7 @@ def _assemble(xp, parts, axis: int, out_dtype, *, like):
     return _backend.match_layout(xp.concat(parts, axis=axis), like)
 
 
-def gradient(f, *varargs, axis=None, edge_order=1):
+def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, periodic=False):
     """Return the gradient of an N-dimensional array, as numpy.gradient does.
 
     The gradient is computed using second order accurate central differences
@@ -311,7 +487,26 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     edge_order : {1, 2}, optional
         Gradient is calculated using N-th order accurate differences at the
         boundaries. Default: 1. Unlike numpy.gradient, any value other than
-        the integers 1 and 2 is a ValueError.
+        the integers 1 and 2 is a ValueError. With ``accuracy`` it may only
+        repeat it (``accuracy=2, edge_order=2``); with ``n > 1`` only 2 is
+        allowed. It has no effect on periodic axes, which have no edges.
+    n : int, optional
+        Order of the derivative along each requested axis, ``n >= 1``.
+        Default 1.
+    accuracy : even int, optional
+        Order ``p >= 2`` of the truncation error, O(h**p) at every point,
+        edges included, on uniform and non-uniform coordinates, for any `n`.
+        Interior points use centred stencils, edge points one-sided stencils
+        of ``n + p`` points, with Fornberg's weights. ``accuracy=2`` with
+        ``n=1`` is ``edge_order=2``, to the bit. Default: None, which is
+        numpy.gradient for ``n=1`` and accuracy 2 otherwise.
+    periodic : bool or sequence of bool, optional
+        Whether each requested axis wraps around (one bool for all, or one
+        per axis). A periodic axis uses the centred stencil at every point.
+        Its spacing is a scalar h (period ``len * h``), ``len`` uniform
+        coordinates (period ``len / (len - 1) * (x[-1] - x[0])``), or
+        ``len + 1`` coordinates whose last entry is the first coordinate
+        plus the period (non-uniform grids). Default False.
 
     Returns
     -------
@@ -384,32 +579,155 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     >>> xd.gradient(x**2, edge_order=2)
     array([0., 2., 4., 6., 8.])
 
+    Beyond numpy.gradient: a fourth-order second derivative, and a periodic
+    axis whose edges are as accurate as its interior:
+
+    >>> x = np.linspace(0, 1, 6)
+    >>> np.round(xd.gradient(x**4, x, n=2, accuracy=4), 10) + 0.0  # exact: 12 x**2
+    array([ 0.  ,  0.48,  1.92,  4.32,  7.68, 12.  ])
+    >>> t = np.arange(16) * 2 * np.pi / 16
+    >>> error = np.abs(xd.gradient(np.sin(t), t[1] - t[0], accuracy=6, periodic=True) - np.cos(t))
+    >>> print(f"at t=0: {error[0]:.1e}, largest: {error.max():.1e}")
+    at t=0: 2.5e-05, largest: 2.5e-05
+
     Any Array API library works the same way, e.g. array-api-strict:
 
     >>> import array_api_strict as xps
     >>> xd.gradient(xps.asarray([1.0, 2.0, 4.0, 7.0]))
     Array([1. , 1.5, 2.5, 3. ], dtype=array_api_strict.float64)
     """
+    order = _check_derivative_order(n)
+    accuracy = _check_accuracy(accuracy)
+    if edge_order is not None:
+        edge_order = _check_edge_order(edge_order)
+    if accuracy is not None and edge_order is not None and edge_order != accuracy:
+        raise ValueError(
+            f"edge_order={edge_order} conflicts with accuracy={accuracy}: accuracy sets "
+            f"the order at the edges too; leave edge_order out"
+        )
+    if order > 1 and accuracy is None and edge_order == 1:
+        raise ValueError(
+            f"edge_order=1 (first-order edges) is for first derivatives; for n={order} "
+            f"leave edge_order out or give accuracy (an even order >= 2)"
+        )
+
     if _is_numpy_only(f):
-        _check_edge_order(edge_order)
-        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order)
+        if order != 1 or accuracy not in (None, 2) or periodic is not False:
+            raise TypeError(
+                f"n, accuracy and periodic need numeric data; {f.dtype} arrays and NumPy "
+                "subclasses support numpy.gradient's arguments only"
+            )
+        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order or accuracy or 1)
 
     xp, f = _backend.array_namespace(f, varargs, what="spacing")
     device = _backend.device_of(f)
     axes = normalize_axis_tuple(axis, f.ndim) if axis is not None else tuple(range(f.ndim))
-    spacings = _parse_spacings(xp, device, f, axes, varargs)
-    edge_order = _check_edge_order(edge_order)
+    wraps = _check_periodic(periodic, len(axes))
+    spacings = _parse_spacings(xp, device, f, axes, varargs, wraps)
     f, out_dtype = _input_dtypes(xp, f)
 
     outvals = []
-    for ax, spacing in zip(axes, spacings, strict=True):
-        if f.shape[ax] < edge_order + 1:
-            raise ValueError(
-                "Shape of array too small to calculate a numerical gradient, "
-                "at least (edge_order + 1) elements are required."
+    for ax, spacing, wrap in zip(axes, spacings, wraps, strict=True):
+        if order == 1 and not wrap and accuracy in (None, 2):
+            # numpy.gradient's own formulas, to the bit
+            numpy_edge_order = accuracy or edge_order or 1
+            if f.shape[ax] < numpy_edge_order + 1:
+                raise ValueError(
+                    "Shape of array too small to calculate a numerical gradient, "
+                    "at least (edge_order + 1) elements are required."
+                )
+            outvals.append(_gradient_along(xp, f, ax, spacing, numpy_edge_order, out_dtype))
+        else:
+            outvals.append(
+                _high_order_along(
+                    xp, device, f, ax, spacing, order, accuracy or 2, wrap, out_dtype
+                )
             )
-        outvals.append(_gradient_along(xp, f, ax, spacing, edge_order, out_dtype))
 
     if len(axes) == 1:
         return outvals[0]
     return tuple(outvals)
+
+
+def _check_derivative_order(n: object) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"n (the derivative order) must be an integer >= 1, got {n!r}")
+    return int(n)
+
+
+def _check_accuracy(accuracy: object) -> int | None:
+    if accuracy is None:
+        return None
+    if (
+        isinstance(accuracy, bool)
+        or not isinstance(accuracy, numbers.Integral)
+        or accuracy < 2
+        or accuracy % 2
+    ):
+        raise ValueError(
+            f"accuracy must be an even integer >= 2 (the order of the truncation error), "
+            f"got {accuracy!r}"
+        )
+    return int(accuracy)
+
+
+def _check_periodic(periodic: object, naxes: int) -> tuple[bool, ...]:
+    if isinstance(periodic, (bool, np.bool_)):
+        return (bool(periodic),) * naxes
+    if isinstance(periodic, (list, tuple)):
+        if len(periodic) != naxes or not all(isinstance(p, (bool, np.bool_)) for p in periodic):
+            raise ValueError(
+                f"periodic must be a bool or a sequence of one bool per axis "
+                f"({naxes} axes), got {periodic!r}"
+            )
+        return tuple(bool(p) for p in periodic)
+    raise TypeError(
+        f"periodic must be a bool or a sequence of bools, got {type(periodic).__name__}"
+    )
+
+
+def fd_weights(points, n=1, x0=0.0):
+    """Finite-difference weights of the n-th derivative at x0, by Fornberg's algorithm.
+
+    Parameters
+    ----------
+    points : sequence of float
+        Distinct real abscissae of the stencil, in any order and spacing
+        (a list or a NumPy array: the weights are computed on the host).
+    n : int, optional
+        Derivative order, ``0 <= n < len(points)`` (0 gives interpolation
+        weights). Default 1.
+    x0 : float, optional
+        Where the derivative is taken. Default 0.
+
+    Returns
+    -------
+    weights : numpy.ndarray
+        float64 array with ``len(points)`` entries: the n-th derivative at
+        ``x0`` of a function sampled as ``y`` at ``points`` is approximately
+        ``weights @ y``, exact for polynomials of degree ``len(points) - 1``.
+
+    Raises
+    ------
+    ValueError
+        If points repeat, are not finite or not 1-D real numbers, or if
+        ``n >= len(points)``.
+
+    References
+    ----------
+    B. Fornberg, Generation of finite difference formulas on arbitrarily
+    spaced grids, Math. Comp. 51 (1988), 699-706.
+
+    Examples
+    --------
+    >>> import xpdiff as xd
+    >>> xd.fd_weights([-2, -1, 0, 1, 2]) * 12
+    array([ 1., -8.,  0.,  8., -1.])
+    >>> xd.fd_weights([-1, 0, 1], n=2)
+    array([ 1., -2.,  1.])
+    >>> xd.fd_weights([0, 1, 2])
+    array([-1.5,  2. , -0.5])
+    >>> xd.fd_weights([0.0, 0.5, 2.0], n=1, x0=0.5)
+    array([-1.5       ,  1.33333333,  0.16666667])
+    """
+    return _stencils.fd_weights_host(points, n, x0)
