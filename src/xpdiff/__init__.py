@@ -5,8 +5,9 @@ The public API is re-exported here; see the modules for the layering:
 ``_gradient`` combines them.
 """
 
+from ._function import GradInfo, grad
 from ._gradient import fd_weights, gradient
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__", "fd_weights", "gradient"]
+__all__ = ["GradInfo", "__version__", "fd_weights", "grad", "gradient"]

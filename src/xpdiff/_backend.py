@@ -27,6 +27,7 @@ __all__ = [
     "library_name",
     "match_layout",
     "namespace_dtype",
+    "to_host",
 ]
 
 _COMPAT_NAMES = (
@@ -113,6 +114,22 @@ def match_layout(result: Any, like: Any):
 def device_of(x: Any):
     """The device of ``x``, as array-api-compat reports it."""
     return array_api_compat.device(x)
+
+
+def to_host(x: Any) -> np.ndarray:
+    """A NumPy copy of ``x``: a device-to-host transfer, for printing only."""
+    if is_numpy(x):
+        return np.asarray(x)
+    name = library_name(x)
+    if name == "torch":
+        return x.detach().cpu().numpy()
+    if name == "cupy":
+        return x.get()
+    if name == "dask":
+        return np.asarray(x.compute())
+    if name == "array_api_strict":
+        return np.asarray(x.to_device(type(x.device)("CPU_DEVICE")))
+    return np.asarray(x)
 
 
 def namespace_dtype(xp: Any, np_dtype: np.dtype):

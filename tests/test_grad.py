@@ -1,0 +1,415 @@
+"""xpdiff.grad: numDeriv's grad, checked against numDeriv's own numbers, batched."""
+
+from __future__ import annotations
+
+import json
+import math
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reference_functions import exact_gradient, make
+
+import xpdiff as xd
+from xpdiff import _batch
+
+FIXTURES = json.loads((Path(__file__).parent / "reference" / "numderiv_grad.json").read_text())[
+    "grad"
+]
+EXACT_CASES = [c for c in FIXTURES if "numDeriv inexact" not in c["name"]]
+INEXACT_CASES = [c for c in FIXTURES if "numDeriv inexact" in c["name"]]
+METHODS = ["Richardson", "simple", "complex"]
+
+
+def normwise_relative(a, b):
+    return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b)))
+
+
+class CountingFunc:
+    """Wraps a vectorized function and records the shape of every batch it gets."""
+
+    def __init__(self, func):
+        self.func = func
+        self.shapes = []
+
+    def __call__(self, x, *args, **kwargs):
+        self.shapes.append(tuple(x.shape))
+        return self.func(x, *args, **kwargs)
+
+    @property
+    def calls(self):
+        return len(self.shapes)
+
+
+# --- numDeriv's numbers ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", EXACT_CASES, ids=[c["name"] for c in EXACT_CASES])
+def test_matches_numderiv(xp, case):
+    x = np.array(case["x"], dtype=np.float64)
+    func = CountingFunc(make(case["func"], xp.xp))
+    g = xd.grad(
+        func,
+        xp.asarray(x),
+        case["method"],
+        side=case["side"],
+        method_args=case["method_args"] or None,
+    )
+    values = xp.check(g, dtype=np.float64, shape=x.shape)
+    assert normwise_relative(values, case["result"]) < 1e-8
+    assert func.calls == 2
+
+
+@pytest.mark.parametrize("case", INEXACT_CASES, ids=[c["name"] for c in INEXACT_CASES])
+def test_more_accurate_than_numderiv(case):
+    """One-sided Richardson and v != 2: numDeriv's weights are wrong, xpdiff's are not."""
+    x = np.array(case["x"])
+    exact = exact_gradient(case["func"], x)
+    ours = xd.grad(
+        make(case["func"], np),
+        x,
+        case["method"],
+        side=case["side"],
+        method_args=case["method_args"] or None,
+    )
+    ours_error = np.max(np.abs(ours - exact))
+    numderiv_error = np.max(np.abs(np.array(case["result"]) - exact))
+    assert ours_error < numderiv_error / 20, (ours_error, numderiv_error)
+
+
+def test_one_sided_sin_within_1e9():
+    for side in (-1, 1):
+        g = xd.grad(np.sin, -0.5, side=[side])
+        assert abs(g - math.cos(-0.5)) < 1e-9
+    numderiv = next(c for c in INEXACT_CASES if c["name"].startswith("sin at -0.5 side=-1"))
+    assert abs(numderiv["result"][0] - math.cos(-0.5)) > 1e-6
+
+
+def test_numderiv_documented_examples():
+    """grad(sin, pi); func1 at 2.04 and 1:10; sc2: numDeriv's printed accuracy."""
+    assert xd.grad(np.sin, np.pi) == pytest.approx(-1.0, abs=1e-11)
+    func1 = make("func1", np)
+    x = 2.04
+    numd1 = xd.grad(func1, x)
+    exact = 10 * math.cos(10 * x) + math.exp(-x)
+    # numDeriv prints a relative error of about -1.2e-12 here
+    assert abs((numd1 - exact) / exact) < 1e-11
+    x = np.arange(1.0, 11.0)
+    exact = 10 * np.cos(10 * x) + np.exp(-x)
+    assert np.max(np.abs((xd.grad(func1, x) - exact) / exact)) < 1e-8
+    assert np.max(np.abs((xd.grad(func1, x, "complex") - exact) / exact)) < 1e-14
+    sc2 = next(c for c in FIXTURES if c["name"] == "doc sc2")
+    x0 = np.array(sc2["x"])
+    exact = exact_gradient("sc2", x0)
+    g = xd.grad(make("sc2", np), x0)
+    gc = xd.grad(make("sc2", np), x0, method="complex")
+    # numDeriv reaches 1.7e-08 and 1.2e-16 on these points (its fixture values)
+    assert np.max(np.abs(exact - g) / (1 + np.abs(exact))) < 5e-8
+    assert np.max(np.abs(exact - gc) / (1 + np.abs(exact))) < 1e-15
+
+
+# --- one call for all perturbed points ----------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n", [1, 2, 50, 500])
+def test_two_calls_whatever_n(method, n):
+    func = CountingFunc(make("sc2", np))
+    x = np.linspace(-1.0, 1.0, n)
+    g = xd.grad(func, x, method)
+    assert func.calls == 2
+    points = {"Richardson": 2 * 4 * n, "simple": n, "complex": n}[method]
+    assert func.shapes == [(n,), (n, points)]
+    atol = {"Richardson": 1e-5, "simple": 1e-3, "complex": 1e-13}[method]
+    np.testing.assert_allclose(g, exact_gradient("sc2", x), rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_batch_of_points_in_two_calls(xp, method):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 4, 5))
+    func = CountingFunc(make("cubic_mix", xp.xp))
+    g = xd.grad(func, xp.asarray(x), method)
+    values = xp.check(g, dtype=np.float64, shape=x.shape)
+    assert func.calls == 2
+    for i in range(4):
+        for j in range(5):
+            single = xd.grad(make("cubic_mix", np), x[:, i, j], method)
+            # reductions over a batch may round differently than over one point
+            np.testing.assert_allclose(values[:, i, j], single, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_elementwise_function(xp, method):
+    x = np.array([-1.0, 0.0, 0.5, 2.0])
+    func = CountingFunc(make("exp_elem", xp.xp))
+    values = xp.check(xd.grad(func, xp.asarray(x), method), dtype=np.float64, shape=(4,))
+    rtol = 1e-4 if method == "simple" else 1e-9  # forward difference: error ~ eps/2
+    np.testing.assert_allclose(values, np.exp(x), rtol=rtol)
+    assert func.calls == 2
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("max_batch", [1, 7, 40, 64, 10_000])
+def test_max_batch_fewest_calls_same_result(method, max_batch):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (8, 3))
+    full = xd.grad(make("sc2", np), x, method)
+    func = CountingFunc(make("sc2", np))
+    g = xd.grad(func, x, method, max_batch=max_batch)
+    points = {"Richardson": 2 * 4 * 8 * 3, "simple": 8 * 3, "complex": 8 * 3}[method]
+    assert func.calls == 1 + math.ceil(points / max_batch)
+    assert max(s[1] for s in func.shapes[1:]) <= max_batch
+    assert sum(s[1] for s in func.shapes[1:]) == points
+    # the same points; only the sum inside func may round differently per batch
+    np.testing.assert_allclose(g, full, rtol=1e-9, atol=1e-9)
+
+
+def test_max_batch_on_every_backend(xp):
+    x = np.linspace(0.1, 1.0, 6)
+    func = CountingFunc(make("rosenbrock", xp.xp))
+    g = xd.grad(func, xp.asarray(x), max_batch=5)
+    values = xp.check(g, dtype=np.float64, shape=(6,))
+    assert func.calls == 1 + math.ceil(2 * 4 * 6 / 5)
+    np.testing.assert_allclose(values, xd.grad(make("rosenbrock", np), x), rtol=1e-9)
+
+
+def test_default_budget_bounds_memory():
+    """With the default max_batch, the batch of one call stays under MEMORY_BUDGET."""
+    n = 1500  # 2*4*n*n*8 bytes = 144 MB of points in all: more than one call's budget
+    x = np.linspace(-1.0, 1.0, n)
+    func = CountingFunc(lambda x: np.sum(x, axis=0))
+    tracemalloc.start()
+    try:
+        g = xd.grad(func, x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_allclose(g, 1.0, rtol=1e-5)
+    per_call = max(s[1] for s in func.shapes[1:]) * n * 8
+    assert per_call <= _batch.MEMORY_BUDGET
+    assert func.calls == 1 + math.ceil(2 * 4 * n * n * 8 / _batch.MEMORY_BUDGET)
+    # the points of one call, their construction, and the function values
+    assert peak <= 2 * _batch.MEMORY_BUDGET + 16 * 2**20, peak / 2**20
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_not_vectorized_same_results(xp, method):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, 4)
+    seen = []
+
+    def one_point(p):
+        seen.append(tuple(p.shape))
+        return make("log_quad", xp.xp)(p)
+
+    g = xd.grad(one_point, xp.asarray(x), method, vectorized=False)
+    values = xp.check(g, dtype=np.float64, shape=(4,))
+    assert set(seen) == {(4,)}
+    points = {"Richardson": 2 * 4 * 4, "simple": 4, "complex": 4}[method]
+    assert len(seen) == 1 + points
+    np.testing.assert_allclose(values, xd.grad(make("log_quad", np), x, method), rtol=1e-10)
+
+
+def test_not_vectorized_batch_of_points():
+    x = np.array([[0.5, 1.0], [1.5, -2.0]])
+    g = xd.grad(lambda p: float(p[0] ** 2 * p[1]), x, vectorized=False)
+    np.testing.assert_allclose(g, [2 * x[0] * x[1], x[0] ** 2], rtol=1e-9)
+
+
+# --- full_output, show_details, non-finite values ---------------------------------------
+
+
+def test_full_output(xp):
+    x = np.array([0.3, -0.7, 1.1])
+    g, info = xd.grad(make("exp_cos", xp.xp), xp.asarray(x), full_output=True)
+    xp.check(g, dtype=np.float64, shape=(3,))
+    error = xp.check(info.error, dtype=np.float64, shape=(3,))
+    assert np.all(np.isfinite(error))
+    assert np.all(error < 1e-8)
+    assert info.nfev == 1 + 2 * 4 * 3
+    assert info.ncalls == 2
+    assert info.method == "Richardson"
+    assert info.method_args["r"] == 4
+    assert len(info.table) == 4
+    assert [len(column) for column in info.table] == [4, 3, 2, 1]
+    steps = xp.check(info.steps, dtype=np.float64, shape=(4, 3))
+    np.testing.assert_allclose(steps[0], 1e-4 * np.abs(x))
+    np.testing.assert_allclose(steps[3], 1e-4 * np.abs(x) / 8)
+    true_error = np.abs(xp.to_numpy(g) - exact_gradient("exp_cos", x))
+    assert np.all(true_error < 1e-9)
+
+
+def test_show_details_prints_table(capsys):
+    xd.grad(np.sin, [0.5, 1.0], method_args={"show.details": True})
+    out = capsys.readouterr().out
+    assert "first order approximations" in out
+    assert "Richarson improvement group No.  1" in out
+    assert "Richarson improvement group No.  2" in out
+    assert "Richarson improvement group No.  3" not in out
+    assert "[4,]" in out
+    assert "[,2]" in out
+
+
+def test_non_finite_values_give_nan(xp):
+    def func(x):
+        # log of a negative number: NaN once the step crosses zero
+        return xp.xp.sum(xp.xp.log(x), axis=0)
+
+    x = np.array([1e-9, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g = xp.to_numpy(xd.grad(func, xp.asarray(x), method_args={"eps": 1e-3}))
+    assert math.isnan(g[0])
+    assert g[1] == pytest.approx(1.0, rel=1e-8)
+
+
+@pytest.mark.parametrize("r", [1, 2, 3])
+def test_r_one_works(r):
+    g, info = xd.grad(np.exp, np.array([0.5, 1.5]), method_args={"r": r}, full_output=True)
+    np.testing.assert_allclose(g, np.exp([0.5, 1.5]), rtol=1e-7)
+    assert len(info.table) == r
+    if r == 1:
+        assert np.all(np.isnan(info.error))
+
+
+def test_float32(xp):
+    x = np.linspace(-3, 3, 41).astype(np.float32)
+    for method, tol in [("Richardson", 5e-5), ("simple", 2e-3), ("complex", 5e-7)]:
+        g = xd.grad(make("exp_elem", xp.xp), xp.asarray(x), method)
+        values = xp.check(g, dtype=np.float32, shape=x.shape)
+        exact = np.exp(x.astype(np.float64))
+        assert np.max(np.abs(values - exact) / (1 + exact)) < tol, method
+
+
+def test_args_and_kwargs():
+    def func(x, a, *, b):
+        return np.sum(a * x**2, axis=0) + b * x[0]
+
+    g = xd.grad(func, [1.0, 2.0], args=(3.0,), kwargs={"b": 5.0})
+    np.testing.assert_allclose(g, [6.0 + 5.0, 12.0], rtol=1e-10)
+
+
+def test_caller_arrays_not_modified(xp):
+    x = np.array([0.3, 0.6, 0.9])
+    xb = xp.asarray(x)
+    xd.grad(make("gauss", xp.xp), xb)
+    np.testing.assert_array_equal(xp.to_numpy(xb), x)
+
+
+def test_dask_stays_lazy():
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("grad computed a dask array")
+
+    x = da.from_array(np.array([0.3, -0.7, 1.1, 2.0]), chunks=2)
+    with dask.config.set(scheduler=refuse):
+        g = xd.grad(make("rosenbrock", da), x)
+    assert isinstance(g, da.Array)
+    np.testing.assert_allclose(
+        g.compute(), xd.grad(make("rosenbrock", np), np.array([0.3, -0.7, 1.1, 2.0]))
+    )
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def test_unknown_method():
+    with pytest.raises(
+        ValueError, match=r"method must be one of 'Richardson', 'simple', 'complex'.*got 'fast'"
+    ):
+        xd.grad(np.sin, 1.0, method="fast")
+    assert xd.grad(np.sin, 1.0, method="RICHARDSON") == xd.grad(np.sin, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("method_args", "match"),
+    [
+        ({"step": 1e-3}, "unknown method_args key 'step'"),
+        ({"r": 0}, "r .* must be an integer >= 1"),
+        ({"r": 2.5}, "r .* must be an integer >= 1"),
+        ({"v": 1}, "v .* must not be 1"),
+        ({"d": -1.0}, "d must be a finite number > 0"),
+        ({"eps": "x"}, "eps must be a real number"),
+        ({"zero_tol": -1.0}, "zero_tol must be >= 0"),
+    ],
+)
+def test_bad_method_args(method_args, match):
+    with pytest.raises(ValueError, match=match):
+        xd.grad(np.sin, [1.0, 2.0], method_args=method_args)
+
+
+def test_method_args_r_as_float_like_r():
+    np.testing.assert_array_equal(
+        xd.grad(np.sin, [1.0], method_args={"r": 4.0}), xd.grad(np.sin, [1.0])
+    )
+
+
+def test_side_errors():
+    with pytest.raises(ValueError, match="should have the same length as x"):
+        xd.grad(np.sin, [1.0, 2.0], side=[1])
+    with pytest.raises(ValueError, match=r"should have values NA, \+1, or -1\."):
+        xd.grad(np.sin, [1.0, 2.0], side=[1, 2])
+    with pytest.raises(ValueError, match="method 'complex' does not support non-NULL"):
+        xd.grad(np.sin, [1.0, 2.0], "complex", side=[1, None])
+    # None and NaN both mean two-sided
+    np.testing.assert_array_equal(
+        xd.grad(np.sin, [1.0, 2.0], side=[None, math.nan]), xd.grad(np.sin, [1.0, 2.0])
+    )
+
+
+def test_scalar_function_required():
+    with pytest.raises(ValueError, match=r"grad assumes a scalar valued function\."):
+        xd.grad(lambda x: np.stack([x[0], x[1], x[0]]), [1.0, 2.0])
+
+
+def test_complex_errors():
+    def real_only(x):
+        if np.iscomplexobj(x):
+            raise TypeError("no complex here")
+        return np.sum(x, axis=0)
+
+    with pytest.raises(TypeError, match="does not accept complex argument"):
+        xd.grad(real_only, [1.0, 2.0], "complex")
+    with pytest.raises(TypeError, match="does not return a complex value"):
+        xd.grad(lambda x: np.sum(np.real(x), axis=0), [1.0, 2.0], "complex")
+
+
+def test_wrong_batch_shape_is_explained():
+    def not_vectorized(x):
+        return float(np.sum(x))  # ignores the batch
+
+    with pytest.raises(ValueError, match="vectorized=False") as info:
+        xd.grad(not_vectorized, [1.0, 2.0])
+    message = str(info.value)
+    assert "func returned shape () for a batch of points of shape (2, 16)" in message
+    assert "expected (16,)" in message
+    assert "vectorized=False" in message
+    np.testing.assert_allclose(xd.grad(not_vectorized, [1.0, 2.0], vectorized=False), [1, 1])
+
+
+def test_bad_x_and_max_batch():
+    with pytest.raises(TypeError, match="x must be real"):
+        xd.grad(np.sin, np.array([1j]))
+    with pytest.raises(ValueError, match="max_batch must be an integer >= 1"):
+        xd.grad(np.sin, [1.0], max_batch=0)
+
+
+# --- with scipy.optimize ----------------------------------------------------------------
+
+
+def test_scipy_minimize_with_xpdiff_jac():
+    optimize = pytest.importorskip("scipy.optimize")
+    rosen = make("rosenbrock", np)
+    # scipy's own tutorial problem: the 5-D Rosenbrock function from this start
+    x0 = np.array([1.3, 0.7, 0.8, 1.9, 1.2])
+    result = optimize.minimize(
+        rosen, x0, method="BFGS", jac=lambda x: xd.grad(rosen, x), options={"gtol": 1e-8}
+    )
+    assert result.success
+    np.testing.assert_allclose(result.x, np.ones(5), atol=1e-6)
+    assert result.fun < 1e-12
