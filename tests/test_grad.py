@@ -413,3 +413,23 @@ def test_scipy_minimize_with_xpdiff_jac():
     assert result.success
     np.testing.assert_allclose(result.x, np.ones(5), atol=1e-6)
     assert result.fun < 1e-12
+
+
+def test_numpy_fast_path_builds_the_generic_batch():
+    """The NumPy block builder gives the generic where-path's points, to the bit."""
+    xps = pytest.importorskip("array_api_strict")
+    import array_api_compat
+
+    rng = np.random.default_rng(9)
+    n, size, sets = 5, 3, 2 * 2 * 5
+    x = rng.normal(size=(n, size))
+    x[1, 0] = -0.0
+    steps = rng.normal(size=(sets, size)) * 1e-3
+    generic = _batch.PointSets(xps.asarray(x), xps.asarray(steps), one_axis=True)
+    fast = _batch.PointSets(x, steps, one_axis=True)
+    np_xp = array_api_compat.array_namespace(x)
+    for p0, p1 in [(0, sets * size), (1, 17), (4, 5), (7, 41)]:
+        expected = np.asarray(generic.chunk(xps, p0, p1))
+        got = fast.chunk(np_xp, p0, p1)
+        np.testing.assert_array_equal(got, expected, strict=True)
+        assert np.array_equal(np.signbit(got), np.signbit(expected))

@@ -20,6 +20,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from . import _backend
 
 __all__ = ["MEMORY_BUDGET", "Evaluator", "PointSets", "default_max_batch"]
@@ -69,13 +71,17 @@ class PointSets:
         base = self.x[:, b0:b1]
         if self.one_axis:
             step = self.steps[t0:t1, b0:b1]
-            coord = xp.reshape(xp.arange(n, device=_device(base)), (n, 1, 1))
-            moved = xp.reshape(xp.arange(t0, t1, device=_device(base)) % n, (1, t1 - t0, 1))
-            zero = xp.zeros((), dtype=step.dtype, device=_device(base))
-            delta = xp.where(coord == moved, step[None, ...], zero)
+            if _backend.is_numpy_namespace(xp):
+                points = _one_axis_block_numpy(base, step, t0, n)
+            else:
+                coord = xp.reshape(xp.arange(n, device=_device(base)), (n, 1, 1))
+                moved = xp.reshape(xp.arange(t0, t1, device=_device(base)) % n, (1, t1 - t0, 1))
+                # the moved coordinate gets x + step, the others keep x exactly
+                points = xp.where(
+                    coord == moved, base[:, None, :] + step[None, ...], base[:, None, :]
+                )
         else:
-            delta = xp.permute_dims(self.steps[t0:t1, :, b0:b1], (1, 0, 2))
-        points = base[:, None, :] + delta
+            points = base[:, None, :] + xp.permute_dims(self.steps[t0:t1, :, b0:b1], (1, 0, 2))
         return xp.reshape(points, (n, (t1 - t0) * (b1 - b0)))
 
     def chunk(self, xp, p0: int, p1: int):
@@ -94,6 +100,22 @@ class PointSets:
         if p1 % size:
             parts.append(self.block(xp, t1, t1 + 1, 0, p1 % size))
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+def _one_axis_block_numpy(base, step, t0: int, n: int):
+    """NumPy fast path of the one-coordinate block (design.md's small-primitive rule).
+
+    One pass writes the copies of the base points; then only the moved
+    coordinates are updated in place, in the array this function just made.
+    The values equal the generic ``where`` path's.
+    """
+    sets, size = step.shape
+    points = np.empty((n, sets, size), dtype=np.result_type(base.dtype, step.dtype))
+    points[...] = base[:, None, :]
+    t = np.arange(sets)
+    coord = (t + t0) % n
+    points[coord, t, :] = base[coord, :] + step
+    return points
 
 
 def _device(x):

@@ -118,34 +118,31 @@ def _richardson(xp, evaluator, x, sides, settings, elementwise, device):
     steps = []
     for _ in range(r):
         steps.append(h)
-        h = h / v  # numDeriv divides level by level
+        h = h / v  # numDeriv divides level by level, so do we
     step_stack = xp.stack(steps, axis=0)  # (r, n, size)
     forward = step_stack * plus_scale
     backward = -(step_stack * minus_scale)
     if elementwise:
         moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r, n, size))
         sets = _batch.PointSets(x, moves, one_axis=False)
-        values = evaluator.on(xp, sets, (n,))  # (n, 2r, size)
-        values = xp.reshape(values, (n, r, 2, size))
-        levels = [(values[:, k, 0, :] - values[:, k, 1, :]) / (2 * steps[k]) for k in range(r)]
+        values = xp.reshape(evaluator.on(xp, sets, (n,)), (n, r, 2, size))
+        values = xp.permute_dims(values, (1, 2, 0, 3))  # (r, 2, n, size)
     else:
         moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r * n, size))
         sets = _batch.PointSets(x, moves, one_axis=True)
         values = xp.reshape(evaluator.on(xp, sets, ()), (r, 2, n, size))
-        levels = [(values[k, 0, ...] - values[k, 1, ...]) / (2 * steps[k]) for k in range(r)]
-
-    bad = None
-    for level in levels:
-        not_finite = ~xp.isfinite(level)
-        bad = not_finite if bad is None else (bad | not_finite)
+    # all r levels of central (or one-sided) differences at once: (r, n, size)
+    first_order = (values[:, 0, ...] - values[:, 1, ...]) / (2 * step_stack)
+    bad = xp.any(~xp.isfinite(first_order), axis=0)
+    levels = [first_order[k, ...] for k in range(r)]
     if not elementwise:
         # numDeriv: once a level is below 1e-20 in magnitude, later levels stay zero
         zero = xp.zeros((), dtype=dtype, device=device)
-        small = xp.abs(levels[0]) < 1e-20
+        tiny = xp.abs(first_order) < 1e-20
+        small = tiny[0, ...]
         for k in range(1, r):
-            tiny_now = xp.abs(levels[k]) < 1e-20
             levels[k] = xp.where(small, zero, levels[k])
-            small = small | tiny_now
+            small = small | tiny[k, ...]
 
     one_sided = [not math.isnan(s) for s in sides]
     if all(one_sided) or not any(one_sided):
@@ -214,13 +211,25 @@ def _complex_step(xp, evaluator, x, sides, elementwise, device):
 def _print_table(table, n_columns: int) -> None:
     """numDeriv's show.details output: the first-order approximations and each step."""
 
+    def column_text(values):
+        # R's print(a, 12): 12 significant digits, one number of decimals per column
+        finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
+        exponent = math.floor(math.log10(max(finite))) if finite else 0
+        decimals = max(0, 11 - exponent)
+        return [f"{v:.{decimals}f}" if math.isfinite(v) else str(v) for v in values]
+
     def show(rows):
         matrix = np.stack([np.reshape(_backend.to_host(row), (-1,)) for row in rows])
-        header = " " * 6 + "".join(f"{f'[,{j + 1}]':>20}" for j in range(matrix.shape[1]))
-        print(header)
-        for i, row in enumerate(matrix):
-            label = f"[{i + 1},]"
-            print(f"{label:<6}" + "".join(f"{value:>20.12g}" for value in row))
+        columns = [column_text(matrix[:, j].tolist()) for j in range(matrix.shape[1])]
+        labels = [f"[{i + 1},]" for i in range(matrix.shape[0])]
+        label_width = max(len(label) for label in labels)
+        widths = [max(len(f"[,{j + 1}]"), *(len(t) for t in col)) for j, col in enumerate(columns)]
+        print(" " * label_width + "".join(f" {f'[,{j + 1}]':>{w}}" for j, w in enumerate(widths)))
+        for i, label in enumerate(labels):
+            print(
+                f"{label:<{label_width}}"
+                + "".join(f" {col[i]:>{w}}" for col, w in zip(columns, widths, strict=True))
+            )
 
     print()
     print(" first order approximations ")

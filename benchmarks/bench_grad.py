@@ -1,0 +1,161 @@
+"""xd.grad against the floor and against other Python tools, side by side.
+
+Run: ``python benchmarks/bench_grad.py [--repeat N] [--sizes 10 100 1000]``
+
+For each function and n: best-of-N wall time and error of
+
+- xd.grad, Richardson (numDeriv's defaults) and complex step;
+- the floor: one bare call of the function on the same batch of points that
+  xd.grad evaluates (8n points for Richardson, n complex points for the
+  complex step), already built;
+- numdifftools.Gradient, scipy.differentiate.jacobian and
+  scipy.optimize.approx_fprime, where installed.
+
+error = max |g - exact| / (1 + |exact|). "x floor" divides a total time by the
+floor of the same method; "xd faster" divides a tool's time by xd.grad
+Richardson's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from functools import partial
+
+import numpy as np
+
+import xpdiff as xd
+
+
+def _weights(x):
+    n = x.shape[0]
+    return np.arange(1, n + 1, dtype=np.float64).reshape((n,) + (1,) * (x.ndim - 1))
+
+
+def sc2(x):
+    """numDeriv's documentation example."""
+    return np.sum(_weights(x) * (np.exp(x) - x), axis=0) / x.shape[0]
+
+
+def sc2_grad(x):
+    return np.arange(1, x.shape[0] + 1) * (np.exp(x) - 1) / x.shape[0]
+
+
+def quadratic(x):
+    """Cheap: half the squared norm."""
+    return 0.5 * np.sum(x * x, axis=0)
+
+
+def quadratic_grad(x):
+    return x
+
+
+def expensive(x):
+    """Expensive: several transcendental functions per coordinate."""
+    return np.sum(np.exp(np.sin(x)) * np.log1p(x * x) + np.arctan(np.cosh(x / 4)), axis=0)
+
+
+def expensive_grad(x):
+    u = np.cosh(x / 4)
+    return (
+        np.exp(np.sin(x)) * np.cos(x) * np.log1p(x * x)
+        + np.exp(np.sin(x)) * 2 * x / (1 + x * x)
+        + np.sinh(x / 4) / 4 / (1 + u * u)
+    )
+
+
+FUNCTIONS = [
+    ("sc2", sc2, sc2_grad),
+    ("cheap", quadratic, quadratic_grad),
+    ("expensive", expensive, expensive_grad),
+]
+
+
+def best(fn, repeat):
+    fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def error(g, exact):
+    return float(np.max(np.abs(np.asarray(g) - exact) / (1 + np.abs(exact))))
+
+
+def richardson_batch(x):
+    """The 8n points xd.grad evaluates with numDeriv's defaults (r=4)."""
+    n = x.shape[0]
+    h = np.abs(1e-4 * x) + 1e-4 * (np.abs(x) < np.sqrt(2.220446049250313e-16 / 7e-7))
+    points = np.repeat(x[:, None], 8 * n, axis=1).reshape(n, 4, 2, n)
+    for k in range(4):
+        idx = np.arange(n)
+        points[idx, k, 0, idx] += h / 2**k
+        points[idx, k, 1, idx] -= h / 2**k
+    return points.reshape(n, 8 * n)
+
+
+def complex_batch(x):
+    n = x.shape[0]
+    points = np.repeat(x[:, None].astype(complex), n, axis=1)
+    points[np.arange(n), np.arange(n)] += 2.220446049250313e-16j
+    return points
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    args = parser.parse_args()
+    have_ndt = importlib.util.find_spec("numdifftools") is not None
+    have_scipy = importlib.util.find_spec("scipy") is not None
+    if have_ndt:
+        import numdifftools as ndt
+    if have_scipy:
+        from scipy import differentiate, optimize
+
+    print(
+        f"{'function':<10} {'n':>5}  {'method':<34} {'ms':>10} {'x floor':>8} "
+        f"{'xd faster':>10} {'error':>9}"
+    )
+    print("-" * 94)
+    rng = np.random.default_rng(0)
+    for name, func, exact_grad in FUNCTIONS:
+        for n in args.sizes:
+            x = rng.uniform(-1.5, 1.5, n)
+            exact = exact_grad(x)
+            rows = []
+            batch = richardson_batch(x)
+            t_floor_r, _ = best(partial(func, batch), args.repeat)
+            cbatch = complex_batch(x)
+            t_floor_c, _ = best(partial(func, cbatch), args.repeat)
+            t_r, g = best(partial(xd.grad, func, x), args.repeat)
+            rows.append(("xd.grad Richardson", t_r, t_r / t_floor_r, None, error(g, exact)))
+            rows.append(("  floor: func on its 8n points", t_floor_r, 1.0, None, None))
+            t_c, g = best(partial(xd.grad, func, x, "complex"), args.repeat)
+            rows.append(("xd.grad complex", t_c, t_c / t_floor_c, None, error(g, exact)))
+            rows.append(("  floor: func on its n points", t_floor_c, 1.0, None, None))
+            if have_ndt and n <= 1000:
+                gradient = ndt.Gradient(func)
+                t, g = best(partial(gradient, x), max(1, args.repeat // 2))
+                rows.append(("numdifftools.Gradient", t, None, t / t_r, error(g, exact)))
+            if have_scipy:
+                t, res = best(partial(differentiate.jacobian, func, x), args.repeat)
+                rows.append(
+                    ("scipy.differentiate.jacobian", t, None, t / t_r, error(res.df, exact))
+                )
+                t, g = best(partial(optimize.approx_fprime, x, func), args.repeat)
+                rows.append(("scipy.optimize.approx_fprime", t, None, t / t_r, error(g, exact)))
+            for label, t, floor_ratio, faster, err in rows:
+                fr = f"{floor_ratio:8.2f}" if floor_ratio is not None else " " * 8
+                fa = f"{faster:10.1f}" if faster is not None else " " * 10
+                er = f"{err:9.1e}" if err is not None else " " * 9
+                print(f"{name:<10} {n:>5}  {label:<34} {t * 1e3:10.3f} {fr} {fa} {er}")
+            print()
+
+
+if __name__ == "__main__":
+    main()
