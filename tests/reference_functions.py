@@ -49,6 +49,33 @@ def make(name, xp):
     def gauss(x):
         return xp.exp(-xp.sum(x**2, axis=0) / 2)
 
+    def vec_m2n3(x):
+        return xp.stack([x[0, ...] * x[1, ...] * x[2, ...], xp.sin(x[0, ...]) + x[1, ...] ** 2])
+
+    def vec_m3n3(x):
+        return xp.stack(
+            [xp.exp(x[0, ...]) - x[1, ...], x[0, ...] * x[1, ...], xp.sin(x[2, ...]) * x[0, ...]]
+        )
+
+    def vec_m4n2(x):
+        a, b = x[0, ...], x[1, ...]
+        return xp.stack([a**2, a * b, xp.cos(b), xp.exp(a + b)])
+
+    def func2(x):
+        return xp.concat([xp.sin(x), xp.cos(x)], axis=0)
+
+    def gend_doc(x):
+        return xp.stack([x[0, ...], x[0, ...], x[1, ...] ** 2])
+
+    def cubic3(x):
+        return xp.sum(x**3, axis=0) + x[0, ...] * x[1, ...] * x[2, ...]
+
+    def expcos2(x):
+        return xp.exp(x[0, ...]) * xp.cos(x[1, ...]) + x[0, ...] * x[1, ...] ** 2
+
+    def vec_m2n2(x):
+        return xp.stack([x[0, ...] * x[1, ...], xp.exp(x[0, ...] - x[1, ...] ** 2)])
+
     return locals()[name]
 
 

@@ -424,9 +424,10 @@ def test_numpy_fast_path_builds_the_generic_batch():
     n, size, sets = 5, 3, 2 * 2 * 5
     x = rng.normal(size=(n, size))
     x[1, 0] = -0.0
-    steps = rng.normal(size=(sets, size)) * 1e-3
-    generic = _batch.PointSets(xps.asarray(x), xps.asarray(steps), one_axis=True)
-    fast = _batch.PointSets(x, steps, one_axis=True)
+    steps = rng.normal(size=(sets, 2, size)) * 1e-3
+    coords = np.stack([np.arange(sets) % n, (np.arange(sets) + 2) % n], axis=1)
+    generic = _batch.PointSets(xps.asarray(x), xps.asarray(steps), coords)
+    fast = _batch.PointSets(x, steps, coords)
     np_xp = array_api_compat.array_namespace(x)
     for p0, p1 in [(0, sets * size), (1, 17), (4, 5), (7, 41)]:
         expected = np.asarray(generic.chunk(xps, p0, p1))

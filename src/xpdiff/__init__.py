@@ -5,9 +5,20 @@ The public API is re-exported here; see the modules for the layering:
 ``_gradient`` combines them.
 """
 
-from ._function import GradInfo, grad
+from ._function import GradInfo, grad, jacobian
 from ._gradient import fd_weights, gradient
+from ._second import GenD, genD, hessian
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GradInfo", "__version__", "fd_weights", "grad", "gradient"]
+__all__ = [
+    "GenD",
+    "GradInfo",
+    "__version__",
+    "fd_weights",
+    "genD",
+    "grad",
+    "gradient",
+    "hessian",
+    "jacobian",
+]

@@ -1,9 +1,10 @@
 """The batch of perturbed points: building it, chunking it, calling func, checking shapes.
 
 Function mode evaluates every perturbed point of a derivative in one call of
-``func``. The points are described as *sets*: set ``t`` moves either one
-coordinate (``coords[t]``) or every coordinate of the base point by a step,
-for each of the ``B`` base points (the batch shape of ``x``, flattened). The
+``func``. The points are described as *sets*: set ``t`` moves a few
+coordinates (``coords[t]``, one for a gradient, two for a mixed second
+derivative) or every coordinate of the base point by a step, for each of the
+``B`` base points (the batch shape of ``x``, flattened). The
 batch handed to ``func`` is ``(n, points)`` with the coordinates on axis 0,
 the scipy.differentiate convention. ``max_batch`` caps the points per call;
 the default keeps the points of one call under :data:`MEMORY_BUDGET` bytes,
@@ -40,14 +41,15 @@ def default_max_batch(n: int, itemsize: int) -> int:
 class PointSets:
     """``S`` sets of ``B`` points around base points ``x`` of shape ``(n, B)``.
 
-    ``steps`` has shape ``(S, B)`` when ``axis_of_set`` is given (set ``t``
-    moves coordinate ``axis_of_set(t)``, which must equal ``t % n``), else
-    ``(S, n, B)`` (set ``t`` moves every coordinate).
+    With ``coords`` (host integers, shape ``(S, a)``), set ``t`` moves the
+    ``a`` coordinates ``coords[t]`` by ``steps[t, q]`` (``steps`` has shape
+    ``(S, a, B)``) and keeps the others exactly. Without, ``steps`` has shape
+    ``(S, n, B)`` and set ``t`` moves every coordinate.
     """
 
     x: Any
     steps: Any
-    one_axis: bool
+    coords: Any = None
 
     @property
     def n(self) -> int:
@@ -69,19 +71,20 @@ class PointSets:
         """Points of sets ``t0..t1-1`` and base points ``b0..b1-1``, as ``(n, sets*points)``."""
         n = self.n
         base = self.x[:, b0:b1]
-        if self.one_axis:
-            step = self.steps[t0:t1, b0:b1]
-            if _backend.is_numpy_namespace(xp):
-                points = _one_axis_block_numpy(base, step, t0, n)
-            else:
-                coord = xp.reshape(xp.arange(n, device=_device(base)), (n, 1, 1))
-                moved = xp.reshape(xp.arange(t0, t1, device=_device(base)) % n, (1, t1 - t0, 1))
-                # the moved coordinate gets x + step, the others keep x exactly
-                points = xp.where(
-                    coord == moved, base[:, None, :] + step[None, ...], base[:, None, :]
-                )
-        else:
+        if self.coords is None:
             points = base[:, None, :] + xp.permute_dims(self.steps[t0:t1, :, b0:b1], (1, 0, 2))
+        elif _backend.is_numpy_namespace(xp):
+            points = _moved_block_numpy(base, self.steps[t0:t1, :, b0:b1], self.coords[t0:t1])
+        else:
+            device = _device(base)
+            coord = xp.reshape(xp.arange(n, device=device), (n, 1, 1))
+            points = xp.broadcast_to(base[:, None, :], (n, t1 - t0, b1 - b0))
+            for q in range(self.coords.shape[1]):
+                moved = _backend.host_to_device(self.coords[t0:t1, q], xp, device)
+                moved = xp.reshape(moved, (1, t1 - t0, 1))
+                step = self.steps[t0:t1, q, b0:b1]
+                # the moved coordinates get x + step, the others keep x exactly
+                points = xp.where(coord == moved, base[:, None, :] + step[None, ...], points)
         return xp.reshape(points, (n, (t1 - t0) * (b1 - b0)))
 
     def chunk(self, xp, p0: int, p1: int):
@@ -102,19 +105,21 @@ class PointSets:
         return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
-def _one_axis_block_numpy(base, step, t0: int, n: int):
-    """NumPy fast path of the one-coordinate block (design.md's small-primitive rule).
+def _moved_block_numpy(base, steps, coords):
+    """NumPy fast path of a block of moved points (design.md's small-primitive rule).
 
     One pass writes the copies of the base points; then only the moved
-    coordinates are updated in place, in the array this function just made.
-    The values equal the generic ``where`` path's.
+    coordinates are updated, in the array this function just made. The
+    values equal the generic ``where`` path's.
     """
-    sets, size = step.shape
-    points = np.empty((n, sets, size), dtype=np.result_type(base.dtype, step.dtype))
+    n, size = base.shape
+    sets = steps.shape[0]
+    points = np.empty((n, sets, size), dtype=np.result_type(base.dtype, steps.dtype))
     points[...] = base[:, None, :]
     t = np.arange(sets)
-    coord = (t + t0) % n
-    points[coord, t, :] = base[coord, :] + step
+    for q in range(coords.shape[1]):
+        coord = coords[:, q]
+        points[coord, t, :] = base[coord, :] + steps[:, q, :]
     return points
 
 
@@ -176,22 +181,35 @@ class Evaluator:
             )
         return value
 
-    def on(self, xp, sets: PointSets, head: tuple):
-        """func on every point of ``sets``: shape ``head + (S, B)``.
+    def on(self, xp, groups, head: tuple):
+        """func on every point of one or several :class:`PointSets`, in one batch.
 
-        The points go in the fewest calls of at most ``max_batch`` points.
+        Returns, for each group, an array of shape ``head + (S, B)`` (a list
+        when ``groups`` is a list). The points of all groups go in the fewest
+        calls of at most ``max_batch`` points.
         """
-        total = sets.points
+        single = isinstance(groups, PointSets)
+        if single:
+            groups = [groups]
+        starts = [0]
+        for group in groups:
+            starts.append(starts[-1] + group.points)
+        total = starts[-1]
         if total == 0:
             raise ValueError("no points to evaluate")
         limit = self.max_batch
         if limit is None:
-            limit = default_max_batch(sets.n, _itemsize(xp, sets.x.dtype))
+            limit = default_max_batch(groups[0].n, _itemsize(xp, groups[0].x.dtype))
         calls = -(-total // limit)
         bounds = [total * c // calls for c in range(calls + 1)]
         values = []
         for p0, p1 in itertools.pairwise(bounds):
-            points = sets.chunk(xp, p0, p1)
+            parts = [
+                group.chunk(xp, max(p0, start) - start, min(p1, end) - start)
+                for group, start, end in zip(groups, starts[:-1], starts[1:], strict=True)
+                if max(p0, start) < min(p1, end)
+            ]
+            points = parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
             value = self._call(xp, points)
             expected = (*head, p1 - p0)
             if tuple(value.shape) != expected:
@@ -205,7 +223,11 @@ class Evaluator:
                 )
             values.append(value)
         value = values[0] if len(values) == 1 else xp.concat(values, axis=-1)
-        return xp.reshape(value, (*head, sets.count, sets.size))
+        results = [
+            xp.reshape(value[..., start:end], (*head, group.count, group.size))
+            for group, start, end in zip(groups, starts[:-1], starts[1:], strict=True)
+        ]
+        return results[0] if single else results
 
 
 def _itemsize(xp, dtype) -> int:

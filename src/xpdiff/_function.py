@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _backend, _batch, _steps
 
-__all__ = ["GradInfo", "grad"]
+__all__ = ["GradInfo", "grad", "jacobian"]
 
 
 @dataclass
@@ -94,6 +94,11 @@ def _parse_side(side, n: int) -> list[float]:
     return parsed
 
 
+def _one_coordinate_each(n: int, repeats: int = 1) -> np.ndarray:
+    """Set t moves coordinate t % n: ``(repeats * n, 1)`` host indices."""
+    return np.tile(np.arange(n), repeats)[:, None]
+
+
 def _column(xp, values, dtype, device):
     """Host numbers, one per coordinate, as an ``(n, 1)`` array of xp."""
     return _backend.host_to_device(
@@ -104,83 +109,110 @@ def _column(xp, values, dtype, device):
 # --- the three methods ---------------------------------------------------------------
 
 
-def _richardson(xp, evaluator, x, sides, settings, elementwise, device):
-    n, size = x.shape
-    dtype = x.dtype
-    r, v = settings.r, settings.v
-    near_zero = xp.astype(xp.abs(x) < settings.zero_tol, dtype)
+def richardson_steps(xp, x, settings):
+    """numDeriv's steps ``h = |d x| + eps (|x| < zero_tol)``, divided by v per level.
+
+    Returns an ``(r, n, size)`` array.
+    """
+    near_zero = xp.astype(xp.abs(x) < settings.zero_tol, x.dtype)
     h = xp.abs(settings.d * x) + settings.eps * near_zero
+    steps = []
+    for _ in range(settings.r):
+        steps.append(h)
+        h = h / settings.v  # numDeriv divides level by level, so do we
+    return xp.stack(steps, axis=0)
+
+
+def richardson_point_sets(xp, x, step_stack, sides, device):
+    """The 2rn sets ``x + ph e_i`` and ``x - mh e_i`` of level k, in (k, sign, i) order."""
+    r, n, size = step_stack.shape
+    dtype = x.dtype
     plus = np.array([s == 1 for s in sides])
     minus = np.array([s == -1 for s in sides])
     plus_scale = _column(xp, np.where(plus, 2.0, np.where(minus, 0.0, 1.0)), dtype, device)
     minus_scale = _column(xp, np.where(minus, 2.0, np.where(plus, 0.0, 1.0)), dtype, device)
-
-    steps = []
-    for _ in range(r):
-        steps.append(h)
-        h = h / v  # numDeriv divides level by level, so do we
-    step_stack = xp.stack(steps, axis=0)  # (r, n, size)
     forward = step_stack * plus_scale
     backward = -(step_stack * minus_scale)
-    if elementwise:
-        moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r, n, size))
-        sets = _batch.PointSets(x, moves, one_axis=False)
-        values = xp.reshape(evaluator.on(xp, sets, (n,)), (n, r, 2, size))
-        values = xp.permute_dims(values, (1, 2, 0, 3))  # (r, 2, n, size)
-    else:
-        moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r * n, size))
-        sets = _batch.PointSets(x, moves, one_axis=True)
-        values = xp.reshape(evaluator.on(xp, sets, ()), (r, 2, n, size))
-    # all r levels of central (or one-sided) differences at once: (r, n, size)
-    first_order = (values[:, 0, ...] - values[:, 1, ...]) / (2 * step_stack)
+    moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r * n, 1, size))
+    return _batch.PointSets(x, moves, _one_coordinate_each(n, 2 * r))
+
+
+def extrapolate(xp, first_order, sides, settings, device, *, zero_rule):
+    """Richardson table of ``first_order`` (levels on axis 0, coordinates on axis -2).
+
+    Returns (value, error estimate, table). ``zero_rule`` applies grad's rule
+    that a level below 1e-20 in magnitude keeps later levels at zero.
+    Components with a non-finite level are NaN.
+    """
+    r = first_order.shape[0]
+    dtype = first_order.dtype
     bad = xp.any(~xp.isfinite(first_order), axis=0)
     levels = [first_order[k, ...] for k in range(r)]
-    if not elementwise:
-        # numDeriv: once a level is below 1e-20 in magnitude, later levels stay zero
+    if zero_rule:
         zero = xp.zeros((), dtype=dtype, device=device)
         tiny = xp.abs(first_order) < 1e-20
         small = tiny[0, ...]
         for k in range(1, r):
             levels[k] = xp.where(small, zero, levels[k])
             small = small | tiny[k, ...]
-
     one_sided = [not math.isnan(s) for s in sides]
     if all(one_sided) or not any(one_sided):
-        factors = _steps.extrapolation_factors(r, v, one_sided=one_sided[0])
+        factors = _steps.extrapolation_factors(r, settings.v, one_sided=one_sided[0])
     else:
-        central = _steps.extrapolation_factors(r, v, one_sided=False)
-        onesided = _steps.extrapolation_factors(r, v, one_sided=True)
+        central = _steps.extrapolation_factors(r, settings.v, one_sided=False)
+        onesided = _steps.extrapolation_factors(r, settings.v, one_sided=True)
         factors = [
             _column(xp, [o if s else c for s in one_sided], dtype, device)
             for c, o in zip(central, onesided, strict=True)
         ]
     table = _steps.richardson_table(levels, factors)
-    result = table[-1][0]
-    nan = xp.asarray(math.nan, dtype=dtype, device=device)
-    result = xp.where(bad, nan, result)
+    value = xp.where(bad, xp.asarray(math.nan, dtype=dtype, device=device), table[-1][0])
     if r > 1:
-        error = xp.abs(result - table[-2][-1])
+        error = xp.abs(value - table[-2][-1])
     else:
-        error = xp.full(result.shape, math.nan, dtype=dtype, device=device)
-    return result, error, table, step_stack
+        error = xp.full(value.shape, math.nan, dtype=dtype, device=device)
+    return value, error, table
 
 
-def _simple(xp, evaluator, x, f0, sides, settings, elementwise, device):
+def _richardson(xp, evaluator, x, sides, settings, head, elementwise, device, zero_rule):
+    """Richardson first derivatives: ``(m, n, size)`` (``(n, size)`` when elementwise)."""
+    n, size = x.shape
+    r = settings.r
+    step_stack = richardson_steps(xp, x, settings)
+    if elementwise:
+        sets = richardson_point_sets(xp, x, step_stack, sides, device)
+        moves = xp.reshape(sets.steps, (r, 2, n, size))
+        sets = _batch.PointSets(x, xp.reshape(moves, (2 * r, n, size)))
+        values = xp.reshape(evaluator.on(xp, sets, (n,)), (n, r, 2, size))
+        values = xp.permute_dims(values, (1, 2, 0, 3))  # (r, 2, n, size)
+        first_order = (values[:, 0, ...] - values[:, 1, ...]) / (2 * step_stack)
+    else:
+        sets = richardson_point_sets(xp, x, step_stack, sides, device)
+        m = math.prod(head)
+        values = xp.reshape(evaluator.on(xp, sets, head), (m, r, 2, n, size))
+        first_order = (values[:, :, 0, ...] - values[:, :, 1, ...]) / (2 * step_stack)
+        first_order = xp.permute_dims(first_order, (1, 0, 2, 3))  # (r, m, n, size)
+    value, error, table = extrapolate(
+        xp, first_order, sides, settings, device, zero_rule=zero_rule and not elementwise
+    )
+    return value, error, table, step_stack
+
+
+def _simple(xp, evaluator, x, f0, sides, settings, head, elementwise, device):
     n, size = x.shape
     dtype = x.dtype
     eps = _column(xp, [settings.eps * (1.0 if math.isnan(s) else s) for s in sides], dtype, device)
     step = xp.broadcast_to(eps, (n, size))
     if elementwise:
-        sets = _batch.PointSets(x, xp.reshape(step, (1, n, size)), one_axis=False)
+        sets = _batch.PointSets(x, xp.reshape(step, (1, n, size)))
         values = evaluator.on(xp, sets, (n,))[:, 0, :]
-    else:
-        sets = _batch.PointSets(x, step, one_axis=True)
-        values = evaluator.on(xp, sets, ())
-    result = (values - f0) / eps
-    return result, eps
+        return (values - f0) / eps, eps
+    sets = _batch.PointSets(x, xp.reshape(step, (n, 1, size)), _one_coordinate_each(n))
+    values = xp.reshape(evaluator.on(xp, sets, head), (math.prod(head), n, size))
+    return (values - f0[:, None, :]) / eps, eps
 
 
-def _complex_step(xp, evaluator, x, sides, elementwise, device):
+def _complex_step(xp, evaluator, x, sides, head, elementwise, device):
     if any(not math.isnan(s) for s in sides):
         raise ValueError("method 'complex' does not support non-NULL argument 'side'.")
     n, size = x.shape
@@ -189,12 +221,21 @@ def _complex_step(xp, evaluator, x, sides, elementwise, device):
     h = float(xp.finfo(real).eps)
     xc = xp.astype(x, cdtype)
     imag_step = xp.full((n, size), complex(0.0, h), dtype=cdtype, device=device)
+    if elementwise:
+        sets = _batch.PointSets(xc, xp.reshape(imag_step, (1, n, size)))
+        values = complex_values(xp, evaluator, sets, (n,))[:, 0, :]
+    else:
+        steps = xp.reshape(imag_step, (n, 1, size))
+        sets = _batch.PointSets(xc, steps, _one_coordinate_each(n))
+        values = complex_values(xp, evaluator, sets, head)
+        values = xp.reshape(values, (math.prod(head), n, size))
+    return xp.imag(values) / h, h
+
+
+def complex_values(xp, evaluator, sets, head):
+    """func on complex points, with numDeriv's errors when func will not do complex."""
     try:
-        if elementwise:
-            sets = _batch.PointSets(xc, xp.reshape(imag_step, (1, n, size)), one_axis=False)
-            values = evaluator.on(xp, sets, (n,))[:, 0, :]
-        else:
-            values = evaluator.on(xp, _batch.PointSets(xc, imag_step, one_axis=True), ())
+        values = evaluator.on(xp, sets, head)
     except Exception as exc:
         if isinstance(exc, ValueError) and "expected" in str(exc):
             raise
@@ -205,7 +246,7 @@ def _complex_step(xp, evaluator, x, sides, elementwise, device):
         raise TypeError(
             "function does not return a complex value as required by method 'complex'."
         )
-    return xp.imag(values) / h, h
+    return values
 
 
 def _print_table(table, n_columns: int) -> None:
@@ -238,6 +279,84 @@ def _print_table(table, n_columns: int) -> None:
         print()
         print(f" Richarson improvement group No.  {m} ")
         show(table[m])
+
+
+# --- shared setup ----------------------------------------------------------------------
+
+
+@dataclass
+class Problem:
+    """The checked arguments of one derivative call."""
+
+    xp: Any
+    device: Any
+    method: str
+    settings: Any
+    sides: list
+    evaluator: Any
+    x: Any  # (n, size)
+    x_shaped: Any  # (n, *B)
+    shape: tuple  # the caller's x shape
+    batch_shape: tuple
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def size(self) -> int:
+        return self.x.shape[1]
+
+
+def setup(
+    func,
+    x,
+    method,
+    side,
+    method_args,
+    args,
+    kwargs,
+    vectorized,
+    max_batch,
+    *,
+    defaults=None,
+    derivative_order=1,
+):
+    """Check the arguments every function-mode call shares."""
+    method = _steps.canonical_method(method)
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
+    if not isinstance(args, tuple):
+        args = (args,)
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    xp, x = _backend.array_namespace(x)
+    device = _backend.device_of(x)
+    x = _real_point(xp, x)
+    shape = tuple(x.shape)
+    if x.ndim == 0:
+        x = xp.reshape(x, (1,))
+    n = x.shape[0]
+    if n == 0:
+        raise ValueError("x must have at least one coordinate")
+    batch_shape = tuple(x.shape[1:])
+    if max_batch is not None and (
+        isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
+    ):
+        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
+    sides = _parse_side(side, n)
+    settings = _steps.method_settings(
+        method,
+        method_args,
+        float(xp.finfo(x.dtype).eps),
+        defaults=defaults,
+        derivative_order=derivative_order,
+    )
+    evaluator = _batch.Evaluator(func, args, kwargs, vectorized=vectorized, max_batch=max_batch)
+    x_flat = xp.reshape(x, (n, math.prod(batch_shape)))
+    return Problem(xp, device, method, settings, sides, evaluator, x_flat, x, shape, batch_shape)
 
 
 # --- grad -------------------------------------------------------------------------------
@@ -339,52 +458,49 @@ def grad(
     >>> bool(np.max(np.abs(xd.grad(func1, x, "complex") - exact)) < 1e-13)
     True
     """
-    method = _steps.canonical_method(method)
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(args, tuple):
-        args = (args,)
-    xp, x = _backend.array_namespace(x)
-    device = _backend.device_of(x)
-    x = _real_point(xp, x)
-    shape = tuple(x.shape)
-    if x.ndim == 0:
-        x = xp.reshape(x, (1,))
-    n = x.shape[0]
-    if n == 0:
-        raise ValueError("x must have at least one coordinate")
-    batch_shape = tuple(x.shape[1:])
-    size = math.prod(batch_shape)
-    if max_batch is not None and (
-        isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
-    ):
-        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
-
-    sides = _parse_side(side, n)
-    settings = _steps.method_settings(method, method_args, float(xp.finfo(x.dtype).eps))
-    evaluator = _batch.Evaluator(func, args, kwargs, vectorized=vectorized, max_batch=max_batch)
+    problem = setup(func, x, method, side, method_args, args, kwargs, vectorized, max_batch)
+    xp, device, settings, evaluator = (
+        problem.xp,
+        problem.device,
+        problem.settings,
+        problem.evaluator,
+    )
+    method, sides, x_flat, n, size, shape = (
+        problem.method,
+        problem.sides,
+        problem.x,
+        problem.n,
+        problem.size,
+        problem.shape,
+    )
+    x = problem.x_shaped
     f0 = evaluator.at(xp, x)
-    head = tuple(f0.shape[: f0.ndim - len(batch_shape)])
+    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     elementwise = head == (n,) and (n > 1 or head == (1,))
     if not elementwise and head not in ((), (1,)):
         raise ValueError("grad assumes a scalar valued function.")
     f0 = xp.reshape(f0, (size,)) if not elementwise else xp.reshape(f0, (n, size))
-    x_flat = xp.reshape(x, (n, size))
 
     table = None
     if method == "Richardson":
         g, error, table, steps = _richardson(
-            xp, evaluator, x_flat, sides, settings, elementwise, device
+            xp, evaluator, x_flat, sides, settings, head, elementwise, device, zero_rule=True
         )
         steps = xp.reshape(steps, (settings.r, *x.shape))
         if settings.show_details:
             _print_table(table, n)
     elif method == "simple":
-        g, steps = _simple(xp, evaluator, x_flat, f0, sides, settings, elementwise, device)
+        f0_m = f0 if elementwise else xp.reshape(f0, (1, size))
+        g, steps = _simple(xp, evaluator, x_flat, f0_m, sides, settings, head, elementwise, device)
         error = xp.full((n, size), math.nan, dtype=x.dtype, device=device)
     else:
-        g, steps = _complex_step(xp, evaluator, x_flat, sides, elementwise, device)
+        g, steps = _complex_step(xp, evaluator, x_flat, sides, head, elementwise, device)
         error = xp.full((n, size), math.nan, dtype=x.dtype, device=device)
+    if not elementwise:
+        g = g[0, ...]
+        if method == "Richardson":
+            error = error[0, ...]
+            table = [[level[0, ...] for level in column] for column in table]
 
     g = xp.reshape(xp.astype(g, x.dtype, copy=False), shape)
     if not full_output:
@@ -399,3 +515,106 @@ def grad(
         method_args=settings.as_dict(),
     )
     return g, info
+
+
+# --- jacobian --------------------------------------------------------------------------
+
+
+def jacobian(
+    func,
+    x,
+    method="Richardson",
+    side=None,
+    method_args=None,
+    *,
+    args=(),
+    kwargs=None,
+    vectorized=True,
+    max_batch=None,
+    full_output=False,
+):
+    """Jacobian of a vector function, numDeriv's ``jacobian``, in one batched call.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args, **kwargs)``; vectorized (the default), ``x`` has shape
+        ``(n, ...)`` and func returns ``(m, ...)`` (or ``(...)`` for m = 1).
+        func is never taken as elementwise: an m == n function gets its full
+        m x n Jacobian.
+    x : array_like
+        The point, shape ``(n,)``, or points ``(n, *B)``.
+    method, side, method_args, args, kwargs, vectorized, max_batch
+        As in :func:`grad`.
+    full_output : bool, optional
+        Also return a :class:`GradInfo` (error estimate of shape ``(m, n, *B)``).
+
+    Returns
+    -------
+    J : array
+        Shape ``(m, n, *B)``: ``J[i, j]`` is the derivative of output i with
+        respect to coordinate j. numDeriv's m x n matrix for one point.
+
+    Notes
+    -----
+    numDeriv's methods and steps, as in :func:`grad`, without grad's
+    elementwise case and 1e-20 rule (numDeriv's jacobian has neither). Every
+    perturbed point goes to func in one call, plus one call at ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import xpdiff as xd
+    >>> func2 = lambda x: np.concatenate([np.sin(x), np.cos(x)])  # numDeriv's example
+    >>> np.round(xd.jacobian(func2, [0.0, 2 * np.pi]), 10) + 0.0
+    array([[1., 0.],
+           [0., 1.],
+           [0., 0.],
+           [0., 0.]])
+    >>> f = lambda x: np.stack([x[0] * x[1], x[0] + x[1] ** 2])
+    >>> xd.jacobian(f, [2.0, 3.0], method="complex")
+    array([[3., 2.],
+           [1., 6.]])
+    """
+    problem = setup(func, x, method, side, method_args, args, kwargs, vectorized, max_batch)
+    xp, device, settings, evaluator = (
+        problem.xp,
+        problem.device,
+        problem.settings,
+        problem.evaluator,
+    )
+    n, size = problem.n, problem.size
+    f0 = evaluator.at(xp, problem.x_shaped)
+    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    m = math.prod(head)
+    table = None
+    if problem.method == "Richardson":
+        value, error, table, steps = _richardson(
+            xp, evaluator, problem.x, problem.sides, settings, head, False, device, zero_rule=False
+        )
+        steps = xp.reshape(steps, (settings.r, *problem.x_shaped.shape))
+        if settings.show_details:
+            _print_table(table, n)
+    elif problem.method == "simple":
+        f0_m = xp.reshape(f0, (m, size))
+        value, steps = _simple(
+            xp, evaluator, problem.x, f0_m, problem.sides, settings, head, False, device
+        )
+        error = xp.full((m, n, size), math.nan, dtype=problem.x.dtype, device=device)
+    else:
+        value, steps = _complex_step(xp, evaluator, problem.x, problem.sides, head, False, device)
+        error = xp.full((m, n, size), math.nan, dtype=problem.x.dtype, device=device)
+    out_shape = (m, n, *problem.batch_shape)
+    value = xp.reshape(xp.astype(value, problem.x.dtype, copy=False), out_shape)
+    if not full_output:
+        return value
+    info = GradInfo(
+        error=xp.reshape(error, out_shape),
+        nfev=evaluator.nfev,
+        ncalls=evaluator.ncalls,
+        table=table,
+        steps=steps,
+        method=problem.method,
+        method_args=settings.as_dict(),
+    )
+    return value, info

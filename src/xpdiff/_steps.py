@@ -74,7 +74,14 @@ class Settings:
         }
 
 
-def method_settings(method: str, method_args, machine_eps: float = FLOAT64_EPS) -> Settings:
+def method_settings(
+    method: str,
+    method_args,
+    machine_eps: float = FLOAT64_EPS,
+    *,
+    defaults: dict | None = None,
+    derivative_order: int = 1,
+) -> Settings:
     """numDeriv's ``method_args`` merged over its defaults, checked.
 
     For float64 (``machine_eps`` of float64) the defaults are numDeriv's. For
@@ -82,13 +89,19 @@ def method_settings(method: str, method_args, machine_eps: float = FLOAT64_EPS) 
     the dtype: Richardson's ``d`` and ``eps`` by ``(machine_eps / 2.2e-16)
     ** (1/3)`` (the central-difference rule of thumb), the "simple" method's
     ``eps`` to ``max(1e-4, sqrt(machine_eps))``, and ``zero_tol`` follows
-    numDeriv's own formula ``sqrt(machine_eps / 7e-7)``.
+    numDeriv's own formula ``sqrt(machine_eps / 7e-7)``. ``defaults`` replaces
+    numDeriv's defaults (hessian's ``d`` is 0.1); for second derivatives
+    (``derivative_order=2``) the scale is ``(machine_eps / 2.2e-16) ** (1/4)``,
+    and no scaled default grows past ``max(default, 0.1)``.
     """
     if method_args is None:
         method_args = {}
     if not isinstance(method_args, dict):
         raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
-    values = dict(NUMDERIV_DEFAULTS)
+    base = dict(NUMDERIV_DEFAULTS)
+    if defaults:
+        base.update(defaults)
+    values = dict(base)
     given = set()
     for key, value in method_args.items():
         name = _ALIASES.get(key, key)
@@ -103,10 +116,10 @@ def method_settings(method: str, method_args, machine_eps: float = FLOAT64_EPS) 
             if "eps" not in given:
                 values["eps"] = max(1e-4, math.sqrt(machine_eps))
         else:
-            scale = (machine_eps / FLOAT64_EPS) ** (1.0 / 3.0)
+            scale = (machine_eps / FLOAT64_EPS) ** (1.0 / (2 + derivative_order))
             for name in ("d", "eps"):
                 if name not in given:
-                    values[name] = NUMDERIV_DEFAULTS[name] * scale
+                    values[name] = min(base[name] * scale, max(base[name], 0.1))
         if "zero_tol" not in given:
             values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
 

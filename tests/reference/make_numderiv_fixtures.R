@@ -19,6 +19,9 @@ json_value <- function(v) {
   if (is.null(v)) return("null")
   if (is.list(v)) {
     if (length(v) == 0) return("{}")
+    if (is.null(names(v))) {
+      return(paste0("[", paste(sapply(v, json_value), collapse = ", "), "]"))
+    }
     parts <- mapply(function(k, x) paste0('"', k, '": ', json_value(x)), names(v), v)
     return(paste0("{", paste(parts, collapse = ", "), "}"))
   }
@@ -44,7 +47,16 @@ funcs <- list(
   log_quad = function(x) sum(log(1 + x^2)) + prod(x[1:2]),
   exp_elem = function(x) exp(x),
   xexp = function(x) sum(x * exp(x)),
-  gauss = function(x) exp(-sum(x^2) / 2)
+  gauss = function(x) exp(-sum(x^2) / 2),
+  # vector functions (jacobian, genD)
+  vec_m2n3 = function(x) c(x[1] * x[2] * x[3], sin(x[1]) + x[2]^2),
+  vec_m3n3 = function(x) c(exp(x[1]) - x[2], x[1] * x[2], sin(x[3]) * x[1]),
+  vec_m4n2 = function(x) c(x[1]^2, x[1] * x[2], cos(x[2]), exp(x[1] + x[2])),
+  func2 = function(x) c(sin(x), cos(x)),
+  gend_doc = function(x) c(x[1], x[1], x[2]^2),
+  cubic3 = function(x) sum(x^3) + x[1] * x[2] * x[3],
+  expcos2 = function(x) exp(x[1]) * cos(x[2]) + x[1] * x[2]^2,
+  vec_m2n2 = function(x) c(x[1] * x[2], exp(x[1] - x[2]^2))
 )
 
 cases <- list()
@@ -119,15 +131,75 @@ add("exp v=3 d=0.1 (numDeriv inexact)", "exp_elem", c(0.3, 1, 2),
 add("exp v=1.5 d=0.1 (numDeriv inexact)", "exp_elem", c(0.3, 1, 2),
     method.args = list(v = 1.5, d = 0.1))
 
+grad_cases <- cases
+
+# --- jacobian, genD, hessian: matrices are written as lists of rows ---
+rows <- function(m) lapply(seq_len(nrow(m)), function(i) as_vector(m[i, ]))
+cases <- list()
+add2 <- function(kind, name, func, x, method = "Richardson", side = NULL,
+                 method.args = list()) {
+  f <- funcs[[func]]
+  if (kind == "jacobian") {
+    value <- jacobian(f, x, method = method, side = side, method.args = method.args)
+  } else if (kind == "genD") {
+    value <- genD(f, x, method = method, method.args = method.args)$D
+  } else {
+    value <- hessian(f, x, method = method, method.args = method.args)
+  }
+  case <- list(kind = kind, name = name, func = func, x = as_vector(x), method = method,
+               side = if (is.null(side)) NULL else as_vector(side),
+               method_args = method.args, result = rows(value))
+  cases[[length(cases) + 1]] <<- case
+}
+
+# jacobian: m < n, m == n, m > n, every method, coordinates at zero
+add2("jacobian", "jacobian m<n", "vec_m2n3", c(0.5, 1.5, -0.7))
+add2("jacobian", "jacobian m<n simple", "vec_m2n3", c(0.5, 1.5, -0.7), method = "simple")
+add2("jacobian", "jacobian m<n simple sides", "vec_m2n3", c(0.5, 1.5, -0.7),
+     method = "simple", side = c(1, -1, NA))
+add2("jacobian", "jacobian m<n complex", "vec_m2n3", c(0.5, 1.5, -0.7), method = "complex")
+add2("jacobian", "jacobian m==n", "vec_m3n3", c(0.3, -1.2, 2))
+add2("jacobian", "jacobian m==n complex", "vec_m3n3", c(0.3, -1.2, 2), method = "complex")
+add2("jacobian", "jacobian m>n", "vec_m4n2", c(0.4, 1.1))
+add2("jacobian", "jacobian m>n at zero", "vec_m4n2", c(0, 1e-6))
+add2("jacobian", "jacobian m>n d=1e-3 r=6", "vec_m4n2", c(0.4, 1.1),
+     method.args = list(d = 1e-3, r = 6))
+add2("jacobian", "doc jacobian func2", "func2", (0:1) * 2 * pi)
+add2("jacobian", "doc jacobian func2 complex", "func2", (0:1) * 2 * pi, method = "complex")
+
+# genD: numDeriv's example, scalar and vector functions, zeros, method.args
+add2("genD", "doc genD", "gend_doc", c(2, 2, 5))
+# (second differences with genD's default d = 1e-4 are rounding noise at 1e-6 in
+# every implementation, so the comparisons use larger steps where f sums terms)
+add2("genD", "genD cubic3 d=0.01", "cubic3", c(1.5, -0.5, 2), method.args = list(d = 0.01))
+add2("genD", "genD expcos2 at zero", "expcos2", c(0, 0))
+add2("genD", "genD vec_m2n2 d=0.01 r=3", "vec_m2n2", c(0.7, -0.3),
+     method.args = list(d = 0.01, r = 3))
+add2("genD", "genD rosenbrock", "rosenbrock", c(-1.2, 1, 0.5))
+
+# hessian: numDeriv's example (sc2 at 5 points), Richardson and complex
+add2("hessian", "doc hessian sc2", "sc2", x_sc2[1:5])
+add2("hessian", "hessian rosenbrock", "rosenbrock", c(-1.2, 1))
+add2("hessian", "hessian rosenbrock complex", "rosenbrock", c(-1.2, 1), method = "complex")
+add2("hessian", "hessian exp_cos at zero eps=0.01", "exp_cos", c(0, 0.5, 0),
+     method.args = list(eps = 0.01))
+add2("hessian", "hessian gauss d=0.05 r=5", "gauss", c(0.8, -1.2, 1.5, 0.9),
+     method.args = list(d = 0.05, r = 5))
+add2("hessian", "hessian gauss complex", "gauss", c(0.2, -0.4, 0.6, 0.1), method = "complex")
+add2("hessian", "hessian cubic3", "cubic3", c(1.5, -0.5, 2))
+
 out <- "tests/reference/numderiv_grad.json"
-lines <- sapply(cases, json_value)
 writeLines(c(
   "{",
   sprintf('"numDeriv_version": "%s",', as.character(packageVersion("numDeriv"))),
   sprintf('"R_version": "%s",', R.version.string),
   '"generator": "tests/reference/make_numderiv_fixtures.R",',
   '"grad": [',
-  paste0("  ", lines, collapse = ",\n"),
+  paste0("  ", sapply(grad_cases, json_value), collapse = ",\n"),
+  "],",
+  '"second": [',
+  paste0("  ", sapply(cases, json_value), collapse = ",\n"),
   "]",
   "}"), out)
-cat("wrote", length(cases), "grad cases to", out, "\n")
+cat("wrote", length(grad_cases), "grad cases and", length(cases),
+    "jacobian/genD/hessian cases to", out, "\n")

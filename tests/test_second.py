@@ -1,0 +1,298 @@
+"""xpdiff.jacobian, genD and hessian: numDeriv's numbers, batched, on every backend."""
+
+from __future__ import annotations
+
+import json
+import math
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reference_functions import make
+
+import xpdiff as xd
+from xpdiff import _batch
+
+CASES = json.loads((Path(__file__).parent / "reference" / "numderiv_grad.json").read_text())[
+    "second"
+]
+
+
+class CountingFunc:
+    def __init__(self, func):
+        self.func = func
+        self.shapes = []
+
+    def __call__(self, x, *args, **kwargs):
+        self.shapes.append(tuple(x.shape))
+        return self.func(x, *args, **kwargs)
+
+    @property
+    def calls(self):
+        return len(self.shapes)
+
+
+def run(kind, func, x, case):
+    if kind == "jacobian":
+        return xd.jacobian(
+            func, x, case["method"], side=case["side"], method_args=case["method_args"] or None
+        )
+    if kind == "genD":
+        return xd.genD(func, x, case["method"], method_args=case["method_args"] or None).D
+    return xd.hessian(func, x, case["method"], method_args=case["method_args"] or None)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_matches_numderiv(xp, case):
+    assert len(CASES) >= 15
+    x = np.array(case["x"], dtype=np.float64)
+    func = CountingFunc(make(case["func"], xp.xp))
+    result = run(case["kind"], func, xp.asarray(x), case)
+    expected = np.array(case["result"])
+    values = xp.check(result, dtype=np.float64, shape=expected.shape)
+    error = np.linalg.norm(values - expected) / np.linalg.norm(expected)
+    assert error < 1e-8, error
+    assert func.calls == 2
+
+
+# --- jacobian -------------------------------------------------------------------------
+
+
+def test_jacobian_never_elementwise(xp):
+    x = np.array([0.5, -1.0, 2.0])
+    J = xd.jacobian(lambda p: 2 * p + p**2, xp.asarray(x))
+    values = xp.check(J, dtype=np.float64, shape=(3, 3))
+    np.testing.assert_allclose(values, np.diag(2 + 2 * x), atol=1e-9)
+
+
+def test_jacobian_of_scalar_function_is_one_row(xp):
+    x = np.array([0.3, 0.7])
+    J = xd.jacobian(make("gauss", xp.xp), xp.asarray(x))
+    values = xp.check(J, dtype=np.float64, shape=(1, 2))
+    # the same numbers as grad (up to the backend's own exp, compared with NumPy's)
+    np.testing.assert_allclose(values[0], xd.grad(make("gauss", np), x), rtol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex"])
+def test_jacobian_batch_of_points(xp, method):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 2, 4))
+    func = CountingFunc(make("vec_m2n3", xp.xp))
+    J = xd.jacobian(func, xp.asarray(x), method)
+    values = xp.check(J, dtype=np.float64, shape=(2, 3, 2, 4))
+    assert func.calls == 2
+    for a in range(2):
+        for b in range(4):
+            single = xd.jacobian(make("vec_m2n3", np), x[:, a, b], method)
+            np.testing.assert_allclose(values[:, :, a, b], single, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("n", [1, 2, 50])
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex"])
+def test_jacobian_two_calls(n, method):
+    func = CountingFunc(lambda x: np.stack([np.sum(np.sin(x), axis=0), x[0] * x[-1]]))
+    J = xd.jacobian(func, np.linspace(0.1, 1, n), method)
+    assert J.shape == (2, n)
+    assert func.calls == 2
+
+
+def test_jacobian_full_output_and_side():
+    x = np.array([0.5, 1.5, -0.7])
+    func = make("vec_m2n3", np)
+    J, info = xd.jacobian(func, x, full_output=True)
+    assert info.error.shape == (2, 3)
+    assert info.ncalls == 2
+    assert info.nfev == 1 + 2 * 4 * 3
+    exact = np.array([[x[1] * x[2], x[0] * x[2], x[0] * x[1]], [np.cos(x[0]), 2 * x[1], 0]])
+    Js = xd.jacobian(func, x, side=[1, -1, None])
+    np.testing.assert_allclose(Js, exact, atol=1e-9)
+    np.testing.assert_allclose(J, exact, atol=1e-9)
+
+
+# --- genD ------------------------------------------------------------------------------
+
+
+def test_genD_layout_and_counts():
+    def func(x):
+        return np.stack([x[0] ** 2 * x[1] + np.sin(x[2]), np.exp(x[0]) * x[2] ** 2])
+
+    x = np.array([0.7, -1.3, 0.4])
+    counted = CountingFunc(func)
+    result = xd.genD(counted, x, method_args={"d": 0.01})
+    n, r = 3, 4
+    assert counted.calls == 2
+    assert result.nfev == 1 + r * (n * n + n)
+    assert result.D.shape == (2, n * (n + 3) // 2)
+    assert result.p == n
+    assert result.method == "Richardson"
+    np.testing.assert_allclose(result.f0, func(x))
+    a, b, c = x
+    expected = np.array([
+        # d/dx0, d/dx1, d/dx2, (0,0), (1,0), (1,1), (2,0), (2,1), (2,2)
+        [2 * a * b, a**2, np.cos(c), 2 * b, 2 * a, 0, 0, 0, -np.sin(c)],
+        [np.exp(a) * c**2, 0, 2 * np.exp(a) * c, np.exp(a) * c**2, 0, 0, 2 * np.exp(a) * c,
+         0, 2 * np.exp(a)],
+    ])  # fmt: skip
+    np.testing.assert_allclose(result.D, expected, atol=1e-8)
+
+
+@pytest.mark.parametrize("max_batch", [1, 9, 50, 1000])
+def test_genD_max_batch(max_batch):
+    x = np.array([0.7, -1.3, 0.4])
+    func = CountingFunc(make("cubic3", np))
+    full = xd.genD(make("cubic3", np), x, method_args={"d": 0.01}).D
+    D = xd.genD(func, x, method_args={"d": 0.01}, max_batch=max_batch).D
+    points = 4 * (9 + 3)
+    assert func.calls == 1 + math.ceil(points / max_batch)
+    np.testing.assert_allclose(D, full, rtol=1e-9, atol=1e-9)
+
+
+def test_genD_v_other_than_2(xp):
+    """numDeriv stops for v != 2; xpdiff extrapolates with the factors that fit v."""
+    x = np.array([0.3, 1.0])
+    D = xd.genD(make("expcos2", xp.xp), xp.asarray(x), method_args={"v": 3, "d": 0.05}).D
+    values = xp.check(D, dtype=np.float64, shape=(1, 5))[0]
+    a, b = x
+    exact = [
+        np.exp(a) * np.cos(b) + b**2,
+        -np.exp(a) * np.sin(b) + 2 * a * b,
+        np.exp(a) * np.cos(b),
+        -np.exp(a) * np.sin(b) + 2 * b,
+        -np.exp(a) * np.cos(b) + 2 * a,
+    ]
+    np.testing.assert_allclose(values, exact, atol=1e-9)
+
+
+def test_genD_batch_of_points(xp):
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (2, 3))
+    func = CountingFunc(make("vec_m2n2", xp.xp))
+    result = xd.genD(func, xp.asarray(x), method_args={"d": 0.01})
+    values = xp.check(result.D, dtype=np.float64, shape=(2, 5, 3))
+    assert func.calls == 2
+    for b in range(3):
+        single = xd.genD(make("vec_m2n2", np), x[:, b], method_args={"d": 0.01}).D
+        # second differences with h = 0.01 |x| amplify last-bit differences of exp
+        np.testing.assert_allclose(values[..., b], single, rtol=1e-6, atol=1e-6)
+
+
+def test_genD_only_richardson():
+    with pytest.raises(ValueError, match=r"method not implemented\."):
+        xd.genD(make("cubic3", np), [1.0, 2.0, 3.0], method="simple")
+
+
+# --- hessian -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["Richardson", "complex"])
+def test_hessian_symmetric_and_exact(xp, method):
+    x = np.array([0.8, -1.2, 1.5, 0.9])
+    H = xd.hessian(make("gauss", xp.xp), xp.asarray(x), method)
+    values = xp.check(H, dtype=np.float64, shape=(4, 4))
+    g = np.exp(-np.sum(x**2) / 2)
+    exact = g * (np.outer(x, x) - np.eye(4))
+    np.testing.assert_allclose(values, exact, atol=1e-8)
+    if method == "Richardson":
+        np.testing.assert_array_equal(values, values.T)
+
+
+@pytest.mark.parametrize("method", ["Richardson", "complex"])
+def test_hessian_calls_and_points(method):
+    n = 6
+    func = CountingFunc(make("cubic3", np))
+    xd.hessian(func, np.linspace(0.5, 1.5, n), method)
+    assert func.calls == 2
+    points = 4 * (n * n + n) if method == "Richardson" else 2 * 4 * n * n
+    assert func.shapes[1] == (n, points)
+
+
+def test_hessian_batch_of_points(xp):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (3, 2, 2))
+    H = xd.hessian(make("cubic3", xp.xp), xp.asarray(x))
+    values = xp.check(H, dtype=np.float64, shape=(3, 3, 2, 2))
+    for a in range(2):
+        for b in range(2):
+            p = x[:, a, b]
+            exact = np.diag(6 * p) + np.array([[0, p[2], p[1]], [p[2], 0, p[0]], [p[1], p[0], 0]])
+            np.testing.assert_allclose(values[:, :, a, b], exact, atol=1e-7)
+
+
+def test_hessian_errors():
+    with pytest.raises(ValueError, match=r"hessian assumes a scalar valued function\."):
+        xd.hessian(make("vec_m2n2", np), [1.0, 2.0])
+    with pytest.raises(ValueError, match=r"method not implemented\."):
+        xd.hessian(make("cubic3", np), [1.0, 2.0, 3.0], method="simple")
+    with pytest.raises(ValueError, match="method must be one of"):
+        xd.hessian(make("cubic3", np), [1.0, 2.0, 3.0], method="newton")
+
+
+def test_hessian_float32(xp):
+    x = np.array([0.8, -1.2, 1.5], dtype=np.float32)
+    H = xd.hessian(make("cubic3", xp.xp), xp.asarray(x))
+    values = xp.check(H, dtype=np.float32, shape=(3, 3))
+    p = x.astype(np.float64)
+    exact = np.diag(6 * p) + np.array([[0, p[2], p[1]], [p[2], 0, p[0]], [p[1], p[0], 0]])
+    np.testing.assert_allclose(values, exact, atol=2e-3 * np.max(np.abs(exact)))
+
+
+def test_hessian_300_dimensions_within_budget():
+    """genD's n**2 batch is split to stay within the memory budget."""
+    n = 300
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(n, n)) / n
+    A = A + A.T
+
+    def quadratic(x):
+        # 0.5 x' A x per point, vectorized over trailing axes
+        return 0.5 * np.sum(x * np.tensordot(A, x, axes=1), axis=0)
+
+    func = CountingFunc(quadratic)
+    x = rng.normal(size=n)
+    tracemalloc.start()
+    try:
+        H = xd.hessian(func, x, method_args={"r": 1})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    points = 1 * (n * n + n)
+    assert func.calls == 1 + math.ceil(points * n * 8 / _batch.MEMORY_BUDGET)
+    per_call = max(s[1] for s in func.shapes[1:]) * n * 8
+    assert per_call <= _batch.MEMORY_BUDGET
+    # xpdiff: the points of one call and their construction, at most twice the budget;
+    # func: its own two temporaries of the batch's size (A @ x and x * (A @ x))
+    assert peak <= 2 * _batch.MEMORY_BUDGET + 2 * per_call + 32 * 2**20, peak / 2**20
+    np.testing.assert_allclose(H, A, atol=1e-7)
+
+
+# --- an equality-constrained problem with scipy.optimize -----------------------------------
+
+
+def test_trust_constr_with_xpdiff_derivatives():
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def objective(x):
+        return x[0] + x[1] + (x[2] - 1) ** 2
+
+    def circle(x):
+        return np.stack([x[0] ** 2 + x[1] ** 2 - 2])
+
+    constraint = optimize.NonlinearConstraint(
+        lambda x: circle(x),
+        0.0,
+        0.0,
+        jac=lambda x: xd.jacobian(circle, x),
+        hess=lambda x, v: v[0] * xd.hessian(lambda p: circle(p)[0], x),
+    )
+    result = optimize.minimize(
+        objective,
+        np.array([0.5, -1.5, 0.0]),
+        method="trust-constr",
+        jac=lambda x: xd.grad(objective, x),
+        hess=lambda x: xd.hessian(objective, x),
+        constraints=[constraint],
+        options={"gtol": 1e-10, "xtol": 1e-12, "maxiter": 500},
+    )
+    np.testing.assert_allclose(result.x, [-1.0, -1.0, 1.0], atol=1e-6)
+    assert result.fun == pytest.approx(-2.0, abs=1e-8)
