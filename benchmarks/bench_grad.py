@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import time
 from functools import partial
 
 import numpy as np
+from timing import best
 
 import xpdiff as xd
 
@@ -70,16 +70,6 @@ FUNCTIONS = [
     ("cheap", quadratic, quadratic_grad),
     ("expensive", expensive, expensive_grad),
 ]
-
-
-def best(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def error(g, exact):

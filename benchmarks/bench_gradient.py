@@ -13,22 +13,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import time
 from functools import partial
 
 import numpy as np
+from timing import best
 
 import xpdiff as xd
-
-
-def best_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def cases():
@@ -73,8 +63,8 @@ def main() -> None:
             strict=True,
         ):
             np.testing.assert_array_equal(g, e)
-        t_np = best_time(partial(np.gradient, f, *varargs, **kwargs), args.repeat)
-        t_xd = best_time(partial(xd.gradient, f, *varargs, **kwargs), args.repeat)
+        t_np, _ = best(partial(np.gradient, f, *varargs, **kwargs), args.repeat)
+        t_xd, _ = best(partial(xd.gradient, f, *varargs, **kwargs), args.repeat)
         line = f"{title:<32} {t_np * 1e3:9.2f} {t_xd * 1e3:10.2f} {t_xd / t_np:6.2f}"
         if have_torch:
             ft = torch.asarray(f)
@@ -86,8 +76,8 @@ def main() -> None:
             if spacing:
                 scalar = len(spacing) == 1 and isinstance(spacing[0], float)
                 torch_kwargs["spacing"] = spacing[0] if scalar else spacing
-            t_tg = best_time(partial(torch.gradient, ft, **torch_kwargs), args.repeat)
-            t_xt = best_time(partial(xd.gradient, ft, *varargs, **kwargs), args.repeat)
+            t_tg, _ = best(partial(torch.gradient, ft, **torch_kwargs), args.repeat)
+            t_xt, _ = best(partial(xd.gradient, ft, *varargs, **kwargs), args.repeat)
             line += f" {t_tg * 1e3:9.2f} {t_xt * 1e3:16.2f} {t_xt / t_tg:6.2f}"
         print(line)
 

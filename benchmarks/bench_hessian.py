@@ -22,11 +22,11 @@ import importlib.util
 import shutil
 import subprocess
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from timing import best
 
 import xpdiff as xd
 
@@ -107,16 +107,6 @@ def numderiv_times(cases, repeat):
             n = len(x)
             results.append((values[0], np.array(values[1:]).reshape(n, n, order="F")))
         return results
-
-
-def best(fn, repeat):
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return min(times), out
 
 
 def error(H, exact):

@@ -32,3 +32,19 @@ def assert_gradient_equal(xp, result, expected) -> None:
             eps = np.finfo(exp.dtype).eps
             scale = np.max(np.abs(exp), initial=0.0)
             np.testing.assert_allclose(values, exp, rtol=8 * eps, atol=8 * eps * scale)
+
+
+class CountingFunc:
+    """Wraps a vectorized function and records the shape of every batch it gets."""
+
+    def __init__(self, func):
+        self.func = func
+        self.shapes = []
+
+    def __call__(self, x, *args, **kwargs):
+        self.shapes.append(tuple(x.shape))
+        return self.func(x, *args, **kwargs)
+
+    @property
+    def calls(self):
+        return len(self.shapes)

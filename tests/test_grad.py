@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CountingFunc
 from reference_functions import exact_gradient, make
 
 import xpdiff as xd
@@ -25,22 +26,6 @@ METHODS = ["Richardson", "simple", "complex"]
 
 def normwise_relative(a, b):
     return float(np.linalg.norm(np.asarray(a) - np.asarray(b)) / np.linalg.norm(np.asarray(b)))
-
-
-class CountingFunc:
-    """Wraps a vectorized function and records the shape of every batch it gets."""
-
-    def __init__(self, func):
-        self.func = func
-        self.shapes = []
-
-    def __call__(self, x, *args, **kwargs):
-        self.shapes.append(tuple(x.shape))
-        return self.func(x, *args, **kwargs)
-
-    @property
-    def calls(self):
-        return len(self.shapes)
 
 
 # --- numDeriv's numbers ----------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CountingFunc
 from reference_functions import make
 
 import xpdiff as xd
@@ -17,20 +18,6 @@ from xpdiff import _batch
 CASES = json.loads((Path(__file__).parent / "reference" / "numderiv_grad.json").read_text())[
     "second"
 ]
-
-
-class CountingFunc:
-    def __init__(self, func):
-        self.func = func
-        self.shapes = []
-
-    def __call__(self, x, *args, **kwargs):
-        self.shapes.append(tuple(x.shape))
-        return self.func(x, *args, **kwargs)
-
-    @property
-    def calls(self):
-        return len(self.shapes)
 
 
 def run(kind, func, x, case):

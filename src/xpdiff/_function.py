@@ -298,6 +298,7 @@ class Problem:
     x_shaped: Any  # (n, *B)
     shape: tuple  # the caller's x shape
     batch_shape: tuple
+    zero_rule: bool = True  # grad's 1e-20 rule; numDeriv's jacobian has none
 
     @property
     def n(self) -> int:
@@ -321,6 +322,7 @@ def setup(
     *,
     defaults=None,
     derivative_order=1,
+    zero_rule=True,
 ):
     """Check the arguments every function-mode call shares."""
     method = _steps.canonical_method(method)
@@ -356,7 +358,9 @@ def setup(
     )
     evaluator = _batch.Evaluator(func, args, kwargs, vectorized=vectorized, max_batch=max_batch)
     x_flat = xp.reshape(x, (n, math.prod(batch_shape)))
-    return Problem(xp, device, method, settings, sides, evaluator, x_flat, x, shape, batch_shape)
+    return Problem(
+        xp, device, method, settings, sides, evaluator, x_flat, x, shape, batch_shape, zero_rule
+    )
 
 
 # --- grad -------------------------------------------------------------------------------
@@ -459,62 +463,78 @@ def grad(
     True
     """
     problem = setup(func, x, method, side, method_args, args, kwargs, vectorized, max_batch)
-    xp, device, settings, evaluator = (
-        problem.xp,
-        problem.device,
-        problem.settings,
-        problem.evaluator,
-    )
-    method, sides, x_flat, n, size, shape = (
-        problem.method,
-        problem.sides,
-        problem.x,
-        problem.n,
-        problem.size,
-        problem.shape,
-    )
-    x = problem.x_shaped
-    f0 = evaluator.at(xp, x)
+    xp, n, size = problem.xp, problem.n, problem.size
+    f0 = problem.evaluator.at(xp, problem.x_shaped)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     elementwise = head == (n,) and (n > 1 or head == (1,))
     if not elementwise and head not in ((), (1,)):
         raise ValueError("grad assumes a scalar valued function.")
-    f0 = xp.reshape(f0, (size,)) if not elementwise else xp.reshape(f0, (n, size))
-
-    table = None
-    if method == "Richardson":
-        g, error, table, steps = _richardson(
-            xp, evaluator, x_flat, sides, settings, head, elementwise, device, zero_rule=True
-        )
-        steps = xp.reshape(steps, (settings.r, *x.shape))
-        if settings.show_details:
-            _print_table(table, n)
-    elif method == "simple":
-        f0_m = f0 if elementwise else xp.reshape(f0, (1, size))
-        g, steps = _simple(xp, evaluator, x_flat, f0_m, sides, settings, head, elementwise, device)
-        error = xp.full((n, size), math.nan, dtype=x.dtype, device=device)
-    else:
-        g, steps = _complex_step(xp, evaluator, x_flat, sides, head, elementwise, device)
-        error = xp.full((n, size), math.nan, dtype=x.dtype, device=device)
+    f0 = xp.reshape(f0, (n, size) if elementwise else (1, size))
+    value, error, table, steps = _first_derivatives(problem, f0, head, elementwise)
     if not elementwise:
-        g = g[0, ...]
-        if method == "Richardson":
-            error = error[0, ...]
+        value, error = value[0, ...], error[0, ...]
+        if table is not None:
             table = [[level[0, ...] for level in column] for column in table]
+    return _finish(problem, value, error, table, steps, problem.shape, full_output)
 
-    g = xp.reshape(xp.astype(g, x.dtype, copy=False), shape)
+
+def _first_derivatives(problem, f0, head, elementwise):
+    """The method's first derivatives: ``(m, n, size)``, or ``(n, size)`` elementwise.
+
+    Returns (value, error estimate, Richardson table or None, steps).
+    """
+    xp, device, settings = problem.xp, problem.device, problem.settings
+    if problem.method == "Richardson":
+        value, error, table, steps = _richardson(
+            xp,
+            problem.evaluator,
+            problem.x,
+            problem.sides,
+            settings,
+            head,
+            elementwise,
+            device,
+            zero_rule=problem.zero_rule,
+        )
+        if settings.show_details:
+            _print_table(table, problem.n)
+        return value, error, table, xp.reshape(steps, (settings.r, *problem.x_shaped.shape))
+    if problem.method == "simple":
+        value, steps = _simple(
+            xp,
+            problem.evaluator,
+            problem.x,
+            f0,
+            problem.sides,
+            settings,
+            head,
+            elementwise,
+            device,
+        )
+    else:
+        value, steps = _complex_step(
+            xp, problem.evaluator, problem.x, problem.sides, head, elementwise, device
+        )
+    error = xp.full(value.shape, math.nan, dtype=problem.x.dtype, device=device)
+    return value, error, None, steps
+
+
+def _finish(problem, value, error, table, steps, out_shape, full_output):
+    """Shape the result like ``out_shape`` in x's dtype; add the GradInfo if asked."""
+    xp = problem.xp
+    value = xp.reshape(xp.astype(value, problem.x.dtype, copy=False), out_shape)
     if not full_output:
-        return g
+        return value
     info = GradInfo(
-        error=xp.reshape(error, shape),
-        nfev=evaluator.nfev,
-        ncalls=evaluator.ncalls,
+        error=xp.reshape(error, out_shape),
+        nfev=problem.evaluator.nfev,
+        ncalls=problem.evaluator.ncalls,
         table=table,
         steps=steps,
-        method=method,
-        method_args=settings.as_dict(),
+        method=problem.method,
+        method_args=problem.settings.as_dict(),
     )
-    return g, info
+    return value, info
 
 
 # --- jacobian --------------------------------------------------------------------------
@@ -576,45 +596,13 @@ def jacobian(
     array([[3., 2.],
            [1., 6.]])
     """
-    problem = setup(func, x, method, side, method_args, args, kwargs, vectorized, max_batch)
-    xp, device, settings, evaluator = (
-        problem.xp,
-        problem.device,
-        problem.settings,
-        problem.evaluator,
+    problem = setup(
+        func, x, method, side, method_args, args, kwargs, vectorized, max_batch, zero_rule=False
     )
-    n, size = problem.n, problem.size
-    f0 = evaluator.at(xp, problem.x_shaped)
+    xp, n, size = problem.xp, problem.n, problem.size
+    f0 = problem.evaluator.at(xp, problem.x_shaped)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     m = math.prod(head)
-    table = None
-    if problem.method == "Richardson":
-        value, error, table, steps = _richardson(
-            xp, evaluator, problem.x, problem.sides, settings, head, False, device, zero_rule=False
-        )
-        steps = xp.reshape(steps, (settings.r, *problem.x_shaped.shape))
-        if settings.show_details:
-            _print_table(table, n)
-    elif problem.method == "simple":
-        f0_m = xp.reshape(f0, (m, size))
-        value, steps = _simple(
-            xp, evaluator, problem.x, f0_m, problem.sides, settings, head, False, device
-        )
-        error = xp.full((m, n, size), math.nan, dtype=problem.x.dtype, device=device)
-    else:
-        value, steps = _complex_step(xp, evaluator, problem.x, problem.sides, head, False, device)
-        error = xp.full((m, n, size), math.nan, dtype=problem.x.dtype, device=device)
-    out_shape = (m, n, *problem.batch_shape)
-    value = xp.reshape(xp.astype(value, problem.x.dtype, copy=False), out_shape)
-    if not full_output:
-        return value
-    info = GradInfo(
-        error=xp.reshape(error, out_shape),
-        nfev=evaluator.nfev,
-        ncalls=evaluator.ncalls,
-        table=table,
-        steps=steps,
-        method=problem.method,
-        method_args=settings.as_dict(),
-    )
-    return value, info
+    f0 = xp.reshape(f0, (m, size))
+    value, error, table, steps = _first_derivatives(problem, f0, head, False)
+    return _finish(problem, value, error, table, steps, (m, n, *problem.batch_shape), full_output)
