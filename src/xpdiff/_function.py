@@ -9,6 +9,7 @@ call per point.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -94,8 +95,10 @@ def _parse_side(side, n: int) -> list[float]:
     return parsed
 
 
+@functools.lru_cache(maxsize=64)
 def _one_coordinate_each(n: int, repeats: int = 1) -> np.ndarray:
-    """Set t moves coordinate t % n: ``(repeats * n, 1)`` host indices."""
+    """Set t moves coordinate t % n: ``(repeats * n, 1)`` host indices (cached: never
+    write to the result)."""
     return np.tile(np.arange(n), repeats)[:, None]
 
 
@@ -127,12 +130,16 @@ def richardson_point_sets(xp, x, step_stack, sides, device):
     """The 2rn sets ``x + ph e_i`` and ``x - mh e_i`` of level k, in (k, sign, i) order."""
     r, n, size = step_stack.shape
     dtype = x.dtype
-    plus = np.array([s == 1 for s in sides])
-    minus = np.array([s == -1 for s in sides])
-    plus_scale = _column(xp, np.where(plus, 2.0, np.where(minus, 0.0, 1.0)), dtype, device)
-    minus_scale = _column(xp, np.where(minus, 2.0, np.where(plus, 0.0, 1.0)), dtype, device)
-    forward = step_stack * plus_scale
-    backward = -(step_stack * minus_scale)
+    if all(math.isnan(s) for s in sides):
+        forward, backward = step_stack, -step_stack
+    else:
+        plus = np.array([s == 1 for s in sides])
+        minus = np.array([s == -1 for s in sides])
+        # one-sided: twice the step on one side, none on the other (numDeriv's rule)
+        plus_scale = _column(xp, np.where(plus, 2.0, np.where(minus, 0.0, 1.0)), dtype, device)
+        minus_scale = _column(xp, np.where(minus, 2.0, np.where(plus, 0.0, 1.0)), dtype, device)
+        forward = step_stack * plus_scale
+        backward = -(step_stack * minus_scale)
     moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r * n, 1, size))
     return _batch.PointSets(x, moves, _one_coordinate_each(n, 2 * r))
 
