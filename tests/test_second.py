@@ -284,3 +284,24 @@ def test_trust_constr_with_xpdiff_derivatives():
     )
     np.testing.assert_allclose(result.x, [-1.0, -1.0, 1.0], atol=1e-6)
     assert result.fun == pytest.approx(-2.0, abs=1e-8)
+
+
+def test_full_output(xp):
+    x = np.array([0.8, -1.2, 1.5])
+    func = make("cubic3", xp.xp)
+    H, info = xd.hessian(func, xp.asarray(x), full_output=True)
+    xp.check(H, dtype=np.float64, shape=(3, 3))
+    error = xp.check(info.error, dtype=np.float64, shape=(3, 3))
+    assert np.all(np.isfinite(error))
+    np.testing.assert_array_equal(error, error.T)
+    assert info.ncalls == 2
+    assert info.nfev == 1 + 4 * (9 + 3)
+    xp.check(info.steps, dtype=np.float64, shape=(4, 3))
+    Hc, info_c = xd.hessian(func, xp.asarray(x), "complex", full_output=True)
+    np.testing.assert_allclose(xp.to_numpy(Hc), xp.to_numpy(H), atol=1e-6)
+    assert info_c.nfev == 1 + 2 * 4 * 9
+    xp.check(info_c.error, dtype=np.float64, shape=(3, 3))
+    result, info_d = xd.genD(func, xp.asarray(x), full_output=True)
+    xp.check(info_d.error, dtype=np.float64, shape=(1, 9))
+    assert info_d.nfev == result.nfev
+    np.testing.assert_array_equal(xp.to_numpy(xd.hessian(func, xp.asarray(x))), xp.to_numpy(H))

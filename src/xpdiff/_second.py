@@ -99,35 +99,50 @@ def _genD_values(problem, func_head, f0):
     f1, f2 = diag[:, :, 0, ...], diag[:, :, 1, ...]
     first = xp.permute_dims((f1 - f2) / (2 * step_stack), (1, 0, 2, 3))  # (r, m, n, size)
     second = xp.permute_dims((f1 - 2 * f0 + f2) / (step_stack * step_stack), (1, 0, 2, 3))
-    gradient, _, _ = _function.extrapolate(xp, first, sides, settings, device, zero_rule=False)
-    hdiag, _, _ = _function.extrapolate(xp, second, sides, settings, device, zero_rule=False)
+    gradient, gradient_error, _ = _function.extrapolate(
+        xp, first, sides, settings, device, zero_rule=False
+    )
+    hdiag, hdiag_error, _ = _function.extrapolate(
+        xp, second, sides, settings, device, zero_rule=False
+    )
 
-    columns = [gradient]
-    if pairs:
-        p_count = len(pairs)
-        mixed_values = xp.reshape(values[1], (m, r, 2, p_count, size))
-        f1, f2 = mixed_values[:, :, 0, ...], mixed_values[:, :, 1, ...]
-        idx_i = _backend.host_to_device(np.array([i for i, _ in pairs]), xp, device)
-        idx_j = _backend.host_to_device(np.array([j for _, j in pairs]), xp, device)
-        h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
-        h_j = xp.take(step_stack, idx_j, axis=1)
-        d_i = xp.take(hdiag, idx_i, axis=1)  # (m, P, size)
-        d_j = xp.take(hdiag, idx_j, axis=1)
-        # numDeriv: (f1 - 2 f0 + f2 - Hdiag_i h_i^2 - Hdiag_j h_j^2) / (2 h_i h_j)
-        numerator = (
-            f1 - 2 * f0 + f2 - d_i[:, None, ...] * (h_i * h_i) - d_j[:, None, ...] * (h_j * h_j)
+    if not pairs:
+        return (
+            xp.concat([gradient, hdiag], axis=1),
+            xp.concat([gradient_error, hdiag_error], axis=1),
+            step_stack,
         )
-        offdiag_levels = xp.permute_dims(numerator / (2 * h_i * h_j), (1, 0, 2, 3))
-        offdiag, _, _ = _function.extrapolate(
-            xp, offdiag_levels, [math.nan] * p_count, settings, device, zero_rule=False
-        )
-        both = xp.concat([hdiag, offdiag], axis=1)  # (m, n + P, size)
-        pair_index = {pair: n + k for k, pair in enumerate(pairs)}
-        order = [i if i == j else pair_index[(i, j)] for i in range(n) for j in range(i + 1)]
-        columns.append(xp.take(both, _backend.host_to_device(np.array(order), xp, device), axis=1))
-    else:
-        columns.append(hdiag)
-    return xp.concat(columns, axis=1), step_stack
+    p_count = len(pairs)
+    mixed_values = xp.reshape(values[1], (m, r, 2, p_count, size))
+    f1, f2 = mixed_values[:, :, 0, ...], mixed_values[:, :, 1, ...]
+    idx_i = _backend.host_to_device(np.array([i for i, _ in pairs]), xp, device)
+    idx_j = _backend.host_to_device(np.array([j for _, j in pairs]), xp, device)
+    h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
+    h_j = xp.take(step_stack, idx_j, axis=1)
+    d_i = xp.take(hdiag, idx_i, axis=1)  # (m, P, size)
+    d_j = xp.take(hdiag, idx_j, axis=1)
+    # numDeriv: (f1 - 2 f0 + f2 - Hdiag_i h_i^2 - Hdiag_j h_j^2) / (2 h_i h_j)
+    numerator = (
+        f1 - 2 * f0 + f2 - d_i[:, None, ...] * (h_i * h_i) - d_j[:, None, ...] * (h_j * h_j)
+    )
+    offdiag_levels = xp.permute_dims(numerator / (2 * h_i * h_j), (1, 0, 2, 3))
+    offdiag, offdiag_error, _ = _function.extrapolate(
+        xp, offdiag_levels, [math.nan] * p_count, settings, device, zero_rule=False
+    )
+    pair_index = {pair: n + k for k, pair in enumerate(pairs)}
+    order = [i if i == j else pair_index[(i, j)] for i in range(n) for j in range(i + 1)]
+    order = _backend.host_to_device(np.array(order), xp, device)
+
+    def layout(first_part, diagonal, mixed):
+        # numDeriv's columns: gradient, then the lower triangle by rows
+        both = xp.concat([diagonal, mixed], axis=1)  # (m, n + P, size)
+        return xp.concat([first_part, xp.take(both, order, axis=1)], axis=1)
+
+    return (
+        layout(gradient, hdiag, offdiag),
+        layout(gradient_error, hdiag_error, offdiag_error),
+        step_stack,
+    )
 
 
 def genD(
@@ -140,6 +155,7 @@ def genD(
     kwargs=None,
     vectorized=True,
     max_batch=None,
+    full_output=False,
 ):
     """First and second derivatives, numDeriv's ``genD``, in one batched call.
 
@@ -157,11 +173,16 @@ def genD(
         fit it (numDeriv stops with an error).
     args, kwargs, vectorized, max_batch
         As in :func:`grad`.
+    full_output : bool, optional
+        Also return a :class:`GradInfo` whose ``error`` has D's shape (the
+        difference of the last two Richardson levels of each entry).
 
     Returns
     -------
     GenD
         ``D`` has shape ``(m, n (n + 3) / 2, *B)`` in numDeriv's column order.
+    info : GradInfo
+        Only with ``full_output=True``.
 
     Notes
     -----
@@ -191,12 +212,11 @@ def genD(
     f0 = problem.evaluator.at(xp, problem.x_shaped)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     m = math.prod(head)
-    D, _ = _genD_values(problem, head, f0)
+    D, error, steps = _genD_values(problem, head, f0)
     n = problem.n
-    D = xp.reshape(
-        xp.astype(D, problem.x.dtype, copy=False), (m, n * (n + 3) // 2, *problem.batch_shape)
-    )
-    return GenD(
+    shape = (m, n * (n + 3) // 2, *problem.batch_shape)
+    D = xp.reshape(xp.astype(D, problem.x.dtype, copy=False), shape)
+    result = GenD(
         D=D,
         p=n,
         f0=xp.reshape(f0, (m, *problem.batch_shape)),
@@ -206,6 +226,24 @@ def genD(
         method_args=problem.settings.as_dict(),
         nfev=problem.evaluator.nfev,
         ncalls=problem.evaluator.ncalls,
+    )
+    if not full_output:
+        return result
+    return result, _info(problem, xp.reshape(error, shape), steps)
+
+
+def _info(problem, error, steps):
+    """The GradInfo of a second-derivative call."""
+    xp = problem.xp
+    steps = xp.reshape(steps, (problem.settings.r, *problem.x_shaped.shape))
+    return _function.GradInfo(
+        error=error,
+        nfev=problem.evaluator.nfev,
+        ncalls=problem.evaluator.ncalls,
+        table=None,
+        steps=steps,
+        method=problem.method,
+        method_args=problem.settings.as_dict(),
     )
 
 
@@ -219,6 +257,7 @@ def hessian(
     kwargs=None,
     vectorized=True,
     max_batch=None,
+    full_output=False,
 ):
     """Hessian of a scalar function, numDeriv's ``hessian``, in one batched call.
 
@@ -237,6 +276,8 @@ def hessian(
         ``eps`` (1e-4), ``d`` (0.1), ``zero_tol``, ``r`` (4), ``v`` (2).
     args, kwargs, vectorized, max_batch
         As in :func:`grad`.
+    full_output : bool, optional
+        Also return a :class:`GradInfo` whose ``error`` has H's shape.
 
     Returns
     -------
@@ -244,6 +285,8 @@ def hessian(
         Shape ``(n, n, *B)``, symmetric for "Richardson" (numDeriv's
         construction); for "complex" numDeriv's Jacobian of the gradient,
         ``H[i, j]`` the derivative of gradient component i in coordinate j.
+    info : GradInfo
+        Only with ``full_output=True``.
 
     Examples
     --------
@@ -278,21 +321,24 @@ def hessian(
     n, size = problem.n, problem.size
     out_shape = (n, n, *problem.batch_shape)
     if problem.method == "Richardson":
-        D, _ = _genD_values(problem, head, f0)
-        lower = D[0, n:, ...]  # (n(n+1)/2, size), rows of the lower triangle
+        D, D_error, steps = _genD_values(problem, head, f0)
         index = np.zeros((n, n), dtype=np.int64)
-        k = 0
+        k = n  # D's columns after the gradient: the lower triangle by rows
         for i in range(n):
             for j in range(i + 1):
                 index[i, j] = index[j, i] = k
                 k += 1
         flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
-        H = xp.reshape(xp.take(lower, flat, axis=0), (n, n, size))
+        H = xp.reshape(xp.take(D[0, ...], flat, axis=0), (n, n, size))
+        error = xp.reshape(xp.take(D_error[0, ...], flat, axis=0), (n, n, size))
     elif problem.method == "complex":
-        H = _complex_hessian(problem, head)
+        H, error, steps = _complex_hessian(problem, head)
     else:
         raise ValueError("method not implemented.")
-    return xp.reshape(xp.astype(H, problem.x.dtype, copy=False), out_shape)
+    H = xp.reshape(xp.astype(H, problem.x.dtype, copy=False), out_shape)
+    if not full_output:
+        return H
+    return H, _info(problem, xp.reshape(error, out_shape), steps)
 
 
 def _complex_hessian(problem, head):
@@ -315,5 +361,5 @@ def _complex_hessian(problem, head):
     gradients = xp.reshape(gradients, (n, r, 2, n, size))
     first = (gradients[:, :, 0, ...] - gradients[:, :, 1, ...]) / (2 * step_stack)
     first = xp.permute_dims(first, (1, 0, 2, 3))  # (r, n_out, n, size)
-    value, _, _ = _function.extrapolate(xp, first, sides, settings, device, zero_rule=False)
-    return value
+    value, error, _ = _function.extrapolate(xp, first, sides, settings, device, zero_rule=False)
+    return value, error, step_stack
