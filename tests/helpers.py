@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 #: backends whose results must equal numpy.gradient's to the bit; JAX is left
@@ -48,3 +50,15 @@ class CountingFunc:
     @property
     def calls(self):
         return len(self.shapes)
+
+
+@contextlib.contextmanager
+def dask_must_not_compute():
+    """Inside, any dask computation fails the test: proof that results stay lazy."""
+    import dask
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a dask array was computed")
+
+    with dask.config.set(scheduler=refuse):
+        yield

@@ -59,26 +59,18 @@ class GenD:
     ncalls: int
 
 
-def _second_order_sets(xp, x, step_stack, pairs):
-    """Diagonal sets x +- h_i e_i (k, sign, i) and pair sets x +- (h_i e_i + h_j e_j)."""
-    r, n, size = step_stack.shape
-    diagonal = _function.richardson_point_sets(
-        xp, x, step_stack, [math.nan] * n, _backend.device_of(x)
-    )
-    if not pairs:
-        return diagonal, None
-    first = np.array([i for i, _ in pairs])
-    second = np.array([j for _, j in pairs])
-    device = _backend.device_of(x)
-    idx_i = _backend.host_to_device(first, xp, device)
-    idx_j = _backend.host_to_device(second, xp, device)
-    h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
-    h_j = xp.take(step_stack, idx_j, axis=1)
+def _pair_sets(xp, x, h_i, h_j, first, second):
+    """Sets x +- (h_i e_i + h_j e_j) of level k, in (k, sign, pair) order.
+
+    ``h_i``, ``h_j``: the steps of each pair's coordinates, ``(r, P, size)``;
+    ``first``, ``second``: the pairs' coordinates as host integers.
+    """
+    r, p_count, size = h_i.shape
     plus = xp.stack([h_i, h_j], axis=2)  # (r, P, 2, size)
     moves = xp.stack([plus, -plus], axis=1)  # (r, 2, P, 2, size)
-    moves = xp.reshape(moves, (r * 2 * len(pairs), 2, size))
+    moves = xp.reshape(moves, (r * 2 * p_count, 2, size))
     coords = np.tile(np.stack([first, second], axis=1), (2 * r, 1))
-    return diagonal, _batch.PointSets(x, moves, coords)
+    return _batch.PointSets(x, moves, coords)
 
 
 def _genD_values(problem, func_head, f0):
@@ -89,8 +81,15 @@ def _genD_values(problem, func_head, f0):
     r = settings.r
     step_stack = _function.richardson_steps(xp, x, settings)  # (r, n, size)
     pairs = [(i, j) for i in range(n) for j in range(i)]
-    diagonal, mixed = _second_order_sets(xp, x, step_stack, pairs)
-    groups = [diagonal] if mixed is None else [diagonal, mixed]
+    groups = [_function.richardson_point_sets(xp, x, step_stack, [math.nan] * n, device)]
+    if pairs:
+        first = np.array([i for i, _ in pairs])
+        second = np.array([j for _, j in pairs])
+        idx_i = _backend.host_to_device(first, xp, device)
+        idx_j = _backend.host_to_device(second, xp, device)
+        h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
+        h_j = xp.take(step_stack, idx_j, axis=1)
+        groups.append(_pair_sets(xp, x, h_i, h_j, first, second))
     values = problem.evaluator.on(xp, groups, func_head)
     f0 = xp.reshape(f0, (m, 1, 1, size))
 
@@ -115,10 +114,6 @@ def _genD_values(problem, func_head, f0):
     p_count = len(pairs)
     mixed_values = xp.reshape(values[1], (m, r, 2, p_count, size))
     f1, f2 = mixed_values[:, :, 0, ...], mixed_values[:, :, 1, ...]
-    idx_i = _backend.host_to_device(np.array([i for i, _ in pairs]), xp, device)
-    idx_j = _backend.host_to_device(np.array([j for _, j in pairs]), xp, device)
-    h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
-    h_j = xp.take(step_stack, idx_j, axis=1)
     d_i = xp.take(hdiag, idx_i, axis=1)  # (m, P, size)
     d_j = xp.take(hdiag, idx_j, axis=1)
     # numDeriv: (f1 - 2 f0 + f2 - Hdiag_i h_i^2 - Hdiag_j h_j^2) / (2 h_i h_j)
