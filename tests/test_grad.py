@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from helpers import CountingFunc, dask_must_not_compute
 from reference_functions import exact_gradient, make
 
 import xpdiff as xd
-from xpdiff import _batch
 
 FIXTURES = json.loads((Path(__file__).parent / "reference" / "numderiv_grad.json").read_text())[
     "grad"
@@ -106,7 +104,8 @@ def test_two_calls_whatever_n(method, n):
     g = xd.grad(func, x, method)
     assert func.calls == 2
     points = {"Richardson": 2 * 4 * n, "simple": n, "complex": n}[method]
-    assert func.shapes == [(n,), (n, points)]
+    # a square batch gets one more point, so that a func reducing the wrong axis is caught
+    assert func.shapes == [(n,), (n, points + (points == n > 1))]
     atol = {"Richardson": 1e-5, "simple": 1e-3, "complex": 1e-13}[method]
     np.testing.assert_allclose(g, exact_gradient("sc2", x), rtol=0, atol=atol)
 
@@ -159,25 +158,6 @@ def test_max_batch_on_every_backend(xp):
     values = xp.check(g, dtype=np.float64, shape=(6,))
     assert func.calls == 1 + math.ceil(2 * 4 * 6 / 5)
     np.testing.assert_allclose(values, xd.grad(make("rosenbrock", np), x), rtol=1e-9)
-
-
-def test_default_budget_bounds_memory():
-    """With the default max_batch, the batch of one call stays under MEMORY_BUDGET."""
-    n = 1500  # 2*4*n*n*8 bytes = 144 MB of points in all: more than one call's budget
-    x = np.linspace(-1.0, 1.0, n)
-    func = CountingFunc(lambda x: np.sum(x, axis=0))
-    tracemalloc.start()
-    try:
-        g = xd.grad(func, x)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    np.testing.assert_allclose(g, 1.0, rtol=1e-5)
-    per_call = max(s[1] for s in func.shapes[1:]) * n * 8
-    assert per_call <= _batch.MEMORY_BUDGET
-    assert func.calls == 1 + math.ceil(2 * 4 * n * n * 8 / _batch.MEMORY_BUDGET)
-    # the points of one call, their construction, and the function values
-    assert peak <= 2 * _batch.MEMORY_BUDGET + 16 * 2**20, peak / 2**20
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -315,7 +295,8 @@ def test_unknown_method():
         ({"v": 1}, "v .* must not be 1"),
         ({"d": -1.0}, "d must be a finite number > 0"),
         ({"eps": "x"}, "eps must be a real number"),
-        ({"zero_tol": -1.0}, "zero_tol must be >= 0"),
+        ({"zero_tol": -1.0}, "zero_tol must be a number >= 0"),
+        ({"zero_tol": math.nan}, "zero_tol must be a number >= 0"),
     ],
 )
 def test_bad_method_args(method_args, match):
@@ -393,24 +374,3 @@ def test_scipy_minimize_with_xpdiff_jac():
     assert result.success
     np.testing.assert_allclose(result.x, np.ones(5), atol=1e-6)
     assert result.fun < 1e-12
-
-
-def test_numpy_fast_path_builds_the_generic_batch():
-    """The NumPy block builder gives the generic where-path's points, to the bit."""
-    xps = pytest.importorskip("array_api_strict")
-    import array_api_compat
-
-    rng = np.random.default_rng(9)
-    n, size, sets = 5, 3, 2 * 2 * 5
-    x = rng.normal(size=(n, size))
-    x[1, 0] = -0.0
-    steps = rng.normal(size=(sets, 2, size)) * 1e-3
-    coords = np.stack([np.arange(sets) % n, (np.arange(sets) + 2) % n], axis=1)
-    generic = _batch.PointSets(xps.asarray(x), xps.asarray(steps), coords)
-    fast = _batch.PointSets(x, steps, coords)
-    np_xp = array_api_compat.array_namespace(x)
-    for p0, p1 in [(0, sets * size), (1, 17), (4, 5), (7, 41)]:
-        expected = np.asarray(generic.chunk(xps, p0, p1))
-        got = fast.chunk(np_xp, p0, p1)
-        np.testing.assert_array_equal(got, expected, strict=True)
-        assert np.array_equal(np.signbit(got), np.signbit(expected))

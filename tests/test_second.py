@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from helpers import CountingFunc
 from reference_functions import make
 
 import xpdiff as xd
-from xpdiff import _batch
 
 CASES = json.loads((Path(__file__).parent / "reference" / "numderiv_grad.json").read_text())[
     "second"
@@ -30,6 +28,12 @@ def run(kind, func, x, case):
     return xd.hessian(func, x, case["method"], method_args=case["method_args"] or None)
 
 
+#: exact D where numDeriv's own result is rounding noise beyond 1e-8: genD at zero with
+#: numDeriv's d = 1e-4 divides rounding errors of f by h**2 = 1e-8 (about 1e-6 in D);
+#: xpdiff folds the Richardson table into weights, which rounds differently
+EXACT_WHERE_NOISY = {"genD expcos2 at zero": [[1.0, 0.0, 1.0, 0.0, -1.0]]}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_matches_numderiv(xp, case):
     assert len(CASES) >= 15
@@ -39,7 +43,15 @@ def test_matches_numderiv(xp, case):
     expected = np.array(case["result"])
     values = xp.check(result, dtype=np.float64, shape=expected.shape)
     error = np.linalg.norm(values - expected) / np.linalg.norm(expected)
-    assert error < 1e-8, error
+    if case["name"] in EXACT_WHERE_NOISY:
+        # as accurate as numDeriv, whose error here is rounding noise
+        exact = np.array(EXACT_WHERE_NOISY[case["name"]])
+        numderiv_error = np.linalg.norm(expected - exact)
+        assert numderiv_error > 1e-7
+        assert np.linalg.norm(values - exact) < 2 * numderiv_error
+        assert error < 1e-5
+    else:
+        assert error < 1e-8, error
     assert func.calls == 2
 
 
@@ -165,7 +177,8 @@ def test_genD_batch_of_points(xp):
 
 
 def test_genD_only_richardson():
-    with pytest.raises(ValueError, match=r"method not implemented\."):
+    message = r"method not implemented\. genD's method must be one of 'Richardson'"
+    with pytest.raises(ValueError, match=message):
         xd.genD(make("cubic3", np), [1.0, 2.0, 3.0], method="simple")
 
 
@@ -209,7 +222,8 @@ def test_hessian_batch_of_points(xp):
 def test_hessian_errors():
     with pytest.raises(ValueError, match=r"hessian assumes a scalar valued function\."):
         xd.hessian(make("vec_m2n2", np), [1.0, 2.0])
-    with pytest.raises(ValueError, match=r"method not implemented\."):
+    message = r"method not implemented\. hessian's method must be one of 'Richardson', 'complex'"
+    with pytest.raises(ValueError, match=message):
         xd.hessian(make("cubic3", np), [1.0, 2.0, 3.0], method="simple")
     with pytest.raises(ValueError, match="method must be one of"):
         xd.hessian(make("cubic3", np), [1.0, 2.0, 3.0], method="newton")
@@ -222,36 +236,6 @@ def test_hessian_float32(xp):
     p = x.astype(np.float64)
     exact = np.diag(6 * p) + np.array([[0, p[2], p[1]], [p[2], 0, p[0]], [p[1], p[0], 0]])
     np.testing.assert_allclose(values, exact, atol=2e-3 * np.max(np.abs(exact)))
-
-
-def test_hessian_300_dimensions_within_budget():
-    """genD's n**2 batch is split to stay within the memory budget."""
-    n = 300
-    rng = np.random.default_rng(3)
-    A = rng.normal(size=(n, n)) / n
-    A = A + A.T
-
-    def quadratic(x):
-        # 0.5 x' A x per point, vectorized over trailing axes
-        return 0.5 * np.sum(x * np.tensordot(A, x, axes=1), axis=0)
-
-    func = CountingFunc(quadratic)
-    x = rng.normal(size=n)
-    tracemalloc.start()
-    try:
-        H = xd.hessian(func, x)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    points = 4 * (n * n + n)  # r = 4: 361,200 points, 867 MB in all
-    assert func.calls == 1 + math.ceil(points * n * 8 / _batch.MEMORY_BUDGET)
-    assert func.calls == 8
-    per_call = max(s[1] for s in func.shapes[1:]) * n * 8
-    assert per_call <= _batch.MEMORY_BUDGET
-    # xpdiff: the points of one call and their construction, at most twice the budget;
-    # func: its own two temporaries of the batch's size (A @ x and x * (A @ x))
-    assert peak <= 2 * _batch.MEMORY_BUDGET + 2 * per_call + 32 * 2**20, peak / 2**20
-    np.testing.assert_allclose(H, A, atol=1e-5)
 
 
 # --- an equality-constrained problem with scipy.optimize -----------------------------------

@@ -1,10 +1,13 @@
 """xpdiff: numerical derivatives of data and functions on any Array API backend.
 
 The public API is re-exported here; see the modules for the layering:
-``_backend`` resolves array libraries, ``_stencils`` holds the numerics, and
-``_gradient`` combines them.
+``_backend`` resolves array libraries; ``_stencils``, ``_steps`` and
+``_schemes`` hold the numerics; ``_points``, ``_evaluators`` and ``_engine``
+carry function mode out; ``_gradient``, ``_function`` and ``_second``
+combine them.
 """
 
+from ._budget import get_memory_budget, memory_budget, set_memory_budget
 from ._function import GradInfo, grad, jacobian
 from ._gradient import fd_weights, gradient
 from ._second import GenD, genD, hessian
@@ -17,8 +20,11 @@ __all__ = [
     "__version__",
     "fd_weights",
     "genD",
+    "get_memory_budget",
     "grad",
     "gradient",
     "hessian",
     "jacobian",
+    "memory_budget",
+    "set_memory_budget",
 ]

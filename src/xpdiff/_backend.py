@@ -11,7 +11,9 @@ the caller already made with it.
 
 from __future__ import annotations
 
+import functools
 import numbers
+import sys
 from typing import Any
 
 import array_api_compat
@@ -19,7 +21,9 @@ import numpy as np
 
 __all__ = [
     "array_namespace",
+    "copy",
     "device_of",
+    "free_device_memory",
     "host_to_device",
     "is_numpy",
     "is_numpy_namespace",
@@ -76,8 +80,12 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
     xp, f
         The array-api-compat namespace, and ``f`` as an array of it.
     """
+    if type(f) is np.ndarray and not others:
+        return _numpy_namespace(), f  # the common case, without the general checks
     if not is_array(f):
         f = np.asarray(f)
+        if not others:
+            return _numpy_namespace(), f
     f_library = library_name(f)
     for other in others:
         if is_array(other) and not is_numpy(other):
@@ -88,14 +96,69 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
                     f"{what} is a {other_library} array; give the {what} as a "
                     f"{f_library} array, a NumPy array, a list or a Python scalar"
                 )
-    if is_numpy(f) and isinstance(f, np.generic):
-        f = np.asarray(f)
+    if is_numpy(f):
+        return _numpy_namespace(), np.asarray(f)
     return array_api_compat.array_namespace(f), f
+
+
+class _NumPyNamespace:
+    """array-api-compat's NumPy namespace, with its most frequent calls made cheaply.
+
+    NumPy's Python-level functions (``np.reshape``, array-api-compat's
+    wrappers) cost a few microseconds each, more than the arithmetic on small
+    arrays; function mode makes a few dozen such calls per derivative. Here
+    the calls xpdiff uses most go straight to ndarray methods with the same
+    results; every other name is array-api-compat's own (looked up once).
+    """
+
+    def __init__(self, compat):
+        self._compat = compat
+        self.__name__ = compat.__name__  # array_api_compat.is_numpy_namespace knows it
+
+    def __getattr__(self, name):
+        value = getattr(self._compat, name)
+        setattr(self, name, value)
+        return value
+
+    def __repr__(self) -> str:
+        return f"<xpdiff's fast view of {self.__name__}>"
+
+    @staticmethod
+    def reshape(x, /, shape, *, copy=None):
+        if copy is None and type(x) is np.ndarray:
+            return x.reshape(shape)
+        return _numpy_namespace()._compat.reshape(x, shape, copy=copy)
+
+    @staticmethod
+    def astype(x, dtype, /, *, copy=True, device=None):
+        return x.astype(dtype, copy=copy)
+
+    @staticmethod
+    def asarray(obj, /, *, dtype=None, device=None, copy=None):
+        if copy and dtype is None and type(obj) is np.ndarray:
+            return obj.copy()
+        return _numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
+
+    matmul = staticmethod(np.matmul)
+    arange = staticmethod(np.arange)
+
+
+@functools.cache
+def _numpy_namespace():
+    """xpdiff's view of array-api-compat's NumPy namespace (see :class:`_NumPyNamespace`)."""
+    return _NumPyNamespace(array_api_compat.array_namespace(np.empty(0)))
 
 
 def is_numpy_namespace(xp: Any) -> bool:
     """True when ``xp`` is NumPy (bare or array-api-compat's wrapper)."""
-    return array_api_compat.is_numpy_namespace(xp)
+    return xp is np or xp is _numpy_namespace() or array_api_compat.is_numpy_namespace(xp)
+
+
+def copy(xp: Any, x: Any):
+    """A copy of ``x`` that xpdiff owns (NumPy: ``ndarray.copy``, the cheapest)."""
+    if type(x) is np.ndarray:
+        return x.copy()
+    return xp.asarray(x, copy=True)
 
 
 def match_layout(result: Any, like: Any):
@@ -113,7 +176,31 @@ def match_layout(result: Any, like: Any):
 
 def device_of(x: Any):
     """The device of ``x``, as array-api-compat reports it."""
+    if type(x) is np.ndarray:
+        return "cpu"
     return array_api_compat.device(x)
+
+
+def free_device_memory(x: Any) -> int | None:
+    """Bytes free on the CUDA device of ``x`` (CuPy, PyTorch), or None where unknown.
+
+    Memory that the library's own pool holds but does not use counts as
+    free. Host arrays, and libraries that do not say, give None.
+    """
+    if type(x) is np.ndarray:
+        return None
+    name = library_name(x)
+    if name == "cupy":
+        cupy = sys.modules["cupy"]
+        with x.device:
+            free, _ = cupy.cuda.runtime.memGetInfo()
+        return int(free) + int(cupy.get_default_memory_pool().free_bytes())
+    if name == "torch" and x.device.type == "cuda":
+        torch = sys.modules["torch"]
+        free, _ = torch.cuda.mem_get_info(x.device)
+        pooled = torch.cuda.memory_reserved(x.device) - torch.cuda.memory_allocated(x.device)
+        return int(free) + int(pooled)
+    return None
 
 
 def to_host(x: Any) -> np.ndarray:
@@ -154,9 +241,13 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
     transfer, to ``device``, in ``dtype`` (by default the NumPy dtype's
     counterpart in ``xp``). No device-to-host traffic happens here.
     """
+    if dtype is not None and is_numpy_namespace(xp):
+        return np.asarray(values, dtype=dtype)
     values = np.asarray(values)
     if dtype is None:
         dtype = namespace_dtype(xp, values.dtype)
-    if array_api_compat.is_numpy_namespace(xp):
+    if is_numpy_namespace(xp):
         return np.asarray(values, dtype=dtype)
+    if not values.flags.writeable:
+        values = values.copy()  # torch warns about read-only (cached) host arrays
     return xp.asarray(values, dtype=dtype, device=device)

@@ -1,24 +1,27 @@
-"""Function mode: numDeriv's grad, with every perturbed point in one batched call.
+"""Function mode, first derivatives: numDeriv's grad and jacobian, batched.
 
-This module combines the resolver (``_backend``), the step rules and
-Richardson tables (``_steps``) and the batch machinery (``_batch``). It
-follows R's numDeriv ``grad`` (R/numDeriv.R) step for step, but evaluates
-all perturbed points of a derivative in one call of ``func`` instead of one
-call per point.
+Each call is: check the arguments (``_engine.setup``), call func at x to
+learn the output's shape, build the method's scheme on the host
+(``_schemes``: the points and the folded Richardson weights), evaluate all
+its points in one batched call, or the fewest that the memory budget and
+``max_batch`` allow (``_engine.run``), and combine each group's values with
+one weighted reduction (``_engine.combine_linear``). The methods are
+numDeriv's (R/numDeriv.R); which scheme serves which method is the table
+:data:`FIRST_DERIVATIVE_SCHEMES`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _backend, _batch, _steps
+from . import _backend, _engine, _schemes, _steps
 
-__all__ = ["GradInfo", "grad", "jacobian"]
+__all__ = ["FIRST_DERIVATIVE_SCHEMES", "GradInfo", "first_derivatives", "grad", "jacobian"]
 
 
 @dataclass
@@ -38,7 +41,8 @@ class GradInfo:
     table : list of arrays or None
         The Richardson table: ``table[m][k]`` is the k-th approximation after
         m extrapolation steps (``table[0]`` holds the plain differences with
-        steps ``steps[k]``). None for "simple" and "complex".
+        steps ``steps[k]``), each shaped like the result. None for "simple",
+        "complex" and the second derivatives.
     steps : array
         The steps: shape ``(r, n, *B)`` for Richardson (``h / v**k``),
         ``(n, *B)`` or a scalar for "simple" and "complex".
@@ -57,203 +61,126 @@ class GradInfo:
     method_args: dict
 
 
-# --- argument checks --------------------------------------------------------------
+# --- which scheme serves which method -------------------------------------------------------
 
 
-def _real_point(xp, x):
-    """``x`` as a real floating array: integers to float64, float16 to float32."""
-    if xp.isdtype(x.dtype, "complex floating"):
-        raise TypeError(f"x must be real, got dtype {x.dtype}")
-    if xp.isdtype(x.dtype, ("integral", "bool")):
-        return xp.astype(x, xp.float64)
-    if not xp.isdtype(x.dtype, "real floating"):
-        raise TypeError(f"x must be a real array, got dtype {x.dtype}")
-    if xp.finfo(x.dtype).bits < 32:
-        return xp.astype(x, xp.float32)
-    return x
+def _richardson(problem: _engine.Problem, elementwise: bool, table: bool):
+    s = problem.settings
+    return _schemes.richardson_scheme(problem.n, problem.sides, s.r, s.v, elementwise, table)
 
 
-def _parse_side(side, n: int) -> list[float]:
-    """numDeriv's side: None, or one of NaN/None, +1, -1 per coordinate."""
-    if side is None:
-        return [math.nan] * n
-    values = np.asarray(side, dtype=object).ravel() if not np.isscalar(side) else [side]
-    if len(values) != n:
-        raise ValueError("Non-NULL argument 'side' should have the same length as x")
-    parsed = []
-    for value in values:
-        if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
-            parsed.append(math.nan)
-        elif (
-            isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool)
-            and abs(value) == 1
-        ):
-            parsed.append(float(value))
-        else:
-            raise ValueError("Non-NULL argument 'side' should have values NA, +1, or -1.")
-    return parsed
+def _simple(problem: _engine.Problem, elementwise: bool, table: bool):
+    return _schemes.simple_scheme(problem.n, problem.sides, problem.settings.eps, elementwise)
 
 
-@functools.lru_cache(maxsize=64)
-def _one_coordinate_each(n: int, repeats: int = 1) -> np.ndarray:
-    """Set t moves coordinate t % n: ``(repeats * n, 1)`` host indices (cached: never
-    write to the result)."""
-    return np.tile(np.arange(n), repeats)[:, None]
-
-
-def _column(xp, values, dtype, device):
-    """Host numbers, one per coordinate, as an ``(n, 1)`` array of xp."""
-    return _backend.host_to_device(
-        np.asarray(values, dtype=np.float64)[:, None], xp, device, dtype
-    )
-
-
-# --- the three methods ---------------------------------------------------------------
-
-
-def richardson_steps(xp, x, settings):
-    """numDeriv's steps ``h = |d x| + eps (|x| < zero_tol)``, divided by v per level.
-
-    Returns an ``(r, n, size)`` array.
-    """
-    near_zero = xp.astype(xp.abs(x) < settings.zero_tol, x.dtype)
-    h = xp.abs(settings.d * x) + settings.eps * near_zero
-    steps = []
-    for _ in range(settings.r):
-        steps.append(h)
-        h = h / settings.v  # numDeriv divides level by level, so do we
-    return xp.stack(steps, axis=0)
-
-
-def richardson_point_sets(xp, x, step_stack, sides, device):
-    """The 2rn sets ``x + ph e_i`` and ``x - mh e_i`` of level k, in (k, sign, i) order."""
-    r, n, size = step_stack.shape
-    dtype = x.dtype
-    if all(math.isnan(s) for s in sides):
-        forward, backward = step_stack, -step_stack
-    else:
-        plus = np.array([s == 1 for s in sides])
-        minus = np.array([s == -1 for s in sides])
-        # one-sided: twice the step on one side, none on the other (numDeriv's rule)
-        plus_scale = _column(xp, np.where(plus, 2.0, np.where(minus, 0.0, 1.0)), dtype, device)
-        minus_scale = _column(xp, np.where(minus, 2.0, np.where(plus, 0.0, 1.0)), dtype, device)
-        forward = step_stack * plus_scale
-        backward = -(step_stack * minus_scale)
-    moves = xp.reshape(xp.stack([forward, backward], axis=1), (2 * r * n, 1, size))
-    return _batch.PointSets(x, moves, _one_coordinate_each(n, 2 * r))
-
-
-def extrapolate(xp, first_order, sides, settings, device, *, zero_rule):
-    """Richardson table of ``first_order`` (levels on axis 0, coordinates on axis -2).
-
-    Returns (value, error estimate, table). ``zero_rule`` applies grad's rule
-    that a level below 1e-20 in magnitude keeps later levels at zero.
-    Components with a non-finite level are NaN.
-    """
-    r = first_order.shape[0]
-    dtype = first_order.dtype
-    bad = xp.any(~xp.isfinite(first_order), axis=0)
-    levels = [first_order[k, ...] for k in range(r)]
-    if zero_rule:
-        zero = xp.zeros((), dtype=dtype, device=device)
-        tiny = xp.abs(first_order) < 1e-20
-        small = tiny[0, ...]
-        for k in range(1, r):
-            levels[k] = xp.where(small, zero, levels[k])
-            small = small | tiny[k, ...]
-    one_sided = [not math.isnan(s) for s in sides]
-    if all(one_sided) or not any(one_sided):
-        factors = _steps.extrapolation_factors(r, settings.v, one_sided=one_sided[0])
-    else:
-        central = _steps.extrapolation_factors(r, settings.v, one_sided=False)
-        onesided = _steps.extrapolation_factors(r, settings.v, one_sided=True)
-        factors = [
-            _column(xp, [o if s else c for s in one_sided], dtype, device)
-            for c, o in zip(central, onesided, strict=True)
-        ]
-    table = _steps.richardson_table(levels, factors)
-    value = xp.where(bad, xp.asarray(math.nan, dtype=dtype, device=device), table[-1][0])
-    if r > 1:
-        error = xp.abs(value - table[-2][-1])
-    else:
-        error = xp.full(value.shape, math.nan, dtype=dtype, device=device)
-    return value, error, table
-
-
-def _richardson(xp, evaluator, x, sides, settings, head, elementwise, device, zero_rule):
-    """Richardson first derivatives: ``(m, n, size)`` (``(n, size)`` when elementwise)."""
-    n, size = x.shape
-    r = settings.r
-    step_stack = richardson_steps(xp, x, settings)
-    if elementwise:
-        sets = richardson_point_sets(xp, x, step_stack, sides, device)
-        moves = xp.reshape(sets.steps, (r, 2, n, size))
-        sets = _batch.PointSets(x, xp.reshape(moves, (2 * r, n, size)))
-        values = xp.reshape(evaluator.on(xp, sets, (n,)), (n, r, 2, size))
-        values = xp.permute_dims(values, (1, 2, 0, 3))  # (r, 2, n, size)
-        first_order = (values[:, 0, ...] - values[:, 1, ...]) / (2 * step_stack)
-    else:
-        sets = richardson_point_sets(xp, x, step_stack, sides, device)
-        m = math.prod(head)
-        values = xp.reshape(evaluator.on(xp, sets, head), (m, r, 2, n, size))
-        first_order = (values[:, :, 0, ...] - values[:, :, 1, ...]) / (2 * step_stack)
-        first_order = xp.permute_dims(first_order, (1, 0, 2, 3))  # (r, m, n, size)
-    value, error, table = extrapolate(
-        xp, first_order, sides, settings, device, zero_rule=zero_rule and not elementwise
-    )
-    return value, error, table, step_stack
-
-
-def _simple(xp, evaluator, x, f0, sides, settings, head, elementwise, device):
-    n, size = x.shape
-    dtype = x.dtype
-    eps = _column(xp, [settings.eps * (1.0 if math.isnan(s) else s) for s in sides], dtype, device)
-    step = xp.broadcast_to(eps, (n, size))
-    if elementwise:
-        sets = _batch.PointSets(x, xp.reshape(step, (1, n, size)))
-        values = evaluator.on(xp, sets, (n,))[:, 0, :]
-        return (values - f0) / eps, eps
-    sets = _batch.PointSets(x, xp.reshape(step, (n, 1, size)), _one_coordinate_each(n))
-    values = xp.reshape(evaluator.on(xp, sets, head), (math.prod(head), n, size))
-    return (values - f0[:, None, :]) / eps, eps
-
-
-def _complex_step(xp, evaluator, x, sides, head, elementwise, device):
-    if any(not math.isnan(s) for s in sides):
+def _complex(problem: _engine.Problem, elementwise: bool, table: bool):
+    if problem.one_sided:
         raise ValueError("method 'complex' does not support non-NULL argument 'side'.")
-    n, size = x.shape
-    real = x.dtype
-    cdtype = xp.complex128 if real == xp.float64 else xp.complex64
-    h = float(xp.finfo(real).eps)
-    xc = xp.astype(x, cdtype)
-    imag_step = xp.full((n, size), complex(0.0, h), dtype=cdtype, device=device)
-    if elementwise:
-        sets = _batch.PointSets(xc, xp.reshape(imag_step, (1, n, size)))
-        values = complex_values(xp, evaluator, sets, (n,))[:, 0, :]
+    h = _engine.machine_eps(problem.xp, problem.dtype)
+    return _schemes.complex_step_scheme(problem.n, h, elementwise)
+
+
+#: method name -> the scheme of its first derivatives
+FIRST_DERIVATIVE_SCHEMES: dict[str, Callable] = {
+    "Richardson": _richardson,
+    "simple": _simple,
+    "complex": _complex,
+}
+
+
+def first_derivatives(problem: _engine.Problem, f0, head: tuple, elementwise: bool) -> dict:
+    """The method's first derivatives of func, whose value at x is ``f0``.
+
+    Returns ``{"value": (m, G, size), "rows": (m, G, Q, size), "scheme",
+    "steps"}`` with ``m = prod(head)`` outputs and G the coordinates (1 when
+    ``elementwise``: then output i is the derivative in coordinate i); the
+    rows are the value, then with ``full_output`` its error estimate, then
+    the table's levels when asked for. Non-finite function values give NaN,
+    never a finite number.
+    """
+    xp, n, size = problem.xp, problem.n, problem.size
+    settings = problem.settings
+    table = problem.full_output or settings.show_details
+    scheme = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, elementwise, table)
+    hg = None
+    if scheme.family.relative:
+        # the steps in the layout the points and the division need (see _points)
+        layout = (n, 1, 1, size) if elementwise else (1, n, 1, size)
+        hg = _steps.numderiv_steps(xp, xp.reshape(problem.x, layout), settings)
+    rows = _engine.run_linear(problem, scheme, f0, head, hg, elementwise=elementwise)
+    return {"value": rows[:, :, 0, :], "rows": rows, "scheme": scheme, "steps": hg}
+
+
+def _first_derivative_info(problem, out, shape, full_output):
+    """The GradInfo of grad and jacobian (and numDeriv's show.details printout)."""
+    xp, settings = problem.xp, problem.settings
+    scheme, rows = out["scheme"], out["rows"]
+    error_rows = full_output and scheme.error is not None
+    table = None
+    if scheme.levels is not None:
+        first = 1 + error_rows
+        levels = [
+            xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
+        ]
+        table = _steps.richardson_table(levels, _table_factors(problem, scheme, shape))
+        if settings.show_details:
+            _print_table(table, problem.n)
+    if not full_output:
+        return None
+    if error_rows:
+        error = xp.reshape(rows[:, :, 1, :], shape)
     else:
-        steps = xp.reshape(imag_step, (n, 1, size))
-        sets = _batch.PointSets(xc, steps, _one_coordinate_each(n))
-        values = complex_values(xp, evaluator, sets, head)
-        values = xp.reshape(values, (math.prod(head), n, size))
-    return xp.imag(values) / h, h
-
-
-def complex_values(xp, evaluator, sets, head):
-    """func on complex points, with numDeriv's errors when func will not do complex."""
-    try:
-        values = evaluator.on(xp, sets, head)
-    except Exception as exc:
-        if isinstance(exc, ValueError) and "expected" in str(exc):
-            raise
-        raise TypeError(
-            "function does not accept complex argument as required by method 'complex'."
-        ) from exc
-    if not xp.isdtype(values.dtype, "complex floating"):
-        raise TypeError(
-            "function does not return a complex value as required by method 'complex'."
+        error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
+    h = out["steps"]
+    if problem.method == "Richardson":
+        scale = _backend.host_to_device(
+            settings.v ** -np.arange(settings.r, dtype=np.float64),
+            xp,
+            problem.device,
+            problem.dtype,
         )
-    return values
+        steps = xp.reshape(
+            xp.reshape(scale, (settings.r, 1)) * xp.reshape(h, (1, problem.n * problem.size)),
+            (settings.r, *problem.shape),
+        )
+    elif problem.method == "simple":
+        signed = [settings.eps * (1.0 if math.isnan(s) else s) for s in problem.sides]
+        column = _backend.host_to_device(
+            np.array(signed)[:, None], xp, problem.device, problem.dtype
+        )
+        steps = xp.reshape(xp.broadcast_to(column, (problem.n, problem.size)), problem.shape)
+    else:
+        steps = float(xp.finfo(problem.dtype).eps)
+    return GradInfo(
+        error=error,
+        nfev=problem.evaluator.nfev,
+        ncalls=problem.evaluator.ncalls,
+        table=table,
+        steps=steps,
+        method=problem.method,
+        method_args=settings.as_dict(),
+    )
+
+
+def _table_factors(problem, scheme, shape):
+    """Richardson factors for the table: numbers, or per-coordinate arrays (mixed sides)."""
+    if len(scheme.factors) == 1:
+        return list(scheme.factors[0])
+    axis = len(shape) - len(problem.batch_shape) - 1  # the coordinates' axis
+    layout = [1] * len(shape)
+    layout[axis] = problem.n
+    return [
+        _backend.host_to_device(
+            np.array([factors[m] for factors in scheme.factors]).reshape(layout),
+            problem.xp,
+            problem.device,
+            problem.dtype,
+        )
+        for m in range(len(scheme.factors[0]))
+    ]
+
+
+# --- numDeriv's show.details ------------------------------------------------------------
 
 
 def _print_table(table, n_columns: int) -> None:
@@ -288,104 +215,23 @@ def _print_table(table, n_columns: int) -> None:
         show(table[m])
 
 
-# --- shared setup ----------------------------------------------------------------------
-
-
-@dataclass
-class Problem:
-    """The checked arguments of one derivative call."""
-
-    xp: Any
-    device: Any
-    method: str
-    settings: Any
-    sides: list
-    evaluator: Any
-    x: Any  # (n, size)
-    x_shaped: Any  # (n, *B)
-    shape: tuple  # the caller's x shape
-    batch_shape: tuple
-    zero_rule: bool = True  # grad's 1e-20 rule; numDeriv's jacobian has none
-
-    @property
-    def n(self) -> int:
-        return self.x.shape[0]
-
-    @property
-    def size(self) -> int:
-        return self.x.shape[1]
-
-
-def setup(
-    func,
-    x,
-    method,
-    side,
-    method_args,
-    args,
-    kwargs,
-    vectorized,
-    max_batch,
-    *,
-    defaults=None,
-    derivative_order=1,
-    zero_rule=True,
-):
-    """Check the arguments every function-mode call shares."""
-    method = _steps.canonical_method(method)
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(kwargs, dict):
-        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
-    if not isinstance(args, tuple):
-        args = (args,)
-    if not callable(func):
-        raise TypeError(f"func must be callable, got {type(func).__name__}")
-    xp, x = _backend.array_namespace(x)
-    device = _backend.device_of(x)
-    x = _real_point(xp, x)
-    shape = tuple(x.shape)
-    if x.ndim == 0:
-        x = xp.reshape(x, (1,))
-    n = x.shape[0]
-    if n == 0:
-        raise ValueError("x must have at least one coordinate")
-    batch_shape = tuple(x.shape[1:])
-    if max_batch is not None and (
-        isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1
-    ):
-        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
-    sides = _parse_side(side, n)
-    settings = _steps.method_settings(
-        method,
-        method_args,
-        float(xp.finfo(x.dtype).eps),
-        defaults=defaults,
-        derivative_order=derivative_order,
-    )
-    evaluator = _batch.Evaluator(func, args, kwargs, vectorized=vectorized, max_batch=max_batch)
-    x_flat = xp.reshape(x, (n, math.prod(batch_shape)))
-    return Problem(
-        xp, device, method, settings, sides, evaluator, x_flat, x, shape, batch_shape, zero_rule
-    )
-
-
 # --- grad -------------------------------------------------------------------------------
 
 
 def grad(
-    func,
-    x,
-    method="Richardson",
-    side=None,
-    method_args=None,
+    func: Callable[..., Any],
+    x: Any,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
     *,
-    args=(),
-    kwargs=None,
-    vectorized=True,
-    max_batch=None,
-    full_output=False,
-):
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: bool = False,
+) -> Any:
     """Gradient of a scalar function, numDeriv's ``grad``, in one batched call.
 
     Parameters
@@ -417,8 +263,21 @@ def grad(
         per point, as numDeriv does. Default True.
     max_batch : int, optional
         At most this many points per call of func; the batch is then split
-        into the fewest calls that fit. Default: as many as keep the points of
-        one call under ``xpdiff._batch.MEMORY_BUDGET`` (128 MiB).
+        into the fewest calls that fit. Default: as many as the memory budget
+        allows (:func:`get_memory_budget`: 128 MiB on the host by default),
+        which counts the points of a call, the values kept and the result.
+    workers : int or callable, optional
+        Evaluate the calls in parallel. An int k starts a pool of k processes
+        (-1: one per core) for this derivative; a map-like callable
+        ``workers(func, iterable)`` is used as it is (scipy.optimize's
+        convention: ``concurrent.futures`` executors' ``.map``,
+        ``multiprocessing.Pool.map``, a Dask client's
+        ``get_executor().map``). The batch is split into chunks (by
+        ``max_batch``; by default into as many chunks as processes, or cores
+        for a map-like callable, within the memory budget), each chunk one
+        call of func and one task; with ``vectorized=False`` each point is a
+        task. Results equal ``workers=None``'s. func, args and kwargs must be
+        picklable for processes. Default None: in this process.
     full_output : bool, optional
         Also return a :class:`GradInfo` with error estimates, counts, the
         Richardson table and the steps.
@@ -442,6 +301,10 @@ def grad(
     ``side=-1``) difference with step ``eps``; "complex" is
     ``Im f(x + ih) / h`` with h the dtype's machine epsilon.
 
+    numDeriv's rule that a level below 1e-20 stops the extrapolation is
+    left out: it flips the sign of derivatives of small functions
+    (``1e-21 * x**2``), and the plain extrapolation is right at any scale.
+
     float32 ``x`` is differentiated in float32 with steps for float32:
     Richardson's default ``d`` and ``eps`` grow by
     ``(eps32 / eps64) ** (1/3)``, "simple"'s ``eps`` becomes
@@ -454,8 +317,8 @@ def grad(
     --------
     >>> import numpy as np
     >>> import xpdiff as xd
-    >>> float(xd.grad(np.sin, np.pi))
-    -0.9999999999933815
+    >>> print(f"{float(xd.grad(np.sin, np.pi)):.12f}")  # numDeriv: -0.999999999993
+    -0.999999999993
     >>> xd.grad(lambda x: np.sum(x**2, axis=0), [1.0, 2.0, 3.0])
     array([2., 4., 6.])
 
@@ -469,97 +332,47 @@ def grad(
     >>> bool(np.max(np.abs(xd.grad(func1, x, "complex") - exact)) < 1e-13)
     True
     """
-    problem = setup(func, x, method, side, method_args, args, kwargs, vectorized, max_batch)
-    xp, n, size = problem.xp, problem.n, problem.size
-    f0 = problem.evaluator.at(xp, problem.x_shaped)
-    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
-    elementwise = head == (n,) and (n > 1 or head == (1,))
+    problem = _engine.setup(
+        func,
+        x,
+        method,
+        side,
+        method_args,
+        args=args,
+        kwargs=kwargs,
+        vectorized=vectorized,
+        max_batch=max_batch,
+        workers=workers,
+        full_output=full_output,
+    )
+    n = problem.n
+    f0, head = _engine.value_at_x(problem)
+    elementwise = head == (n,)
     if not elementwise and head not in ((), (1,)):
         raise ValueError("grad assumes a scalar valued function.")
-    f0 = xp.reshape(f0, (n, size) if elementwise else (1, size))
-    value, error, table, steps = _first_derivatives(problem, f0, head, elementwise)
-    if not elementwise:
-        value, error = value[0, ...], error[0, ...]
-        if table is not None:
-            table = [[level[0, ...] for level in column] for column in table]
-    return _finish(problem, value, error, table, steps, problem.shape, full_output)
-
-
-def _first_derivatives(problem, f0, head, elementwise):
-    """The method's first derivatives: ``(m, n, size)``, or ``(n, size)`` elementwise.
-
-    Returns (value, error estimate, Richardson table or None, steps).
-    """
-    xp, device, settings = problem.xp, problem.device, problem.settings
-    if problem.method == "Richardson":
-        value, error, table, steps = _richardson(
-            xp,
-            problem.evaluator,
-            problem.x,
-            problem.sides,
-            settings,
-            head,
-            elementwise,
-            device,
-            zero_rule=problem.zero_rule,
-        )
-        if settings.show_details:
-            _print_table(table, problem.n)
-        return value, error, table, xp.reshape(steps, (settings.r, *problem.x_shaped.shape))
-    if problem.method == "simple":
-        value, steps = _simple(
-            xp,
-            problem.evaluator,
-            problem.x,
-            f0,
-            problem.sides,
-            settings,
-            head,
-            elementwise,
-            device,
-        )
-    else:
-        value, steps = _complex_step(
-            xp, problem.evaluator, problem.x, problem.sides, head, elementwise, device
-        )
-    error = xp.full(value.shape, math.nan, dtype=problem.x.dtype, device=device)
-    return value, error, None, steps
-
-
-def _finish(problem, value, error, table, steps, out_shape, full_output):
-    """Shape the result like ``out_shape`` in x's dtype; add the GradInfo if asked."""
-    xp = problem.xp
-    value = xp.reshape(xp.astype(value, problem.x.dtype, copy=False), out_shape)
-    if not full_output:
-        return value
-    info = GradInfo(
-        error=xp.reshape(error, out_shape),
-        nfev=problem.evaluator.nfev,
-        ncalls=problem.evaluator.ncalls,
-        table=table,
-        steps=steps,
-        method=problem.method,
-        method_args=problem.settings.as_dict(),
-    )
-    return value, info
+    out = first_derivatives(problem, f0, head, elementwise)
+    value = problem.xp.reshape(out["value"], problem.shape)
+    info = _first_derivative_info(problem, out, problem.shape, full_output)
+    return (value, info) if full_output else value
 
 
 # --- jacobian --------------------------------------------------------------------------
 
 
 def jacobian(
-    func,
-    x,
-    method="Richardson",
-    side=None,
-    method_args=None,
+    func: Callable[..., Any],
+    x: Any,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
     *,
-    args=(),
-    kwargs=None,
-    vectorized=True,
-    max_batch=None,
-    full_output=False,
-):
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: bool = False,
+) -> Any:
     """Jacobian of a vector function, numDeriv's ``jacobian``, in one batched call.
 
     Parameters
@@ -571,7 +384,7 @@ def jacobian(
         m x n Jacobian.
     x : array_like
         The point, shape ``(n,)``, or points ``(n, *B)``.
-    method, side, method_args, args, kwargs, vectorized, max_batch
+    method, side, method_args, args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
         Also return a :class:`GradInfo` (error estimate of shape ``(m, n, *B)``).
@@ -585,8 +398,10 @@ def jacobian(
     Notes
     -----
     numDeriv's methods and steps, as in :func:`grad`, without grad's
-    elementwise case and 1e-20 rule (numDeriv's jacobian has neither). Every
-    perturbed point goes to func in one call, plus one call at ``x``.
+    elementwise case (numDeriv's jacobian has none). Every perturbed point
+    goes to func in one call, plus one call at ``x``; the memory budget
+    counts the m function values of each point and the result, so a large
+    m is evaluated in chunks whose values are combined as they come.
 
     Examples
     --------
@@ -603,13 +418,24 @@ def jacobian(
     array([[3., 2.],
            [1., 6.]])
     """
-    problem = setup(
-        func, x, method, side, method_args, args, kwargs, vectorized, max_batch, zero_rule=False
+    problem = _engine.setup(
+        func,
+        x,
+        method,
+        side,
+        method_args,
+        args=args,
+        kwargs=kwargs,
+        vectorized=vectorized,
+        max_batch=max_batch,
+        workers=workers,
+        full_output=full_output,
+        function="jacobian",
     )
-    xp, n, size = problem.xp, problem.n, problem.size
-    f0 = problem.evaluator.at(xp, problem.x_shaped)
-    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
-    f0 = xp.reshape(f0, (m, size))
-    value, error, table, steps = _first_derivatives(problem, f0, head, False)
-    return _finish(problem, value, error, table, steps, (m, n, *problem.batch_shape), full_output)
+    out = first_derivatives(problem, f0, head, False)
+    shape = (m, problem.n, *problem.batch_shape)
+    value = problem.xp.reshape(out["value"], shape)
+    info = _first_derivative_info(problem, out, shape, full_output)
+    return (value, info) if full_output else value

@@ -1,22 +1,27 @@
 """Function mode, second derivatives: numDeriv's genD and hessian, batched.
 
-This module combines the resolver (``_backend``), the step rules and
-Richardson tables (``_steps``), the batch machinery (``_batch``) and the
-first-derivative pieces of ``_function``. It follows R's numDeriv ``genD``
-and ``hessian`` (R/num2Deriv.R) step for step, but evaluates all
-``1 + r (n**2 + n)`` points of genD in one call of ``func`` (or the fewest
-calls that ``max_batch`` allows).
+genD (R/num2Deriv.R) evaluates ``1 + r (n**2 + n)`` points: x, the
+diagonal family ``x +- h_i e_i / v**k`` and the pair family
+``x +- (h_i e_i + h_j e_j) / v**k`` (i > j). Both go to func in one call (or
+the fewest that the memory budget and ``max_batch`` allow, through
+``_engine.run``), and each family's Richardson table is folded into weights
+(``_schemes.genD_scheme``), so each group of values is combined with one
+weighted reduction; the mixed entries then lose the diagonal terms as in
+numDeriv. hessian's "complex" method is the Richardson Jacobian of
+complex-step gradients: the complex-step scheme evaluated at every
+Richardson point of the gradient, in one call.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import _backend, _batch, _function
+from . import _backend, _engine, _function, _points, _schemes, _steps
 
 __all__ = ["GenD", "genD", "hessian"]
 
@@ -59,99 +64,58 @@ class GenD:
     ncalls: int
 
 
-def _pair_sets(xp, x, h_i, h_j, first, second):
-    """Sets x +- (h_i e_i + h_j e_j) of level k, in (k, sign, pair) order.
+def _genD_values(problem: _engine.Problem, f0, head: tuple, *, first: bool = True) -> dict:
+    """D (``(m, n (n + 3) / 2, size)``; only its second derivatives without ``first``).
 
-    ``h_i``, ``h_j``: the steps of each pair's coordinates, ``(r, P, size)``;
-    ``first``, ``second``: the pairs' coordinates as host integers.
+    Returns ``{"D", "error" (with full_output), "steps"}``. See
+    ``_schemes.GenDScheme`` for the folded formulas.
     """
-    r, p_count, size = h_i.shape
-    plus = xp.stack([h_i, h_j], axis=2)  # (r, P, 2, size)
-    moves = xp.stack([plus, -plus], axis=1)  # (r, 2, P, 2, size)
-    moves = xp.reshape(moves, (r * 2 * p_count, 2, size))
-    coords = np.tile(np.stack([first, second], axis=1), (2 * r, 1))
-    return _batch.PointSets(x, moves, coords)
-
-
-def _genD_values(problem, func_head, f0):
-    """D as (m, n(n+3)/2, size), numDeriv's genD arithmetic on one batch of points."""
     xp, device, settings = problem.xp, problem.device, problem.settings
-    x, n, size = problem.x, problem.n, problem.size
-    m = math.prod(func_head)
-    r = settings.r
-    step_stack = _function.richardson_steps(xp, x, settings)  # (r, n, size)
-    pairs = [(i, j) for i in range(n) for j in range(i)]
-    groups = [_function.richardson_point_sets(xp, x, step_stack, [math.nan] * n, device)]
-    if pairs:
-        first = np.array([i for i, _ in pairs])
-        second = np.array([j for _, j in pairs])
-        idx_i = _backend.host_to_device(first, xp, device)
-        idx_j = _backend.host_to_device(second, xp, device)
-        h_i = xp.take(step_stack, idx_i, axis=1)  # (r, P, size)
-        h_j = xp.take(step_stack, idx_j, axis=1)
-        groups.append(_pair_sets(xp, x, h_i, h_j, first, second))
-    values = problem.evaluator.on(xp, groups, func_head)
-    f0 = xp.reshape(f0, (m, 1, 1, size))
+    n, size = problem.n, problem.size
+    scheme = _schemes.genD_scheme(n, settings.r, settings.v)
+    hg = _steps.numderiv_steps(xp, xp.reshape(problem.x, (1, n, 1, size)), settings)
+    # (m, G, 2 or 4, size): the first derivative and S, then their error rows
+    rows = _engine.run_linear(problem, scheme.linear, f0, head, hg, finish=False)
+    h = xp.reshape(hg, (1, n, size))
+    i = _backend.host_to_device(scheme.first, xp, device)
+    j = _backend.host_to_device(scheme.second, xp, device)
+    diagonal = _backend.host_to_device(scheme.diagonal, xp, device)
+    divisor = _backend.host_to_device(scheme.divisor, xp, device, problem.dtype)
+    # S_ij / h_i h_j on the diagonal; (S_ij - S_ii - S_jj) / (2 h_i h_j) off it: with the
+    # divisor -1 on the diagonal, (S - S_ii - S_jj) / (-h_i**2) is S_ii / h_i**2 there
+    scale = xp.take(h, i, axis=1) * xp.take(h, j, axis=1) * divisor
 
-    sides = [math.nan] * n
-    diag = xp.reshape(values[0], (m, r, 2, n, size))
-    f1, f2 = diag[:, :, 0, ...], diag[:, :, 1, ...]
-    first = xp.permute_dims((f1 - f2) / (2 * step_stack), (1, 0, 2, 3))  # (r, m, n, size)
-    second = xp.permute_dims((f1 - 2 * f0 + f2) / (step_stack * step_stack), (1, 0, 2, 3))
-    gradient, gradient_error, _ = _function.extrapolate(
-        xp, first, sides, settings, device, zero_rule=False
-    )
-    hdiag, hdiag_error, _ = _function.extrapolate(
-        xp, second, sides, settings, device, zero_rule=False
-    )
+    def second(S):
+        on_diagonal = xp.take(S, diagonal, axis=1)
+        return (S - xp.take(on_diagonal, i, axis=1) - xp.take(on_diagonal, j, axis=1)) / scale
 
-    if not pairs:
-        return (
-            xp.concat([gradient, hdiag], axis=1),
-            xp.concat([gradient_error, hdiag_error], axis=1),
-            step_stack,
-        )
-    p_count = len(pairs)
-    mixed_values = xp.reshape(values[1], (m, r, 2, p_count, size))
-    f1, f2 = mixed_values[:, :, 0, ...], mixed_values[:, :, 1, ...]
-    d_i = xp.take(hdiag, idx_i, axis=1)  # (m, P, size)
-    d_j = xp.take(hdiag, idx_j, axis=1)
-    # numDeriv: (f1 - 2 f0 + f2 - Hdiag_i h_i^2 - Hdiag_j h_j^2) / (2 h_i h_j)
-    numerator = (
-        f1 - 2 * f0 + f2 - d_i[:, None, ...] * (h_i * h_i) - d_j[:, None, ...] * (h_j * h_j)
-    )
-    offdiag_levels = xp.permute_dims(numerator / (2 * h_i * h_j), (1, 0, 2, 3))
-    offdiag, offdiag_error, _ = _function.extrapolate(
-        xp, offdiag_levels, [math.nan] * p_count, settings, device, zero_rule=False
-    )
-    pair_index = {pair: n + k for k, pair in enumerate(pairs)}
-    order = [i if i == j else pair_index[(i, j)] for i in range(n) for j in range(i + 1)]
-    order = _backend.host_to_device(np.array(order), xp, device)
-
-    def layout(first_part, diagonal, mixed):
-        # numDeriv's columns: gradient, then the lower triangle by rows
-        both = xp.concat([diagonal, mixed], axis=1)  # (m, n + P, size)
-        return xp.concat([first_part, xp.take(both, order, axis=1)], axis=1)
-
-    return (
-        layout(gradient, hdiag, offdiag),
-        layout(gradient_error, hdiag_error, offdiag_error),
-        step_stack,
-    )
+    D = second(rows[:, :, 1, :])
+    if first:
+        D = xp.concat([xp.take(rows[:, :, 0, :], diagonal, axis=1) / h, D], axis=1)
+    out = {"D": xp.where(xp.isfinite(D), D, math.nan), "steps": hg}
+    if problem.full_output:
+        # the error rows: differences of the folded entries, through the same formulas
+        error = xp.abs(second(rows[:, :, 3, :]))
+        if first:
+            first_error = xp.abs(xp.take(rows[:, :, 2, :], diagonal, axis=1) / h)
+            error = xp.concat([first_error, error], axis=1)
+        out["error"] = error
+    return out
 
 
 def genD(
-    func,
-    x,
-    method="Richardson",
-    method_args=None,
+    func: Callable[..., Any],
+    x: Any,
+    method: str = "Richardson",
+    method_args: dict | None = None,
     *,
-    args=(),
-    kwargs=None,
-    vectorized=True,
-    max_batch=None,
-    full_output=False,
-):
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: bool = False,
+) -> Any:
     """First and second derivatives, numDeriv's ``genD``, in one batched call.
 
     Parameters
@@ -166,7 +130,7 @@ def genD(
         ``eps``, ``d``, ``zero_tol``, ``r``, ``v`` with numDeriv's defaults
         (``d = 1e-4``). ``v`` other than 2 uses the extrapolation factors that
         fit it (numDeriv stops with an error).
-    args, kwargs, vectorized, max_batch
+    args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
         Also return a :class:`GradInfo` whose ``error`` has D's shape (the
@@ -184,8 +148,8 @@ def genD(
     All ``1 + r (n**2 + n)`` points (x, then ``x +- h_i e_i`` and
     ``x +- (h_i e_i + h_j e_j)`` for i > j at r step levels) go to func in
     one call plus the call at ``x``, or in the fewest calls of at most
-    ``max_batch`` points; the default keeps one call's points under
-    ``xpdiff._batch.MEMORY_BUDGET`` (128 MiB).
+    ``max_batch`` points that the memory budget allows
+    (:func:`get_memory_budget`).
 
     Examples
     --------
@@ -198,24 +162,32 @@ def genD(
     >>> np.round(result.D[2], 5) + 0.0  # numDeriv too gives 1.9999993 for the 2
     array([0., 4., 0., 0., 0., 2., 0., 0., 0.])
     """
-    problem = _function.setup(
-        func, x, method, None, method_args, args, kwargs, vectorized, max_batch, derivative_order=2
+    problem = _engine.setup(
+        func,
+        x,
+        method,
+        None,
+        method_args,
+        args=args,
+        kwargs=kwargs,
+        vectorized=vectorized,
+        max_batch=max_batch,
+        workers=workers,
+        full_output=full_output,
+        methods=("Richardson",),
+        function="genD",
+        derivative_order=2,
     )
-    if problem.method != "Richardson":
-        raise ValueError("method not implemented.")
-    xp = problem.xp
-    f0 = problem.evaluator.at(xp, problem.x_shaped)
-    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    xp, n = problem.xp, problem.n
+    f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
-    D, error, steps = _genD_values(problem, head, f0)
-    n = problem.n
+    out = _genD_values(problem, f0, head)
     shape = (m, n * (n + 3) // 2, *problem.batch_shape)
-    D = xp.reshape(xp.astype(D, problem.x.dtype, copy=False), shape)
     result = GenD(
-        D=D,
+        D=xp.reshape(out["D"], shape),
         p=n,
         f0=xp.reshape(f0, (m, *problem.batch_shape)),
-        x=problem.x_shaped,
+        x=xp.reshape(xp.asarray(problem.x, copy=True), problem.shape),
         d=problem.settings.d,
         method="Richardson",
         method_args=problem.settings.as_dict(),
@@ -224,13 +196,19 @@ def genD(
     )
     if not full_output:
         return result
-    return result, _info(problem, xp.reshape(error, shape), steps)
+    return result, _info(problem, xp.reshape(out["error"], shape), out["steps"])
 
 
-def _info(problem, error, steps):
+def _info(problem, error, hg):
     """The GradInfo of a second-derivative call."""
-    xp = problem.xp
-    steps = xp.reshape(steps, (problem.settings.r, *problem.x_shaped.shape))
+    xp, settings = problem.xp, problem.settings
+    scale = _backend.host_to_device(
+        settings.v ** -np.arange(settings.r, dtype=np.float64), xp, problem.device, problem.dtype
+    )
+    steps = xp.reshape(
+        xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
+        (settings.r, *problem.shape),
+    )
     return _function.GradInfo(
         error=error,
         nfev=problem.evaluator.nfev,
@@ -238,22 +216,23 @@ def _info(problem, error, steps):
         table=None,
         steps=steps,
         method=problem.method,
-        method_args=problem.settings.as_dict(),
+        method_args=settings.as_dict(),
     )
 
 
 def hessian(
-    func,
-    x,
-    method="Richardson",
-    method_args=None,
+    func: Callable[..., Any],
+    x: Any,
+    method: str = "Richardson",
+    method_args: dict | None = None,
     *,
-    args=(),
-    kwargs=None,
-    vectorized=True,
-    max_batch=None,
-    full_output=False,
-):
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: bool = False,
+) -> Any:
     """Hessian of a scalar function, numDeriv's ``hessian``, in one batched call.
 
     Parameters
@@ -269,7 +248,7 @@ def hessian(
         points in one call (``2 r n**2`` complex points).
     method_args : dict, optional
         ``eps`` (1e-4), ``d`` (0.1), ``zero_tol``, ``r`` (4), ``v`` (2).
-    args, kwargs, vectorized, max_batch
+    args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
         Also return a :class:`GradInfo` whose ``error`` has H's shape.
@@ -295,66 +274,88 @@ def hessian(
     array([[1330.,  480.],
            [ 480.,  200.]])
     """
-    problem = _function.setup(
+    problem = _engine.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args,
-        kwargs,
-        vectorized,
-        max_batch,
+        args=args,
+        kwargs=kwargs,
+        vectorized=vectorized,
+        max_batch=max_batch,
+        workers=workers,
+        full_output=full_output,
+        methods=HESSIAN_METHODS,
+        function="hessian",
         defaults={"d": 0.1},
         derivative_order=2,
     )
-    xp = problem.xp
-    f0 = problem.evaluator.at(xp, problem.x_shaped)
-    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    xp, n = problem.xp, problem.n
+    f0, head = _engine.value_at_x(problem)
     if math.prod(head) != 1:
         raise ValueError("Richardson method for hessian assumes a scalar valued function.")
-    n, size = problem.n, problem.size
-    out_shape = (n, n, *problem.batch_shape)
-    if problem.method == "Richardson":
-        D, D_error, steps = _genD_values(problem, head, f0)
-        index = np.zeros((n, n), dtype=np.int64)
-        k = n  # D's columns after the gradient: the lower triangle by rows
-        for i in range(n):
-            for j in range(i + 1):
-                index[i, j] = index[j, i] = k
-                k += 1
-        flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
-        H = xp.reshape(xp.take(D[0, ...], flat, axis=0), (n, n, size))
-        error = xp.reshape(xp.take(D_error[0, ...], flat, axis=0), (n, n, size))
-    elif problem.method == "complex":
-        H, error, steps = _complex_hessian(problem, head)
-    else:
-        raise ValueError("method not implemented.")
-    H = xp.reshape(xp.astype(H, problem.x.dtype, copy=False), out_shape)
+    out = HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
+    shape = (n, n, *problem.batch_shape)
+    H = xp.reshape(out["H"], shape)
     if not full_output:
         return H
-    return H, _info(problem, xp.reshape(error, out_shape), steps)
+    return H, _info(problem, xp.reshape(out["error"], shape), out["steps"])
 
 
-def _complex_hessian(problem, head):
-    """numDeriv: jacobian(Richardson) of grad(complex), every complex point in one call."""
+def _richardson_hessian(problem, f0, head):
+    """genD's lower triangle, mirrored (numDeriv's hessian)."""
+    xp, n = problem.xp, problem.n
+    out = _genD_values(problem, f0, head, first=False)
+    index = np.zeros((n, n), dtype=np.int64)
+    k = 0  # the lower triangle by rows
+    for i in range(n):
+        for j in range(i + 1):
+            index[i, j] = index[j, i] = k
+            k += 1
+    flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
+    H = {"H": xp.take(out["D"][0, ...], flat, axis=0), "steps": out["steps"]}
+    if problem.full_output:
+        H["error"] = xp.take(out["error"][0, ...], flat, axis=0)
+    return H
+
+
+def _complex_hessian(problem, f0, head):
+    """numDeriv: jacobian (Richardson) of grad (complex), every complex point in one call.
+
+    The complex-step gradient is evaluated at each of the ``2 r n``
+    Richardson points of the gradient: those points are the base points of
+    the complex-step scheme, ``2 r n**2`` complex points in all.
+    """
     xp, device, settings = problem.xp, problem.device, problem.settings
-    x, n, size = problem.x, problem.n, problem.size
-    r = settings.r
-    sides = [math.nan] * n
-    step_stack = _function.richardson_steps(xp, x, settings)
-    real_sets = _function.richardson_point_sets(xp, x, step_stack, sides, device)
-    # the 2rn Richardson points, as base points of the complex step
-    base = real_sets.chunk(xp, 0, real_sets.points)  # (n, 2rn * size)
-    real = x.dtype
-    cdtype = xp.complex128 if real == xp.float64 else xp.complex64
-    h = float(xp.finfo(real).eps)
-    imag = xp.full((n, 1, base.shape[1]), complex(0.0, h), dtype=cdtype, device=device)
-    sets = _batch.PointSets(xp.astype(base, cdtype), imag, np.arange(n)[:, None])
-    values = _function.complex_values(xp, problem.evaluator, sets, head)
-    gradients = xp.imag(xp.reshape(values, (n, 2 * r * n * size))) / h  # (n_out, points)
-    gradients = xp.reshape(gradients, (n, r, 2, n, size))
-    first = (gradients[:, :, 0, ...] - gradients[:, :, 1, ...]) / (2 * step_stack)
-    first = xp.permute_dims(first, (1, 0, 2, 3))  # (r, n_out, n, size)
-    value, error, _ = _function.extrapolate(xp, first, sides, settings, device, zero_rule=False)
-    return value, error, step_stack
+    n, size, r = problem.n, problem.size, settings.r
+    richardson = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, False, False)
+    x4, xg = problem.base_points()
+    hg = _steps.numderiv_steps(xp, xg, settings)
+    rect = _points.Rectangle(richardson.family, 0, n * 2 * r, 0, size)
+    base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, n 2r size)
+    count = n * 2 * r * size
+    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
+    gradients = _engine.run_linear(
+        problem,
+        complex_step,
+        None,
+        head,
+        None,
+        x4=xp.reshape(base, (n, 1, 1, count)),
+        xg=xp.reshape(base, (1, n, 1, count)),
+    )
+    # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
+    gradients = xp.reshape(gradients, (n, n, 2 * r, size))
+    weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
+    H = (weights @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size))
+    out = {"H": xp.where(xp.isfinite(H), H, math.nan), "steps": hg}
+    if problem.full_output:
+        error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
+        out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
+    return out
+
+
+#: hessian's methods, numDeriv's
+HESSIAN_METHODS = ("Richardson", "complex")
+HESSIAN_METHODS_IMPL = {"Richardson": _richardson_hessian, "complex": _complex_hessian}

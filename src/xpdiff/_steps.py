@@ -1,18 +1,22 @@
-"""Step rules and Richardson extrapolation: the numerics of function mode.
+"""Step rules and Richardson weights: the numerics of function mode.
 
 numDeriv's settings (methods, ``method_args`` with their defaults and R's
-dotted names, the step rule ``h = |d x| + eps (|x| < zero_tol)``) and the
-Richardson tables, written with arithmetic operators only so that they run
-on host floats and on arrays of any library alike. Nothing here imports or
-calls an array namespace; ``_function`` combines these with the batch of
-function values.
+dotted names), the step rule ``h = |d x| + eps (|x| < zero_tol)``, and
+Richardson extrapolation folded into weights: the extrapolated value is a
+fixed linear combination of the levels, so its coefficients are computed
+here once, on the host, and the value becomes one weighted reduction over
+the function values. Nothing here imports an array library; the step rule
+receives the namespace of the work and uses only the standard's operators.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
+
+import numpy as np
 
 __all__ = [
     "METHODS",
@@ -20,6 +24,8 @@ __all__ = [
     "canonical_method",
     "extrapolation_factors",
     "method_settings",
+    "numderiv_steps",
+    "richardson_coefficients",
     "richardson_table",
 ]
 
@@ -37,16 +43,35 @@ NUMDERIV_DEFAULTS = {
 }
 _ALIASES = {"zero.tol": "zero_tol", "show.details": "show_details"}
 
+#: the largest rounding noise, relative to the derivative of a function that varies on
+#: the scale of x, that Richardson settings may leave (fewer than 3 correct digits)
+NOISE_LIMIT = 1e-3
 
-def canonical_method(method: object) -> str:
-    """numDeriv's method name for ``method`` (case-insensitive), or a ValueError."""
+
+def canonical_method(
+    method: object, methods: tuple[str, ...] = METHODS, function: str = "grad"
+) -> str:
+    """numDeriv's name for ``method`` (case-insensitive) among ``methods``, or an error.
+
+    A method that exists but not for this ``function`` gets numDeriv's
+    "method not implemented." followed by the methods that are.
+    """
     if isinstance(method, str):
-        for name in METHODS:
-            if method.lower() == name.lower():
+        lowered = method.lower()
+        for name in methods:
+            if lowered == name.lower():
                 return name
-    raise ValueError(
-        f"method must be one of {', '.join(repr(m) for m in METHODS)} "
-        f"(case-insensitive), got {method!r}"
+    allowed = ", ".join(repr(m) for m in methods)
+    if isinstance(method, str):
+        if any(method.lower() == name.lower() for name in METHODS):
+            raise ValueError(
+                f"method not implemented. {function}'s method must be one of {allowed} "
+                f"(case-insensitive), got {method!r}"
+            )
+        raise ValueError(f"method must be one of {allowed} (case-insensitive), got {method!r}")
+    raise TypeError(
+        f"method must be a string, one of {', '.join(repr(m) for m in methods)}, "
+        f"got {type(method).__name__} {method!r}"
     )
 
 
@@ -93,9 +118,25 @@ def method_settings(
     numDeriv's defaults (hessian's ``d`` is 0.1); for second derivatives
     (``derivative_order=2``) the scale is ``(machine_eps / 2.2e-16) ** (1/4)``,
     and no scaled default grows past ``max(default, 0.1)``.
+
+    Richardson settings that would leave nothing but rounding noise (a
+    relative step ``d`` far below the dtype's resolution, ``r`` so large that
+    the last steps vanish, ``v`` so close to 1 that the extrapolation divides
+    by almost zero) are refused with a ValueError naming the setting and the
+    limit: see :func:`check_noise`.
     """
-    if method_args is None:
-        method_args = {}
+    if not method_args and (method_args is None or isinstance(method_args, dict)):
+        key = tuple(sorted(defaults.items())) if defaults else ()
+        return _default_settings(method, machine_eps, key, derivative_order)
+    return _settings(method, method_args, machine_eps, defaults, derivative_order)
+
+
+@functools.lru_cache(maxsize=64)
+def _default_settings(method, machine_eps, defaults, derivative_order) -> Settings:
+    return _settings(method, {}, machine_eps, dict(defaults), derivative_order)
+
+
+def _settings(method, method_args, machine_eps, defaults, derivative_order) -> Settings:
     if not isinstance(method_args, dict):
         raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
     base = dict(NUMDERIV_DEFAULTS)
@@ -128,8 +169,10 @@ def method_settings(
     if values["v"] == 1:
         raise ValueError("method_args v (the step reduction factor) must not be 1")
     _check_real(values["zero_tol"], "zero_tol")
-    if values["zero_tol"] < 0:
-        raise ValueError(f"method_args zero_tol must be >= 0, got {values['zero_tol']!r}")
+    if not values["zero_tol"] >= 0:
+        raise ValueError(
+            f"method_args zero_tol must be a number >= 0 (inf allowed), got {values['zero_tol']!r}"
+        )
     r = values["r"]
     integral = isinstance(r, numbers.Integral) and not isinstance(r, bool)
     whole_float = isinstance(r, float) and r.is_integer()
@@ -137,11 +180,11 @@ def method_settings(
         raise ValueError(
             f"method_args r (the number of Richardson levels) must be an integer >= 1, got {r!r}"
         )
-    if not isinstance(values["show_details"], (bool, int)):
-        raise ValueError(
+    if not isinstance(values["show_details"], (bool, np.bool_)):
+        raise TypeError(
             f"method_args show_details must be True or False, got {values['show_details']!r}"
         )
-    return Settings(
+    settings = Settings(
         method=method,
         eps=float(values["eps"]),
         d=float(values["d"]),
@@ -151,6 +194,9 @@ def method_settings(
         show_details=bool(values["show_details"]),
         given=frozenset(given),
     )
+    if method == "Richardson" and settings.given & {"d", "r", "v", "eps", "zero_tol"}:
+        check_noise(settings, machine_eps, derivative_order)
+    return settings
 
 
 def _check_real(value, name):
@@ -164,16 +210,19 @@ def _check_positive_real(name, value):
         raise ValueError(f"method_args {name} must be a finite number > 0, got {value!r}")
 
 
-def extrapolation_factors(r: int, v: float, one_sided: bool) -> list[float]:
+# --- Richardson extrapolation as weights -------------------------------------------
+
+
+def extrapolation_factors(r: int, v: float, one_sided: bool, power: int = 1) -> list[float]:
     """Factors ``F_m`` of Richardson step m: ``B = (A(h/v) F_m - A(h)) / (F_m - 1)``.
 
-    A central difference has an error series in even powers of h, so step m
-    removes the h**(2m) term: ``F_m = v**(2m)`` (numDeriv's ``4**m`` when
-    v = 2; numDeriv uses ``4**m`` for every v). A one-sided difference has
-    every power of h, so ``F_m = v**m``.
+    A central difference of a ``power``-th derivative has an error series in
+    even powers of h, so step m removes the h**(2m) term: ``F_m = v**(2m)``
+    (numDeriv's ``4**m`` when v = 2; numDeriv uses ``4**m`` for every v). A
+    one-sided difference has every power of h, so ``F_m = v**m``.
     """
-    power = 1 if one_sided else 2
-    return [float(v) ** (power * m) for m in range(1, r)]
+    step = 1 if one_sided else 2
+    return [float(v) ** (step * m) for m in range(1, r)]
 
 
 def richardson_table(levels, factors):
@@ -183,7 +232,8 @@ def richardson_table(levels, factors):
     is ``F_m`` (a number, or an array broadcasting against the levels when
     coordinates differ). Returns the table as a list of columns: column 0 is
     ``levels``, column m has ``r - m`` entries, and column ``r - 1`` holds
-    the extrapolated value.
+    the extrapolated value. Only operators are used, so the levels may be
+    numbers or arrays of any library.
     """
     table = [list(levels)]
     current = list(levels)
@@ -193,3 +243,115 @@ def richardson_table(levels, factors):
         ]
         table.append(current)
     return table
+
+
+@functools.lru_cache(maxsize=256)
+def richardson_coefficients(r: int, v: float, one_sided: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients of the levels in the extrapolated value and in the one before.
+
+    Richardson's table is linear in its levels ``A_0 .. A_{r-1}``: its last
+    entry is ``sum_k value[k] A_k`` and the last entry of the column before
+    it (whose difference from the value is the error estimate) is
+    ``sum_k previous[k] A_k``. Both sum to 1. With ``r = 1`` the previous
+    entry does not exist and ``previous`` is NaN. Host float64, cached: never
+    write to the results.
+    """
+    factors = extrapolation_factors(r, v, one_sided)
+    table = richardson_table(list(np.eye(r)), factors)
+    value = np.array(table[-1][0], dtype=np.float64)
+    previous = np.array(table[-2][-1] if r > 1 else np.full(r, np.nan), dtype=np.float64)
+    value.flags.writeable = False
+    previous.flags.writeable = False
+    return value, previous
+
+
+def noise_amplification(r: int, v: float, one_sided: bool, order: int) -> float:
+    """How much the folded Richardson weights amplify rounding errors of func.
+
+    The estimate of an ``order``-th derivative is ``sum_k c_k A_k`` with
+    ``A_k`` a difference divided by ``(h / v**k)**order``: rounding errors of
+    size ``eps |f|`` reach it multiplied by ``sum_k |c_k| v**(order k)``
+    (per ``h**order``).
+    """
+    value, _ = richardson_coefficients(r, v, one_sided)
+    return float(np.sum(np.abs(value) * float(v) ** (order * np.arange(r))))
+
+
+def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
+    """Refuse Richardson settings that leave only rounding noise.
+
+    With relative steps ``d |x|`` the rounding noise of an ``order``-th
+    derivative of a function that varies on the scale of x is about
+    ``machine_eps * A / d**order`` relative to the derivative, ``A`` the
+    weights' amplification (:func:`noise_amplification`). Settings for which
+    that exceeds :data:`NOISE_LIMIT` are a ValueError naming the setting and
+    the limit. The absolute step ``eps`` must stay at least 1000 units in the
+    last place of the largest coordinate it is used for (``zero_tol``) at the
+    smallest level.
+    """
+    r, v, d = settings.r, settings.v, settings.d
+
+    def noise(r_, v_, d_):
+        amplification = max(
+            noise_amplification(r_, v_, one_sided, order) for one_sided in (False, True)
+        )
+        return machine_eps * amplification / d_**order
+
+    if noise(r, v, d) <= NOISE_LIMIT:
+        _check_absolute_step(settings, machine_eps)
+        return
+    where = f"(with r={r}, v={v:g}, d={d:g}, for a dtype of machine epsilon {machine_eps:.3g})"
+    what = (
+        f"method_args {{}} leaves only rounding noise {where}: the estimate would keep fewer "
+        f"than 3 correct digits (noise {noise(r, v, d):.2g} > {NOISE_LIMIT:g} of the "
+        f"derivative). {{}}"
+    )
+    if "d" in settings.given and noise(r, v, NUMDERIV_DEFAULTS["d"]) <= NOISE_LIMIT:
+        d_min = (noise(r, v, 1.0) / NOISE_LIMIT) ** (1 / order)
+        raise ValueError(what.format(f"d={d:g}", f"The smallest d allowed here is {d_min:.3g}."))
+    if abs(math.log(v)) < math.log(1.5) and noise(r, 2.0, d) <= NOISE_LIMIT:
+        raise ValueError(
+            what.format(
+                f"v={v!r}",
+                "v is too close to 1: the levels are almost equal and the extrapolation "
+                "divides by almost zero. v = 2 (the default) or any v >= 1.5 is allowed here.",
+            )
+        )
+    r_max = max((k for k in range(1, r) if noise(k, v, d) <= NOISE_LIMIT), default=0)
+    if r_max:
+        raise ValueError(what.format(f"r={r}", f"The largest r allowed here is {r_max}."))
+    raise ValueError(
+        what.format(
+            f"d={d:g}, r={r}, v={v:g}", "Use numDeriv's defaults (d=1e-4, r=4, v=2) or larger d."
+        )
+    )
+
+
+def _check_absolute_step(settings: Settings, machine_eps: float) -> None:
+    if not settings.zero_tol > 0 or math.isinf(settings.zero_tol):
+        return
+    smallest = settings.eps / settings.v ** (settings.r - 1) if settings.v > 1 else settings.eps
+    resolution = 1000 * machine_eps * settings.zero_tol
+    if smallest < resolution:
+        raise ValueError(
+            f"method_args eps={settings.eps:g} is too small for zero_tol="
+            f"{settings.zero_tol:g}: its smallest level ({smallest:.3g}) is under 1000 units "
+            f"in the last place of the coordinates it is used for ({resolution:.3g}); "
+            f"use eps >= {resolution * settings.v ** max(0, settings.r - 1):.3g} or a "
+            f"smaller zero_tol"
+        )
+
+
+# --- the step rule --------------------------------------------------------------------
+
+
+def numderiv_steps(xp, x, settings: Settings):
+    """numDeriv's step ``h = |d x| + eps (|x| < zero_tol)`` for every coordinate of ``x``.
+
+    ``x`` is an array of any library and ``xp`` its namespace; only the
+    standard's elementwise functions are used, so the rule runs on any
+    device, lazily on Dask and under ``jax.jit``.
+    """
+    magnitude = xp.abs(x)
+    h = magnitude * settings.d
+    return xp.where(magnitude < settings.zero_tol, h + settings.eps, h)

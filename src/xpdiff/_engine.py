@@ -1,0 +1,609 @@
+"""The engine of function mode: checked arguments, evaluation under the budget, combination.
+
+grad, jacobian, genD and hessian each build a host-side scheme
+(``_schemes``), then call :func:`run`, which lays its point families out
+in a flat order, splits them into calls of func (``max_batch``, the memory
+budget, the workers) and into *units* of whole groups for the combination,
+builds each call's points (``_points``), hands them to the evaluator that
+the arguments chose (``_evaluators``), and combines each unit as soon as its
+values are in. Units depend on the memory budget alone, never on how the
+calls were split, so that results do not depend on ``max_batch`` or
+``workers``. :func:`combine_linear` is the combination of numDeriv's
+methods: one weighted reduction over the values of each group.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _budget, _evaluators, _fastpath, _points, _steps
+
+__all__ = ["Problem", "combine_linear", "parse_sides", "run", "setup", "value_at_x"]
+
+
+@dataclass(slots=True)
+class Problem:
+    """The checked arguments of one derivative."""
+
+    xp: Any
+    device: Any
+    method: str
+    settings: _steps.Settings
+    sides: tuple
+    one_sided: bool  # some coordinate has a side
+    evaluator: _evaluators.Evaluator
+    x: Any  # the point(s), (n, *B), real floating; never given to func
+    shape: tuple  # the caller's x shape
+    n: int
+    batch_shape: tuple
+    size: int
+    max_batch: int | None
+    full_output: bool
+    budget: int
+
+    @property
+    def dtype(self):
+        return self.x.dtype
+
+    def base_points(self):
+        """``x`` as ``(n, 1, 1, size)`` and as ``(1, n, 1, size)`` (see ``_points``)."""
+        xp = self.xp
+        x4 = xp.reshape(self.x, (self.n, 1, 1, self.size))
+        xg = xp.reshape(self.x, (1, self.n, 1, self.size))
+        return x4, xg
+
+
+# --- arguments ---------------------------------------------------------------------------
+
+
+def _check_bool(name: str, value: object) -> bool:
+    if value is True or value is False:
+        return value
+    if not isinstance(value, np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def _check_max_batch(max_batch: object) -> int | None:
+    if max_batch is None:
+        return None
+    if isinstance(max_batch, (bool, np.bool_)) or not isinstance(max_batch, numbers.Integral):
+        raise TypeError(
+            f"max_batch must be an integer >= 1 or None, got "
+            f"{type(max_batch).__name__} {max_batch!r}"
+        )
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
+    return int(max_batch)
+
+
+def _real_point(xp, x):
+    """``x`` as a real floating array: integers and bools to float64, float16 to float32."""
+    dtype = x.dtype
+    if dtype == xp.float64 or dtype == xp.float32:
+        return x
+    if xp.isdtype(dtype, "complex floating"):
+        raise TypeError(f"x must be real, got dtype {dtype}")
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return xp.astype(x, xp.float64)
+    if not xp.isdtype(dtype, "real floating"):
+        raise TypeError(f"x must be a real array, got dtype {dtype}")
+    return xp.astype(x, xp.float32)  # float16 and other short floats
+
+
+_MACHINE_EPS: dict = {}
+
+
+def machine_eps(xp, dtype) -> float:
+    """The machine epsilon of a real floating ``dtype`` (cached per library and dtype)."""
+    key = (type(dtype).__module__, dtype)
+    eps = _MACHINE_EPS.get(key)
+    if eps is None:
+        eps = _MACHINE_EPS[key] = float(xp.finfo(dtype).eps)
+    return eps
+
+
+@functools.lru_cache(maxsize=64)
+def _two_sided(n: int) -> tuple[float, ...]:
+    return (math.nan,) * n
+
+
+def parse_sides(side, n: int) -> tuple[float, ...]:
+    """numDeriv's side: None, or one of NaN/None, +1, -1 per coordinate."""
+    if side is None:
+        return _two_sided(n)
+    values = np.asarray(side, dtype=object).ravel() if not np.isscalar(side) else [side]
+    if len(values) != n:
+        raise ValueError("Non-NULL argument 'side' should have the same length as x")
+    parsed = []
+    for value in values:
+        if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+            parsed.append(math.nan)
+        elif (
+            isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_))
+            and abs(value) == 1
+        ):
+            parsed.append(float(value))
+        else:
+            raise ValueError("Non-NULL argument 'side' should have values NA, +1, or -1.")
+    return tuple(parsed)
+
+
+def setup(
+    func,
+    x,
+    method,
+    side,
+    method_args,
+    *,
+    args,
+    kwargs,
+    vectorized,
+    max_batch,
+    workers,
+    full_output,
+    methods: tuple[str, ...] = _steps.METHODS,
+    function: str = "grad",
+    defaults: dict | None = None,
+    derivative_order: int = 1,
+) -> Problem:
+    """Check the arguments that every function-mode call shares."""
+    method = _steps.canonical_method(method, methods, function)
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    if kwargs is None:
+        kwargs = {}
+    elif not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
+    if type(args) is not tuple:
+        args = tuple(args) if isinstance(args, tuple) else (args,)
+    vectorized = _check_bool("vectorized", vectorized)
+    full_output = _check_bool("full_output", full_output)
+    max_batch = _check_max_batch(max_batch)
+    if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            "x is a masked array: function mode cannot honour a mask (every coordinate "
+            "is perturbed); pass x.filled(...) or the unmasked coordinates as a plain array"
+        )
+    xp, x = _backend.array_namespace(x)
+    device = _backend.device_of(x)
+    x = _real_point(xp, x)
+    shape = tuple(x.shape)
+    n = shape[0] if shape else 1
+    if n == 0:
+        raise ValueError("x must have at least one coordinate")
+    if not shape:
+        x = xp.reshape(x, (1,))
+    batch_shape = shape[1:]
+    size = math.prod(batch_shape)
+    sides = parse_sides(side, n)
+    settings = _steps.method_settings(
+        method,
+        method_args,
+        machine_eps(xp, x.dtype),
+        defaults=defaults,
+        derivative_order=derivative_order,
+    )
+    evaluator = _evaluators.evaluator_for(
+        func,
+        args,
+        kwargs,
+        vectorized=vectorized,
+        workers=workers,
+        complex_batch=method == "complex",
+    )
+    return Problem(
+        xp,
+        device,
+        method,
+        settings,
+        sides,
+        side is not None and any(not math.isnan(s) for s in sides),
+        evaluator,
+        x,
+        shape,
+        n,
+        batch_shape,
+        size,
+        max_batch,
+        full_output,
+        _budget.get_memory_budget(x),
+    )
+
+
+def value_at_x(problem: Problem):
+    """func at x, on a copy of x that xpdiff owns; returns (f0, head)."""
+    f0 = problem.evaluator.at(problem.xp, _backend.copy(problem.xp, problem.x), problem.device)
+    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    return f0, head
+
+
+# --- layout: calls and units under the budget ----------------------------------------------
+
+
+class _Unit:
+    """Groups ``g0 .. g1 - 1`` of a family around base points ``b0 .. b1 - 1``.
+
+    Its values are the flat points ``start .. end - 1``, combined together;
+    ``last`` marks the family's last unit.
+    """
+
+    __slots__ = ("b0", "b1", "end", "family", "g0", "g1", "index", "last", "start")
+
+    def __init__(self, index, family, g0, g1, b0, b1, segment_start):
+        self.index, self.family, self.g0, self.g1, self.b0, self.b1 = index, family, g0, g1, b0, b1
+        self.start = segment_start + g0 * family.sets * (b1 - b0)
+        self.end = segment_start + g1 * family.sets * (b1 - b0)
+        self.last = False
+
+
+class _Layout:
+    """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
+
+    __slots__ = ("calls", "in_flight", "segments", "total", "units")
+
+
+_ITEMSIZE: dict = {}
+
+
+def _itemsize(xp, dtype) -> int:
+    """Bytes per element of a floating ``dtype`` (cached per library and dtype)."""
+    key = (type(dtype).__module__, dtype)
+    size = _ITEMSIZE.get(key)
+    if size is None:
+        bits = xp.finfo(dtype).bits
+        size = 2 * bits // 8 if xp.isdtype(dtype, "complex floating") else bits // 8
+        _ITEMSIZE[key] = size
+    return size
+
+
+@functools.lru_cache(maxsize=128)
+def _layout(
+    families: tuple,
+    n: int,
+    size: int,
+    m: int,
+    budget: int,
+    kept_bytes: int,
+    point_bytes: int,
+    value_bytes: int,
+    max_batch: int | None,
+    min_calls: int,
+) -> _Layout:
+    """Segments, units and calls of ``families`` around ``size`` base points (cached)."""
+    available = max(0, budget - kept_bytes)
+    # held at once: the points and values of a call and of the one before it, while a
+    # unit spans both, and a unit's values (joined from the calls) with one temporary of
+    # their size: a quarter of what the result leaves for each
+    in_flight = max(1, available // 4 // (n * point_bytes + m * value_bytes))
+    unit_points = max(1, available // 4 // (m * value_bytes))
+
+    segments, units, start = [], [], 0
+    for index, family in enumerate(families):
+        sets = family.sets
+        if sets * size <= unit_points:
+            blocks = [(0, size)]
+        else:
+            width = max(1, unit_points // sets)
+            blocks = [(b, min(b + width, size)) for b in range(0, size, width)]
+        for b0, b1 in blocks:
+            segments.append((family, b0, b1, start))
+            per_unit = max(1, unit_points // (sets * (b1 - b0)))
+            for g0 in range(0, family.groups, per_unit):
+                unit = _Unit(index, family, g0, min(g0 + per_unit, family.groups), b0, b1, start)
+                units.append(unit)
+            start = units[-1].end
+        units[-1].last = True
+    total = start
+
+    per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
+    if max_batch is not None:
+        per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
+    count = min(total, max(-(-total // per_call), min_calls))
+    bounds = [total * c // count for c in range(count + 1)]
+    layout = _Layout()
+    layout.calls = [
+        (p0, p1, _rectangles(segments, p0, p1), p1 - p0 == n > 1)
+        for p0, p1 in itertools.pairwise(bounds)
+    ]
+    layout.units, layout.total, layout.in_flight = units, total, in_flight
+    layout.segments = segments
+    return layout
+
+
+def _rectangles(segments, p0: int, p1: int) -> list:
+    """The rectangles (family sets x base points) that flat points ``p0 .. p1-1`` cover."""
+    rects = []
+    for family, b0, b1, start in segments:
+        width = b1 - b0
+        end = start + family.groups * family.sets * width
+        lo, hi = max(p0, start), min(p1, end)
+        if lo >= hi:
+            continue
+        t0, r0 = divmod(lo - start, width)
+        t1, r1 = divmod(hi - start, width)
+        if t0 == t1:
+            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b0 + r1))
+            continue
+        if r0:
+            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b1))
+            t0 += 1
+        if t1 > t0:
+            rects.append(_points.Rectangle(family, t0, t1, b0, b1))
+        if r1:
+            rects.append(_points.Rectangle(family, t1, t1 + 1, b0, b0 + r1))
+    return rects
+
+
+def _take_range(xp, pending: list, u0: int, u1: int):
+    """Values of flat points ``u0 .. u1-1`` from the pending ``(start, values)`` list."""
+    parts = []
+    for start, values in pending:
+        end = start + values.shape[-1]
+        lo, hi = max(u0, start), min(u1, end)
+        if lo < hi:
+            parts.append(
+                values if (lo, hi) == (start, end) else values[:, lo - start : hi - start]
+            )
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+class _Assembly:
+    """A family's unit results joined: groups along axis 1, base points along the last.
+
+    NumPy writes each unit into one array made at the first unit, so that the
+    result exists once; other libraries join the units with ``concat`` at the
+    end (JAX arrays cannot be written to), which holds the result twice.
+    """
+
+    def __init__(self, xp, groups: int, size: int):
+        self.xp, self.groups, self.size = xp, groups, size
+        self.pieces: list = []
+        self.out = None
+
+    def add(self, unit, piece) -> None:
+        if type(piece) is np.ndarray and (unit.g1 - unit.g0, unit.b1 - unit.b0) != (
+            self.groups,
+            self.size,
+        ):
+            if self.out is None:
+                shape = (*piece.shape[:1], self.groups, *piece.shape[2:-1], self.size)
+                self.out = np.empty(shape, dtype=piece.dtype)
+            self.out[:, unit.g0 : unit.g1, ..., unit.b0 : unit.b1] = piece
+            return
+        self.pieces.append(((unit.b0, unit.b1), piece))
+
+    def result(self):
+        if self.out is not None:
+            return self.out
+        pieces, xp = self.pieces, self.xp
+        if len(pieces) == 1:
+            return pieces[0][1]
+        rows: list[list] = []
+        for block, piece in pieces:
+            if not rows or rows[-1][0] != block:
+                rows.append([block, []])
+            rows[-1][1].append(piece)
+        joined = [parts[0] if len(parts) == 1 else xp.concat(parts, axis=1) for _, parts in rows]
+        return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)
+
+
+def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes: int = 0):
+    """Evaluate every point of ``families`` and combine them unit by unit.
+
+    ``combine_unit(index, (g0, g1), (b0, b1), values)`` gets the family's
+    index, the unit's groups and base points and its values, shaped
+    ``(m, g1 - g0, sets, b1 - b0)``, and returns an array whose axis 1 is
+    the groups and whose last axis the base points. Returns, per family, its
+    units' results joined. ``x4``, ``xg`` are the base points shaped
+    ``(n, 1, 1, size)`` and ``(1, n, 1, size)``, ``hg`` the steps like
+    ``xg``; ``kept_bytes`` is what the caller holds meanwhile (the result),
+    which the budget counts.
+    """
+    xp = problem.xp
+    size = x4.shape[3]
+    m = math.prod(head)
+    point_dtype = _points.points_dtype(xp, families[0], x4.dtype)
+    itemsize = _itemsize(xp, point_dtype)
+    evaluator = problem.evaluator
+    layout = _layout(
+        tuple(families),
+        problem.n,
+        size,
+        m,
+        problem.budget,
+        kept_bytes,
+        itemsize,
+        itemsize,
+        problem.max_batch,
+        evaluator.min_calls,
+    )
+    evaluator.wave_points = layout.in_flight
+    if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
+        return _run_one_call(problem, layout, head, m, combine_unit, x4, xg, hg, point_dtype)
+
+    def chunks():
+        for _, _, rects, pad in layout.calls:
+            points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad)
+            yield points, points.shape[1] - pad
+
+    return _evaluate(problem, layout, chunks(), head, m, combine_unit, size)
+
+
+def _run_one_call(problem, layout, head, m, combine_unit, x4, xg, hg, point_dtype):
+    """Everything in one call and one unit per family: the same steps, without the loop."""
+    xp = problem.xp
+    p0, p1, rects, pad = layout.calls[0]
+    total = p1 - p0
+    points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad)
+    with problem.evaluator as evaluator:
+        (values,) = evaluator.batches(xp, ((points, total),), head, problem.device)
+    results = []
+    for unit in layout.units:
+        unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
+        shape = (m, unit.g1 - unit.g0, unit.family.sets, unit.b1 - unit.b0)
+        results.append(
+            combine_unit(
+                unit.index, (unit.g0, unit.g1), (unit.b0, unit.b1), xp.reshape(unit_values, shape)
+            )
+        )
+    return results
+
+
+def _evaluate(problem, layout, chunks, head, m, combine_unit, size):
+    xp, device = problem.xp, problem.device
+    units, done, pending = layout.units, [], []
+    next_unit = 0
+    assembly = None
+
+    def finish(unit, values):
+        nonlocal assembly
+        shape = (m, unit.g1 - unit.g0, unit.family.sets, unit.b1 - unit.b0)
+        result = combine_unit(
+            unit.index, (unit.g0, unit.g1), (unit.b0, unit.b1), xp.reshape(values, shape)
+        )
+        if assembly is None:
+            assembly = _Assembly(xp, unit.family.groups, size)
+        assembly.add(unit, result)
+        if unit.last:
+            done.append(assembly.result())
+            assembly = None
+
+    with problem.evaluator as evaluator:
+        values_iter = evaluator.batches(xp, chunks, head, device)
+        for (p0, p1, _, _), values in zip(layout.calls, values_iter, strict=True):
+            unit = units[next_unit]
+            if not pending and unit.start == p0 and unit.end == p1:
+                next_unit += 1  # the call is exactly one unit: no copy
+                finish(unit, values)
+                continue
+            pending.append((p0, xp.reshape(values, (m, p1 - p0))))
+            while next_unit < len(units) and units[next_unit].end <= p1:
+                unit = units[next_unit]
+                next_unit += 1
+                unit_values = _take_range(xp, pending, unit.start, unit.end)
+                pending = [(s, v) for s, v in pending if s + v.shape[-1] > unit.end]
+                finish(unit, unit_values)
+    return done
+
+
+# --- numDeriv's linear combination ---------------------------------------------------------
+
+
+def run_linear(
+    problem,
+    scheme,
+    f0,
+    head: tuple,
+    hg,
+    *,
+    elementwise: bool = False,
+    finish: bool = True,
+    x4=None,
+    xg=None,
+):
+    """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
+
+    ``f0`` is func at the base points, ``(m, size)`` (unused by the complex
+    step); ``hg`` the steps ``(1, n, 1, size)``, or ``(n, 1, 1, size)`` for
+    an elementwise function (None for absolute families). The outputs are the scheme's weighted sums (Q of them), then
+    with ``full_output`` their error estimates (Q), then, when the scheme
+    has level weights, the table's levels. First derivatives are divided by
+    their step; with ``finish`` a non-finite output is NaN. ``x4``, ``xg``
+    (default: the problem's x) are the base points. Where the layout is one
+    call and one unit of NumPy arrays, the NumPy executor (``_fastpath``)
+    does the work, to the same bits.
+    """
+    xp, device = problem.xp, problem.device
+    size = problem.size if x4 is None else x4.shape[3]
+    m = math.prod(head)
+    family = scheme.family
+    dtype = problem.dtype
+    weights = _backend.host_to_device(scheme.weights, xp, device, dtype)
+    error = levels = None
+    if problem.full_output and scheme.error is not None:
+        error = _backend.host_to_device(scheme.error, xp, device, dtype)
+    if scheme.levels is not None:
+        levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
+    if f0 is not None and scheme.part == "real":
+        f0 = xp.reshape(f0, (m, 1, 1, size))
+    step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
+    outputs = (1 + (error is not None)) * scheme.weights.shape[1]
+    outputs += 0 if levels is None else levels.shape[1]
+    rows_bytes = outputs * m * family.groups * size * _itemsize(xp, dtype)
+    kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
+    if x4 is None:
+        point_bytes = _itemsize(xp, _points.points_dtype(xp, family, dtype))
+        layout = _layout(
+            (family,),
+            problem.n,
+            size,
+            m,
+            problem.budget,
+            kept,
+            point_bytes,
+            point_bytes,
+            problem.max_batch,
+            problem.evaluator.min_calls,
+        )
+        if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
+            return _fastpath.linear_rows(
+                problem, scheme, f0, head, hg, step, weights, error, levels, finish
+            )
+        x4, xg = problem.base_points()
+    per_group = weights.shape[0] > 1 and not elementwise
+    groups_all = (0, family.groups)
+
+    def combine(index, groups, blocks, values):
+        w, e, s, f = weights, error, step, f0
+        if groups != groups_all:
+            if per_group:
+                w = w[groups[0] : groups[1], ...]
+                e = e if e is None else e[groups[0] : groups[1], ...]
+            if s is not None and not elementwise:
+                s = s[:, groups[0] : groups[1], ...]
+        if blocks != (0, size):
+            s = s if s is None else s[..., blocks[0] : blocks[1]]
+            f = f if f is None else f[..., blocks[0] : blocks[1]]
+        return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
+
+    (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept)
+    return rows
+
+
+def combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish):
+    """The outputs of one unit of a :class:`_schemes.LinearScheme`: ``(m, G, Q', B)``.
+
+    ``values`` is ``(m, G, L, B)``; ``f0`` the function at the base points,
+    ``(m, 1, 1, B)`` (not used by the complex step); ``weights``, ``error``
+    and ``levels`` the scheme's weights on the device (the last two may be
+    None); ``step`` the divisor, broadcasting against ``(m, G, 1, B)``, or
+    None. For the complex step a value that is not finite, real or
+    imaginary part, becomes NaN before its imaginary part is taken.
+    """
+    if scheme.part == "imag":
+        values = xp.where(xp.isfinite(values), xp.imag(values), math.nan)
+    else:
+        values = values - f0
+    rows = weights @ values
+    if step is not None:
+        rows = rows / step
+    if finish and scheme.part == "real":  # the complex step's values are checked above
+        rows = xp.where(xp.isfinite(rows), rows, math.nan)
+    if error is None and levels is None:
+        return rows
+    parts = [rows]
+    for extra in (error, levels):
+        if extra is not None:
+            part = extra @ values
+            part = part / step if step is not None else part
+            parts.append(xp.abs(part) if extra is error else part)
+    return xp.concat(parts, axis=2)

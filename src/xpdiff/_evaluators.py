@@ -1,0 +1,501 @@
+"""Evaluators: turning batches of points into function values.
+
+One protocol, three evaluators, chosen once from the arguments
+(:func:`evaluator_for`):
+
+- :class:`Batched` — func is vectorized: each chunk of points is one call of
+  func in this process (the default);
+- :class:`Pointwise` — ``vectorized=False``: func gets one point of shape
+  ``(n,)`` at a time, as in numDeriv;
+- :class:`Mapped` — ``workers=``: the chunks (or, with ``vectorized=False``,
+  the points) are tasks mapped over a pool of processes or any map-like
+  callable, ``workers(func, iterable)`` (the scipy.optimize convention):
+  ``concurrent.futures`` executors' ``.map``, ``multiprocessing.Pool.map``,
+  ``dask.distributed.Client.get_executor().map``.
+
+Every evaluator counts points and calls, checks what func returns (an array
+or number of the work's library, numeric, with the output shape followed by
+the points), and leaves the user's exceptions as they are, adding a note
+(PEP 678) where xpdiff can tell why a call likely failed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import multiprocessing
+import numbers
+import os
+import pickle
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _backend
+
+__all__ = [
+    "BatchShapeError",
+    "Batched",
+    "Call",
+    "Mapped",
+    "OwnError",
+    "Pointwise",
+    "ResultTypeError",
+    "add_note",
+    "evaluator_for",
+]
+
+
+class OwnError(Exception):
+    """Marks xpdiff's own checks of what func returned (never the user's exceptions)."""
+
+
+class BatchShapeError(OwnError, ValueError):
+    """func returned the wrong shape for a batch."""
+
+
+class ResultTypeError(OwnError, TypeError):
+    """func returned something that is not numbers of the work's library."""
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """PEP 678 ``add_note``; on Python 3.10 the ``__notes__`` list that backports show."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:  # pragma: no cover - Python 3.10
+        notes = getattr(exc, "__notes__", None)
+        if not isinstance(notes, list):
+            notes = []
+            try:
+                exc.__notes__ = notes
+            except AttributeError:
+                return
+        notes.append(note)
+
+
+class Call:
+    """``func(points, *args, **kwargs)``: the picklable task that workers run."""
+
+    __slots__ = ("args", "func", "kwargs")
+
+    def __init__(self, func, args: tuple, kwargs: dict):
+        self.func, self.args, self.kwargs = func, args, kwargs
+
+    def __call__(self, points):
+        return self.func(points, *self.args, **self.kwargs)
+
+    def __getstate__(self):
+        return (self.func, self.args, self.kwargs)
+
+    def __setstate__(self, state):
+        self.func, self.args, self.kwargs = state
+
+
+# --- what func returns ------------------------------------------------------------------
+
+
+_NUMPY_NUMBERS = (np.ndarray, np.float64, np.float32, np.complex128, np.complex64)
+
+
+def as_values(xp, value, device):
+    """func's result as a numeric array of ``xp``, or a TypeError saying what was wrong."""
+    if type(value) in _NUMPY_NUMBERS and _backend.is_numpy_namespace(xp):
+        if type(value) is not np.ndarray:
+            return np.asarray(value)  # a NumPy scalar, as a 0-d array
+        if value.dtype.kind in "fc":
+            return value  # the common case, checked cheaply
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise ResultTypeError(
+            f"func returned {type(value).__name__} {value!r:.80}; expected a number or an "
+            f"array of numbers"
+        )
+    if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
+        return xp.asarray(value, device=device)
+    if not _backend.is_array(value):
+        raise ResultTypeError(
+            f"func returned a {type(value).__module__}.{type(value).__name__}; expected a "
+            f"number or an array of the same library as x ({_library_of_namespace(xp)})"
+        )
+    if _backend.is_numpy(value) and not _backend.is_numpy_namespace(xp):
+        library = _library_of_namespace(xp)
+        if value.ndim == 0 and value.dtype.kind in "iufc":
+            return xp.asarray(value.item(), device=device)  # a NumPy scalar: a number
+        raise ResultTypeError(
+            f"func returned a NumPy array for x of library {library}; return an array of "
+            f"{library} (the library of x), so that the derivative stays on x's device"
+        )
+    if not _backend.is_numpy(value) and not _same_library(xp, value):
+        raise ResultTypeError(
+            f"func returned a {_backend.library_name(value)} array for x of library "
+            f"{_library_of_namespace(xp)}; return an array of the library of x"
+        )
+    if _backend.is_numpy(value):
+        value = np.asarray(value)
+        if value.dtype.kind not in "iufc":
+            raise ResultTypeError(
+                f"func returned an array of dtype {value.dtype}; expected numbers"
+            )
+        return value
+    if xp.isdtype(value.dtype, "bool"):
+        raise ResultTypeError(f"func returned an array of dtype {value.dtype}; expected numbers")
+    return value
+
+
+def _same_library(xp, value) -> bool:
+    try:
+        import array_api_compat
+
+        return array_api_compat.array_namespace(value) is xp
+    except TypeError:
+        return False
+
+
+def _library_of_namespace(xp) -> str:
+    return getattr(xp, "__name__", str(xp)).replace("array_api_compat.", "")
+
+
+def check_batch_shape(value, head: tuple, points: int, shape: tuple) -> None:
+    """The values of a batch must be ``head + (points,)``: anything else is explained."""
+    expected = (*head, points)
+    if tuple(value.shape) != expected:
+        raise BatchShapeError(
+            f"func returned shape {tuple(value.shape)} for a batch of points of shape "
+            f"{shape}; expected {expected}: the output for each point "
+            f"({head if head else 'a scalar'}) followed by the {points} points on the "
+            f"last axis. A func that cannot take a batch of points (coordinates on "
+            f"axis 0, points on the trailing axes) can be used with vectorized=False, "
+            f"which evaluates point by point."
+        )
+
+
+def unpad(value, head: tuple, points, count: int):
+    """Check the values of a batch of ``points`` and keep those of its first ``count``.
+
+    A batch of n points for n coordinates is built with one more point (a
+    copy of a base point): a func that reduces the points' axis instead of
+    the coordinates' would return ``(n,)`` for ``(n, n)`` points, which
+    looks right; for ``(n, n + 1)`` it is a shape error. The extra value
+    is dropped here.
+    """
+    check_batch_shape(value, head, points.shape[1], tuple(points.shape))
+    return value if count == points.shape[1] else value[..., :count]
+
+
+def _batch_note(shape: tuple) -> str:
+    return (
+        f"xpdiff called func on a batch of points: an array of shape {shape}, the "
+        f"{shape[0]} coordinates on axis 0 and the points on the trailing axes (reduce "
+        f"with axis=0, index coordinates as x[0], x[1], ...). A func that takes one "
+        f"point at a time works with vectorized=False."
+    )
+
+
+# --- the evaluators -----------------------------------------------------------------------
+
+
+class Evaluator:
+    """The shared part: counting, the call at x, checking and shaping the values.
+
+    ``complex_batch``: the batch's values must be complex (the complex step)
+    rather than real. The call at x must always give real values.
+    """
+
+    #: the smallest number of calls a batch should be split into (workers want several)
+    min_calls = 1
+    #: the most points whose chunks may be held at once (set from the memory budget)
+    wave_points = None
+
+    def __init__(self, func, args: tuple, kwargs: dict, *, complex_batch: bool = False):
+        self.call = Call(func, args, kwargs)
+        self.complex_batch = complex_batch
+        self.nfev = 0
+        self.ncalls = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+    def _values(self, xp, value, device, *, batch: bool):
+        value = as_values(xp, value, device)
+        kind = getattr(value.dtype, "kind", None)  # NumPy's dtypes say it cheaply
+        is_complex = (
+            kind == "c" if kind is not None else xp.isdtype(value.dtype, "complex floating")
+        )
+        if batch and self.complex_batch:
+            if not is_complex:
+                # numDeriv's message
+                raise ResultTypeError(
+                    "function does not return a complex value as required by method 'complex'."
+                )
+            return value
+        if is_complex:
+            raise ResultTypeError(
+                f"func returned complex values (dtype {value.dtype}) at real points; "
+                f"derivatives here are of real functions: differentiate the real and "
+                f"imaginary parts as two outputs (e.g. stack them) instead"
+            )
+        return value
+
+    def at(self, xp, x, device):
+        """func at the point(s) ``x`` of shape ``(n, *B)`` (a copy that xpdiff owns)."""
+        self.ncalls += 1
+        self.nfev += math.prod(x.shape[1:])
+        value = self._values(xp, self.call(x), device, batch=False)
+        batch_shape = tuple(x.shape[1:])
+        if batch_shape and (
+            value.ndim < len(batch_shape)
+            or tuple(value.shape[value.ndim - len(batch_shape) :]) != batch_shape
+        ):
+            raise BatchShapeError(
+                f"func(x) returned shape {tuple(value.shape)} for x of shape "
+                f"{tuple(x.shape)}; expected the batch shape {batch_shape} at the end, "
+                f"after any output dimensions, i.e. () + {batch_shape} for a scalar "
+                f"function. With vectorized=False func gets one point of shape "
+                f"({x.shape[0]},) at a time."
+            )
+        return value
+
+    def _at_pointwise(self, xp, x, device):
+        """The call at x, one point at a time (``vectorized=False``)."""
+        batch_shape = tuple(x.shape[1:])
+        if not batch_shape:
+            return Evaluator.at(self, xp, x, device)
+        flat = xp.reshape(x, (x.shape[0], math.prod(batch_shape)))
+        values = self._points(xp, flat, device, batch=False)
+        return xp.reshape(values, (*values.shape[:-1], *batch_shape))
+
+    def _points(self, xp, points, device, *, batch: bool = True):
+        values = []
+        for p in range(points.shape[1]):
+            self.ncalls += 1
+            self.nfev += 1
+            point = points[:, p]
+            try:
+                value = self.call(point)
+            except Exception as exc:
+                self._explain(xp, exc, point, batch=False)
+                raise
+            values.append(self._values(xp, value, device, batch=batch))
+        return xp.stack(values, axis=-1)
+
+    def _batch(self, xp, points, count, head, device):
+        """One vectorized call on ``(n, P)`` points; the values ``(*head, count)``."""
+        self.ncalls += 1
+        self.nfev += points.shape[1]
+        try:
+            value = self.call(points)
+        except Exception as exc:
+            self._explain(xp, exc, points, batch=True)
+            raise
+        return unpad(self._values(xp, value, device, batch=True), head, points, count)
+
+    def _explain(self, xp, exc, points, *, batch: bool) -> None:
+        """Notes on an exception of func: called on a batch; given complex points."""
+        if self.complex_batch and _fails_for_complex_only(xp, self.call, points):
+            # numDeriv's message, as a note: the user's exception stays as it is
+            add_note(
+                exc,
+                "function does not accept complex argument as required by method 'complex' "
+                "(it works on the real parts of the same points); the complex step needs a "
+                "func that computes with complex numbers (no math.*, float(), abs() of the "
+                "argument).",
+            )
+        elif batch:
+            add_note(exc, _batch_note(tuple(points.shape)))
+
+    def batches(self, xp, chunks: Iterable, head: tuple, device) -> Iterator:
+        """Values ``(*head, count)`` for each chunk ``(points, count)``, in order.
+
+        ``points`` is ``(n, P)``; only the first ``count`` are wanted (see
+        :func:`unpad`).
+        """
+        raise NotImplementedError
+
+
+class Batched(Evaluator):
+    """func is vectorized: each chunk is one call, in this process."""
+
+    def batches(self, xp, chunks, head, device):
+        for points, count in chunks:
+            yield self._batch(xp, points, count, head, device)
+
+
+class Pointwise(Evaluator):
+    """``vectorized=False``: func takes one point of shape ``(n,)`` and is called per point."""
+
+    def at(self, xp, x, device):
+        return self._at_pointwise(xp, x, device)
+
+    def batches(self, xp, chunks, head, device):
+        for points, count in chunks:
+            values = self._points(xp, points[:, :count], device)
+            check_batch_shape(values, head, count, (points.shape[0], count))
+            yield values
+
+
+class Mapped(Evaluator):
+    """``workers=``: tasks mapped over a pool of processes or a map-like callable.
+
+    Vectorized, each chunk of points is one task (one call of func in a
+    worker); with ``vectorized=False`` each point is one task. Tasks are
+    handed to the map in waves of at most :attr:`wave_points` points, so
+    that the points held at once stay within the memory budget; results
+    come back in order. An int ``workers`` starts a process pool for the
+    derivative and shuts it down after. The call at x runs in this process.
+    """
+
+    def __init__(self, func, args, kwargs, *, workers, vectorized: bool, complex_batch=False):
+        super().__init__(func, args, kwargs, complex_batch=complex_batch)
+        self.workers = workers
+        self.vectorized = vectorized
+        self.pool = None
+        if isinstance(workers, numbers.Integral):
+            self.processes = (os.cpu_count() or 1) if workers == -1 else int(workers)
+            self.min_calls = self.processes
+            _check_picklable(self.call)
+        else:
+            self.processes = None
+            self.min_calls = os.cpu_count() or 1
+
+    def __enter__(self):
+        if self.processes is not None:
+            self.pool = concurrent.futures.ProcessPoolExecutor(
+                self.processes, mp_context=_process_context()
+            )
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        return False
+
+    def _map(self, xp, tasks: list) -> list:
+        mapper = self.pool.map if self.pool is not None else self.workers
+        try:
+            return list(mapper(self.call, tasks))
+        except Exception as exc:
+            if self.complex_batch and tasks:
+                self._explain(xp, exc, tasks[0], batch=self.vectorized)
+            if _is_pickling_error(exc):
+                add_note(
+                    exc,
+                    "xpdiff sends func, its args and kwargs and the points to the workers; "
+                    "they must be picklable by the workers' map (for process pools: a "
+                    "function defined at the top level of a module, not a lambda or a "
+                    "nested function).",
+                )
+            raise
+
+    def at(self, xp, x, device):
+        if self.vectorized:
+            return Evaluator.at(self, xp, x, device)
+        return self._at_pointwise(xp, x, device)
+
+    def batches(self, xp, chunks, head, device):
+        wave, held = [], 0
+        for points, count in chunks:
+            if wave and self.wave_points is not None and held + count > self.wave_points:
+                yield from self._run_wave(xp, wave, head, device)
+                wave, held = [], 0
+            wave.append((points, count))
+            held += count
+        if wave:
+            yield from self._run_wave(xp, wave, head, device)
+
+    def _run_wave(self, xp, wave, head, device):
+        if self.vectorized:
+            results = self._map(xp, [points for points, _ in wave])
+            for (points, count), value in zip(wave, results, strict=True):
+                self.ncalls += 1
+                self.nfev += points.shape[1]
+                yield unpad(self._values(xp, value, device, batch=True), head, points, count)
+            return
+        results = iter(
+            self._map(xp, [points[:, p] for points, count in wave for p in range(count)])
+        )
+        for points, count in wave:
+            values = []
+            for _ in range(count):
+                self.ncalls += 1
+                self.nfev += 1
+                values.append(self._values(xp, next(results), device, batch=True))
+            values = xp.stack(values, axis=-1)
+            check_batch_shape(values, head, count, (points.shape[0], count))
+            yield values
+
+
+def _fails_for_complex_only(xp, call, points) -> bool:
+    """func raised on complex ``points``: does it work on their real parts?"""
+    if not xp.isdtype(points.dtype, "complex floating"):
+        return False
+    try:
+        call(xp.real(points))
+    except Exception:
+        return False
+    return True
+
+
+def _process_context():
+    """forkserver where the platform has it (safe beside threads), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _is_pickling_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, pickle.PicklingError) or "pickle" in text
+
+
+def _check_picklable(call: Call) -> None:
+    try:
+        pickle.dumps(call)
+    except Exception as exc:
+        raise TypeError(
+            f"func cannot be sent to worker processes: pickling it (with its args and "
+            f"kwargs) failed with {type(exc).__name__}: {exc}. With workers=<int>, define "
+            f"func at the top level of a module (not a lambda or a nested function), or "
+            f"pass a map-like workers that does not pickle, e.g. a thread pool's map."
+        ) from exc
+
+
+def _check_workers(workers) -> None:
+    if workers is None or callable(workers):
+        return
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
+        raise TypeError(
+            f"workers must be None, an int (processes; -1 for all cores) or a map-like "
+            f"callable workers(func, iterable), got {type(workers).__name__} {workers!r}"
+        )
+    if workers < 1 and workers != -1:
+        raise ValueError(
+            f"workers must be a number of processes >= 1, or -1 for all cores, got {workers}"
+        )
+
+
+def evaluator_for(
+    func: Callable,
+    args: tuple,
+    kwargs: dict,
+    *,
+    vectorized: bool,
+    workers: Any,
+    complex_batch: bool = False,
+) -> Evaluator:
+    """The evaluator that the arguments ask for."""
+    _check_workers(workers)
+    if workers is not None:
+        return Mapped(
+            func,
+            args,
+            kwargs,
+            workers=workers,
+            vectorized=vectorized,
+            complex_batch=complex_batch,
+        )
+    if vectorized:
+        return Batched(func, args, kwargs, complex_batch=complex_batch)
+    return Pointwise(func, args, kwargs, complex_batch=complex_batch)

@@ -1,0 +1,90 @@
+"""The NumPy executor of the common case: a linear scheme whose points fit one call.
+
+Most derivatives of cheap functions are small: a few coordinates, every
+point in one call of func. There the engine's general machinery (chunks,
+units, generic namespace calls) costs more than the arithmetic, so this
+module does the same work — the same points, the same function values, the
+same weighted sums, in the same order — with ndarray methods and ufuncs
+(design.md's small-primitive rule for NumPy). Its results equal the
+engine's to the bit; ``tests/test_engine.py`` checks that, and the engine
+stays the path of every other case.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from . import _evaluators
+
+__all__ = ["linear_rows"]
+
+
+def applies(problem, scheme, calls_and_units: tuple) -> bool:
+    """NumPy arrays, func in this process, and the engine's layout is one call, one unit."""
+    return (
+        type(problem.x) is np.ndarray
+        and type(problem.evaluator) is _evaluators.Batched
+        and calls_and_units == (1, 1)
+        and (scheme.family.coords is None or scheme.family.diagonal)
+    )
+
+
+def linear_rows(problem, scheme, f0, head: tuple, hg, step, weights, error, levels, finish):
+    """The outputs ``(m, G, Q', size)`` of a linear scheme, as ``_engine.run_linear`` does."""
+    x, n, size = problem.x, problem.n, problem.size
+    family = scheme.family
+    sets, groups = family.sets, family.groups
+    dtype = x.dtype
+    if family.is_complex:
+        dtype = np.complex128 if dtype == np.float64 else np.complex64
+    total = groups * sets * size
+    pad = total == n and n > 1
+    out = np.empty((n, total + pad), dtype=dtype)
+    x2 = x.reshape(n, size)
+    multipliers = family.multipliers.astype(dtype, copy=False)
+    if family.coords is None:  # every coordinate moves: (n, sets, size)
+        block = out[:, :total].reshape(n, sets, size)
+        m = multipliers[0].T[:, :, None]
+        if family.relative:
+            m = m * hg.reshape(n, 1, size)
+        np.add(x2[:, None, :], m, out=block)  # the engine's base + m * h
+    else:  # group g moves coordinate g: (n, G, sets, size)
+        block = out[:, :total].reshape(n, groups, sets, size)
+        block[...] = x2[:, None, None, :]
+        m = multipliers[None, :, :, 0:1]
+        if family.relative:
+            m = m * hg
+        index = _arange(n)
+        block[index, index] = (x2.reshape(1, n, 1, size) + m)[0]
+    if pad:
+        out[:, total] = x2[:, 0]
+    values = problem.evaluator._batch(problem.xp, out, total, head, problem.device)
+    values = values.reshape(math.prod(head), groups, sets, size)
+    if scheme.part == "imag":
+        values = np.where(np.isfinite(values), values.imag, math.nan)
+    else:
+        values = values - f0
+    rows = np.matmul(weights, values)
+    if step is not None:
+        rows /= step  # rows is this function's own: divided in place, as the engine divides
+    if finish and scheme.part == "real":
+        rows[~np.isfinite(rows)] = math.nan
+    if error is None and levels is None:
+        return rows
+    parts = [rows]
+    for extra in (error, levels):
+        if extra is not None:
+            part = np.matmul(extra, values)
+            part = part / step if step is not None else part
+            parts.append(np.abs(part) if extra is error else part)
+    return np.concatenate(parts, axis=2)
+
+
+@functools.lru_cache(maxsize=64)
+def _arange(n: int) -> np.ndarray:
+    index = np.arange(n)
+    index.flags.writeable = False
+    return index

@@ -1,0 +1,265 @@
+"""Building perturbed points: the one primitive of function mode that writes the batch.
+
+A scheme's families (``_schemes.Family``) say which coordinates each point
+set moves and by how much; this module writes the points of *rectangles* of
+them — sets ``t0 .. t1 - 1`` of a family around base points ``b0 .. b1 - 1``
+— side by side in an array of shape ``(n, points)``, the coordinates on axis
+0 (the scipy.differentiate convention). Rectangles are host-side plans,
+cached with the engine's layout, that hold their index and multiplier
+arrays ready.
+
+The generic builder uses the standard's ``where`` on broadcast operands, so
+it writes the batch in one pass on any library, lazily on Dask and under
+``jax.jit``. The NumPy builder (design.md's small-primitive rule) copies the
+base points once into a fresh array and then writes only the moved
+coordinates. Both compute the moved values with the same operations, so
+their batches are equal to the bit.
+
+Shapes: ``x4`` is the base points as ``(n, 1, 1, size)`` and ``xg``, ``hg``
+the base points and steps as ``(1, n, 1, size)`` (coordinates on the groups'
+axis), so that the moved values of a diagonal family — group g moves
+coordinate g — broadcast as ``(1, G, L, B)`` against the points
+``(n, G, L, B)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _backend
+
+__all__ = ["Rectangle", "build", "points_dtype"]
+
+
+def points_dtype(xp, family, dtype):
+    """The dtype of the family's points for real base points of ``dtype``."""
+    if not family.is_complex:
+        return dtype
+    return xp.complex128 if dtype == xp.float64 else xp.complex64
+
+
+class Rectangle:
+    """Sets ``t0 .. t1 - 1`` of a family around base points ``b0 .. b1 - 1``, planned.
+
+    A rectangle of whole groups (``kind`` "diagonal" when group g moves
+    coordinate g alone, else "grouped") holds, per move q, the coordinates
+    that each group moves (-1: none) and the multipliers ``(1, G, L, 1)``;
+    one of a family that moves every coordinate ("all") the multipliers of
+    its sets, ``(n, T, 1)``; any other ("general", a chunk boundary inside a
+    group) the coordinates moved by each set and the multipliers ``(T, 1)``.
+    """
+
+    __slots__ = (
+        "b0",
+        "b1",
+        "columns",
+        "coords",
+        "family",
+        "g0",
+        "g1",
+        "kind",
+        "multipliers",
+        "rows",
+        "t0",
+        "t1",
+    )
+
+    def __init__(self, family, t0: int, t1: int, b0: int, b1: int):
+        self.family, self.t0, self.t1, self.b0, self.b1 = family, t0, t1, b0, b1
+        sets = family.sets
+        self.g0, self.g1 = t0 // sets, -(-t1 // sets)
+        if family.coords is None:
+            self.kind = "all"
+            self.multipliers = np.ascontiguousarray(family.set_multipliers(t0, t1).T[:, :, None])
+        elif t0 % sets == 0 and t1 % sets == 0:
+            self.kind = "diagonal" if family.diagonal else "grouped"
+            m = family.multipliers
+            m = m if m.shape[0] == 1 else m[self.g0 : self.g1]
+            moves = family.coords.shape[1]
+            # per move q: (1, G or 1, L, 1); the coordinates moved by each group, -1: none
+            self.multipliers = []
+            for q in range(moves):
+                mq = np.ascontiguousarray(m[None, :, :, q : q + 1])
+                same = [p for p in self.multipliers if np.array_equal(p, mq)]
+                self.multipliers.append(same[0] if same else mq)  # a pair's moves share them
+            self.coords = [
+                np.ascontiguousarray(family.coords[self.g0 : self.g1, q]) for q in range(moves)
+            ]
+            # NumPy's builder: (coordinate, group) of each moved value, per move
+            self.rows = [c[c >= 0] for c in self.coords]
+            self.columns = [np.flatnonzero(c >= 0) for c in self.coords]
+        else:
+            self.kind = "general"
+            coords = family.set_coords(t0, t1)
+            multipliers = family.set_multipliers(t0, t1)
+            self.coords = [np.ascontiguousarray(coords[:, q]) for q in range(coords.shape[1])]
+            self.multipliers = [
+                np.ascontiguousarray(multipliers[:, q, None]) for q in range(coords.shape[1])
+            ]
+
+    @property
+    def points(self) -> int:
+        return (self.t1 - self.t0) * (self.b1 - self.b0)
+
+    @property
+    def sets(self) -> int:
+        return self.t1 - self.t0
+
+
+def _multiplier(xp, values, device, dtype):
+    """Host multipliers in the points' dtype (complex for the complex step), on the device."""
+    return _backend.host_to_device(values, xp, device, dtype)
+
+
+def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool):
+    """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
+
+    ``x4`` ``(n, 1, 1, size)`` and ``xg`` ``(1, n, 1, size)`` are the base
+    points, ``hg`` the steps like ``xg`` (None without relative families),
+    ``dtype`` the points' dtype. The padding column repeats the first base
+    point (see ``_evaluators.pad``).
+    """
+    device = _backend.device_of(x4)
+    if _backend.is_numpy_namespace(xp):
+        return _build_numpy(rects, x4, xg, hg, dtype, pad)
+    n = x4.shape[0]
+    parts = []
+    for rect in rects:
+        b0, b1 = rect.b0, rect.b1
+        whole = (b0, b1) == (0, x4.shape[3])
+        if rect.kind == "diagonal":
+            moved = _moved_diagonal(xp, rect, xg, hg, device, dtype, whole)
+            base = x4 if whole else x4[..., b0:b1]
+            eye = _backend.host_to_device(_eye(n, rect.g0, rect.g1), xp, device)
+            points = xp.where(eye, moved, base)  # (n, G, L, B)
+        elif rect.kind == "grouped":
+            points = _grouped(xp, rect, x4, xg, hg, device, dtype, whole)
+        elif rect.kind == "all":
+            base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]  # (n, 1, B)
+            m = _multiplier(xp, rect.multipliers, device, dtype)  # (n, T, 1)
+            if rect.family.relative:
+                steps = xp.reshape(hg, (n, 1, x4.shape[3]))
+                m = m * (steps if whole else steps[..., b0:b1])
+            points = base + m
+        else:
+            points = _general(xp, rect, x4, hg, device, dtype, whole)
+        if points.dtype != dtype:
+            points = xp.astype(points, dtype)
+        parts.append(xp.reshape(points, (n, rect.points)))
+    if pad:
+        first = rects[0]
+        parts.append(xp.astype(x4[:, 0, 0, first.b0 : first.b0 + 1], dtype))
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+def _eye(n: int, g0: int, g1: int) -> np.ndarray:
+    """Coordinate c of group g is moved: ``(n, G, 1, 1)`` booleans."""
+    return (np.arange(n)[:, None] == np.arange(g0, g1)[None, :])[:, :, None, None]
+
+
+def _moved_diagonal(xp, rect, xg, hg, device, dtype, whole):
+    """Group g's moved coordinate g, for each set: ``(1, G, L, B)``."""
+    g0, g1, b0, b1 = rect.g0, rect.g1, rect.b0, rect.b1
+    whole = whole and (g0, g1) == (0, xg.shape[1])
+    base = xg if whole else xg[:, g0:g1, :, b0:b1]
+    m = _multiplier(xp, rect.multipliers[0], device, dtype)
+    if rect.family.relative:
+        return base + m * (hg if whole else hg[:, g0:g1, :, b0:b1])
+    return base + m
+
+
+def _grouped(xp, rect, x4, xg, hg, device, dtype, whole):
+    """Whole groups of any family: per move, ``where`` the group moves that coordinate."""
+    n, b0, b1 = x4.shape[0], rect.b0, rect.b1
+    points = x4 if whole else x4[..., b0:b1]
+    xb = xg if whole else xg[..., b0:b1]
+    hb = None if hg is None else hg if whole else hg[..., b0:b1]
+    coordinate = _backend.host_to_device(np.arange(n)[:, None, None, None], xp, device)
+    on_device = {}
+    for coords, multipliers in zip(rect.coords, rect.multipliers, strict=True):
+        if id(multipliers) not in on_device:  # a pair's moves share their multipliers
+            on_device[id(multipliers)] = _multiplier(xp, multipliers, device, dtype)
+        m = on_device[id(multipliers)]
+        index = _backend.host_to_device(np.maximum(coords, 0), xp, device)
+        delta = m * xp.take(hb, index, axis=1) if hb is not None else m
+        moved = xp.take(xb, index, axis=1) + delta  # (1, G, L, B)
+        hit = coordinate == _backend.host_to_device(coords[None, :, None, None], xp, device)
+        points = xp.where(hit, moved, points)
+    return points
+
+
+def _general(xp, rect, x4, hg, device, dtype, whole):
+    """Any rectangle: per move, ``where`` the set moves that coordinate: ``(n, T, B)``."""
+    n, size = x4.shape[0], x4.shape[3]
+    base = x4[:, 0, ...] if whole else x4[:, 0, :, rect.b0 : rect.b1]  # (n, 1, B)
+    x2 = base[:, 0, :]
+    h2 = None
+    if rect.family.relative:
+        h2 = xp.reshape(hg, (n, size))
+        h2 = h2 if whole else h2[:, rect.b0 : rect.b1]
+    coordinate = _backend.host_to_device(np.arange(n)[:, None, None], xp, device)
+    points = base
+    for coords, multipliers in zip(rect.coords, rect.multipliers, strict=True):
+        index = _backend.host_to_device(np.maximum(coords, 0), xp, device)
+        m = _multiplier(xp, multipliers, device, dtype)
+        delta = m * xp.take(h2, index, axis=0) if h2 is not None else m
+        moved = xp.take(x2, index, axis=0) + delta  # (T, B)
+        hit = coordinate == _backend.host_to_device(coords[None, :, None], xp, device)
+        points = xp.where(hit, moved[None, ...], points)
+    return points
+
+
+def _build_numpy(rects, x4, xg, hg, dtype, pad):
+    """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
+    n = x4.shape[0]
+    total = sum(rect.points for rect in rects)
+    out = np.empty((n, total + pad), dtype=dtype)
+    start = 0
+    for rect in rects:
+        b0, b1 = rect.b0, rect.b1
+        whole = (b0, b1) == (0, x4.shape[3])
+        block = out[:, start : start + rect.points]
+        start += rect.points
+        if rect.kind in ("diagonal", "grouped"):
+            block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
+            block[...] = x4 if whole else x4[..., b0:b1]
+            if rect.kind == "diagonal":
+                moved = _moved_diagonal(np, rect, xg, hg, None, dtype, whole)
+                block[rect.rows[0], rect.columns[0]] = moved[0]
+                continue
+            xb = xg if whole else xg[..., b0:b1]
+            hb = None if hg is None else hg if whole else hg[..., b0:b1]
+            for q, multipliers in enumerate(rect.multipliers):
+                index = rect.rows[q]
+                m = multipliers if multipliers.shape[1] == 1 else multipliers[:, rect.columns[q]]
+                m = m.astype(dtype, copy=False)
+                delta = m * np.take(hb, index, axis=1) if hb is not None else m
+                moved = np.take(xb, index, axis=1) + delta
+                block[index, rect.columns[q]] = moved[0]
+        elif rect.kind == "all":
+            block = block.reshape(n, rect.sets, b1 - b0)
+            base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]
+            m = rect.multipliers.astype(dtype, copy=False)
+            if rect.family.relative:
+                steps = hg.reshape(n, 1, x4.shape[3])
+                m = m * (steps if whole else steps[..., b0:b1])
+            np.add(base, m, out=block)
+        else:
+            block = block.reshape(n, rect.sets, b1 - b0)
+            x2 = x4[:, 0, 0, :] if whole else x4[:, 0, 0, b0:b1]
+            block[...] = x2[:, None, :]
+            h2 = None
+            if rect.family.relative:
+                h2 = hg.reshape(n, x4.shape[3])
+                h2 = h2 if whole else h2[:, b0:b1]
+            sets = np.arange(rect.sets)
+            for coords, multipliers in zip(rect.coords, rect.multipliers, strict=True):
+                index = np.maximum(coords, 0)
+                m = multipliers.astype(dtype, copy=False)
+                delta = m * np.take(h2, index, axis=0) if h2 is not None else m
+                moved = np.take(x2, index, axis=0) + delta
+                keep = coords >= 0
+                block[coords[keep], sets[keep], :] = moved[keep]
+    if pad:
+        out[:, total] = x4[:, 0, 0, rects[0].b0]
+    return out

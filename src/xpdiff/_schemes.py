@@ -1,0 +1,263 @@
+"""Schemes: which points a derivative evaluates and how it combines their values.
+
+A scheme is built on the host from the settings alone (no array library, no
+data): it names its point *families* — groups of point sets that move one
+coordinate, a pair of coordinates, or every coordinate by multiples of the
+step — and the weights that turn each group's function values into the
+derivative. numDeriv's Richardson extrapolation is linear in its levels, so
+its whole table folds into one row of weights per output; the value is then
+one weighted reduction over the function values (``_engine.combine_linear``).
+Schemes are cached: building one costs nothing after the first call.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _steps
+
+__all__ = [
+    "Family",
+    "LinearScheme",
+    "complex_step_scheme",
+    "genD_scheme",
+    "richardson_scheme",
+    "simple_scheme",
+]
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """``groups x sets`` point sets around each base point.
+
+    Set ``l`` of group ``g`` moves coordinate ``coords[g, q]`` by
+    ``multipliers[g, l, q]`` (times the step ``h`` of that coordinate when
+    ``relative``), for each of the ``a = coords.shape[1]`` moves (one for a
+    gradient, two distinct coordinates for a mixed second derivative); every
+    other coordinate keeps the base point's value exactly. ``multipliers``
+    may have a first axis of 1 (the same for every group). With ``coords``
+    None the family has one group whose set ``l`` moves every coordinate
+    ``c`` by ``multipliers[0, l, c]`` (an elementwise function's points).
+    Multipliers are float64, or complex128 for the complex step.
+    """
+
+    coords: np.ndarray | None
+    multipliers: np.ndarray
+    relative: bool
+    groups: int
+
+    @property
+    def sets(self) -> int:
+        return self.multipliers.shape[1]
+
+    @property
+    def is_complex(self) -> bool:
+        return self.multipliers.dtype.kind == "c"
+
+    @functools.cached_property
+    def diagonal(self) -> bool:
+        """Group g moves coordinate g alone (a gradient's or a diagonal's points)."""
+        return (
+            self.coords is not None
+            and self.coords.shape == (self.groups, 1)
+            and bool(np.all(self.coords[:, 0] == np.arange(self.groups)))
+        )
+
+    def set_coords(self, t0: int, t1: int) -> np.ndarray:
+        """The coordinates moved by sets ``t0 .. t1 - 1`` (group-major): ``(t1 - t0, a)``."""
+        groups = np.arange(t0, t1) // self.sets
+        return self.coords[groups]
+
+    def set_multipliers(self, t0: int, t1: int) -> np.ndarray:
+        """The multipliers of sets ``t0 .. t1 - 1``: ``(t1 - t0, a)`` (or ``(t1 - t0, n)``)."""
+        t = np.arange(t0, t1)
+        group, member = t // self.sets, t % self.sets
+        if self.multipliers.shape[0] == 1:
+            group = np.zeros_like(group)
+        return self.multipliers[group, member]
+
+
+@dataclass(frozen=True, eq=False)
+class LinearScheme:
+    """Derivatives as weighted sums of each group's function values.
+
+    ``weights`` has shape ``(G or 1, Q, L)``: output q of group g is
+    ``sum_l weights[g, q, l] * V[g, l]``, where V is the group's L function
+    values minus ``f(x)`` (``part`` "real"; the weights of a first
+    derivative sum to zero, so subtracting f(x) changes nothing but the
+    rounding, which it makes exact for nearby values), or ``Im F`` (``part``
+    "imag", the complex step, NaN where F is not finite). First
+    derivatives are divided by their group's step (``divide_by_step``).
+    ``error`` (the difference from the previous Richardson entry, whose
+    magnitude is the error estimate) and ``levels`` (the first-order
+    approximation of each level, from which ``full_output`` rebuilds
+    numDeriv's table with ``factors``) are separate weights of the same
+    form, applied only when asked for: the derivative is always the same
+    product, so ``full_output`` never changes its bits.
+    """
+
+    family: Family
+    weights: np.ndarray
+    part: str = "real"
+    divide_by_step: bool = False
+    error: np.ndarray | None = None
+    levels: np.ndarray | None = None
+    factors: tuple = field(default=())
+
+
+# --- numDeriv's first-derivative methods -------------------------------------------------
+
+
+def _side_factors(sides: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """numDeriv's one-sided rule: twice the step on the chosen side, none on the other."""
+    side = np.array(sides, dtype=np.float64)
+    plus = np.where(side == 1, 2.0, np.where(side == -1, 0.0, 1.0))
+    minus = np.where(side == -1, 2.0, np.where(side == 1, 0.0, 1.0))
+    return plus, minus
+
+
+def _level_pairs(r: int, v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per set (k, sign): the multiplier of the step, and ``v**k`` (sets in (k, sign) order)."""
+    levels = np.arange(r)
+    scale = float(v) ** (-levels.astype(np.float64))
+    moves = np.stack([scale, -scale], axis=1).reshape(2 * r)
+    return moves, np.repeat(float(v) ** levels.astype(np.float64), 2)
+
+
+@functools.lru_cache(maxsize=256)
+def richardson_scheme(
+    n: int, sides: tuple[float, ...], r: int, v: float, elementwise: bool, table: bool
+) -> LinearScheme:
+    """numDeriv's Richardson gradient: ``2 r`` sets per coordinate, folded into weights.
+
+    Level k moves coordinate i by ``+h_i / v**k`` and ``-h_i / v**k`` (twice
+    the step on one side and none on the other where ``side`` says so), and
+    its first-order approximation is ``(F_+ - F_-) / (2 h_i / v**k)``. The
+    extrapolated value is ``sum_k c_k`` of those, so set (k, +) weighs
+    ``c_k v**k / 2`` and set (k, -) its negative, per ``h_i``. The weights
+    sum to zero: f(x) is not needed.
+    """
+    scale, power = _level_pairs(r, v)
+    sign = np.tile([1.0, -1.0], r)
+    plus, minus = _side_factors(sides)
+    one_sided = tuple(not math.isnan(s) for s in sides)
+    moves = np.where(sign > 0, plus[:, None], minus[:, None]) * scale[None, :]  # (n, 2r)
+    per_coordinate = len(set(one_sided)) > 1
+    kinds = one_sided if per_coordinate else one_sided[:1]
+    level_weights = sign * power / 2
+    value_rows, error_rows = [], []
+    for side_one in kinds:
+        value, previous = _steps.richardson_coefficients(r, v, side_one)
+        value_rows.append(np.repeat(value, 2) * level_weights)
+        error_rows.append(np.repeat(value - previous, 2) * level_weights)
+    weights = np.stack(value_rows)[:, None, :]  # (1 or n, 1, 2r)
+    error = np.stack(error_rows)[:, None, :]
+    levels = None
+    if table:
+        level = np.repeat(np.arange(r), 2)
+        levels = np.stack([np.where(level == k, level_weights, 0.0) for k in range(r)])[None]
+    factors = tuple(tuple(_steps.extrapolation_factors(r, v, s)) for s in kinds) if table else ()
+    if elementwise:
+        family = Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
+        # one group; output i of the elementwise function takes coordinate i's weights
+        if weights.shape[0] > 1:
+            weights, error = weights[:, None, :, :], error[:, None, :, :]
+    else:
+        family = Family(
+            _frozen(np.arange(n)[:, None]),
+            _frozen(moves[:, :, None] if per_coordinate else moves[:1, :, None]),
+            relative=True,
+            groups=n,
+        )
+    return LinearScheme(
+        family,
+        _frozen(weights),
+        divide_by_step=True,
+        error=_frozen(error),
+        levels=None if levels is None else _frozen(levels),
+        factors=factors,
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def simple_scheme(n: int, sides: tuple[float, ...], eps: float, elementwise: bool) -> LinearScheme:
+    """numDeriv's "simple": ``(f(x + s eps e_i) - f(x)) / (s eps)``, s the side (+1 default)."""
+    step = np.array([eps * (1.0 if math.isnan(s) else s) for s in sides])
+    if elementwise:
+        family = Family(None, _frozen(step[None, None, :]), relative=False, groups=1)
+        weights = (1.0 / step)[:, None, None, None]  # (n outputs, 1 group, Q=1, L=1)
+    else:
+        family = Family(
+            _frozen(np.arange(n)[:, None]), _frozen(step[:, None, None]), relative=False, groups=n
+        )
+        weights = (1.0 / step)[:, None, None]
+    return LinearScheme(family, _frozen(weights))
+
+
+@functools.lru_cache(maxsize=256)
+def complex_step_scheme(n: int, h: float, elementwise: bool) -> LinearScheme:
+    """The complex step ``Im f(x + i h e_i) / h``, h the dtype's machine epsilon."""
+    if elementwise:
+        family = Family(None, _frozen(np.full((1, 1, n), complex(0.0, h))), False, groups=1)
+    else:
+        move = np.array([[[complex(0.0, h)]]])
+        family = Family(_frozen(np.arange(n)[:, None]), _frozen(move), False, groups=n)
+    return LinearScheme(family, _frozen(np.array([[[1.0 / h]]])), part="imag")
+
+
+# --- second derivatives ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class GenDScheme:
+    """numDeriv's genD as one family: the lower triangle of coordinate pairs, by rows.
+
+    Group (i, j), j <= i, in numDeriv's order (0,0), (1,0), (1,1), (2,0), ...,
+    has the 2r sets (k, sign) that move coordinate i by ``+-h_i / v**k`` and,
+    for j < i, coordinate j by ``+-h_j / v**k`` too. ``linear`` folds the
+    Richardson tables: output 0 is the first derivative per ``h_i`` (used on
+    the diagonal groups), output 1 ``S = sum_k c_k v**(2k) (F_+ + F_- - 2
+    f0)``; the error weights give their error-estimate rows. numDeriv's
+    second derivatives are then ``S_ii / h_i**2`` and, for j < i,
+    ``(S_ij - S_ii - S_jj) / (2 h_i h_j)`` — its subtraction of
+    ``Hdiag_i h_i**2 + Hdiag_j h_j**2``, folded.
+    """
+
+    linear: LinearScheme
+    first: np.ndarray  # (G,) i of each group
+    second: np.ndarray  # (G,) j of each group (i on the diagonal)
+    diagonal: np.ndarray  # (n,) the group (i, i) of each coordinate
+    divisor: np.ndarray  # (G, 1): -1 on the diagonal, 2 off it (see genD_values)
+
+
+@functools.lru_cache(maxsize=64)
+def genD_scheme(n: int, r: int, v: float) -> GenDScheme:
+    pairs = [(i, j) for i in range(n) for j in range(i + 1)]
+    first = np.array([i for i, _ in pairs], dtype=np.int64)
+    second = np.array([j for _, j in pairs], dtype=np.int64)
+    moves, power = _level_pairs(r, v)
+    sign = np.tile([1.0, -1.0], r)
+    value, previous = _steps.richardson_coefficients(r, v, False)
+    difference = np.repeat(value - previous, 2)
+    rows = [np.repeat(value, 2) * sign * power / 2, np.repeat(value, 2) * power**2]
+    error = [difference * sign * power / 2, difference * power**2]
+    coords = np.stack([first, np.where(first == second, -1, second)], axis=1)
+    family = Family(
+        _frozen(coords), _frozen(np.stack([moves, moves], axis=1)[None]), True, len(pairs)
+    )
+    linear = LinearScheme(
+        family, _frozen(np.stack(rows)[None]), error=_frozen(np.stack(error)[None])
+    )
+    diagonal = np.array([i * (i + 1) // 2 + i for i in range(n)], dtype=np.int64)
+    divisor = np.where(first == second, -1.0, 2.0)[:, None]
+    return GenDScheme(linear, _frozen(first), _frozen(second), _frozen(diagonal), _frozen(divisor))
