@@ -1,4 +1,4 @@
-"""xd.grad against the floor and against other Python tools, side by side.
+"""xd.grad against the floor, a minimal implementation and other Python tools, side by side.
 
 Run: ``python benchmarks/bench_grad.py [--repeat N] [--sizes 10 100 1000]``
 
@@ -8,12 +8,17 @@ For each function and n: best-of-N wall time and error of
 - the floor: one bare call of the function on the same batch of points that
   xd.grad evaluates (8n points for Richardson, n complex points for the
   complex step), already built;
+- minimal: a hand-written batched NumPy implementation of the same points and
+  formula — the call at x (which xd.grad makes to learn the output's shape,
+  as numDeriv does), the steps, one call on the batch, the Richardson table
+  (or ``Im f / h``) — with none of xd.grad's checks; "batch only" leaves the
+  call at x out;
 - numdifftools.Gradient, scipy.differentiate.jacobian and
   scipy.optimize.approx_fprime, where installed.
 
 error = max |g - exact| / (1 + |exact|). "x floor" divides a total time by the
-floor of the same method; "xd faster" divides a tool's time by xd.grad
-Richardson's.
+floor of the same method, "x min" by the minimal implementation's; "xd
+faster" divides a tool's time by xd.grad Richardson's.
 """
 
 from __future__ import annotations
@@ -88,6 +93,31 @@ def richardson_batch(x):
     return points.reshape(n, 8 * n)
 
 
+def minimal_richardson(func, x, with_call_at_x=True):
+    """numDeriv's Richardson gradient, batched, in as few NumPy operations as it takes."""
+    if with_call_at_x:
+        func(x)
+    n = x.shape[0]
+    h = np.abs(1e-4 * x) + 1e-4 * (np.abs(x) < np.sqrt(2.220446049250313e-16 / 7e-7))
+    hk = h[None, :] / 2.0 ** np.arange(4)[:, None]  # (r, n)
+    points = np.repeat(x[:, None], 8 * n, axis=1).reshape(n, 4, 2, n)
+    idx = np.arange(n)
+    points[idx, :, 0, idx] += hk.T
+    points[idx, :, 1, idx] -= hk.T
+    f = func(points.reshape(n, -1)).reshape(4, 2, n)
+    a = (f[:, 0] - f[:, 1]) / (2 * hk)
+    for m in range(1, 4):
+        a = (a[1:] * 4**m - a[:-1]) / (4**m - 1)
+    return a[0]
+
+
+def minimal_complex(func, x, with_call_at_x=True):
+    """The complex step, batched, in as few NumPy operations as it takes."""
+    if with_call_at_x:
+        func(x)
+    return func(complex_batch(x)).imag / 2.220446049250313e-16
+
+
 def complex_batch(x):
     n = x.shape[0]
     points = np.repeat(x[:, None].astype(complex), n, axis=1)
@@ -108,10 +138,10 @@ def main() -> None:
         from scipy import differentiate, optimize
 
     print(
-        f"{'function':<10} {'n':>5}  {'method':<34} {'ms':>10} {'x floor':>8} "
+        f"{'function':<10} {'n':>5}  {'method':<34} {'ms':>10} {'x floor':>8} {'x min':>6} "
         f"{'xd faster':>10} {'error':>9}"
     )
-    print("-" * 94)
+    print("-" * 101)
     rng = np.random.default_rng(0)
     for name, func, exact_grad in FUNCTIONS:
         for n in args.sizes:
@@ -122,28 +152,35 @@ def main() -> None:
             t_floor_r, _ = best(partial(func, batch), args.repeat)
             cbatch = complex_batch(x)
             t_floor_c, _ = best(partial(func, cbatch), args.repeat)
+            t_mr, _ = best(partial(minimal_richardson, func, x), args.repeat)
+            t_mr0, _ = best(partial(minimal_richardson, func, x, False), args.repeat)
+            t_mc, _ = best(partial(minimal_complex, func, x), args.repeat)
+            t_mc0, _ = best(partial(minimal_complex, func, x, False), args.repeat)
             t_r, g = best(partial(xd.grad, func, x), args.repeat)
-            rows.append(("xd.grad Richardson", t_r, t_r / t_floor_r, None, error(g, exact)))
-            rows.append(("  floor: func on its 8n points", t_floor_r, 1.0, None, None))
+            rows.append(("xd.grad Richardson", t_r, t_r / t_floor_r, t_r / t_mr, None, g))
+            rows.append(("  floor: func on its 8n points", t_floor_r, 1.0, None, None, None))
+            rows.append(("  minimal (call at x + batch)", t_mr, t_mr / t_floor_r, 1.0, None, None))
+            rows.append(("  minimal, batch only", t_mr0, t_mr0 / t_floor_r, None, None, None))
             t_c, g = best(partial(xd.grad, func, x, "complex"), args.repeat)
-            rows.append(("xd.grad complex", t_c, t_c / t_floor_c, None, error(g, exact)))
-            rows.append(("  floor: func on its n points", t_floor_c, 1.0, None, None))
+            rows.append(("xd.grad complex", t_c, t_c / t_floor_c, t_c / t_mc, None, g))
+            rows.append(("  floor: func on its n points", t_floor_c, 1.0, None, None, None))
+            rows.append(("  minimal (call at x + batch)", t_mc, t_mc / t_floor_c, 1.0, None, None))
+            rows.append(("  minimal, batch only", t_mc0, t_mc0 / t_floor_c, None, None, None))
             if have_ndt and n <= 1000:
                 gradient = ndt.Gradient(func)
                 t, g = best(partial(gradient, x), max(1, args.repeat // 2))
-                rows.append(("numdifftools.Gradient", t, None, t / t_r, error(g, exact)))
+                rows.append(("numdifftools.Gradient", t, None, None, t / t_r, g))
             if have_scipy:
                 t, res = best(partial(differentiate.jacobian, func, x), args.repeat)
-                rows.append(
-                    ("scipy.differentiate.jacobian", t, None, t / t_r, error(res.df, exact))
-                )
+                rows.append(("scipy.differentiate.jacobian", t, None, None, t / t_r, res.df))
                 t, g = best(partial(optimize.approx_fprime, x, func), args.repeat)
-                rows.append(("scipy.optimize.approx_fprime", t, None, t / t_r, error(g, exact)))
-            for label, t, floor_ratio, faster, err in rows:
+                rows.append(("scipy.optimize.approx_fprime", t, None, None, t / t_r, g))
+            for label, t, floor_ratio, min_ratio, faster, g in rows:
                 fr = f"{floor_ratio:8.2f}" if floor_ratio is not None else " " * 8
+                mr = f"{min_ratio:6.2f}" if min_ratio is not None else " " * 6
                 fa = f"{faster:10.1f}" if faster is not None else " " * 10
-                er = f"{err:9.1e}" if err is not None else " " * 9
-                print(f"{name:<10} {n:>5}  {label:<34} {t * 1e3:10.3f} {fr} {fa} {er}")
+                er = f"{error(g, exact):9.1e}" if g is not None else " " * 9
+                print(f"{name:<10} {n:>5}  {label:<34} {t * 1e3:10.3f} {fr} {mr} {fa} {er}")
             print()
 
 

@@ -514,9 +514,10 @@ def run_linear(
 
     ``f0`` is func at the base points, ``(m, size)`` (unused by the complex
     step); ``hg`` the steps ``(1, n, 1, size)``, or ``(n, 1, 1, size)`` for
-    an elementwise function (None for absolute families). The outputs are the scheme's weighted sums (Q of them), then
-    with ``full_output`` their error estimates (Q), then, when the scheme
-    has level weights, the table's levels. First derivatives are divided by
+    an elementwise function (None for absolute families). The outputs are
+    the scheme's weighted sums (Q of them), then with ``full_output`` their
+    error estimates (Q), then, when the scheme has level weights, the
+    table's levels. First derivatives are divided by
     their step; with ``finish`` a non-finite output is NaN. ``x4``, ``xg``
     (default: the problem's x) are the base points. Where the layout is one
     call and one unit of NumPy arrays, the NumPy executor (``_fastpath``)
