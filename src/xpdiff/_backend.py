@@ -21,6 +21,7 @@ import numpy as np
 
 __all__ = [
     "array_namespace",
+    "available_dtype",
     "copy",
     "device_of",
     "free_device_memory",
@@ -32,6 +33,7 @@ __all__ = [
     "match_layout",
     "namespace_dtype",
     "to_host",
+    "widest_float",
 ]
 
 _COMPAT_NAMES = (
@@ -233,6 +235,28 @@ def namespace_dtype(xp: Any, np_dtype: np.dtype):
         ) from None
 
 
+_NARROWER = {"float64": "float32", "complex128": "complex64", "int64": "int32", "uint64": "uint32"}
+
+
+def available_dtype(xp: Any, dtype: Any):
+    """``dtype``, or its 32-bit counterpart where ``xp`` has no 64-bit types.
+
+    JAX without ``jax_enable_x64`` (its default) has no float64, complex128
+    or int64: asking for them truncates with a warning. xpdiff asks for the
+    dtype the work can have instead.
+    """
+    if array_api_compat.is_jax_namespace(xp) and not sys.modules["jax"].config.jax_enable_x64:
+        narrower = _NARROWER.get(np.dtype(dtype).name)
+        if narrower is not None:
+            return getattr(xp, narrower)
+    return dtype
+
+
+def widest_float(xp: Any):
+    """The most precise real floating dtype of ``xp``: float64, or float32 for 32-bit JAX."""
+    return available_dtype(xp, xp.float64)
+
+
 def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
     """Move host data (NumPy arrays or scalars, e.g. float64 weights) once to ``xp``.
 
@@ -250,4 +274,4 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
         return np.asarray(values, dtype=dtype)
     if not values.flags.writeable:
         values = values.copy()  # torch warns about read-only (cached) host arrays
-    return xp.asarray(values, dtype=dtype, device=device)
+    return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)

@@ -92,7 +92,7 @@ def _real_point(xp, x):
     if xp.isdtype(dtype, "complex floating"):
         raise TypeError(f"x must be real, got dtype {dtype}")
     if xp.isdtype(dtype, ("integral", "bool")):
-        return xp.astype(x, xp.float64)
+        return xp.astype(x, _backend.widest_float(xp))
     if not xp.isdtype(dtype, "real floating"):
         raise TypeError(f"x must be a real array, got dtype {dtype}")
     return xp.astype(x, xp.float32)  # float16 and other short floats
@@ -505,10 +505,11 @@ def run_linear(
     head: tuple,
     hg,
     *,
+    x4,
+    xg,
     elementwise: bool = False,
     finish: bool = True,
-    x4=None,
-    xg=None,
+    own_base: bool = False,
 ):
     """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
 
@@ -517,20 +518,21 @@ def run_linear(
     an elementwise function (None for absolute families). The outputs are
     the scheme's weighted sums (Q of them), then with ``full_output`` their
     error estimates (Q), then, when the scheme has level weights, the
-    table's levels. First derivatives are divided by
-    their step; with ``finish`` a non-finite output is NaN. ``x4``, ``xg``
-    (default: the problem's x) are the base points. Where the layout is one
-    call and one unit of NumPy arrays, the NumPy executor (``_fastpath``)
-    does the work, to the same bits.
+    table's levels. First derivatives are divided by their step; with
+    ``finish`` a non-finite output is NaN. ``x4``, ``xg`` are the base
+    points (``Problem.base_points``), ``own_base`` true when they are not the
+    problem's x. Where the layout is one call and one unit of NumPy arrays
+    around x, the NumPy executor (``_fastpath``) does the work, to the same
+    bits.
     """
     xp, device = problem.xp, problem.device
-    size = problem.size if x4 is None else x4.shape[3]
+    size = x4.shape[3]
     m = math.prod(head)
     family = scheme.family
     dtype = problem.dtype
     weights = _backend.host_to_device(scheme.weights, xp, device, dtype)
     error = levels = None
-    if problem.full_output and scheme.error is not None:
+    if (problem.full_output or scheme.select) and scheme.error is not None:
         error = _backend.host_to_device(scheme.error, xp, device, dtype)
     if scheme.levels is not None:
         levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
@@ -541,7 +543,7 @@ def run_linear(
     outputs += 0 if levels is None else levels.shape[1]
     rows_bytes = outputs * m * family.groups * size * _itemsize(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
-    if x4 is None:
+    if not own_base:
         point_bytes = _itemsize(xp, _points.points_dtype(xp, family, dtype))
         layout = _layout(
             (family,),
@@ -557,9 +559,8 @@ def run_linear(
         )
         if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
             return _fastpath.linear_rows(
-                problem, scheme, f0, head, hg, step, weights, error, levels, finish
+                problem, scheme, f0, head, hg, step, weights, error, levels, finish, combine_linear
             )
-        x4, xg = problem.base_points()
     per_group = weights.shape[0] > 1 and not elementwise
     groups_all = (0, family.groups)
 
@@ -590,21 +591,22 @@ def combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish)
     None. For the complex step a value that is not finite, real or
     imaginary part, becomes NaN before its imaginary part is taken.
     """
-    if scheme.part == "imag":
-        values = xp.where(xp.isfinite(values), xp.imag(values), math.nan)
-    else:
-        values = values - f0
-    rows = weights @ values
-    if step is not None:
-        rows = rows / step
-    if finish and scheme.part == "real":  # the complex step's values are checked above
-        rows = xp.where(xp.isfinite(rows), rows, math.nan)
-    if error is None and levels is None:
-        return rows
-    parts = [rows]
-    for extra in (error, levels):
-        if extra is not None:
-            part = extra @ values
-            part = part / step if step is not None else part
-            parts.append(xp.abs(part) if extra is error else part)
-    return xp.concat(parts, axis=2)
+    with np.errstate(all="ignore"):  # NaN and inf are answers here, not NumPy warnings
+        if scheme.part == "imag":
+            values = xp.where(xp.isfinite(values), xp.imag(values), math.nan)
+        else:
+            values = values - f0
+        rows = weights @ values
+        if step is not None:
+            rows = rows / step
+        if finish and scheme.part == "real":  # the complex step's values are checked above
+            rows = xp.where(xp.isfinite(rows), rows, math.nan)
+        if error is None and levels is None:
+            return rows
+        parts = [rows]
+        for extra in (error, levels):
+            if extra is not None:
+                part = extra @ values
+                part = part / step if step is not None else part
+                parts.append(xp.abs(part) if extra is error else part)
+        return xp.concat(parts, axis=2)

@@ -224,13 +224,13 @@ class Evaluator:
         is_complex = (
             kind == "c" if kind is not None else xp.isdtype(value.dtype, "complex floating")
         )
-        if batch and self.complex_batch:
-            if not is_complex:
+        if self.complex_batch:
+            if batch and not is_complex:
                 # numDeriv's message
                 raise ResultTypeError(
                     "function does not return a complex value as required by method 'complex'."
                 )
-            return value
+            return value  # at x, a complex dtype (zero imaginary part) is fine too
         if is_complex:
             raise ResultTypeError(
                 f"func returned complex values (dtype {value.dtype}) at real points; "

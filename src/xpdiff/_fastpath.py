@@ -3,11 +3,11 @@
 Most derivatives of cheap functions are small: a few coordinates, every
 point in one call of func. There the engine's general machinery (chunks,
 units, generic namespace calls) costs more than the arithmetic, so this
-module does the same work — the same points, the same function values, the
-same weighted sums, in the same order — with ndarray methods and ufuncs
-(design.md's small-primitive rule for NumPy). Its results equal the
-engine's to the bit; ``tests/test_engine.py`` checks that, and the engine
-stays the path of every other case.
+module does the same work — the same points, the same function values, the same
+weighted sums (the engine's own ``combine_linear``) — with ndarray methods
+for the points (design.md's small-primitive rule for NumPy) and none of the
+chunking. Its results equal the engine's to the bit; ``tests/test_engine.py``
+checks that, and the engine stays the path of every other case.
 """
 
 from __future__ import annotations
@@ -32,8 +32,15 @@ def applies(problem, scheme, calls_and_units: tuple) -> bool:
     )
 
 
-def linear_rows(problem, scheme, f0, head: tuple, hg, step, weights, error, levels, finish):
-    """The outputs ``(m, G, Q', size)`` of a linear scheme, as ``_engine.run_linear`` does."""
+def linear_rows(
+    problem, scheme, f0, head: tuple, hg, step, weights, error, levels, finish, combine
+):
+    """The outputs ``(m, G, Q', size)`` of a linear scheme, as ``_engine.run_linear`` does.
+
+    The points are written with ndarray methods and func is called once;
+    ``combine`` (the engine's ``combine_linear``) turns the values into
+    outputs, the same arithmetic as on any other path.
+    """
     x, n, size = problem.x, problem.n, problem.size
     family = scheme.family
     sets, groups = family.sets, family.groups
@@ -63,24 +70,7 @@ def linear_rows(problem, scheme, f0, head: tuple, hg, step, weights, error, leve
         out[:, total] = x2[:, 0]
     values = problem.evaluator._batch(problem.xp, out, total, head, problem.device)
     values = values.reshape(math.prod(head), groups, sets, size)
-    if scheme.part == "imag":
-        values = np.where(np.isfinite(values), values.imag, math.nan)
-    else:
-        values = values - f0
-    rows = np.matmul(weights, values)
-    if step is not None:
-        rows /= step  # rows is this function's own: divided in place, as the engine divides
-    if finish and scheme.part == "real":
-        rows[~np.isfinite(rows)] = math.nan
-    if error is None and levels is None:
-        return rows
-    parts = [rows]
-    for extra in (error, levels):
-        if extra is not None:
-            part = np.matmul(extra, values)
-            part = part / step if step is not None else part
-            parts.append(np.abs(part) if extra is error else part)
-    return np.concatenate(parts, axis=2)
+    return combine(problem.xp, scheme, values, f0, weights, step, error, levels, finish)
 
 
 @functools.lru_cache(maxsize=64)

@@ -66,11 +66,13 @@ class GradInfo:
 
 def _richardson(problem: _engine.Problem, elementwise: bool, table: bool):
     s = problem.settings
-    return _schemes.richardson_scheme(problem.n, problem.sides, s.r, s.v, elementwise, table)
+    return _schemes.richardson_scheme(
+        problem.n, problem.sides, s.r, s.v, elementwise, table, s.ladders
+    )
 
 
 def _simple(problem: _engine.Problem, elementwise: bool, table: bool):
-    return _schemes.simple_scheme(problem.n, problem.sides, problem.settings.eps, elementwise)
+    return _schemes.simple_scheme(problem.n, elementwise)
 
 
 def _complex(problem: _engine.Problem, elementwise: bool, table: bool):
@@ -98,17 +100,68 @@ def first_derivatives(problem: _engine.Problem, f0, head: tuple, elementwise: bo
     the table's levels when asked for. Non-finite function values give NaN,
     never a finite number.
     """
-    xp, n, size = problem.xp, problem.n, problem.size
-    settings = problem.settings
+    xp, settings = problem.xp, problem.settings
     table = problem.full_output or settings.show_details
     scheme = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, elementwise, table)
+    x4, xg = problem.base_points()
     hg = None
     if scheme.family.relative:
-        # the steps in the layout the points and the division need (see _points)
-        layout = (n, 1, 1, size) if elementwise else (1, n, 1, size)
-        hg = _steps.numderiv_steps(xp, xp.reshape(problem.x, layout), settings)
-    rows = _engine.run_linear(problem, scheme, f0, head, hg, elementwise=elementwise)
-    return {"value": rows[:, :, 0, :], "rows": rows, "scheme": scheme, "steps": hg}
+        x = x4 if elementwise else xg  # the layout the points and the division need
+        if scheme.steps == "simple":
+            axis = 0 if elementwise else 1
+            hg = _steps.simple_steps(xp, x, settings, problem.sides, axis, problem.device)
+        else:
+            hg = _steps.numderiv_steps(xp, x, settings)
+    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg, elementwise=elementwise)
+    q = scheme.weights.shape[1]
+    value = rows[:, :, 0, :]
+    has_error = (problem.full_output or scheme.select) and scheme.error is not None
+    error = rows[:, :, q, :] if has_error else None
+    if scheme.select:
+        with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
+            value, error = _select_ladder(problem, scheme, rows, f0, hg, elementwise)
+    return {"value": value, "error": error, "rows": rows, "scheme": scheme, "steps": hg}
+
+
+#: how many units in the last place a function's value may be off, for the noise estimate
+NOISE_SAFETY = 4.0
+
+
+def _select_ladder(problem, scheme, rows, f0, hg, elementwise):
+    """Two step ladders, the second 1024 times shorter: per component, the one to trust.
+
+    Each ladder's estimated error is its extrapolation's (the difference of
+    its last two entries) plus the rounding noise of its steps,
+    ``4 eps |f(x)| A / h`` with ``A`` the weights' amplification (a
+    function's own rounding is often a few units in its last place): short
+    steps in float32 give levels whose noise agrees with itself, and only the
+    second term tells. The long ladder suits functions that vary on the
+    scale of x, the short one functions that vary faster (sin at 1e4). Where
+    the two values agree within their estimates, the smaller estimate wins.
+    Where they disagree beyond them and the steps are relative (``|x| >=
+    zero_tol``), the long ladder has met a function that varies faster than
+    its steps — its levels may even converge smoothly to a wrong value when
+    the steps are near multiples of a period (sin at 1.3e4, steps of 132 =
+    21 * 2 pi and its doubles) — and the short ladder is kept. Near zero the
+    steps are absolute and short ones only add noise that ``|f(x)|`` may not
+    show (``log(1 + x^2)``), so the smaller estimate wins there too. Returns
+    the value and its error estimate.
+    """
+    xp, settings = problem.xp, problem.settings
+    n, size = problem.n, problem.size
+    ladders = settings.ladders
+    eps = _engine.machine_eps(xp, problem.dtype)
+    amplification = float(np.sum(np.abs(scheme.weights[0, 0])))
+    scale = xp.abs(xp.reshape(f0, (-1, 1, size))) * (NOISE_SAFETY * eps * amplification)
+    layout = (n, 1, size) if elementwise else (1, n, size)
+    noise = scale / xp.reshape(hg, layout)
+    long, short = rows[:, :, 0, :], rows[:, :, 1, :]
+    long_error = rows[:, :, 2, :] + noise / ladders[0]
+    short_error = rows[:, :, 3, :] + noise / ladders[1]
+    relative = xp.reshape(xp.abs(problem.x), layout) >= settings.zero_tol
+    disagree = (xp.abs(long - short) > long_error + short_error) & relative
+    use_short = disagree | (short_error < long_error) | xp.isnan(long)
+    return xp.where(use_short, short, long), xp.where(use_short, short_error, long_error)
 
 
 def _first_derivative_info(problem, out, shape, full_output):
@@ -117,7 +170,7 @@ def _first_derivative_info(problem, out, shape, full_output):
     scheme, rows = out["scheme"], out["rows"]
     error_rows = full_output and scheme.error is not None
     table = None
-    if scheme.levels is not None:
+    if scheme.levels is not None and (problem.full_output or settings.show_details):
         first = 1 + error_rows
         levels = [
             xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
@@ -127,8 +180,8 @@ def _first_derivative_info(problem, out, shape, full_output):
             _print_table(table, problem.n)
     if not full_output:
         return None
-    if error_rows:
-        error = xp.reshape(rows[:, :, 1, :], shape)
+    if out["error"] is not None:
+        error = xp.reshape(out["error"], shape)
     else:
         error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
     h = out["steps"]
@@ -144,11 +197,7 @@ def _first_derivative_info(problem, out, shape, full_output):
             (settings.r, *problem.shape),
         )
     elif problem.method == "simple":
-        signed = [settings.eps * (1.0 if math.isnan(s) else s) for s in problem.sides]
-        column = _backend.host_to_device(
-            np.array(signed)[:, None], xp, problem.device, problem.dtype
-        )
-        steps = xp.reshape(xp.broadcast_to(column, (problem.n, problem.size)), problem.shape)
+        steps = xp.reshape(h, problem.shape)  # as realized in x's dtype
     else:
         steps = float(xp.finfo(problem.dtype).eps)
     return GradInfo(

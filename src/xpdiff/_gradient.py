@@ -93,7 +93,7 @@ def _xp_real_coordinates(xp, values):
         if not xp.isdtype(values.dtype, "integral"):
             complex_ = xp.isdtype(values.dtype, "complex floating")
             _check_real_spacing_dtype("c" if complex_ else "b", values.dtype)
-        values = xp.astype(values, xp.float64)
+        values = xp.astype(values, _backend.widest_float(xp))
     return values
 
 
@@ -204,7 +204,8 @@ def _input_dtypes(xp, f):
         return f, dtype
     if xp.isdtype(dtype, "integral"):
         # convert first, so that differences never wrap around
-        return xp.astype(f, xp.float64), xp.float64
+        widest = _backend.widest_float(xp)
+        return xp.astype(f, widest), widest
     raise TypeError(
         f"gradient needs numeric data: f has dtype {dtype}; "
         "allowed are integer, real floating and complex floating dtypes"

@@ -147,8 +147,8 @@ def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool):
             points = xp.astype(points, dtype)
         parts.append(xp.reshape(points, (n, rect.points)))
     if pad:
-        first = rects[0]
-        parts.append(xp.astype(x4[:, 0, 0, first.b0 : first.b0 + 1], dtype))
+        column = x4[:, 0, 0, rects[0].b0 : rects[0].b0 + 1]
+        parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 

@@ -113,6 +113,10 @@ class LinearScheme:
     error: np.ndarray | None = None
     levels: np.ndarray | None = None
     factors: tuple = field(default=())
+    #: Q > 1 ladders of one derivative: keep, per component, the one whose error is least
+    select: bool = False
+    #: the step rule of a relative family: "numderiv" (Richardson) or "simple"
+    steps: str = "numderiv"
 
 
 # --- numDeriv's first-derivative methods -------------------------------------------------
@@ -136,7 +140,13 @@ def _level_pairs(r: int, v: float) -> tuple[np.ndarray, np.ndarray]:
 
 @functools.lru_cache(maxsize=256)
 def richardson_scheme(
-    n: int, sides: tuple[float, ...], r: int, v: float, elementwise: bool, table: bool
+    n: int,
+    sides: tuple[float, ...],
+    r: int,
+    v: float,
+    elementwise: bool,
+    table: bool,
+    ladders: tuple[float, ...] = (1.0,),
 ) -> LinearScheme:
     """numDeriv's Richardson gradient: ``2 r`` sets per coordinate, folded into weights.
 
@@ -145,27 +155,42 @@ def richardson_scheme(
     its first-order approximation is ``(F_+ - F_-) / (2 h_i / v**k)``. The
     extrapolated value is ``sum_k c_k`` of those, so set (k, +) weighs
     ``c_k v**k / 2`` and set (k, -) its negative, per ``h_i``. The weights
-    sum to zero: f(x) is not needed.
+    sum to zero: f(x) is not needed. With several ``ladders`` (relative step
+    sizes), each is a block of ``2 r`` sets with its own value and error
+    rows, and the derivative is taken from one ladder per component
+    (``select``, see ``_function``); the table is the first ladder's.
     """
     scale, power = _level_pairs(r, v)
     sign = np.tile([1.0, -1.0], r)
     plus, minus = _side_factors(sides)
     one_sided = tuple(not math.isnan(s) for s in sides)
     moves = np.where(sign > 0, plus[:, None], minus[:, None]) * scale[None, :]  # (n, 2r)
+    moves = np.concatenate([moves * ladder for ladder in ladders], axis=1)
     per_coordinate = len(set(one_sided)) > 1
     kinds = one_sided if per_coordinate else one_sided[:1]
     level_weights = sign * power / 2
+    blocks = len(ladders)
+
+    def in_block(row, k):  # a row of 2r weights, in ladder k's block of sets, per its step
+        placed = np.zeros(2 * r * blocks)
+        placed[2 * r * k : 2 * r * (k + 1)] = row / ladders[k]
+        return placed
+
     value_rows, error_rows = [], []
     for side_one in kinds:
         value, previous = _steps.richardson_coefficients(r, v, side_one)
-        value_rows.append(np.repeat(value, 2) * level_weights)
-        error_rows.append(np.repeat(value - previous, 2) * level_weights)
-    weights = np.stack(value_rows)[:, None, :]  # (1 or n, 1, 2r)
-    error = np.stack(error_rows)[:, None, :]
+        value_row = np.repeat(value, 2) * level_weights
+        error_row = np.repeat(value - previous, 2) * level_weights
+        value_rows.append([in_block(value_row, k) for k in range(blocks)])
+        error_rows.append([in_block(error_row, k) for k in range(blocks)])
+    weights = np.array(value_rows)  # (1 or n, ladders, 2r ladders)
+    error = np.array(error_rows)
     levels = None
     if table:
         level = np.repeat(np.arange(r), 2)
-        levels = np.stack([np.where(level == k, level_weights, 0.0) for k in range(r)])[None]
+        levels = np.stack(
+            [in_block(np.where(level == k, level_weights, 0.0), 0) for k in range(r)]
+        )[None]
     factors = tuple(tuple(_steps.extrapolation_factors(r, v, s)) for s in kinds) if table else ()
     if elementwise:
         family = Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
@@ -173,9 +198,10 @@ def richardson_scheme(
         if weights.shape[0] > 1:
             weights, error = weights[:, None, :, :], error[:, None, :, :]
     else:
+        same_moves = len({tuple(row) for row in moves}) == 1  # +1 and -1 sides move apart
         family = Family(
             _frozen(np.arange(n)[:, None]),
-            _frozen(moves[:, :, None] if per_coordinate else moves[:1, :, None]),
+            _frozen(moves[:1, :, None] if same_moves else moves[:, :, None]),
             relative=True,
             groups=n,
         )
@@ -186,22 +212,26 @@ def richardson_scheme(
         error=_frozen(error),
         levels=None if levels is None else _frozen(levels),
         factors=factors,
+        select=blocks > 1,
     )
 
 
-@functools.lru_cache(maxsize=256)
-def simple_scheme(n: int, sides: tuple[float, ...], eps: float, elementwise: bool) -> LinearScheme:
-    """numDeriv's "simple": ``(f(x + s eps e_i) - f(x)) / (s eps)``, s the side (+1 default)."""
-    step = np.array([eps * (1.0 if math.isnan(s) else s) for s in sides])
+@functools.cache
+def simple_scheme(n: int, elementwise: bool) -> LinearScheme:
+    """numDeriv's "simple": ``(f(x + s eps e_i) - f(x)) / h_i``, s the side (+1 default).
+
+    The step is the one realized in x's dtype, ``h_i = (x_i + s eps) - x_i``
+    (``_steps.simple_steps``), and the point is ``x + h_i e_i``, the same
+    floating-point number as numDeriv's ``x + s eps e_i``: dividing by the
+    realized step removes the rounding of ``x + eps`` from the derivative,
+    and where ``x + eps`` rounds back to x the derivative is 0 / 0, NaN,
+    instead of a finite 0.
+    """
     if elementwise:
-        family = Family(None, _frozen(step[None, None, :]), relative=False, groups=1)
-        weights = (1.0 / step)[:, None, None, None]  # (n outputs, 1 group, Q=1, L=1)
+        family = Family(None, _frozen(np.ones((1, 1, n))), relative=True, groups=1)
     else:
-        family = Family(
-            _frozen(np.arange(n)[:, None]), _frozen(step[:, None, None]), relative=False, groups=n
-        )
-        weights = (1.0 / step)[:, None, None]
-    return LinearScheme(family, _frozen(weights))
+        family = Family(_frozen(np.arange(n)[:, None]), _frozen(np.ones((1, 1, 1))), True, n)
+    return LinearScheme(family, _frozen(np.ones((1, 1, 1))), divide_by_step=True, steps="simple")
 
 
 @functools.lru_cache(maxsize=256)

@@ -73,9 +73,10 @@ def _genD_values(problem: _engine.Problem, f0, head: tuple, *, first: bool = Tru
     xp, device, settings = problem.xp, problem.device, problem.settings
     n, size = problem.n, problem.size
     scheme = _schemes.genD_scheme(n, settings.r, settings.v)
-    hg = _steps.numderiv_steps(xp, xp.reshape(problem.x, (1, n, 1, size)), settings)
+    x4, xg = problem.base_points()
+    hg = _steps.numderiv_steps(xp, xg, settings)
     # (m, G, 2 or 4, size): the first derivative and S, then their error rows
-    rows = _engine.run_linear(problem, scheme.linear, f0, head, hg, finish=False)
+    rows = _engine.run_linear(problem, scheme.linear, f0, head, hg, x4=x4, xg=xg, finish=False)
     h = xp.reshape(hg, (1, n, size))
     i = _backend.host_to_device(scheme.first, xp, device)
     j = _backend.host_to_device(scheme.second, xp, device)
@@ -89,17 +90,18 @@ def _genD_values(problem: _engine.Problem, f0, head: tuple, *, first: bool = Tru
         on_diagonal = xp.take(S, diagonal, axis=1)
         return (S - xp.take(on_diagonal, i, axis=1) - xp.take(on_diagonal, j, axis=1)) / scale
 
-    D = second(rows[:, :, 1, :])
-    if first:
-        D = xp.concat([xp.take(rows[:, :, 0, :], diagonal, axis=1) / h, D], axis=1)
-    out = {"D": xp.where(xp.isfinite(D), D, math.nan), "steps": hg}
-    if problem.full_output:
-        # the error rows: differences of the folded entries, through the same formulas
-        error = xp.abs(second(rows[:, :, 3, :]))
+    with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
+        D = second(rows[:, :, 1, :])
         if first:
-            first_error = xp.abs(xp.take(rows[:, :, 2, :], diagonal, axis=1) / h)
-            error = xp.concat([first_error, error], axis=1)
-        out["error"] = error
+            D = xp.concat([xp.take(rows[:, :, 0, :], diagonal, axis=1) / h, D], axis=1)
+        out = {"D": xp.where(xp.isfinite(D), D, math.nan), "steps": hg}
+        if problem.full_output:
+            # the error rows: differences of the folded entries, through the same formulas
+            error = xp.abs(second(rows[:, :, 3, :]))
+            if first:
+                first_error = xp.abs(xp.take(rows[:, :, 2, :], diagonal, axis=1) / h)
+                error = xp.concat([first_error, error], axis=1)
+            out["error"] = error
     return out
 
 
@@ -344,15 +346,17 @@ def _complex_hessian(problem, f0, head):
         None,
         x4=xp.reshape(base, (n, 1, 1, count)),
         xg=xp.reshape(base, (1, n, 1, count)),
+        own_base=True,
     )
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))
     weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
-    H = (weights @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size))
-    out = {"H": xp.where(xp.isfinite(H), H, math.nan), "steps": hg}
-    if problem.full_output:
-        error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
-        out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
+    with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
+        H = (weights @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size))
+        out = {"H": xp.where(xp.isfinite(H), H, math.nan), "steps": hg}
+        if problem.full_output:
+            error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
+            out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
     return out
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "numderiv_steps",
     "richardson_coefficients",
     "richardson_table",
+    "simple_steps",
 ]
 
 METHODS = ("Richardson", "simple", "complex")
@@ -42,6 +43,15 @@ NUMDERIV_DEFAULTS = {
     "show_details": False,
 }
 _ALIASES = {"zero.tol": "zero_tol", "show.details": "show_details"}
+
+#: float32's first derivatives: the scaled step d |x| (about 0.08 |x|) suits functions
+#: that vary on the scale of x, but not one like sin at 1e4, which needs steps near 1;
+#: a second ladder 1000 times shorter covers those, and each component keeps the
+#: ladder with the smaller error estimate (benchmarks/float32_accuracy.py)
+LOW_PRECISION_LADDERS = (1.0, 2.0**-10)
+#: float32's second derivatives: rounding noise divided by h**2 dominates, so fewer
+#: levels over larger steps (measured best over benchmarks/float32_accuracy.py's set)
+LOW_PRECISION_SECOND = {"d": 0.2, "eps": 0.2, "r": 3}
 
 #: the largest rounding noise, relative to the derivative of a function that varies on
 #: the scale of x, that Richardson settings may leave (fewer than 3 correct digits)
@@ -87,6 +97,11 @@ class Settings:
     v: float
     show_details: bool
     given: frozenset
+    #: relative sizes of the step ladders; more than one: keep, per component, the
+    #: ladder whose extrapolation has the smaller error estimate (low precision only)
+    ladders: tuple = (1.0,)
+    #: round the steps so that every perturbed coordinate is exact (low precision only)
+    exact_steps: bool = False
 
     def as_dict(self) -> dict:
         return {
@@ -152,15 +167,22 @@ def _settings(method, method_args, machine_eps, defaults, derivative_order) -> S
         values[name] = value
         given.add(name)
 
+    ladders = (1.0,)
     if machine_eps > FLOAT64_EPS:
         if method == "simple":
             if "eps" not in given:
                 values["eps"] = max(1e-4, math.sqrt(machine_eps))
-        else:
-            scale = (machine_eps / FLOAT64_EPS) ** (1.0 / (2 + derivative_order))
+        elif derivative_order == 1:
+            scale = (machine_eps / FLOAT64_EPS) ** (1.0 / 3)
             for name in ("d", "eps"):
                 if name not in given:
                     values[name] = min(base[name] * scale, max(base[name], 0.1))
+            if not given & {"d", "eps", "v"}:
+                ladders = LOW_PRECISION_LADDERS
+        else:
+            for name, value in LOW_PRECISION_SECOND.items():
+                if name not in given:
+                    values[name] = value
         if "zero_tol" not in given:
             values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
 
@@ -193,6 +215,8 @@ def _settings(method, method_args, machine_eps, defaults, derivative_order) -> S
         v=float(values["v"]),
         show_details=bool(values["show_details"]),
         given=frozenset(given),
+        ladders=ladders,
+        exact_steps=machine_eps > FLOAT64_EPS and method == "Richardson",
     )
     if method == "Richardson" and settings.given & {"d", "r", "v", "eps", "zero_tol"}:
         check_noise(settings, machine_eps, derivative_order)
@@ -351,7 +375,38 @@ def numderiv_steps(xp, x, settings: Settings):
     ``x`` is an array of any library and ``xp`` its namespace; only the
     standard's elementwise functions are used, so the rule runs on any
     device, lazily on Dask and under ``jax.jit``.
+
+    With ``settings.exact_steps`` (float32 and shorter dtypes) the step is
+    rounded to a multiple of the spacing of floats at ``x`` times
+    ``v**(r-1)`` (and the shortest ladder's inverse), so that ``x +- h / v**k``
+    is exactly representable at every level: in float32 the rounding of
+    ``x + h`` would otherwise change the step itself by up to 1e-3 relative.
     """
     magnitude = xp.abs(x)
     h = magnitude * settings.d
-    return xp.where(magnitude < settings.zero_tol, h + settings.eps, h)
+    near_zero = magnitude < settings.zero_tol
+    h = xp.where(near_zero, h + settings.eps, h)
+    if not settings.exact_steps:
+        return h
+    # relative steps only: near zero the absolute step dwarfs x, and x + eps is exact enough
+    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
+        above = xp.maximum(magnitude, settings.zero_tol)
+        spacing = xp.nextafter(above, above + math.inf) - above
+        quantum = spacing * (settings.v ** (settings.r - 1) / min(settings.ladders))
+        return xp.where(near_zero, h, xp.maximum(xp.round(h / quantum), 1.0) * quantum)
+
+
+def simple_steps(xp, x, settings: Settings, sides: tuple[float, ...], axis: int, device):
+    """numDeriv's "simple" step, as realized in x's dtype: ``(x + s eps) - x``.
+
+    ``s`` is each coordinate's side (+1 where none is given), laid along
+    ``axis`` of ``x``. The difference is exact, so ``x + h`` is exactly
+    numDeriv's point ``x + s eps``; it is 0 where ``x + s eps`` rounds back
+    to x.
+    """
+    shape = [1] * x.ndim
+    shape[axis] = len(sides)
+    signed = [settings.eps * (1.0 if math.isnan(s) else s) for s in sides]
+    step = xp.asarray(np.reshape(np.array(signed), shape), dtype=x.dtype, device=device)
+    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
+        return (x + step) - x

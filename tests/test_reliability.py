@@ -1,0 +1,368 @@
+"""Function mode's promises under attack: no finite wrong answers, no aliasing, the
+user's exceptions intact, errors of the right class, JAX's 32-bit mode."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from helpers import CountingFunc
+from reference_functions import make
+
+import xpdiff as xd
+
+# --- non-finite function values never become finite derivatives ------------------------------
+
+
+def test_complex_step_nan_at_one_point_is_nan():
+    """complex(nan, 0) has imaginary part 0: it must not pass as a zero derivative."""
+
+    def f(p):
+        return np.where(np.abs(p[1].imag) > 0, complex(np.nan, 0), p[0] ** 2 + p[1] ** 3 + p[2])
+
+    g = xd.grad(f, [1.0, 2.0, 3.0], method="complex")
+    assert math.isnan(g[1])
+    np.testing.assert_allclose(g[[0, 2]], [2.0, 1.0])
+
+
+def test_complex_step_inf_at_one_point_is_nan():
+    def f(p):
+        return np.where(np.abs(p[1].imag) > 0, complex(np.inf, 5), p[0] ** 2 + p[1] + p[2])
+
+    g = xd.grad(f, [1.0, 2.0, 3.0], method="complex")
+    assert math.isnan(g[1])
+    assert np.isfinite(g[[0, 2]]).all()
+
+
+def test_complex_hessian_with_inf_at_some_points():
+    def f(p):
+        value = np.sum(p**2, axis=0)
+        return np.where(p[0].real > 1.05, np.inf, value)  # inf beyond x0 = 1.05
+
+    H = xd.hessian(f, [1.0, 2.0], method="complex", method_args={"d": 0.1})
+    assert np.isnan(H[:, 0]).all()  # every entry that needs points past the edge
+    assert H[1, 1] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("where", ["perturbed", "at x"])
+@pytest.mark.parametrize("derivative", ["grad", "jacobian"])
+def test_simple_with_inf_is_nan(where, derivative):
+    x0 = np.array([1.0, 2.0, 3.0])
+
+    def f(p):
+        value = p[0] ** 2 + p[1] + p[2]
+        if where == "at x":
+            return np.where(
+                np.all(p == x0[:, None], axis=0) if p.ndim > 1 else True, np.inf, value
+            )
+        return np.where(p[1] != 2.0, np.inf, value)
+
+    value = getattr(xd, derivative)(f, x0, method="simple")
+    value = np.reshape(value, -1)
+    if where == "at x":
+        assert np.isnan(value).all()
+    else:
+        assert math.isnan(value[1])
+        assert np.isfinite(value[[0, 2]]).all()
+
+
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex"])
+def test_non_finite_everywhere_gives_nan_on_every_backend(xp, method):
+    x = xp.asarray(np.array([0.5, 1.5]))
+
+    def f(p):
+        return xp.xp.sum(p, axis=0) + math.inf
+
+    with np.errstate(invalid="ignore"):  # Dask computes inf - inf only here
+        g = xp.check(xd.grad(f, x, method), dtype=np.float64, shape=(2,))
+    assert np.isnan(g).all()
+
+
+# --- func never sees the caller's arrays -----------------------------------------------------
+
+
+def test_func_gets_copies_of_x():
+    x = np.array([1.0, 2.0, 3.0])
+    x0 = x.copy()
+    seen = []
+
+    def f(p):
+        seen.append(p)
+        p *= 0  # a func that writes into its argument
+        return np.sum(p, axis=0)
+
+    for method in ("Richardson", "simple", "complex"):
+        xd.grad(f, x, method)
+        xd.jacobian(f, x, method)
+    xd.hessian(f, x)
+    result = xd.genD(f, x)
+    assert all(p is not x and not np.shares_memory(p, x) for p in seen)
+    np.testing.assert_array_equal(x, x0)
+    assert result.x is not x
+    np.testing.assert_array_equal(result.x, x0)
+
+
+def test_torch_func_writing_in_place_changes_nothing_of_the_caller():
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([0.5, 1.5, 2.5], dtype=torch.float64)
+    before = x.clone()
+
+    def f(p):
+        value = torch.sum(p**2, dim=0)
+        p.mul_(2)
+        return value
+
+    g = xd.grad(f, x)
+    assert torch.equal(x, before)
+    np.testing.assert_allclose(g.numpy(), 2 * before.numpy(), rtol=1e-9)
+
+
+# --- the user's exceptions -------------------------------------------------------------------
+
+
+class Custom(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "exception", [Custom("mine"), ZeroDivisionError("division"), ValueError("expected real input")]
+)
+def test_complex_step_keeps_the_users_exception(exception):
+    def f(p):
+        if p.ndim > 1:
+            raise exception
+        return np.sum(p)
+
+    with pytest.raises(type(exception)) as info:
+        xd.grad(f, [1.0, 2.0], method="complex")
+    assert info.value is exception
+    assert "does not accept complex" not in "".join(getattr(info.value, "__notes__", []))
+
+
+def test_complex_step_notes_a_failure_of_complex_input():
+    def f(p):
+        if np.iscomplexobj(p):
+            raise ValueError("real numbers only")  # fine on real numbers, not on complex ones
+        return np.sum(p**2, axis=0)
+
+    with pytest.raises(ValueError, match="real numbers only") as info:
+        xd.grad(f, [1.0, 2.0], method="complex")
+    notes = "".join(getattr(info.value, "__notes__", []))
+    assert "function does not accept complex argument as required by method 'complex'" in notes
+
+
+@pytest.mark.parametrize(
+    "func",
+    [
+        lambda x: x[0] ** 2 + math.sin(x[1]),
+        lambda x: np.dot(x, x),
+        lambda x: float(x[0] * x[1]),
+    ],
+    ids=["math.sin", "np.dot", "float"],
+)
+def test_plain_functions_fail_with_their_own_exception_and_a_note(func):
+    with pytest.raises((TypeError, ValueError)) as info:
+        xd.grad(func, [1.0, 2.0])
+    notes = "".join(getattr(info.value, "__notes__", []))
+    assert "batch of points" in notes
+    assert "vectorized=False" in notes
+    g = xd.grad(func, [1.0, 2.0], vectorized=False)
+    assert np.isfinite(g).all()
+
+
+# --- silently wrong values -------------------------------------------------------------------
+
+
+def test_small_functions_keep_their_sign():
+    """numDeriv's 1e-20 rule gave -7.1e-25 here."""
+    g = xd.grad(lambda p: 1e-21 * p[0] ** 2, [1.0])
+    assert g[0] == pytest.approx(2e-21, rel=1e-9)
+    g = xd.grad(lambda p: np.sqrt(p[0]), [1e300])
+    assert g[0] == pytest.approx(0.5e-150, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("method_args", "match"),
+    [
+        ({"r": 30}, r"r=30 leaves only rounding noise.*The largest r allowed here is \d+"),
+        ({"d": 1e-300}, r"d=1e-300 leaves only rounding noise.*smallest d allowed here is"),
+        ({"v": 1 + 1e-9}, r"v=1.000000001 leaves only rounding noise.*too close to 1"),
+        ({"zero_tol": math.nan}, r"zero_tol must be a number >= 0 \(inf allowed\), got nan"),
+        ({"eps": 1e-30}, r"eps=1e-30 is too small for zero_tol"),
+    ],
+)
+def test_settings_that_leave_only_noise_are_refused(method_args, match):
+    with pytest.raises(ValueError, match=match):
+        xd.grad(np.sin, [1.0, 2.0], method_args=method_args)
+
+
+def test_float32_steps_at_every_scale():
+    x = np.float32([1e4])
+    g = xd.grad(lambda p: np.sin(p[0]), x)
+    assert g.dtype == np.float32
+    assert g[0] == pytest.approx(np.cos(1e4), abs=1e-5)
+    for scale in (1e-3, 1.0, 1e3):
+        x = (np.linspace(0.5, 1.5, 11) * scale).astype(np.float32)
+        g = xd.grad(np.exp, (x / scale).astype(np.float32))  # exp varies on the scale of 1
+        np.testing.assert_allclose(g, np.exp(x / scale), rtol=3e-4)
+        if scale >= 1:  # below zero_tol (0.41) the absolute step crosses 0: log is NaN there
+            g = xd.grad(np.log, x)  # log varies on the scale of x
+            np.testing.assert_allclose(g, 1 / x.astype(np.float64), rtol=1e-4)
+
+
+def test_float32_second_derivatives():
+    H = xd.hessian(lambda p: np.sum(p**2, axis=0), np.float32([1, 2]))
+    np.testing.assert_allclose(H, 2 * np.eye(2), atol=1e-3)
+    D = xd.genD(lambda p: np.sum(p**2, axis=0), np.float32([1, 2])).D
+    np.testing.assert_allclose(D[0, 2:], [2, 0, 2], atol=1e-3)
+
+
+def test_simple_step_that_vanishes_is_nan():
+    """x + eps == x: numDeriv's 'simple' would say 0."""
+    g = xd.grad(lambda p: p**2, np.array([1e20, 3.0]), "simple")
+    assert math.isnan(g[0])
+    assert g[1] == pytest.approx(6.0, rel=1e-3)
+
+
+def test_square_chunks_cannot_hide_a_wrong_axis():
+    def wrong_axis(p):
+        return np.sum(p, axis=-1)  # the points' axis, not the coordinates'
+
+    for max_batch in (3, None):
+        with pytest.raises(ValueError, match="expected"):
+            xd.grad(wrong_axis, [1.0, 2.0, 3.0], "simple", max_batch=max_batch)
+    with pytest.raises(ValueError, match="expected"):
+        xd.grad(wrong_axis, [1.0, 2.0, 3.0], max_batch=3)
+
+
+def test_masked_x_is_refused():
+    x = np.ma.masked_array([1.0, 2.0, 3.0], mask=[False, True, False])
+    with pytest.raises(TypeError, match=r"masked array.*cannot honour a mask"):
+        xd.grad(np.sin, x)
+
+
+# --- errors of the right class ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"max_batch": "a"}, TypeError, "max_batch must be an integer >= 1 or None, got str"),
+        ({"max_batch": 2.5}, TypeError, "got float 2.5"),
+        ({"max_batch": True}, TypeError, "got bool"),
+        ({"max_batch": 0}, ValueError, "got 0"),
+        ({"vectorized": None}, TypeError, "vectorized must be True or False, got NoneType"),
+        ({"full_output": "no"}, TypeError, "full_output must be True or False, got str 'no'"),
+        ({"method": 3}, TypeError, "method must be a string"),
+        ({"method": "newton"}, ValueError, "method must be one of"),
+        ({"kwargs": [1]}, TypeError, "kwargs must be a dict or None"),
+        ({"method_args": [1]}, TypeError, "method_args must be a dict"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        xd.grad(make("sc2", np), [1.0, 2.0], **kwargs)
+
+
+def test_numpy_integers_are_integers():
+    g = xd.grad(make("sc2", np), [1.0, 2.0], max_batch=np.int64(5))
+    assert g.shape == (2,)
+    assert xd.grad(make("sc2", np), [1.0, 2.0], vectorized=np.bool_(True)).shape == (2,)
+
+
+@pytest.mark.parametrize(
+    ("result", "match"),
+    [
+        (True, "func returned bool True"),
+        (None, "func returned NoneType None"),
+        ("1.0", "func returned str '1.0'"),
+        (np.array([object()], dtype=object), "func returned an array of dtype object"),
+        (np.array([True]), "func returned an array of dtype bool"),
+    ],
+    ids=["bool", "None", "str", "object", "bool array"],
+)
+def test_what_func_returns_is_checked(result, match):
+    with pytest.raises(TypeError, match=match):
+        xd.grad(lambda p: result, [1.0, 2.0])
+
+
+def test_func_returning_another_library_is_refused():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match=r"func returned a NumPy array for x of library .*torch"):
+        xd.grad(lambda p: np.sum(p.numpy(), axis=0), torch.tensor([1.0, 2.0]))
+    with pytest.raises(TypeError, match="func returned a torch array for x of library"):
+        xd.grad(lambda p: torch.sum(torch.asarray(p), dim=0), np.array([1.0, 2.0]))
+
+
+def test_complex_values_need_the_complex_method():
+    with pytest.raises(TypeError, match="func returned complex values"):
+        xd.grad(lambda p: np.sum(p, axis=0) * 1j, [1.0, 2.0])
+
+
+def test_second_derivatives_list_their_methods():
+    with pytest.raises(ValueError, match=r"method not implemented\. genD's method must be one of"):
+        xd.genD(make("sc2", np), [1.0, 2.0], method="complex")
+    with pytest.raises(ValueError, match=r"'Richardson', 'complex'.*got 'simple'"):
+        xd.hessian(make("sc2", np), [1.0, 2.0], method="simple")
+
+
+# --- JAX without 64-bit types ----------------------------------------------------------------
+
+
+@pytest.fixture
+def jax32():
+    jax = pytest.importorskip("jax")
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", False)
+    try:
+        yield jax.numpy
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+def test_jax_32_bit_mode_without_warnings(jax32):
+    jnp = jax32
+    x = jnp.asarray([0.5, 1.0, 2.0])
+
+    def f(p):
+        return jnp.sum(jnp.sin(p) ** 2, axis=0)
+
+    exact = np.sin(2 * np.array([0.5, 1.0, 2.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method, tol in (("Richardson", 1e-4), ("simple", 5e-3), ("complex", 1e-6)):
+            g = xd.grad(f, x, method)
+            assert g.dtype == jnp.float32
+            np.testing.assert_allclose(np.asarray(g), exact, atol=tol)
+        H = xd.hessian(f, x)
+        Hc = xd.hessian(f, x, "complex")
+        D = xd.genD(lambda p: jnp.stack([f(p), p[0, ...] * p[1, ...]]), x).D
+        grad_int = xd.grad(f, jnp.asarray([1, 2, 3]))
+        g1 = xd.gradient(jnp.asarray([1, 2, 4, 7]))
+        g2 = xd.gradient(jnp.asarray([1.0, 2.0, 4.0, 7.0]), [0.0, 1.0, 1.5, 3.0], edge_order=2)
+        g3 = xd.gradient(jnp.arange(8.0) ** 2, 0.5, accuracy=4, periodic=False)
+        t = jnp.arange(16.0) * (2 * np.pi / 16)
+        g4 = xd.gradient(jnp.sin(t), 2 * np.pi / 16, periodic=True, accuracy=6)
+    exact_h = np.diag(2 * np.cos(2 * np.array([0.5, 1.0, 2.0])))
+    np.testing.assert_allclose(np.asarray(H), exact_h, atol=2e-3)
+    np.testing.assert_allclose(np.asarray(Hc), exact_h, atol=1e-5)
+    assert D.dtype == jnp.float32
+    assert grad_int.dtype == jnp.float32
+    assert g1.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(g1), np.gradient(np.array([1, 2, 4, 7])))
+    np.testing.assert_allclose(
+        np.asarray(g2),
+        np.gradient([1.0, 2.0, 4.0, 7.0], [0.0, 1.0, 1.5, 3.0], edge_order=2),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(np.asarray(g3), 4 * np.arange(8.0), atol=1e-4)
+    np.testing.assert_allclose(np.asarray(g4), np.cos(np.arange(16) * 2 * np.pi / 16), atol=1e-4)
+
+
+def test_counting_func_sees_copies():
+    func = CountingFunc(make("sc2", np))
+    x = np.array([0.3, 0.6])
+    xd.grad(func, x)
+    assert func.calls == 2
