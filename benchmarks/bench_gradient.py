@@ -1,18 +1,25 @@
 """xpdiff.gradient against numpy.gradient (and torch.gradient), side by side.
 
-Run: ``python benchmarks/bench_gradient.py [--repeat N]``
+Run: ``python benchmarks/bench_gradient.py [--repeat N] [--quick]``
 
-For each case the table gives the best-of-N wall time of numpy.gradient, of
-xpdiff.gradient on the same NumPy array, and their ratio (xpdiff / numpy;
-below 1 is faster); where PyTorch is installed, torch.gradient and
-xpdiff.gradient on the same CPU tensor. Results are checked equal before
-timing.
+Part 1, numpy.gradient's arguments: for each case the best-of-N wall time of
+numpy.gradient and of xpdiff.gradient on the same NumPy array, their ratio
+(xpdiff / numpy; below 1 is faster), and each one's peak of traced memory
+beyond the input (tracemalloc), next to the size of the outputs. Results are
+checked equal to the bit before timing. Where PyTorch is installed,
+torch.gradient and xpdiff.gradient on the same CPU tensor (one thread).
+
+Part 2, beyond numpy.gradient: accuracy 4 (uniform, periodic, non-uniform)
+against xpdiff's default gradient on the same array.
+
+``--quick`` uses arrays 16 times smaller (for a smoke run, not for numbers).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import tracemalloc
 from functools import partial
 
 import numpy as np
@@ -21,40 +28,60 @@ from timing import best
 import xpdiff as xd
 
 
-def cases():
+def cases(scale: int):
     rng = np.random.default_rng(0)
-    n1 = 1_000_000
+    n1 = 10_000_000 // scale
     x1 = np.cumsum(rng.uniform(0.5, 1.5, n1))
     f1 = np.sin(x1 / 1000)
-    f2 = rng.random((2000, 2000))
-    x2 = np.cumsum(rng.uniform(0.5, 1.5, 2000))
-    f3 = rng.random((200, 200, 200)).astype(np.float32)
+    side = 4096 // int(np.sqrt(scale))
+    f2 = rng.random((side, side))
+    x2 = np.cumsum(rng.uniform(0.5, 1.5, side))
+    cube = 256 // round(scale ** (1 / 3))
+    f3 = rng.random((cube, cube, cube)).astype(np.float32)
     return [
-        ("1-D 1e6, unit spacing", f1, (), {}),
-        ("1-D 1e6, coordinates", f1, (x1,), {}),
-        ("1-D 1e6, coordinates, edge 2", f1, (x1,), {"edge_order": 2}),
-        ("2-D 2000^2, both axes", f2, (), {}),
-        ("2-D 2000^2, coords, axis 1", f2, (x2,), {"axis": 1}),
-        ("3-D 200^3 float32, all axes", f3, (0.5,), {}),
-    ]
+        (f"1-D {n1:.0e}, unit spacing", f1, (), {}),
+        (f"1-D {n1:.0e}, coords, edge_order=2", f1, (x1,), {"edge_order": 2}),
+        (f"2-D {side}^2, both axes", f2, (), {}),
+        (f"2-D {side}^2, coords axis 0, edge 2", f2, (x2,), {"axis": 0, "edge_order": 2}),
+        (f"3-D {cube}^3 float32, all axes", f3, (0.5,), {}),
+    ], (f1, x1, f2, x2)
+
+
+def peak_bytes(fn) -> int:
+    tracemalloc.start()
+    try:
+        fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak
+
+
+def _outputs_bytes(result) -> int:
+    return sum(r.nbytes for r in (result if isinstance(result, tuple) else (result,)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     have_torch = importlib.util.find_spec("torch") is not None
     if have_torch:
         import torch
 
         torch.set_num_threads(1)
+    table, (f1, x1, f2, x2) = cases(16 if args.quick else 1)
 
-    header = f"{'case':<32} {'numpy ms':>9} {'xpdiff ms':>10} {'ratio':>6}"
+    header = (
+        f"{'case':<38} {'numpy ms':>9} {'xpdiff ms':>10} {'ratio':>6} "
+        f"{'out MB':>7} {'np peak':>8} {'xd peak':>8}"
+    )
     if have_torch:
-        header += f" {'torch ms':>9} {'xpdiff/torch ms':>16} {'ratio':>6}"
+        header += f" {'torch ms':>9} {'xd/torch ms':>12} {'ratio':>6}"
     print(header)
     print("-" * len(header))
-    for title, f, varargs, kwargs in cases():
+    for title, f, varargs, kwargs in table:
         expected = np.gradient(f, *varargs, **kwargs)
         got = xd.gradient(f, *varargs, **kwargs)
         for e, g in zip(
@@ -65,7 +92,14 @@ def main() -> None:
             np.testing.assert_array_equal(g, e)
         t_np, _ = best(partial(np.gradient, f, *varargs, **kwargs), args.repeat)
         t_xd, _ = best(partial(xd.gradient, f, *varargs, **kwargs), args.repeat)
-        line = f"{title:<32} {t_np * 1e3:9.2f} {t_xd * 1e3:10.2f} {t_xd / t_np:6.2f}"
+        mb = 2**20
+        out = _outputs_bytes(got) / mb
+        np_peak = peak_bytes(partial(np.gradient, f, *varargs, **kwargs)) / mb
+        xd_peak = peak_bytes(partial(xd.gradient, f, *varargs, **kwargs)) / mb
+        line = (
+            f"{title:<38} {t_np * 1e3:9.2f} {t_xd * 1e3:10.2f} {t_xd / t_np:6.2f} "
+            f"{out:7.0f} {np_peak:8.0f} {xd_peak:8.0f}"
+        )
         if have_torch:
             ft = torch.asarray(f)
             spacing = [torch.asarray(v) if isinstance(v, np.ndarray) else v for v in varargs]
@@ -78,8 +112,25 @@ def main() -> None:
                 torch_kwargs["spacing"] = spacing[0] if scalar else spacing
             t_tg, _ = best(partial(torch.gradient, ft, **torch_kwargs), args.repeat)
             t_xt, _ = best(partial(xd.gradient, ft, *varargs, **kwargs), args.repeat)
-            line += f" {t_tg * 1e3:9.2f} {t_xt * 1e3:16.2f} {t_xt / t_tg:6.2f}"
+            line += f" {t_tg * 1e3:9.2f} {t_xt * 1e3:12.2f} {t_xt / t_tg:6.2f}"
         print(line)
+
+    print()
+    print(f"{'beyond numpy.gradient':<44} {'default ms':>10} {'ms':>9} {'x default':>10}")
+    print("-" * 76)
+    beyond = [
+        ("1-D, accuracy=4", f1, (), {"accuracy": 4}),
+        ("1-D, accuracy=4, periodic", f1, (), {"accuracy": 4, "periodic": True}),
+        ("1-D, coords, accuracy=4", f1, (x1,), {"accuracy": 4}),
+        ("2-D both axes, accuracy=4", f2, (), {"accuracy": 4}),
+        ("2-D both axes, accuracy=4, periodic", f2, (), {"accuracy": 4, "periodic": True}),
+        ("2-D coords axis 0, accuracy=4", f2, (x2,), {"axis": 0, "accuracy": 4}),
+    ]
+    for title, f, varargs, kwargs in beyond:
+        base = {k: v for k, v in kwargs.items() if k == "axis"}
+        t_default, _ = best(partial(xd.gradient, f, *varargs, **base), args.repeat)
+        t, _ = best(partial(xd.gradient, f, *varargs, **kwargs), args.repeat)
+        print(f"{title:<44} {t_default * 1e3:10.2f} {t * 1e3:9.2f} {t / t_default:10.2f}")
 
 
 if __name__ == "__main__":

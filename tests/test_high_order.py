@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from helpers import assert_gradient_equal, dask_must_not_compute
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import xpdiff as xd
@@ -43,8 +43,7 @@ def test_fd_weights_known_stencils():
 )
 def test_fd_weights_match_sympy(numerators, n, x0):
     sympy = pytest.importorskip("sympy")
-    if n >= len(numerators):
-        return
+    assume(n < len(numerators))
     points = [Fraction(k, 4) for k in numerators]
     sym = sympy.finite_diff_weights(
         n,
@@ -58,21 +57,50 @@ def test_fd_weights_match_sympy(numerators, n, x0):
 
 
 @pytest.mark.parametrize(
-    ("points", "n", "match"),
+    ("points", "n", "x0", "error", "match"),
     [
-        ([0, 1, 1, 2], 1, r"points must be distinct; repeated: \[1.0\]"),
-        ([0, 1, 2], 3, "the 3-th derivative needs at least 4 points, got 3"),
-        ([0, 1], 2, "needs at least 3 points, got 2"),
-        ([0, 1, 2], -1, "n must be an integer >= 0"),
-        ([0, 1, 2], 1.5, "n must be an integer >= 0"),
-        ([[0, 1], [2, 3]], 1, "points must be a 1-D sequence of real numbers"),
-        (["a", "b"], 1, "points must be a 1-D sequence of real numbers"),
-        ([0, np.inf, 2], 1, "must be finite"),
+        ([0, 1, 1, 2], 1, 0.0, ValueError, r"points must be distinct; repeated: \[1.0\]"),
+        ([0, 1, 2], 3, 0.0, ValueError, "the 3-th derivative needs at least 4 points, got 3"),
+        ([0, 1], 2, 0.0, ValueError, "needs at least 3 points, got 2"),
+        ([0, 1, 2], -1, 0.0, ValueError, "n must be an integer >= 0"),
+        ([0, 1, 2], 1.5, 0.0, TypeError, "n must be an integer >= 0"),
+        ([[0, 1], [2, 3]], 1, 0.0, ValueError, "points must be a 1-D sequence"),
+        (["a", "b"], 1, 0.0, TypeError, "points must be real numbers, got dtype <U1"),
+        ([0, np.inf, 2], 1, 0.0, ValueError, "must be finite"),
+        ([0, 1, 2], 1, 1j, TypeError, "x0 must be a real number, got complex"),
+        ([0, 1, 2], 1, "1", TypeError, "x0 must be a real number, got str"),
+        ([0, 1, 2], 1, np.nan, ValueError, "must be finite"),
     ],
 )
-def test_fd_weights_errors(points, n, match):
-    with pytest.raises(ValueError, match=match):
-        xd.fd_weights(points, n=n)
+def test_fd_weights_errors(points, n, x0, error, match):
+    with pytest.raises(error, match=match):
+        xd.fd_weights(points, n=n, x0=x0)
+
+
+def test_fd_weights_take_any_real_x0():
+    third = Fraction(1, 3)
+    np.testing.assert_array_equal(
+        xd.fd_weights([-1, 0, 1], x0=third), xd.fd_weights([-1, 0, 1], x0=float(third))
+    )
+    np.testing.assert_array_equal(
+        xd.fd_weights([-1, 0, 1], x0=np.float32(0.5)), xd.fd_weights([-1, 0, 1], x0=0.5)
+    )
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+def test_fd_weights_at_any_scale(scale):
+    """The recursion multiplies offsets: without scaling them first it overflows."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        w = xd.fd_weights(np.array([-1.0, 0.0, 1.0]) * scale)
+        points = np.array([1.0, 1.0 + 1e-7, 1.0 + 2e-7]) * scale
+        near = xd.fd_weights(points, x0=points[1])
+    np.testing.assert_allclose(w * scale, [-0.5, 0.0, 0.5], atol=1e-15)
+    if 1e-150 <= scale <= 1e150:  # 1 / scale**2 exists in float64
+        w2 = xd.fd_weights(np.array([-1.0, 0.0, 1.0]) * scale, n=2)
+        np.testing.assert_allclose(w2 * scale * scale, [1.0, -2.0, 1.0], rtol=1e-14)
+    spacing = np.diff(points)
+    expected = np.array([-0.5 / spacing[0], 0.0, 0.5 / spacing[1]])
+    np.testing.assert_allclose(near, expected, rtol=1e-6, atol=1e-6 * np.max(np.abs(expected)))
 
 
 # --- defaults stay numpy.gradient; accuracy=2 is edge_order=2 --------------------
@@ -349,10 +377,12 @@ def test_inputs_not_modified_high_order(xp):
     [
         ({"accuracy": 3}, ValueError, "accuracy must be an even integer >= 2.*got 3"),
         ({"accuracy": 0}, ValueError, "accuracy must be an even integer >= 2"),
-        ({"accuracy": 4.0}, ValueError, "accuracy must be an even integer >= 2"),
-        ({"accuracy": True}, ValueError, "accuracy must be an even integer >= 2"),
+        ({"accuracy": 4.0}, TypeError, "accuracy must be an even integer >= 2.*float"),
+        ({"accuracy": True}, TypeError, "accuracy must be an even integer >= 2.*bool"),
+        ({"accuracy": "4"}, TypeError, "accuracy must be an even integer >= 2.*str"),
         ({"n": 0}, ValueError, r"n \(the derivative order\) must be an integer >= 1, got 0"),
-        ({"n": 1.5}, ValueError, r"n \(the derivative order\) must be an integer >= 1"),
+        ({"n": 1.5}, TypeError, r"n \(the derivative order\) must be an integer >= 1"),
+        ({"n": 2.0}, TypeError, r"n \(the derivative order\) must be an integer >= 1.*float"),
         ({"accuracy": 4, "edge_order": 2}, ValueError, "edge_order=2 conflicts with accuracy=4"),
         ({"accuracy": 2, "edge_order": 1}, ValueError, "edge_order=1 conflicts with accuracy=2"),
         ({"n": 2, "edge_order": 1}, ValueError, "edge_order=1 .* is for first derivatives"),

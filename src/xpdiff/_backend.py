@@ -29,6 +29,7 @@ __all__ = [
     "is_numpy",
     "is_numpy_namespace",
     "is_python_scalar",
+    "is_traced",
     "library_name",
     "match_layout",
     "namespace_dtype",
@@ -48,6 +49,12 @@ _COMPAT_NAMES = (
 def is_python_scalar(x: object) -> bool:
     """True for Python bool, int, float and complex (not NumPy scalars)."""
     return isinstance(x, numbers.Number) and not isinstance(x, np.generic)
+
+
+def is_traced(x: object) -> bool:
+    """True for an array being traced by ``jax.jit`` (it has no values to look at yet)."""
+    jax = sys.modules.get("jax")
+    return jax is not None and isinstance(x, jax.core.Tracer)
 
 
 def is_numpy(x: object) -> bool:

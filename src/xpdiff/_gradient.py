@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from . import _backend, _stencils
+from . import _backend, _executors, _stencils
 
 __all__ = ["fd_weights", "gradient"]
 
@@ -51,12 +51,15 @@ class _Spacing:
         return isinstance(self.coords, np.ndarray)
 
 
+def _check_integer(name: str, value: object, allowed: str) -> int:
+    """An integer argument: a bool, float or string is a TypeError naming what is allowed."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
+    return int(value)
+
+
 def _check_edge_order(edge_order: object) -> int:
-    if isinstance(edge_order, bool) or not isinstance(edge_order, numbers.Integral):
-        raise ValueError(
-            f"edge_order must be the integer 1 or 2, got {edge_order!r} "
-            f"of type {type(edge_order).__name__}"
-        )
+    edge_order = _check_integer("edge_order", edge_order, "the integer 1 or 2")
     if edge_order > 2:
         # numpy's own message for this case
         raise ValueError("'edge_order' greater than 2 not supported")
@@ -99,6 +102,11 @@ def _xp_real_coordinates(xp, values):
 
 def _scalar_spacing(xp, device, value) -> _Spacing:
     """A scalar spacing: weak for Python numbers, typed for NumPy and xp 0-d arrays."""
+    if not (_backend.is_python_scalar(value) or _backend.is_array(value)):
+        raise TypeError(
+            f"spacing must be a real number, or 1-d coordinates of the axis, got "
+            f"{type(value).__name__} {value!r:.40}"
+        )
     if _backend.is_python_scalar(value):
         if isinstance(value, (bool, complex)):
             _check_real_spacing_dtype("b" if isinstance(value, bool) else "c", value)
@@ -147,7 +155,9 @@ def _coordinate_spacing(xp, device, coords, length: int, periodic: bool) -> _Spa
             # too short: the shape check of the caller raises numpy's ValueError
             return _Spacing(1.0, uniform=True)
         uniform = bool((diffs == diffs[0]).all())
-        host_coords = coords.astype(np.float64)
+        host_coords = coords.astype(np.float64, copy=False)
+        if closed and not host_coords[-1] > host_coords[0]:
+            raise ValueError(_closed_message(host_coords[0], host_coords[-1]))
         if uniform:
             step = _backend.host_to_device(diffs[0], xp, device)
             return _Spacing(step, uniform=True, coords=host_coords)
@@ -168,15 +178,26 @@ def _coordinate_spacing(xp, device, coords, length: int, periodic: bool) -> _Spa
     diffs = coords[1:] - coords[:-1]
     if diffs.shape[0] == 0:
         return _Spacing(1.0, uniform=True)
-    # numpy.gradient's uniform-spacing check: the one device-to-host sync
-    if bool(xp.all(diffs == diffs[0])):
+    # numpy.gradient's uniform-spacing check: the one device-to-host sync; coordinates
+    # being traced (jax.jit) have no values yet, and are taken as non-uniform
+    if not _backend.is_traced(coords) and bool(xp.all(diffs == diffs[0])):
         return _Spacing(diffs[0], uniform=True, coords=coords)
     period = None
     if closed:
         period, coords, diffs = coords[-1] - coords[0], coords[:-1], diffs[:-1]
+        if not _backend.is_traced(period) and not bool(period > 0):  # a second sync, rare
+            raise ValueError(_closed_message(coords[0], coords[0] + period))
     elif periodic:
         period = (coords[-1] - coords[0]) * (length / (length - 1))
     return _Spacing(diffs, uniform=False, coords=coords, period=period)
+
+
+def _closed_message(first, last) -> str:
+    return (
+        f"the last coordinate of a periodic axis given with one coordinate more than "
+        f"points is the first one plus the period, so it must be greater than the first: "
+        f"got first {float(first)!r}, last {float(last)!r}"
+    )
 
 
 def _parse_spacings(xp, device, f, axes, varargs, periodic) -> list[_Spacing]:
@@ -212,84 +233,52 @@ def _input_dtypes(xp, f):
     )
 
 
-def _axis_slicer(f, axis: int):
-    """``take(start, stop)`` is ``f[..., start:stop, ...]`` along ``axis``."""
-
-    def take(start, stop):
-        index = [slice(None)] * f.ndim
-        index[axis] = slice(start, stop)
-        return f[tuple(index)]
-
-    return take
+# --- plans: numpy.gradient's formulas, and Fornberg's for any order ------------------------
 
 
-def _divide(xp, numerator, denominator):
-    """``numerator / denominator`` with NumPy 2 promotion for typed denominators.
-
-    ``numerator`` is always a fresh temporary of this module, so on NumPy it
-    is divided in place (ufunc ``out=``), saving the temporary that NumPy's
-    own expression elision saves numpy.gradient.
-    """
-    if not isinstance(denominator, float):
-        work = xp.result_type(numerator.dtype, denominator.dtype)
-        numerator = xp.astype(numerator, work, copy=False)
-        denominator = xp.astype(denominator, work, copy=False)
-    if _backend.is_numpy_namespace(xp):
-        return np.divide(numerator, denominator, out=numerator)
-    return numerator / denominator
-
-
-def _combine(xp, weights, values):
-    """``w0 v0 + w1 v1 + w2 v2``, left to right, with NumPy 2 promotion."""
-    if isinstance(weights[0], float):
-        w0, w1, w2 = weights
-        v0, v1, v2 = values
-        return w0 * v0 + w1 * v1 + w2 * v2
-    work = xp.result_type(weights[0].dtype, values[0].dtype)
-    w0, w1, w2 = (xp.astype(w, work, copy=False) for w in weights)
-    v0, v1, v2 = (xp.astype(v, work, copy=False) for v in values)
-    return w0 * v0 + w1 * v1 + w2 * v2
-
-
-def _gradient_along(xp, f, axis: int, spacing: _Spacing, edge_order: int, out_dtype):
-    ndim = f.ndim
-    take = _axis_slicer(f, axis)
-
+def _numpy_plan(axis: int, length: int, spacing: _Spacing, edge_order: int) -> _stencils.AxisPlan:
+    """numpy.gradient's formulas for one axis, operation for operation (its rounding)."""
+    Region, Term = _stencils.Region, _stencils.Term
     if spacing.uniform:
         h = spacing.value
-        interior = _divide(
-            xp, take(2, None) - take(None, -2), _stencils.central_uniform_denominator(h)
+        interior = Region(
+            1,
+            length - 1,
+            (Term(None, 2), Term(None, 0)),
+            kind="difference",
+            divisor=_stencils.central_uniform_denominator(h),
         )
+        h_first = h_last = h
     else:
         diffs = spacing.value
-        shape = [1] * ndim
-        shape[axis] = -1
-        weights = tuple(
-            xp.reshape(w, tuple(shape))
-            for w in _stencils.central_nonuniform(diffs[:-1], diffs[1:])
-        )
-        interior = _combine(xp, weights, (take(None, -2), take(1, -1), take(2, None)))
 
+        def central(r0, r1):  # rows 1 + r0 .. 1 + r1 - 1: dx1 = diffs[r], dx2 = diffs[r + 1]
+            return _stencils.central_nonuniform(diffs[r0:r1], diffs[r0 + 1 : r1 + 1])
+
+        terms = (Term(None, 0), Term(None, 1), Term(None, 2))
+        interior = Region(1, length - 1, terms, lazy_weights=central, weight_dtype=diffs.dtype)
+        h_first, h_last = diffs[0], diffs[-1]
     if edge_order == 1:
-        h_first = spacing.value if spacing.uniform else spacing.value[0]
-        h_last = spacing.value if spacing.uniform else spacing.value[-1]
-        first = _divide(xp, take(1, 2) - take(0, 1), h_first)
-        last = _divide(xp, take(-1, None) - take(-2, -1), h_last)
+        first = Region(0, 1, (Term(None, 1), Term(None, 0)), kind="difference", divisor=h_first)
+        last = Region(
+            length - 1,
+            length,
+            (Term(None, length - 1), Term(None, length - 2)),
+            kind="difference",
+            divisor=h_last,
+        )
     else:
         if spacing.uniform:
             w_first = _stencils.first_edge2_uniform(spacing.value)
             w_last = _stencils.last_edge2_uniform(spacing.value)
         else:
-            diffs = spacing.value
             w_first = _stencils.first_edge2_nonuniform(diffs[0], diffs[1])
             w_last = _stencils.last_edge2_nonuniform(diffs[-2], diffs[-1])
-        first = _combine(xp, w_first, (take(0, 1), take(1, 2), take(2, 3)))
-        last = _combine(xp, w_last, (take(-3, -2), take(-2, -1), take(-1, None)))
-
-    return _assemble(xp, (first, interior, last), axis, out_dtype, like=f)
-
-
-# --- any order, any accuracy, periodic axes: Fornberg stencils -----------------
+        first = Region(0, 1, tuple(Term(w, k) for k, w in enumerate(w_first)))
+        last = Region(
+            length - 1, length, tuple(Term(w, length - 3 + k) for k, w in enumerate(w_last))
+        )
+    return _stencils.AxisPlan(axis, length, (first, interior, last), halo=edge_order, edges=(1, 1))
 
 
 def _work_dtypes(xp, f_dtype, spacing: _Spacing):
@@ -311,63 +300,56 @@ def _work_dtypes(xp, f_dtype, spacing: _Spacing):
     return real, data
 
 
-def _along(xp, w, ndim: int, axis: int):
-    """A 1-d array of per-point weights, shaped to broadcast along ``axis``."""
-    shape = [1] * ndim
-    shape[axis] = -1
-    return xp.reshape(w, tuple(shape))
-
-
-def _row(weights, j: int):
-    """Row ``j`` of stacked weights (a list, or a 2-d array: ``[j, ...]`` for the standard)."""
-    return weights[j] if isinstance(weights, list) else weights[j, ...]
-
-
-def _apply(xp, weights, slices, skip=()):
-    """``sum_j weights[j] * slices[j]``, without the terms listed in ``skip``."""
-    total = None
-    for j, (w, v) in enumerate(zip(weights, slices, strict=True)):
-        if j in skip:
-            continue
-        term = w * v
-        total = term if total is None else total + term
-    return total
-
-
 def _uniform_weights(xp, device, offsets_rows, n, spacing, real):
-    """Exact host weights for integer offsets, scaled by h**-n, on the device.
+    """Exact host weights for integer offsets, scaled by ``h**-n``: one list per row.
 
-    Returns (weights as an (m, rows) device array, host weights (m, rows)).
+    A Python-float spacing gives Python floats (weak: they take the data's
+    precision); a typed spacing gives 0-d arrays of ``real`` on the device.
     """
-    host = np.array([_stencils.exact_weights(tuple(row), n) for row in offsets_rows]).T
+    host = [np.array(_stencils.exact_weights(tuple(row), n)) for row in offsets_rows]
     h = spacing.value
     if isinstance(h, float):
-        return _backend.host_to_device(host / h**n, xp, device, real), host
-    dev = _backend.host_to_device(host, xp, device, real)
-    return dev / xp.astype(h, real) ** n, host
+        return [[float(w) / h**n for w in row] for row in host]
+    scale = xp.astype(h, real) ** n
+    return [[_backend.host_to_device(w, xp, device, real) / scale for w in row] for row in host]
 
 
-def _nonuniform_weights(xp, device, offsets, n, on_host, real):
-    """Fornberg weights of many points at once; one transfer for host coordinates."""
-    weights = _stencils.fornberg(offsets, n)
+def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
+    """Fornberg weights of many points at once; one transfer for host coordinates.
+
+    With ``centre`` (the index of the offset that is 0) the first derivative's
+    weights come from the shorter Lagrange formula.
+    """
+    if n == 1 and centre is not None:
+        weights = _stencils.first_derivative_weights(offsets, centre)
+    else:
+        weights = _stencils.fornberg(offsets, n)
+    if on_host and not _backend.is_numpy_namespace(xp):
+        stacked = _backend.host_to_device(np.stack(weights), xp, device, real)  # one transfer
+        return [stacked[j, ...] for j in range(len(weights))]
     if on_host:
-        return _backend.host_to_device(np.stack(weights), xp, device, real)
+        return [np.asarray(w, dtype=real) for w in weights]
     return [xp.astype(w, real) for w in weights]
 
 
-def _periodic_extension(cxp, x, left: int, right: int, axis: int, period=None):
-    """``x`` with ``left`` points wrapped in front and ``right`` after, along ``axis``."""
-    take = _axis_slicer(x, axis)
-    n = x.shape[axis]
-    head, tail = take(n - left, n), take(0, right)
-    if period is not None:
-        head, tail = head - period, tail + period
-    return cxp.concat([head, x, tail], axis=axis)
+def _periodic_extension(cxp, x, left: int, right: int, period):
+    """Coordinates ``x`` with ``left`` points wrapped in front and ``right`` after."""
+    n = x.shape[0]
+    return cxp.concat([x[n - left :] - period, x, x[:right] + period], axis=0)
 
 
-def _high_order_along(xp, device, f, axis, spacing, n, accuracy, periodic, out_dtype):
-    length = f.shape[axis]
+def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, real):
+    """Fornberg stencils of order ``accuracy`` for the ``n``-th derivative along one axis.
+
+    The interior takes the centred stencil (a "pairs" region on uniform
+    grids; on non-uniform host coordinates its per-row weights are computed
+    block by block as the executor asks for them), the edges one-sided
+    stencils row by row, and a periodic axis the centred stencil everywhere,
+    wrapping around.
+    """
+    Region, Term = _stencils.Region, _stencils.Term
     plan = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
+    size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
     need = plan.size if periodic else plan.min_points
     if length < need:
         kind = "periodic " if periodic else ""
@@ -375,77 +357,97 @@ def _high_order_along(xp, device, f, axis, spacing, n, accuracy, periodic, out_d
             f"axis {axis} has {length} points, but the {kind}stencil of n={n} with "
             f"accuracy={accuracy} needs at least {need} points along it"
         )
-    real, data = _work_dtypes(xp, f.dtype, spacing)
-    f = xp.astype(f, data, copy=False)
-    ndim = f.ndim
-    size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
-    inner = length if periodic else length - size + 1
-
-    source = _periodic_extension(xp, f, left, right, axis) if periodic else f
-    take = _axis_slicer(source, axis)
-    slices = [take(j, j + inner) for j in range(size)]
-
+    if not periodic:
+        _stencils.check_edge_conditioning(n, accuracy, float(xp.finfo(real).eps), axis)
+    inner = length - left - right
     if spacing.uniform:
-        rows = [[j - left for j in range(size)]]
-        w, host = _uniform_weights(xp, device, rows, n, spacing, real)
-        zeros = {j for j in range(size) if host[j, 0] == 0.0}
-        interior = _apply(xp, [w[j, 0] for j in range(size)], slices, skip=zeros)
+        (centre,) = _uniform_weights(
+            xp, device, [[j - left for j in range(size)]], n, spacing, real
+        )
+        interior = _stencils.pairs_region(left, left + inner, centre, left, n)
+        exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
+        kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
+
+        def wrap_weights(i):
+            return centre
     else:
-        cxp = np if spacing.on_host else xp
         x = spacing.coords
         x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
+        cxp = np if spacing.on_host else xp
         if periodic:
             period = spacing.period if spacing.on_host else xp.astype(spacing.period, real)
-            xe = _periodic_extension(cxp, x, left, right, 0, period)
-            offsets = [xe[j : j + length] - x for j in range(size)]
+            xe = _periodic_extension(cxp, x, left, right, period)
         else:
-            offsets = [x[j : j + inner] - x[left : left + inner] for j in range(size)]
-        w = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
-        interior = _apply(xp, [_along(xp, _row(w, j), ndim, axis) for j in range(size)], slices)
+            xe = None
 
+        def offsets(r0, r1):  # interior rows left + r0 .. left + r1 - 1
+            points = x[left + r0 : left + r1]
+            if periodic:
+                return [xe[left + j + r0 : left + j + r1] - points for j in range(size)]
+            return [x[j + r0 : j + r1] - points for j in range(size)]
+
+        kept = list(range(size))
+        terms = tuple(Term(None, j) for j in range(size))
+        if spacing.on_host:
+
+            def lazy(r0, r1):
+                return _nonuniform_weights(xp, device, offsets(r0, r1), n, True, real, left)
+
+            interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
+        else:
+            weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
+            interior = Region(left, left + inner, tuple(Term(w, j) for j, w in enumerate(weights)))
+
+        def wrap_weights(i):  # a periodic row outside the interior: its own stencil
+            row = [xe[i + j : i + j + 1] - x[i : i + 1] for j in range(size)]
+            return [
+                w[0, ...] for w in _nonuniform_weights(xp, device, row, n, spacing.on_host, real)
+            ]
+
+    regions = [interior]
     if periodic:
-        return _assemble(xp, (interior,), axis, out_dtype, like=f)
-
-    f_take = _axis_slicer(f, axis)
-    first_window = [f_take(k, k + 1) for k in range(edge)]
-    last_window = [f_take(length - edge + k, length - edge + k + 1) for k in range(edge)]
+        for i in [*range(left), *range(left + inner, length)]:
+            weights = wrap_weights(i)
+            terms = tuple(Term(weights[j], (i - left + j) % length) for j in kept)
+            regions.append(Region(i, i + 1, terms))
+        regions.sort(key=lambda region: region.start)
+        return _stencils.AxisPlan(
+            axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
+        )
     if spacing.uniform:
-        rows = [[k - i for k in range(edge)] for i in range(left)]
-        wl, _ = _uniform_weights(xp, device, rows, n, spacing, real)
-        rows = [[k - (edge - right + i) for k in range(edge)] for i in range(right)]
-        wr, _ = _uniform_weights(xp, device, rows, n, spacing, real)
+        first = [[k - i for k in range(edge)] for i in range(left)]
+        last = [[k - (edge - right + i) for k in range(edge)] for i in range(right)]
+        first_weights = _uniform_weights(xp, device, first, n, spacing, real)
+        last_weights = _uniform_weights(xp, device, last, n, spacing, real)
     else:
-        offsets = [x[k] - x[0:left] for k in range(edge)]
-        wl = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
-        offsets = [x[length - edge + k] - x[length - right :] for k in range(edge)]
-        wr = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
-    first = _apply(xp, [_along(xp, _row(wl, k), ndim, axis) for k in range(edge)], first_window)
-    last = _apply(xp, [_along(xp, _row(wr, k), ndim, axis) for k in range(edge)], last_window)
-    return _assemble(xp, (first, interior, last), axis, out_dtype, like=f)
+        first_weights = _edge_rows(
+            xp, device, [x[k] - x[0:left] for k in range(edge)], n, spacing, real
+        )
+        last_weights = _edge_rows(
+            xp,
+            device,
+            [x[length - edge + k] - x[length - right :] for k in range(edge)],
+            n,
+            spacing,
+            real,
+        )
+    for i, weights in enumerate(first_weights):
+        regions.append(Region(i, i + 1, tuple(Term(w, k) for k, w in enumerate(weights))))
+    for i, weights in enumerate(last_weights):
+        row = length - right + i
+        terms = tuple(Term(w, length - edge + k) for k, w in enumerate(weights))
+        regions.append(Region(row, row + 1, terms))
+    regions.sort(key=lambda region: region.start)
+    return _stencils.AxisPlan(
+        axis, length, tuple(regions), halo=max(edge, size), edges=(left, right)
+    )
 
 
-def _assemble(xp, parts, axis: int, out_dtype, *, like):
-    """Join edge and interior pieces along ``axis``, each cast once to ``out_dtype``.
-
-    Generic path: ``concat``. NumPy fast path (design.md's small-primitive
-    rule): slice assignment into a fresh array that xpdiff owns, as
-    numpy.gradient does, which saves the extra pass of ``concat``. Both
-    round each piece once to ``out_dtype``, so results are the same. The
-    result gets ``like``'s layout (Dask chunks).
-    """
-    if _backend.is_numpy_namespace(xp):
-        shape = list(parts[0].shape)
-        shape[axis] = sum(p.shape[axis] for p in parts)
-        out = np.empty(tuple(shape), dtype=out_dtype)
-        index = [slice(None)] * len(shape)
-        start = 0
-        for part in parts:
-            index[axis] = slice(start, start + part.shape[axis])
-            out[tuple(index)] = part
-            start += part.shape[axis]
-        return out
-    parts = [xp.astype(part, out_dtype, copy=False) for part in parts]
-    return _backend.match_layout(xp.concat(parts, axis=axis), like)
+def _edge_rows(xp, device, offsets, n, spacing, real):
+    """Weights of each one-sided edge row (rows of the offsets' arrays), as per-row lists."""
+    weights = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
+    rows = weights[0].shape[0]
+    return [[w[i, ...] for w in weights] for i in range(rows)]
 
 
 def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, periodic=False):
@@ -627,23 +629,24 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
     spacings = _parse_spacings(xp, device, f, axes, varargs, wraps)
     f, out_dtype = _input_dtypes(xp, f)
 
+    executor = _executors.executor_for(xp, f)
     outvals = []
     for ax, spacing, wrap in zip(axes, spacings, wraps, strict=True):
+        length = f.shape[ax]
         if order == 1 and not wrap and accuracy in (None, 2):
             # numpy.gradient's own formulas, to the bit
             numpy_edge_order = accuracy or edge_order or 1
-            if f.shape[ax] < numpy_edge_order + 1:
+            if length < numpy_edge_order + 1:
                 raise ValueError(
                     "Shape of array too small to calculate a numerical gradient, "
                     "at least (edge_order + 1) elements are required."
                 )
-            outvals.append(_gradient_along(xp, f, ax, spacing, numpy_edge_order, out_dtype))
-        else:
-            outvals.append(
-                _high_order_along(
-                    xp, device, f, ax, spacing, order, accuracy or 2, wrap, out_dtype
-                )
-            )
+            plan = _numpy_plan(ax, length, spacing, numpy_edge_order)
+            outvals.append(executor.apply(xp, f, plan, out_dtype))
+            continue
+        real, data = _work_dtypes(xp, f.dtype, spacing)
+        plan = _high_order_plan(xp, device, ax, length, spacing, order, accuracy or 2, wrap, real)
+        outvals.append(executor.apply(xp, xp.astype(f, data, copy=False), plan, out_dtype, f))
 
     if len(axes) == 1:
         return outvals[0]
@@ -651,20 +654,17 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
 
 
 def _check_derivative_order(n: object) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+    n = _check_integer("n (the derivative order)", n, "an integer >= 1")
+    if n < 1:
         raise ValueError(f"n (the derivative order) must be an integer >= 1, got {n!r}")
-    return int(n)
+    return n
 
 
 def _check_accuracy(accuracy: object) -> int | None:
     if accuracy is None:
         return None
-    if (
-        isinstance(accuracy, bool)
-        or not isinstance(accuracy, numbers.Integral)
-        or accuracy < 2
-        or accuracy % 2
-    ):
+    accuracy = _check_integer("accuracy", accuracy, "an even integer >= 2 or None")
+    if accuracy < 2 or accuracy % 2:
         raise ValueError(
             f"accuracy must be an even integer >= 2 (the order of the truncation error), "
             f"got {accuracy!r}"

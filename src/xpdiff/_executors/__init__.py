@@ -1,0 +1,26 @@
+"""Executors of array mode: they carry an axis's stencil plan out on one library.
+
+A plan (``_stencils.AxisPlan``) says which output rows of an axis take which
+formula of which input rows; an executor writes them. The generic executor
+works on every Array API library with slices, arithmetic and ``concat``;
+the NumPy executor writes into one output array with ufuncs in cache-sized
+blocks. :func:`executor_for` picks one from the data: the only place where
+array mode looks at the library. A CuPy kernel or a Dask executor with halo
+exchange is one more module here and one more line in :func:`executor_for`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _backend
+from . import _generic, _numpy
+
+__all__ = ["executor_for"]
+
+
+def executor_for(xp: Any, f: Any):
+    """The executor module for data ``f`` of namespace ``xp`` (it has ``apply``)."""
+    if _backend.is_numpy_namespace(xp) and type(f) is _numpy.np.ndarray:
+        return _numpy
+    return _generic

@@ -1,0 +1,42 @@
+"""What the executors share: promotion as NumPy 2 does it, slices along an axis."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def is_weak(weight: object) -> bool:
+    """Python numbers take the data's precision (NumPy 2's weak scalars); NumPy's do not."""
+    return type(weight) in (int, float, complex)
+
+
+def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
+    """The dtype NumPy 2 computes ``region``'s formula in, from the data and typed weights."""
+    dtype = data_dtype
+    if region.kind == "difference":
+        typed = [] if is_weak(region.divisor) else [region.divisor.dtype]
+    elif region.lazy_weights is not None:
+        typed = [region.weight_dtype]
+    else:
+        typed = [
+            t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)
+        ]
+    for weight_dtype in typed:
+        dtype = xp.result_type(dtype, weight_dtype)
+    return dtype
+
+
+def take_rows(x: Any, axis: int, start: int, stop: int) -> Any:
+    """``x[..., start:stop, ...]`` along ``axis``."""
+    index = [slice(None)] * x.ndim
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+def along(xp: Any, weight: Any, ndim: int, axis: int) -> Any:
+    """A 1-d array of per-row weights, shaped to broadcast along ``axis``."""
+    if getattr(weight, "ndim", 0) != 1:
+        return weight
+    shape = [1] * ndim
+    shape[axis] = -1
+    return xp.reshape(weight, tuple(shape))

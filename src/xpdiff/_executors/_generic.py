@@ -1,0 +1,71 @@
+"""The generic executor: a plan carried out with the Array API standard alone.
+
+Each region is computed with slices and arithmetic, each part cast once to
+the output dtype, and the parts joined with ``concat``: nothing is written
+in place, so read-only NumPy arrays, JAX (also under ``jax.jit``), PyTorch,
+array-api-strict and Dask (lazily) all work. Operands are promoted
+explicitly to NumPy 2's result dtype, so that libraries that promote 0-d
+arrays differently (PyTorch) compute the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import _backend
+from ._common import along, is_weak, take_rows, work_dtype
+
+__all__ = ["apply"]
+
+
+def region_values(xp: Any, f: Any, axis: int, region) -> Any:
+    """One region's values, in its work dtype."""
+    rows = region.rows
+    sources = [take_rows(f, axis, term.start, term.start + rows) for term in region.terms]
+    work = work_dtype(xp, f.dtype, region)
+    if region.kind == "difference":
+        difference = sources[0] - sources[1]  # in the data's dtype, as numpy.gradient does
+        divisor = region.divisor
+        if not is_weak(divisor):
+            difference = xp.astype(difference, work, copy=False)
+            divisor = xp.astype(divisor, work, copy=False)
+        return difference / divisor
+    if region.kind == "pairs":
+        return _pairs(xp, region, sources, work, f.ndim, axis)
+    total = None
+    for weight, source in zip(region.weights(), sources, strict=True):
+        if not is_weak(weight):
+            weight = xp.astype(along(xp, weight, f.ndim, axis), work, copy=False)
+            source = xp.astype(source, work, copy=False)
+        product = weight * source
+        total = product if total is None else total + product
+    return total
+
+
+def _pairs(xp, region, sources, work, ndim, axis):
+    """``w_1 (s0 +- s1) + w_2 (s2 +- s3) + ... [+ w_0 s_centre]`` (see ``Region``)."""
+    weights = region.weights()
+    total = None
+    for k in range(0, len(sources) - 1, 2):
+        pair = sources[k] - sources[k + 1] if region.sign < 0 else sources[k] + sources[k + 1]
+        term = _times(xp, weights[k], pair, work)
+        total = term if total is None else total + term
+    if len(sources) % 2:
+        total = total + _times(xp, weights[-1], sources[-1], work)
+    return total
+
+
+def _times(xp, weight, values, work):
+    if is_weak(weight):
+        return weight * values
+    return xp.astype(weight, work, copy=False) * xp.astype(values, work, copy=False)
+
+
+def apply(xp: Any, f: Any, plan, out_dtype: Any, like: Any = None) -> Any:
+    """``plan`` carried out on ``f``: an array of ``f``'s shape in ``out_dtype``."""
+    parts = [
+        xp.astype(region_values(xp, f, plan.axis, region), out_dtype, copy=False)
+        for region in plan.regions
+    ]
+    result = parts[0] if len(parts) == 1 else xp.concat(parts, axis=plan.axis)
+    return _backend.match_layout(result, f if like is None else like)
