@@ -251,10 +251,8 @@ def _numpy_plan(axis: int, length: int, spacing: _Spacing, edge_order: int) -> _
         h_first = h_last = h
     else:
         diffs = spacing.value
-
-        def central(r0, r1):  # rows 1 + r0 .. 1 + r1 - 1: dx1 = diffs[r], dx2 = diffs[r + 1]
-            return _stencils.central_nonuniform(diffs[r0:r1], diffs[r0 + 1 : r1 + 1])
-
+        # row 1 + r: dx1 = diffs[r], dx2 = diffs[r + 1]
+        central = _stencils.WindowWeights(diffs, 2, _stencils.central_nonuniform_rule)
         terms = (Term(None, 0), Term(None, 1), Term(None, 2))
         interior = Region(1, length - 1, terms, lazy_weights=central, weight_dtype=diffs.dtype)
         h_first, h_last = diffs[0], diffs[-1]
@@ -332,6 +330,19 @@ def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
     return [xp.astype(w, real) for w in weights]
 
 
+def _fornberg_rows(columns, n, left, real, xp, device):
+    """A :class:`~xpdiff._stencils.WindowWeights` rule: rows' weights from host coordinates.
+
+    ``columns[j]`` holds the j-th coordinate of every row's window, the row's
+    own point being ``columns[left]``; ``xp`` None means NumPy (what a Dask
+    chunk's plan carries: no module to pickle).
+    """
+    points = columns[left]
+    offsets = [column - points for column in columns]
+    xp = _backend._numpy_namespace() if xp is None else xp
+    return _nonuniform_weights(xp, device, offsets, n, True, real, left)
+
+
 def _periodic_extension(cxp, x, left: int, right: int, period):
     """Coordinates ``x`` with ``left`` points wrapped in front and ``right`` after."""
     n = x.shape[0]
@@ -380,19 +391,17 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
         else:
             xe = None
 
-        def offsets(r0, r1):  # interior rows left + r0 .. left + r1 - 1
+        def offsets(r0, r1):  # interior rows left + r0 .. left + r1 - 1 (never wrapping)
             points = x[left + r0 : left + r1]
-            if periodic:
-                return [xe[left + j + r0 : left + j + r1] - points for j in range(size)]
             return [x[j + r0 : j + r1] - points for j in range(size)]
 
         kept = list(range(size))
         terms = tuple(Term(None, j) for j in range(size))
         if spacing.on_host:
-
-            def lazy(r0, r1):
-                return _nonuniform_weights(xp, device, offsets(r0, r1), n, True, real, left)
-
+            target = None if _backend.is_numpy_namespace(xp) else xp
+            lazy = _stencils.WindowWeights(
+                x, size, _fornberg_rows, (n, left, real, target, device)
+            )
             interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
         else:
             weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
@@ -409,7 +418,8 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
         for i in [*range(left), *range(left + inner, length)]:
             weights = wrap_weights(i)
             terms = tuple(Term(weights[j], (i - left + j) % length) for j in kept)
-            regions.append(Region(i, i + 1, terms))
+            unwrapped = tuple(i - left + j for j in kept)
+            regions.append(Region(i, i + 1, terms, unwrapped=unwrapped))
         regions.sort(key=lambda region: region.start)
         return _stencils.AxisPlan(
             axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
@@ -546,6 +556,12 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
     is the one device-to-host synchronisation. Coordinates given as NumPy
     arrays or lists are checked on the host and need none.
 
+    Dask arrays stay lazy and keep their chunks: each output chunk is one
+    task computed from its input chunk and the few rows of its neighbours
+    that the stencils reach, by the chunk's own library (see "Scaling out"
+    in the documentation). Coordinates given as Dask arrays are computed
+    once, when ``gradient`` is called.
+
     NumPy arrays of datetime64 or timedelta64 dtype and NumPy subclasses such
     as masked arrays are handed to numpy.gradient itself after the arguments
     are checked, so they behave exactly as there.
@@ -626,7 +642,13 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
     device = _backend.device_of(f)
     axes = normalize_axis_tuple(axis, f.ndim) if axis is not None else tuple(range(f.ndim))
     wraps = _check_periodic(periodic, len(axes))
-    spacings = _parse_spacings(xp, device, f, axes, varargs, wraps)
+    # plans live where the executor wants their numbers: on f's device, or on
+    # the host for Dask, whose executor hands each chunk the part it needs
+    plan_xp, plan_device = xp, device
+    if type(f) is not np.ndarray and _backend.library_name(f) == "dask":
+        varargs = tuple(_executors.dask_host_spacing(v) for v in varargs)
+        plan_xp, plan_device = _backend._numpy_namespace(), "cpu"
+    spacings = _parse_spacings(plan_xp, plan_device, f, axes, varargs, wraps)
     f, out_dtype = _input_dtypes(xp, f)
 
     executor = _executors.executor_for(xp, f)
@@ -644,8 +666,10 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
             plan = _numpy_plan(ax, length, spacing, numpy_edge_order)
             outvals.append(executor.apply(xp, f, plan, out_dtype))
             continue
-        real, data = _work_dtypes(xp, f.dtype, spacing)
-        plan = _high_order_plan(xp, device, ax, length, spacing, order, accuracy or 2, wrap, real)
+        real, data = _work_dtypes(plan_xp, f.dtype, spacing)
+        plan = _high_order_plan(
+            plan_xp, plan_device, ax, length, spacing, order, accuracy or 2, wrap, real
+        )
         outvals.append(executor.apply(xp, xp.astype(f, data, copy=False), plan, out_dtype, f))
 
     if len(axes) == 1:

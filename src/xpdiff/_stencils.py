@@ -30,7 +30,9 @@ __all__ = [
     "Region",
     "StencilPlan",
     "Term",
+    "WindowWeights",
     "central_nonuniform",
+    "central_nonuniform_rule",
     "central_uniform_denominator",
     "exact_weights",
     "fd_weights_host",
@@ -267,6 +269,41 @@ class Term:
 
 
 @dataclass(frozen=True)
+class WindowWeights:
+    """Per-row weights computed on demand from a sliding window of a 1-d array.
+
+    Row ``r`` of a region takes its weights from ``values[r : r + width]``:
+    ``weights(r0, r1)`` calls ``rule(columns, *args)`` with ``columns[j] =
+    values[j + r0 : j + r1]`` (column j holds entry j of every row's window)
+    and returns its list of weights, one per term. Non-uniform grids use it
+    with the coordinate differences (numpy.gradient's three-point formula) or
+    the coordinates (Fornberg's weights). It is a plain object rather than a
+    closure so that :meth:`restrict` can hand a Dask chunk just the
+    coordinates its rows need, and the result pickles for a cluster.
+    """
+
+    values: object
+    width: int
+    rule: Callable
+    args: tuple = ()
+
+    def __call__(self, r0: int, r1: int) -> list:
+        columns = [self.values[j + r0 : j + r1] for j in range(self.width)]
+        return list(self.rule(columns, *self.args))
+
+    def restrict(self, r0: int, r1: int) -> WindowWeights:
+        """The same weights for rows ``r0 .. r1 - 1`` only, as rows ``0 .. r1 - r0 - 1``."""
+        return WindowWeights(
+            self.values[r0 : r1 + self.width - 1], self.width, self.rule, self.args
+        )
+
+
+def central_nonuniform_rule(columns):
+    """:func:`central_nonuniform` as a :class:`WindowWeights` rule on coordinate differences."""
+    return central_nonuniform(columns[0], columns[1])
+
+
+@dataclass(frozen=True)
 class Region:
     """Output rows ``start .. stop - 1`` of an axis, as one formula of the input rows.
 
@@ -288,11 +325,21 @@ class Region:
     terms: tuple[Term, ...]
     kind: str = "sum"
     divisor: object = None
-    #: per-row weights computed on demand: ``weights_of(r0, r1)`` gives the terms'
-    #: weights for the region's rows ``r0 .. r1 - 1`` (a block at a time, in cache)
+    #: per-row weights computed on demand: ``lazy_weights(r0, r1)`` gives the terms'
+    #: weights for the region's rows ``r0 .. r1 - 1`` (a block at a time, in cache);
+    #: a :class:`WindowWeights`, or any callable where nothing restricts it
     lazy_weights: Callable | None = None
     weight_dtype: object = None  # the dtype of the lazy weights
     sign: int = 1  # "pairs": the sign of a pair's second source
+    #: on a periodic axis, the terms' sources before wrapping around (a start may
+    #: be negative or beyond the axis): where the rows lie next to each other in
+    #: a Dask chunk's halo; the terms' own starts are within the axis
+    unwrapped: tuple[int, ...] | None = None
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        """The terms' first source rows, unwrapped on a periodic axis."""
+        return self.unwrapped if self.unwrapped is not None else tuple(t.start for t in self.terms)
 
     @property
     def rows(self) -> int:

@@ -5,8 +5,9 @@ formula of which input rows; an executor writes them. The generic executor
 works on every Array API library with slices, arithmetic and ``concat``;
 the NumPy executor writes into one output array with ufuncs in cache-sized
 blocks. :func:`executor_for` picks one from the data: the only place where
-array mode looks at the library. A CuPy kernel or a Dask executor with halo
-exchange is one more module here and one more line in :func:`executor_for`.
+array mode looks at the library. The Dask executor (halo exchange, one task
+per chunk) runs one of the others on each chunk; a CuPy kernel would be one
+more module here and one more line in :func:`executor_for`.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _backend
-from . import _generic, _numpy
+from . import _dask, _generic, _numpy
 
-__all__ = ["executor_for"]
+__all__ = ["dask_host_spacing", "executor_for"]
+
+dask_host_spacing = _dask.host_spacing
 
 
 def executor_for(xp: Any, f: Any):
     """The executor module for data ``f`` of namespace ``xp`` (it has ``apply``)."""
     if _backend.is_numpy_namespace(xp) and type(f) is _numpy.np.ndarray:
         return _numpy
+    if _backend.library_name(f) == "dask":
+        return _dask
     return _generic

@@ -27,7 +27,10 @@ BLOCK_ELEMENTS = 1 << 16
 
 
 def apply(xp: Any, f: np.ndarray, plan, out_dtype: Any, like: Any = None) -> np.ndarray:
-    """``plan`` carried out on ``f``: a new array of ``f``'s shape in ``out_dtype``.
+    """``plan`` carried out on ``f``: a new array in ``out_dtype``.
+
+    It has ``f``'s shape, but for ``plan.length`` rows along the plan's axis
+    (fewer than ``f``'s for a Dask chunk given with its halo).
 
     Regions whose weights are the same for every row are computed along the
     flat memory of ``f`` first: one contiguous range covers them in every
@@ -36,8 +39,12 @@ def apply(xp: Any, f: np.ndarray, plan, out_dtype: Any, like: Any = None) -> np.
     times faster than the same arithmetic on strided views (differences
     along the last axis).
     """
-    out = np.empty(f.shape, dtype=out_dtype)
-    flat = f.flags.c_contiguous and f.ndim > 0
+    shape = list(f.shape)
+    shape[plan.axis] = plan.length
+    out = np.empty(tuple(shape), dtype=out_dtype)
+    # one flat offset serves output and sources while their slabs have one size
+    same_slabs = plan.length == f.shape[plan.axis] or math.prod(f.shape[: plan.axis]) == 1
+    flat = f.flags.c_contiguous and f.ndim > 0 and same_slabs
     uniform = [r for r in plan.regions if flat and r.rows > 1 and _same_weights_every_row(r)]
     for region in uniform:
         _flat_region_into(out, f, plan.axis, region)
