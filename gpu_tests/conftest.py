@@ -7,7 +7,9 @@ a failure, so a GPU job cannot pass by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import warnings
 
 import pytest
 
@@ -47,3 +49,31 @@ def cp():
     import cupy
 
     return cupy
+
+
+@contextlib.contextmanager
+def no_synchronize():
+    """Inside, a device-to-host synchronisation by CuPy is an error.
+
+    ``cupyx.allow_synchronize`` is deprecated in CuPy 14, which warns when it
+    is called; the warning is silenced for that call alone (pytest turns
+    warnings into errors), so that warnings of xpdiff still fail the test.
+    """
+    from cupyx import allow_synchronize
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        guard = allow_synchronize(False)
+        guard.__enter__()
+    try:
+        yield
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            guard.__exit__(None, None, None)
+
+
+@pytest.fixture
+def no_sync(cp):
+    """:func:`no_synchronize`, for tests (gpu_tests is not an importable package)."""
+    return no_synchronize

@@ -28,8 +28,10 @@ def _check(cp, result, expected, device):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("edge_order", [1, 2])
-@pytest.mark.parametrize("shape", [(7,), (5, 6), (3, 4, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("shape", [(7,), (5, 6), (3, 4, 5), (3, 2, 4, 5)])
 def test_parity_uniform_and_coordinates(cp, dtype, edge_order, shape):
+    if edge_order == 2 and min(shape) < 3:
+        shape = tuple(max(3, n) for n in shape)  # numpy.gradient needs 3 points for edge_order=2
     rng = np.random.default_rng(sum(shape) + edge_order)
     f = rng.uniform(-50, 50, shape) * (1 if np.dtype(dtype).kind != "c" else 1 + 1j)
     f = f.astype(dtype)
@@ -53,7 +55,8 @@ def test_parity_uniform_and_coordinates(cp, dtype, edge_order, shape):
     ours = xd.gradient(fg, *[cp.asarray(c) for c in coords], edge_order=edge_order)
     theirs = cp.gradient(fg, *[cp.asarray(c) for c in coords], edge_order=edge_order)
     ours = ours if isinstance(ours, tuple) else (ours,)
-    theirs = theirs if isinstance(theirs, tuple) else (theirs,)
+    # cupy.gradient returns a list for several axes (numpy.gradient a tuple)
+    theirs = tuple(theirs) if isinstance(theirs, (tuple, list)) else (theirs,)
     for a, b in zip(ours, theirs, strict=True):
         assert a.dtype == b.dtype
         eps = np.finfo(a.dtype).eps
@@ -82,13 +85,11 @@ def test_second_device_kept(cp):
     assert res.device == fg.device
 
 
-def test_no_sync_with_host_coordinates(cp):
+def test_no_sync_with_host_coordinates(cp, no_sync):
     """Scalar spacing and NumPy coordinates need no device-to-host transfer."""
-    from cupyx import allow_synchronize
-
     f = cp.asarray(np.random.default_rng(0).random((64, 48)))
     x = np.cumsum(np.random.default_rng(1).random(48))
-    with allow_synchronize(False):
+    with no_sync():
         g0, g1 = xd.gradient(f, 0.5, x, edge_order=2)
     expected = np.gradient(cp.asnumpy(f), 0.5, x, edge_order=2)
     np.testing.assert_allclose(cp.asnumpy(g1), expected[1], rtol=1e-14)
