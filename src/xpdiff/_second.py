@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _engine, _function, _points, _schemes, _steps
+from . import _adaptive, _backend, _engine, _function, _points, _schemes, _steps
 
 __all__ = ["GenD", "genD", "hessian"]
 
@@ -243,13 +243,19 @@ def hessian(
         Vectorized scalar function: ``x`` of shape ``(n, ...)``, returns ``(...)``.
     x : array_like
         The point ``(n,)`` or points ``(n, *B)``.
-    method : {"Richardson", "complex"}
+    method : {"Richardson", "complex", "adaptive"}
         "Richardson": from :func:`genD` with numDeriv's hessian default
         ``d = 0.1``. "complex": numDeriv's Richardson Jacobian of the
         complex-step gradient, all complex-step gradients at all Richardson
-        points in one call (``2 r n**2`` complex points).
+        points in one call (``2 r n**2`` complex points). "adaptive":
+        xpdiff's, steps chosen per coordinate from the function (as in
+        :func:`grad`), a ladder of ``r`` second differences per diagonal
+        entry and of ``r`` four-point mixed differences per pair, each entry
+        the estimate with the smallest error estimate; three calls.
     method_args : dict, optional
-        ``eps`` (1e-4), ``d`` (0.1), ``zero_tol``, ``r`` (4), ``v`` (2).
+        ``eps`` (1e-4), ``d`` (0.1), ``zero_tol``, ``r`` (4), ``v`` (2). For
+        "adaptive": ``d`` (0.1), ``r`` (6, from 2 to 6: ``4r`` points per
+        mixed entry) and ``v`` (2).
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
@@ -275,6 +281,10 @@ def hessian(
     >>> np.round(xd.hessian(rosen, [-1.2, 1.0], method="complex"), 6)
     array([[1330.,  480.],
            [ 480.,  200.]])
+    >>> H, info = xd.hessian(rosen, [-1.2, 1.0], method="adaptive", full_output=True)
+    >>> np.round(H, 9), info.ncalls
+    (array([[1330.,  480.],
+           [ 480.,  200.]]), 3)
     """
     problem = _engine.setup(
         func,
@@ -302,6 +312,18 @@ def hessian(
     H = xp.reshape(out["H"], shape)
     if not full_output:
         return H
+    if problem.method == "adaptive":
+        return H, _function.GradInfo(
+            error=xp.reshape(out["error"], shape),
+            nfev=problem.evaluator.nfev,
+            ncalls=problem.evaluator.ncalls,
+            table=None,
+            steps=xp.reshape(out["steps"], problem.shape),
+            method="adaptive",
+            method_args=problem.settings.as_dict(),
+            order=xp.reshape(out["order"], shape),
+            step=xp.reshape(out["step"], shape),
+        )
     return H, _info(problem, xp.reshape(out["error"], shape), out["steps"])
 
 
@@ -360,6 +382,10 @@ def _complex_hessian(problem, f0, head):
     return out
 
 
-#: hessian's methods, numDeriv's
-HESSIAN_METHODS = ("Richardson", "complex")
-HESSIAN_METHODS_IMPL = {"Richardson": _richardson_hessian, "complex": _complex_hessian}
+#: hessian's methods: numDeriv's, and xpdiff's adaptive one
+HESSIAN_METHODS = ("Richardson", "complex", "adaptive")
+HESSIAN_METHODS_IMPL = {
+    "Richardson": _richardson_hessian,
+    "complex": _complex_hessian,
+    "adaptive": _adaptive.hessian,
+}

@@ -20,7 +20,9 @@ import numpy as np
 
 __all__ = [
     "METHODS",
+    "AdaptiveSettings",
     "Settings",
+    "adaptive_settings",
     "canonical_method",
     "extrapolation_factors",
     "method_settings",
@@ -30,7 +32,7 @@ __all__ = [
     "simple_steps",
 ]
 
-METHODS = ("Richardson", "simple", "complex")
+METHODS = ("Richardson", "simple", "complex", "adaptive")
 
 #: numDeriv's defaults for float64 (R's .Machine$double.eps for the zero tolerance)
 FLOAT64_EPS = 2.220446049250313e-16
@@ -114,6 +116,71 @@ class Settings:
         }
 
 
+#: method "adaptive" (see _adaptive): the pilot's relative step, the ladder's levels
+#: and the ratio of its steps, for first and for second derivatives
+ADAPTIVE_DEFAULTS = {"d": 0.1, "r": 4, "v": 2.0}
+ADAPTIVE_SECOND_DEFAULTS = {"d": 0.1, "r": 6, "v": 2.0}
+
+
+@dataclass(frozen=True)
+class AdaptiveSettings:
+    """Resolved ``method_args`` of method "adaptive"."""
+
+    d: float
+    r: int
+    v: float
+    given: frozenset
+    method: str = "adaptive"
+    show_details: bool = False
+
+    def as_dict(self) -> dict:
+        return {"d": self.d, "r": self.r, "v": self.v}
+
+
+def adaptive_settings(method_args, derivative_order: int = 1) -> AdaptiveSettings:
+    """``method_args`` of "adaptive" over its defaults, checked.
+
+    ``d`` is the pilot's relative step (``T = d max(|x|, 1)``); ``r`` the
+    ladder's levels (2 to 10 for first derivatives, whose ladder has ``2r``
+    points; 2 to 6 for the Hessian, whose mixed entries have ``4r``); ``v``
+    the ratio of its steps, at least 1.5 (closer to 1, the extrapolation
+    divides by almost zero).
+    """
+    if method_args is None:
+        method_args = {}
+    if not isinstance(method_args, dict):
+        raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
+    defaults = ADAPTIVE_DEFAULTS if derivative_order == 1 else ADAPTIVE_SECOND_DEFAULTS
+    values = dict(defaults)
+    for key, value in method_args.items():
+        if key not in defaults:
+            raise ValueError(
+                f"unknown method_args key {key!r} for method 'adaptive'; allowed keys: "
+                f"{', '.join(defaults)}"
+            )
+        values[key] = value
+    d, r, v = values["d"], values["r"], values["v"]
+    for name, value in (("d", d), ("v", v)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"method_args {name} must be a real number, got {value!r}")
+    if not (math.isfinite(d) and d > 0):
+        raise ValueError(f"method_args d must be a finite number > 0, got {d!r}")
+    if not (math.isfinite(v) and v >= 1.5):
+        raise ValueError(
+            f"method_args v (the ratio of the ladder's steps) must be a finite number >= 1.5, "
+            f"got {v!r}"
+        )
+    largest = 10 if derivative_order == 1 else 6
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
+        raise TypeError(f"method_args r must be an integer, got {r!r}")
+    if not 2 <= r <= largest:
+        raise ValueError(
+            f"method_args r (the ladder's levels) must be an integer from 2 to {largest} "
+            f"(at most 24 points per derivative), got {r!r}"
+        )
+    return AdaptiveSettings(float(d), int(r), float(v), frozenset(method_args))
+
+
 def method_settings(
     method: str,
     method_args,
@@ -140,6 +207,8 @@ def method_settings(
     by almost zero) are refused with a ValueError naming the setting and the
     limit: see :func:`check_noise`.
     """
+    if method == "adaptive":
+        return adaptive_settings(method_args, derivative_order)
     if not method_args and (method_args is None or isinstance(method_args, dict)):
         key = tuple(sorted(defaults.items())) if defaults else ()
         return _default_settings(method, machine_eps, key, derivative_order)

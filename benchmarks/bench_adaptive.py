@@ -1,0 +1,309 @@
+"""method="adaptive" against numDeriv's Richardson, scipy.differentiate and numdifftools.
+
+Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick]``
+
+Part 1, first derivatives: the sixteen problems of ``adaptive_problems.py``
+(standard test functions of the step-size literature, with exact
+derivatives), 100 points each. For each method: the median relative error,
+the share of points below 1e-12, the points where the result is not finite
+though the derivative is, the function values per derivative, the calls of
+the function per problem, the share of points whose true error is below 10
+times the method's own error estimate, and the total time over the sixteen
+problems (best of N; each problem is one vectorized call of each method).
+
+Part 2, Hessians of separable sums ``g(x0) + g(x1)`` over pairs of
+consecutive benchmark points (the exact Hessian is ``diag(g''(x0),
+g''(x1))``): the same columns, errors in the Frobenius norm relative to the
+exact Hessian's.
+
+Part 3, numDeriv's ``sc2`` (``sum_i i (exp(x_i) - x_i) / n``) at n = 10,
+100 and 1000 (x uniform in [-1.5, 1.5]): relative error of the gradient in
+the 2-norm and time, against Richardson's.
+
+Columns for scipy.differentiate and numdifftools appear where installed
+(``pip install numdifftools``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+import warnings
+
+import numpy as np
+from adaptive_problems import PROBLEMS, points
+
+import xpdiff as xd
+
+
+class Counted:
+    """f, counting its calls and the values it computes."""
+
+    def __init__(self, f):
+        self.f, self.calls, self.values = f, 0, 0
+
+    def __call__(self, x, *args):
+        self.calls += 1
+        self.values += np.size(x)
+        return self.f(x, *args)
+
+
+# --- the methods: each returns (estimate, error estimate or None) ------------------------------
+
+
+def xd_method(method, **kwargs):
+    def run(f, x):
+        g, info = xd.grad(f, x, method=method, full_output=True, **kwargs)
+        return g, info.error if method == "adaptive" else None
+
+    return run
+
+
+def scipy_derivative(f, x):
+    from scipy.differentiate import derivative
+
+    res = derivative(f, x)
+    return res.df, res.error
+
+
+def numdifftools_derivative(f, x):
+    import numdifftools as nd
+
+    result = nd.Derivative(f, full_output=True)(x)
+    return result.estimate, result.error_estimate
+
+
+def first_derivative_methods():
+    methods = [
+        ("xd Richardson (numDeriv)", xd_method("Richardson")),
+        ("xd adaptive", xd_method("adaptive")),
+        ("xd adaptive, side=+1", None),
+        ("xd complex step", xd_method("complex")),
+    ]
+    if importlib.util.find_spec("scipy.differentiate"):
+        methods.append(("scipy.differentiate", scipy_derivative))
+    if importlib.util.find_spec("numdifftools"):
+        methods.append(("numdifftools", numdifftools_derivative))
+    return methods
+
+
+def _one_sided(f, x):
+    g, info = xd.grad(f, x, method="adaptive", side=[1] * x.size, full_output=True)
+    return g, info.error
+
+
+def first_derivatives(repeat: int, count: int) -> dict:
+    print(f"\nFirst derivatives: 16 problems x {count} points")
+    header = (
+        f"  {'method':26s} {'median':>8s} {'<1e-12':>7s} {'nonfin':>6s} {'f/deriv':>7s} "
+        f"{'calls':>5s} {'honest':>6s} {'time':>8s}"
+    )
+    print(header)
+    summary = {}
+    for name, method in first_derivative_methods():
+        method = method or _one_sided
+        errors, honest, nonfinite, values, calls = [], [], 0, 0, 0
+        for _, f, fp, _, interval, spacing, _ in PROBLEMS:
+            x = points(interval, spacing, count)
+            exact = fp(x)
+            counted = Counted(f)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value, error = method(counted, x)
+            value = np.asarray(value, dtype=np.float64)
+            true = np.abs(value - exact)
+            errors.append(true / np.abs(exact))
+            nonfinite += int(np.sum(~np.isfinite(value)))
+            if error is not None:
+                honest.append(true <= 10 * np.asarray(error))
+            values += counted.values / x.size
+            calls += counted.calls
+        seconds = _time_all(method, repeat, count)
+        e = np.concatenate(errors)
+        finite = e[np.isfinite(e)]
+        row = {
+            "median": float(np.median(finite)) if finite.size else np.nan,
+            "below": float(np.mean(e < 1e-12)),
+            "nonfinite": nonfinite,
+            "per_derivative": values / len(PROBLEMS),
+            "calls": calls / len(PROBLEMS),
+            "honest": float(np.mean(np.concatenate(honest))) if honest else np.nan,
+            "seconds": seconds,
+        }
+        summary[name] = row
+        honest_text = f"{row['honest']:6.1%}" if honest else f"{'-':>6s}"
+        print(
+            f"  {name:26s} {row['median']:8.1e} {row['below']:7.1%} {nonfinite:6d} "
+            f"{row['per_derivative']:7.1f} {row['calls']:5.1f} {honest_text} "
+            f"{seconds * 1e3:6.1f}ms"
+        )
+    print(
+        "  (median over finite results; complex step: needs a function that accepts complex input)"
+    )
+    return summary
+
+
+def _time_all(method, repeat: int, count: int) -> float:
+    inputs = [
+        (f, points(interval, spacing, count)) for _, f, _, _, interval, spacing, _ in PROBLEMS
+    ]
+    best = np.inf
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            for f, x in inputs:
+                method(f, x)
+            best = min(best, time.perf_counter() - start)
+    return best
+
+
+# --- Hessians of separable sums ------------------------------------------------------------
+
+
+def hessian_methods():
+    methods = [
+        ("xd Richardson (numDeriv)", lambda F, X: (xd.hessian(F, X), None)),
+        ("xd adaptive", _xd_adaptive_hessian),
+    ]
+    if importlib.util.find_spec("scipy.differentiate"):
+        methods.append(("scipy.differentiate", _scipy_hessian))
+    if importlib.util.find_spec("numdifftools"):
+        methods.append(("numdifftools", _numdifftools_hessian))
+    return methods
+
+
+def _xd_adaptive_hessian(F, X):
+    H, info = xd.hessian(F, X, method="adaptive", full_output=True)
+    return H, info.error
+
+
+def _scipy_hessian(F, X):
+    from scipy.differentiate import hessian
+
+    res = hessian(F, X)
+    return res.ddf, res.error
+
+
+def _numdifftools_hessian(F, X):
+    import numdifftools as nd
+
+    out = np.empty((2, 2, X.shape[1]))
+    error = np.empty_like(out)
+    for k in range(X.shape[1]):
+        result = nd.Hessian(F, full_output=True)(X[:, k])
+        out[:, :, k], error[:, :, k] = result.estimate, result.error_estimate
+    return out, error
+
+
+def hessians(repeat: int, count: int) -> dict:
+    print(f"\nHessians of g(x0) + g(x1): 16 problems x {count} pairs of points")
+    print(
+        f"  {'method':26s} {'median':>8s} {'<1e-12':>7s} {'<1e-10':>7s} {'nonfin':>6s} "
+        f"{'f/entry':>7s} {'calls':>5s} {'honest':>6s} {'time':>8s}"
+    )
+    summary = {}
+    for name, method in hessian_methods():
+        errors, honest, nonfinite, values, calls = [], [], 0, 0, 0
+        inputs = []
+        for _, g, _, g2, interval, spacing, _ in PROBLEMS:
+            x = points(interval, spacing, count)
+            X = np.stack([x, np.roll(x, -1)])
+            F = Counted(lambda p, g=g: g(p[0]) + g(p[1]))
+            inputs.append((F, X))
+            exact = np.zeros((2, 2, count))
+            exact[0, 0], exact[1, 1] = g2(X[0]), g2(X[1])
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                H, error = method(F, X)
+            H = np.asarray(H, dtype=np.float64)
+            diff = H - exact
+            true = np.sqrt(np.sum(diff**2, axis=(0, 1)))
+            errors.append(true / np.sqrt(np.sum(exact**2, axis=(0, 1))))
+            nonfinite += int(np.sum(~np.all(np.isfinite(H), axis=(0, 1))))
+            if error is not None:
+                honest.append(np.all(np.abs(diff) <= 10 * np.asarray(error), axis=(0, 1)))
+            values += F.values / 2 / count / 3  # per entry of the lower triangle
+            calls += F.calls
+        best = np.inf
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            for _ in range(repeat):
+                start = time.perf_counter()
+                for F, X in inputs:
+                    method(F.f, X)
+                best = min(best, time.perf_counter() - start)
+        e = np.concatenate(errors)
+        finite = e[np.isfinite(e)]
+        row = {
+            "median": float(np.median(finite)),
+            "below": float(np.mean(e < 1e-12)),
+            "below10": float(np.mean(e < 1e-10)),
+            "nonfinite": nonfinite,
+            "per_entry": values / len(PROBLEMS),
+            "calls": calls / len(PROBLEMS),
+            "honest": float(np.mean(np.concatenate(honest))) if honest else np.nan,
+            "seconds": best,
+        }
+        summary[name] = row
+        honest_text = f"{row['honest']:6.1%}" if honest else f"{'-':>6s}"
+        print(
+            f"  {name:26s} {row['median']:8.1e} {row['below']:7.1%} {row['below10']:7.1%} "
+            f"{nonfinite:6d} {row['per_entry']:7.1f} {row['calls']:5.1f} {honest_text} "
+            f"{best * 1e3:6.1f}ms"
+        )
+    return summary
+
+
+# --- numDeriv's sc2 ------------------------------------------------------------------------
+
+
+def sc2(x):
+    n = x.shape[0]
+    w = np.arange(1, n + 1, dtype=x.dtype).reshape((n,) + (1,) * (x.ndim - 1))
+    return np.sum(w * (np.exp(x) - x), axis=0) / n
+
+
+def sc2_table(repeat: int, sizes) -> None:
+    print("\nnumDeriv's sc2, x uniform in [-1.5, 1.5]: relative error (2-norm) and time")
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        x = rng.uniform(-1.5, 1.5, n)
+        exact = np.arange(1, n + 1) / n * (np.exp(x) - 1)
+        cases = [
+            ("Richardson", lambda x=x: xd.grad(sc2, x)),
+            ("adaptive", lambda x=x: xd.grad(sc2, x, method="adaptive")),
+        ]
+        if importlib.util.find_spec("scipy.differentiate") and n <= 1000:
+            from scipy.differentiate import jacobian
+
+            cases.append(("scipy.differentiate", lambda x=x: jacobian(sc2, x).df))
+        times = {}
+        parts = []
+        for name, fn in cases:
+            best = np.inf
+            for _ in range(repeat):
+                start = time.perf_counter()
+                g = fn()
+                best = min(best, time.perf_counter() - start)
+            times[name] = best
+            error = np.linalg.norm(g - exact) / np.linalg.norm(exact)
+            parts.append(f"{name} {error:.1e} in {best * 1e3:.2f} ms")
+        ratio = times["adaptive"] / times["Richardson"]
+        print(f"  n={n:5d}: " + "; ".join(parts) + f"; adaptive / Richardson time {ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="20 points per problem")
+    args = parser.parse_args()
+    count = 20 if args.quick else 100
+    first_derivatives(args.repeat, count)
+    hessians(max(1, args.repeat // 2), count)
+    sc2_table(args.repeat, (10, 100) if args.quick else (10, 100, 1000))
+
+
+if __name__ == "__main__":
+    main()

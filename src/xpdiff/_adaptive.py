@@ -1,0 +1,578 @@
+"""method="adaptive": steps chosen from the function, in three batched calls.
+
+numDeriv's Richardson steps are a fixed fraction of ``|x|``: right for
+functions that vary on the scale of x, wrong by orders of magnitude for
+``exp(100 x)``, ``exp(-x / 1e6)``, ``log`` near 0 or a sum whose value
+dwarfs each partial derivative. This method chooses each coordinate's steps
+from the function itself, with a fixed number of calls and fixed shapes (no
+loop that depends on the data, no transfer to the host), so it runs under
+``jax.jit``, lazily on Dask and without synchronisation on a GPU:
+
+1. **The call at x.**
+2. **A pilot call**: three points per coordinate, ``x +- T/256`` and ``x +
+   T`` with ``T = d max(|x|, 1)`` rounded down to a power of two (one-sided:
+   ``x + s T {1/256, 1/128, 1}``): a near pair that resolves functions that
+   vary on lengths down to ``T/256`` (sin at ``x = 1e4``) and a far point for
+   those that vary slowly. The cubic through them and x gives estimates
+   of the first three derivatives, and each of the ratios ``|d1/d2|``,
+   ``|d2/d3|`` and ``sqrt|d1/d3|`` estimates the length ``lambda`` over which
+   the function changes (exactly, for ``exp(x / lambda)``). Their median
+   (ratios that are not finite or zero left out; where the far point is not
+   finite, d1 and d2 from the near pair) sets the ladder's base step ``H = C
+   lambda``, rounded down to a power of two so that every point of the
+   ladder is exact in x's dtype. ``C`` balances truncation against rounding
+   for the ladder's highest order and scales with the dtype's precision.
+   Where no ratio survives, ``H`` is ``T / 256``, or ``C |x|`` if smaller
+   (functions that stop being finite near 0, such as log, vary on ``|x|``).
+3. **A ladder**: ``r`` levels of steps ``H, H/v, ..., H/v**(r-1)`` (central:
+   a pair of points per level; one-sided: ``2r`` single points), whose
+   Richardson table holds estimates of every order at every level. Each
+   estimate's error is estimated as its difference from the estimate of the
+   order below plus its rounding error (``eps max|f|`` times its weights'
+   amplification, divided by its step); each component keeps the estimate
+   with the smallest error among those whose points are all finite. The
+   error estimate comes with it (``full_output``), as do its order and
+   step.
+
+Second derivatives (``hessian``) use the same pilot, a ladder of second
+differences for the diagonal and a ladder of four-point mixed differences
+``(f(++) - f(+-) - f(-+) + f(--)) / (4 h_i h_j)`` for each pair, all in the
+third call.
+
+Everything here is host-side weights (schemes, computed once and cached) and
+a few array operations per call; the points go through the engine
+(``_engine.run``) like every other method's, so the memory budget,
+``max_batch`` and ``workers`` apply unchanged (a batch larger than the
+budget allows is split into more calls, as for every method).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _backend, _engine, _schemes
+from ._stencils import fornberg
+
+__all__ = ["first_derivatives", "hessian"]
+
+#: the pilot's offsets in units of T: central (a near pair and one far point), and
+#: one-sided (times the side); the near ones alone serve where the far one is not finite
+#: the near points are T / ratio: 256 where the dtype resolves a second difference
+#: that short (float64), 16 otherwise (float32: its rounding hides f'' at T / 256)
+PILOT_RATIOS = {"high": 256.0, "low": 16.0}
+
+
+def pilot_ratio(eps: float) -> float:
+    """How much nearer than T the pilot's near points are, for a dtype of precision eps."""
+    return PILOT_RATIOS["high" if eps < 1e-12 else "low"]
+
+
+#: H = C lambda, C for float64 and the default ladders, tuned on the problems of
+#: benchmarks/bench_adaptive.py (central, one-sided, second derivatives); other dtypes
+#: scale it by (eps / eps64) ** (1 / (p + 1)), p the ladder's highest order, which keeps
+#: truncation and rounding errors in the same balance
+STEP_CONSTANT = {"central": 0.05, "one-sided": 0.4, "second": 0.5}
+FLOAT64_EPS = 2.220446049250313e-16
+#: the ladder's estimate keeps this share of its rounding estimate in its error
+#: (rounding errors of a function's values are rarely all of one sign and size)
+NOISE_WEIGHT = 0.5
+#: a pilot's derivative estimate counts when it exceeds its rounding noise this many times
+RESOLVED = 8.0
+
+# --- schemes: host-side weights ------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Ladder:
+    """A ladder's points and, per candidate estimate, its weights on their values.
+
+    Candidate c of group g is ``weights[g, c] @ (F - f(x)) / divisor`` with F
+    the group's values and the divisor ``H`` (first derivatives), ``H**2`` or
+    ``H_i H_j`` (second); ``error[g, c]`` the same for its difference from
+    the candidate of the order below; ``noise[g, c]`` the amplification of
+    rounding errors of the values (the sum of ``|weights|`` and of the
+    weights' sum, which f(x) carries); ``order`` its order of accuracy and
+    ``step`` its largest step, in units of H. A first axis of 1 is the same
+    for every group. Unused candidates (padding) have infinite noise.
+    """
+
+    family: _schemes.Family
+    weights: np.ndarray
+    error: np.ndarray
+    noise: np.ndarray
+    order: np.ndarray
+    step: np.ndarray
+    used: np.ndarray  # (g, C, L) 1.0 where a candidate's weight is not zero
+
+
+def _frozen(array, dtype=np.float64) -> np.ndarray:
+    array = np.ascontiguousarray(array, dtype=dtype)
+    array.flags.writeable = False
+    return array
+
+
+def _coords(n: int) -> np.ndarray:
+    return _frozen(np.arange(n)[:, None], np.int64)
+
+
+def _candidates(levels: np.ndarray, factors: list[float], base_order: int, order_step: int, v):
+    """Every entry of the Richardson table of ``levels`` (rows of weights), as candidates.
+
+    Entry (j, k), k >= j, extrapolates levels ``k - j .. k`` to order
+    ``base_order + j * order_step``; its error estimate is its difference
+    from the entry it improves on, (j - 1, k), or from the level before for
+    j = 0 (entry (0, 0) has none and is left out). Returns the rows
+    ``(weights, error, noise, order, step)`` with ``step`` the entry's
+    largest step (that of level ``k - j``) in units of H.
+    """
+    table = {(0, k): row for k, row in enumerate(levels)}
+    for j, factor in enumerate(factors, start=1):
+        for k in range(j, len(levels)):
+            table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
+    weights, error, order, step = [], [], [], []
+    for (j, k), row in sorted(table.items()):
+        if k == 0:
+            continue
+        before = table[j - 1, k] if j else table[0, k - 1]
+        weights.append(row)
+        error.append(row - before)
+        order.append(base_order + j * order_step)
+        step.append(float(v) ** -(k - j))
+    weights = np.array(weights)
+    noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
+    return weights, np.array(error), noise, np.array(order, dtype=np.float64), np.array(step)
+
+
+def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False) -> Ladder:
+    """Candidate rows of one or more groups as a Ladder (padded to one count).
+
+    Padding candidates have no weights and infinite noise: never chosen.
+    """
+    count = max(r[0].shape[0] for r in rows)
+    stacks = [[], [], [], [], []]
+    for weights, error, noise, order, step in rows:
+        extra = count - weights.shape[0]
+        stacks[0].append(np.pad(weights, ((0, extra), (0, 0))))
+        stacks[1].append(np.pad(error, ((0, extra), (0, 0))))
+        stacks[2].append(np.pad(noise, (0, extra), constant_values=np.inf)[:, None])
+        stacks[3].append(np.pad(order, (0, extra))[:, None])
+        stacks[4].append(np.pad(step, (0, extra))[:, None])
+    arrays = [np.stack(a) for a in stacks]  # (g, C, L) and (g, C, 1)
+    if elementwise_per_coordinate:  # output i takes coordinate i's rows: (n, 1, C, .)
+        arrays = [a[:, None] for a in arrays]
+    weights, error, noise, order, step = (_frozen(a) for a in arrays)
+    return Ladder(family, weights, error, noise, order, step, _frozen(weights != 0))
+
+
+def _central_rows(r: int, v: float, power: int):
+    """A central ladder of r levels (sets (k, +), (k, -)) of the first or second derivative."""
+    levels = np.zeros((r, 2 * r))
+    for k in range(r):
+        if power == 1:
+            levels[k, 2 * k], levels[k, 2 * k + 1] = v**k / 2, -(v**k) / 2
+        else:
+            levels[k, 2 * k] = levels[k, 2 * k + 1] = v ** (2 * k)
+    return _candidates(levels, [v ** (2 * j) for j in range(1, r)], 2, 2, v)
+
+
+def _one_sided_rows(r: int, v: float, side: float):
+    """A one-sided ladder of 2r single points ``x + side H / v**k``: forward differences."""
+    levels = np.zeros((2 * r, 2 * r))
+    for k in range(2 * r):
+        levels[k, k] = side * v**k
+    return _candidates(levels, [v**j for j in range(1, 2 * r)], 1, 1, v)
+
+
+def _moves(side: float, r: int, v: float) -> np.ndarray:
+    scale = v ** -np.arange(r, dtype=np.float64)
+    if side == 0.0:
+        return np.stack([scale, -scale], axis=1).reshape(2 * r)
+    return side * v ** -np.arange(2 * r, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=128)
+def first_ladder(n: int, sides: tuple, r: int, v: float, elementwise: bool) -> Ladder:
+    """The ladder of first derivatives: central, or one-sided where ``sides`` says."""
+    side = [0.0 if math.isnan(s) else float(s) for s in sides]
+    per_coordinate = len(set(side)) > 1
+    moves = np.stack([_moves(s, r, v) for s in side])  # (n, 2r)
+
+    def rows_of(s):
+        return _central_rows(r, v, 1) if s == 0.0 else _one_sided_rows(r, v, s)
+
+    rows = [rows_of(s) for s in side] if per_coordinate else [rows_of(side[0])]
+    if elementwise:
+        family = _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
+    else:
+        family = _schemes.Family(
+            _coords(n),
+            _frozen(moves[:, :, None] if per_coordinate else moves[:1, :, None]),
+            relative=True,
+            groups=n,
+        )
+    return _ladder(family, rows, elementwise and per_coordinate)
+
+
+@functools.lru_cache(maxsize=128)
+def pilot_scheme(n: int, sides: tuple, elementwise: bool, ratio: float = 256.0):
+    """The pilot: its family, and weights ``(g, 5, 3)`` of derivative estimates per ``T**k``.
+
+    Central coordinates move by ``+-T/ratio`` and ``+T``; one-sided ones by
+    ``s T {1/ratio, 2/ratio, 1}`` (``ratio`` from :func:`pilot_ratio`). Rows
+    0-2 are Fornberg's weights of derivatives 1 to 3 from the cubic through
+    x and the three points, rows 3-4 those of derivatives 1 and 2 from x and
+    the two nearest points alone (for where the farthest is not finite: log
+    near 0). They apply to the values minus f(x).
+    """
+    side = [0.0 if math.isnan(s) else s for s in sides]
+
+    def offsets(s):
+        near = 1.0 / ratio
+        return [s * near, s * 2 * near, s] if s else [near, -near, 1.0]
+
+    def weights(s):
+        points = [0.0, *offsets(s)]
+        rows = [fornberg(points, k)[1:] for k in range(1, 4)]
+        near = [0.0, *offsets(s)[:2]]  # x and the two nearest points
+        rows += [[*fornberg(near, k)[1:], 0.0] for k in (1, 2)]
+        return np.array(rows, dtype=np.float64)
+
+    moves = np.array([offsets(s) for s in side])  # (n, 3)
+    per_coordinate = len(set(side)) > 1
+    w = np.stack([weights(s) for s in side]) if per_coordinate else weights(side[0])[None]
+    if elementwise:
+        family = _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
+        if per_coordinate:
+            w = w[:, None]
+    else:
+        family = _schemes.Family(
+            _coords(n),
+            _frozen(moves[:1, :, None] if not per_coordinate else moves[:, :, None]),
+            relative=True,
+            groups=n,
+        )
+    return family, _frozen(w), _frozen(w != 0)
+
+
+@functools.lru_cache(maxsize=64)
+def second_ladders(n: int, r: int, v: float):
+    """The Hessian's ladders: second differences per coordinate, mixed ones per pair.
+
+    Returns ``(diagonal, mixed, first, second)``; the mixed ladder's groups
+    are the pairs ``(first[p], second[p])``, ``first < second`` (None when
+    n = 1). Level k of pair (i, j) moves both coordinates by ``+-h / v**k``
+    in the four sign combinations.
+    """
+    diagonal = _ladder(
+        _schemes.Family(_coords(n), _frozen(_moves(0.0, r, v)[None, :, None]), True, n),
+        [_central_rows(r, v, 2)],
+    )
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    first = _frozen([i for i, _ in pairs], np.int64)
+    second = _frozen([j for _, j in pairs], np.int64)
+    if not pairs:
+        return diagonal, None, first, second
+    signs = [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)]
+    moves = np.array([[a * v**-k, b * v**-k] for k in range(r) for a, b in signs])  # (4r, 2)
+    levels = np.zeros((r, 4 * r))
+    for k in range(r):
+        levels[k, 4 * k : 4 * k + 4] = np.array([1.0, -1.0, -1.0, 1.0]) * v ** (2 * k) / 4
+    rows = _candidates(levels, [v ** (2 * j) for j in range(1, r)], 2, 2, v)
+    coords = _frozen(np.stack([first, second], axis=1), np.int64)
+    mixed = _ladder(_schemes.Family(coords, _frozen(moves[None]), True, len(pairs)), [rows])
+    return diagonal, mixed, first, second
+
+
+# --- the combination on the device ---------------------------------------------------------
+
+
+def _ratio(xp, a, b):
+    """|a / b| where it is finite and positive, else +inf (left out of the median)."""
+    q = xp.abs(a / b)
+    return xp.where(xp.isfinite(q) & (q > 0), q, math.inf)
+
+
+def _median3(xp, e):
+    """The median of three positive values, inf ones left out (then: the geometric mean).
+
+    A sorting network of minimum and maximum (elementwise, on any library);
+    NaN where all three are inf.
+    """
+    a, b = xp.minimum(e[0], e[1]), xp.maximum(e[0], e[1])
+    u = xp.minimum(b, e[2])
+    s0, s1 = xp.minimum(a, u), xp.maximum(a, u)
+    count = sum(xp.astype(xp.isfinite(v), s0.dtype) for v in e)
+    high = xp.where(count == 1, s0, s1)
+    low = xp.where(count == 3, s1, s0)
+    middle = xp.sqrt(low) * xp.sqrt(high)
+    return xp.where(count > 0, middle, math.nan)
+
+
+def _scales(xp, values, f0, weights, used, T, eps):
+    """lambda per output, group and point, from the pilot's values ``(m, g, 3, B)``.
+
+    lambda is the median of the ratios of the first three derivatives,
+    ``|d1 / d2|``, ``|d2 / d3|`` and ``sqrt|d1 / d3|`` (each is the length
+    over which ``exp(x / lambda)`` changes), among those whose two
+    derivatives both stand above their rounding noise (``RESOLVED`` times
+    ``eps max|f|`` times their weights' amplification): a derivative lost in
+    rounding (the third of a quadratic, the first at a minimum) says nothing
+    about the scale. Estimates that need a value that is not finite are left
+    out; the first two derivatives then come from the nearest points alone
+    where those are finite.
+    """
+    finite = xp.isfinite(values)
+    clean = xp.where(finite, values - f0, 0.0)
+    touched = used @ xp.astype(~finite, values.dtype)
+    d = xp.where(touched == 0, weights @ clean, math.nan)  # (m, g, 5, B), times T**k
+    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
+    amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
+    noise = (RESOLVED * eps) * scale * amplification
+    d = xp.where(xp.abs(d) > noise, d, math.inf)  # lost in rounding: inf, left out below
+    d1, d2, d3 = (d[:, :, k, :] / T ** (k + 1) for k in range(3))
+    d1 = xp.where(xp.isnan(d1), d[:, :, 3, :] / T, d1)
+    d2 = xp.where(xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
+    estimates = (_ratio(xp, d1, d2), _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3)))
+    return _median3(xp, estimates)
+
+
+def _select(xp, values, f0, ladder_arrays, divisor, eps):
+    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``.
+
+    Values that are not finite are set aside before the weighted sums, and
+    every candidate that uses one of them is left out.
+    """
+    weights, error_w, noise_w, order, step, used = ladder_arrays
+    finite = xp.isfinite(values) & xp.isfinite(f0)
+    dtype = values.dtype
+    clean = xp.where(finite, values - f0, 0.0)
+    touched = used @ xp.astype(~finite, dtype)  # candidates using a bad value: > 0
+    estimate = (weights @ clean) / divisor
+    truncation = xp.abs(error_w @ clean) / divisor
+    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    scale = xp.maximum(scale, xp.where(xp.isfinite(f0), xp.abs(f0), 0.0))
+    noise = (eps * scale) * noise_w / divisor
+    error = truncation + NOISE_WEIGHT * noise
+    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
+    error = xp.where(ok, error, math.inf)
+    best = xp.min(error, axis=2, keepdims=True)
+    chosen = (error == best) & ok
+    count = xp.sum(xp.astype(chosen, dtype), axis=2)
+    some = count > 0
+    share = xp.where(some, count, 1.0)
+
+    def pick(a):
+        return xp.sum(xp.where(chosen, a, 0.0), axis=2) / share
+
+    value = xp.where(some, pick(estimate), math.nan)
+    error = xp.where(some, best[:, :, 0, :], math.nan)
+    return (
+        value,
+        error,
+        xp.where(some, pick(order), math.nan),
+        xp.where(some, pick(step), math.nan),
+    )
+
+
+def _device_ladder(xp, ladder: Ladder, device, dtype):
+    arrays = (ladder.weights, ladder.error, ladder.noise, ladder.order, ladder.step, ladder.used)
+    return tuple(_backend.host_to_device(a, xp, device, dtype) for a in arrays)
+
+
+def _slice_groups(arrays, groups, total, per_group_axis):
+    """Per-group host arrays restricted to a unit's groups."""
+    if groups == (0, total):
+        return arrays
+    return tuple(
+        a if a.shape[per_group_axis] == 1 else _take_groups(a, groups, per_group_axis)
+        for a in arrays
+    )
+
+
+def _take_groups(a, groups, axis):
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(groups[0], groups[1])
+    return a[tuple(index)]
+
+
+def _pow2_floor(xp, h):
+    """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
+    return 2.0 ** xp.floor(xp.log2(h))
+
+
+def _step_constant(kind: str, eps: float, order: float) -> float:
+    return STEP_CONSTANT[kind] * (eps / FLOAT64_EPS) ** (1.0 / (order + 1))
+
+
+# --- first derivatives ---------------------------------------------------------------------
+
+
+def _pilot(problem, f0, head, family, weights, used, x, elementwise):
+    """Run the pilot; returns (lambda per coordinate ``hg``-shaped, T)."""
+    xp, n, size = problem.xp, problem.n, problem.size
+    d = problem.settings.d
+    eps = _engine.machine_eps(xp, problem.dtype)
+    size_x = xp.abs(x)
+    T = _pow2_floor(xp, d * xp.where(size_x > 1.0, size_x, 1.0))  # like hg
+    x4, xg = problem.base_points()
+    w = _backend.host_to_device(weights, xp, problem.device, problem.dtype)
+    u = _backend.host_to_device(used, xp, problem.device, problem.dtype)
+    m = math.prod(head)
+    f0r = xp.reshape(f0, (m, 1, 1, size))
+    t_groups = xp.reshape(T, (n, 1, size) if elementwise else (1, n, size))
+
+    def combine(index, groups, blocks, values):
+        wg, ug, tg, fg = w, u, t_groups, f0r
+        if groups != (0, family.groups) and not elementwise:
+            wg = w if w.shape[0] == 1 else w[groups[0] : groups[1]]
+            ug = u if u.shape[0] == 1 else u[groups[0] : groups[1]]
+            tg = tg[:, groups[0] : groups[1], :]
+        if blocks != (0, size):
+            tg, fg = tg[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        lam = _scales(xp, values, fg, wg, ug, tg, eps)
+        return xp.reshape(lam, (m, groups[1] - groups[0], 1, -1))
+
+    with np.errstate(all="ignore"):
+        (lam,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
+    lam = lam[:, :, 0, :]  # (m, g, B)
+    if elementwise:
+        lam = xp.reshape(lam, (n, 1, 1, size))
+    else:  # the coordinate's steps serve every output: the shortest scale among them
+        lam = xp.min(xp.where(xp.isnan(lam), math.inf, lam), axis=0)
+        lam = xp.reshape(xp.where(xp.isfinite(lam), lam, math.nan), (1, n, 1, size))
+    return lam, T
+
+
+def _ladder_steps(xp, lam, T, x, constant, r, v, eps):
+    """H from lambda: ``C lambda`` (or T / 256 where unknown), a power of two, in range."""
+    # where the pilot saw nothing (not finite, or no curvature): T / 256, or less near
+    # 0, where functions that are not finite beyond it (log, sqrt, 1/x) vary on |x|
+    fallback = xp.where(
+        (xp.abs(x) > 0) & (constant * xp.abs(x) < T / pilot_ratio(eps)),
+        constant * xp.abs(x),
+        T / pilot_ratio(eps),
+    )
+    step = xp.where(xp.isfinite(lam), constant * lam, fallback)
+    # the shortest step must still move x: at least 2**10 units in its last place
+    shortest = xp.abs(x) * (eps * 2.0**10 * v ** (r - 1))
+    step = xp.where(step > shortest, step, shortest)
+    huge = 2.0 ** (math.log2(float(xp.finfo(x.dtype).max)) // 1 - 8)
+    step = xp.where(step > huge, huge, step)
+    step = xp.where(xp.isfinite(step) & (step > 0), step, T)
+    return _pow2_floor(xp, step)
+
+
+def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
+    """The adaptive first derivatives: ``{"value", "error", "order", "step", "steps"}``.
+
+    Shapes ``(m, g, size)`` as in ``_function.first_derivatives``; "steps"
+    is the ladder's base step H, shaped like x's layout for the points.
+    """
+    xp, settings = problem.xp, problem.settings
+    n, size = problem.n, problem.size
+    eps = _engine.machine_eps(xp, problem.dtype)
+    x4, xg = problem.base_points()
+    x = x4 if elementwise else xg
+    family, pilot_weights, pilot_used = pilot_scheme(
+        n, problem.sides, elementwise, pilot_ratio(eps)
+    )
+    lam, T = _pilot(problem, f0, head, family, pilot_weights, pilot_used, x, elementwise)
+    ladder = first_ladder(n, problem.sides, settings.r, settings.v, elementwise)
+    kind = "one-sided" if problem.one_sided else "central"
+    top = float(np.max(ladder.order))
+    H = _ladder_steps(xp, lam, T, x, _step_constant(kind, eps, top), settings.r, settings.v, eps)
+    arrays = _device_ladder(xp, ladder, problem.device, problem.dtype)
+    m = math.prod(head)
+    f0r = xp.reshape(f0, (m, 1, 1, size))
+    h_groups = xp.reshape(H, (n, 1, 1, size) if elementwise else (1, n, 1, size))
+    total = ladder.family.groups
+
+    def combine(index, groups, blocks, values):
+        a, hgr, fg = arrays, h_groups, f0r
+        if not elementwise:
+            a = _slice_groups(a, groups, total, 0)
+            if groups != (0, total):
+                hgr = hgr[:, groups[0] : groups[1], ...]
+        if blocks != (0, size):
+            hgr, fg = hgr[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        out = _select(xp, values, fg, a, hgr, eps)
+        return xp.stack(out, axis=2)  # (m, g, 4, B)
+
+    with np.errstate(all="ignore"):
+        (rows,) = _engine.run(problem, [ladder.family], head, combine, x4=x4, xg=xg, hg=H)
+    hs = xp.reshape(H, (n, 1, size) if elementwise else (1, n, size))
+    return {
+        "value": rows[:, :, 0, :],
+        "error": rows[:, :, 1, :],
+        "order": rows[:, :, 2, :],
+        "step": rows[:, :, 3, :] * hs,
+        "steps": H,
+    }
+
+
+# --- the Hessian ---------------------------------------------------------------------------
+
+
+def hessian(problem, f0, head) -> dict:
+    """The adaptive Hessian ``{"H", "error", "order", "step", "steps"}``, ``(n*n, size)``."""
+    xp, settings = problem.xp, problem.settings
+    n, size = problem.n, problem.size
+    eps = _engine.machine_eps(xp, problem.dtype)
+    x4, xg = problem.base_points()
+    sides = (math.nan,) * n
+    family, pilot_weights, pilot_used = pilot_scheme(n, sides, False, pilot_ratio(eps))
+    lam, T = _pilot(problem, f0, head, family, pilot_weights, pilot_used, xg, False)
+    diagonal, mixed, first, second = second_ladders(n, settings.r, settings.v)
+    top = float(np.max(diagonal.order))
+    H = _ladder_steps(
+        xp, lam, T, xg, _step_constant("second", eps, top + 1), settings.r, settings.v, eps
+    )  # a second derivative's rounding error grows like 1 / h**2: one order more
+    h = xp.reshape(H, (1, n, 1, size))
+    f0r = xp.reshape(f0, (1, 1, 1, size))
+    families = [diagonal.family] + ([mixed.family] if mixed is not None else [])
+    arrays = [_device_ladder(xp, diagonal, problem.device, problem.dtype)]
+    divisors = [h * h]
+    if mixed is not None:
+        i = _backend.host_to_device(first, xp, problem.device)
+        j = _backend.host_to_device(second, xp, problem.device)
+        arrays.append(_device_ladder(xp, mixed, problem.device, problem.dtype))
+        divisors.append(xp.take(h, i, axis=1) * xp.take(h, j, axis=1))
+
+    def combine(index, groups, blocks, values):
+        a, div, fg = arrays[index], divisors[index], f0r
+        total = families[index].groups
+        a = _slice_groups(a, groups, total, 0)
+        if groups != (0, total):
+            div = div[:, groups[0] : groups[1], ...]
+        if blocks != (0, size):
+            div, fg = div[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        return xp.stack(_select(xp, values, fg, a, div, eps), axis=2)
+
+    with np.errstate(all="ignore"):
+        results = _engine.run(problem, families, head, combine, x4=x4, xg=xg, hg=H)
+    # the full matrix from the diagonal (n) and the pairs (i < j), by index
+    index = np.zeros((n, n), dtype=np.int64)
+    for k in range(n):
+        index[k, k] = k
+    for p, (a, b) in enumerate(zip(first, second, strict=True)):
+        index[a, b] = index[b, a] = n + p
+    rows = xp.concat([r[0, ...] for r in results], axis=0)  # (n + pairs, 4, size)
+    flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
+    matrix = xp.take(rows, flat, axis=0)  # (n*n, 4, size)
+    scale = xp.take(
+        xp.reshape(H, (n, size)),
+        _backend.host_to_device(np.repeat(np.arange(n), n), xp, problem.device),
+        axis=0,
+    )
+    return {
+        "H": matrix[:, 0, :],
+        "error": matrix[:, 1, :],
+        "order": matrix[:, 2, :],
+        "step": matrix[:, 3, :] * scale,
+        "steps": H,
+    }

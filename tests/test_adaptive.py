@@ -1,0 +1,297 @@
+"""method="adaptive": accuracy on the literature's problems, fixed calls, NaN, backends."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import CountingFunc, dask_must_not_compute
+
+import xpdiff as xd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from adaptive_problems import PROBLEMS, points
+
+sys.path.pop(0)
+
+
+def _relative(value, exact):
+    return np.abs(np.asarray(value, dtype=np.float64) - exact) / np.abs(exact)
+
+
+# --- accuracy: the benchmark's problems, fewer points ------------------------------------------
+
+
+def test_benchmark_targets_first_derivatives():
+    """Median <= 1e-13, >= 85% below 1e-12, no non-finite value, honest error estimates."""
+    errors, honest = [], []
+    for _, f, fp, _, interval, spacing, _ in PROBLEMS:
+        x = points(interval, spacing, 40)
+        exact = fp(x)
+        with np.errstate(all="ignore"):
+            g, info = xd.grad(f, x, method="adaptive", full_output=True)
+        assert info.ncalls == 3
+        assert info.nfev == 1 + 3 + 8  # x, the pilot, the ladder: 11 points per derivative
+        errors.append(_relative(g, exact))
+        honest.append(np.abs(g - exact) <= 10 * info.error)
+    errors = np.concatenate(errors)
+    assert np.all(np.isfinite(errors))
+    assert np.median(errors) <= 1e-13
+    assert np.mean(errors < 1e-12) >= 0.85
+    assert np.mean(np.concatenate(honest)) >= 0.95
+
+
+@pytest.mark.parametrize("side", [1, -1])
+def test_one_sided(side):
+    errors = []
+    for _, f, fp, _, interval, spacing, _ in PROBLEMS:
+        x = points(interval, spacing, 20)
+        with np.errstate(all="ignore"):
+            g, info = xd.grad(f, x, method="adaptive", side=[side] * x.size, full_output=True)
+        errors.append(_relative(g, fp(x)))
+        assert np.all(info.order >= 1)
+    errors = np.concatenate(errors)
+    assert np.all(np.isfinite(errors))
+    assert np.median(errors) <= 3e-13
+    assert np.mean(errors < 1e-12) >= 0.75
+
+
+def test_more_accurate_than_richardson_on_sc2():
+    """numDeriv's sc2 at n = 1000: Richardson's relative steps fail at small |x|."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1.5, 1.5, 1000)
+
+    def sc2(p):
+        w = np.arange(1, p.shape[0] + 1).reshape((-1,) + (1,) * (p.ndim - 1))
+        return np.sum(w * (np.exp(p) - p), axis=0) / p.shape[0]
+
+    exact = np.arange(1, 1001) / 1000 * (np.exp(x) - 1)
+    adaptive = xd.grad(sc2, x, method="adaptive")
+    richardson = xd.grad(sc2, x)
+    error = np.linalg.norm(adaptive - exact) / np.linalg.norm(exact)
+    assert error <= 1e-10
+    assert error < np.linalg.norm(richardson - exact) / np.linalg.norm(exact) / 1e3
+
+
+def test_hessian_of_separable_sums():
+    errors = []
+    for _, g, _, g2, interval, spacing, _ in PROBLEMS:
+        x = points(interval, spacing, 20)
+        X = np.stack([x, np.roll(x, -1)])
+        with np.errstate(all="ignore"):
+            H, info = xd.hessian(lambda p, g=g: g(p[0]) + g(p[1]), X, "adaptive", full_output=True)
+        assert info.ncalls == 3
+        exact = np.zeros((2, 2, x.size))
+        exact[0, 0], exact[1, 1] = g2(X[0]), g2(X[1])
+        errors.append(np.linalg.norm(H - exact, axis=(0, 1)) / np.linalg.norm(exact, axis=(0, 1)))
+        np.testing.assert_array_equal(H[0, 1], H[1, 0])
+    errors = np.concatenate(errors)
+    assert np.all(np.isfinite(errors))
+    assert np.median(errors) <= 3e-12
+    assert np.mean(errors < 1e-10) >= 0.85
+
+
+def test_hessian_rosenbrock_and_mixed_terms():
+    def f(p):
+        return 100 * (p[1] - p[0] ** 2) ** 2 + (1 - p[0]) ** 2 + np.exp(p[2]) * p[0] * p[1]
+
+    x = np.array([-1.2, 1.0, 0.3])
+    e = np.exp(x[2])
+    exact = np.array(
+        [
+            [1200 * x[0] ** 2 - 400 * x[1] + 2, -400 * x[0] + e, e * x[1]],
+            [-400 * x[0] + e, 200, e * x[0]],
+            [e * x[1], e * x[0], e * x[0] * x[1]],
+        ]
+    )
+    func = CountingFunc(f)
+    H = xd.hessian(func, x, method="adaptive")
+    np.testing.assert_allclose(H, exact, rtol=1e-11, atol=1e-9)
+    assert func.calls == 3
+    # at the minimum, where the first derivative says nothing about the scale
+    H = xd.hessian(
+        lambda p: 100 * (p[1] - p[0] ** 2) ** 2 + (1 - p[0]) ** 2, [1.0, 1.0], "adaptive"
+    )
+    np.testing.assert_allclose(H, [[802, -400], [-400, 200]], rtol=1e-12)
+
+
+# --- calls, points, and what full_output says ----------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 3, 12])
+def test_three_calls_and_points(n):
+    x = np.linspace(0.2, 1.4, n)
+    func = CountingFunc(lambda p: np.sum(np.exp(p) * np.cos(p), axis=0))
+    g, info = xd.grad(func, x, method="adaptive", full_output=True)
+    assert func.calls == 3
+    assert info.nfev == 1 + 11 * n
+    exact = np.exp(x) * (np.cos(x) - np.sin(x))
+    np.testing.assert_allclose(g, exact, rtol=1e-12, atol=1e-12 * np.max(np.abs(exact)))
+    assert info.order.shape == info.step.shape == info.error.shape == x.shape
+    assert set(info.order.tolist()) <= {2.0, 4.0, 6.0, 8.0}  # central: even orders up to 8
+    assert np.all(info.step <= info.steps)
+    assert info.steps.shape == x.shape
+    assert info.method == "adaptive"
+    assert info.method_args == {"d": 0.1, "r": 4, "v": 2.0}
+
+
+def test_jacobian_of_vector_function_and_batch():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.5, 1.5, (3, 4))
+
+    def f(p):
+        return np.stack([p[0] * p[1] * p[2], np.sin(p[0]) + p[1] ** 2, np.log(p[2])])
+
+    func = CountingFunc(f)
+    J = xd.jacobian(func, x, method="adaptive")
+    assert J.shape == (3, 3, 4)
+    assert func.calls == 3
+    exact = np.zeros((3, 3, 4))
+    exact[0] = [x[1] * x[2], x[0] * x[2], x[0] * x[1]]
+    exact[1, 0], exact[1, 1] = np.cos(x[0]), 2 * x[1]
+    exact[2, 2] = 1 / x[2]
+    np.testing.assert_allclose(J, exact, rtol=1e-12, atol=1e-14)
+
+
+def test_max_batch_and_workers_change_no_bit():
+    x = np.linspace(0.3, 2.0, 7)
+
+    def f(p):
+        return np.sum(np.log(p) * np.sin(p), axis=0)
+
+    g = xd.grad(f, x, method="adaptive")
+    np.testing.assert_array_equal(g, xd.grad(f, x, method="adaptive", max_batch=5))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        np.testing.assert_array_equal(g, xd.grad(f, x, method="adaptive", workers=pool.map))
+
+
+# --- non-finite values -------------------------------------------------------------------------
+
+
+def test_domain_edges_use_the_finite_estimates():
+    """log and sqrt near 0: points beyond the domain are NaN; estimates without them serve."""
+    x = np.array([1e-6, 1e-4, 1e-2, 0.5])
+    with np.errstate(all="ignore"):
+        g, info = xd.grad(np.log, x, method="adaptive", full_output=True)
+        s = xd.grad(np.sqrt, x, method="adaptive")
+    np.testing.assert_allclose(g, 1 / x, rtol=1e-12)
+    np.testing.assert_allclose(s, 0.5 / np.sqrt(x), rtol=1e-12)
+    assert np.all(info.step < x)  # no point of the kept estimates crossed 0
+
+
+def test_nan_only_where_no_estimate_survives():
+    def f(p):  # NaN for p[0] < 1: every central estimate in p[0] needs such a point
+        return np.where(p[0] < 1, np.nan, p[0] ** 2) + p[1] ** 3
+
+    with np.errstate(all="ignore"):
+        g, info = xd.grad(f, np.array([1.0, 2.0]), method="adaptive", full_output=True)
+        one_sided = xd.grad(f, np.array([1.0, 2.0]), method="adaptive", side=[1, None])
+    assert np.isnan(g[0])
+    assert np.isnan(info.error[0])
+    np.testing.assert_allclose(g[1], 12.0, rtol=1e-12)
+    np.testing.assert_allclose(one_sided, [2.0, 12.0], rtol=1e-10)
+    with np.errstate(all="ignore"):
+        everywhere = xd.grad(lambda p: np.log(p - 5.0), np.array([1.0]), method="adaptive")
+        inf = xd.hessian(lambda p: np.sum(p, axis=0) / 0.0, [1.0, 2.0], "adaptive")
+    assert np.isnan(everywhere).all()
+    assert np.isnan(inf).all()
+
+
+# --- backends ----------------------------------------------------------------------------------
+
+
+def test_backends(xp):
+    x = np.array([0.3, 0.5, -1.0])
+    exact = np.exp(x) * (np.cos(x) - np.sin(x))
+
+    def f(p):
+        return xp.xp.sum(xp.xp.exp(p) * xp.xp.cos(p), axis=0)
+
+    g = xd.grad(f, xp.asarray(x), method="adaptive")
+    np.testing.assert_allclose(xp.check(g, dtype=np.float64, shape=(3,)), exact, rtol=1e-12)
+    H = xd.hessian(f, xp.asarray(x), method="adaptive")
+    values = xp.check(H, dtype=np.float64, shape=(3, 3))
+    np.testing.assert_allclose(np.diag(values), -2 * np.exp(x) * np.sin(x), rtol=1e-10)
+
+
+def test_float32():
+    x = np.linspace(-3, 3, 41).astype(np.float32)
+    g = xd.grad(np.exp, x, method="adaptive")
+    assert g.dtype == np.float32
+    exact = np.exp(x.astype(np.float64))
+    assert np.max(np.abs(g - exact) / exact) < 1e-5
+
+
+def test_jax_jit():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def f(p):
+        return jnp.sum(jnp.exp(p) * jnp.cos(p), axis=0)
+
+    x = np.array([0.3, 0.5, -1.0])
+    g = jax.jit(lambda p: xd.grad(f, p, method="adaptive"))(jnp.asarray(x))
+    np.testing.assert_allclose(np.asarray(g), np.exp(x) * (np.cos(x) - np.sin(x)), rtol=1e-12)
+
+
+def test_dask_stays_lazy():
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.array([0.3, 0.5, -1.0]))
+
+    def f(p):
+        return da.sum(da.exp(p) * da.cos(p), axis=0)
+
+    with dask_must_not_compute():
+        g = xd.grad(f, x, method="adaptive")
+        H = xd.hessian(f, x, method="adaptive")
+        J = xd.jacobian(lambda p: da.stack([f(p), p[0] * p[1]]), x, method="adaptive")
+    assert isinstance(g, da.Array)
+    assert isinstance(H, da.Array)
+    assert isinstance(J, da.Array)
+    xn = np.array([0.3, 0.5, -1.0])
+    np.testing.assert_allclose(g.compute(), np.exp(xn) * (np.cos(xn) - np.sin(xn)), rtol=1e-12)
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method_args", "error", "match"),
+    [
+        ({"eps": 1e-4}, ValueError, "unknown method_args key 'eps' for method 'adaptive'"),
+        ({"r": 1}, ValueError, "from 2 to 10"),
+        ({"r": 11}, ValueError, "from 2 to 10"),
+        ({"r": 2.0}, TypeError, "r must be an integer"),
+        ({"v": 1.2}, ValueError, "v .* >= 1.5"),
+        ({"d": 0.0}, ValueError, "d must be a finite number > 0"),
+        ({"d": "0.1"}, TypeError, "d must be a real number"),
+        ([("d", 0.1)], TypeError, "method_args must be a dict"),
+    ],
+)
+def test_bad_settings(method_args, error, match):
+    with pytest.raises(error, match=match):
+        xd.grad(np.exp, [1.0], method="adaptive", method_args=method_args)
+
+
+def test_settings_are_used():
+    func = CountingFunc(np.exp)
+    g, info = xd.grad(
+        func, [1.0], method="adaptive", method_args={"r": 6, "v": 3, "d": 0.01}, full_output=True
+    )
+    assert info.nfev == 1 + 3 + 12
+    assert info.method_args == {"d": 0.01, "r": 6, "v": 3.0}
+    np.testing.assert_allclose(g, np.e, rtol=1e-13)
+    with pytest.raises(ValueError, match="from 2 to 6"):
+        xd.hessian(np.exp, [1.0], method="adaptive", method_args={"r": 7})
+
+
+def test_method_lists():
+    with pytest.raises(ValueError, match=r"method not implemented\. genD's method"):
+        xd.genD(np.exp, [1.0], method="adaptive")
+    g = xd.grad(np.exp, [1.0], method="ADAPTIVE")  # case-insensitive, as numDeriv's names
+    np.testing.assert_allclose(g, np.e, rtol=1e-13)
