@@ -356,3 +356,19 @@ def test_jax_jit_with_scalar_spacing():
     np.testing.assert_array_equal(
         np.asarray(jitted(jax.numpy.asarray(f))), np.gradient(f, 0.25, edge_order=2)
     )
+
+
+@pytest.mark.parametrize("step", [5, 0.3, 7.1])
+@pytest.mark.parametrize("container", ["numpy", "backend"])
+def test_edge_order_2_on_evenly_spaced_coordinates_to_the_bit(xp, step, container):
+    """Coordinates found uniform take numpy's ``-1.5 / h`` edge weights, rounded once.
+
+    PyTorch computes ``number / tensor`` as ``number * (1 / tensor)``; a Hypothesis
+    case with coordinates 6, 11, 16 caught the extra rounding in the edge rows.
+    """
+    f = np.random.default_rng(2575).integers(-128, 127, size=(3, 4), dtype=np.int8)
+    coords = np.array([6.0, 6.0 + step, 6.0 + 2 * step])
+    assert (np.diff(coords) == np.diff(coords)[0]).all()
+    given = xp.asarray(coords) if container == "backend" else coords
+    expected = np.gradient(f, coords, axis=0, edge_order=2)
+    assert_gradient_equal(xp, xd.gradient(xp.asarray(f), given, axis=0, edge_order=2), expected)

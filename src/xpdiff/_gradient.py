@@ -236,7 +236,9 @@ def _input_dtypes(xp, f):
 # --- plans: numpy.gradient's formulas, and Fornberg's for any order ------------------------
 
 
-def _numpy_plan(axis: int, length: int, spacing: _Spacing, edge_order: int) -> _stencils.AxisPlan:
+def _numpy_plan(
+    xp, axis: int, length: int, spacing: _Spacing, edge_order: int
+) -> _stencils.AxisPlan:
     """numpy.gradient's formulas for one axis, operation for operation (its rounding)."""
     Region, Term = _stencils.Region, _stencils.Term
     if spacing.uniform:
@@ -267,8 +269,10 @@ def _numpy_plan(axis: int, length: int, spacing: _Spacing, edge_order: int) -> _
         )
     else:
         if spacing.uniform:
-            w_first = _stencils.first_edge2_uniform(spacing.value)
-            w_last = _stencils.last_edge2_uniform(spacing.value)
+            h = spacing.value
+            one = 1.0 if isinstance(h, float) else xp.ones_like(h)
+            w_first = _stencils.first_edge2_uniform(h, one)
+            w_last = _stencils.last_edge2_uniform(h, one)
         else:
             w_first = _stencils.first_edge2_nonuniform(diffs[0], diffs[1])
             w_last = _stencils.last_edge2_nonuniform(diffs[-2], diffs[-1])
@@ -663,7 +667,7 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
                     "Shape of array too small to calculate a numerical gradient, "
                     "at least (edge_order + 1) elements are required."
                 )
-            plan = _numpy_plan(ax, length, spacing, numpy_edge_order)
+            plan = _numpy_plan(plan_xp, ax, length, spacing, numpy_edge_order)
             outvals.append(executor.apply(xp, f, plan, out_dtype))
             continue
         real, data = _work_dtypes(plan_xp, f.dtype, spacing)

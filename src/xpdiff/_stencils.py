@@ -63,14 +63,20 @@ def central_nonuniform(dx1, dx2):
     return a, b, c
 
 
-def first_edge2_uniform(h):
-    """Weights of the one-sided second-order difference at the first point."""
-    return -1.5 / h, 2.0 / h, -0.5 / h
+def first_edge2_uniform(h, one=1.0):
+    """Weights of the one-sided second-order difference at the first point.
+
+    ``one`` is ``1.0``, or a one of ``h``'s array type when ``h`` is an array:
+    PyTorch divides a Python number by a tensor as the number times the
+    tensor's reciprocal, one rounding more than numpy.gradient's ``-1.5 / h``,
+    so the numerators are made arrays too.
+    """
+    return (-1.5 * one) / h, (2.0 * one) / h, (-0.5 * one) / h
 
 
-def last_edge2_uniform(h):
-    """Weights of the one-sided second-order difference at the last point."""
-    return 0.5 / h, -2.0 / h, 1.5 / h
+def last_edge2_uniform(h, one=1.0):
+    """Weights of the one-sided second-order difference at the last point (see above)."""
+    return (0.5 * one) / h, (-2.0 * one) / h, (1.5 * one) / h
 
 
 def first_edge2_nonuniform(dx1, dx2):
