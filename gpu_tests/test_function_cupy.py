@@ -136,3 +136,28 @@ def test_nan_stays_nan(cp):
     for method in ("Richardson", "simple", "complex"):
         g = xd.grad(lambda p: p[0] * float("nan") + p[1] + p[2], x, method)
         assert bool(cp.isnan(g[0])), method
+
+
+def test_sparse_jacobian_on_the_gpu(cp):
+    """A cupyx CSR pattern gives a cupyx CSR Jacobian; a CuPy boolean one a CuPy array."""
+    import cupyx.scipy.sparse as cusparse
+    import scipy.sparse as sp
+
+    n = 50
+    x = cp.full(n, -1.0)
+
+    def broyden(p):
+        r = (3 - 2 * p) * p + 1
+        r[1:] -= p[:-1]
+        r[:-1] -= 2 * p[1:]
+        return r
+
+    host = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(n, n), format="csr")
+    exact = sp.diags([-np.ones(n - 1), 3 + 4 * np.ones(n), -2 * np.ones(n - 1)], [-1, 0, 1])
+    J = xd.jacobian(broyden, x, sparsity=cusparse.csr_matrix(host))
+    assert isinstance(J, cusparse.csr_matrix)
+    assert isinstance(J.data, cp.ndarray)
+    np.testing.assert_allclose(J.get().toarray(), exact.toarray(), atol=1e-8)
+    D = xd.jacobian(broyden, x, sparsity=cp.asarray(host.toarray() != 0))
+    assert isinstance(D, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(D), exact.toarray(), atol=1e-8)

@@ -181,3 +181,23 @@ def picklable_sc2(x):
     n = x.shape[0]
     weights = np.arange(1, n + 1, dtype=np.float64).reshape((n,) + (1,) * (x.ndim - 1))
     return np.sum(weights * (np.exp(x) - x), axis=0) / n
+
+
+def require(module: str):
+    """``module`` imported; missing, a skip, or a failure under XPDIFF_REQUIRE_BACKENDS=1.
+
+    For components CI installs beyond the test extra (cyipopt, from the
+    cyipopt-wheels wheel that bundles Ipopt): a CI run cannot pass by
+    skipping them.
+    """
+    import importlib
+    import os
+
+    import pytest
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if os.environ.get("XPDIFF_REQUIRE_BACKENDS", "") == "1":
+            pytest.fail(f"XPDIFF_REQUIRE_BACKENDS=1 but {module} cannot be imported")
+        pytest.skip(f"{module} is not installed")

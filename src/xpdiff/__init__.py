@@ -11,6 +11,7 @@ from ._budget import get_memory_budget, memory_budget, set_memory_budget
 from ._function import GradInfo, grad, jacobian
 from ._gradient import fd_weights, gradient
 from ._second import GenD, genD, hessian
+from ._sparse import group_columns_public as group_columns
 
 __version__ = "0.1.0.dev0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "get_memory_budget",
     "grad",
     "gradient",
+    "group_columns",
     "hessian",
     "jacobian",
     "memory_budget",

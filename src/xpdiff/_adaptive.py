@@ -51,6 +51,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -133,7 +134,10 @@ def _candidates(levels: np.ndarray, factors: list[float], base_order: int, order
     for j, factor in enumerate(factors, start=1):
         for k in range(j, len(levels)):
             table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
-    weights, error, order, step = [], [], [], []
+    weights: Any = []
+    error: list = []
+    order: list = []
+    step: list = []
     for (j, k), row in sorted(table.items()):
         if k == 0:
             continue
@@ -153,7 +157,7 @@ def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False)
     Padding candidates have no weights and infinite noise: never chosen.
     """
     count = max(r[0].shape[0] for r in rows)
-    stacks = [[], [], [], [], []]
+    stacks: list[list[Any]] = [[], [], [], [], []]
     for weights, error, noise, order, step in rows:
         extra = count - weights.shape[0]
         stacks[0].append(np.pad(weights, ((0, extra), (0, 0))))
@@ -258,33 +262,48 @@ def pilot_scheme(n: int, sides: tuple, elementwise: bool, ratio: float = 256.0):
     return family, _frozen(w), _frozen(w != 0)
 
 
-@functools.lru_cache(maxsize=64)
-def second_ladders(n: int, r: int, v: float):
+def all_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair ``(i, j)``, ``i < j``, of n coordinates (a dense Hessian's)."""
+    first, second = np.triu_indices(n, 1)
+    return first.astype(np.int64), second.astype(np.int64)
+
+
+def second_ladders(n: int, r: int, v: float, first: np.ndarray, second: np.ndarray):
     """The Hessian's ladders: second differences per coordinate, mixed ones per pair.
 
-    Returns ``(diagonal, mixed, first, second)``; the mixed ladder's groups
-    are the pairs ``(first[p], second[p])``, ``first < second`` (None when
-    n = 1). Level k of pair (i, j) moves both coordinates by ``+-h / v**k``
-    in the four sign combinations.
+    Returns ``(diagonal, mixed)``; the mixed ladder's groups are the pairs
+    ``(first[p], second[p])`` (None without pairs). Level k of pair (i, j)
+    moves both coordinates by ``+-h / v**k`` in the four sign combinations.
     """
     diagonal = _ladder(
         _schemes.Family(_coords(n), _frozen(_moves(0.0, r, v)[None, :, None]), True, n),
         [_central_rows(r, v, 2)],
     )
-    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
-    first = _frozen([i for i, _ in pairs], np.int64)
-    second = _frozen([j for _, j in pairs], np.int64)
-    if not pairs:
-        return diagonal, None, first, second
+    if first.size == 0:
+        return diagonal, None
+    return diagonal, _ladder(
+        _schemes.Family(
+            _frozen(np.stack([first, second], axis=1), np.int64),
+            _mixed_moves(r, v),
+            True,
+            int(first.size),
+        ),
+        [_mixed_rows(r, v)],
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _mixed_moves(r: int, v: float) -> np.ndarray:
     signs = [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)]
-    moves = np.array([[a * v**-k, b * v**-k] for k in range(r) for a, b in signs])  # (4r, 2)
+    return _frozen(np.array([[[a * v**-k, b * v**-k] for k in range(r) for a, b in signs]]))
+
+
+@functools.lru_cache(maxsize=32)
+def _mixed_rows(r: int, v: float):
     levels = np.zeros((r, 4 * r))
     for k in range(r):
         levels[k, 4 * k : 4 * k + 4] = np.array([1.0, -1.0, -1.0, 1.0]) * v ** (2 * k) / 4
-    rows = _candidates(levels, [v ** (2 * j) for j in range(1, r)], 2, 2, v)
-    coords = _frozen(np.stack([first, second], axis=1), np.int64)
-    mixed = _ladder(_schemes.Family(coords, _frozen(moves[None]), True, len(pairs)), [rows])
-    return diagonal, mixed, first, second
+    return _candidates(levels, [v ** (2 * j) for j in range(1, r)], 2, 2, v)
 
 
 # --- the combination on the device ---------------------------------------------------------
@@ -337,8 +356,23 @@ def _scales(xp, values, f0, weights, used, T, eps):
     d1, d2, d3 = (d[:, :, k, :] / T ** (k + 1) for k in range(3))
     d1 = xp.where(xp.isnan(d1), d[:, :, 3, :] / T, d1)
     d2 = xp.where(xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
-    estimates = (_ratio(xp, d1, d2), _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3)))
-    return _median3(xp, estimates)
+    # |d1 / d2| is the distance to an extremum, not a length of change, where the
+    # third derivative is lost in rounding (a quadratic): left out there
+    first = xp.where(d3 == math.inf, math.inf, _ratio(xp, d1, d2))
+    estimates = (first, _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3)))
+    lam = _median3(xp, estimates)
+    # no estimate, every value finite: no curvature to see up to T (inf, "long");
+    # no estimate and values that are not finite: unknown (NaN)
+    smooth = xp.all(finite, axis=2)
+    return xp.where(xp.isnan(lam) & smooth, math.inf, lam)
+
+
+def _shortest(xp, lam, axis: int):
+    """The shortest lambda along ``axis``: finite ones first; else NaN if any, else inf."""
+    finite = xp.isfinite(lam)
+    shortest = xp.min(xp.where(finite, lam, math.inf), axis=axis)
+    unknown = xp.any(xp.isnan(lam), axis=axis)
+    return xp.where(xp.isfinite(shortest) | ~unknown, shortest, math.nan)  # else inf
 
 
 def _select(xp, values, f0, ladder_arrays, divisor, eps):
@@ -377,6 +411,54 @@ def _select(xp, values, f0, ladder_arrays, divisor, eps):
         xp.where(some, pick(order), math.nan),
         xp.where(some, pick(step), math.nan),
     )
+
+
+#: temporaries of the selection per candidate and component (estimate, error, masks, ...)
+SELECTION_TEMPORARIES = 12
+
+
+def _in_row_chunks(xp, fn, budget: int, rows: int, per_row: int, *arrays):
+    """``fn(*arrays)`` over blocks of the outputs' axis 0, each block's work within budget/4.
+
+    ``arrays`` whose axis 0 has length ``rows`` are sliced; others (length
+    1, shared) are passed whole. Results (tuples of arrays) are joined along
+    axis 0. Small problems take one block: the same operations as without.
+    """
+    step = max(1, budget // 4 // max(1, per_row))
+    if step >= rows:
+        return fn(*arrays)
+    parts = []
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        parts.append(fn(*(a[r0:r1] if a.shape[0] == rows else a for a in arrays)))
+    return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+
+
+def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget):
+    """:func:`_select` in blocks of outputs whose temporaries fit the memory budget."""
+    m, g, _, b = values.shape
+    candidates = ladder_arrays[0].shape[-2]
+    itemsize = _engine._itemsize(xp, values.dtype)
+    per_row = g * candidates * b * SELECTION_TEMPORARIES * itemsize
+
+    def select(v, f, d):
+        return _select(xp, v, f, ladder_arrays, d, eps)
+
+    return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor)
+
+
+def _scales_within(xp, values, f0, weights, used, T, eps, budget):
+    """:func:`_scales` in blocks of outputs whose temporaries fit the memory budget."""
+    m, g, _, b = values.shape
+    per_row = (
+        g * weights.shape[-2] * b * SELECTION_TEMPORARIES * _engine._itemsize(xp, values.dtype)
+    )
+
+    def scales(v, f, t):
+        return (_scales(xp, v, f, weights, used, t, eps),)
+
+    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, values, f0, T)
+    return lam
 
 
 def _device_ladder(xp, ladder: Ladder, device, dtype):
@@ -434,7 +516,7 @@ def _pilot(problem, f0, head, family, weights, used, x, elementwise):
             tg = tg[:, groups[0] : groups[1], :]
         if blocks != (0, size):
             tg, fg = tg[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
-        lam = _scales(xp, values, fg, wg, ug, tg, eps)
+        lam = _scales_within(xp, values, fg, wg, ug, tg, eps, problem.budget)
         return xp.reshape(lam, (m, groups[1] - groups[0], 1, -1))
 
     with np.errstate(all="ignore"):
@@ -443,21 +525,24 @@ def _pilot(problem, f0, head, family, weights, used, x, elementwise):
     if elementwise:
         lam = xp.reshape(lam, (n, 1, 1, size))
     else:  # the coordinate's steps serve every output: the shortest scale among them
-        lam = xp.min(xp.where(xp.isnan(lam), math.inf, lam), axis=0)
-        lam = xp.reshape(xp.where(xp.isfinite(lam), lam, math.nan), (1, n, 1, size))
+        lam = xp.reshape(_shortest(xp, lam, 0), (1, n, 1, size))
     return lam, T
 
 
 def _ladder_steps(xp, lam, T, x, constant, r, v, eps):
-    """H from lambda: ``C lambda`` (or T / 256 where unknown), a power of two, in range."""
-    # where the pilot saw nothing (not finite, or no curvature): T / 256, or less near
-    # 0, where functions that are not finite beyond it (log, sqrt, 1/x) vary on |x|
+    """H from lambda: ``C lambda``, a power of two, in range.
+
+    lambda inf (no curvature the pilot could see up to T, every value
+    finite): T. NaN (values that are not finite): ``T / ratio``, or ``C |x|``
+    if shorter, for functions that stop being finite near 0 (log, sqrt, 1/x)
+    vary on the scale of ``|x|``.
+    """
     fallback = xp.where(
         (xp.abs(x) > 0) & (constant * xp.abs(x) < T / pilot_ratio(eps)),
         constant * xp.abs(x),
         T / pilot_ratio(eps),
     )
-    step = xp.where(xp.isfinite(lam), constant * lam, fallback)
+    step = xp.where(xp.isfinite(lam), constant * lam, xp.where(xp.isnan(lam), fallback, T))
     # the shortest step must still move x: at least 2**10 units in its last place
     shortest = xp.abs(x) * (eps * 2.0**10 * v ** (r - 1))
     step = xp.where(step > shortest, step, shortest)
@@ -500,7 +585,7 @@ def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
                 hgr = hgr[:, groups[0] : groups[1], ...]
         if blocks != (0, size):
             hgr, fg = hgr[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
-        out = _select(xp, values, fg, a, hgr, eps)
+        out = _select_within(xp, values, fg, a, hgr, eps, problem.budget)
         return xp.stack(out, axis=2)  # (m, g, 4, B)
 
     with np.errstate(all="ignore"):
@@ -518,8 +603,12 @@ def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
 # --- the Hessian ---------------------------------------------------------------------------
 
 
-def hessian(problem, f0, head) -> dict:
-    """The adaptive Hessian ``{"H", "error", "order", "step", "steps"}``, ``(n*n, size)``."""
+def hessian_values(problem, f0, head, first: np.ndarray, second: np.ndarray) -> dict:
+    """The adaptive Hessian's values: the n diagonal entries, then one per pair.
+
+    Returns ``{"rows": (n + pairs, 4, size)`` (value, error, order, step in
+    units of H), ``"steps": H}``; the pairs are ``(first[p], second[p])``.
+    """
     xp, settings = problem.xp, problem.settings
     n, size = problem.n, problem.size
     eps = _engine.machine_eps(xp, problem.dtype)
@@ -527,7 +616,7 @@ def hessian(problem, f0, head) -> dict:
     sides = (math.nan,) * n
     family, pilot_weights, pilot_used = pilot_scheme(n, sides, False, pilot_ratio(eps))
     lam, T = _pilot(problem, f0, head, family, pilot_weights, pilot_used, xg, False)
-    diagonal, mixed, first, second = second_ladders(n, settings.r, settings.v)
+    diagonal, mixed = second_ladders(n, settings.r, settings.v, first, second)
     top = float(np.max(diagonal.order))
     H = _ladder_steps(
         xp, lam, T, xg, _step_constant("second", eps, top + 1), settings.r, settings.v, eps
@@ -551,19 +640,26 @@ def hessian(problem, f0, head) -> dict:
             div = div[:, groups[0] : groups[1], ...]
         if blocks != (0, size):
             div, fg = div[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
-        return xp.stack(_select(xp, values, fg, a, div, eps), axis=2)
+        return xp.stack(_select_within(xp, values, fg, a, div, eps, problem.budget), axis=2)
 
     with np.errstate(all="ignore"):
         results = _engine.run(problem, families, head, combine, x4=x4, xg=xg, hg=H)
+    rows = xp.concat([r[0, ...] for r in results], axis=0)  # (n + pairs, 4, size)
+    return {"rows": rows, "steps": H}
+
+
+def hessian(problem, f0, head) -> dict:
+    """The adaptive Hessian ``{"H", "error", "order", "step", "steps"}``, ``(n*n, size)``."""
+    xp, n, size = problem.xp, problem.n, problem.size
+    first, second = all_pairs(n)
+    out = hessian_values(problem, f0, head, first, second)
     # the full matrix from the diagonal (n) and the pairs (i < j), by index
     index = np.zeros((n, n), dtype=np.int64)
-    for k in range(n):
-        index[k, k] = k
-    for p, (a, b) in enumerate(zip(first, second, strict=True)):
-        index[a, b] = index[b, a] = n + p
-    rows = xp.concat([r[0, ...] for r in results], axis=0)  # (n + pairs, 4, size)
+    index[np.arange(n), np.arange(n)] = np.arange(n)
+    index[first, second] = index[second, first] = n + np.arange(first.size)
     flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
-    matrix = xp.take(rows, flat, axis=0)  # (n*n, 4, size)
+    matrix = xp.take(out["rows"], flat, axis=0)  # (n*n, 4, size)
+    H = out["steps"]
     scale = xp.take(
         xp.reshape(H, (n, size)),
         _backend.host_to_device(np.repeat(np.arange(n), n), xp, problem.device),
@@ -576,3 +672,83 @@ def hessian(problem, f0, head) -> dict:
         "step": matrix[:, 3, :] * scale,
         "steps": H,
     }
+
+
+# --- sparse Jacobians ----------------------------------------------------------------------
+
+
+def _per_group(pattern, arrays):
+    """Per-coordinate host rows ``(n, 1, ...)`` as those of each group's first column."""
+    _, first = np.unique(pattern.groups, return_index=True)
+    return tuple(np.ascontiguousarray(a[first, 0]) for a in arrays)
+
+
+def sparse_first_derivatives(problem, f0, head: tuple, pattern):
+    """The adaptive method on a sparse pattern's column groups: ``(value, error)``, ``(m, G)``.
+
+    The pilot and the ladder move each group's columns together (their
+    points are those of an elementwise function, masked per group). Row i
+    sees group g through one column j only, so the pilot's lambda of row i
+    and group g is column j's; each group takes the shortest lambda among
+    its rows, relative to ``max(|x_j|, 1)``, and each column its own step
+    from it. Every compressed value is divided by its column's step.
+    """
+    from . import _sparse
+
+    xp, settings, device = problem.xp, problem.settings, problem.device
+    n, m = problem.n, math.prod(head)
+    eps = _engine.machine_eps(xp, problem.dtype)
+    x4, xg = problem.base_points()
+    groups, count = pattern.groups, pattern.count
+    f0r = xp.reshape(f0, (m, 1, 1, 1))
+    x = xp.reshape(problem.x, (n,))
+    size_x = xp.abs(x)
+    scale = xp.where(size_x > 1.0, size_x, 1.0)  # (n,)
+    T = _pow2_floor(xp, settings.d * scale)
+
+    # the pilot
+    family, weights, used = pilot_scheme(n, problem.sides, True, pilot_ratio(eps))
+    if weights.ndim == 4:
+        weights, used = _per_group(pattern, (weights, used))
+    family = _schemes.Family(None, family.multipliers, True, count, masks=pattern.masks)
+    w = _backend.host_to_device(weights, xp, device, problem.dtype)
+    u = _backend.host_to_device(used, xp, device, problem.dtype)
+    t_entries = _sparse.entries_steps(xp, device, pattern, T)  # (m, G)
+    s_entries = _sparse.entries_steps(xp, device, pattern, scale, math.nan)
+
+    def pilot(index, grp, blocks, values):
+        wg = w if w.shape[0] == 1 else w[grp[0] : grp[1]]
+        ug = u if u.shape[0] == 1 else u[grp[0] : grp[1]]
+        tg = t_entries[:, grp[0] : grp[1], None]
+        lam = _scales_within(xp, values, f0r, wg, ug, tg, eps, problem.budget)  # (m, g, 1)
+        return xp.reshape(lam, (m, grp[1] - grp[0], 1, 1))
+
+    with np.errstate(all="ignore"):
+        (lam,) = _engine.run(
+            problem, [family], head, pilot, x4=x4, xg=xg, hg=xp.reshape(T, (n, 1, 1, 1))
+        )
+        relative = _shortest(xp, lam[:, :, 0, 0] / s_entries, 0)  # (G,)
+    per_column = xp.take(relative, _backend.host_to_device(groups, xp, device), axis=0) * scale
+
+    # the ladder
+    ladder = first_ladder(n, problem.sides, settings.r, settings.v, True)
+    arrays = (ladder.weights, ladder.error, ladder.noise, ladder.order, ladder.step, ladder.used)
+    if ladder.weights.ndim == 4:
+        arrays = _per_group(pattern, arrays)
+    kind = "one-sided" if problem.one_sided else "central"
+    constant = _step_constant(kind, eps, float(np.max(ladder.order)))
+    H = _ladder_steps(xp, per_column, T, x, constant, settings.r, settings.v, eps)  # (n,)
+    family = _schemes.Family(None, ladder.family.multipliers, True, count, masks=pattern.masks)
+    device_arrays = tuple(_backend.host_to_device(a, xp, device, problem.dtype) for a in arrays)
+    h_entries = _sparse.entries_steps(xp, device, pattern, H)  # (m, G)
+
+    def combine(index, grp, blocks, values):
+        a = tuple(t if t.shape[0] == 1 else t[grp[0] : grp[1]] for t in device_arrays)
+        divisor = h_entries[:, grp[0] : grp[1], None, None]
+        return xp.stack(_select_within(xp, values, f0r, a, divisor, eps, problem.budget), axis=2)
+
+    with np.errstate(all="ignore"):
+        (rows,) = _engine.run(
+            problem, [family], head, combine, x4=x4, xg=xg, hg=xp.reshape(H, (n, 1, 1, 1))
+        )
+    return rows[:, :, 0, 0], rows[:, :, 1, 0]

@@ -5,7 +5,7 @@ point in one call of func. There the engine's general machinery (chunks,
 units, generic namespace calls) costs more than the arithmetic, so this
 module does the same work — the same points, the same function values, the same
 weighted sums (the engine's own ``combine_linear``) — with ndarray methods
-for the points (design.md's small-primitive rule for NumPy) and none of the
+for the points (the small-primitive rule of docs/architecture.md, for NumPy) and none of the
 chunking. Its results equal the engine's to the bit; ``tests/test_engine.py``
 checks that, and the engine stays the path of every other case.
 """
@@ -28,7 +28,10 @@ def applies(problem, scheme, calls_and_units: tuple) -> bool:
         type(problem.x) is np.ndarray
         and type(problem.evaluator) is _evaluators.Batched
         and calls_and_units == (1, 1)
-        and (scheme.family.coords is None or scheme.family.diagonal)
+        and (
+            (scheme.family.coords is None and scheme.family.masks is None)
+            or scheme.family.diagonal
+        )
     )
 
 
@@ -53,7 +56,7 @@ def linear_rows(
     x2 = x.reshape(n, size)
     multipliers = family.multipliers.astype(dtype, copy=False)
     if family.coords is None:  # every coordinate moves: (n, sets, size)
-        block = out[:, :total].reshape(n, sets, size)
+        block: np.ndarray = out[:, :total].reshape(n, sets, size)
         m = multipliers[0].T[:, :, None]
         if family.relative:
             m = m * hg.reshape(n, 1, size)

@@ -10,7 +10,7 @@ arrays ready.
 
 The generic builder uses the standard's ``where`` on broadcast operands, so
 it writes the batch in one pass on any library, lazily on Dask and under
-``jax.jit``. The NumPy builder (design.md's small-primitive rule) copies the
+``jax.jit``. The NumPy builder (the small-primitive rule of docs/architecture.md) copies the
 base points once into a fresh array and then writes only the moved
 coordinates. Both compute the moved values with the same operations, so
 their batches are equal to the bit.
@@ -23,6 +23,8 @@ coordinate g — broadcast as ``(1, G, L, B)`` against the points
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +72,9 @@ class Rectangle:
         self.g0, self.g1 = t0 // sets, -(-t1 // sets)
         if family.coords is None:
             self.kind = "all"
-            self.multipliers = np.ascontiguousarray(family.set_multipliers(t0, t1).T[:, :, None])
+            # computed when the points are built (all_multipliers): n x sets numbers,
+            # as many as the points, too many to keep in the engine's cached layouts
+            self.multipliers: list[Any] | None = None
         elif t0 % sets == 0 and t1 % sets == 0:
             self.kind = "diagonal" if family.diagonal else "grouped"
             m = family.multipliers
@@ -96,6 +100,10 @@ class Rectangle:
             self.multipliers = [
                 np.ascontiguousarray(multipliers[:, q, None]) for q in range(coords.shape[1])
             ]
+
+    def all_multipliers(self) -> np.ndarray:
+        """An "all" rectangle's multipliers, ``(n, T, 1)``: every coordinate, every set."""
+        return np.ascontiguousarray(self.family.set_multipliers(self.t0, self.t1).T[:, :, None])
 
     @property
     def points(self) -> int:
@@ -136,7 +144,7 @@ def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool):
             points = _grouped(xp, rect, x4, xg, hg, device, dtype, whole)
         elif rect.kind == "all":
             base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]  # (n, 1, B)
-            m = _multiplier(xp, rect.multipliers, device, dtype)  # (n, T, 1)
+            m = _multiplier(xp, rect.all_multipliers(), device, dtype)  # (n, T, 1)
             if rect.family.relative:
                 steps = xp.reshape(hg, (n, 1, x4.shape[3]))
                 m = m * (steps if whole else steps[..., b0:b1])
@@ -209,6 +217,18 @@ def _general(xp, rect, x4, hg, device, dtype, whole):
     return points
 
 
+def _masked_into(block, rect, base, steps, dtype) -> None:
+    """A masked family's sets one at a time: no ``n x sets`` temporary (sparse Jacobians)."""
+    family = rect.family
+    moves = family.multipliers[0]  # (L, n)
+    for k, t in enumerate(range(rect.t0, rect.t1)):
+        group, member = divmod(t, family.sets)
+        m = (family.masks[group] * moves[member]).astype(dtype, copy=False)[:, None]
+        if steps is not None:
+            m = m * steps[:, 0, :]
+        np.add(base[:, 0, :], m, out=block[:, k, :])
+
+
 def _build_numpy(rects, x4, xg, hg, dtype, pad):
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
@@ -239,10 +259,16 @@ def _build_numpy(rects, x4, xg, hg, dtype, pad):
         elif rect.kind == "all":
             block = block.reshape(n, rect.sets, b1 - b0)
             base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]
-            m = rect.multipliers.astype(dtype, copy=False)
+            steps = None
             if rect.family.relative:
                 steps = hg.reshape(n, 1, x4.shape[3])
-                m = m * (steps if whole else steps[..., b0:b1])
+                steps = steps if whole else steps[..., b0:b1]
+            if rect.family.masks is not None:
+                _masked_into(block, rect, base, steps, dtype)
+                continue
+            m = rect.all_multipliers().astype(dtype, copy=False)
+            if steps is not None:
+                m = m * steps
             np.add(base, m, out=block)
         else:
             block = block.reshape(n, rect.sets, b1 - b0)

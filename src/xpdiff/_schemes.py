@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -47,14 +48,18 @@ class Family:
     other coordinate keeps the base point's value exactly. ``multipliers``
     may have a first axis of 1 (the same for every group). With ``coords``
     None the family has one group whose set ``l`` moves every coordinate
-    ``c`` by ``multipliers[0, l, c]`` (an elementwise function's points).
+    ``c`` by ``multipliers[0, l, c]`` (an elementwise function's points);
+    with ``masks`` as well (``(groups, n)``, 0 or 1), group g's set l moves
+    coordinate c by ``masks[g, c] * multipliers[0, l, c]``: the columns of
+    one group of a sparse Jacobian move together (``_sparse``).
     Multipliers are float64, or complex128 for the complex step.
     """
 
-    coords: np.ndarray | None
+    coords: Any  # np.ndarray, or None: every coordinate moves
     multipliers: np.ndarray
     relative: bool
     groups: int
+    masks: np.ndarray | None = None
 
     @property
     def sets(self) -> int:
@@ -82,6 +87,8 @@ class Family:
         """The multipliers of sets ``t0 .. t1 - 1``: ``(t1 - t0, a)`` (or ``(t1 - t0, n)``)."""
         t = np.arange(t0, t1)
         group, member = t // self.sets, t % self.sets
+        if self.masks is not None:
+            return self.masks[group] * self.multipliers[0][member]
         if self.multipliers.shape[0] == 1:
             group = np.zeros_like(group)
         return self.multipliers[group, member]
@@ -272,9 +279,22 @@ class GenDScheme:
 
 @functools.lru_cache(maxsize=64)
 def genD_scheme(n: int, r: int, v: float) -> GenDScheme:
+    """numDeriv's genD: every pair of the lower triangle, by rows."""
     pairs = [(i, j) for i in range(n) for j in range(i + 1)]
     first = np.array([i for i, _ in pairs], dtype=np.int64)
     second = np.array([j for _, j in pairs], dtype=np.int64)
+    diagonal = np.array([i * (i + 1) // 2 + i for i in range(n)], dtype=np.int64)
+    return genD_pairs_scheme(first, second, diagonal, r, v)
+
+
+def genD_pairs_scheme(
+    first: np.ndarray, second: np.ndarray, diagonal: np.ndarray, r: int, v: float
+) -> GenDScheme:
+    """genD's scheme on some pairs ``(first[g], second[g])``, j <= i: a sparse Hessian's.
+
+    ``diagonal[i]`` is the group of (i, i), which every coordinate needs:
+    the mixed entries subtract the diagonal ones.
+    """
     moves, power = _level_pairs(r, v)
     sign = np.tile([1.0, -1.0], r)
     value, previous = _steps.richardson_coefficients(r, v, False)
@@ -283,11 +303,10 @@ def genD_scheme(n: int, r: int, v: float) -> GenDScheme:
     error = [difference * sign * power / 2, difference * power**2]
     coords = np.stack([first, np.where(first == second, -1, second)], axis=1)
     family = Family(
-        _frozen(coords), _frozen(np.stack([moves, moves], axis=1)[None]), True, len(pairs)
+        _frozen(coords), _frozen(np.stack([moves, moves], axis=1)[None]), True, len(first)
     )
     linear = LinearScheme(
         family, _frozen(np.stack(rows)[None]), error=_frozen(np.stack(error)[None])
     )
-    diagonal = np.array([i * (i + 1) // 2 + i for i in range(n)], dtype=np.int64)
     divisor = np.where(first == second, -1.0, 2.0)[:, None]
     return GenDScheme(linear, _frozen(first), _frozen(second), _frozen(diagonal), _frozen(divisor))

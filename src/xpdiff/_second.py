@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _adaptive, _backend, _engine, _function, _points, _schemes, _steps
+from . import _adaptive, _backend, _engine, _function, _points, _schemes, _sparse, _steps
 
 __all__ = ["GenD", "genD", "hessian"]
 
@@ -64,15 +64,19 @@ class GenD:
     ncalls: int
 
 
-def _genD_values(problem: _engine.Problem, f0, head: tuple, *, first: bool = True) -> dict:
+def _genD_values(
+    problem: _engine.Problem, f0, head: tuple, *, first: bool = True, scheme=None
+) -> dict:
     """D (``(m, n (n + 3) / 2, size)``; only its second derivatives without ``first``).
 
     Returns ``{"D", "error" (with full_output), "steps"}``. See
-    ``_schemes.GenDScheme`` for the folded formulas.
+    ``_schemes.GenDScheme`` for the folded formulas; ``scheme`` (some pairs
+    only: a sparse Hessian's) replaces genD's all pairs.
     """
     xp, device, settings = problem.xp, problem.device, problem.settings
     n, size = problem.n, problem.size
-    scheme = _schemes.genD_scheme(n, settings.r, settings.v)
+    if scheme is None:
+        scheme = _schemes.genD_scheme(n, settings.r, settings.v)
     x4, xg = problem.base_points()
     hg = _steps.numderiv_steps(xp, xg, settings)
     # (m, G, 2 or 4, size): the first derivative and S, then their error rows
@@ -234,6 +238,7 @@ def hessian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
+    sparsity: Any = None,
 ) -> Any:
     """Hessian of a scalar function, numDeriv's ``hessian``, in one batched call.
 
@@ -259,14 +264,27 @@ def hessian(
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
-        Also return a :class:`GradInfo` whose ``error`` has H's shape.
+        Also return a :class:`GradInfo` whose ``error`` has H's shape (or
+        format, with ``sparsity``).
+    sparsity : array_like, sparse matrix or tuple, optional
+        The Hessian's symmetric pattern, for one point x of shape ``(n,)``, in
+        the forms :func:`jacobian` accepts. "Richardson" and "adaptive"
+        evaluate only the pattern's entries: every diagonal entry (the mixed
+        formulas need them) and each pair (i, j) of the pattern, with the
+        points of the dense method for that entry, ``2r (n + pairs)`` points
+        for Richardson; a scalar function gives one number per point, so no
+        grouping can do with fewer points than entries. "complex" is the
+        sparse Jacobian of the complex-step gradient: the pattern's columns
+        grouped as in :func:`jacobian`, the complex-step gradient at the
+        ``2r`` points of each group, ``2 r n`` complex points per group.
 
     Returns
     -------
-    H : array
+    H : array or sparse matrix
         Shape ``(n, n, *B)``, symmetric for "Richardson" (numDeriv's
         construction); for "complex" numDeriv's Jacobian of the gradient,
         ``H[i, j]`` the derivative of gradient component i in coordinate j.
+        With ``sparsity``, the pattern's entries in its format.
     info : GradInfo
         Only with ``full_output=True``.
 
@@ -307,6 +325,19 @@ def hessian(
     f0, head = _engine.value_at_x(problem)
     if math.prod(head) != 1:
         raise ValueError("Richardson method for hessian assumes a scalar valued function.")
+    if sparsity is not None:
+        H, error = _sparse_hessian(problem, f0, head, sparsity)
+        if not full_output:
+            return H
+        return H, _function.GradInfo(
+            error=error,
+            nfev=problem.evaluator.nfev,
+            ncalls=problem.evaluator.ncalls,
+            table=None,
+            steps=None,
+            method=problem.method,
+            method_args=problem.settings.as_dict(),
+        )
     out = HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
     shape = (n, n, *problem.batch_shape)
     H = xp.reshape(out["H"], shape)
@@ -380,6 +411,81 @@ def _complex_hessian(problem, f0, head):
             error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
             out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
     return out
+
+
+def _sparse_hessian(problem, f0, head, sparsity):
+    """A sparse Hessian ``(H, error)`` in the pattern's format (see :func:`hessian`)."""
+    xp, device, settings = problem.xp, problem.device, problem.settings
+    _sparse.require_one_point(problem)
+    n = problem.n
+    pattern = _sparse.pattern_of(sparsity, (n, n))
+    first, second, index = _sparse.symmetric_pairs(pattern)  # pairs i > j
+    if problem.method == "complex":
+        return _sparse_complex_hessian(problem, f0, head, pattern)
+    if problem.method == "adaptive":
+        out = _adaptive.hessian_values(problem, f0, head, second, first)  # pairs as (j < i)
+        values, error = out["rows"][:, 0, 0], out["rows"][:, 1, 0]
+    else:
+        # genD's groups: the n diagonal entries first, then the pairs
+        scheme = _schemes.genD_pairs_scheme(
+            np.concatenate([np.arange(n), first]),
+            np.concatenate([np.arange(n), second]),
+            np.arange(n),
+            settings.r,
+            settings.v,
+        )
+        out = _genD_values(problem, f0, head, first=False, scheme=scheme)
+        values = out["D"][0, :, 0]
+        error = out["error"][0, :, 0] if problem.full_output else None
+    H = _sparse.assemble_values(xp, device, pattern, values, index)
+    if error is None:
+        error = xp.full(values.shape, math.nan, dtype=values.dtype, device=device)
+    return H, _sparse.assemble_values(xp, device, pattern, error, index)
+
+
+def _sparse_complex_hessian(problem, f0, head, pattern):
+    """numDeriv's complex hessian on a pattern: the sparse Jacobian of the complex gradient.
+
+    The pattern's column groups move together at the Richardson points of
+    each group (``2r`` per group, masked like a sparse Jacobian's); the
+    complex-step gradient at each of them (``n`` complex points), one call.
+    Row i of the compressed Jacobian and group g is then column j's entry,
+    divided by its step.
+    """
+    xp, device, settings = problem.xp, problem.device, problem.settings
+    n, r = problem.n, settings.r
+    base = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, True, False)
+    family = _schemes.Family(
+        None, base.family.multipliers, True, pattern.count, masks=pattern.masks
+    )
+    x4, xg = problem.base_points()
+    hg = _steps.numderiv_steps(xp, x4, settings)  # (n, 1, 1, 1)
+    sets = pattern.count * 2 * r
+    rect = _points.Rectangle(family, 0, sets, 0, 1)
+    points = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets)
+    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
+    gradients = _engine.run_linear(
+        problem,
+        complex_step,
+        None,
+        head,
+        None,
+        x4=xp.reshape(points, (n, 1, 1, sets)),
+        xg=xp.reshape(points, (1, n, 1, sets)),
+        own_base=True,
+    )
+    # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
+    gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))
+    weights = _backend.host_to_device(base.weights[:1], xp, device, problem.dtype)  # (1, 1, 2r)
+    steps = xp.reshape(hg, (n,))
+    with np.errstate(all="ignore"):
+        compressed = (weights @ gradients)[:, :, 0, 0]  # (n, groups), per unit step
+        H = _sparse.assemble(xp, device, pattern, compressed, steps)
+        error = xp.full(compressed.shape, math.nan, dtype=compressed.dtype, device=device)
+        if problem.full_output:
+            e = _backend.host_to_device(base.error[:1], xp, device, problem.dtype)
+            error = xp.abs((e @ gradients)[:, :, 0, 0])
+    return H, _sparse.assemble(xp, device, pattern, error, steps)
 
 
 #: hessian's methods: numDeriv's, and xpdiff's adaptive one

@@ -1,0 +1,264 @@
+"""Sparse Jacobians and Hessians: groups of columns, one batched call, the pattern's format."""
+
+from __future__ import annotations
+
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from helpers import CountingFunc, dask_must_not_compute
+
+import xpdiff as xd
+from xpdiff import _sparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from bench_sparse import (
+    band_pattern,
+    broyden_banded,
+    broyden_banded_jacobian,
+    broyden_tridiagonal,
+    broyden_tridiagonal_jacobian,
+)
+
+sys.path.pop(0)
+
+METHODS = ["Richardson", "simple", "complex", "adaptive"]
+TOLERANCE = {"Richardson": 1e-8, "simple": 1e-3, "complex": 1e-14, "adaptive": 1e-11}
+
+
+# --- the issue's targets -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_tridiagonal_2000(method):
+    n = 2000
+    x = -np.ones(n)  # Broyden tridiagonal's standard starting point
+    func = CountingFunc(broyden_tridiagonal)
+    J, info = xd.jacobian(func, x, method, sparsity=band_pattern(n, 1), full_output=True)
+    assert type(J) is sp.csr_matrix
+    assert J.shape == (n, n)
+    assert J.nnz == 3 * n - 2
+    assert abs(J - broyden_tridiagonal_jacobian(x)).max() <= TOLERANCE[method]
+    groups = 3
+    if method == "Richardson":
+        assert func.calls == 2
+        assert info.nfev <= 2 * 4 * groups + 1
+    assert info.ncalls == func.calls
+    assert type(info.error) is sp.csr_matrix
+
+
+def test_banded_within_the_memory_budget():
+    n = 20_000
+    x = np.random.default_rng(1).uniform(-1, 1, n)
+    S = band_pattern(n, 2)
+    groups = _sparse.pattern_of(S, (n, n)).groups
+    assert groups.max() + 1 == 5  # greedy in column order: optimal for a band
+    tracemalloc.start()
+    with xd.memory_budget(8 * 2**20):
+        J = xd.jacobian(broyden_banded, x, sparsity=(S, groups))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # xpdiff's points and values within the budget; the function's own temporaries
+    # (five arrays of a call's size here) come on top
+    assert peak <= 2.5 * 8 * 2**20
+    exact = broyden_banded_jacobian(x)
+    assert abs(J - exact).max() <= 1e-5 * abs(exact).max()
+
+
+# --- every method agrees with the dense Jacobian ---------------------------------------------
+
+
+def _system(p):
+    """A function of 6 coordinates with 7 outputs and a sparse Jacobian."""
+    return np.stack(
+        [
+            p[0] * p[1],
+            np.sin(p[1]) + p[2] ** 2,
+            np.exp(p[3]) * p[0],
+            p[4] * p[5] - p[2],
+            np.log(2 + p[5]) * p[3],
+            p[0] + p[4] ** 3,
+            np.cos(p[2] * p[5]),
+        ]
+    )
+
+
+X = np.array([0.3, -0.7, 1.1, 0.4, -0.2, 0.9])
+
+
+def _pattern():
+    dense = xd.jacobian(_system, X, "complex")
+    return dense != 0, dense
+
+
+SIDES = [1, None, -1, None, 1, -1]
+
+
+@pytest.mark.parametrize(
+    ("method", "side"),
+    [(method, None) for method in METHODS]
+    + [(method, SIDES) for method in METHODS if method != "complex"],
+)
+def test_every_method_and_side(method, side):
+    pattern, exact = _pattern()
+    J = xd.jacobian(_system, X, method, side=side, sparsity=pattern)
+    dense = xd.jacobian(_system, X, method, side=side)
+    assert type(J) is np.ndarray
+    assert J.shape == (7, 6)
+    np.testing.assert_array_equal(J[~pattern], 0.0)
+    np.testing.assert_allclose(J, exact, rtol=0, atol=TOLERANCE[method] * 10)
+    np.testing.assert_allclose(J[pattern], dense[pattern], rtol=0, atol=TOLERANCE[method] * 10)
+
+
+def test_formats_and_given_groups():
+    pattern, exact = _pattern()
+    csr_matrix = sp.csr_matrix(pattern)
+    J = xd.jacobian(_system, X, sparsity=csr_matrix)
+    assert type(J) is sp.csr_matrix
+    np.testing.assert_allclose(J.toarray(), exact, atol=1e-9)
+    Ja = xd.jacobian(_system, X, sparsity=sp.csr_array(pattern.astype(float)))
+    assert type(Ja) is sp.csr_array
+    assert (sp.coo_array(pattern).nnz, Ja.nnz) == (pattern.sum(), pattern.sum())
+    groups = np.arange(6)  # no grouping at all: still valid
+    Jg = xd.jacobian(_system, X, sparsity=(csr_matrix, groups))
+    np.testing.assert_allclose(Jg.toarray(), exact, atol=1e-9)
+    computed = _sparse.pattern_of(csr_matrix, (7, 6)).groups
+    Jc = xd.jacobian(_system, X, sparsity=(pattern, computed))
+    np.testing.assert_array_equal(Jc, J.toarray())
+
+
+def test_one_call_for_all_groups():
+    n = 300
+    func = CountingFunc(broyden_tridiagonal)
+    xd.jacobian(func, -np.ones(n), sparsity=band_pattern(n, 1))
+    assert func.shapes == [(n,), (n, 2 * 4 * 3)]
+
+
+def test_wrong_patterns_are_caught():
+    pattern, _ = _pattern()
+    with pytest.raises(ValueError, match=r"columns 0 and 1 are in group 0 but both have an entry"):
+        xd.jacobian(_system, X, sparsity=(pattern, np.zeros(6, dtype=int)))
+    with pytest.raises(ValueError, match=r"sparsity has shape \(6, 6\), but the derivative"):
+        xd.jacobian(_system, X, sparsity=np.ones((6, 6), dtype=bool))
+    with pytest.raises(TypeError, match="sparsity must be a boolean array"):
+        xd.jacobian(_system, X, sparsity="dense")
+    with pytest.raises(TypeError, match="groups must be integers"):
+        xd.jacobian(_system, X, sparsity=(pattern, np.zeros(6)))
+    with pytest.raises(ValueError, match="one entry per column"):
+        xd.jacobian(_system, X, sparsity=(pattern, np.arange(5)))
+    with pytest.raises(ValueError, match="one point x of shape"):
+        xd.jacobian(_system, np.stack([X, X], axis=1), sparsity=pattern)
+    with pytest.raises(ValueError, match="different sides"):
+        xd.jacobian(_system, X, side=SIDES, sparsity=(pattern, np.array([0, 0, 1, 2, 3, 4])))
+    with pytest.raises(ValueError, match="method 'complex' does not support"):
+        xd.jacobian(_system, X, "complex", side=SIDES, sparsity=pattern)
+
+
+def test_groups_never_share_a_row():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        m, n = rng.integers(5, 60, size=2)
+        pattern = rng.random((m, n)) < rng.uniform(0.02, 0.3)
+        built = _sparse.pattern_of(pattern, (int(m), int(n)))
+        for row in pattern:
+            groups = built.groups[np.flatnonzero(row)]
+            assert len(set(groups.tolist())) == groups.size
+
+
+# --- backends ----------------------------------------------------------------------------------
+
+
+def test_backends_dense_pattern(xp):
+    pattern, exact = _pattern()
+    namespace = xp.xp
+
+    def f(p):
+        return namespace.stack(
+            [
+                p[0, ...] * p[1, ...],
+                namespace.sin(p[1, ...]) + p[2, ...] ** 2,
+                namespace.exp(p[3, ...]) * p[0, ...],
+                p[4, ...] * p[5, ...] - p[2, ...],
+                namespace.log(2 + p[5, ...]) * p[3, ...],
+                p[0, ...] + p[4, ...] ** 3,
+                namespace.cos(p[2, ...] * p[5, ...]),
+            ]
+        )
+
+    J = xd.jacobian(f, xp.asarray(X), sparsity=pattern)
+    values = xp.check(J, dtype=np.float64, shape=(7, 6))
+    np.testing.assert_allclose(values, exact, atol=1e-9)
+    np.testing.assert_array_equal(values[~pattern], 0.0)
+
+
+def test_dask_stays_lazy_with_a_dense_pattern():
+    da = pytest.importorskip("dask.array")
+    n = 40
+    x = da.from_array(-np.ones(n), chunks=10)
+
+    def f(p):
+        return da.concatenate([p[:1] * 0, p[1:]]) * 3 - p**2 + da.concatenate([p[1:], p[:1] * 0])
+
+    pattern = band_pattern(n, 1).toarray() != 0
+    with dask_must_not_compute():
+        J = xd.jacobian(f, x, sparsity=pattern)
+    assert isinstance(J, da.Array)
+    assert J.shape == (n, n)
+
+
+# --- Hessians ----------------------------------------------------------------------------------
+
+
+def _chain(p):
+    return np.sum((p[1:] - p[:-1]) ** 4, axis=0) + np.sum(np.exp(p) * np.cos(p), axis=0)
+
+
+def _chain_hessian(x):
+    n = x.shape[0]
+    d = x[1:] - x[:-1]
+    H = np.diag(-2 * np.exp(x) * np.sin(x))
+    w = 12 * d**2
+    i = np.arange(n - 1)
+    H[i, i] += w
+    H[i + 1, i + 1] += w
+    H[i, i + 1] -= w
+    H[i + 1, i] -= w
+    return H
+
+
+@pytest.mark.parametrize("method", ["Richardson", "adaptive", "complex"])
+def test_sparse_hessian(method):
+    n = 40
+    x = np.linspace(-1, 1, n)
+    pattern = band_pattern(n, 1)
+    func = CountingFunc(_chain)
+    H, info = xd.hessian(func, x, method, sparsity=pattern, full_output=True)
+    assert type(H) is sp.csr_matrix
+    assert H.nnz == 3 * n - 2
+    exact = _chain_hessian(x)
+    tolerance = {"Richardson": 1e-6, "adaptive": 1e-9, "complex": 1e-11}[method]
+    np.testing.assert_allclose(H.toarray(), exact, rtol=0, atol=tolerance * np.abs(exact).max())
+    dense = xd.hessian(_chain, x, method)
+    rows, cols = pattern.nonzero()
+    if method in ("Richardson", "adaptive"):  # the same points for the same entries
+        np.testing.assert_array_equal(np.asarray(H[rows, cols]).ravel(), dense[rows, cols])
+        assert func.calls == (2 if method == "Richardson" else 3)
+    assert type(info.error) is sp.csr_matrix
+    if method == "Richardson":
+        assert info.nfev == 1 + 2 * 4 * (n + n - 1)  # the dense one: 1 + 2 * 4 * n**2 + ...
+
+
+def test_sparse_hessian_errors_and_dense_pattern():
+    n = 8
+    x = np.linspace(-1, 1, n)
+    upper = np.triu(np.ones((n, n), dtype=bool))
+    with pytest.raises(ValueError, match="must be symmetric: it has entry \\(0, 1\\)"):
+        xd.hessian(_chain, x, sparsity=upper)
+    pattern = band_pattern(n, 1).toarray() != 0
+    H = xd.hessian(_chain, x, sparsity=pattern)
+    assert type(H) is np.ndarray
+    np.testing.assert_array_equal(H[~pattern], 0.0)
+    np.testing.assert_allclose(H, _chain_hessian(x), atol=1e-6)
