@@ -1,6 +1,6 @@
 """method="adaptive" against numDeriv's Richardson, scipy.differentiate and numdifftools.
 
-Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick]``
+Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``
 
 Part 1, first derivatives: the sixteen problems of ``adaptive_problems.py``
 (standard test functions of the step-size literature, with exact
@@ -33,6 +33,7 @@ import warnings
 
 import numpy as np
 from adaptive_problems import PROBLEMS, points
+from plotting import scatter_plot
 
 import xpdiff as xd
 
@@ -298,9 +299,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="20 points per problem")
+    parser.add_argument("--plot", help="write error against time per method to this PNG")
     args = parser.parse_args()
     count = 20 if args.quick else 100
-    first_derivatives(args.repeat, count)
+    summary = first_derivatives(args.repeat, count)
+    if args.plot:
+        scatter_plot(
+            args.plot,
+            {name: (row["seconds"] * 1e3, row["median"]) for name, row in summary.items()},
+            title=f"First derivatives of 16 problems x {count} points: error against time",
+            xlabel=f"ms for all 16 x {count} derivatives (best of N)",
+            ylabel="median relative error",
+            note="python benchmarks/bench_adaptive.py --plot ...",
+        )
     hessians(max(1, args.repeat // 2), count)
     sc2_table(args.repeat, (10, 100) if args.quick else (10, 100, 1000))
 

@@ -1,6 +1,9 @@
 """xd.grad against the floor, a minimal implementation and other Python tools, side by side.
 
-Run: ``python benchmarks/bench_grad.py [--repeat N] [--sizes 10 100 1000]``
+Run: ``python benchmarks/bench_grad.py [--repeat N] [--sizes 10 100 1000]``;
+``--sweep [--plot docs/_static/bench_grad.png]`` times numDeriv's sc2 by n
+(2 to 1000) against numDeriv's grad in R (where Rscript and numDeriv are
+installed), numdifftools and scipy.differentiate instead, and draws it.
 
 For each function and n: best-of-N wall time and error of
 
@@ -28,6 +31,8 @@ import importlib.util
 from functools import partial
 
 import numpy as np
+from numderiv_r import numderiv_times
+from plotting import line_plot
 from timing import best
 
 import xpdiff as xd
@@ -125,11 +130,71 @@ def complex_batch(x):
     return points
 
 
+SWEEP_SIZES = [2, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+
+def sweep(sizes, repeat: int, plot) -> None:
+    """sc2's gradient by n: xd.grad against numDeriv, numdifftools, scipy.differentiate."""
+    have_ndt = importlib.util.find_spec("numdifftools") is not None
+    rng = np.random.default_rng(0)
+    points = {n: rng.uniform(-1.5, 1.5, n) for n in sizes}
+    r_results = numderiv_times("grad", [("sc2", x) for x in points.values()], repeat)
+    tools = {
+        "xd.grad Richardson": lambda x: xd.grad(sc2, x),
+        "xd.grad adaptive": lambda x: xd.grad(sc2, x, method="adaptive"),
+        "xd.grad complex": lambda x: xd.grad(sc2, x, method="complex"),
+    }
+    if r_results is not None:
+        tools["numDeriv grad (R)"] = None
+    if have_ndt:
+        import numdifftools as ndt
+
+        tools["numdifftools.Gradient"] = lambda x: ndt.Gradient(sc2)(x)
+    from scipy import differentiate
+
+    tools["scipy.differentiate.jacobian"] = lambda x: differentiate.jacobian(sc2, x).df
+    times: dict = {name: [] for name in tools}
+    print("sc2's gradient by n: ms (error max |g - exact| / (1 + |exact|))")
+    print(f"{'n':>5}  " + "  ".join(f"{name:>22s}" for name in tools))
+    for i, (n, x) in enumerate(points.items()):
+        exact = sc2_grad(x)
+        cells = []
+        for name, tool in tools.items():
+            if tool is None:
+                t, g = r_results[i]
+            elif name.startswith("numdifftools") and n > 500:
+                t, g = float("nan"), None  # minutes per call beyond this
+            else:
+                t, g = best(partial(tool, x), repeat if n <= 200 else max(1, repeat // 2))
+            times[name].append(t)
+            err = f"{error(g, exact):7.0e}" if g is not None else " " * 7
+            cells.append(f"{t * 1e3:11.3f} ({err})")
+        print(f"{n:>5}  " + "  ".join(f"{c:>22s}" for c in cells))
+    if r_results is None:
+        print("numDeriv: not run (no Rscript with numDeriv here)")
+    if plot:
+        line_plot(
+            plot,
+            {"sc2": {name: (list(points), [t * 1e3 for t in ts]) for name, ts in times.items()}},
+            title="Gradient of numDeriv's sc2 by n (NumPy, one thread of a 2-core machine)",
+            xlabel="n (coordinates)",
+            ylabel="ms per gradient (best of N)",
+            note="python benchmarks/bench_grad.py --sweep --plot ...",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--sweep", action="store_true", help="sc2 by n against numDeriv (R) and the others"
+    )
+    parser.add_argument("--plot", help="with --sweep: write the figure to this PNG")
     args = parser.parse_args()
+    if args.sweep:
+        sweep(args.sizes if args.sizes != [10, 100, 1000] else SWEEP_SIZES, args.repeat, args.plot)
+        return
     have_ndt = importlib.util.find_spec("numdifftools") is not None
     have_scipy = importlib.util.find_spec("scipy") is not None
     if have_ndt:

@@ -13,6 +13,8 @@ Part 2, beyond numpy.gradient: accuracy 4 (uniform, periodic, non-uniform)
 against xpdiff's default gradient on the same array.
 
 ``--quick`` uses arrays 16 times smaller (for a smoke run, not for numbers).
+``--sweep [--plot docs/_static/bench_gradient.png]`` times 1-D gradients of
+1e2 to 1e7 elements instead, per element, and draws them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import tracemalloc
 from functools import partial
 
 import numpy as np
+from plotting import line_plot
 from timing import best
 
 import xpdiff as xd
@@ -61,16 +64,70 @@ def _outputs_bytes(result) -> int:
     return sum(r.nbytes for r in (result if isinstance(result, tuple) else (result,)))
 
 
+def sweep(repeat: int, plot) -> None:
+    """1-D float64 gradients by size, unit spacing and coordinates: time per element."""
+    have_torch = importlib.util.find_spec("torch") is not None
+    rng = np.random.default_rng(0)
+    sizes = [10**k for k in range(2, 8)]
+    panels: dict = {}
+    print("1-D float64 gradient by size: ns per element (best of N)")
+    for coords in (False, True):
+        where = "coordinates, edge_order=2" if coords else "unit spacing"
+        names = ["numpy.gradient", "xpdiff.gradient (NumPy)"]
+        if have_torch:
+            import torch
+
+            names += ["torch.gradient", "xpdiff.gradient (torch)"]
+        rows = {name: [] for name in names}
+        for size in sizes:
+            x = np.cumsum(rng.uniform(0.5, 1.5, size))
+            f = np.sin(x / 1000)
+            args, kwargs = ((x,), {"edge_order": 2}) if coords else ((), {})
+            calls = {
+                "numpy.gradient": partial(np.gradient, f, *args, **kwargs),
+                "xpdiff.gradient (NumPy)": partial(xd.gradient, f, *args, **kwargs),
+            }
+            if have_torch:
+                ft, xt = torch.asarray(f), torch.asarray(x)
+                spacing = {"spacing": (xt,)} if coords else {}
+                calls["torch.gradient"] = partial(torch.gradient, ft, **spacing, **kwargs)
+                calls["xpdiff.gradient (torch)"] = partial(
+                    xd.gradient, ft, *((xt,) if coords else ()), **kwargs
+                )
+            for name, call in calls.items():
+                t, _ = best(call, repeat)
+                rows[name].append(t / size * 1e9)
+        print(f"  {where}")
+        print(f"  {'size':>9}  " + "".join(f"{name:>26s}" for name in names))
+        for i, size in enumerate(sizes):
+            print(f"  {size:9.0e}  " + "".join(f"{rows[name][i]:26.2f}" for name in names))
+        panels[where] = {name: (sizes, rows[name]) for name in names}
+    if plot:
+        line_plot(
+            plot,
+            panels,
+            title="1-D float64 gradient by size (CPU, one thread)",
+            xlabel="elements",
+            ylabel="ns per element (best of N)",
+            note="python benchmarks/bench_gradient.py --sweep --plot ...",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sweep", action="store_true", help="1-D sizes 1e2 .. 1e7, by size")
+    parser.add_argument("--plot", help="with --sweep: write the figure to this PNG")
     args = parser.parse_args()
     have_torch = importlib.util.find_spec("torch") is not None
     if have_torch:
         import torch
 
         torch.set_num_threads(1)
+    if args.sweep:
+        sweep(args.repeat, args.plot)
+        return
     table, (f1, x1, f2, x2) = cases(16 if args.quick else 1)
 
     header = (

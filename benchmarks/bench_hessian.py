@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import shutil
-import subprocess
-import tempfile
 from functools import partial
-from pathlib import Path
 
 import numpy as np
+from numderiv_r import numderiv_times
 from timing import best
 
 import xpdiff as xd
@@ -52,62 +49,6 @@ def gauss_hessian(x):
 
 FUNCTIONS = [("sc2", sc2, sc2_hessian), ("gauss", gauss, gauss_hessian)]
 
-R_SCRIPT = r"""
-library(numDeriv)
-sc2 <- function(x) { n <- length(x); sum((1:n) * (exp(x) - x)) / n }
-gauss <- function(x) exp(-sum(x^2) / 2)
-args <- commandArgs(trailingOnly = TRUE)
-cases <- readLines(args[1])
-out <- c()
-for (line in cases) {
-  parts <- strsplit(line, " ")[[1]]
-  f <- get(parts[1]); repeat_n <- as.integer(parts[2]); x <- as.numeric(parts[-(1:2)])
-  H <- hessian(f, x)
-  # proc.time ticks in milliseconds: time batches of calls lasting >= 0.2 s
-  calls <- 1
-  repeat {
-    t0 <- proc.time()[["elapsed"]]
-    for (k in 1:calls) H <- hessian(f, x)
-    if (proc.time()[["elapsed"]] - t0 >= 0.2) break
-    calls <- calls * 2
-  }
-  best <- Inf
-  for (k in 1:repeat_n) {
-    t0 <- proc.time()[["elapsed"]]
-    for (j in 1:calls) H <- hessian(f, x)
-    best <- min(best, (proc.time()[["elapsed"]] - t0) / calls)
-  }
-  out <- c(out, paste(c(best, sprintf("%.17g", as.vector(H))), collapse = " "))
-}
-writeLines(out, args[2])
-"""
-
-
-def numderiv_times(cases, repeat):
-    """(seconds, H) per case from numDeriv through Rscript, or None without R."""
-    if shutil.which("Rscript") is None:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        script, inp, out = Path(tmp, "h.R"), Path(tmp, "in.txt"), Path(tmp, "out.txt")
-        script.write_text(R_SCRIPT)
-        inp.write_text(
-            "\n".join(f"{name} {repeat} " + " ".join(f"{v:.17g}" for v in x) for name, x in cases)
-        )
-        proc = subprocess.run(
-            ["Rscript", str(script), str(inp), str(out)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            return None
-        results = []
-        for (_, x), line in zip(cases, out.read_text().splitlines(), strict=True):
-            values = [float(v) for v in line.split()]
-            n = len(x)
-            results.append((values[0], np.array(values[1:]).reshape(n, n, order="F")))
-        return results
-
 
 def error(H, exact):
     return float(np.max(np.abs(np.asarray(H) - exact)) / (1 + np.max(np.abs(exact))))
@@ -120,7 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     points = {(name, n): rng.uniform(-0.3, 0.3, n) for name, _, _ in FUNCTIONS for n in args.sizes}
-    r_results = numderiv_times([(name, x) for (name, _), x in points.items()], args.repeat)
+    r_results = numderiv_times(
+        "hessian", [(name, x) for (name, _), x in points.items()], args.repeat
+    )
     r_iter = iter(r_results) if r_results is not None else None
     have_ndt = importlib.util.find_spec("numdifftools") is not None
     have_scipy = importlib.util.find_spec("scipy") is not None

@@ -138,3 +138,24 @@ def _harness(backend: Backend) -> BackendHarness:
 def xp(request) -> BackendHarness:
     """Every installed array backend, as a :class:`BackendHarness`."""
     return _harness(request.param)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Skips summarised by reason, a line each, rather than a line per test.
+
+    Without torch or JAX a default run skips hundreds of tests for the same
+    few reasons; listing each one (``-rs``) would push the result off the
+    screen. ``pytest -rs`` still lists them one by one.
+    """
+    skipped = terminalreporter.stats.get("skipped", [])
+    if not skipped or "s" in (config.option.reportchars or "").replace("a", "s"):
+        return
+    reasons: dict[str, int] = {}
+    for report in skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ").split("\n")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
+    terminalreporter.section("skipped, by reason", sep="-")
+    for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:5d}  {reason}")

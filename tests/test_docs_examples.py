@@ -41,5 +41,8 @@ def test_readme_quick_start_is_what_ci_runs():
     commands = [line for line in block.group(1).splitlines() if line.strip()]
     assert len(commands) == 2, commands
     ci = (ROOT / ".ci" / "run").read_text()
+    assert "VENV=.ci/venv" in ci, ".ci/run must keep its environment apart from a user's .venv"
     for command in commands:
+        # the same command, in CI's own environment directory
+        command = command.replace(".venv", '"$VENV"')
         assert command in ci, f".ci/run does not run README's command: {command}"

@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     failures = 0
     for title, f, varargs, kwargs in _examples():
         start = time.perf_counter()
+        assert best.make is not None  # every usable backend has one
         result = xpdiff.gradient(best.make(f), *varargs, **kwargs)
         results = result if isinstance(result, tuple) else (result,)
         host = [best.to_host(r) for r in results]

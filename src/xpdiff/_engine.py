@@ -35,7 +35,7 @@ class Problem:
     xp: Any
     device: Any
     method: str
-    settings: _steps.Settings
+    settings: Any  # _steps.Settings, or _steps.AdaptiveSettings for method="adaptive"
     sides: tuple
     one_sided: bool  # some coordinate has a side
     evaluator: _evaluators.Evaluator
@@ -249,6 +249,11 @@ class _Layout:
     """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
 
     __slots__ = ("calls", "in_flight", "segments", "total", "units")
+    calls: list
+    in_flight: int
+    segments: list
+    total: int
+    units: list
 
 
 _ITEMSIZE: dict = {}
@@ -367,7 +372,7 @@ class _Assembly:
     def __init__(self, xp, groups: int, size: int):
         self.xp, self.groups, self.size = xp, groups, size
         self.pieces: list = []
-        self.out = None
+        self.out: Any = None
 
     def add(self, unit, piece) -> None:
         if type(piece) is np.ndarray and (unit.g1 - unit.g0, unit.b1 - unit.b0) != (

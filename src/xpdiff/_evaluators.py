@@ -68,7 +68,7 @@ def add_note(exc: BaseException, note: str) -> None:
         if not isinstance(notes, list):
             notes = []
             try:
-                exc.__notes__ = notes
+                setattr(exc, "__notes__", notes)  # noqa: B010 - no such attribute on 3.10
             except AttributeError:
                 return
         notes.append(note)
@@ -353,7 +353,7 @@ class Mapped(Evaluator):
         self.vectorized = vectorized
         self.pool = None
         if isinstance(workers, numbers.Integral):
-            self.processes = (os.cpu_count() or 1) if workers == -1 else int(workers)
+            self.processes: int | None = (os.cpu_count() or 1) if workers == -1 else int(workers)
             self.min_calls = self.processes
             _check_picklable(self.call)
         else:

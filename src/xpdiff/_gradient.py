@@ -17,6 +17,7 @@ dtype.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,7 +76,7 @@ def _is_numpy_only(f: object) -> bool:
     return isinstance(f, (np.datetime64, np.timedelta64))
 
 
-def _ndim(x: object) -> int:
+def _ndim(x: Any) -> int:
     if _backend.is_array(x):
         return x.ndim
     return np.ndim(x)
@@ -464,7 +465,15 @@ def _edge_rows(xp, device, offsets, n, spacing, real):
     return [[w[i, ...] for w in weights] for i in range(rows)]
 
 
-def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, periodic=False):
+def gradient(
+    f: Any,
+    *varargs: Any,
+    axis: int | Sequence[int] | None = None,
+    edge_order: int | None = None,
+    n: int = 1,
+    accuracy: int | None = None,
+    periodic: bool | Sequence[bool] = False,
+) -> Any:
     """Return the gradient of an N-dimensional array, as numpy.gradient does.
 
     The gradient is computed using second order accurate central differences
@@ -640,7 +649,8 @@ def gradient(f, *varargs, axis=None, edge_order=None, n=1, accuracy=None, period
                 f"n, accuracy and periodic need numeric data; {f.dtype} arrays and NumPy "
                 "subclasses support numpy.gradient's arguments only"
             )
-        return np.gradient(f, *varargs, axis=axis, edge_order=edge_order or accuracy or 1)
+        numpy_gradient: Any = np.gradient  # datetimes and subclasses: numpy's own result
+        return numpy_gradient(f, *varargs, axis=axis, edge_order=edge_order or accuracy or 1)
 
     xp, f = _backend.array_namespace(f, varargs, what="spacing")
     device = _backend.device_of(f)
@@ -715,7 +725,7 @@ def _check_periodic(periodic: object, naxes: int) -> tuple[bool, ...]:
     )
 
 
-def fd_weights(points, n=1, x0=0.0):
+def fd_weights(points: Any, n: int = 1, x0: float = 0.0) -> np.ndarray:
     """Finite-difference weights of the n-th derivative at x0, by Fornberg's algorithm.
 
     Parameters

@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -150,8 +151,8 @@ def first_derivative_weights(offsets, centre: int):
         for b in others:
             if a < b:
                 gaps[a, b] = offsets[a] - offsets[b]
-    weights = [None] * m
-    total = None
+    weights: list[Any] = [None] * m
+    total: Any = None
     for j in others:
         numerator = None
         denominator = offsets[j]
@@ -270,7 +271,7 @@ class Term:
     array with one weight per row of the region (non-uniform grids).
     """
 
-    weight: object
+    weight: Any
     start: int
 
 
@@ -288,7 +289,7 @@ class WindowWeights:
     coordinates its rows need, and the result pickles for a cluster.
     """
 
-    values: object
+    values: Any
     width: int
     rule: Callable
     args: tuple = ()
@@ -330,12 +331,12 @@ class Region:
     stop: int
     terms: tuple[Term, ...]
     kind: str = "sum"
-    divisor: object = None
+    divisor: Any = None
     #: per-row weights computed on demand: ``lazy_weights(r0, r1)`` gives the terms'
     #: weights for the region's rows ``r0 .. r1 - 1`` (a block at a time, in cache);
     #: a :class:`WindowWeights`, or any callable where nothing restricts it
     lazy_weights: Callable | None = None
-    weight_dtype: object = None  # the dtype of the lazy weights
+    weight_dtype: Any = None  # the dtype of the lazy weights
     sign: int = 1  # "pairs": the sign of a pair's second source
     #: on a periodic axis, the terms' sources before wrapping around (a start may
     #: be negative or beyond the axis): where the rows lie next to each other in

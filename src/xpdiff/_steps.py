@@ -188,7 +188,7 @@ def method_settings(
     *,
     defaults: dict | None = None,
     derivative_order: int = 1,
-) -> Settings:
+) -> Settings | AdaptiveSettings:
     """numDeriv's ``method_args`` merged over its defaults, checked.
 
     For float64 (``machine_eps`` of float64) the defaults are numDeriv's. For
@@ -236,7 +236,7 @@ def _settings(method, method_args, machine_eps, defaults, derivative_order) -> S
         values[name] = value
         given.add(name)
 
-    ladders = (1.0,)
+    ladders: tuple[float, ...] = (1.0,)
     if machine_eps > FLOAT64_EPS:
         if method == "simple":
             if "eps" not in given:

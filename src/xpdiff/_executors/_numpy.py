@@ -7,7 +7,7 @@ executor computes the same formulas with ufuncs (``out=``) block by block,
 each block small enough to stay in cache, straight into the output where the
 formula's dtype is the output's: one read of the data and one write of the
 result. The operations and their order are numpy.gradient's, so the values
-are the same to the bit (design.md's small-primitive rule); the generic
+are the same to the bit (the small-primitive rule of docs/architecture.md); the generic
 executor stays the path of every other library.
 """
 
@@ -113,8 +113,8 @@ def _region_into(out: np.ndarray, f: np.ndarray, axis: int, region) -> None:
     """Any region, on strided views of ``f`` and ``out``, in blocks along axis 0."""
     work = np.dtype(work_dtype(np, f.dtype, region))
     direct = work == out.dtype
-    weights_of = _weights_in_blocks(region) if axis == 0 else None
-    every_row = None if axis == 0 else region.weights()
+    weights_of: Any = _weights_in_blocks(region) if axis == 0 else None
+    every_row: Any = None if axis == 0 else region.weights()
     for out_index, source_index, rows in _blocks(f.shape, axis, region):
         sources = [f[source_index(term.start)] for term in region.terms]
         weights = weights_of(rows.start, rows.stop) if axis == 0 else every_row
