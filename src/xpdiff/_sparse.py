@@ -276,15 +276,28 @@ def assemble(xp, device, pattern: Pattern, compressed, steps):
     i, per unit step; ``steps`` ``(n,)`` the step of each column (the
     entry is divided by its column's step), or None.
     """
-    m, n = pattern.shape
-    if pattern.kind == "dense":
-        return _dense(xp, device, pattern, compressed, steps)
     flat = xp.reshape(compressed, (-1,))
     index = _backend.host_to_device(pattern.compressed, xp, device)
     data = xp.take(flat, index, axis=0)
     if steps is not None:
         columns = _backend.host_to_device(pattern.indices, xp, device)
         data = data / xp.take(steps, columns, axis=0)
+    return _in_format(xp, device, pattern, data)
+
+
+def _in_format(xp, device, pattern: Pattern, data):
+    """The entries ``data`` (CSR order, on the device) in the pattern's format.
+
+    Dense: an ``(m, n)`` array of x's library, zeros off the pattern; scipy or
+    cupyx: a CSR matrix (or array) of the pattern's own class.
+    """
+    m, n = pattern.shape
+    if pattern.kind == "dense":
+        where = np.full(m * n, pattern.nnz, dtype=np.int64)  # nnz: the zero after the entries
+        where[pattern.rows * n + pattern.indices] = np.arange(pattern.nnz)
+        padded = xp.concat([data, xp.zeros((1,), dtype=data.dtype, device=device)], axis=0)
+        full = xp.take(padded, _backend.host_to_device(where, xp, device), axis=0)
+        return xp.reshape(full, (m, n))
     if pattern.kind == "cupyx":
         cupy = __import__("cupy")
         return pattern.container(
@@ -294,19 +307,6 @@ def assemble(xp, device, pattern: Pattern, compressed, steps):
     return pattern.container(
         (_backend.to_host(data), pattern.indices.copy(), pattern.indptr.copy()), shape=(m, n)
     )
-
-
-def _dense(xp, device, pattern: Pattern, compressed, steps):
-    """A dense ``(m, n)`` array of x's library: the entries, zeros elsewhere."""
-    m, n = pattern.shape
-    mask = np.zeros((m, n), dtype=bool)
-    mask[pattern.rows, pattern.indices] = True
-    groups = _backend.host_to_device(pattern.groups, xp, device)
-    full = xp.take(compressed, groups, axis=1)  # (m, n): group of column j in row i
-    if steps is not None:
-        full = full / xp.reshape(steps, (1, n))
-    zero = xp.zeros((), dtype=full.dtype, device=device)
-    return xp.where(_backend.host_to_device(mask, xp, device), full, zero)
 
 
 def entries_steps(xp, device, pattern: Pattern, steps, fill: float = 1.0):
@@ -345,26 +345,8 @@ def symmetric_pairs(pattern: Pattern) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def assemble_values(xp, device, pattern: Pattern, values, index: np.ndarray):
     """The pattern's entries from ``values`` (any 1-d layout), entry k = ``values[index[k]]``."""
-    m, n = pattern.shape
     data = xp.take(values, _backend.host_to_device(index, xp, device), axis=0)
-    if pattern.kind == "dense":
-        flat = np.zeros(m * n, dtype=np.int64)
-        mask = np.zeros(m * n, dtype=bool)
-        flat[pattern.rows * n + pattern.indices] = np.arange(pattern.nnz)
-        mask[pattern.rows * n + pattern.indices] = True
-        full = xp.take(data, _backend.host_to_device(flat, xp, device), axis=0)
-        zero = xp.zeros((), dtype=full.dtype, device=device)
-        out = xp.where(_backend.host_to_device(mask, xp, device), full, zero)
-        return xp.reshape(out, (m, n))
-    if pattern.kind == "cupyx":
-        cupy = __import__("cupy")
-        return pattern.container(
-            (cupy.asarray(data), cupy.asarray(pattern.indices), cupy.asarray(pattern.indptr)),
-            shape=(m, n),
-        )
-    return pattern.container(
-        (_backend.to_host(data), pattern.indices.copy(), pattern.indptr.copy()), shape=(m, n)
-    )
+    return _in_format(xp, device, pattern, data)
 
 
 def require_one_point(problem) -> None:
