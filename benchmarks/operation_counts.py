@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from helpers import CountingNamespace
+from helpers import CountingNamespace, strict_functions
 
 import xpdiff as xd
 
@@ -28,14 +28,7 @@ def main() -> None:
     import array_api_strict as xps
 
     ns = CountingNamespace(xps)
-
-    def sc2(x):
-        n = x.shape[0]
-        w = xps.reshape(xps.arange(1, n + 1, dtype=x.dtype), (n,) + (1,) * (x.ndim - 1))
-        return xps.sum(w * (xps.exp(x) - x), axis=0) / n
-
-    def vector(x):
-        return xps.stack([xps.sum(x * x, axis=0), x[0, ...] * x[1, ...], xps.sin(x[-1, ...])])
+    sc2, vector = strict_functions(xps)
 
     cases = [
         ("grad", "Richardson", xd.grad, sc2),

@@ -176,6 +176,24 @@ for _name in _OPERATORS.split():
     setattr(CountingArray, _name, _operator(_name))
 
 
+def strict_functions(xps):
+    """numDeriv's sc2 and a three-output function, written with ``xps`` alone.
+
+    What the operation counts (tests/test_engine.py, benchmarks/operation_counts.py)
+    differentiate: array-api-strict through a counting namespace.
+    """
+
+    def sc2(x):
+        n = x.shape[0]
+        w = xps.reshape(xps.arange(1, n + 1, dtype=x.dtype), (n,) + (1,) * (x.ndim - 1))
+        return xps.sum(w * (xps.exp(x) - x), axis=0) / n
+
+    def vector(x):
+        return xps.stack([xps.sum(x * x, axis=0), x[0, ...] * x[1, ...], xps.sin(x[-1, ...])])
+
+    return sc2, vector
+
+
 def picklable_sc2(x):
     """numDeriv's sc2 at module level, so that worker processes can import it."""
     n = x.shape[0]

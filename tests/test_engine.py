@@ -10,7 +10,13 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from helpers import CountingFunc, CountingNamespace, dask_must_not_compute, picklable_sc2
+from helpers import (
+    CountingFunc,
+    CountingNamespace,
+    dask_must_not_compute,
+    picklable_sc2,
+    strict_functions,
+)
 from reference_functions import exact_gradient, make
 
 import xpdiff as xd
@@ -289,18 +295,6 @@ def test_user_exception_from_a_worker_propagates():
 # --- a small, constant number of array operations ----------------------------------------------
 
 
-def _strict_functions(xps):
-    def sc2(x):
-        n = x.shape[0]
-        w = xps.reshape(xps.arange(1, n + 1, dtype=x.dtype), (n,) + (1,) * (x.ndim - 1))
-        return xps.sum(w * (xps.exp(x) - x), axis=0) / n
-
-    def vector(x):
-        return xps.stack([xps.sum(x * x, axis=0), x[0, ...] * x[1, ...], xps.sin(x[-1, ...])])
-
-    return sc2, vector
-
-
 #: the ceilings documented in docs/benchmarks.md ("Operations per derivative")
 FIRST_DERIVATIVE_CEILING = 25
 SECOND_DERIVATIVE_CEILING = 60
@@ -310,7 +304,7 @@ SECOND_DERIVATIVE_CEILING = 60
 def test_operation_count_of_first_derivatives(method):
     xps = pytest.importorskip("array_api_strict")
     ns = CountingNamespace(xps)
-    sc2, vector = _strict_functions(xps)
+    sc2, vector = strict_functions(xps)
     counts = set()
     for n in (3, 30):
         for shape in ((n,), (n, 4, 2)):
@@ -333,7 +327,7 @@ def test_operation_count_of_first_derivatives(method):
 def test_operation_count_of_second_derivatives(function, method):
     xps = pytest.importorskip("array_api_strict")
     ns = CountingNamespace(xps)
-    sc2, vector = _strict_functions(xps)
+    sc2, vector = strict_functions(xps)
     counts = []
     for n in (2, 5, 12):
         x = ns.asarray(np.linspace(0.1, 1.0, n))
