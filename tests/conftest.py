@@ -148,7 +148,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     screen. ``pytest -rs`` still lists them one by one.
     """
     skipped = terminalreporter.stats.get("skipped", [])
-    if not skipped or "s" in (config.option.reportchars or "").replace("a", "s"):
+    if not skipped or any(c in (config.option.reportchars or "") for c in "saA"):
         return
     reasons: dict[str, int] = {}
     for report in skipped:
