@@ -126,7 +126,7 @@ def test_one_task_per_output_chunk_and_no_more_than_dask_gradient():
 
 def _plans(monkeypatch, f, *spacing, **options):
     """The axis plans that ``xd.gradient(f, ...)`` hands the Dask executor."""
-    from xpdiff._executors import _dask
+    from xpdiff._array.executors import dask as _dask
 
     plans = []
     original = _dask.apply
@@ -143,7 +143,7 @@ def _plans(monkeypatch, f, *spacing, **options):
 
 def test_halo_reads_only_the_rows_it_needs(monkeypatch):
     """A chunk's task reads its own chunk and a halo as deep as its rows' stencils."""
-    from xpdiff._executors import _dask
+    from xpdiff._array.executors import dask as _dask
 
     f = da.from_array(DATA, chunks=(10, 23))
     bounds = [0, 10, 20, 30, 37]
@@ -174,7 +174,7 @@ def test_non_numpy_chunks_use_their_own_library(monkeypatch):
     pieces, with a plan that went through pickle.
     """
     torch = pytest.importorskip("torch")
-    from xpdiff._executors import _dask
+    from xpdiff._array.executors import dask as _dask
 
     f = da.from_array(DATA, chunks=(10, 23))
     bounds = [0, 10, 20, 30, 37]

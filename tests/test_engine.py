@@ -20,7 +20,9 @@ from helpers import (
 from reference_functions import exact_gradient, make
 
 import xpdiff as xd
-from xpdiff import _backend, _budget, _points, _schemes
+from xpdiff import _backend, _budget
+from xpdiff._function import points as _points
+from xpdiff._function import schemes as _schemes
 
 METHODS = ["Richardson", "simple", "complex"]
 

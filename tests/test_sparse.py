@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from helpers import CountingFunc, dask_must_not_compute
 
 import xpdiff as xd
-from xpdiff import _sparse
+from xpdiff._function import sparse as _sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from bench_sparse import (

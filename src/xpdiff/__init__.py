@@ -7,11 +7,11 @@ carry function mode out; ``_gradient``, ``_function`` and ``_second``
 combine them.
 """
 
+from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
-from ._function import GradInfo, grad, jacobian
-from ._gradient import fd_weights, gradient
-from ._second import GenD, genD, hessian
-from ._sparse import group_columns_public as group_columns
+from ._function.first import GradInfo, grad, jacobian
+from ._function.second import GenD, genD, hessian
+from ._function.sparse import group_columns_public as group_columns
 
 __version__ = "0.1.0.dev0"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
 
 __all__ = ["Rectangle", "build", "points_dtype"]
 

@@ -23,7 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _budget, _evaluators, _fastpath, _points, _steps
+from .. import _backend, _budget
+from . import evaluators as _evaluators
+from . import fastpath as _fastpath
+from . import points as _points
+from . import settings as _settings
 
 __all__ = ["Problem", "combine_linear", "parse_sides", "run", "setup", "value_at_x"]
 
@@ -35,7 +39,7 @@ class Problem:
     xp: Any
     device: Any
     method: str
-    settings: Any  # _steps.Settings, or _steps.AdaptiveSettings for method="adaptive"
+    settings: Any  # _settings.Settings, or _settings.AdaptiveSettings for method="adaptive"
     sides: tuple
     one_sided: bool  # some coordinate has a side
     evaluator: _evaluators.Evaluator
@@ -150,13 +154,13 @@ def setup(
     max_batch,
     workers,
     full_output,
-    methods: tuple[str, ...] = _steps.METHODS,
+    methods: tuple[str, ...] = _settings.METHODS,
     function: str = "grad",
     defaults: dict | None = None,
     derivative_order: int = 1,
 ) -> Problem:
     """Check the arguments that every function-mode call shares."""
-    method = _steps.canonical_method(method, methods, function)
+    method = _settings.canonical_method(method, methods, function)
     if not callable(func):
         raise TypeError(f"func must be callable, got {type(func).__name__}")
     if kwargs is None:
@@ -185,7 +189,7 @@ def setup(
     batch_shape = shape[1:]
     size = math.prod(batch_shape)
     sides = parse_sides(side, n)
-    settings = _steps.method_settings(
+    settings = _settings.method_settings(
         method,
         method_args,
         machine_eps(xp, x.dtype),

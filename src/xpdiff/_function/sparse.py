@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
 
 __all__ = ["Pattern", "group_columns", "pattern_of"]
 

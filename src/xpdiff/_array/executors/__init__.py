@@ -1,6 +1,6 @@
 """Executors of array mode: they carry an axis's stencil plan out on one library.
 
-A plan (``_stencils.AxisPlan``) says which output rows of an axis take which
+A plan (``plans.AxisPlan``) says which output rows of an axis take which
 formula of which input rows; an executor writes them. The generic executor
 works on every Array API library with slices, arithmetic and ``concat``;
 the NumPy executor writes into one output array with ufuncs in cache-sized
@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _backend
-from . import _dask, _generic, _numpy
+from ... import _backend
+from . import dask as _dask
+from . import generic as _generic
+from . import numpy as _numpy
 
 __all__ = ["dask_host_spacing", "executor_for"]
 

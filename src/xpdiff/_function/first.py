@@ -19,7 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from . import _adaptive, _backend, _engine, _schemes, _sparse, _steps
+from .. import _backend
+from .._numerics.richardson import richardson_table
+from . import adaptive as _adaptive
+from . import engine as _engine
+from . import schemes as _schemes
+from . import sparse as _sparse
+from . import steps as _steps
 
 __all__ = ["FIRST_DERIVATIVE_SCHEMES", "GradInfo", "first_derivatives", "grad", "jacobian"]
 
@@ -208,7 +214,7 @@ def _first_derivative_info(problem, out, shape, full_output):
         levels = [
             xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
         ]
-        table = _steps.richardson_table(levels, _table_factors(problem, scheme, shape))
+        table = richardson_table(levels, _table_factors(problem, scheme, shape))
         if settings.show_details:
             _print_table(table, problem.n)
     if not full_output:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import _backend
-from ._common import along, is_weak, take_rows, work_dtype
+from ... import _backend
+from .common import along, is_weak, take_rows, work_dtype
 
 __all__ = ["apply"]
 

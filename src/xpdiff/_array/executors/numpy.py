@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._common import along, is_weak, work_dtype
+from .common import along, is_weak, work_dtype
 
 __all__ = ["apply"]
 

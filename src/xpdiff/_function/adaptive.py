@@ -55,8 +55,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _engine, _schemes
-from ._stencils import fornberg
+from .. import _backend
+from .._numerics.stencils import fornberg
+from . import engine as _engine
+from . import schemes as _schemes
 
 __all__ = ["first_derivatives", "hessian"]
 
@@ -693,7 +695,7 @@ def sparse_first_derivatives(problem, f0, head: tuple, pattern):
     its rows, relative to ``max(|x_j|, 1)``, and each column its own step
     from it. Every compressed value is divided by its column's step.
     """
-    from . import _sparse
+    from . import sparse as _sparse
 
     xp, settings, device = problem.xp, problem.settings, problem.device
     n, m = problem.n, math.prod(head)

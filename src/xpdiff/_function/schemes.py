@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _steps
+from .._numerics.richardson import extrapolation_factors, richardson_coefficients
 
 __all__ = [
     "Family",
@@ -185,7 +185,7 @@ def richardson_scheme(
 
     value_rows, error_rows = [], []
     for side_one in kinds:
-        value, previous = _steps.richardson_coefficients(r, v, side_one)
+        value, previous = richardson_coefficients(r, v, side_one)
         value_row = np.repeat(value, 2) * level_weights
         error_row = np.repeat(value - previous, 2) * level_weights
         value_rows.append([in_block(value_row, k) for k in range(blocks)])
@@ -198,7 +198,7 @@ def richardson_scheme(
         levels = np.stack(
             [in_block(np.where(level == k, level_weights, 0.0), 0) for k in range(r)]
         )[None]
-    factors = tuple(tuple(_steps.extrapolation_factors(r, v, s)) for s in kinds) if table else ()
+    factors = tuple(tuple(extrapolation_factors(r, v, s)) for s in kinds) if table else ()
     if elementwise:
         family = Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
         # one group; output i of the elementwise function takes coordinate i's weights
@@ -228,7 +228,7 @@ def simple_scheme(n: int, elementwise: bool) -> LinearScheme:
     """numDeriv's "simple": ``(f(x + s eps e_i) - f(x)) / h_i``, s the side (+1 default).
 
     The step is the one realized in x's dtype, ``h_i = (x_i + s eps) - x_i``
-    (``_steps.simple_steps``), and the point is ``x + h_i e_i``, the same
+    (``steps.simple_steps``), and the point is ``x + h_i e_i``, the same
     floating-point number as numDeriv's ``x + s eps e_i``: dividing by the
     realized step removes the rounding of ``x + eps`` from the derivative,
     and where ``x + eps`` rounds back to x the derivative is 0 / 0, NaN,
@@ -297,7 +297,7 @@ def genD_pairs_scheme(
     """
     moves, power = _level_pairs(r, v)
     sign = np.tile([1.0, -1.0], r)
-    value, previous = _steps.richardson_coefficients(r, v, False)
+    value, previous = richardson_coefficients(r, v, False)
     difference = np.repeat(value - previous, 2)
     rows = [np.repeat(value, 2) * sign * power / 2, np.repeat(value, 2) * power**2]
     error = [difference * sign * power / 2, difference * power**2]

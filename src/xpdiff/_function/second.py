@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-from . import _adaptive, _backend, _engine, _function, _points, _schemes, _sparse, _steps
+from .. import _backend
+from . import adaptive as _adaptive
+from . import engine as _engine
+from . import first as _first
+from . import points as _points
+from . import schemes as _schemes
+from . import sparse as _sparse
+from . import steps as _steps
 
 __all__ = ["GenD", "genD", "hessian"]
 
@@ -215,7 +222,7 @@ def _info(problem, error, hg):
         xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
         (settings.r, *problem.shape),
     )
-    return _function.GradInfo(
+    return _first.GradInfo(
         error=error,
         nfev=problem.evaluator.nfev,
         ncalls=problem.evaluator.ncalls,
@@ -329,7 +336,7 @@ def hessian(
         H, error = _sparse_hessian(problem, f0, head, sparsity)
         if not full_output:
             return H
-        return H, _function.GradInfo(
+        return H, _first.GradInfo(
             error=error,
             nfev=problem.evaluator.nfev,
             ncalls=problem.evaluator.ncalls,
@@ -344,7 +351,7 @@ def hessian(
     if not full_output:
         return H
     if problem.method == "adaptive":
-        return H, _function.GradInfo(
+        return H, _first.GradInfo(
             error=xp.reshape(out["error"], shape),
             nfev=problem.evaluator.nfev,
             ncalls=problem.evaluator.ncalls,

@@ -1,12 +1,8 @@
-"""Step rules and Richardson weights: the numerics of function mode.
+"""numDeriv's settings: methods, ``method_args`` with their defaults and checks.
 
-numDeriv's settings (methods, ``method_args`` with their defaults and R's
-dotted names), the step rule ``h = |d x| + eps (|x| < zero_tol)``, and
-Richardson extrapolation folded into weights: the extrapolated value is a
-fixed linear combination of the levels, so its coefficients are computed
-here once, on the host, and the value becomes one weighted reduction over
-the function values. Nothing here imports an array library; the step rule
-receives the namespace of the work and uses only the standard's operators.
+``method_settings`` turns a method and its ``method_args`` (R's dotted names
+accepted) into a frozen :class:`Settings` for a dtype; ``check_noise`` refuses
+settings that leave only rounding noise. Host-side, no array library.
 """
 
 from __future__ import annotations
@@ -18,19 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "METHODS",
-    "AdaptiveSettings",
-    "Settings",
-    "adaptive_settings",
-    "canonical_method",
-    "extrapolation_factors",
-    "method_settings",
-    "numderiv_steps",
-    "richardson_coefficients",
-    "richardson_table",
-    "simple_steps",
-]
+from .._numerics.richardson import richardson_noise_amplification
 
 METHODS = ("Richardson", "simple", "complex", "adaptive")
 
@@ -303,80 +287,13 @@ def _check_positive_real(name, value):
         raise ValueError(f"method_args {name} must be a finite number > 0, got {value!r}")
 
 
-# --- Richardson extrapolation as weights -------------------------------------------
-
-
-def extrapolation_factors(r: int, v: float, one_sided: bool, power: int = 1) -> list[float]:
-    """Factors ``F_m`` of Richardson step m: ``B = (A(h/v) F_m - A(h)) / (F_m - 1)``.
-
-    A central difference of a ``power``-th derivative has an error series in
-    even powers of h, so step m removes the h**(2m) term: ``F_m = v**(2m)``
-    (numDeriv's ``4**m`` when v = 2; numDeriv uses ``4**m`` for every v). A
-    one-sided difference has every power of h, so ``F_m = v**m``.
-    """
-    step = 1 if one_sided else 2
-    return [float(v) ** (step * m) for m in range(1, r)]
-
-
-def richardson_table(levels, factors):
-    """The Richardson table from first-order approximations at r levels.
-
-    ``levels[k]`` is the approximation with step ``h / v**k``; ``factors[m-1]``
-    is ``F_m`` (a number, or an array broadcasting against the levels when
-    coordinates differ). Returns the table as a list of columns: column 0 is
-    ``levels``, column m has ``r - m`` entries, and column ``r - 1`` holds
-    the extrapolated value. Only operators are used, so the levels may be
-    numbers or arrays of any library.
-    """
-    table = [list(levels)]
-    current = list(levels)
-    for factor in factors:
-        current = [
-            (current[k + 1] * factor - current[k]) / (factor - 1) for k in range(len(current) - 1)
-        ]
-        table.append(current)
-    return table
-
-
-@functools.lru_cache(maxsize=256)
-def richardson_coefficients(r: int, v: float, one_sided: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients of the levels in the extrapolated value and in the one before.
-
-    Richardson's table is linear in its levels ``A_0 .. A_{r-1}``: its last
-    entry is ``sum_k value[k] A_k`` and the last entry of the column before
-    it (whose difference from the value is the error estimate) is
-    ``sum_k previous[k] A_k``. Both sum to 1. With ``r = 1`` the previous
-    entry does not exist and ``previous`` is NaN. Host float64, cached: never
-    write to the results.
-    """
-    factors = extrapolation_factors(r, v, one_sided)
-    table = richardson_table(list(np.eye(r)), factors)
-    value = np.array(table[-1][0], dtype=np.float64)
-    previous = np.array(table[-2][-1] if r > 1 else np.full(r, np.nan), dtype=np.float64)
-    value.flags.writeable = False
-    previous.flags.writeable = False
-    return value, previous
-
-
-def noise_amplification(r: int, v: float, one_sided: bool, order: int) -> float:
-    """How much the folded Richardson weights amplify rounding errors of func.
-
-    The estimate of an ``order``-th derivative is ``sum_k c_k A_k`` with
-    ``A_k`` a difference divided by ``(h / v**k)**order``: rounding errors of
-    size ``eps |f|`` reach it multiplied by ``sum_k |c_k| v**(order k)``
-    (per ``h**order``).
-    """
-    value, _ = richardson_coefficients(r, v, one_sided)
-    return float(np.sum(np.abs(value) * float(v) ** (order * np.arange(r))))
-
-
 def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
     """Refuse Richardson settings that leave only rounding noise.
 
     With relative steps ``d |x|`` the rounding noise of an ``order``-th
     derivative of a function that varies on the scale of x is about
     ``machine_eps * A / d**order`` relative to the derivative, ``A`` the
-    weights' amplification (:func:`noise_amplification`). Settings for which
+    weights' amplification (:func:`richardson_noise_amplification`). Settings for which
     that exceeds :data:`NOISE_LIMIT` are a ValueError naming the setting and
     the limit. The absolute step ``eps`` must stay at least 1000 units in the
     last place of the largest coordinate it is used for (``zero_tol``) at the
@@ -386,7 +303,7 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
 
     def noise(r_, v_, d_):
         amplification = max(
-            noise_amplification(r_, v_, one_sided, order) for one_sided in (False, True)
+            richardson_noise_amplification(r_, v_, one_sided, order) for one_sided in (False, True)
         )
         return machine_eps * amplification / d_**order
 
@@ -433,49 +350,3 @@ def _check_absolute_step(settings: Settings, machine_eps: float) -> None:
             f"use eps >= {resolution * settings.v ** max(0, settings.r - 1):.3g} or a "
             f"smaller zero_tol"
         )
-
-
-# --- the step rule --------------------------------------------------------------------
-
-
-def numderiv_steps(xp, x, settings: Settings):
-    """numDeriv's step ``h = |d x| + eps (|x| < zero_tol)`` for every coordinate of ``x``.
-
-    ``x`` is an array of any library and ``xp`` its namespace; only the
-    standard's elementwise functions are used, so the rule runs on any
-    device, lazily on Dask and under ``jax.jit``.
-
-    With ``settings.exact_steps`` (float32 and shorter dtypes) the step is
-    rounded to a multiple of the spacing of floats at ``x`` times
-    ``v**(r-1)`` (and the shortest ladder's inverse), so that ``x +- h / v**k``
-    is exactly representable at every level: in float32 the rounding of
-    ``x + h`` would otherwise change the step itself by up to 1e-3 relative.
-    """
-    magnitude = xp.abs(x)
-    h = magnitude * settings.d
-    near_zero = magnitude < settings.zero_tol
-    h = xp.where(near_zero, h + settings.eps, h)
-    if not settings.exact_steps:
-        return h
-    # relative steps only: near zero the absolute step dwarfs x, and x + eps is exact enough
-    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
-        above = xp.maximum(magnitude, settings.zero_tol)
-        spacing = xp.nextafter(above, above + math.inf) - above
-        quantum = spacing * (settings.v ** (settings.r - 1) / min(settings.ladders))
-        return xp.where(near_zero, h, xp.maximum(xp.round(h / quantum), 1.0) * quantum)
-
-
-def simple_steps(xp, x, settings: Settings, sides: tuple[float, ...], axis: int, device):
-    """numDeriv's "simple" step, as realized in x's dtype: ``(x + s eps) - x``.
-
-    ``s`` is each coordinate's side (+1 where none is given), laid along
-    ``axis`` of ``x``. The difference is exact, so ``x + h`` is exactly
-    numDeriv's point ``x + s eps``; it is 0 where ``x + s eps`` rounds back
-    to x.
-    """
-    shape = [1] * x.ndim
-    shape[axis] = len(sides)
-    signed = [settings.eps * (1.0 if math.isnan(s) else s) for s in sides]
-    step = xp.asarray(np.reshape(np.array(signed), shape), dtype=x.dtype, device=device)
-    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
-        return (x + step) - x

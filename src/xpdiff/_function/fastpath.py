@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from . import _evaluators
+from . import evaluators as _evaluators
 
 __all__ = ["linear_rows"]
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend
+from .. import _backend
 
 __all__ = [
     "BatchShapeError",

@@ -1,6 +1,6 @@
 """The Dask executor: one task per output chunk, from its input chunk and a halo.
 
-An axis's plan (``_stencils.AxisPlan``) says which input rows each output
+An axis's plan (``plans.AxisPlan``) says which input rows each output
 row reads. For each chunk along the axis this executor finds the rows its
 output rows read (the chunk and a few rows on each side: the halo), cuts
 those rows out of the neighbouring chunks (one small ``getitem`` task per
@@ -13,7 +13,7 @@ output keeps the input's chunks.
 
 Plans for Dask data are built on the host (NumPy weights and coordinates);
 a chunk gets only the slice of per-row weights or coordinates its rows need
-(:meth:`~xpdiff._stencils.WindowWeights.restrict`), and a chunk of another
+(:meth:`~xpdiff._array.plans.WindowWeights.restrict`), and a chunk of another
 library (CuPy) gets them moved to its device inside the task. Nothing is
 computed before the user asks.
 """
@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _backend
-from .._stencils import AxisPlan, Region, Term, WindowWeights
+from ... import _backend
+from ..plans import AxisPlan, Region, Term, WindowWeights
 
 __all__ = ["apply", "host_spacing"]
 

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from . import _backend, _executors, _stencils
+from .. import _backend
+from .._numerics import stencils as _stencils
+from . import executors as _executors
+from . import plans as _plans
 
 __all__ = ["fd_weights", "gradient"]
 
@@ -237,11 +240,9 @@ def _input_dtypes(xp, f):
 # --- plans: numpy.gradient's formulas, and Fornberg's for any order ------------------------
 
 
-def _numpy_plan(
-    xp, axis: int, length: int, spacing: _Spacing, edge_order: int
-) -> _stencils.AxisPlan:
+def _numpy_plan(xp, axis: int, length: int, spacing: _Spacing, edge_order: int) -> _plans.AxisPlan:
     """numpy.gradient's formulas for one axis, operation for operation (its rounding)."""
-    Region, Term = _stencils.Region, _stencils.Term
+    Region, Term = _plans.Region, _plans.Term
     if spacing.uniform:
         h = spacing.value
         interior = Region(
@@ -249,13 +250,13 @@ def _numpy_plan(
             length - 1,
             (Term(None, 2), Term(None, 0)),
             kind="difference",
-            divisor=_stencils.central_uniform_denominator(h),
+            divisor=_plans.central_uniform_denominator(h),
         )
         h_first = h_last = h
     else:
         diffs = spacing.value
         # row 1 + r: dx1 = diffs[r], dx2 = diffs[r + 1]
-        central = _stencils.WindowWeights(diffs, 2, _stencils.central_nonuniform_rule)
+        central = _plans.WindowWeights(diffs, 2, _plans.central_nonuniform_rule)
         terms = (Term(None, 0), Term(None, 1), Term(None, 2))
         interior = Region(1, length - 1, terms, lazy_weights=central, weight_dtype=diffs.dtype)
         h_first, h_last = diffs[0], diffs[-1]
@@ -272,16 +273,16 @@ def _numpy_plan(
         if spacing.uniform:
             h = spacing.value
             one = 1.0 if isinstance(h, float) else xp.ones_like(h)
-            w_first = _stencils.first_edge2_uniform(h, one)
-            w_last = _stencils.last_edge2_uniform(h, one)
+            w_first = _plans.first_edge2_uniform(h, one)
+            w_last = _plans.last_edge2_uniform(h, one)
         else:
-            w_first = _stencils.first_edge2_nonuniform(diffs[0], diffs[1])
-            w_last = _stencils.last_edge2_nonuniform(diffs[-2], diffs[-1])
+            w_first = _plans.first_edge2_nonuniform(diffs[0], diffs[1])
+            w_last = _plans.last_edge2_nonuniform(diffs[-2], diffs[-1])
         first = Region(0, 1, tuple(Term(w, k) for k, w in enumerate(w_first)))
         last = Region(
             length - 1, length, tuple(Term(w, length - 3 + k) for k, w in enumerate(w_last))
         )
-    return _stencils.AxisPlan(axis, length, (first, interior, last), halo=edge_order, edges=(1, 1))
+    return _plans.AxisPlan(axis, length, (first, interior, last), halo=edge_order, edges=(1, 1))
 
 
 def _work_dtypes(xp, f_dtype, spacing: _Spacing):
@@ -336,7 +337,7 @@ def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
 
 
 def _fornberg_rows(columns, n, left, real, xp, device):
-    """A :class:`~xpdiff._stencils.WindowWeights` rule: rows' weights from host coordinates.
+    """A :class:`~xpdiff._plans.WindowWeights` rule: rows' weights from host coordinates.
 
     ``columns[j]`` holds the j-th coordinate of every row's window, the row's
     own point being ``columns[left]``; ``xp`` None means NumPy (what a Dask
@@ -363,7 +364,7 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
     stencils row by row, and a periodic axis the centred stencil everywhere,
     wrapping around.
     """
-    Region, Term = _stencils.Region, _stencils.Term
+    Region, Term = _plans.Region, _plans.Term
     plan = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
     size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
     need = plan.size if periodic else plan.min_points
@@ -380,7 +381,7 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
         (centre,) = _uniform_weights(
             xp, device, [[j - left for j in range(size)]], n, spacing, real
         )
-        interior = _stencils.pairs_region(left, left + inner, centre, left, n)
+        interior = _plans.pairs_region(left, left + inner, centre, left, n)
         exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
         kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
 
@@ -404,9 +405,7 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
         terms = tuple(Term(None, j) for j in range(size))
         if spacing.on_host:
             target = None if _backend.is_numpy_namespace(xp) else xp
-            lazy = _stencils.WindowWeights(
-                x, size, _fornberg_rows, (n, left, real, target, device)
-            )
+            lazy = _plans.WindowWeights(x, size, _fornberg_rows, (n, left, real, target, device))
             interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
         else:
             weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
@@ -426,7 +425,7 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
             unwrapped = tuple(i - left + j for j in kept)
             regions.append(Region(i, i + 1, terms, unwrapped=unwrapped))
         regions.sort(key=lambda region: region.start)
-        return _stencils.AxisPlan(
+        return _plans.AxisPlan(
             axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
         )
     if spacing.uniform:
@@ -453,9 +452,7 @@ def _high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, r
         terms = tuple(Term(w, length - edge + k) for k, w in enumerate(weights))
         regions.append(Region(row, row + 1, terms))
     regions.sort(key=lambda region: region.start)
-    return _stencils.AxisPlan(
-        axis, length, tuple(regions), halo=max(edge, size), edges=(left, right)
-    )
+    return _plans.AxisPlan(axis, length, tuple(regions), halo=max(edge, size), edges=(left, right))
 
 
 def _edge_rows(xp, device, offsets, n, spacing, real):

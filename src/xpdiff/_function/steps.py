@@ -1,0 +1,58 @@
+"""numDeriv's step rule in use: the steps of a point, on the work's namespace.
+
+Only the standard's elementwise functions and operators are used, so the rules run
+on any device, lazily on Dask and under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .settings import Settings
+
+# --- the step rule --------------------------------------------------------------------
+
+
+def numderiv_steps(xp, x, settings: Settings):
+    """numDeriv's step ``h = |d x| + eps (|x| < zero_tol)`` for every coordinate of ``x``.
+
+    ``x`` is an array of any library and ``xp`` its namespace; only the
+    standard's elementwise functions are used, so the rule runs on any
+    device, lazily on Dask and under ``jax.jit``.
+
+    With ``settings.exact_steps`` (float32 and shorter dtypes) the step is
+    rounded to a multiple of the spacing of floats at ``x`` times
+    ``v**(r-1)`` (and the shortest ladder's inverse), so that ``x +- h / v**k``
+    is exactly representable at every level: in float32 the rounding of
+    ``x + h`` would otherwise change the step itself by up to 1e-3 relative.
+    """
+    magnitude = xp.abs(x)
+    h = magnitude * settings.d
+    near_zero = magnitude < settings.zero_tol
+    h = xp.where(near_zero, h + settings.eps, h)
+    if not settings.exact_steps:
+        return h
+    # relative steps only: near zero the absolute step dwarfs x, and x + eps is exact enough
+    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
+        above = xp.maximum(magnitude, settings.zero_tol)
+        spacing = xp.nextafter(above, above + math.inf) - above
+        quantum = spacing * (settings.v ** (settings.r - 1) / min(settings.ladders))
+        return xp.where(near_zero, h, xp.maximum(xp.round(h / quantum), 1.0) * quantum)
+
+
+def simple_steps(xp, x, settings: Settings, sides: tuple[float, ...], axis: int, device):
+    """numDeriv's "simple" step, as realized in x's dtype: ``(x + s eps) - x``.
+
+    ``s`` is each coordinate's side (+1 where none is given), laid along
+    ``axis`` of ``x``. The difference is exact, so ``x + h`` is exactly
+    numDeriv's point ``x + s eps``; it is 0 where ``x + s eps`` rounds back
+    to x.
+    """
+    shape = [1] * x.ndim
+    shape[axis] = len(sides)
+    signed = [settings.eps * (1.0 if math.isnan(s) else s) for s in sides]
+    step = xp.asarray(np.reshape(np.array(signed), shape), dtype=x.dtype, device=device)
+    with np.errstate(invalid="ignore"):  # x = inf: NaN, not a NumPy warning
+        return (x + step) - x
