@@ -16,7 +16,15 @@ CLASSES = [name for name in xd.__all__ if inspect.isclass(getattr(xd, name))]
 
 def test_the_public_names_are_known():
     assert set(FUNCTIONS) >= {"gradient", "fd_weights", "grad", "jacobian", "genD", "hessian"}
-    assert set(CLASSES) == {"GradInfo", "GenD"}
+    assert set(CLASSES) >= {
+        "DerivativeResult",
+        "GradResult",
+        "JacobianResult",
+        "HessianResult",
+        "GenDResult",
+        "GenD",
+    }
+    assert xd.GradInfo is xd.DerivativeResult  # the earlier name still works
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)

@@ -9,15 +9,30 @@ combine them.
 
 from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
-from ._function.first import GradInfo, grad, jacobian
+from ._function.first import grad, jacobian
+from ._function.results import (
+    DerivativeResult,
+    GenDResult,
+    GradResult,
+    HessianResult,
+    JacobianResult,
+)
 from ._function.second import GenD, genD, hessian
 from ._function.sparse import group_columns_public as group_columns
 
 __version__ = "0.1.0.dev0"
 
+#: the result type of ``full_output=True`` before it had a class per function
+GradInfo = DerivativeResult
+
 __all__ = [
+    "DerivativeResult",
     "GenD",
+    "GenDResult",
     "GradInfo",
+    "GradResult",
+    "HessianResult",
+    "JacobianResult",
     "__version__",
     "fd_weights",
     "genD",

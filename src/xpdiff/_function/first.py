@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -23,63 +22,12 @@ from .. import _backend
 from .._numerics.richardson import richardson_table
 from . import adaptive as _adaptive
 from . import engine as _engine
+from . import results as _results
 from . import schemes as _schemes
 from . import sparse as _sparse
 from . import steps as _steps
 
-__all__ = ["FIRST_DERIVATIVE_SCHEMES", "GradInfo", "first_derivatives", "grad", "jacobian"]
-
-
-@dataclass
-class GradInfo:
-    """What ``full_output=True`` returns beside the derivative.
-
-    Attributes
-    ----------
-    error : array
-        Per-component error estimate: the difference between the last two
-        Richardson extrapolation levels (NaN with ``r=1`` and for the methods
-        "simple" and "complex", which have none); for "adaptive", the kept
-        estimate's difference from the one of the order below plus its
-        rounding error (the true error is below 10 times it at 98% of the
-        points of ``benchmarks/bench_adaptive.py``).
-    nfev : int
-        Number of points at which func was evaluated, ``x`` itself included.
-    ncalls : int
-        Number of calls of func.
-    table : list of arrays or None
-        The Richardson table: ``table[m][k]`` is the k-th approximation after
-        m extrapolation steps (``table[0]`` holds the plain differences with
-        steps ``steps[k]``), each shaped like the result. None for "simple",
-        "complex" and the second derivatives.
-    steps : array
-        The steps: shape ``(r, n, *B)`` for Richardson (``h / v**k``),
-        ``(n, *B)`` or a scalar for "simple" and "complex", the ladder's
-        base step H per coordinate, ``(n, *B)``, for "adaptive".
-    method : str
-        The method used.
-    method_args : dict
-        The settings used, defaults included.
-    order : array or None
-        Method "adaptive": per component, the order of accuracy of the
-        estimate kept (the one with the smallest error estimate among those
-        whose points are all finite); NaN where none survived. None for the
-        other methods.
-    step : array or None
-        Method "adaptive": per component, the largest step of the estimate
-        kept (its other points are at that step divided by powers of ``v``).
-        None for the other methods.
-    """
-
-    error: Any
-    nfev: int
-    ncalls: int
-    table: list | None
-    steps: Any
-    method: str
-    method_args: dict
-    order: Any = None
-    step: Any = None
+__all__ = ["FIRST_DERIVATIVE_SCHEMES", "first_derivatives", "grad", "jacobian"]
 
 
 # --- which scheme serves which method -------------------------------------------------------
@@ -189,20 +137,22 @@ def _select_ladder(problem, scheme, rows, f0, hg, elementwise, steps=None, relat
     return xp.where(use_short, short, long), xp.where(use_short, short_error, long_error)
 
 
-def _first_derivative_info(problem, out, shape, full_output):
-    """The GradInfo of grad and jacobian (and numDeriv's show.details printout)."""
-    xp, settings = problem.xp, problem.settings
+def _first_derivative_result(problem, out, value, cls):
+    """The result of grad and jacobian (and numDeriv's show.details printout).
+
+    None unless ``full_output``: then a ``cls`` holding ``value``.
+    """
+    xp, settings, full_output = problem.xp, problem.settings, problem.full_output
+    shape = value.shape
     if problem.method == "adaptive":
         if not full_output:
             return None
-        return GradInfo(
-            error=xp.reshape(out["error"], shape),
-            nfev=problem.evaluator.nfev,
-            ncalls=problem.evaluator.ncalls,
-            table=None,
+        return _results.result(
+            cls,
+            problem,
+            value,
+            xp.reshape(out["error"], shape),
             steps=xp.reshape(out["steps"], problem.shape),
-            method=problem.method,
-            method_args=settings.as_dict(),
             order=xp.reshape(out["order"], shape),
             step=xp.reshape(out["step"], shape),
         )
@@ -239,15 +189,7 @@ def _first_derivative_info(problem, out, shape, full_output):
         steps = xp.reshape(h, problem.shape)  # as realized in x's dtype
     else:
         steps = float(xp.finfo(problem.dtype).eps)
-    return GradInfo(
-        error=error,
-        nfev=problem.evaluator.nfev,
-        ncalls=problem.evaluator.ncalls,
-        table=table,
-        steps=steps,
-        method=problem.method,
-        method_args=settings.as_dict(),
-    )
+    return _results.result(cls, problem, value, error, steps=steps, table=table)
 
 
 def _table_factors(problem, scheme, shape):
@@ -390,9 +332,46 @@ def _print_table(table, n_columns: int) -> None:
 # --- grad -------------------------------------------------------------------------------
 
 
+@overload
 def grad(
     func: Callable[..., Any],
     x: Any,
+    /,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[False] = False,
+) -> Any: ...
+
+
+@overload
+def grad(
+    func: Callable[..., Any],
+    x: Any,
+    /,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[True],
+) -> _results.GradResult: ...
+
+
+def grad(
+    func: Callable[..., Any],
+    x: Any,
+    /,
     method: str = "Richardson",
     side: Any = None,
     method_args: dict | None = None,
@@ -403,7 +382,7 @@ def grad(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-) -> Any:
+) -> Any | _results.GradResult:
     """Gradient of a scalar function, numDeriv's ``grad``, in one batched call.
 
     Parameters
@@ -456,16 +435,17 @@ def grad(
         task. Results equal ``workers=None``'s. func, args and kwargs must be
         picklable for processes. Default None: in this process.
     full_output : bool, optional
-        Also return a :class:`GradInfo` with error estimates, counts, the
-        Richardson table and the steps.
+        Return a :class:`~xpdiff.GradResult` instead of the array: the
+        gradient (``value``) with error estimates, counts, the Richardson
+        table and the steps. It unpacks as ``(value, info)``.
 
     Returns
     -------
     g : array
         Shape ``(n, *B)`` (``x``'s shape), in ``x``'s namespace and device
         and floating dtype.
-    info : GradInfo
-        Only with ``full_output=True``.
+    res : GradResult
+        Instead of ``g``, with ``full_output=True``.
 
     Notes
     -----
@@ -555,16 +535,55 @@ def grad(
         raise ValueError("grad assumes a scalar valued function.")
     out = first_derivatives(problem, f0, head, elementwise)
     value = problem.xp.reshape(out["value"], problem.shape)
-    info = _first_derivative_info(problem, out, problem.shape, full_output)
-    return (value, info) if full_output else value
+    res = _first_derivative_result(problem, out, value, _results.GradResult)
+    return res if full_output else value
 
 
 # --- jacobian --------------------------------------------------------------------------
 
 
+@overload
 def jacobian(
     func: Callable[..., Any],
     x: Any,
+    /,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[False] = False,
+    sparsity: Any = None,
+) -> Any: ...
+
+
+@overload
+def jacobian(
+    func: Callable[..., Any],
+    x: Any,
+    /,
+    method: str = "Richardson",
+    side: Any = None,
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[True],
+    sparsity: Any = None,
+) -> _results.JacobianResult: ...
+
+
+def jacobian(
+    func: Callable[..., Any],
+    x: Any,
+    /,
     method: str = "Richardson",
     side: Any = None,
     method_args: dict | None = None,
@@ -576,7 +595,7 @@ def jacobian(
     workers: int | Callable | None = None,
     full_output: bool = False,
     sparsity: Any = None,
-) -> Any:
+) -> Any | _results.JacobianResult:
     """Jacobian of a vector function, numDeriv's ``jacobian``, in one batched call.
 
     Parameters
@@ -591,8 +610,9 @@ def jacobian(
     method, side, method_args, args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
-        Also return a :class:`GradInfo` (error estimate of shape ``(m, n, *B)``,
-        or in the format of the result with ``sparsity``).
+        Return a :class:`~xpdiff.JacobianResult` (error estimate of shape
+        ``(m, n, *B)``, or in the format of the result with ``sparsity``); it
+        unpacks as ``(value, info)``.
     sparsity : array_like, sparse matrix or tuple, optional
         The Jacobian's pattern, for one point x of shape ``(n,)``: a boolean
         ``(m, n)`` array (nonzero: the entry may be nonzero), a scipy.sparse
@@ -615,6 +635,8 @@ def jacobian(
         ``sparsity``: the pattern's entries in its format (a dense array of
         x's library with zeros elsewhere; scipy CSR, as ``csr_matrix`` or
         ``csr_array`` like the pattern; cupyx CSR on CuPy).
+    res : JacobianResult
+        Instead of ``J``, with ``full_output=True``.
 
     Notes
     -----
@@ -678,17 +700,9 @@ def jacobian(
         value, error = _sparse_jacobian(problem, f0, head, sparsity)
         if not full_output:
             return value
-        return value, GradInfo(
-            error=error,
-            nfev=problem.evaluator.nfev,
-            ncalls=problem.evaluator.ncalls,
-            table=None,
-            steps=None,
-            method=problem.method,
-            method_args=problem.settings.as_dict(),
-        )
+        return _results.result(_results.JacobianResult, problem, value, error)
     out = first_derivatives(problem, f0, head, False)
     shape = (m, problem.n, *problem.batch_shape)
     value = problem.xp.reshape(out["value"], shape)
-    info = _first_derivative_info(problem, out, shape, full_output)
-    return (value, info) if full_output else value
+    res = _first_derivative_result(problem, out, value, _results.JacobianResult)
+    return res if full_output else value

@@ -17,15 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from .. import _backend
 from . import adaptive as _adaptive
 from . import engine as _engine
-from . import first as _first
 from . import points as _points
+from . import results as _results
 from . import schemes as _schemes
 from . import sparse as _sparse
 from . import steps as _steps
@@ -116,9 +116,44 @@ def _genD_values(
     return out
 
 
+@overload
 def genD(
     func: Callable[..., Any],
     x: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[False] = False,
+) -> GenD: ...
+
+
+@overload
+def genD(
+    func: Callable[..., Any],
+    x: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[True],
+) -> _results.GenDResult: ...
+
+
+def genD(
+    func: Callable[..., Any],
+    x: Any,
+    /,
     method: str = "Richardson",
     method_args: dict | None = None,
     *,
@@ -128,7 +163,7 @@ def genD(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-) -> Any:
+) -> GenD | _results.GenDResult:
     """First and second derivatives, numDeriv's ``genD``, in one batched call.
 
     Parameters
@@ -146,15 +181,16 @@ def genD(
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
-        Also return a :class:`GradInfo` whose ``error`` has D's shape (the
-        difference of the last two Richardson levels of each entry).
+        Return a :class:`~xpdiff.GenDResult` whose ``value`` is the GenD and
+        whose ``error`` has D's shape (the difference of the last two
+        Richardson levels of each entry); it unpacks as ``(GenD, info)``.
 
     Returns
     -------
     GenD
         ``D`` has shape ``(m, n (n + 3) / 2, *B)`` in numDeriv's column order.
-    info : GradInfo
-        Only with ``full_output=True``.
+    res : GenDResult
+        Instead of the GenD, with ``full_output=True``.
 
     Notes
     -----
@@ -209,11 +245,12 @@ def genD(
     )
     if not full_output:
         return result
-    return result, _info(problem, xp.reshape(out["error"], shape), out["steps"])
+    error = xp.reshape(out["error"], shape)
+    return _second_result(_results.GenDResult, problem, result, error, out["steps"])
 
 
-def _info(problem, error, hg):
-    """The GradInfo of a second-derivative call."""
+def _second_result(cls, problem, value, error, hg):
+    """The ``cls`` result of a Richardson second-derivative call: steps ``(r, n, *B)``."""
     xp, settings = problem.xp, problem.settings
     scale = _backend.host_to_device(
         settings.v ** -np.arange(settings.r, dtype=np.float64), xp, problem.device, problem.dtype
@@ -222,20 +259,49 @@ def _info(problem, error, hg):
         xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
         (settings.r, *problem.shape),
     )
-    return _first.GradInfo(
-        error=error,
-        nfev=problem.evaluator.nfev,
-        ncalls=problem.evaluator.ncalls,
-        table=None,
-        steps=steps,
-        method=problem.method,
-        method_args=settings.as_dict(),
-    )
+    return _results.result(cls, problem, value, error, steps=steps)
+
+
+@overload
+def hessian(
+    func: Callable[..., Any],
+    x: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[False] = False,
+    sparsity: Any = None,
+) -> Any: ...
+
+
+@overload
+def hessian(
+    func: Callable[..., Any],
+    x: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[True],
+    sparsity: Any = None,
+) -> _results.HessianResult: ...
 
 
 def hessian(
     func: Callable[..., Any],
     x: Any,
+    /,
     method: str = "Richardson",
     method_args: dict | None = None,
     *,
@@ -246,7 +312,7 @@ def hessian(
     workers: int | Callable | None = None,
     full_output: bool = False,
     sparsity: Any = None,
-) -> Any:
+) -> Any | _results.HessianResult:
     """Hessian of a scalar function, numDeriv's ``hessian``, in one batched call.
 
     Parameters
@@ -271,8 +337,8 @@ def hessian(
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
-        Also return a :class:`GradInfo` whose ``error`` has H's shape (or
-        format, with ``sparsity``).
+        Return a :class:`~xpdiff.HessianResult` whose ``error`` has H's shape
+        (or format, with ``sparsity``); it unpacks as ``(H, info)``.
     sparsity : array_like, sparse matrix or tuple, optional
         The Hessian's symmetric pattern, for one point x of shape ``(n,)``, in
         the forms :func:`jacobian` accepts. "Richardson" and "adaptive"
@@ -292,8 +358,8 @@ def hessian(
         construction); for "complex" numDeriv's Jacobian of the gradient,
         ``H[i, j]`` the derivative of gradient component i in coordinate j.
         With ``sparsity``, the pattern's entries in its format.
-    info : GradInfo
-        Only with ``full_output=True``.
+    res : HessianResult
+        Instead of ``H``, with ``full_output=True``.
 
     Examples
     --------
@@ -336,33 +402,24 @@ def hessian(
         H, error = _sparse_hessian(problem, f0, head, sparsity)
         if not full_output:
             return H
-        return H, _first.GradInfo(
-            error=error,
-            nfev=problem.evaluator.nfev,
-            ncalls=problem.evaluator.ncalls,
-            table=None,
-            steps=None,
-            method=problem.method,
-            method_args=problem.settings.as_dict(),
-        )
+        return _results.result(_results.HessianResult, problem, H, error)
     out = HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
     shape = (n, n, *problem.batch_shape)
     H = xp.reshape(out["H"], shape)
     if not full_output:
         return H
     if problem.method == "adaptive":
-        return H, _first.GradInfo(
-            error=xp.reshape(out["error"], shape),
-            nfev=problem.evaluator.nfev,
-            ncalls=problem.evaluator.ncalls,
-            table=None,
+        return _results.result(
+            _results.HessianResult,
+            problem,
+            H,
+            xp.reshape(out["error"], shape),
             steps=xp.reshape(out["steps"], problem.shape),
-            method="adaptive",
-            method_args=problem.settings.as_dict(),
             order=xp.reshape(out["order"], shape),
             step=xp.reshape(out["step"], shape),
         )
-    return H, _info(problem, xp.reshape(out["error"], shape), out["steps"])
+    error = xp.reshape(out["error"], shape)
+    return _second_result(_results.HessianResult, problem, H, error, out["steps"])
 
 
 def _richardson_hessian(problem, f0, head):
