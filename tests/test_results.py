@@ -35,27 +35,36 @@ def test_full_output_is_a_named_result_that_unpacks(function, func, cls, shape):
     assert isinstance(res, xd.DerivativeResult)
     value, info = res
     assert info is res
-    assert value is res.value and res[0] is res.value and res[1] is res and len(res) == 2
-    assert value.shape == shape and res.error.shape == shape
+    assert value is res.value
+    assert res[0] is res.value
+    assert res[1] is res
+    assert len(res) == 2
+    assert value.shape == shape
+    assert res.error.shape == shape
     # the same bits as without full_output
     np.testing.assert_array_equal(value, function(func, x))
-    assert res.nfev >= 1 and res.ncalls >= 1
-    assert res.method == "Richardson" and res.method_args["r"] == 4
-    assert "error" in res.keys() and "value" in repr(res)
+    assert res.nfev >= 1
+    assert res.ncalls >= 1
+    assert res.method == "Richardson"
+    assert res.method_args["r"] == 4
+    assert "error" in res
+    assert "value" in repr(res)
 
 
 def test_genD_result_holds_the_genD_object():
     res = xd.genD(vector, [1.0, 2.0], full_output=True)
     assert type(res) is xd.GenDResult
     D, info = res
-    assert isinstance(D, xd.GenD) and info is res
+    assert isinstance(D, xd.GenD)
+    assert info is res
     assert res.error.shape == D.D.shape
     np.testing.assert_array_equal(D.D, xd.genD(vector, [1.0, 2.0]).D)
 
 
 def test_adaptive_result_has_order_and_step():
     res = xd.grad(sphere, [1.0, 2.0], method="adaptive", full_output=True)
-    assert res.order.shape == (2,) and res.step.shape == (2,)
+    assert res.order.shape == (2,)
+    assert res.step.shape == (2,)
     assert res.table is None
 
 
