@@ -1,10 +1,12 @@
 """xpdiff: numerical derivatives of data and functions on any Array API backend.
 
-The public API is re-exported here; see the modules for the layering:
-``_backend`` resolves array libraries; ``_stencils``, ``_steps`` and
-``_schemes`` hold the numerics; ``_points``, ``_evaluators`` and ``_engine``
-carry function mode out; ``_gradient``, ``_function`` and ``_second``
-combine them.
+This module only re-exports the public API. The package is layered (the docs'
+Architecture page is the map): ``_array`` is array mode (``gradient``: plans
+and their executors), ``_function`` is function mode (``grad``, ``jacobian``,
+``hessian``, ``genD`` and beyond: schemes, the engine, evaluators, result
+objects), ``_numerics`` holds the host-side numbers both build on (stencil
+weights, Richardson tables), and ``_backend`` is the only module that knows
+array libraries.
 """
 
 from ._array.gradient import fd_weights, gradient
