@@ -193,7 +193,7 @@ def test_the_rules_catch_what_they_forbid(monkeypatch, source, rule):
     patched = {**MODULES, path: tree}
     monkeypatch.setitem(globals(), "MODULES", patched)
     rule = rule or test_no_module_uses_another_modules_private_names
-    with pytest.raises(AssertionError, match="probe.py"):
+    with pytest.raises(AssertionError, match=r"probe\.py"):
         rule()
 
 
@@ -202,3 +202,31 @@ def test_algorithm_rule_catches_a_library_branch(monkeypatch):
     monkeypatch.setitem(globals(), "MODULES", {**MODULES, "_array/gradient.py": tree})
     with pytest.raises(AssertionError, match="is_numpy"):
         test_algorithms_hold_no_library_branch()
+
+
+#: the size limits of docs/architecture.md: a module or function past them hides its idea
+MODULE_LINES = 500
+FUNCTION_LINES = 60
+
+
+def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of code of a function: its body's lines, docstring excluded."""
+    body = node.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if not body:
+        return 0
+    return (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1
+
+
+def test_modules_and_functions_stay_small():
+    broken = []
+    for path, tree in MODULES.items():
+        lines = len((PACKAGE / path).read_text().splitlines())
+        if lines > MODULE_LINES:
+            broken.append(f"{path}: {lines} lines (at most {MODULE_LINES})")
+        for node in ast.walk(tree):
+            is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if is_function and (n := _code_lines(node)) > FUNCTION_LINES:
+                broken.append(f"{path}:{node.lineno} {node.name}: {n} lines of code")
+    assert not broken, "\n".join(broken)
