@@ -30,7 +30,7 @@ from . import generic as _generic
 __all__ = ["NVRTC_OPTIONS", "apply", "apply_axes"]
 
 #: NVRTC options: no FMA contraction (numpy's rounding), IEEE division, no flush to zero
-NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--ftz=false", "--std=c++17")
+NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--ftz=false")
 THREADS = 256
 #: blocks of a launch at most: the kernel loops over the rest (grid-stride)
 MAX_BLOCKS = 1 << 16
