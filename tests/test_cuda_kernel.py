@@ -266,7 +266,7 @@ def _laid_out(values, layout):
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
 )
@@ -547,9 +547,9 @@ def generic_gradient(f, args, kwargs):
 def test_cupy_executor_on_dask_chunks_with_halos(host_cupy, monkeypatch):
     """Each chunk's plan reads a halo beyond its rows: one kernel per chunk and axis."""
     da = pytest.importorskip("dask.array")
-    f = _data((23, 17), "float64", 6)
-    x = da.from_array(f, chunks=(7, 5))
-    for kwargs in ({}, {"accuracy": 4, "periodic": True}, {"n": 2, "accuracy": 4}):
+    f = _data((16, 13), "float64", 6)
+    x = da.from_array(f, chunks=(8, 5))
+    for kwargs in ({}, {"accuracy": 4, "periodic": True}):
         got = xd.gradient(x, 0.5, **kwargs)
         with np.errstate(all="ignore"):
             want = generic_gradient(f, (0.5,), kwargs)
@@ -583,3 +583,29 @@ def _difference_plan_of(length):
         for r in range(length)
     )
     return AxisPlan(1, length, regions, halo=1, edges=(0, 0))
+
+
+def test_cupy_executor_splits_kernels_whose_parameters_do_not_fit(host_cupy, monkeypatch):
+    """Too many weights for one launch: a kernel per axis, or the generic executor."""
+    from xpdiff._array.executors import cupy as cupy_executor
+
+    f = _data((12, 10), "float64", 7)
+    x = np.cumsum(np.linspace(0.5, 1.0, 12))
+    args, kwargs = (x, 0.1), {"accuracy": 4}
+    want = generic_gradient(f, args, kwargs)
+    recorder = Recorder(monkeypatch)
+    xd.gradient(f, *args, **kwargs)
+    ((_, jobs, out_dtype),) = recorder.calls
+    sizes = [
+        cuda_source.gradient_kernel(f.shape, (10, 1), f.dtype, out_dtype, js).parameter_bytes
+        for js in (jobs, jobs[:1], jobs[1:])
+    ]
+    assert sizes[0] > max(sizes[1:]) > min(sizes[1:])
+    limits = [(max(sizes[1:]), 2), (min(sizes[1:]), 1), (min(sizes[1:]) - 1, 0)]
+    for limit, kernels in limits:
+        host_cupy.launches.clear()
+        monkeypatch.setattr(cupy_executor, "MAX_PARAMETER_BYTES", limit)
+        got = xd.gradient(f, *args, **kwargs)
+        assert len(host_cupy.launches) == kernels
+        for g, w in zip(got, want, strict=True):
+            assert same_bits(g, w)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PRELUDE", "Argument", "Kernel", "gradient_kernel", "host_driver"]
+__all__ = ["GRID_STRIDE_LIMIT", "PRELUDE", "Argument", "Kernel", "gradient_kernel", "host_driver"]
 
 #: NumPy dtype name -> the code of its value type in the generator
 _CODES = {
@@ -66,6 +66,8 @@ _STORAGE = {
     "c128": "xpd_c128",
 }
 _COMPONENT = {"c64": "f32", "c128": "f64"}
+#: threads of a launch at most (the executor's blocks times threads): a grid-stride loop's step
+GRID_STRIDE_LIMIT = 1 << 25
 _RANK = {"f16": 0, "f32": 1, "f64": 2, "c64": 1, "c128": 2}
 
 #: helpers every generated source starts with: float16 rounding and NumPy's complex arithmetic
@@ -191,6 +193,11 @@ class Kernel:
     index_type: str  # "int" or "long long"
     out_shapes: tuple[tuple[int, ...], ...] = field(default=())
 
+    @property
+    def parameter_bytes(self) -> int:
+        """Bytes of the kernel's parameters (8 each: doubles and pointers)."""
+        return 8 * len(self.arguments)
+
 
 def code_of(dtype: Any) -> str:
     """The generator's code of a NumPy dtype (a TypeError for dtypes the kernel lacks)."""
@@ -253,6 +260,7 @@ class _Writer:
         self.parameters: list[str] = []
         self.names: list[str] = []
         self.array_names: dict[int, str] = {}
+        self.scalar_names: dict[str, str] = {}
         self.temps = 0
         self.index_type = index_type
 
@@ -263,11 +271,15 @@ class _Writer:
         return name
 
     def scalar(self, value: Any) -> str:
-        name = f"s{len(self.arguments)}"
-        self.arguments.append(Argument("scalar", float(value)))
-        self.parameters.append(f"const double {name}")
-        self.names.append(name)
-        return name
+        """The argument of a Python-float weight; equal weights share one (periodic rows)."""
+        key = float(value).hex()  # tells -0.0 from 0.0
+        if key not in self.scalar_names:
+            name = f"s{len(self.arguments)}"
+            self.arguments.append(Argument("scalar", float(value)))
+            self.parameters.append(f"const double {name}")
+            self.names.append(name)
+            self.scalar_names[key] = name
+        return self.scalar_names[key]
 
     def array(self, value: Any) -> tuple[str, str]:
         """(pointer name, value code) of an array weight, one argument per distinct array."""
@@ -425,7 +437,8 @@ def gradient_kernel(
     out_shape = out_shapes[0] if out_shapes else shape
     size = math.prod(out_shape)
     reach = sum((n - 1) * abs(s) for n, s in zip(shape, strides, strict=True)) + 1
-    index_type = "int" if max(size, reach) < 2**31 - 1024 else "long long"
+    # 32-bit while every offset, and the grid-stride loop's last step beyond the size, fit
+    index_type = "int" if max(size + GRID_STRIDE_LIMIT, reach) < 2**31 else "long long"
     w = _Writer(index_type)
     w.parameters += [f"const {_STORAGE[f_code]}* __restrict__ f"]
     w.names.append("f")

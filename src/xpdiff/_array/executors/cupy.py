@@ -32,8 +32,11 @@ __all__ = ["NVRTC_OPTIONS", "apply", "apply_axes"]
 #: NVRTC options: no FMA contraction (numpy's rounding), IEEE division, no flush to zero
 NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--ftz=false")
 THREADS = 256
-#: blocks of a launch at most: the kernel loops over the rest (grid-stride)
-MAX_BLOCKS = 1 << 16
+#: blocks of a launch at most: the kernel loops over the rest (grid-stride); the
+#: generator's 32-bit indices leave room for one stride of this many threads
+MAX_BLOCKS = cuda_source.GRID_STRIDE_LIMIT // THREADS
+#: kernel parameters a launch may take on every GPU (4 KiB before Hopper and CUDA 12.1)
+MAX_PARAMETER_BYTES = 4000
 
 
 @functools.lru_cache(maxsize=256)
@@ -75,6 +78,15 @@ def apply_axes(xp: Any, f: Any, jobs, out_dtype: Any) -> list:
             kernel = cuda_source.gradient_kernel(
                 f.shape, strides, f.dtype, out_dtype, [jobs[k] for k in group]
             )
+            if kernel.parameter_bytes > MAX_PARAMETER_BYTES:  # very wide stencils: one per axis
+                if len(group) > 1:
+                    groups += [[k] for k in group]
+                    continue
+                plan, dtype = jobs[group[0]]
+                results[group[0]] = _generic.apply(
+                    xp, xp.astype(f, dtype, copy=False), plan, out_dtype, f
+                )
+                continue
             outs = [cupy.empty(shape, dtype=out_dtype) for shape in kernel.out_shapes]
             if kernel.size:
                 _launch(cupy, kernel, f, outs, xp)
