@@ -27,7 +27,7 @@ from ... import _backend
 from . import cuda_source
 from . import generic as _generic
 
-__all__ = ["NVRTC_OPTIONS", "apply", "apply_axes"]
+__all__ = ["NVRTC_OPTIONS", "apply", "apply_axes", "compiled", "launch"]
 
 #: NVRTC options: no FMA contraction (numpy's rounding), IEEE division, no flush to zero
 NVRTC_OPTIONS = ("--fmad=false", "--prec-div=true", "--ftz=false")
@@ -89,13 +89,14 @@ def apply_axes(xp: Any, f: Any, jobs, out_dtype: Any) -> list:
                 continue
             outs = [cupy.empty(shape, dtype=out_dtype) for shape in kernel.out_shapes]
             if kernel.size:
-                _launch(cupy, kernel, f, outs, xp)
+                launch(cupy, kernel, f, outs, xp)
             for k, out in zip(group, outs, strict=True):
                 results[k] = out
     return results
 
 
-def _launch(cupy: Any, kernel: cuda_source.Kernel, f: Any, outs: list, xp: Any) -> None:
+def launch(cupy: Any, kernel: cuda_source.Kernel, f: Any, outs: list, xp: Any) -> None:
+    """Run ``kernel`` on ``f`` into ``outs``: its arguments in order, one thread per element."""
     args: list = []
     for argument in kernel.arguments:
         if argument.kind == "f":
