@@ -76,7 +76,7 @@ def host_library(source: str, name: str, directory: Path) -> ctypes.CDLL:
         gxx = _tool("g++")
         source, library = directory / f"k{key}.cpp", directory / f"k{key}.so"
         source.write_text(text)
-        command = [gxx, "-std=c++17", "-O1", "-ffp-contract=off", "-fno-fast-math"]
+        command = [gxx, "-std=c++17", "-O0", "-ffp-contract=off", "-fno-fast-math"]
         command += ["-shared", "-fPIC", "-o", str(library), str(source)]
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr[-4000:]

@@ -124,7 +124,37 @@ __host__ __device__ inline float xpd_half_value(unsigned short h) {
   }
   return xpd_from_bits32(sign | ((e + 112u) << 23) | (m << 13));
 }
+__host__ __device__ inline unsigned int xpd_bits32(float x) {
+#ifdef __CUDA_ARCH__
+  return __float_as_uint(x);
+#else
+  unsigned int b; __builtin_memcpy(&b, &x, 4); return b;
+#endif
+}
+// float -> float16 bits, rounded to nearest even once (NumPy's npy_float_to_half), in 32 bits
+__host__ __device__ inline unsigned short xpd_half_bits(float x) {
+  const unsigned int b = xpd_bits32(x);
+  const unsigned short sign = (unsigned short)((b >> 16) & 0x8000u);
+  const unsigned int a = b & 0x7fffffffu;
+  if (a >= 0x7f800000u) {
+    if (a == 0x7f800000u) return sign | 0x7c00u;
+    unsigned short nan = (unsigned short)(0x7c00u + ((a & 0x007fffffu) >> 13));
+    return sign | (nan == 0x7c00u ? 0x7c01u : nan);
+  }
+  const int e = (int)(a >> 23) - 127;
+  if (e >= 16) return sign | 0x7c00u;
+  if (e < -25) return sign;
+  const unsigned int m = (a & 0x007fffffu) | 0x00800000u;
+  const int shift = e >= -14 ? 13 : 13 + (-14 - e);
+  unsigned int q = m >> shift;
+  const unsigned int rem = m & ((1u << shift) - 1u);
+  const unsigned int half = 1u << (shift - 1);
+  if (rem > half || (rem == half && (q & 1u))) q += 1u;
+  if (e >= -14) return sign | (unsigned short)(((unsigned int)(e + 15) << 10) + q - 1024u);
+  return sign | (unsigned short)q;
+}
 // a float16 result: the float32 (or double) result rounded to float16, kept in a float
+__host__ __device__ inline float xpd_h(float x) { return xpd_half_value(xpd_half_bits(x)); }
 __host__ __device__ inline float xpd_h(double x) { return xpd_half_value(xpd_half_bits(x)); }
 
 #define XPD_HD __host__ __device__ inline
@@ -299,7 +329,7 @@ def _load(storage_code: str, expr: str) -> str:
 
 
 def _store(code: str, value: str) -> str:
-    return f"xpd_half_bits((double)({value}))" if code == "f16" else value
+    return f"xpd_half_bits({value})" if code == "f16" else value  # exact: a float16 value
 
 
 def _work_code(data: str, region) -> str:
