@@ -11,7 +11,9 @@ device time of a derivative against one bare call of func on the same batch
 of points at n = 4096 and 16384.
 
 Device times come from CUDA events (CuPy's, torch's); JAX's from wall time
-around ``block_until_ready``. Missing libraries are left out of the table.
+around ``block_until_ready``. Missing libraries are left out of the table
+("n/a"). The dry run times NumPy, torch and JAX on the CPU at small sizes: it
+checks every case's arguments, not the GPU's speed.
 
     python benchmarks/bench_gpu.py                 # on a CUDA machine
     python benchmarks/bench_gpu.py --out results/  # also writes results/bench_gpu.md
@@ -81,19 +83,27 @@ class Device:
             self.xp.cuda.Device().synchronize()
 
 
-def _torch_timer(repeat):
-    """torch.gradient on CUDA, timed with torch's CUDA events; None without torch CUDA."""
+def _torch_timer(repeat: int, gpu: bool):
+    """torch.gradient, timed with torch's CUDA events (wall time on the CPU for --dry-run).
+
+    None where torch (or, on a GPU run, its CUDA build) is missing.
+    """
     try:
         import torch
     except ImportError:
         return None
-    if not torch.cuda.is_available():
+    if gpu and not torch.cuda.is_available():
         return None
 
     def timed(fn):
         fn()
         times = []
         for _ in range(repeat):
+            if not gpu:
+                t0 = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t0)
+                continue
             start = torch.cuda.Event(enable_timing=True)
             end = torch.cuda.Event(enable_timing=True)
             start.record()
@@ -103,19 +113,20 @@ def _torch_timer(repeat):
             times.append(start.elapsed_time(end) / 1e3)
         return statistics.median(times)
 
-    return torch, timed
+    return torch, "cuda" if gpu else "cpu", timed
 
 
-def _jax_timer(repeat):
-    """jax.jit(jnp.gradient) on the GPU, wall time around block_until_ready; None without."""
+def _jax_timer(repeat: int, gpu: bool):
+    """jax.jit(jnp.gradient), wall time around block_until_ready; None without JAX (GPU)."""
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         return None
-    if not any(d.platform == "gpu" for d in jax.devices()):
+    platform = "gpu" if gpu else "cpu"
+    devices = [d for d in jax.devices() if d.platform == platform] if gpu else jax.devices("cpu")
+    if not devices:
         return None
-    jax.config.update("jax_enable_x64", True)
 
     def timed(fn):
         jax.block_until_ready(fn())
@@ -126,7 +137,7 @@ def _jax_timer(repeat):
             times.append(time.perf_counter() - t0)
         return statistics.median(times)
 
-    return jax, jnp, timed
+    return jax, jnp, devices[0], timed
 
 
 def gradient_cases(big: int, cube: int):
@@ -159,8 +170,8 @@ def option_cases(big: int):
 
 def run_gradients(dev: Device, big: int, cube: int, repeat: int, lines: list[str]) -> None:
     xp = dev.xp
-    torch_timer = _torch_timer(repeat) if dev.gpu else None
-    jax_timer = _jax_timer(repeat) if dev.gpu else None
+    torch_timer = _torch_timer(repeat, dev.gpu)
+    jax_timer = _jax_timer(repeat, dev.gpu)
     lines += [
         "## Array mode: device time (ms) and ratios to xpdiff",
         "",
@@ -213,11 +224,11 @@ def _ratio(theirs: float, ours: float) -> str:
 def _torch_case(timer, host, args, kwargs, ours) -> str:
     if timer is None:
         return "n/a"
-    torch, timed = timer
-    t = torch.as_tensor(host, device="cuda")
+    torch, device, timed = timer
+    t = torch.as_tensor(host, device=device)
     dims = kwargs.get("axis", tuple(range(host.ndim)))
     dims = dims if isinstance(dims, tuple) else (dims,)
-    spacing = [torch.as_tensor(a, device="cuda", dtype=t.dtype) for a in args] or 1.0
+    spacing = [torch.as_tensor(a, device=device, dtype=t.dtype) for a in args] or 1.0
     seconds = timed(lambda: torch.gradient(t, spacing=spacing, dim=dims))
     return _ratio(seconds, ours)
 
@@ -225,12 +236,13 @@ def _torch_case(timer, host, args, kwargs, ours) -> str:
 def _jax_case(timer, host, args, kwargs, ours) -> str:
     if timer is None:
         return "n/a"
-    jax, jnp, timed = timer
-    a = jnp.asarray(host)
+    jax, jnp, device, timed = timer
     axis = kwargs.get("axis")
-    device_args = tuple(jnp.asarray(x) for x in args)
-    gradient = jax.jit(lambda f, *s: jnp.gradient(f, *s, axis=axis))
-    seconds = timed(lambda: gradient(a, *device_args))
+    with jax.enable_x64(True):  # float64 as asked, without changing JAX's global setting
+        a = jax.device_put(jnp.asarray(host), device)
+        device_args = tuple(jax.device_put(jnp.asarray(x), device) for x in args)
+        gradient = jax.jit(lambda f, *s: jnp.gradient(f, *s, axis=axis))
+        seconds = timed(lambda: gradient(a, *device_args))
     return _ratio(seconds, ours)
 
 

@@ -25,6 +25,14 @@ def test_dry_run_writes_every_table(tmp_path, capsys):
     for n in (10, 100):
         assert f"\n| {n} | " in text
     assert "| 64 | (64, 512) |" in text  # grad's batch: 8 points per coordinate (Richardson)
+    rows = [line for line in text.splitlines() if line.startswith("| 64x64, both axes")]
+    for library in ("torch", "jax"):  # their columns filled where the library is installed
+        try:
+            __import__(library)
+        except ImportError:
+            continue
+        column = 5 if library == "torch" else 6
+        assert all("x " in row.split("|")[column] for row in rows), rows
 
 
 def test_without_cupy_it_says_to_dry_run(monkeypatch, capsys):
