@@ -23,6 +23,7 @@ __all__ = [
     "array_namespace",
     "available_dtype",
     "copy",
+    "cupy_module",
     "device_of",
     "free_device_memory",
     "host_to_device",
@@ -55,6 +56,11 @@ def is_traced(x: object) -> bool:
     """True for an array being traced by ``jax.jit`` (it has no values to look at yet)."""
     jax = sys.modules.get("jax")
     return jax is not None and isinstance(x, jax.core.Tracer)
+
+
+def cupy_module() -> Any:
+    """The cupy module, for the CuPy executor: asked for only with a CuPy array in hand."""
+    return sys.modules["cupy"]
 
 
 def is_numpy(x: object) -> bool:

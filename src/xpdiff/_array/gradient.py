@@ -663,7 +663,7 @@ def gradient(
     f, out_dtype = _input_dtypes(xp, f)
 
     executor = _executors.executor_for(xp, f)
-    outvals = []
+    jobs = []  # (plan, dtype of the data it reads): all axes in one call of the executor
     for ax, spacing, wrap in zip(axes, spacings, wraps, strict=True):
         length = f.shape[ax]
         if order == 1 and not wrap and accuracy in (None, 2):
@@ -674,14 +674,14 @@ def gradient(
                     "Shape of array too small to calculate a numerical gradient, "
                     "at least (edge_order + 1) elements are required."
                 )
-            plan = _numpy_plan(plan_xp, ax, length, spacing, numpy_edge_order)
-            outvals.append(executor.apply(xp, f, plan, out_dtype))
+            jobs.append((_numpy_plan(plan_xp, ax, length, spacing, numpy_edge_order), f.dtype))
             continue
         real, data = _work_dtypes(plan_xp, f.dtype, spacing)
         plan = _high_order_plan(
             plan_xp, plan_device, ax, length, spacing, order, accuracy or 2, wrap, real
         )
-        outvals.append(executor.apply(xp, xp.astype(f, data, copy=False), plan, out_dtype, f))
+        jobs.append((plan, data))
+    outvals = _executors.apply_axes(executor, xp, f, jobs, out_dtype)
 
     if len(axes) == 1:
         return outvals[0]
