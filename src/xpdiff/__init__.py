@@ -9,6 +9,7 @@ combine them.
 
 from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
+from ._function.derivative import derivative
 from ._function.first import grad, jacobian
 from ._function.results import (
     DerivativeResult,
@@ -34,6 +35,7 @@ __all__ = [
     "HessianResult",
     "JacobianResult",
     "__version__",
+    "derivative",
     "fd_weights",
     "genD",
     "get_memory_budget",
