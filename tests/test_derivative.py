@@ -247,7 +247,7 @@ def test_bad_func_and_x():
         xd.derivative(3, [1.0])
     with pytest.raises(ValueError, match="at least one element"):
         xd.derivative(np.exp, np.zeros((0, 3)))
-    with pytest.raises(ValueError, match="func.x. returned shape"):
+    with pytest.raises(ValueError, match=r"func\(x\) returned shape"):
         xd.derivative(lambda z: np.sum(z, axis=1), [1.0, 2.0])
     with pytest.raises(ValueError, match="elementwise function"):
         xd.derivative(lambda z: np.concatenate([z, z]), [1.0, 2.0])
