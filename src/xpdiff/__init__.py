@@ -23,6 +23,7 @@ from ._function.results import (
 )
 from ._function.second import GenD, genD, hessian
 from ._function.sparse import group_columns_public as group_columns
+from .interop import as_jax, as_torch
 
 __version__ = "0.1.0.dev0"
 
@@ -40,6 +41,8 @@ __all__ = [
     "JVPResult",
     "JacobianResult",
     "__version__",
+    "as_jax",
+    "as_torch",
     "derivative",
     "fd_weights",
     "genD",
