@@ -20,6 +20,7 @@ how many coordinates x has the way a Jacobian's or a Hessian's does:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
@@ -98,6 +99,81 @@ def _jvp_scheme(problem: _engine.Problem) -> _schemes.LinearScheme:
         weights, error, part = np.array([[[1.0 / h]]]), None, "imag"
     family = _schemes.Family(None, _frozen(moves), relative=True, groups=1)
     return _schemes.LinearScheme(family, weights, part=part, error=error)
+
+
+def _one_call(problem: _engine.Problem, columns: int) -> bool:
+    """x and every point of the product in one call of func: the usual case.
+
+    Otherwise (``max_batch`` below the points, a batch beyond the memory
+    budget's share, workers to share the calls among) the engine lays the
+    calls out, with the call at x on its own.
+    """
+    itemsize = 16 if problem.method == "complex" else 8
+    return (
+        (problem.max_batch is None or columns <= problem.max_batch)
+        and problem.evaluator.min_calls == 1
+        and 4 * columns * problem.n * itemsize <= problem.budget
+    )
+
+
+def _jvp_one_call(
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, k: int
+) -> tuple[Any, tuple]:
+    """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
+
+    Returns the scheme's outputs ``(m, 1, Q', k)`` (not yet divided by t)
+    and the output's shape.
+    """
+    xp, n, device = problem.xp, problem.n, problem.device
+    family = scheme.family
+    sets = family.sets
+    dtype = problem.dtype
+    if family.is_complex:
+        dtype = xp.complex128 if dtype == xp.float64 else xp.complex64
+    moves = _backend.host_to_device(family.multipliers[0, :, 0], xp, device, dtype)
+    x = problem.x if problem.x.dtype == dtype else xp.astype(problem.x, dtype)
+    moved = xp.reshape(x, (n, 1, 1)) + xp.reshape(moves, (1, sets, 1)) * xp.reshape(
+        steps_v, (n, 1, k)
+    )
+    points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
+    batch = dataclasses.replace(
+        problem, x=points, shape=tuple(points.shape), batch_shape=(1 + sets * k,)
+    )
+    batch.size = 1 + sets * k
+    values, head = _engine.value_at_x(batch)
+    m = math.prod(head)
+    values = xp.reshape(values, (m, 1 + sets * k))
+    f0 = xp.reshape(values[:, 0], (m, 1, 1, 1))
+    values = xp.reshape(values[:, 1:], (m, 1, sets, k))
+    weights = _backend.host_to_device(scheme.weights, xp, device, problem.dtype)
+    error = None
+    if problem.full_output and scheme.error is not None:
+        error = _backend.host_to_device(scheme.error, xp, device, problem.dtype)
+    rows = _engine.combine_linear(xp, scheme, values, f0, weights, None, error, None, True)
+    return rows, head
+
+
+def _jvp_engine(
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, k: int
+) -> tuple[Any, tuple]:
+    """The engine's layout: the call at x, then the points in the calls it chooses."""
+    xp, n = problem.xp, problem.n
+    f0, head = _engine.value_at_x(problem)
+    m = math.prod(head)
+    base = _base(xp, problem.x, k, problem.device)
+    f0k = xp.reshape(f0, (m, 1)) + xp.zeros((1, k), dtype=f0.dtype, device=problem.device)
+    rows = _engine.run_linear(
+        problem,
+        scheme,
+        f0k,
+        head,
+        xp.reshape(steps_v, (n, 1, 1, k)),
+        x4=xp.reshape(base, (n, 1, 1, k)),
+        xg=xp.reshape(base, (1, n, 1, k)),
+        elementwise=True,
+        own_base=True,
+    )
+    return rows, head
 
 
 # --- jvp -----------------------------------------------------------------------------------
@@ -220,10 +296,8 @@ def jvp(
         methods=JVP_METHODS,
         function="jvp",
     )
-    xp, n = problem.xp, problem.n
+    xp = problem.xp
     directions, k, one = _directions(problem, v)
-    f0, head = _engine.value_at_x(problem)
-    m = math.prod(head)
     scheme = _jvp_scheme(problem)
     if problem.method == "complex":
         t = xp.ones((1, k), dtype=problem.dtype, device=problem.device)
@@ -232,14 +306,13 @@ def jvp(
         t = problem.settings.eps / xp.where(norm > 0, norm, 1.0)
     else:
         t = _step(xp, problem.x, directions, problem.settings)
-    base = _base(xp, problem.x, k, problem.device)
-    x4 = xp.reshape(base, (n, 1, 1, k))
-    xg = xp.reshape(base, (1, n, 1, k))
-    hg = xp.reshape(directions * t, (n, 1, 1, k))
-    f0k = xp.reshape(f0, (m, 1)) + xp.zeros((1, k), dtype=f0.dtype, device=problem.device)
-    rows = _engine.run_linear(
-        problem, scheme, f0k, head, hg, x4=x4, xg=xg, elementwise=True, own_base=True
-    )
+    steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
+    sets = scheme.family.sets
+    columns = 1 + sets * k
+    if _one_call(problem, columns):
+        rows, head = _jvp_one_call(problem, scheme, steps_v, k)
+    else:
+        rows, head = _jvp_engine(problem, scheme, steps_v, k)
     with np.errstate(all="ignore"):
         rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
     shape = (*head, k) if not one else head
