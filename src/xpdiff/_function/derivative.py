@@ -36,7 +36,7 @@ from . import first as _first
 from . import results as _results
 from . import schemes as _schemes
 
-__all__ = ["MAX_ORDER", "derivative", "ladder_scheme", "richardson_scheme"]
+__all__ = ["MAX_ORDER", "derivative", "ladder_scheme", "richardson_scheme", "stencil"]
 
 #: the highest derivative order: beyond it float64 keeps too few digits to be useful
 MAX_ORDER = 10
