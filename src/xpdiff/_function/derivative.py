@@ -248,26 +248,29 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     magnitude = xp.abs(x4)
     H = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)  # (1, 1, 1, size)
     H = 2.0 ** xp.floor(xp.log2(H))  # a power of two: every point exact in x's dtype
-    arrays = [
-        _backend.host_to_device(a, xp, device, dtype)
-        for a in (scheme.weights, scheme.error, scheme.noise, scheme.order_of, scheme.step)
-    ]
-    weights, error_w, noise_w, order_w, step_w = arrays
+    full = problem.full_output
+
+    def on_device(a: np.ndarray) -> Any:
+        return _backend.host_to_device(a, xp, device, dtype)
+
+    weights, error_w = on_device(scheme.weights), on_device(scheme.error)
+    used = on_device((scheme.weights != 0).astype(np.float64))
+    noise_w = on_device(scheme.noise * (NOISE_WEIGHT * eps))
+    order_w, step_w = on_device(scheme.order_of), on_device(scheme.step)
     f0r = xp.reshape(f0, (n, 1, 1, size))
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
+        # every candidate of an element shares its divisor H**order: choose before dividing
         h, f = H, f0r
         if blocks != (0, size):
             h, f = h[..., blocks[0] : blocks[1]], f[..., blocks[0] : blocks[1]]
-        scale = h**order
         finite = xp.isfinite(values) & xp.isfinite(f)
         clean = xp.where(finite, values - f, 0.0)  # (1, 1, L, B)
-        touched = xp.astype(weights != 0, dtype) @ xp.astype(~finite, dtype)
-        estimate = (weights @ clean) / scale  # (1, 1, C, B)
-        truncation = xp.abs(error_w @ clean) / scale
+        touched = used @ xp.astype(~finite, dtype)  # candidates using a value not finite
+        estimate = weights @ clean  # (1, 1, C, B), per H**order
         magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
         magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-        error = truncation + NOISE_WEIGHT * (eps * magnitude) * noise_w / scale
+        error = xp.abs(error_w @ clean) + noise_w * magnitude
         ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
         error = xp.where(ok, error, math.inf)
         best = xp.min(error, axis=2, keepdims=True)
@@ -281,20 +284,18 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
                 some, xp.sum(xp.where(chosen, a, 0.0), axis=2, keepdims=True) / share, math.nan
             )
 
-        return xp.concat(
-            [pick(estimate), xp.where(some, best, math.nan), pick(order_w), pick(step_w) * h],
-            axis=2,
-        )  # (1, 1, 4, B)
+        scale = h**order
+        parts = [pick(estimate) / scale, xp.where(some, best, math.nan) / scale]
+        if full:
+            parts += [pick(order_w), pick(step_w) * h]
+        return xp.concat(parts, axis=2)  # (1, 1, 2 or 4, B)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
-    return {
-        "value": rows[:, :, 0, :],
-        "error": rows[:, :, 1, :],
-        "order": rows[:, :, 2, :],
-        "step": rows[:, :, 3, :],
-        "steps": H,
-    }
+    out = {"value": rows[:, :, 0, :], "error": rows[:, :, 1, :], "steps": H}
+    if full:
+        out["order"], out["step"] = rows[:, :, 2, :], rows[:, :, 3, :]
+    return out
 
 
 def _result(
