@@ -11,16 +11,21 @@ array libraries.
 
 from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
+from ._function.derivative import derivative
 from ._function.first import grad, jacobian
+from ._function.products import hvp, jvp
 from ._function.results import (
     DerivativeResult,
     GenDResult,
     GradResult,
     HessianResult,
+    HVPResult,
     JacobianResult,
+    JVPResult,
 )
 from ._function.second import GenD, genD, hessian
 from ._function.sparse import group_columns_public as group_columns
+from .interop import as_jax, as_torch
 
 __version__ = "0.1.0.dev0"
 
@@ -33,9 +38,14 @@ __all__ = [
     "GenDResult",
     "GradInfo",
     "GradResult",
+    "HVPResult",
     "HessianResult",
+    "JVPResult",
     "JacobianResult",
     "__version__",
+    "as_jax",
+    "as_torch",
+    "derivative",
     "fd_weights",
     "genD",
     "get_memory_budget",
@@ -43,7 +53,9 @@ __all__ = [
     "gradient",
     "group_columns",
     "hessian",
+    "hvp",
     "jacobian",
+    "jvp",
     "memory_budget",
     "set_memory_budget",
 ]

@@ -288,3 +288,17 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
     if not values.flags.writeable:
         values = values.copy()  # torch warns about read-only (cached) host arrays
     return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)
+
+
+def jax_module() -> Any:
+    """The ``jax`` module (imported on first use; for ``interop.as_jax``)."""
+    import jax
+
+    return jax
+
+
+def torch_module() -> Any:
+    """The ``torch`` module (imported on first use; for ``interop.as_torch``)."""
+    import torch
+
+    return torch

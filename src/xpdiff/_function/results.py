@@ -144,3 +144,20 @@ def result(
         method_args=problem.settings.as_dict(),
         **extra,
     )
+
+
+class JVPResult(DerivativeResult):
+    """:func:`~xpdiff.jvp` with ``full_output=True``: ``J(x) @ v`` and its diagnostics.
+
+    ``steps`` is the step ``t`` along each direction (the points are ``x + c t
+    v``); ``error`` the Richardson error estimate (NaN for "simple" and
+    "complex").
+    """
+
+
+class HVPResult(DerivativeResult):
+    """:func:`~xpdiff.hvp` with ``full_output=True``: ``H(x) @ v`` and its diagnostics.
+
+    ``steps`` is ``(h, t)``: the step of each coordinate, ``(n,)``, and the
+    step along each direction, ``(1, k)``, at the first Richardson level.
+    """

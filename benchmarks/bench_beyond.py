@@ -1,0 +1,242 @@
+"""Issue 23's targets side by side: derivative, jvp, hvp, as_jax and as_torch.
+
+Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
+
+1. ``xd.derivative`` of order n = 1..4 at ``--points`` elements of smooth
+   functions (exp, sin, log1p): best-of-N time and the largest error against
+   the exact derivative, ``|d - exact| / max(|exact|, 1)``, for method "adaptive" (the default) and
+   "Richardson", beside ``numdifftools.Derivative``. numdifftools is
+   timed two ways: point by point (its documented use, one Derivative call per
+   point) on a subset of ``--subset`` points, scaled to the whole set, and as
+   one call on the whole array (its elementwise-vectorized use). "nd/xd" is
+   numdifftools' time divided by xd's adaptive (the target: at least 10, with
+   an error no larger). For n = 1, "x grad" divides derivative's time by
+   ``xd.grad``'s on the same elementwise function and method, medians of
+   alternate runs (target: at most 1).
+2. ``xd.jvp`` at n = 1000, k = 1: its points (target: at most 2 r + 1 = 9),
+   its time over one bare call of func on the same 9 points, already built
+   (target: at most 1.2), and its difference from ``xd.jacobian(f, x) @ v``
+   (target: 1e-8 relative).
+3. ``xd.hvp`` at n = 200: its points beside ``xd.hessian``'s (target: at least
+   20 times fewer) and its difference from ``xd.hessian(f, x) @ v`` (target:
+   1e-6 relative).
+4. ``as_jax`` / ``as_torch``: the gradient of a loss through a NumPy black
+   box against the analytic gradient (target: 1e-7 relative).
+
+Times are wall-clock on whatever machine runs this; compare the ratios, which
+are taken in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import time
+import warnings
+
+import numpy as np
+from timing import best
+
+import xpdiff as xd
+
+FUNCTIONS = {
+    "exp": (np.exp, lambda x, n: np.exp(x), (0.5, 3.0)),
+    "sin": (np.sin, lambda x, n: np.sin(x + n * np.pi / 2), (0.5, 3.0)),
+    "log1p": (
+        np.log1p,
+        lambda x, n: (-1) ** (n - 1) * math.factorial(n - 1) / (1 + x) ** n,
+        (0.2, 3.0),
+    ),
+}
+
+
+def paired(first, second, repeat: int) -> tuple[float, float, object]:
+    """Median times of ``first`` and ``second`` run alternately (a shared machine's load
+    then weighs on both alike); returns them and ``first``'s last result."""
+    out = first()
+    second()
+    times: list[list[float]] = [[], []]
+    for _ in range(repeat):
+        for index, fn in enumerate((first, second)):
+            start = time.perf_counter()
+            result = fn()
+            times[index].append(time.perf_counter() - start)
+            if index == 0:
+                out = result
+    return float(np.median(times[0])), float(np.median(times[1])), out
+
+
+def relative_error(value, exact) -> float:
+    """max |d - exact| / max(|exact|, 1): relative, except where the derivative crosses 0."""
+    return float(np.max(np.abs(np.asarray(value) - exact) / np.maximum(np.abs(exact), 1.0)))
+
+
+def derivative_table(points: int, subset: int, repeat: int) -> None:
+    have_nd = importlib.util.find_spec("numdifftools") is not None
+    if have_nd:
+        import numdifftools as nd
+    print(f"\n1. xd.derivative at {points} points, orders 1-4 (time in ms, max relative error)")
+    header = (
+        f"{'f':>6} {'n':>2} | {'adaptive':>17} | {'Richardson':>17} | "
+        f"{'nd per point':>17} {'nd/xd':>7} | {'nd vectorized':>17} {'nd/xd':>7} | "
+        f"{'x grad':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, (func, exact_of, (lo, hi)) in FUNCTIONS.items():
+        x = np.linspace(lo, hi, points)
+        for n in (1, 2, 3, 4):
+            exact = exact_of(x, n)
+            t_ad, d_ad = best(lambda x=x, n=n, f=func: xd.derivative(f, x, n=n), repeat)
+            t_ri, d_ri = best(
+                lambda x=x, n=n, f=func: xd.derivative(f, x, n=n, method="Richardson"),
+                repeat,
+            )
+            e_ad, e_ri = relative_error(d_ad, exact), relative_error(d_ri, exact)
+            row = f"{name:>6} {n:>2} | {t_ad * 1e3:8.1f} {e_ad:8.1e} | "
+            row += f"{t_ri * 1e3:8.1f} {e_ri:8.1e} | "
+            if have_nd:
+                sub = x[:: max(1, points // subset)][:subset]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    D = nd.Derivative(func, n=n)
+                    t_pp, d_pp = best(lambda D=D, sub=sub: np.array([D(s) for s in sub]), 1)
+                    t_pp *= points / sub.size
+                    t_vec, d_vec = best(lambda D=D, x=x: D(x), max(1, repeat // 2))
+                e_pp = relative_error(d_pp, exact_of(sub, n))
+                e_vec = relative_error(d_vec, exact)
+                row += (
+                    f"{t_pp * 1e3:8.0f} {e_pp:8.1e} {t_pp / t_ad:7.0f} | "
+                    f"{t_vec * 1e3:8.1f} {e_vec:8.1e} {t_vec / t_ad:7.1f} | "
+                )
+            else:
+                row += f"{'(numdifftools not installed)':>55} | "
+            if n == 1:  # medians of alternate runs: the ratio that matters here
+                a, b, _ = paired(
+                    lambda x=x, f=func: xd.derivative(f, x),
+                    lambda x=x, f=func: xd.grad(f, x, method="adaptive"),
+                    repeat,
+                )
+                c, d, _ = paired(
+                    lambda x=x, f=func: xd.derivative(f, x, method="Richardson"),
+                    lambda x=x, f=func: xd.grad(f, x),
+                    repeat,
+                )
+                row += f"{a / b:6.2f} (Richardson {c / d:.2f})"
+            print(row)
+    print(
+        "nd per point: numdifftools.Derivative called once per point on "
+        f"{subset} points, time scaled to {points}; nd vectorized: one call on all points."
+    )
+
+
+def jvp_table(repeat: int) -> None:
+    rng = np.random.default_rng(0)
+    n = 1000
+    print("\n2. xd.jvp, n = 1000, k = 1 (f: R^1000 -> R^m, tanh(A x))")
+    print(
+        f"{'m':>5} {'points':>7} {'target':>7} | {'jvp ms':>8} {'bare ms':>8} {'ratio':>6} "
+        f"{'target':>6} | {'jvp - J v':>9} {'(<= 1e-8)':>9} | {'jvp err':>8} {'J v err':>8}"
+    )
+    for m in (30, 3000):
+        A = rng.standard_normal((m, n)) / np.sqrt(n)
+
+        def f(z, A=A):
+            return np.tanh(np.tensordot(A, z, axes=(1, 0)))
+
+        x, v = rng.standard_normal(n), rng.standard_normal(n)
+        batch = x[:, None] + np.linspace(-1e-4, 1e-4, 9)[None, :] * v[:, None]
+        t_jvp, t_bare, res = paired(
+            lambda f=f, x=x, v=v: xd.jvp(f, x, v, full_output=True),
+            lambda f=f, batch=batch: f(batch),
+            4 * repeat + 1,
+        )
+        Jv = xd.jacobian(f, x) @ v
+        exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
+        scale = np.max(np.abs(exact))
+        difference = np.max(np.abs(res.value - Jv)) / np.max(np.abs(Jv))
+        print(
+            f"{m:>5} {res.nfev:>7} {'<= 9':>7} | {t_jvp * 1e3:8.3f} {t_bare * 1e3:8.3f} "
+            f"{t_jvp / t_bare:6.2f} {'<= 1.2':>6} | {difference:9.1e} {'':>9} | "
+            f"{np.max(np.abs(res.value - exact)) / scale:8.1e} "
+            f"{np.max(np.abs(Jv - exact)) / scale:8.1e}"
+        )
+    print(
+        "median times of jvp and of one bare call of f on 9 points, already built (the jvp "
+        "makes one call on its 9), run alternately; "
+        "err: max difference from the exact J v over max |J v|."
+    )
+
+
+def hvp_table(repeat: int) -> None:
+    rng = np.random.default_rng(2)
+    n = 200
+
+    def rosenbrock(z):
+        return np.sum(100 * (z[1:] - z[:-1] ** 2) ** 2 + (1 - z[:-1]) ** 2, axis=0)
+
+    x, v = rng.uniform(0.5, 1.5, n), rng.standard_normal(n)
+    t_hvp, res = best(lambda: xd.hvp(rosenbrock, x, v, full_output=True), repeat)
+    t_hess, hess = best(lambda: xd.hessian(rosenbrock, x, full_output=True), 1)
+    Hv = hess.value @ v
+    difference = np.max(np.abs(res.value - Hv)) / np.max(np.abs(Hv))
+    print("\n3. xd.hvp, n = 200 (Rosenbrock)")
+    print(
+        f"{'hvp points':>10} {'hessian points':>14} {'fewer':>6} {'target':>6} | "
+        f"{'hvp ms':>8} {'hessian ms':>10} |"
+    )
+    print(
+        f"{res.nfev:>10} {hess.nfev:>14} {hess.nfev / res.nfev:6.1f} {'>= 20':>6} | "
+        f"{t_hvp * 1e3:8.1f} {t_hess * 1e3:10.1f} | |hvp - H v| / |H v| = {difference:.1e} "
+        "(<= 1e-6)"
+    )
+
+
+def interop_table() -> None:
+    def simulator(x):
+        return np.stack([np.sin(x[0]) * x[1], np.exp(x[1]) - x[2] ** 2, x[0] * x[1] * x[2]])
+
+    def exact_gradient(x):
+        J = np.array(
+            [
+                [np.cos(x[0]) * x[1], np.sin(x[0]), 0.0],
+                [0.0, np.exp(x[1]), -2 * x[2]],
+                [x[1] * x[2], x[0] * x[2], x[0] * x[1]],
+            ]
+        )
+        return 2 * simulator(x) @ J
+
+    x0 = np.array([0.5, 0.2, -1.5])
+    exact = exact_gradient(x0)
+    print("\n4. the gradient of sum(f(x)**2) through a NumPy black box (target: 1e-7 relative)")
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        f = xd.as_jax(simulator)
+        g = jax.jit(jax.grad(lambda x: jax.numpy.sum(f(x) ** 2)))(jax.numpy.asarray(x0))
+        print(f"   as_jax   (jax.jit(jax.grad)): {relative_error(np.asarray(g), exact):.1e}")
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        f = xd.as_torch(simulator)
+        x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        (f(x) ** 2).sum().backward()
+        print(f"   as_torch (loss.backward()):   {relative_error(x.grad.numpy(), exact):.1e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--subset", type=int, default=200)
+    args = parser.parse_args()
+    derivative_table(args.points, args.subset, args.repeat)
+    jvp_table(args.repeat)
+    hvp_table(args.repeat)
+    interop_table()
+
+
+if __name__ == "__main__":
+    main()

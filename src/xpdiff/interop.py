@@ -1,0 +1,279 @@
+"""Black boxes inside autodiff: ``as_jax`` and ``as_torch``.
+
+A function that JAX or PyTorch cannot differentiate — it calls NumPy, C, a
+simulator — becomes a function of their arrays whose derivatives xpdiff
+computes: the values come from the black box on the host, and the
+derivative rule multiplies by a Jacobian that :func:`~xpdiff.jacobian`
+computes from the black box (all its points in one batched call). JAX gets
+a ``custom_jvp`` (so ``jax.grad``, ``jacfwd``, ``jacrev``, ``jit`` and
+``vmap`` all work: the rule is linear in the tangent, which JAX transposes
+for reverse mode) whose values and Jacobian come through
+``jax.pure_callback``; PyTorch gets a ``torch.autograd.Function`` whose
+backward is the vector-Jacobian product. The libraries are reached through
+``_backend`` (``jax_module``, ``torch_module``) only when a wrapper is made.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _backend
+from ._function.first import jacobian
+
+__all__ = ["as_jax", "as_torch"]
+
+#: the keywords of :func:`~xpdiff.jacobian` that a wrapper passes on
+OPTIONS = (
+    "method",
+    "side",
+    "method_args",
+    "args",
+    "kwargs",
+    "vectorized",
+    "max_batch",
+    "workers",
+)
+
+
+class _BlackBox:
+    """func on host float64 arrays of shape ``(*batch, n)``: its values and Jacobians."""
+
+    def __init__(self, func: Callable[..., Any], options: dict, where: str):
+        if not callable(func):
+            raise TypeError(f"func must be callable, got {type(func).__name__}")
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise TypeError(
+                f"{where}() got unexpected options {', '.join(map(repr, unknown))}; "
+                f"allowed: {', '.join(OPTIONS)}"
+            )
+        self.func = func
+        self.options = options
+        self.args = tuple(options.get("args", ()))
+        self.kwargs = dict(options.get("kwargs") or {})
+        self.vectorized = options.get("vectorized", True)
+        self.out_shapes: dict[int, tuple[int, ...]] = {}
+
+    def _call(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.func(x, *self.args, **self.kwargs), dtype=np.float64)
+
+    def out_shape(self, n: int) -> tuple[int, ...]:
+        """The shape of func's value at one point (func called once, at ones, per n)."""
+        if n not in self.out_shapes:
+            self.out_shapes[n] = tuple(self._call(np.ones(n)).shape)
+        return self.out_shapes[n]
+
+    def values(self, x: Any) -> np.ndarray:
+        """func at each point of ``x`` ``(*batch, n)``: ``(*batch, *out)``, float64."""
+        x = np.array(x, dtype=np.float64, copy=True)  # xpdiff's own: func may write to it
+        batch, n = x.shape[:-1], x.shape[-1]
+        out = self.out_shape(n)
+        if not batch:
+            return np.reshape(self._call(x), out)
+        points = np.reshape(x, (-1, n))
+        if self.vectorized:
+            value = self._call(np.ascontiguousarray(points.T))  # (*out, P)
+            value = np.moveaxis(np.reshape(value, (math.prod(out), -1)), -1, 0)
+        else:
+            value = np.stack([np.reshape(self._call(p.copy()), (-1,)) for p in points])
+        return np.reshape(value, (*batch, *out))
+
+    def jacobians(self, x: Any) -> np.ndarray:
+        """The Jacobian at each point of ``x`` ``(*batch, n)``: ``(*batch, *out, n)``."""
+        x = np.array(x, dtype=np.float64, copy=True)
+        batch, n = x.shape[:-1], x.shape[-1]
+        out = self.out_shape(n)
+        points = np.ascontiguousarray(np.reshape(x, (-1, n)).T)  # (n, P): one batched call
+        J = jacobian(self.func, points if batch else points[:, 0], **self.options)
+        J = np.reshape(np.asarray(J), (math.prod(out), n, -1))  # (m, n, P)
+        return np.reshape(np.moveaxis(J, -1, 0), (*batch, *out, n))
+
+    def check(self, shape: tuple) -> int:
+        if len(shape) < 1:
+            raise ValueError(f"x must have shape (n,) or (*batch, n), got shape {shape}")
+        return int(shape[-1])
+
+
+def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
+    """A black-box function made usable under ``jax.jit``, ``jax.grad`` and ``jax.vmap``.
+
+    ``func`` is any function of NumPy arrays that JAX cannot trace (it
+    calls NumPy, C, a simulator), in xpdiff's function-mode convention: a
+    point of shape ``(n,)``, or a batch ``(n, P)`` with the points on the
+    last axis (``vectorized=False``: points only). The wrapper takes JAX
+    arrays of shape ``(n,)`` or ``(*batch, n)`` and returns ``(*batch,
+    *out)``, func's value at each point, in x's dtype; its derivatives are
+    :func:`~xpdiff.jacobian`'s, so it works under ``jax.grad``,
+    ``jax.jacfwd``, ``jax.jacrev``, ``jax.jit`` and ``jax.vmap``.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args, **kwargs)`` of host (NumPy) float64 arrays. It is
+        called once on ``ones(n)`` to learn its output's shape.
+    **options
+        :func:`~xpdiff.jacobian`'s keywords: ``method``, ``side``,
+        ``method_args``, ``args``, ``kwargs``, ``vectorized``,
+        ``max_batch``, ``workers``.
+
+    Returns
+    -------
+    f : callable
+        ``f(x)`` of JAX arrays.
+
+    Notes
+    -----
+    Values and Jacobians are computed on the host in float64 through
+    ``jax.pure_callback`` (``vmap_method="expand_dims"``: a vmapped call
+    is one call of func on the whole batch, and one batched Jacobian). The
+    derivative rule is a ``custom_jvp`` whose tangent is ``J(x) @ dx``,
+    linear in dx, which JAX transposes for reverse mode. Higher derivatives
+    (``jax.hessian`` of the wrapper) are not available: the Jacobian's
+    callback has no derivative rule.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp, numpy as np
+    >>> import xpdiff as xd
+    >>> def simulator(x):  # NumPy only: JAX cannot trace it
+    ...     return np.stack([np.sin(x[0]) * x[1], np.exp(x[1])])
+    >>> f = xd.as_jax(simulator)
+    >>> loss = jax.jit(lambda x: jnp.sum(f(x) ** 2))
+    >>> x = jnp.array([0.5, 0.2])
+    >>> g = jax.grad(loss)(x)
+    >>> s, e = np.sin(0.5) * 0.2, np.exp(0.2)
+    >>> exact = [2 * s * np.cos(0.5) * 0.2, 2 * s * np.sin(0.5) + 2 * e * e]
+    >>> bool(np.allclose(np.asarray(g), exact, rtol=1e-6))
+    True
+    """
+    box = _BlackBox(func, options, "as_jax")
+    jax = _backend.jax_module()
+    jnp = jax.numpy
+
+    def value_of(x: Any) -> Any:
+        out = box.out_shape(box.check(x.shape))
+        shape = jax.ShapeDtypeStruct((*x.shape[:-1], *out), x.dtype)
+
+        def host(xh: Any) -> np.ndarray:
+            return np.asarray(box.values(xh), dtype=shape.dtype)
+
+        return jax.pure_callback(host, shape, x, vmap_method="expand_dims")
+
+    def jacobian_of(x: Any) -> Any:
+        n = box.check(x.shape)
+        shape = jax.ShapeDtypeStruct((*x.shape[:-1], *box.out_shape(n), n), x.dtype)
+
+        def host(xh: Any) -> np.ndarray:
+            return np.asarray(box.jacobians(xh), dtype=shape.dtype)
+
+        return jax.pure_callback(host, shape, x, vmap_method="expand_dims")
+
+    @jax.custom_jvp
+    def wrapped(x: Any) -> Any:
+        return value_of(x)
+
+    @wrapped.defjvp
+    def rule(primals: tuple, tangents: tuple) -> tuple:
+        (x,), (dx,) = primals, tangents
+        y = value_of(x)
+        J = jacobian_of(x)  # (*batch, *out, n)
+        n = x.shape[-1]
+        batch = x.shape[:-1]
+        Jr = jnp.reshape(J, (math.prod(batch), -1, n))
+        dy = jnp.einsum("pmn,pn->pm", Jr, jnp.reshape(dx, (-1, n)))
+        return y, jnp.reshape(dy, y.shape)
+
+    def f(x: Any) -> Any:
+        x = jnp.asarray(x)
+        if not jnp.issubdtype(x.dtype, jnp.floating):
+            x = x.astype(jnp.result_type(float))
+        return wrapped(x)
+
+    f.__doc__ = f"{getattr(func, '__name__', 'func')} as a JAX function (xpdiff.as_jax)."
+    return f
+
+
+def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
+    """A black-box function made usable under ``torch.autograd``.
+
+    ``func`` is any function of NumPy arrays (xpdiff's function-mode
+    convention, as in :func:`as_jax`); the wrapper takes a tensor of shape
+    ``(n,)`` or ``(*batch, n)`` and returns ``(*batch, *out)`` in x's dtype
+    and device, through a ``torch.autograd.Function`` whose backward is the
+    vector-Jacobian product ``g @ J(x)`` with J from :func:`~xpdiff.jacobian`
+    (all its points in one batched call per backward). It works with
+    ``loss.backward()``, ``torch.autograd.grad`` and
+    ``torch.autograd.gradcheck`` (float64).
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args, **kwargs)`` of host (NumPy) float64 arrays. It is
+        called once on ``ones(n)`` to learn its output's shape.
+    **options
+        :func:`~xpdiff.jacobian`'s keywords: ``method``, ``side``,
+        ``method_args``, ``args``, ``kwargs``, ``vectorized``,
+        ``max_batch``, ``workers``.
+
+    Returns
+    -------
+    f : callable
+        ``f(x)`` of tensors.
+
+    Notes
+    -----
+    The backward is once differentiable: a second derivative through the
+    wrapper (``create_graph=True`` then ``backward`` again) raises.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> import xpdiff as xd
+    >>> f = xd.as_torch(lambda x: np.stack([np.sin(x[0]) * x[1], np.exp(x[1])]))
+    >>> x = torch.tensor([0.5, 0.2], dtype=torch.float64, requires_grad=True)
+    >>> f(x).pow(2).sum().backward()
+    >>> s, e = np.sin(0.5) * 0.2, np.exp(0.2)
+    >>> exact = [2 * s * np.cos(0.5) * 0.2, 2 * s * np.sin(0.5) + 2 * e * e]
+    >>> bool(np.allclose(x.grad.numpy(), exact, rtol=1e-6))
+    True
+    """
+    box = _BlackBox(func, options, "as_torch")
+    torch = _backend.torch_module()
+
+    def host(t: Any) -> np.ndarray:
+        return np.array(t.detach().cpu().numpy(), dtype=np.float64, copy=True)
+
+    function: Any = torch.autograd.Function
+
+    class BlackBox(function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            box.check(tuple(x.shape))
+            ctx.save_for_backward(x)
+            return torch.as_tensor(box.values(host(x)), dtype=x.dtype, device=x.device)
+
+        @staticmethod
+        @torch.autograd.function.once_differentiable
+        def backward(ctx: Any, grad_output: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            J = box.jacobians(host(x))  # (*batch, *out, n)
+            n = J.shape[-1]
+            batch = tuple(x.shape[:-1])
+            P = math.prod(batch)
+            g = np.reshape(host(grad_output), (P, -1))
+            vjp = np.einsum("pm,pmn->pn", g, np.reshape(J, (P, -1, n)))
+            return torch.as_tensor(np.reshape(vjp, x.shape), dtype=x.dtype, device=x.device)
+
+    def f(x: Any) -> Any:
+        if not isinstance(x, torch.Tensor):
+            x = torch.as_tensor(x, dtype=torch.float64)
+        elif not x.is_floating_point():
+            x = x.to(torch.get_default_dtype())
+        return BlackBox.apply(x)
+
+    f.__doc__ = f"{getattr(func, '__name__', 'func')} as a PyTorch function (xpdiff.as_torch)."
+    return f

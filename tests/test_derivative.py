@@ -1,0 +1,297 @@
+"""xd.derivative: elementwise derivatives of order 1 to 10, on every backend."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import xpdiff as xd
+from xpdiff._function.derivative import ladder_scheme, richardson_scheme, stencil
+
+X = np.concatenate([np.linspace(0.5, 3.0, 6), [-0.7, 1e-9, 7.5]])
+
+
+def exp_derivative(x, n):
+    return np.exp(x)
+
+
+def sin_derivative(x, n):
+    return np.sin(x + n * np.pi / 2)
+
+
+def log1p_derivative(x, n):
+    return (-1) ** (n - 1) * math.factorial(n - 1) / (1 + x) ** n
+
+
+#: (function of the namespace, exact n-th derivative, points) — smooth test functions
+FUNCTIONS = {
+    "exp": (lambda xp: xp.exp, exp_derivative, X),
+    "sin": (lambda xp: xp.sin, sin_derivative, X),
+    "log1p": (lambda xp: xp.log1p, log1p_derivative, np.linspace(0.2, 3.0, 7)),
+}
+
+#: the largest relative error allowed per order, for each method (float64)
+TOLERANCE = {
+    "adaptive": {1: 1e-12, 2: 1e-10, 3: 1e-8, 4: 1e-7, 5: 1e-5, 6: 1e-4},
+    "Richardson": {1: 1e-9, 2: 1e-8, 3: 1e-6, 4: 1e-4, 5: 1e-3, 6: 1e-2},
+}
+
+
+def relative_error(value, exact):
+    return np.max(np.abs(value - exact) / np.maximum(np.abs(exact), 1e-3))
+
+
+@pytest.mark.parametrize("method", ["adaptive", "Richardson"])
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6])
+def test_orders_against_exact_derivatives(name, n, method):
+    make, exact, x = FUNCTIONS[name]
+    value = xd.derivative(make(np), x, n=n, method=method)
+    assert value.shape == x.shape
+    assert value.dtype == np.float64
+    assert relative_error(value, exact(x, n)) < TOLERANCE[method][n]
+
+
+@pytest.mark.parametrize("method", ["adaptive", "Richardson"])
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_every_backend(xp, n, method):
+    x0 = np.linspace(0.5, 2.0, 6).reshape(2, 3)
+    value = xd.derivative(xp.xp.exp, xp.asarray(x0), n=n, method=method)
+    got = xp.check(value, dtype=np.float64, shape=(2, 3))
+    assert relative_error(got, np.exp(x0)) < TOLERANCE[method][n]
+
+
+def test_scalar_and_any_shape():
+    value = xd.derivative(np.sin, 0.3, n=2)
+    assert np.shape(value) == ()
+    assert abs(float(value) + np.sin(0.3)) < 1e-10
+    x = np.linspace(0.1, 1.0, 24).reshape(2, 3, 4)
+    value = xd.derivative(np.cos, x, n=3)
+    assert value.shape == (2, 3, 4)
+    assert relative_error(value, np.sin(x)) < 1e-8
+
+
+def test_higher_orders_up_to_ten():
+    x = np.linspace(-1.0, 1.0, 5)
+    for n in (7, 8, 10):
+        value = xd.derivative(np.exp, x, n=n)
+        assert relative_error(value, np.exp(x)) < 1e-2
+
+
+def test_first_derivative_is_grads_elementwise():
+    x = np.linspace(0.5, 3.0, 7)
+    for method in ("Richardson", "adaptive"):
+        # the same points and weights; the sums may round differently
+        assert np.allclose(
+            xd.derivative(np.sin, x, method=method),
+            xd.grad(np.sin, x, method=method),
+            rtol=1e-13,
+            atol=0,
+        )
+
+
+def test_float32_is_kept():
+    x = np.linspace(0.5, 2.0, 5, dtype=np.float32)
+    value = xd.derivative(np.exp, x, n=2)
+    assert value.dtype == np.float32
+    assert relative_error(value, np.exp(x.astype(np.float64))) < 1e-3
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_full_output_richardson(n):
+    x = np.linspace(0.5, 2.0, 5)
+    res = xd.derivative(np.exp, x, n=n, method="Richardson", full_output=True)
+    assert isinstance(res, xd.DerivativeResult)
+    value, info = res
+    assert info is res
+    assert res.method == "Richardson"
+    p = (n + 1) // 2
+    assert res.ncalls == 2
+    assert res.nfev == x.size * (1 + 2 * p * 4)
+    assert res.steps.shape == (4, 5)
+    assert len(res.table) == 4
+    assert np.allclose(res.table[-1][0], value, rtol=1e-9, atol=0)
+    assert np.all(res.error >= 0)
+    assert np.array_equal(value, xd.derivative(np.exp, x, n=n, method="Richardson"))
+    assert res.method_args["d"] == {2: 0.02, 3: 0.05}[n]
+
+
+def test_full_output_adaptive_error_estimate_bounds_the_error():
+    x = np.linspace(0.3, 3.0, 9)
+    for n in (2, 3, 4):
+        res = xd.derivative(np.log, x, n=n, full_output=True)
+        exact = log1p_derivative(x - 1, n)
+        assert res.method == "adaptive"
+        assert res.ncalls == 2
+        assert res.nfev == x.size * (1 + 2 * ((n + 1) // 2) * 8)
+        assert np.all(np.abs(res.value - exact) <= 10 * res.error + 1e-14 * np.abs(exact))
+        assert res.order.shape == x.shape
+        assert np.all(res.step > 0)
+        assert res.method_args == {"d": 0.5, "r": 8, "v": 2.0}
+
+
+def test_domain_edge_costs_accuracy_not_nan():
+    # log near 0: the ladder's longest steps leave the domain, shorter ones are kept
+    x = np.array([0.01, 0.05, 0.2])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = xd.derivative(np.log, x, n=2)
+        res = xd.derivative(np.log, x, n=2, full_output=True)
+    assert np.all(np.isfinite(res.value))
+    assert np.all(np.abs(res.value + 1 / x**2) <= res.error)
+    assert np.array_equal(res.value, value)
+    # a longer ladder reaches steps short enough for x = 0.01
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = xd.derivative(np.log, x, n=2, method_args={"r": 12})
+    assert relative_error(value, -1 / x**2) < 1e-8
+
+
+def test_non_finite_values_give_nan():
+    def f(x):
+        return np.where(x > 1.5, np.inf, np.sin(x))
+
+    for method in ("adaptive", "Richardson"):
+        value = xd.derivative(f, np.array([0.5, 2.0]), n=2, method=method)
+        assert not np.isnan(value[0])
+        assert np.isnan(value[1])
+
+
+def test_one_call_per_stage_and_max_batch_workers_change_nothing():
+    x = np.linspace(0.5, 2.0, 50)
+    calls = []
+
+    def f(z):
+        calls.append(z.shape)
+        return np.exp(z)
+
+    whole = xd.derivative(f, x, n=3)
+    assert len(calls) == 2
+    assert calls[0] == (1, 50)
+    assert calls[1] == (1, 50 * 32)
+    calls.clear()
+    split = xd.derivative(f, x, n=3, max_batch=100)
+    assert len(calls) > 2
+    assert all(shape[1] <= 100 for shape in calls)
+    assert np.array_equal(whole, split)
+    with ThreadPoolExecutor(2) as pool:
+        mapped = xd.derivative(np.exp, x, n=3, workers=pool.map)
+    assert np.array_equal(whole, mapped)
+
+
+def test_pointwise_func():
+    x = np.linspace(0.5, 2.0, 4)
+    value = xd.derivative(lambda z: np.exp(z), x, n=2, vectorized=False)
+    assert np.array_equal(value, xd.derivative(np.exp, x, n=2))
+
+
+def test_callers_array_is_never_handed_to_func():
+    x = np.linspace(0.5, 2.0, 4)
+    original = x.copy()
+
+    def mutating(z):
+        out = np.exp(z)
+        z[...] = 123.0
+        return out
+
+    xd.derivative(mutating, x, n=2)
+    assert np.array_equal(x, original)
+
+
+def test_budget_is_honoured():
+    x = np.linspace(0.5, 2.0, 2000)
+    calls = []
+
+    def f(z):
+        calls.append(z.shape[1])
+        return np.exp(z)
+
+    with xd.memory_budget(64 * 1024):
+        value = xd.derivative(f, x, n=4)
+    assert max(calls) * 8 * 2 <= 64 * 1024
+    assert np.array_equal(value, xd.derivative(np.exp, x, n=4))
+
+
+def test_under_jax_jit():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    x = jnp.linspace(0.5, 2.0, 5)
+    value = jax.jit(lambda z: xd.derivative(jnp.sin, z, n=3))(x)
+    assert relative_error(np.asarray(value), -np.cos(np.asarray(x))) < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n": 0}, ValueError, "n must be an integer from 1 to 10, got 0"),
+        ({"n": 11}, ValueError, "n must be an integer from 1 to 10"),
+        ({"n": 1.5}, TypeError, "n must be an integer"),
+        ({"n": True}, TypeError, "n must be an integer"),
+        ({"method": "complex"}, ValueError, "derivative's method must be one of"),
+        ({"method": "nope"}, ValueError, "method must be one of"),
+        ({"n": 2, "method_args": {"q": 1}}, ValueError, "unknown method_args key 'q'"),
+        ({"n": 2, "method_args": {"r": 2}}, ValueError, "must be from 3 to 12"),
+        ({"n": 2, "method_args": {"v": 1.1}}, ValueError, "v must be a finite number >= 1.5"),
+        ({"n": 2, "method_args": {"d": "a"}}, TypeError, "d must be a real number"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        xd.derivative(np.exp, [1.0, 2.0], **kwargs)
+
+
+def test_bad_func_and_x():
+    with pytest.raises(TypeError, match="func must be callable"):
+        xd.derivative(3, [1.0])
+    with pytest.raises(ValueError, match="at least one element"):
+        xd.derivative(np.exp, np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"func\(x\) returned shape"):
+        xd.derivative(lambda z: np.sum(z, axis=1), [1.0, 2.0])
+    with pytest.raises(ValueError, match="elementwise function"):
+        xd.derivative(lambda z: np.concatenate([z, z]), [1.0, 2.0])
+    with pytest.raises(TypeError, match="must be real"):
+        xd.derivative(np.exp, [1.0 + 1j])
+
+
+def test_users_exception_propagates():
+    def failing(z):
+        raise KeyError("mine")
+
+    with pytest.raises(KeyError, match="mine"):
+        xd.derivative(failing, [1.0], n=2)
+
+
+# --- the host-side schemes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", range(1, 11))
+def test_stencil_is_exact_on_polynomials(n):
+    offsets, weights = stencil(n)
+    assert offsets.size == 2 * ((n + 1) // 2)
+    # with the centre's weight (minus their sum), the n-th derivative of x**n / n! is 1
+    for degree in range(offsets.size + 1):
+        total = float(np.sum(weights * offsets**degree))
+        centre = -float(np.sum(weights)) * (1.0 if degree == 0 else 0.0)
+        expected = math.factorial(n) if degree == n else 0.0
+        assert total + centre == pytest.approx(expected, abs=1e-9 * math.factorial(n))
+
+
+def test_richardson_scheme_is_exact_to_high_degree():
+    scheme = richardson_scheme(2, 4, 2.0, False)
+    moves = scheme.family.multipliers[0, :, 0]
+    w = scheme.weights[0, 0]
+    for degree in range(1, 10):
+        expected = 2.0 if degree == 2 else 0.0
+        assert float(np.sum(w * moves**degree)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_ladder_candidates():
+    ladder = ladder_scheme(3, 8, 2.0, 3)
+    assert ladder.weights.shape == (25, 32)
+    assert set(np.unique(ladder.order_of)) == {2.0, 4.0, 6.0, 8.0}
+    # every candidate is a third derivative: exact on x**3 / 6, blind to x**2
+    moves = ladder.family.multipliers[0, :, 0]
+    assert np.allclose(ladder.weights @ moves**3, 6.0)
+    assert np.allclose(ladder.weights @ moves**2, 0.0, atol=1e-9)

@@ -1,0 +1,248 @@
+"""xd.as_jax and xd.as_torch: NumPy black boxes inside JAX and PyTorch autodiff."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xpdiff as xd
+
+
+def simulator(x):
+    """A NumPy-only black box: (n, ...) -> (3, ...), n = 3."""
+    return np.stack([np.sin(x[0]) * x[1], np.exp(x[1]) - x[2] ** 2, x[0] * x[1] * x[2]])
+
+
+def simulator_exact_jacobian(x):
+    return np.array(
+        [
+            [np.cos(x[0]) * x[1], np.sin(x[0]), 0.0],
+            [0.0, np.exp(x[1]), -2 * x[2]],
+            [x[1] * x[2], x[0] * x[2], x[0] * x[1]],
+        ]
+    )
+
+
+X = np.array([0.5, 0.2, -1.5])
+
+
+def loss_gradient_exact(x):
+    """The gradient of sum(simulator(x) ** 2)."""
+    return 2 * simulator(x) @ simulator_exact_jacobian(x)
+
+
+def relative(a, b):
+    return np.max(np.abs(np.asarray(a) - b)) / np.max(np.abs(b))
+
+
+# --- JAX ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def jax():
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def test_as_jax_gradient_of_a_loss(jax):
+    jnp = jax.numpy
+    f = xd.as_jax(simulator)
+    grad = jax.grad(lambda x: jnp.sum(f(x) ** 2))(jnp.asarray(X))
+    assert grad.dtype == jnp.float64
+    assert relative(grad, loss_gradient_exact(X)) < 1e-7
+    jitted = jax.jit(jax.grad(lambda x: jnp.sum(f(x) ** 2)))(jnp.asarray(X))
+    assert relative(jitted, loss_gradient_exact(X)) < 1e-7
+
+
+def test_as_jax_values_jacfwd_jacrev(jax):
+    jnp = jax.numpy
+    f = xd.as_jax(simulator)
+    x = jnp.asarray(X)
+    assert np.allclose(np.asarray(f(x)), simulator(X), rtol=1e-15)
+    exact = simulator_exact_jacobian(X)
+    assert relative(jax.jacfwd(f)(x), exact) < 1e-9
+    assert relative(jax.jacrev(f)(x), exact) < 1e-9
+    assert relative(jax.jit(jax.jacrev(f))(x), exact) < 1e-9
+
+
+def test_as_jax_vmap_is_one_batched_call(jax):
+    jnp = jax.numpy
+    calls = []
+
+    def counted(x):
+        calls.append(x.shape)
+        return simulator(x)
+
+    f = xd.as_jax(counted)
+    points = np.stack([X, 2 * X, X + 1])
+    calls.clear()
+    values = jax.vmap(f)(jnp.asarray(points))
+    assert values.shape == (3, 3)
+    assert np.allclose(np.asarray(values), simulator(points.T).T)
+    assert calls[-1] == (3, 3)  # the three points in one call, coordinates on axis 0
+    jacobians = jax.jit(jax.vmap(jax.jacrev(f)))(jnp.asarray(points))
+    for point, jacobian in zip(points, np.asarray(jacobians), strict=True):
+        assert relative(jacobian, simulator_exact_jacobian(point)) < 1e-9
+    # a batch of points as (*batch, n) works without vmap too
+    assert np.allclose(np.asarray(f(jnp.asarray(points))), simulator(points.T).T)
+
+
+def test_as_jax_scalar_black_box_and_options(jax):
+    jnp = jax.numpy
+    f = xd.as_jax(lambda x: np.sum(np.sin(x) * x, axis=0), method="complex")
+    x = jnp.asarray(X)
+    assert f(x).shape == ()
+    exact = np.cos(X) * X + np.sin(X)
+    assert relative(jax.grad(f)(x), exact) < 1e-13
+    pointwise = xd.as_jax(lambda x: float(np.sum(np.sin(x) * x)), vectorized=False)
+    assert relative(jax.grad(pointwise)(x), exact) < 1e-9
+
+
+def test_as_jax_float32_keeps_its_dtype(jax):
+    jnp = jax.numpy
+    f = xd.as_jax(simulator)
+    x = jnp.asarray(X, dtype=jnp.float32)
+    assert f(x).dtype == jnp.float32
+    grad = jax.grad(lambda x: jnp.sum(f(x) ** 2))(x)
+    assert grad.dtype == jnp.float32
+    assert relative(grad, loss_gradient_exact(X)) < 1e-5
+
+
+def test_as_jax_training_step_under_jit(jax):
+    jnp = jax.numpy
+    rng = np.random.default_rng(0)
+    inputs = jnp.asarray(rng.standard_normal((8, 2)))
+    targets = jnp.asarray(rng.standard_normal((8, 3)))
+    layer = xd.as_jax(simulator)
+
+    def jax_simulator(x):  # the same black box written in JAX: the reference
+        return jnp.stack(
+            [jnp.sin(x[..., 0]) * x[..., 1], jnp.exp(x[..., 1]) - x[..., 2] ** 2, jnp.prod(x, -1)],
+            axis=-1,
+        )
+
+    def loss(params, box):
+        hidden = jnp.tanh(inputs @ params["w"] + params["b"])  # (8, 3)
+        return jnp.mean((box(hidden) - targets) ** 2)
+
+    @jax.jit
+    def step(params):
+        value, grads = jax.value_and_grad(loss)(params, layer)
+        return value, jax.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads), grads
+
+    params = {"w": jnp.asarray(rng.standard_normal((2, 3)) * 0.5), "b": jnp.zeros(3)}
+    value, updated, grads = step(params)
+    reference = jax.grad(loss)(params, jax_simulator)
+    for name in ("w", "b"):
+        assert relative(grads[name], np.asarray(reference[name])) < 1e-7
+    assert float(loss(updated, layer)) < float(value)
+
+
+def test_as_jax_never_hands_its_arrays_to_func(jax):
+    jnp = jax.numpy
+
+    def mutating(x):
+        out = simulator(x)
+        x[...] = 7.0
+        return out
+
+    f = xd.as_jax(mutating)
+    x = jnp.asarray(X)
+    grad = jax.grad(lambda x: jnp.sum(f(x) ** 2))(x)
+    assert np.array_equal(np.asarray(x), X)
+    assert relative(grad, loss_gradient_exact(X)) < 1e-7
+
+
+# --- PyTorch ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+def test_as_torch_backward_and_autograd_grad(torch):
+    f = xd.as_torch(simulator)
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    y = f(x)
+    assert y.dtype == torch.float64
+    assert y.shape == (3,)
+    assert np.allclose(y.detach().numpy(), simulator(X), rtol=1e-15)
+    (y**2).sum().backward()
+    assert relative(x.grad.numpy(), loss_gradient_exact(X)) < 1e-7
+    x2 = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad((f(x2) ** 2).sum(), x2)
+    assert relative(g.numpy(), loss_gradient_exact(X)) < 1e-7
+
+
+def test_as_torch_gradcheck(torch):
+    f = xd.as_torch(simulator)
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (x,))
+    batch = torch.rand(4, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (batch,))
+
+
+def test_as_torch_training_step(torch):
+    torch.manual_seed(0)
+    inputs = torch.randn(8, 2, dtype=torch.float64)
+    targets = torch.randn(8, 3, dtype=torch.float64)
+    layer = xd.as_torch(simulator)
+
+    def torch_simulator(x):
+        return torch.stack(
+            [torch.sin(x[..., 0]) * x[..., 1], torch.exp(x[..., 1]) - x[..., 2] ** 2, x.prod(-1)],
+            dim=-1,
+        )
+
+    model = torch.nn.Linear(2, 3).double()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def loss_with(box):
+        return ((box(torch.tanh(model(inputs))) - targets) ** 2).mean()
+
+    reference = torch.autograd.grad(loss_with(torch_simulator), list(model.parameters()))
+    optimizer.zero_grad()
+    loss = loss_with(layer)
+    loss.backward()
+    for parameter, expected in zip(model.parameters(), reference, strict=True):
+        assert relative(parameter.grad.numpy(), expected.numpy()) < 1e-7
+    optimizer.step()
+    with torch.no_grad():
+        assert float(loss_with(layer)) < float(loss)
+
+
+def test_as_torch_keeps_the_callers_tensor(torch):
+    def mutating(x):
+        out = simulator(x)
+        x[...] = 7.0
+        return out
+
+    f = xd.as_torch(mutating)
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    (f(x) ** 2).sum().backward()
+    assert np.array_equal(x.detach().numpy(), X)
+    assert relative(x.grad.numpy(), loss_gradient_exact(X)) < 1e-7
+
+
+def test_as_torch_float32(torch):
+    f = xd.as_torch(simulator)
+    x = torch.tensor(X, dtype=torch.float32, requires_grad=True)
+    y = f(x)
+    assert y.dtype == torch.float32
+    (y**2).sum().backward()
+    assert x.grad.dtype == torch.float32
+    assert relative(x.grad.numpy(), loss_gradient_exact(X)) < 1e-5
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wrap", ["as_jax", "as_torch"])
+def test_bad_options(wrap):
+    pytest.importorskip("jax" if wrap == "as_jax" else "torch")
+    with pytest.raises(TypeError, match="unexpected options 'full_output'"):
+        getattr(xd, wrap)(simulator, full_output=True)
+    with pytest.raises(TypeError, match="func must be callable"):
+        getattr(xd, wrap)(None)

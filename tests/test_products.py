@@ -1,0 +1,253 @@
+"""xd.jvp and xd.hvp: matrix-free products, on every backend."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+import xpdiff as xd
+
+X0 = np.array([0.5, 1.0, 1.5])
+V0 = np.array([1.0, -2.0, 0.5])
+
+
+def vector_func(xp):
+    def f(z):
+        return xp.stack([z[0, ...] * z[1, ...], xp.sin(z[2, ...]) * z[0, ...]])
+
+    return f
+
+
+def exact_jacobian(x):
+    return np.array([[x[1], x[0], 0.0], [np.sin(x[2]), 0.0, x[0] * np.cos(x[2])]])
+
+
+def scalar_func(xp):
+    def f(z):
+        return z[0, ...] ** 2 * z[1, ...] + xp.exp(z[2, ...]) * z[1, ...]
+
+    return f
+
+
+def exact_hessian(x):
+    e = np.exp(x[2])
+    return np.array([[2 * x[1], 2 * x[0], 0.0], [2 * x[0], 0.0, e], [0.0, e, e * x[1]]])
+
+
+# --- jvp ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["Richardson", "complex", "simple"])
+def test_jvp_every_backend(xp, method):
+    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), xp.asarray(V0), method)
+    got = xp.check(value, dtype=np.float64, shape=(2,))
+    tolerance = 1e-3 if method == "simple" else 1e-10  # a forward difference: O(step)
+    assert np.allclose(got, exact_jacobian(X0) @ V0, rtol=tolerance, atol=tolerance)
+
+
+def test_jvp_several_directions_in_one_call(xp):
+    V = np.stack([V0, np.array([0.0, 1.0, 0.0]), np.zeros(3)], axis=1)
+    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), xp.asarray(V))
+    got = xp.check(value, dtype=np.float64, shape=(2, 3))
+    assert np.allclose(got, exact_jacobian(X0) @ V, rtol=1e-10, atol=1e-12)
+
+
+def test_jvp_v_as_numpy_or_list_with_any_backend(xp):
+    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), V0.tolist())
+    got = xp.check(value, dtype=np.float64, shape=(2,))
+    assert np.allclose(got, exact_jacobian(X0) @ V0, rtol=1e-10)
+
+
+def test_jvp_points_do_not_depend_on_n():
+    rng = np.random.default_rng(1)
+    for n in (3, 300):
+        A = rng.standard_normal((4, n)) / np.sqrt(n)
+
+        def f(z, A=A):
+            return np.tanh(np.tensordot(A, z, axes=(1, 0)))
+
+        x, v = rng.standard_normal(n), rng.standard_normal((n, 2))
+        res = xd.jvp(f, x, v, full_output=True)
+        assert isinstance(res, xd.JVPResult)
+        assert res.ncalls == 1  # x and the 2 r k points together
+        assert res.nfev == 1 + 2 * 4 * 2
+        exact = (1 - np.tanh(A @ x)[:, None] ** 2) * (A @ v)
+        assert np.allclose(res.value, exact, rtol=1e-9, atol=1e-12)
+        assert res.error.shape == (4, 2)
+        assert res.steps.shape == (2,)
+
+
+def test_jvp_equals_jacobian_times_v_at_n_1000():
+    rng = np.random.default_rng(0)
+    n = 1000
+    A = rng.standard_normal((30, n)) / np.sqrt(n)
+
+    def f(z):
+        return np.tanh(np.tensordot(A, z, axes=(1, 0)))
+
+    x, v = rng.standard_normal(n), rng.standard_normal(n)
+    res = xd.jvp(f, x, v, full_output=True)
+    assert res.nfev <= 2 * 4 + 1
+    Jv = xd.jacobian(f, x) @ v
+    assert np.max(np.abs(res.value - Jv)) <= 1e-8 * np.max(np.abs(Jv))
+    exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
+    assert np.max(np.abs(res.value - exact)) <= 1e-10 * np.max(np.abs(exact))
+
+
+def test_jvp_scalar_function_and_max_batch_workers():
+    f = scalar_func(np)
+    x = X0
+    g = np.array([2 * x[0] * x[1], x[0] ** 2 + np.exp(x[2]), np.exp(x[2]) * x[1]])
+    value = xd.jvp(f, x, V0)
+    assert value.shape == ()
+    assert float(value) == pytest.approx(g @ V0, rel=1e-10)
+    split = xd.jvp(f, x, V0, max_batch=3, full_output=True)  # the engine's layout
+    assert split.ncalls == 1 + 3
+    assert np.array_equal(split.value, value)
+    with ThreadPoolExecutor(2) as pool:
+        assert np.array_equal(xd.jvp(f, x, V0, workers=pool.map), value)
+    assert np.array_equal(xd.jvp(lambda z: f(z), x, V0, vectorized=False), value)
+
+
+# --- hvp ----------------------------------------------------------------------------------
+
+
+def test_hvp_every_backend(xp):
+    value = xd.hvp(scalar_func(xp.xp), xp.asarray(X0), xp.asarray(V0))
+    got = xp.check(value, dtype=np.float64, shape=(3,))
+    assert np.allclose(got, exact_hessian(X0) @ V0, rtol=1e-9, atol=1e-9)
+
+
+def test_hvp_several_directions(xp):
+    V = np.stack([V0, np.eye(3)[0], np.zeros(3)], axis=1)
+    value = xd.hvp(scalar_func(xp.xp), xp.asarray(X0), xp.asarray(V))
+    got = xp.check(value, dtype=np.float64, shape=(3, 3))
+    assert np.allclose(got, exact_hessian(X0) @ V, rtol=1e-9, atol=1e-9)
+
+
+def rosenbrock(z):
+    return np.sum(100 * (z[1:] - z[:-1] ** 2) ** 2 + (1 - z[:-1]) ** 2, axis=0)
+
+
+def rosenbrock_hessian(x):
+    n = x.size
+    H = np.zeros((n, n))
+    diagonal = np.zeros(n)
+    diagonal[:-1] = 1200 * x[:-1] ** 2 - 400 * x[1:] + 2
+    diagonal[1:] += 200
+    H[np.arange(n), np.arange(n)] = diagonal
+    H[np.arange(n - 1), np.arange(1, n)] = H[np.arange(1, n), np.arange(n - 1)] = -400 * x[:-1]
+    return H
+
+
+def test_hvp_at_n_200_fewer_points_than_hessian_same_product():
+    rng = np.random.default_rng(2)
+    n = 200
+    x, v = rng.uniform(0.5, 1.5, n), rng.standard_normal(n)
+    res = xd.hvp(rosenbrock, x, v, full_output=True)
+    assert isinstance(res, xd.HVPResult)
+    assert res.nfev == 1 + 4 * 4 * n  # 4 r n, linear in n
+    hessian = xd.hessian(rosenbrock, x, full_output=True)
+    assert hessian.nfev >= 20 * res.nfev
+    Hv = hessian.value @ v
+    assert np.max(np.abs(res.value - Hv)) <= 1e-6 * np.max(np.abs(Hv))
+    exact = rosenbrock_hessian(x) @ v
+    assert np.max(np.abs(res.value - exact)) <= 1e-9 * np.max(np.abs(exact))
+    assert np.all(res.error <= 1e-6 * np.max(np.abs(exact)))
+
+
+def test_hvp_drives_trust_krylov_to_the_optimum_in_1000_dimensions():
+    optimize = pytest.importorskip("scipy.optimize")
+    n = 1000
+
+    def extended_rosenbrock(z):
+        a, b = z[0::2], z[1::2]
+        return np.sum(100 * (b - a**2) ** 2 + (1 - a) ** 2, axis=0)
+
+    def gradient(x):
+        a, b = x[0::2], x[1::2]
+        g = np.empty_like(x)
+        g[0::2] = -400 * a * (b - a**2) - 2 * (1 - a)
+        g[1::2] = 200 * (b - a**2)
+        return g
+
+    def hessp(x, p):
+        return xd.hvp(extended_rosenbrock, x, p, method_args={"r": 2})
+
+    x0 = np.tile([-1.2, 1.0], n // 2)
+    res = optimize.minimize(
+        extended_rosenbrock,
+        x0,
+        jac=gradient,
+        hessp=hessp,
+        method="trust-krylov",
+        options={"gtol": 1e-10},
+    )
+    assert res.success, res.message
+    assert np.max(np.abs(res.x - 1.0)) < 1e-8
+
+
+def test_hvp_max_batch_and_workers_change_nothing():
+    f = scalar_func(np)
+    whole = xd.hvp(f, X0, V0)
+    assert np.array_equal(xd.hvp(f, X0, V0, max_batch=5), whole)
+    with ThreadPoolExecutor(2) as pool:
+        assert np.array_equal(xd.hvp(f, X0, V0, workers=pool.map), whole)
+
+
+# --- what every product keeps --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("product", [xd.jvp, xd.hvp])
+def test_callers_arrays_are_never_handed_to_func(product):
+    x, v = X0.copy(), V0.copy()
+
+    def mutating(z):
+        out = scalar_func(np)(z)
+        z[...] = 99.0
+        return out
+
+    product(mutating, x, v)
+    assert np.array_equal(x, X0)
+    assert np.array_equal(v, V0)
+
+
+@pytest.mark.parametrize("product", [xd.jvp, xd.hvp])
+def test_non_finite_values_give_nan(product):
+    def f(z):
+        return np.where(z[0] > 0.4, np.inf, z[0] ** 2 * z[1])
+
+    value = product(f, np.array([0.5, 1.0]), np.array([1.0, 0.0]))
+    assert np.all(np.isnan(value))
+
+
+@pytest.mark.parametrize("product", [xd.jvp, xd.hvp])
+def test_bad_arguments(product):
+    f = scalar_func(np)
+    with pytest.raises(ValueError, match=r"v must have shape \(3,\) or \(3, k\)"):
+        product(f, X0, np.ones(4))
+    with pytest.raises(ValueError, match=r"v must have shape"):
+        product(f, X0, np.ones((3, 2, 1)))
+    with pytest.raises(ValueError, match=r"x must be a vector"):
+        product(f, np.ones((3, 2)), V0)
+    with pytest.raises(TypeError, match="v must be real"):
+        product(f, X0, V0 + 1j)
+    with pytest.raises(ValueError, match=r"method must be one of|method not implemented"):
+        product(f, X0, V0, "nope")
+    with pytest.raises(TypeError, match="func must be callable"):
+        product(None, X0, V0)
+
+
+def test_hvp_needs_a_scalar_function():
+    with pytest.raises(ValueError, match="hvp assumes a scalar valued function"):
+        xd.hvp(vector_func(np), X0, V0)
+    with pytest.raises(ValueError, match="method not implemented"):
+        xd.hvp(scalar_func(np), X0, V0, "complex")
+
+
+def test_mixing_libraries_is_a_type_error():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="cannot mix array libraries"):
+        xd.jvp(scalar_func(np), X0, torch.asarray(V0))
