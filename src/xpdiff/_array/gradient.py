@@ -625,6 +625,9 @@ def gradient(
     >>> xd.gradient(xps.asarray([1.0, 2.0, 4.0, 7.0]))
     Array([1. , 1.5, 2.5, 3. ], dtype=array_api_strict.float64)
     """
+    program = _executors.compiled_program(f, varargs, axis, edge_order, n, accuracy, periodic)
+    if program is not None:
+        return program(f, varargs)
     order = _check_derivative_order(n)
     accuracy = _check_accuracy(accuracy)
     if edge_order is not None:
