@@ -33,6 +33,7 @@ __all__ = [
     "library_name",
     "match_layout",
     "namespace_dtype",
+    "numpy_namespace",
     "to_host",
     "widest_float",
 ]
@@ -90,11 +91,11 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
         The array-api-compat namespace, and ``f`` as an array of it.
     """
     if type(f) is np.ndarray and not others:
-        return _numpy_namespace(), f  # the common case, without the general checks
+        return numpy_namespace(), f  # the common case, without the general checks
     if not is_array(f):
         f = np.asarray(f)
         if not others:
-            return _numpy_namespace(), f
+            return numpy_namespace(), f
     f_library = library_name(f)
     for other in others:
         if is_array(other) and not is_numpy(other):
@@ -106,7 +107,7 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
                     f"{f_library} array, a NumPy array, a list or a Python scalar"
                 )
     if is_numpy(f):
-        return _numpy_namespace(), np.asarray(f)
+        return numpy_namespace(), np.asarray(f)
     return array_api_compat.array_namespace(f), f
 
 
@@ -136,7 +137,7 @@ class _NumPyNamespace:
     def reshape(x, /, shape, *, copy=None):
         if copy is None and type(x) is np.ndarray:
             return x.reshape(shape)
-        return _numpy_namespace()._compat.reshape(x, shape, copy=copy)
+        return numpy_namespace()._compat.reshape(x, shape, copy=copy)
 
     @staticmethod
     def astype(x, dtype, /, *, copy=True, device=None):
@@ -146,21 +147,21 @@ class _NumPyNamespace:
     def asarray(obj, /, *, dtype=None, device=None, copy=None):
         if copy and dtype is None and type(obj) is np.ndarray:
             return obj.copy()
-        return _numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
+        return numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
 
     matmul = staticmethod(np.matmul)
     arange = staticmethod(np.arange)
 
 
 @functools.cache
-def _numpy_namespace():
+def numpy_namespace():
     """xpdiff's view of array-api-compat's NumPy namespace (see :class:`_NumPyNamespace`)."""
     return _NumPyNamespace(array_api_compat.array_namespace(np.empty(0)))
 
 
 def is_numpy_namespace(xp: Any) -> bool:
     """True when ``xp`` is NumPy (bare or array-api-compat's wrapper)."""
-    return xp is np or xp is _numpy_namespace() or array_api_compat.is_numpy_namespace(xp)
+    return xp is np or xp is numpy_namespace() or array_api_compat.is_numpy_namespace(xp)
 
 
 def copy(xp: Any, x: Any):

@@ -14,15 +14,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ... import _backend
 from . import compiled as _compiled
 from . import dask as _dask
 from . import generic as _generic
 from . import numpy as _numpy
 
-__all__ = ["compiled_program", "dask_host_spacing", "executor_for"]
+__all__ = ["compiled_program", "executor_for", "plan_space"]
 
-dask_host_spacing = _dask.host_spacing
+
+def plan_space(xp: Any, f: Any, varargs: tuple) -> tuple[Any, Any, tuple]:
+    """(namespace, device, spacings) of the plans for data ``f``.
+
+    Plans live where the executor wants their numbers: on ``f``'s device,
+    or on the host for Dask, whose executor hands each chunk the part it
+    needs (Dask spacings are computed once, here).
+    """
+    if type(f) is not np.ndarray and _backend.library_name(f) == "dask":
+        host = tuple(_dask.host_spacing(v) for v in varargs)
+        return _backend.numpy_namespace(), "cpu", host
+    return xp, _backend.device_of(f), varargs
 
 
 def compiled_program(
@@ -33,7 +46,7 @@ def compiled_program(
     NumPy arrays are recognized here, before any namespace resolution: the
     everyday call's whole cost is a dictionary look-up and numpy's ufuncs.
     """
-    if type(f) is not _numpy.np.ndarray or n != 1 or type(n) is not int:
+    if type(f) is not np.ndarray or n != 1 or type(n) is not int:
         return None
     if accuracy is not None or periodic is not False:
         return None
@@ -42,7 +55,7 @@ def compiled_program(
 
 def executor_for(xp: Any, f: Any):
     """The executor module for data ``f`` of namespace ``xp`` (it has ``apply``)."""
-    if _backend.is_numpy_namespace(xp) and type(f) is _numpy.np.ndarray:
+    if _backend.is_numpy_namespace(xp) and type(f) is np.ndarray:
         return _numpy
     if _backend.library_name(f) == "dask":
         return _dask

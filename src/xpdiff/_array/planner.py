@@ -1,0 +1,310 @@
+"""Array mode's plans: which stencil, with which weights, for each axis.
+
+An axis's :class:`~xpdiff._array.plans.AxisPlan` comes from its length, its
+spacing (``arguments.Spacing``), the derivative order, the accuracy and
+whether it wraps: numpy.gradient's own formulas (``numpy_plan``, the same
+operations in the same order, hence its rounding) or Fornberg's stencils of
+any order (``high_order_plan``). Weights are computed on the host
+(``_numerics.stencils``) and moved once to the data's device.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import _backend
+from .._numerics import stencils as _stencils
+from . import plans as _plans
+from .arguments import Spacing
+
+__all__ = ["axis_plan", "high_order_plan", "numpy_plan", "work_dtypes"]
+
+#: plans kept for scalar spacings (a plan is a few weights: a few KiB at most)
+MAX_PLANS = 1024
+_PLANS: dict[tuple, tuple[_plans.AxisPlan, Any]] = {}
+
+
+def axis_plan(
+    xp: Any,
+    device: Any,
+    f: Any,
+    axis: int,
+    spacing: Spacing,
+    n: int,
+    accuracy: int | None,
+    edge_order: int | None,
+    periodic: bool,
+) -> tuple[_plans.AxisPlan, Any]:
+    """(plan of one axis, dtype to compute in or None for f's own), cached per key.
+
+    The key holds everything the plan depends on: the namespace and device
+    of its weights, the axis and its length, f's dtype, the options, and a
+    scalar spacing's value (a Python float, immutable). Plans of coordinate
+    arrays, whose values may change between calls, are built afresh.
+    """
+    key = None
+    if type(spacing.value) is float and spacing.coords is None:
+        key = (xp, device, axis, f.shape[axis], f.dtype, spacing.value)
+        key += (n, accuracy, edge_order, periodic)
+        try:
+            return _PLANS[key]
+        except KeyError:
+            pass
+        except TypeError:  # a device or dtype that does not hash: no cache
+            key = None
+    built = _build_axis_plan(xp, device, f, axis, spacing, n, accuracy, edge_order, periodic)
+    if key is not None:
+        if len(_PLANS) >= MAX_PLANS:
+            _PLANS.clear()
+        _PLANS[key] = built
+    return built
+
+
+def _build_axis_plan(
+    xp: Any,
+    device: Any,
+    f: Any,
+    axis: int,
+    spacing: Spacing,
+    n: int,
+    accuracy: int | None,
+    edge_order: int | None,
+    periodic: bool,
+) -> tuple[_plans.AxisPlan, Any]:
+    length = f.shape[axis]
+    if n == 1 and not periodic and accuracy in (None, 2):
+        # numpy.gradient's own formulas, to the bit
+        numpy_edge_order = accuracy or edge_order or 1
+        if length < numpy_edge_order + 1:
+            raise ValueError(
+                "Shape of array too small to calculate a numerical gradient, "
+                "at least (edge_order + 1) elements are required."
+            )
+        return numpy_plan(xp, axis, length, spacing, numpy_edge_order), None
+    real, data = work_dtypes(xp, f.dtype, spacing)
+    plan = high_order_plan(xp, device, axis, length, spacing, n, accuracy or 2, periodic, real)
+    return plan, data
+
+
+def numpy_plan(xp, axis: int, length: int, spacing: Spacing, edge_order: int) -> _plans.AxisPlan:
+    """numpy.gradient's formulas for one axis, operation for operation (its rounding)."""
+    Region, Term = _plans.Region, _plans.Term
+    if spacing.uniform:
+        h = spacing.value
+        interior = Region(
+            1,
+            length - 1,
+            (Term(None, 2), Term(None, 0)),
+            kind="difference",
+            divisor=_plans.central_uniform_denominator(h),
+        )
+        h_first = h_last = h
+    else:
+        diffs = spacing.value
+        # row 1 + r: dx1 = diffs[r], dx2 = diffs[r + 1]
+        central = _plans.WindowWeights(diffs, 2, _plans.central_nonuniform_rule)
+        terms = (Term(None, 0), Term(None, 1), Term(None, 2))
+        interior = Region(1, length - 1, terms, lazy_weights=central, weight_dtype=diffs.dtype)
+        h_first, h_last = diffs[0], diffs[-1]
+    if edge_order == 1:
+        first = Region(0, 1, (Term(None, 1), Term(None, 0)), kind="difference", divisor=h_first)
+        last = Region(
+            length - 1,
+            length,
+            (Term(None, length - 1), Term(None, length - 2)),
+            kind="difference",
+            divisor=h_last,
+        )
+    else:
+        if spacing.uniform:
+            h = spacing.value
+            one = 1.0 if isinstance(h, float) else xp.ones_like(h)
+            w_first = _plans.first_edge2_uniform(h, one)
+            w_last = _plans.last_edge2_uniform(h, one)
+        else:
+            w_first = _plans.first_edge2_nonuniform(diffs[0], diffs[1])
+            w_last = _plans.last_edge2_nonuniform(diffs[-2], diffs[-1])
+        first = Region(0, 1, tuple(Term(w, k) for k, w in enumerate(w_first)))
+        last = Region(
+            length - 1, length, tuple(Term(w, length - 3 + k) for k, w in enumerate(w_last))
+        )
+    return _plans.AxisPlan(axis, length, (first, interior, last), halo=edge_order, edges=(1, 1))
+
+
+def work_dtypes(xp, f_dtype, spacing: Spacing):
+    """(real dtype of the weights, dtype of the data) for the high-order path.
+
+    Weights follow the precision of ``f`` (float16 data is combined in
+    float32, then rounded once), promoted with a typed spacing as NumPy 2
+    would: float32 data with float64 coordinates is combined in float64.
+    """
+    bits = xp.finfo(f_dtype).bits
+    real = xp.float64 if bits >= 64 else xp.float32
+    typed = spacing.value if not isinstance(spacing.value, float) else None
+    if typed is not None:
+        real = xp.result_type(real, typed.dtype)
+    if xp.isdtype(f_dtype, "complex floating"):
+        data = xp.complex128 if real == xp.float64 else xp.complex64
+    else:
+        data = real
+    return real, data
+
+
+def _uniform_weights(xp, device, offsets_rows, n, spacing, real):
+    """Exact host weights for integer offsets, scaled by ``h**-n``: one list per row.
+
+    A Python-float spacing gives Python floats (weak: they take the data's
+    precision); a typed spacing gives 0-d arrays of ``real`` on the device.
+    """
+    host = [np.array(_stencils.exact_weights(tuple(row), n)) for row in offsets_rows]
+    h = spacing.value
+    if isinstance(h, float):
+        return [[float(w) / h**n for w in row] for row in host]
+    scale = xp.astype(h, real) ** n
+    return [[_backend.host_to_device(w, xp, device, real) / scale for w in row] for row in host]
+
+
+def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
+    """Fornberg weights of many points at once; one transfer for host coordinates.
+
+    With ``centre`` (the index of the offset that is 0) the first derivative's
+    weights come from the shorter Lagrange formula.
+    """
+    if n == 1 and centre is not None:
+        weights = _stencils.first_derivative_weights(offsets, centre)
+    else:
+        weights = _stencils.fornberg(offsets, n)
+    if on_host and not _backend.is_numpy_namespace(xp):
+        stacked = _backend.host_to_device(np.stack(weights), xp, device, real)  # one transfer
+        return [stacked[j, ...] for j in range(len(weights))]
+    if on_host:
+        return [np.asarray(w, dtype=real) for w in weights]
+    return [xp.astype(w, real) for w in weights]
+
+
+def _fornberg_rows(columns, n, left, real, xp, device):
+    """A :class:`~xpdiff._plans.WindowWeights` rule: rows' weights from host coordinates.
+
+    ``columns[j]`` holds the j-th coordinate of every row's window, the row's
+    own point being ``columns[left]``; ``xp`` None means NumPy (what a Dask
+    chunk's plan carries: no module to pickle).
+    """
+    points = columns[left]
+    offsets = [column - points for column in columns]
+    xp = _backend.numpy_namespace() if xp is None else xp
+    return _nonuniform_weights(xp, device, offsets, n, True, real, left)
+
+
+def _periodic_extension(cxp, x, left: int, right: int, period):
+    """Coordinates ``x`` with ``left`` points wrapped in front and ``right`` after."""
+    n = x.shape[0]
+    return cxp.concat([x[n - left :] - period, x, x[:right] + period], axis=0)
+
+
+def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, real):
+    """Fornberg stencils of order ``accuracy`` for the ``n``-th derivative along one axis.
+
+    The interior takes the centred stencil (a "pairs" region on uniform
+    grids; on non-uniform host coordinates its per-row weights are computed
+    block by block as the executor asks for them), the edges one-sided
+    stencils row by row, and a periodic axis the centred stencil everywhere,
+    wrapping around.
+    """
+    Region, Term = _plans.Region, _plans.Term
+    plan = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
+    size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
+    need = plan.size if periodic else plan.min_points
+    if length < need:
+        kind = "periodic " if periodic else ""
+        raise ValueError(
+            f"axis {axis} has {length} points, but the {kind}stencil of n={n} with "
+            f"accuracy={accuracy} needs at least {need} points along it"
+        )
+    if not periodic:
+        _stencils.check_edge_conditioning(n, accuracy, float(xp.finfo(real).eps), axis)
+    inner = length - left - right
+    if spacing.uniform:
+        (centre,) = _uniform_weights(
+            xp, device, [[j - left for j in range(size)]], n, spacing, real
+        )
+        interior = _plans.pairs_region(left, left + inner, centre, left, n)
+        exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
+        kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
+
+        def wrap_weights(i):
+            return centre
+    else:
+        x = spacing.coords
+        x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
+        cxp = np if spacing.on_host else xp
+        if periodic:
+            period = spacing.period if spacing.on_host else xp.astype(spacing.period, real)
+            xe = _periodic_extension(cxp, x, left, right, period)
+        else:
+            xe = None
+
+        def offsets(r0, r1):  # interior rows left + r0 .. left + r1 - 1 (never wrapping)
+            points = x[left + r0 : left + r1]
+            return [x[j + r0 : j + r1] - points for j in range(size)]
+
+        kept = list(range(size))
+        terms = tuple(Term(None, j) for j in range(size))
+        if spacing.on_host:
+            target = None if _backend.is_numpy_namespace(xp) else xp
+            lazy = _plans.WindowWeights(x, size, _fornberg_rows, (n, left, real, target, device))
+            interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
+        else:
+            weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
+            interior = Region(left, left + inner, tuple(Term(w, j) for j, w in enumerate(weights)))
+
+        def wrap_weights(i):  # a periodic row outside the interior: its own stencil
+            row = [xe[i + j : i + j + 1] - x[i : i + 1] for j in range(size)]
+            return [
+                w[0, ...] for w in _nonuniform_weights(xp, device, row, n, spacing.on_host, real)
+            ]
+
+    regions = [interior]
+    if periodic:
+        for i in [*range(left), *range(left + inner, length)]:
+            weights = wrap_weights(i)
+            terms = tuple(Term(weights[j], (i - left + j) % length) for j in kept)
+            unwrapped = tuple(i - left + j for j in kept)
+            regions.append(Region(i, i + 1, terms, unwrapped=unwrapped))
+        regions.sort(key=lambda region: region.start)
+        return _plans.AxisPlan(
+            axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
+        )
+    if spacing.uniform:
+        first = [[k - i for k in range(edge)] for i in range(left)]
+        last = [[k - (edge - right + i) for k in range(edge)] for i in range(right)]
+        first_weights = _uniform_weights(xp, device, first, n, spacing, real)
+        last_weights = _uniform_weights(xp, device, last, n, spacing, real)
+    else:
+        first_weights = _edge_rows(
+            xp, device, [x[k] - x[0:left] for k in range(edge)], n, spacing, real
+        )
+        last_weights = _edge_rows(
+            xp,
+            device,
+            [x[length - edge + k] - x[length - right :] for k in range(edge)],
+            n,
+            spacing,
+            real,
+        )
+    for i, weights in enumerate(first_weights):
+        regions.append(Region(i, i + 1, tuple(Term(w, k) for k, w in enumerate(weights))))
+    for i, weights in enumerate(last_weights):
+        row = length - right + i
+        terms = tuple(Term(w, length - edge + k) for k, w in enumerate(weights))
+        regions.append(Region(row, row + 1, terms))
+    regions.sort(key=lambda region: region.start)
+    return _plans.AxisPlan(axis, length, tuple(regions), halo=max(edge, size), edges=(left, right))
+
+
+def _edge_rows(xp, device, offsets, n, spacing, real):
+    """Weights of each one-sided edge row (rows of the offsets' arrays), as per-row lists."""
+    weights = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
+    rows = weights[0].shape[0]
+    return [[w[i, ...] for w in weights] for i in range(rows)]
