@@ -40,7 +40,7 @@ class Spacing:
     numbers), a 0-d array (uniform spacing with a dtype of its own), or a 1-d
     array of coordinate differences (non-uniform), in the work's namespace and
     on its device. ``coords`` keeps given coordinates for Fornberg weights
-    (a float64 NumPy array when they came from the host, else an array of
+    (a float64, or complex128, NumPy array when they came from the host, else an array of
     f's library), and ``period`` the period of a periodic axis with
     non-uniform coordinates.
     """
@@ -49,6 +49,8 @@ class Spacing:
     uniform: bool
     coords: Any = None
     period: Any = None
+    #: complex spacing (complex data only): numpy.gradient's formulas only
+    complex: bool = False
 
     @property
     def on_host(self) -> bool:
@@ -85,26 +87,33 @@ def _ndim(x: Any) -> int:
     return np.ndim(x)
 
 
-def _check_real_spacing_dtype(kind: str, what: object) -> None:
+def _check_spacing_dtype(kind: str, what: object, complex_data: bool) -> None:
+    """Real spacings for any data; complex ones (numpy.gradient's) only for complex data."""
     if kind == "b":
         raise TypeError(f"spacing must be real numbers, got booleans: {what!r}")
-    if kind == "c":
-        raise TypeError(f"spacing must be real numbers, got complex values: {what!r}")
-    if kind not in "iuf":
+    if kind == "c" and not complex_data:
+        raise TypeError(
+            f"spacing must be real numbers for real data, got complex values: {what!r} "
+            f"(numpy.gradient would drop their imaginary part); complex spacing is "
+            f"accepted with complex data"
+        )
+    if kind not in "iufc":
         raise TypeError(f"spacing must be real numbers, got {what!r}")
 
 
-def _xp_real_coordinates(xp, values):
-    """Arrays of f's library as real floating coordinates (integers to float64)."""
-    if not xp.isdtype(values.dtype, "real floating"):
-        if not xp.isdtype(values.dtype, "integral"):
-            complex_ = xp.isdtype(values.dtype, "complex floating")
-            _check_real_spacing_dtype("c" if complex_ else "b", values.dtype)
-        values = xp.astype(values, _backend.widest_float(xp))
-    return values
+def _xp_coordinates(xp: Any, values: Any, complex_data: bool) -> Any:
+    """Arrays of f's library as floating coordinates (integers to float64)."""
+    if xp.isdtype(values.dtype, "real floating"):
+        return values
+    if xp.isdtype(values.dtype, "complex floating"):
+        _check_spacing_dtype("c", values.dtype, complex_data)
+        return values
+    if not xp.isdtype(values.dtype, "integral"):
+        _check_spacing_dtype("b", values.dtype, complex_data)
+    return xp.astype(values, _backend.widest_float(xp))
 
 
-def _scalar_spacing(xp, device, value) -> Spacing:
+def _scalar_spacing(xp: Any, device: Any, value: Any, complex_data: bool) -> Spacing:
     """A scalar spacing: weak for Python numbers, typed for NumPy and xp 0-d arrays."""
     if not (_backend.is_python_scalar(value) or _backend.is_array(value)):
         raise TypeError(
@@ -112,31 +121,27 @@ def _scalar_spacing(xp, device, value) -> Spacing:
             f"{type(value).__name__} {value!r:.40}"
         )
     if _backend.is_python_scalar(value):
-        if isinstance(value, (bool, complex)):
-            _check_real_spacing_dtype("b" if isinstance(value, bool) else "c", value)
+        if isinstance(value, bool):
+            _check_spacing_dtype("b", value, complex_data)
+        if isinstance(value, complex):
+            _check_spacing_dtype("c", value, complex_data)
+            return Spacing(value, uniform=True, complex=True)
         return Spacing(float(value), uniform=True)
     if _backend.is_numpy(value):
         value = np.asarray(value)
-        _check_real_spacing_dtype(value.dtype.kind, value)
+        _check_spacing_dtype(value.dtype.kind, value, complex_data)
         if value.dtype.kind in "iu":
             # numpy promotes integer spacings to float64 in every formula
             value = value.astype(np.float64)
-        return Spacing(_backend.host_to_device(value, xp, device), uniform=True)
+        step = _backend.host_to_device(value, xp, device)
+        return Spacing(step, uniform=True, complex=value.dtype.kind == "c")
     # a 0-d array of f's own library
-    return Spacing(_xp_real_coordinates(xp, value), uniform=True)
+    value = _xp_coordinates(xp, value, complex_data)
+    return Spacing(value, uniform=True, complex=xp.isdtype(value.dtype, "complex floating"))
 
 
-def _coordinate_spacing(xp, device, coords, length: int, periodic: bool) -> Spacing:
-    """Coordinate array -> uniform scalar step or array of differences.
-
-    On a periodic axis the coordinates may have ``length + 1`` entries, the
-    last being the first point's coordinate one period later; with ``length``
-    entries the step that wraps around is taken as the mean step, so the
-    period is ``length / (length - 1) * (x[-1] - x[0])``.
-    """
-    host = not _backend.is_array(coords) or _backend.is_numpy(coords)
-    if host:
-        coords = np.asarray(coords)
+def _check_coordinate_count(coords: Any, length: int, periodic: bool) -> bool:
+    """Whether a periodic axis's coordinates are closed (one more than the points)."""
     if coords.ndim != 1:
         raise ValueError("distances must be either scalars or 1d")
     closed = periodic and coords.shape[0] == length + 1 and length > 0
@@ -149,54 +154,103 @@ def _coordinate_spacing(xp, device, coords, length: int, periodic: bool) -> Spac
                 f"got {coords.shape[0]}"
             )
         raise ValueError("when 1d, distances must match the length of the corresponding dimension")
-    if host:
-        _check_real_spacing_dtype(coords.dtype.kind, coords.dtype)
-        if coords.dtype.kind in "iu":
-            # avoid modular arithmetic in the differences, as numpy does
-            coords = coords.astype(np.float64)
-        diffs = np.diff(coords)
-        if diffs.shape[0] == 0:
-            # too short: the shape check of the caller raises numpy's ValueError
-            return Spacing(1.0, uniform=True)
-        uniform = bool((diffs == diffs[0]).all())
-        host_coords = coords.astype(np.float64, copy=False)
-        if closed and not host_coords[-1] > host_coords[0]:
-            raise ValueError(_closed_message(host_coords[0], host_coords[-1]))
-        if uniform:
-            step = _backend.host_to_device(diffs[0], xp, device)
-            return Spacing(step, uniform=True, coords=host_coords)
-        period = None
-        if closed:
-            period, host_coords = host_coords[-1] - host_coords[0], host_coords[:-1]
-            diffs = diffs[:-1]
-        elif periodic:
-            period = (host_coords[-1] - host_coords[0]) * length / (length - 1)
-        return Spacing(
-            _backend.host_to_device(diffs, xp, device),
-            uniform=False,
-            coords=host_coords,
-            period=period,
-        )
+    return closed
 
-    coords = _xp_real_coordinates(xp, coords)
+
+#: len(f) periodic coordinates are uniform when their steps differ by at most this many
+#: units of rounding of the largest coordinate (np.arange(n) * h is not exactly uniform)
+_UNIFORM_ROUNDING = 64
+
+
+def _open_periodic_message(length: int) -> str:
+    return (
+        f"a periodic axis with non-uniform coordinates needs {length + 1} of them for "
+        f"{length} points, the last being the first coordinate plus the period (e.g. "
+        f"np.append(x, x[0] + period)); {length} non-uniform coordinates leave the "
+        f"period unknown"
+    )
+
+
+def _host_coordinate_spacing(
+    xp: Any, device: Any, coords: np.ndarray, length: int, periodic: bool, complex_data: bool
+) -> Spacing:
+    """Coordinates given on the host (NumPy arrays, lists): checked there, moved once."""
+    closed = _check_coordinate_count(coords, length, periodic)
+    _check_spacing_dtype(coords.dtype.kind, coords.dtype, complex_data)
+    is_complex = coords.dtype.kind == "c"
+    if is_complex and periodic:
+        raise TypeError("complex coordinates are for numpy.gradient's formulas, not periodic axes")
+    if coords.dtype.kind in "iu":
+        # avoid modular arithmetic in the differences, as numpy does
+        coords = coords.astype(np.float64)
+    diffs = np.diff(coords)
+    if diffs.shape[0] == 0:
+        # too short: the shape check of the caller raises numpy's ValueError
+        return Spacing(1.0, uniform=True)
+    uniform = bool((diffs == diffs[0]).all())
+    host_coords = coords if is_complex else coords.astype(np.float64, copy=False)
+    if closed and not host_coords[-1] > host_coords[0]:
+        raise ValueError(_closed_message(host_coords[0], host_coords[-1]))
+    if uniform:
+        step = _backend.host_to_device(diffs[0], xp, device)
+        return Spacing(step, uniform=True, coords=host_coords, complex=is_complex)
+    period = None
+    if closed:
+        period, host_coords = host_coords[-1] - host_coords[0], host_coords[:-1]
+        diffs = diffs[:-1]
+    elif periodic:
+        spread = np.abs(diffs - diffs.mean()).max()
+        if not spread <= _UNIFORM_ROUNDING * np.finfo(diffs.dtype).eps * np.abs(coords).max():
+            raise ValueError(_open_periodic_message(length))
+        period = (host_coords[-1] - host_coords[0]) * length / (length - 1)
+    step = _backend.host_to_device(diffs, xp, device)
+    return Spacing(step, uniform=False, coords=host_coords, period=period, complex=is_complex)
+
+
+def _coordinate_spacing(
+    xp: Any, device: Any, coords: Any, length: int, periodic: bool, complex_data: bool
+) -> Spacing:
+    """Coordinate array -> uniform scalar step or array of differences.
+
+    On a periodic axis the coordinates may have ``length + 1`` entries, the
+    last being the first point's coordinate one period later; ``length``
+    entries are accepted when uniform up to rounding (the step that wraps
+    around is the grid's step, so the period is ``length / (length - 1) *
+    (x[-1] - x[0])``), and refused otherwise: the period would be a guess.
+    """
+    if not _backend.is_array(coords) or _backend.is_numpy(coords):
+        coords = np.asarray(coords)
+        return _host_coordinate_spacing(xp, device, coords, length, periodic, complex_data)
+    closed = _check_coordinate_count(coords, length, periodic)
+    coords = _xp_coordinates(xp, coords, complex_data)
+    is_complex = xp.isdtype(coords.dtype, "complex floating")
+    if is_complex and periodic:
+        raise TypeError("complex coordinates are for numpy.gradient's formulas, not periodic axes")
     diffs = coords[1:] - coords[:-1]
     if diffs.shape[0] == 0:
         return Spacing(1.0, uniform=True)
     # numpy.gradient's uniform-spacing check: the one device-to-host sync; coordinates
     # being traced (jax.jit) have no values yet, and are taken as non-uniform
-    if not _backend.is_traced(coords) and bool(xp.all(diffs == diffs[0])):
-        return Spacing(diffs[0], uniform=True, coords=coords)
+    traced = _backend.is_traced(coords)
+    if not traced and bool(xp.all(diffs == diffs[0])):
+        return Spacing(diffs[0], uniform=True, coords=coords, complex=is_complex)
     period = None
     if closed:
         period, coords, diffs = coords[-1] - coords[0], coords[:-1], diffs[:-1]
         if not _backend.is_traced(period) and not bool(period > 0):  # a second sync, rare
             raise ValueError(_closed_message(coords[0], coords[0] + period))
     elif periodic:
+        if not traced:  # uniform up to rounding, or refused (one more sync)
+            spread = xp.max(xp.abs(diffs - xp.mean(diffs)))
+            eps = xp.finfo(diffs.dtype).eps
+            if not bool(spread <= _UNIFORM_ROUNDING * eps * xp.max(xp.abs(coords))):
+                raise ValueError(_open_periodic_message(length))
+        # the uniform grid's period, as documented (traced: uniform or not is unknown)
         period = (coords[-1] - coords[0]) * (length / (length - 1))
-    return Spacing(diffs, uniform=False, coords=coords, period=period)
+    return Spacing(diffs, uniform=False, coords=coords, period=period, complex=is_complex)
 
 
-def _closed_message(first, last) -> str:
+def _closed_message(first: Any, last: Any) -> str:
     return (
         f"the last coordinate of a periodic axis given with one coordinate more than "
         f"points is the first one plus the period, so it must be greater than the first: "
@@ -204,20 +258,27 @@ def _closed_message(first, last) -> str:
     )
 
 
-def parse_spacings(xp, device, f, axes, varargs, periodic) -> list[Spacing]:
+def parse_spacings(
+    xp: Any, device: Any, f: Any, axes: tuple[int, ...], varargs: tuple, periodic: tuple
+) -> list[Spacing]:
+    """numpy.gradient's spacing forms, one :class:`Spacing` per axis."""
+    complex_data = xp.isdtype(f.dtype, "complex floating")
     len_axes = len(axes)
     n = len(varargs)
     if n == 0:
         return [Spacing(1.0, uniform=True)] * len_axes
     if n == 1 and _ndim(varargs[0]) == 0:
-        return [_scalar_spacing(xp, device, varargs[0])] * len_axes
+        return [_scalar_spacing(xp, device, varargs[0], complex_data)] * len_axes
     if n == len_axes:
         spacings = []
         for axis, distances, wrap in zip(axes, varargs, periodic, strict=True):
             if _ndim(distances) == 0:
-                spacings.append(_scalar_spacing(xp, device, distances))
+                spacings.append(_scalar_spacing(xp, device, distances, complex_data))
             else:
-                spacings.append(_coordinate_spacing(xp, device, distances, f.shape[axis], wrap))
+                spacing = _coordinate_spacing(
+                    xp, device, distances, f.shape[axis], wrap, complex_data
+                )
+                spacings.append(spacing)
         return spacings
     raise TypeError("invalid number of arguments")
 

@@ -207,7 +207,7 @@ def gradient(
     axes = normalize_axis_tuple(axis, f.ndim) if axis is not None else tuple(range(f.ndim))
     wraps = _arguments.check_periodic(periodic, len(axes))
     # plans live where the executor wants their numbers (Dask's: on the host)
-    plan_xp, plan_device, varargs = _executors.plan_space(xp, f, varargs)
+    plan_xp, plan_device, varargs = _executors.plan_space(xp, f, varargs, axes)
     spacings = _arguments.parse_spacings(plan_xp, plan_device, f, axes, varargs, wraps)
     f, out_dtype = _arguments.input_dtypes(xp, f)
     executor = _executors.executor_for(xp, f)

@@ -83,6 +83,11 @@ def _build_axis_plan(
                 "at least (edge_order + 1) elements are required."
             )
         return numpy_plan(xp, axis, length, spacing, numpy_edge_order), None
+    if spacing.complex:
+        raise TypeError(
+            "complex spacing is for numpy.gradient's formulas (n=1, accuracy None or 2, "
+            f"not periodic), got n={n}, accuracy={accuracy}, periodic={periodic}"
+        )
     real, data = work_dtypes(xp, f.dtype, spacing)
     plan = high_order_plan(xp, device, axis, length, spacing, n, accuracy or 2, periodic, real)
     return plan, data
@@ -120,7 +125,7 @@ def numpy_plan(xp, axis: int, length: int, spacing: Spacing, edge_order: int) ->
     else:
         if spacing.uniform:
             h = spacing.value
-            one = 1.0 if isinstance(h, float) else xp.ones_like(h)
+            one = 1.0 if isinstance(h, (float, complex)) else xp.ones_like(h)
             w_first = _plans.first_edge2_uniform(h, one)
             w_last = _plans.last_edge2_uniform(h, one)
         else:

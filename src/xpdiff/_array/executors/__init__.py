@@ -25,14 +25,16 @@ from . import numpy as _numpy
 __all__ = ["compiled_program", "executor_for", "plan_space"]
 
 
-def plan_space(xp: Any, f: Any, varargs: tuple) -> tuple[Any, Any, tuple]:
-    """(namespace, device, spacings) of the plans for data ``f``.
+def plan_space(xp: Any, f: Any, varargs: tuple, axes: tuple[int, ...]) -> tuple[Any, Any, tuple]:
+    """(namespace, device, spacings) of the plans for data ``f`` along ``axes``.
 
     Plans live where the executor wants their numbers: on ``f``'s device,
     or on the host for Dask, whose executor hands each chunk the part it
-    needs (Dask spacings are computed once, here).
+    needs (Dask spacings are computed once, here; a Dask axis of unknown
+    chunk sizes is a ValueError).
     """
     if type(f) is not np.ndarray and _backend.library_name(f) == "dask":
+        _dask.check_known_chunks(f, axes)
         host = tuple(_dask.host_spacing(v) for v in varargs)
         return _backend.numpy_namespace(), "cpu", host
     return xp, _backend.device_of(f), varargs

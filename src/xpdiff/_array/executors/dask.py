@@ -21,6 +21,7 @@ computed before the user asks.
 from __future__ import annotations
 
 import itertools
+import math
 import operator
 import uuid
 from dataclasses import replace
@@ -31,7 +32,7 @@ import numpy as np
 from ... import _backend
 from ..plans import AxisPlan, Region, Term, WindowWeights
 
-__all__ = ["apply", "host_spacing"]
+__all__ = ["apply", "check_known_chunks", "host_spacing"]
 
 
 def host_spacing(value: Any) -> Any:
@@ -46,6 +47,17 @@ def host_spacing(value: Any) -> Any:
         return value
     computed = value.compute()
     return computed if isinstance(computed, np.ndarray) else _backend.to_host(computed)
+
+
+def check_known_chunks(f: Any, axes: tuple[int, ...]) -> None:
+    """A ValueError where an axis to differentiate has chunks of unknown size."""
+    for axis in axes:
+        if any(math.isnan(size) for size in f.chunks[axis]):
+            raise ValueError(
+                f"the Dask array has chunks of unknown size along axis {axis} (shape "
+                f"{f.shape}), as after boolean indexing; call f.compute_chunk_sizes() "
+                f"first, or give the array with known chunks"
+            )
 
 
 def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> Any:
