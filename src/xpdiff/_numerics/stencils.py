@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import numbers
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -133,6 +132,8 @@ def fd_weights_host(points, n: int, x0: float) -> np.ndarray:
 @functools.lru_cache(maxsize=512)
 def exact_weights(offsets: tuple[int, ...], n: int) -> tuple[float, ...]:
     """Weights on integer ``offsets`` (in units of h), exact rationals rounded once."""
+    from fractions import Fraction  # only exact weights need it: not at import time
+
     weights = fornberg([Fraction(o) for o in offsets], n)
     return tuple(float(w) for w in weights)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import itertools
 import math
 import operator
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -62,6 +61,8 @@ def check_known_chunks(f: Any, axes: tuple[int, ...]) -> None:
 
 def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> Any:
     """``plan`` carried out on the Dask array ``f``: a lazy array of its shape and chunks."""
+    import uuid  # here, not at import time: only Dask data needs it
+
     import dask.array as da
     from dask.highlevelgraph import HighLevelGraph
 
