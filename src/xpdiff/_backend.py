@@ -108,7 +108,15 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
                 )
     if is_numpy(f):
         return numpy_namespace(), np.asarray(f)
-    return array_api_compat.array_namespace(f), f
+    kind = type(f)
+    namespace = _NAMESPACES.get(kind)
+    if namespace is None:
+        namespace = _NAMESPACES[kind] = array_api_compat.array_namespace(f)
+    return namespace, f
+
+
+#: array-api-compat's namespace of each array type met (it depends on the type alone)
+_NAMESPACES: dict[type, Any] = {}
 
 
 class _NumPyNamespace:

@@ -27,10 +27,13 @@ def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
 
 
 def take_rows(x: Any, axis: int, start: int, stop: int) -> Any:
-    """``x[..., start:stop, ...]`` along ``axis``."""
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(start, stop)
-    return x[tuple(index)]
+    """``x[..., start:stop, ...]`` along ``axis`` (later axes by an ellipsis)."""
+    lead = _LEADING[axis] if axis < len(_LEADING) else (slice(None),) * axis
+    return x[(*lead, slice(start, stop), Ellipsis)]
+
+
+#: ``(slice(None),) * axis`` for the first axes: an index costs one tuple concatenation
+_LEADING = tuple((slice(None),) * axis for axis in range(32))
 
 
 def along(xp: Any, weight: Any, ndim: int, axis: int) -> Any:
