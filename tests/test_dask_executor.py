@@ -82,7 +82,8 @@ def test_three_dimensions_and_axis():
     f = da.from_array(data, chunks=(4, 3, 2))
     for axis in (0, 1, 2, (0, 2), -1):
         for options in ({}, {"accuracy": 6}, {"periodic": True, "accuracy": 4}):
-            spacing = (z,) if axis in (2, -1) else ()
+            closed = np.append(z, z[-1] + 0.5)  # periodic non-uniform: a closing coordinate
+            spacing = ((closed if options.get("periodic") else z),) if axis in (2, -1) else ()
             got = xd.gradient(f, *spacing, axis=axis, **options)
             expected = xd.gradient(data, *spacing, axis=axis, **options)
             got, expected = np.atleast_1d(got), np.atleast_1d(expected)  # one axis: one array
@@ -212,7 +213,8 @@ def test_local_cluster_processes():
         distributed.Client(cluster) as client,
     ):
         f = da.from_array(DATA, chunks=(8, 6))
-        for spacing, options in (((X, Y), {"accuracy": 4}), ((0.5, Y), {"periodic": True})):
+        closed_y = np.append(Y, Y[-1] + 0.5)  # periodic non-uniform: a closing coordinate
+        for spacing, options in (((X, Y), {"accuracy": 4}), ((0.5, closed_y), {"periodic": True})):
             got = client.compute(list(xd.gradient(f, *spacing, **options)), sync=True)
             for g, e in zip(got, xd.gradient(DATA, *spacing, **options), strict=True):
                 np.testing.assert_array_equal(g, e)

@@ -418,3 +418,23 @@ def test_numpy_only_types_refuse_new_options():
     with pytest.raises(TypeError, match="n, accuracy and periodic need numeric data"):
         xd.gradient(t, n=2)
     np.testing.assert_array_equal(xd.gradient(t, accuracy=2), np.gradient(t, edge_order=2))
+
+
+def test_plans_of_coordinates_kept_only_for_equal_coordinates():
+    """The plan of non-uniform coordinates is kept with a copy of them and taken again
+    only for coordinates equal to the bit: changed values in the same array are new data."""
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.uniform(0.5, 1.5, 300))
+    f = np.sin(x / 10)
+    first = xd.gradient(f, x, n=2, accuracy=4)
+    np.testing.assert_array_equal(xd.gradient(f, x, n=2, accuracy=4), first)  # kept plan
+    np.testing.assert_array_equal(xd.gradient(f, x.copy(), n=2, accuracy=4), first)
+    x[150] += 0.25  # the same array object, one coordinate moved
+    moved = xd.gradient(f, x, n=2, accuracy=4)
+    fresh = xd.gradient(f, x.copy(), n=2, accuracy=4)
+    np.testing.assert_array_equal(moved, fresh)
+    assert not np.array_equal(moved[140:160], first[140:160])
+    closed = np.append(x, x[0] + x[-1] + 1.0)
+    periodic = xd.gradient(f, closed, accuracy=4, periodic=True)
+    closed[-1] += 1.0  # another period
+    assert not np.array_equal(xd.gradient(f, closed, accuracy=4, periodic=True), periodic)

@@ -10,6 +10,7 @@ any order (``high_order_plan``). Weights are computed on the host
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,9 +22,10 @@ from .arguments import Spacing
 
 __all__ = ["axis_plan", "high_order_plan", "numpy_plan", "work_dtypes"]
 
-#: plans kept for scalar spacings (a plan is a few weights: a few KiB at most)
-MAX_PLANS = 1024
-_PLANS: dict[tuple, tuple[_plans.AxisPlan, Any]] = {}
+#: plans kept: of scalar spacings (a few weights), and of the last coordinates per key
+#: (their weights for every row: (n + accuracy + 1) numbers per point)
+MAX_PLANS = 256
+_PLANS: dict[tuple, tuple[tuple | None, tuple[_plans.AxisPlan, Any]]] = {}
 
 
 def axis_plan(
@@ -40,26 +42,64 @@ def axis_plan(
     """(plan of one axis, dtype to compute in or None for f's own), cached per key.
 
     The key holds everything the plan depends on: the namespace and device
-    of its weights, the axis and its length, f's dtype, the options, and a
-    scalar spacing's value (a Python float, immutable). Plans of coordinate
-    arrays, whose values may change between calls, are built afresh.
+    of its weights, the axis and its length, f's dtype and the options. A
+    scalar spacing's value (a Python float, immutable) is part of the key.
+    Coordinates given on the host are not (a NumPy array may change between
+    calls): the plan of the last coordinates seen for a key is kept with a
+    copy of them, and taken again only when the coordinates given are equal
+    to that copy to the bit (one O(N) comparison, against O(N p^2) weights).
     """
-    key = None
+    options = (n, accuracy, edge_order, periodic)
     if type(spacing.value) is float and spacing.coords is None:
-        key = (xp, device, axis, f.shape[axis], f.dtype, spacing.value)
-        key += (n, accuracy, edge_order, periodic)
-        try:
-            return _PLANS[key]
-        except KeyError:
-            pass
-        except TypeError:  # a device or dtype that does not hash: no cache
-            key = None
+        key: tuple | None = (xp, device, axis, f.shape[axis], f.dtype, spacing.value, *options)
+    elif spacing.on_host and not spacing.uniform:
+        key = (xp, device, axis, f.shape[axis], f.dtype, "coordinates", *options)
+    else:
+        key = None
+    try:
+        kept = _PLANS.get(key) if key is not None else None
+    except TypeError:  # a device or dtype that does not hash: no cache
+        key = kept = None
+    if kept is not None and _same_coordinates(kept[0], spacing):
+        return kept[1]
     built = _build_axis_plan(xp, device, f, axis, spacing, n, accuracy, edge_order, periodic)
     if key is not None:
         if len(_PLANS) >= MAX_PLANS:
             _PLANS.clear()
-        _PLANS[key] = built
+        if spacing.coords is None:
+            _PLANS[key] = (None, built)
+        else:  # weights computed once, for every row: the next call with these coordinates
+            coords = (spacing.coords.copy(), spacing.period)
+            built = (_materialized(built[0]), built[1])
+            _PLANS[key] = (coords, built)
     return built
+
+
+def _same_coordinates(kept: tuple | None, spacing: Spacing) -> bool:
+    """Whether a kept plan's coordinates (and period) are the spacing's, to the bit."""
+    if kept is None:
+        return spacing.coords is None
+    coords, period = kept
+    given = spacing.coords
+    if not isinstance(given, np.ndarray) or given.shape != coords.shape:
+        return False
+    if given.dtype != coords.dtype or (period is None) != (spacing.period is None):
+        return False
+    same_period = period is None or bool(np.array_equal(period, spacing.period))
+    return same_period and bool(np.array_equal(given, coords))
+
+
+def _materialized(plan: _plans.AxisPlan) -> _plans.AxisPlan:
+    """``plan`` with lazy per-row weights computed for all rows (1-d weights per term)."""
+    regions = []
+    for region in plan.regions:
+        if region.lazy_weights is None:
+            regions.append(region)
+            continue
+        weights = region.weights()
+        terms = tuple(_plans.Term(w, t.start) for w, t in zip(weights, region.terms, strict=True))
+        regions.append(replace(region, terms=terms, lazy_weights=None, weight_dtype=None))
+    return replace(plan, regions=tuple(regions))
 
 
 def _build_axis_plan(
