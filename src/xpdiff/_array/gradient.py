@@ -71,7 +71,8 @@ def gradient(
         If `axis` is given, the number of varargs must equal the number of
         axes. Coordinates may be arrays of ``f``'s library, NumPy arrays or
         lists; NumPy arrays and lists are moved once to ``f``'s device.
-        Spacing must be real.
+        Spacing must be real for real data; complex data also takes complex
+        spacing and coordinates, with numpy.gradient's formulas.
     axis : None or int or tuple of ints, optional
         Gradient is calculated only along the given axis or axes. The default
         (``axis=None``) is to calculate the gradient for all the axes of the
@@ -99,7 +100,8 @@ def gradient(
         Its spacing is a scalar h (period ``len * h``), ``len`` uniform
         coordinates (period ``len / (len - 1) * (x[-1] - x[0])``), or
         ``len + 1`` coordinates whose last entry is the first coordinate
-        plus the period (non-uniform grids). Default False.
+        plus the period (non-uniform grids: ``len`` non-uniform coordinates
+        are a ValueError). Default False.
 
     Returns
     -------
@@ -116,8 +118,9 @@ def gradient(
         edge order, an edge order other than 1 or 2, and repeated axes
         (numpy.exceptions.AxisError, a ValueError, for an axis out of range).
     TypeError
-        For the wrong number of spacings, non-numeric ``f``, non-real spacing,
-        and spacing arrays of a different array library than ``f``.
+        For the wrong number of spacings, non-numeric ``f`` or a function
+        given as ``f`` (see :func:`xpdiff.grad`), complex spacing for real
+        data, and spacing arrays of a different array library than ``f``.
 
     See Also
     --------
