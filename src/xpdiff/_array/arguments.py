@@ -283,7 +283,7 @@ def parse_spacings(
     raise TypeError("invalid number of arguments")
 
 
-def input_dtypes(xp, f):
+def input_dtypes(xp: Any, f: Any) -> Any:
     """numpy's dtype rule: integers to float64, inexact kept, anything else refused."""
     dtype = f.dtype
     if xp.isdtype(dtype, ("real floating", "complex floating")):

@@ -133,7 +133,9 @@ def _build_axis_plan(
     return plan, data
 
 
-def numpy_plan(xp, axis: int, length: int, spacing: Spacing, edge_order: int) -> _plans.AxisPlan:
+def numpy_plan(
+    xp: Any, axis: int, length: int, spacing: Spacing, edge_order: int
+) -> _plans.AxisPlan:
     """numpy.gradient's formulas for one axis, operation for operation (its rounding)."""
     Region, Term = _plans.Region, _plans.Term
     if spacing.uniform:
@@ -178,7 +180,7 @@ def numpy_plan(xp, axis: int, length: int, spacing: Spacing, edge_order: int) ->
     return _plans.AxisPlan(axis, length, (first, interior, last), halo=edge_order, edges=(1, 1))
 
 
-def work_dtypes(xp, f_dtype, spacing: Spacing):
+def work_dtypes(xp: Any, f_dtype: Any, spacing: Spacing) -> Any:
     """(real dtype of the weights, dtype of the data) for the high-order path.
 
     Weights follow the precision of ``f`` (float16 data is combined in
@@ -197,7 +199,9 @@ def work_dtypes(xp, f_dtype, spacing: Spacing):
     return real, data
 
 
-def _uniform_weights(xp, device, offsets_rows, n, spacing, real):
+def _uniform_weights(
+    xp: Any, device: Any, offsets_rows: Any, n: Any, spacing: Any, real: Any
+) -> Any:
     """Exact host weights for integer offsets, scaled by ``h**-n``: one list per row.
 
     A Python-float spacing gives Python floats (weak: they take the data's
@@ -211,7 +215,9 @@ def _uniform_weights(xp, device, offsets_rows, n, spacing, real):
     return [[_backend.host_to_device(w, xp, device, real) / scale for w in row] for row in host]
 
 
-def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
+def _nonuniform_weights(
+    xp: Any, device: Any, offsets: Any, n: Any, on_host: Any, real: Any, centre: Any = None
+) -> Any:
     """Fornberg weights of many points at once; one transfer for host coordinates.
 
     With ``centre`` (the index of the offset that is 0) the first derivative's
@@ -229,7 +235,7 @@ def _nonuniform_weights(xp, device, offsets, n, on_host, real, centre=None):
     return [xp.astype(w, real) for w in weights]
 
 
-def _fornberg_rows(columns, n, left, real, xp, device):
+def _fornberg_rows(columns: Any, n: Any, left: Any, real: Any, xp: Any, device: Any) -> Any:
     """A :class:`~xpdiff._plans.WindowWeights` rule: rows' weights from host coordinates.
 
     ``columns[j]`` holds the j-th coordinate of every row's window, the row's
@@ -242,13 +248,23 @@ def _fornberg_rows(columns, n, left, real, xp, device):
     return _nonuniform_weights(xp, device, offsets, n, True, real, left)
 
 
-def _periodic_extension(cxp, x, left: int, right: int, period):
+def _periodic_extension(cxp: Any, x: Any, left: int, right: int, period: Any) -> Any:
     """Coordinates ``x`` with ``left`` points wrapped in front and ``right`` after."""
     n = x.shape[0]
     return cxp.concat([x[n - left :] - period, x, x[:right] + period], axis=0)
 
 
-def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, real):
+def high_order_plan(
+    xp: Any,
+    device: Any,
+    axis: Any,
+    length: Any,
+    spacing: Any,
+    n: Any,
+    accuracy: Any,
+    periodic: Any,
+    real: Any,
+) -> Any:
     """Fornberg stencils of order ``accuracy`` for the ``n``-th derivative along one axis.
 
     The interior takes the centred stencil (a "pairs" region on uniform
@@ -278,7 +294,7 @@ def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, re
         exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
         kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
 
-        def wrap_weights(i):
+        def wrap_weights(i: Any) -> Any:
             return centre
     else:
         x = spacing.coords
@@ -290,7 +306,9 @@ def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, re
         else:
             xe = None
 
-        def offsets(r0, r1):  # interior rows left + r0 .. left + r1 - 1 (never wrapping)
+        def offsets(
+            r0: Any, r1: Any
+        ) -> Any:  # interior rows left + r0 .. left + r1 - 1 (never wrapping)
             points = x[left + r0 : left + r1]
             return [x[j + r0 : j + r1] - points for j in range(size)]
 
@@ -304,7 +322,7 @@ def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, re
             weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
             interior = Region(left, left + inner, tuple(Term(w, j) for j, w in enumerate(weights)))
 
-        def wrap_weights(i):  # a periodic row outside the interior: its own stencil
+        def wrap_weights(i: Any) -> Any:  # a periodic row outside the interior: its own stencil
             row = [xe[i + j : i + j + 1] - x[i : i + 1] for j in range(size)]
             return [
                 w[0, ...] for w in _nonuniform_weights(xp, device, row, n, spacing.on_host, real)
@@ -348,7 +366,7 @@ def high_order_plan(xp, device, axis, length, spacing, n, accuracy, periodic, re
     return _plans.AxisPlan(axis, length, tuple(regions), halo=max(edge, size), edges=(left, right))
 
 
-def _edge_rows(xp, device, offsets, n, spacing, real):
+def _edge_rows(xp: Any, device: Any, offsets: Any, n: Any, spacing: Any, real: Any) -> Any:
     """Weights of each one-sided edge row (rows of the offsets' arrays), as per-row lists."""
     weights = _nonuniform_weights(xp, device, offsets, n, spacing.on_host, real)
     rows = weights[0].shape[0]

@@ -55,7 +55,7 @@ def compiled_program(
     return _compiled.program_for(f, varargs, axis, edge_order)
 
 
-def executor_for(xp: Any, f: Any):
+def executor_for(xp: Any, f: Any) -> Any:
     """The executor module for data ``f`` of namespace ``xp`` (it has ``apply``)."""
     if _backend.is_numpy_namespace(xp) and type(f) is np.ndarray:
         return _numpy

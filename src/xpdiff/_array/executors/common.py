@@ -10,7 +10,7 @@ def is_weak(weight: object) -> bool:
     return type(weight) in (int, float, complex)
 
 
-def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
+def work_dtype(xp: Any, data_dtype: Any, region: Any) -> Any:
     """The dtype NumPy 2 computes ``region``'s formula in, from the data and typed weights."""
     dtype = data_dtype
     if region.kind == "difference":
@@ -29,7 +29,8 @@ def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
 def take_rows(x: Any, axis: int, start: int, stop: int) -> Any:
     """``x[..., start:stop, ...]`` along ``axis`` (later axes by an ellipsis)."""
     lead = _LEADING[axis] if axis < len(_LEADING) else (slice(None),) * axis
-    return x[(*lead, slice(start, stop), Ellipsis)]
+    index = (*lead, slice(start, stop), Ellipsis)
+    return x[index]
 
 
 #: ``(slice(None),) * axis`` for the first axes: an index costs one tuple concatenation

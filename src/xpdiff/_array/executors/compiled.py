@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -96,9 +96,10 @@ def _compile(
         if kind in ("unit", "scalar"):
             runs.append(_uniform_run(shape, ax, edge_order))
             continue
-        if kind.kind not in "iuf":
+        coordinates = np.dtype(kind)
+        if coordinates.kind not in "iuf":
             return None
-        work = np.result_type(out_dtype, np.float64 if kind.kind in "iu" else kind)
+        work = np.result_type(out_dtype, np.float64 if coordinates.kind in "iu" else coordinates)
         if work != out_dtype:
             return None  # numpy computes in a wider dtype, then casts: the general path
         runs.append(_coordinate_run(shape, ax, edge_order))
@@ -199,7 +200,7 @@ def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
     subtract, divide, multiply = np.subtract, np.divide, np.multiply
 
     def run(f: np.ndarray, h: Any, out: np.ndarray) -> None:
-        twice, scale = 2.0 * h, divide
+        twice, scale = 2.0 * h, cast(Any, divide)
         if type(twice) is float and f.dtype.kind == "f" and _exact_reciprocal(twice):
             # x / 2h and x * (1 / 2h) are the same real number, hence the same
             # rounding, and a product costs a fraction of a quotient

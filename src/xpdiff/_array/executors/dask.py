@@ -100,7 +100,7 @@ def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> 
     return da.Array(graph, name, f.chunks, meta=meta)
 
 
-def _block_spec(plan: AxisPlan, bounds: list[int], b: int):
+def _block_spec(plan: AxisPlan, bounds: list[int], b: int) -> Any:
     """(plan restricted to chunk ``b``, the pieces of input that it reads).
 
     A piece is ``(chunk, first row, stop row, whole)`` in that chunk's own
@@ -163,7 +163,7 @@ def _rows_of(weight: Any, r0: int, r1: int) -> Any:
 class _Shifted:
     """Lazy weights of rows ``offset + r0 ..``: a callable that cannot restrict itself."""
 
-    def __init__(self, lazy, offset: int):
+    def __init__(self, lazy: Any, offset: int) -> None:
         self.lazy, self.offset = lazy, offset
 
     def __call__(self, r0: int, r1: int) -> list:
@@ -185,7 +185,7 @@ def _chunk(plan: AxisPlan, out_dtype: np.dtype, *pieces: Any) -> Any:
 def _on_device(plan: AxisPlan, xp: Any, device: Any) -> AxisPlan:
     """``plan`` with its host weights moved to ``device`` (a CuPy chunk's GPU)."""
 
-    def move(weight):
+    def move(weight: Any) -> Any:
         if weight is None or type(weight) in (int, float, complex):
             return weight  # Python numbers stay weak scalars
         return _backend.host_to_device(weight, xp, device)

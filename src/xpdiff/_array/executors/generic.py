@@ -18,7 +18,7 @@ from .common import along, is_weak, take_rows, work_dtype
 __all__ = ["apply"]
 
 
-def region_values(xp: Any, f: Any, axis: int, region) -> Any:
+def region_values(xp: Any, f: Any, axis: int, region: Any) -> Any:
     """One region's values, in its work dtype."""
     rows = region.rows
     sources = [take_rows(f, axis, term.start, term.start + rows) for term in region.terms]
@@ -44,7 +44,7 @@ def region_values(xp: Any, f: Any, axis: int, region) -> Any:
     return total
 
 
-def _pairs(xp, region, sources, work, ndim, axis):
+def _pairs(xp: Any, region: Any, sources: Any, work: Any, ndim: Any, axis: Any) -> Any:
     """``w_1 (s0 +- s1) + w_2 (s2 +- s3) + ... [+ w_0 s_centre]`` (see ``Region``)."""
     weights = region.weights()
     total = None
@@ -57,7 +57,7 @@ def _pairs(xp, region, sources, work, ndim, axis):
     return total
 
 
-def _times(xp, weight, values, work):
+def _times(xp: Any, weight: Any, values: Any, work: Any) -> Any:
     if is_weak(weight):
         return weight * values
     return _as(xp, weight, work) * _as(xp, values, work)
@@ -68,7 +68,7 @@ def _as(xp: Any, x: Any, dtype: Any) -> Any:
     return x if x.dtype == dtype else xp.astype(x, dtype, copy=False)
 
 
-def apply(xp: Any, f: Any, plan, out_dtype: Any, like: Any = None) -> Any:
+def apply(xp: Any, f: Any, plan: Any, out_dtype: Any, like: Any = None) -> Any:
     """``plan`` carried out on ``f``: an array of ``f``'s shape in ``out_dtype``."""
     parts = [
         _as(xp, region_values(xp, f, plan.axis, region), out_dtype) for region in plan.regions
