@@ -3,8 +3,8 @@
 It finds the array namespace and device of the caller's arguments through
 array-api-compat, refuses arguments that mix two array libraries, and moves
 host data (weights, steps, coordinates held as NumPy arrays) once to the work's
-namespace, device and dtype. The numerics (``_stencils``) never come here, and
-the public functions (``_gradient``) combine the two. Nothing here imports
+namespace, device and dtype. The numerics (``_numerics``) never come here, and
+the algorithms (``_array``, ``_function``) combine the two. Nothing here imports
 cupy, torch, jax or dask: a library is only ever seen through an array that
 the caller already made with it.
 """

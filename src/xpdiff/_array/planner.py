@@ -10,6 +10,7 @@ any order (``high_order_plan``). Weights are computed on the host
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -236,7 +237,7 @@ def _nonuniform_weights(
 
 
 def _fornberg_rows(columns: Any, n: Any, left: Any, real: Any, xp: Any, device: Any) -> Any:
-    """A :class:`~xpdiff._plans.WindowWeights` rule: rows' weights from host coordinates.
+    """A :class:`~xpdiff._array.plans.WindowWeights` rule: rows' weights from host coordinates.
 
     ``columns[j]`` holds the j-th coordinate of every row's window, the row's
     own point being ``columns[left]``; ``xp`` None means NumPy (what a Dask
@@ -257,14 +258,14 @@ def _periodic_extension(cxp: Any, x: Any, left: int, right: int, period: Any) ->
 def high_order_plan(
     xp: Any,
     device: Any,
-    axis: Any,
-    length: Any,
-    spacing: Any,
-    n: Any,
-    accuracy: Any,
-    periodic: Any,
+    axis: int,
+    length: int,
+    spacing: Spacing,
+    n: int,
+    accuracy: int,
+    periodic: bool,
     real: Any,
-) -> Any:
+) -> _plans.AxisPlan:
     """Fornberg stencils of order ``accuracy`` for the ``n``-th derivative along one axis.
 
     The interior takes the centred stencil (a "pairs" region on uniform
@@ -273,10 +274,8 @@ def high_order_plan(
     stencils row by row, and a periodic axis the centred stencil everywhere,
     wrapping around.
     """
-    Region, Term = _plans.Region, _plans.Term
-    plan = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
-    size, left, right, edge = plan.size, plan.left, plan.right, plan.edge_size
-    need = plan.size if periodic else plan.min_points
+    stencil = _stencils.stencil_plan(n, accuracy, spacing.uniform, length)
+    need = stencil.size if periodic else stencil.min_points
     if length < need:
         kind = "periodic " if periodic else ""
         raise ValueError(
@@ -285,85 +284,134 @@ def high_order_plan(
         )
     if not periodic:
         _stencils.check_edge_conditioning(n, accuracy, float(xp.finfo(real).eps), axis)
-    inner = length - left - right
-    if spacing.uniform:
-        (centre,) = _uniform_weights(
-            xp, device, [[j - left for j in range(size)]], n, spacing, real
-        )
-        interior = _plans.pairs_region(left, left + inner, centre, left, n)
-        exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
-        kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
-
-        def wrap_weights(i: Any) -> Any:
-            return centre
-    else:
-        x = spacing.coords
-        x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
-        cxp = np if spacing.on_host else xp
-        if periodic:
-            period = spacing.period if spacing.on_host else xp.astype(spacing.period, real)
-            xe = _periodic_extension(cxp, x, left, right, period)
-        else:
-            xe = None
-
-        def offsets(
-            r0: Any, r1: Any
-        ) -> Any:  # interior rows left + r0 .. left + r1 - 1 (never wrapping)
-            points = x[left + r0 : left + r1]
-            return [x[j + r0 : j + r1] - points for j in range(size)]
-
-        kept = list(range(size))
-        terms = tuple(Term(None, j) for j in range(size))
-        if spacing.on_host:
-            target = None if _backend.is_numpy_namespace(xp) else xp
-            lazy = _plans.WindowWeights(x, size, _fornberg_rows, (n, left, real, target, device))
-            interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
-        else:
-            weights = _nonuniform_weights(xp, device, offsets(0, inner), n, False, real, left)
-            interior = Region(left, left + inner, tuple(Term(w, j) for j, w in enumerate(weights)))
-
-        def wrap_weights(i: Any) -> Any:  # a periodic row outside the interior: its own stencil
-            row = [xe[i + j : i + j + 1] - x[i : i + 1] for j in range(size)]
-            return [
-                w[0, ...] for w in _nonuniform_weights(xp, device, row, n, spacing.on_host, real)
-            ]
-
-    regions = [interior]
+    build = _uniform_interior if spacing.uniform else _nonuniform_interior
+    interior, kept, wrap_weights = build(xp, device, length, spacing, n, stencil, periodic, real)
     if periodic:
-        for i in [*range(left), *range(left + inner, length)]:
-            weights = wrap_weights(i)
-            terms = tuple(Term(weights[j], (i - left + j) % length) for j in kept)
-            unwrapped = tuple(i - left + j for j in kept)
-            regions.append(Region(i, i + 1, terms, unwrapped=unwrapped))
-        regions.sort(key=lambda region: region.start)
-        return _plans.AxisPlan(
-            axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
-        )
+        return _periodic_plan(axis, length, stencil, interior, kept, wrap_weights)
+    regions = [interior, *_edge_regions(xp, device, length, spacing, n, stencil, real)]
+    regions.sort(key=lambda region: region.start)
+    halo = max(stencil.edge_size, stencil.size)
+    return _plans.AxisPlan(
+        axis, length, tuple(regions), halo=halo, edges=(stencil.left, stencil.right)
+    )
+
+
+_Interior = tuple[_plans.Region, list[int], Callable[[int], list]]
+
+
+def _uniform_interior(
+    xp: Any,
+    device: Any,
+    length: int,
+    spacing: Spacing,
+    n: int,
+    stencil: _stencils.StencilPlan,
+    periodic: bool,
+    real: Any,
+) -> _Interior:
+    """(centred "pairs" region, terms kept on wrapped rows, weights of a wrapped row)."""
+    size, left = stencil.size, stencil.left
+    offsets = [[j - left for j in range(size)]]
+    (centre,) = _uniform_weights(xp, device, offsets, n, spacing, real)
+    interior = _plans.pairs_region(left, length - stencil.right, centre, left, n)
+    exact = _stencils.exact_weights(tuple(range(-left, size - left)), n)
+    kept = [j for j in range(size) if exact[j]]  # an odd derivative's centre weight is 0
+    return interior, kept, lambda i: centre
+
+
+def _nonuniform_interior(
+    xp: Any,
+    device: Any,
+    length: int,
+    spacing: Spacing,
+    n: int,
+    stencil: _stencils.StencilPlan,
+    periodic: bool,
+    real: Any,
+) -> _Interior:
+    """(per-row Fornberg region, all terms kept, a wrapped row's own stencil)."""
+    size, left, right = stencil.size, stencil.left, stencil.right
+    inner = length - left - right
+    x = spacing.coords
+    x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
+    Region, Term = _plans.Region, _plans.Term
+    if spacing.on_host:
+        target = None if _backend.is_numpy_namespace(xp) else xp
+        lazy = _plans.WindowWeights(x, size, _fornberg_rows, (n, left, real, target, device))
+        terms = tuple(Term(None, j) for j in range(size))
+        interior = Region(left, left + inner, terms, lazy_weights=lazy, weight_dtype=real)
+    else:
+        points = x[left : left + inner]
+        offsets = [x[j : j + inner] - points for j in range(size)]
+        weights = _nonuniform_weights(xp, device, offsets, n, False, real, left)
+        interior = Region(left, left + inner, tuple(Term(w, j) for j, w in enumerate(weights)))
+    if not periodic:
+        return interior, list(range(size)), lambda i: []
+    period = spacing.period if spacing.on_host else xp.astype(spacing.period, real)
+    xe = _periodic_extension(np if spacing.on_host else xp, x, left, right, period)
+
+    def wrap_weights(i: int) -> list:  # a periodic row outside the interior: its own stencil
+        row = [xe[i + j : i + j + 1] - x[i : i + 1] for j in range(size)]
+        weights = _nonuniform_weights(xp, device, row, n, spacing.on_host, real)
+        return [w[0, ...] for w in weights]
+
+    return interior, list(range(size)), wrap_weights
+
+
+def _periodic_plan(
+    axis: int,
+    length: int,
+    stencil: _stencils.StencilPlan,
+    interior: _plans.Region,
+    kept: list[int],
+    wrap_weights: Callable[[int], list],
+) -> _plans.AxisPlan:
+    """The interior, and each row near the ends with its stencil wrapped around."""
+    left, right = stencil.left, stencil.right
+    regions = [interior]
+    for i in [*range(left), *range(length - right, length)]:
+        weights = wrap_weights(i)
+        terms = tuple(_plans.Term(weights[j], (i - left + j) % length) for j in kept)
+        unwrapped = tuple(i - left + j for j in kept)
+        regions.append(_plans.Region(i, i + 1, terms, unwrapped=unwrapped))
+    regions.sort(key=lambda region: region.start)
+    return _plans.AxisPlan(
+        axis, length, tuple(regions), halo=max(left, right), edges=(0, 0), periodic=True
+    )
+
+
+def _edge_regions(
+    xp: Any,
+    device: Any,
+    length: int,
+    spacing: Spacing,
+    n: int,
+    stencil: _stencils.StencilPlan,
+    real: Any,
+) -> list[_plans.Region]:
+    """One region per one-sided edge row, first rows then last rows."""
+    left, right, edge = stencil.left, stencil.right, stencil.edge_size
     if spacing.uniform:
         first = [[k - i for k in range(edge)] for i in range(left)]
         last = [[k - (edge - right + i) for k in range(edge)] for i in range(right)]
         first_weights = _uniform_weights(xp, device, first, n, spacing, real)
         last_weights = _uniform_weights(xp, device, last, n, spacing, real)
     else:
-        first_weights = _edge_rows(
-            xp, device, [x[k] - x[0:left] for k in range(edge)], n, spacing, real
-        )
-        last_weights = _edge_rows(
-            xp,
-            device,
-            [x[length - edge + k] - x[length - right :] for k in range(edge)],
-            n,
-            spacing,
-            real,
-        )
+        x = spacing.coords
+        x = x.astype(np.float64) if spacing.on_host else xp.astype(x, real)
+        starts = [x[k] - x[0:left] for k in range(edge)]
+        ends = [x[length - edge + k] - x[length - right :] for k in range(edge)]
+        first_weights = _edge_rows(xp, device, starts, n, spacing, real)
+        last_weights = _edge_rows(xp, device, ends, n, spacing, real)
+    Region, Term = _plans.Region, _plans.Term
+    regions = []
     for i, weights in enumerate(first_weights):
         regions.append(Region(i, i + 1, tuple(Term(w, k) for k, w in enumerate(weights))))
     for i, weights in enumerate(last_weights):
         row = length - right + i
         terms = tuple(Term(w, length - edge + k) for k, w in enumerate(weights))
         regions.append(Region(row, row + 1, terms))
-    regions.sort(key=lambda region: region.start)
-    return _plans.AxisPlan(axis, length, tuple(regions), halo=max(edge, size), edges=(left, right))
+    return regions
 
 
 def _edge_rows(xp: Any, device: Any, offsets: Any, n: Any, spacing: Any, real: Any) -> Any:
