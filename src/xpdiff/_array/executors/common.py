@@ -21,8 +21,11 @@ def work_dtype(xp: Any, data_dtype: Any, region: Any) -> Any:
         typed = [
             t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)
         ]
+    promoted: list = []  # each distinct dtype once (per-row weights: one per term)
     for weight_dtype in typed:
-        dtype = xp.result_type(dtype, weight_dtype)
+        if weight_dtype != data_dtype and weight_dtype not in promoted:
+            promoted.append(weight_dtype)
+            dtype = xp.result_type(dtype, weight_dtype)
     return dtype
 
 
@@ -39,8 +42,8 @@ _LEADING = tuple((slice(None),) * axis for axis in range(32))
 
 def along(xp: Any, weight: Any, ndim: int, axis: int) -> Any:
     """A 1-d array of per-row weights, shaped to broadcast along ``axis``."""
-    if getattr(weight, "ndim", 0) != 1:
-        return weight
+    if ndim == 1 or getattr(weight, "ndim", 0) != 1:
+        return weight  # a scalar, or per-row weights of 1-d data: shaped already
     shape = [1] * ndim
     shape[axis] = -1
     return xp.reshape(weight, tuple(shape))
