@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import time
 import tracemalloc
 from functools import partial
 
@@ -68,12 +69,34 @@ def _outputs_bytes(result) -> int:
     return sum(r.nbytes for r in (result if isinstance(result, tuple) else (result,)))
 
 
-def _ratio_row(label: str, sizes, ours, reference, limit) -> None:
+def _interleaved(ours, reference, repeat: int) -> float:
+    """Best time of ``ours`` over best time of ``reference``, timed in turns.
+
+    The two alternate run by run, so that a shared machine's changing load
+    falls on both alike; each run lasts about 2 ms (many calls of a fast one), short
+    enough that the best of many runs is one that no other process interrupted.
+    """
+    numbers = []
+    for fn in (ours, reference):
+        start = time.perf_counter()
+        fn()
+        numbers.append(max(1, int(0.002 / max(time.perf_counter() - start, 1e-7))))
+    times: list[list[float]] = [[], []]
+    for _ in range(repeat):
+        for k, fn in enumerate((ours, reference)):
+            start = time.perf_counter()
+            for _ in range(numbers[k]):
+                fn()
+            times[k].append((time.perf_counter() - start) / numbers[k])
+    return min(times[0]) / min(times[1])
+
+
+def _ratio_row(label: str, sizes, ours, reference, limit, repeat: int) -> None:
     cells = []
     for size in sizes:
-        r = ours(size) / reference(size)
+        r = _interleaved(partial(ours, size), partial(reference, size), repeat)
         cells.append(f"{r:6.2f}{'' if r <= limit(size) else '*'}")
-    print(f"  {label:<40}" + "".join(f"{c:>9}" for c in cells))
+    print(f"  {label:<40}" + "".join(f"{c:>9}" for c in cells), flush=True)
 
 
 def targets(repeat: int) -> None:
@@ -83,16 +106,6 @@ def targets(repeat: int) -> None:
     small = lambda size: 1.2 if size <= 100 else (0.5 if size >= 10**7 else 1.0)  # noqa: E731
     data = {size: np.sin(np.cumsum(rng.uniform(0.5, 1.5, size)) / 1000) for size in sizes}
     coords = {size: np.cumsum(rng.uniform(0.5, 1.5, size)) for size in sizes}
-
-    def timer(fn):
-        cache: dict = {}
-
-        def at(size):
-            if size not in cache:
-                cache[size] = best(partial(fn, size), repeat if size < 10**6 else 3)[0]
-            return cache[size]
-
-        return at
 
     print("xpdiff.gradient / numpy.gradient on NumPy float64 (limit 1.2 to 100 elements,")
     print("1.0 from 1e3, 0.5 from 1e7 for unit and scalar spacing; * above the limit)")
@@ -104,22 +117,23 @@ def targets(repeat: int) -> None:
         _ratio_row(
             label,
             sizes,
-            timer(lambda n, a=args, k=kwargs: xd.gradient(data[n], *a, **k)),
-            timer(lambda n, a=args, k=kwargs: np.gradient(data[n], *a, **k)),
+            lambda n, a=args, k=kwargs: xd.gradient(data[n], *a, **k),
+            lambda n, a=args, k=kwargs: np.gradient(data[n], *a, **k),
             small,
+            repeat,
         )
     coord_sizes = sizes[:-1]
     _ratio_row(
         "1-D, coordinates, edge_order=2",
         coord_sizes,
-        timer(lambda n: xd.gradient(data[n], coords[n], edge_order=2)),
-        timer(lambda n: np.gradient(data[n], coords[n], edge_order=2)),
+        lambda n: xd.gradient(data[n], coords[n], edge_order=2),
+        lambda n: np.gradient(data[n], coords[n], edge_order=2),
         lambda n: 1.2 if n <= 100 else 1.0,
+        repeat,
     )
     square = rng.random((64, 64))
-    t_xd = best(partial(xd.gradient, square), repeat)[0]
-    t_np = best(partial(np.gradient, square), repeat)[0]
-    print(f"  {'64x64, both axes (4096 elements)':<40}{t_xd / t_np:9.2f}   (limit 1.0)")
+    r = _interleaved(partial(xd.gradient, square), partial(np.gradient, square), repeat)
+    print(f"  {'64x64, both axes (4096 elements)':<40}{r:9.2f}   (limit 1.0)")
     if importlib.util.find_spec("torch") is not None:
         import torch
 
@@ -130,9 +144,10 @@ def targets(repeat: int) -> None:
         _ratio_row(
             "1-D, unit spacing",
             sizes[:5],
-            timer(lambda n: xd.gradient(tensors[n])),
-            timer(lambda n: torch.gradient(tensors[n])),
+            lambda n: xd.gradient(tensors[n]),
+            lambda n: torch.gradient(tensors[n]),
             lambda n: 1.5 if n <= 100 else 1.0,
+            repeat,
         )
     if importlib.util.find_spec("findiff") is not None:
         _against_findiff(rng, repeat)
@@ -152,9 +167,10 @@ def _against_findiff(rng, repeat: int) -> None:
             expected = operator(f)
             got = xd.gradient(f, x, n=n, accuracy=4)
             np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
-            t_fd = best(partial(operator, f), repeat)[0]
-            t_xd = best(partial(xd.gradient, f, x, n=n, accuracy=4), repeat)[0]
-            cells.append(f"{t_xd / t_fd:6.2f}{'' if t_xd <= t_fd else '*'}")
+            r = _interleaved(
+                partial(xd.gradient, f, x, n=n, accuracy=4), partial(operator, f), repeat
+            )
+            cells.append(f"{r:6.2f}{'' if r <= 1.0 else '*'}")
         print(f"  {f'accuracy=4, n={n}':<40}" + "".join(f"{c:>9}" for c in cells))
 
 
@@ -171,7 +187,7 @@ def sweep(repeat: int, plot, largest: int) -> None:
         line = f"  {size:9.0e}  "
         for name, make in calls.items():
             call = make(f)
-            t, _ = best(call, repeat if size < 10**6 else 2, min_seconds=0.02)
+            t, _ = best(call, repeat if size < 10**6 else 3, min_seconds=0.002)
             rows.setdefault(name, []).append(t / size * 1e9)
             line += f"{t / size * 1e9:24.2f}"
             del call

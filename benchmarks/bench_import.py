@@ -59,7 +59,10 @@ def _slowest_added(count: int) -> list[tuple[int, str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--src", help="another xpdiff source tree to time (e.g. an older one)")
     args = parser.parse_args()
+    if args.src:
+        ENV["PYTHONPATH"] = args.src
     for code in ("pass", "import numpy", "import xpdiff"):
         _wall(code)  # bytecode written and cached
     times: dict[str, list[float]] = {"pass": [], "import numpy": [], "import xpdiff": []}
