@@ -438,3 +438,22 @@ def test_plans_of_coordinates_kept_only_for_equal_coordinates():
     periodic = xd.gradient(f, closed, accuracy=4, periodic=True)
     closed[-1] += 1.0  # another period
     assert not np.array_equal(xd.gradient(f, closed, accuracy=4, periodic=True), periodic)
+
+
+def test_kept_coordinate_plans_are_bounded():
+    """Weights kept for every row are bounded: a long axis's plan is not kept."""
+    from xpdiff._array import planner
+
+    rng = np.random.default_rng(6)
+    long_axis = np.cumsum(rng.uniform(0.5, 1.5, planner.MAX_KEPT_WEIGHTS // 4))
+    planner._PLANS.clear()
+    xd.gradient(np.sin(long_axis), long_axis, accuracy=4)
+    assert all(kept is None for kept, _ in planner._PLANS.values())
+    for accuracy in range(2, 2 + 2 * (planner.MAX_COORDINATE_PLANS + 3), 2):
+        x = np.cumsum(rng.uniform(0.5, 1.5, 200))
+        np.testing.assert_array_equal(
+            xd.gradient(np.sin(x), x, n=2, accuracy=accuracy),
+            xd.gradient(np.sin(x), x.copy(), n=2, accuracy=accuracy),
+        )
+    kept = sum(kept is not None for kept, _ in planner._PLANS.values())
+    assert 0 < kept <= planner.MAX_COORDINATE_PLANS

@@ -24,8 +24,12 @@ from .arguments import Spacing
 __all__ = ["axis_plan", "high_order_plan", "numpy_plan", "work_dtypes"]
 
 #: plans kept: of scalar spacings (a few weights), and of the last coordinates per key
-#: (their weights for every row: (n + accuracy + 1) numbers per point)
+#: (their weights for every row: about n + accuracy + 1 numbers per point)
 MAX_PLANS = 256
+#: at most this many plans of coordinates, each of at most this many weights (16 MiB
+#: of float64): a plan of longer coordinates computes its weights block by block, anew
+MAX_COORDINATE_PLANS = 4
+MAX_KEPT_WEIGHTS = 1 << 21
 _PLANS: dict[tuple, tuple[tuple | None, tuple[_plans.AxisPlan, Any]]] = {}
 
 
@@ -48,13 +52,16 @@ def axis_plan(
     Coordinates given on the host are not (a NumPy array may change between
     calls): the plan of the last coordinates seen for a key is kept with a
     copy of them, and taken again only when the coordinates given are equal
-    to that copy to the bit (one O(N) comparison, against O(N p^2) weights).
+    to that copy to the bit (one O(N) comparison, against O(N p^2) weights);
+    only plans of up to :data:`MAX_KEPT_WEIGHTS` weights are kept, at most
+    :data:`MAX_COORDINATE_PLANS` of them.
     """
     options = (n, accuracy, edge_order, periodic)
+    length = f.shape[axis]
     if type(spacing.value) is float and spacing.coords is None:
-        key: tuple | None = (xp, device, axis, f.shape[axis], f.dtype, spacing.value, *options)
-    elif spacing.on_host and not spacing.uniform:
-        key = (xp, device, axis, f.shape[axis], f.dtype, "coordinates", *options)
+        key: tuple | None = (xp, device, axis, length, f.dtype, spacing.value, *options)
+    elif spacing.on_host and not spacing.uniform and _keepable(length, n, accuracy):
+        key = (xp, device, axis, length, f.dtype, "coordinates", *options)
     else:
         key = None
     try:
@@ -65,7 +72,8 @@ def axis_plan(
         return kept[1]
     built = _build_axis_plan(xp, device, f, axis, spacing, n, accuracy, edge_order, periodic)
     if key is not None:
-        if len(_PLANS) >= MAX_PLANS:
+        coordinate_plans = sum(kept is not None for kept, _ in _PLANS.values())
+        if len(_PLANS) >= MAX_PLANS or coordinate_plans >= MAX_COORDINATE_PLANS:
             _PLANS.clear()
         if spacing.coords is None:
             _PLANS[key] = (None, built)
@@ -74,6 +82,11 @@ def axis_plan(
             built = (_materialized(built[0]), built[1])
             _PLANS[key] = (coords, built)
     return built
+
+
+def _keepable(length: int, n: int, accuracy: int | None) -> bool:
+    """Whether the weights of every row of an axis are small enough to keep."""
+    return length * (n + (accuracy or 2) + 2) <= MAX_KEPT_WEIGHTS
 
 
 def _same_coordinates(kept: tuple | None, spacing: Spacing) -> bool:
