@@ -13,14 +13,19 @@ Part 2, beyond numpy.gradient: accuracy 4 (uniform, periodic, non-uniform)
 against xpdiff's default gradient on the same array.
 
 ``--quick`` uses arrays 16 times smaller (for a smoke run, not for numbers).
-``--sweep [--plot docs/_static/bench_gradient.png]`` times 1-D gradients of
-1e2 to 1e7 elements instead, per element, and draws them.
+``--targets`` prints issue 20's ratios by size instead (xpdiff against
+numpy.gradient, torch.gradient and a findiff operator built once), each next
+to its limit. ``--sweep [--largest 1e8] [--plot docs/_static/bench_gradient.png]``
+times 1-D gradients of 10 to 1e8 elements, per element, for xpdiff (NumPy and
+torch), numpy.gradient, torch.gradient, findiff and jax.jit(jnp.gradient),
+and draws them.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import time
 import tracemalloc
 from functools import partial
 
@@ -64,61 +69,183 @@ def _outputs_bytes(result) -> int:
     return sum(r.nbytes for r in (result if isinstance(result, tuple) else (result,)))
 
 
-def sweep(repeat: int, plot) -> None:
-    """1-D float64 gradients by size, unit spacing and coordinates: time per element."""
-    have_torch = importlib.util.find_spec("torch") is not None
-    rng = np.random.default_rng(0)
-    sizes = [10**k for k in range(2, 8)]
-    panels: dict = {}
-    print("1-D float64 gradient by size: ns per element (best of N)")
-    for coords in (False, True):
-        where = "coordinates, edge_order=2" if coords else "unit spacing"
-        names = ["numpy.gradient", "xpdiff.gradient (NumPy)"]
-        if have_torch:
-            import torch
+def _interleaved(ours, reference, repeat: int) -> float:
+    """Best time of ``ours`` over best time of ``reference``, timed in turns.
 
-            names += ["torch.gradient", "xpdiff.gradient (torch)"]
-        rows = {name: [] for name in names}
-        for size in sizes:
+    The two alternate run by run, so that a shared machine's changing load
+    falls on both alike; each run lasts about 2 ms (many calls of a fast one), short
+    enough that the best of many runs is one that no other process interrupted.
+    """
+    numbers = []
+    for fn in (ours, reference):
+        start = time.perf_counter()
+        fn()
+        numbers.append(max(1, int(0.002 / max(time.perf_counter() - start, 1e-7))))
+    times: list[list[float]] = [[], []]
+    for _ in range(repeat):
+        for k, fn in enumerate((ours, reference)):
+            start = time.perf_counter()
+            for _ in range(numbers[k]):
+                fn()
+            times[k].append((time.perf_counter() - start) / numbers[k])
+    return min(times[0]) / min(times[1])
+
+
+def _ratio_row(label: str, sizes, ours, reference, limit, repeat: int) -> None:
+    cells = []
+    for size in sizes:
+        r = _interleaved(partial(ours, size), partial(reference, size), repeat)
+        cells.append(f"{r:6.2f}{'' if r <= limit(size) else '*'}")
+    print(f"  {label:<40}" + "".join(f"{c:>9}" for c in cells), flush=True)
+
+
+def targets(repeat: int) -> None:
+    """Issue 20's targets, each ratio next to its limit (a * marks one above it)."""
+    rng = np.random.default_rng(0)
+    sizes = [10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000]
+    small = lambda size: 1.2 if size <= 100 else (0.5 if size >= 10**7 else 1.0)  # noqa: E731
+    data = {size: np.sin(np.cumsum(rng.uniform(0.5, 1.5, size)) / 1000) for size in sizes}
+    coords = {size: np.cumsum(rng.uniform(0.5, 1.5, size)) for size in sizes}
+
+    print("xpdiff.gradient / numpy.gradient on NumPy float64 (limit 1.2 to 100 elements,")
+    print("1.0 from 1e3, 0.5 from 1e7 for unit and scalar spacing; * above the limit)")
+    print(f"  {'elements':<40}" + "".join(f"{s:>9.0e}" for s in sizes))
+    for label, args, kwargs in (
+        ("1-D, unit spacing", (), {}),
+        ("1-D, spacing 0.1", (0.1,), {}),
+    ):
+        _ratio_row(
+            label,
+            sizes,
+            lambda n, a=args, k=kwargs: xd.gradient(data[n], *a, **k),
+            lambda n, a=args, k=kwargs: np.gradient(data[n], *a, **k),
+            small,
+            repeat,
+        )
+    coord_sizes = sizes[:-1]
+    _ratio_row(
+        "1-D, coordinates, edge_order=2",
+        coord_sizes,
+        lambda n: xd.gradient(data[n], coords[n], edge_order=2),
+        lambda n: np.gradient(data[n], coords[n], edge_order=2),
+        lambda n: 1.2 if n <= 100 else 1.0,
+        repeat,
+    )
+    square = rng.random((64, 64))
+    r = _interleaved(partial(xd.gradient, square), partial(np.gradient, square), repeat)
+    print(f"  {'64x64, both axes (4096 elements)':<40}{r:9.2f}   (limit 1.0)")
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        tensors = {size: torch.asarray(data[size]) for size in sizes[:5]}
+        print("xpdiff.gradient / torch.gradient on CPU tensors, one thread (limit 1.5 to 100")
+        print("elements, 1.0 from 1e3)")
+        print(f"  {'elements':<40}" + "".join(f"{s:>9.0e}" for s in sizes[:5]))
+        _ratio_row(
+            "1-D, unit spacing",
+            sizes[:5],
+            lambda n: xd.gradient(tensors[n]),
+            lambda n: torch.gradient(tensors[n]),
+            lambda n: 1.5 if n <= 100 else 1.0,
+            repeat,
+        )
+    if importlib.util.find_spec("findiff") is not None:
+        _against_findiff(rng, repeat)
+
+
+def _against_findiff(rng, repeat: int) -> None:
+    import findiff
+
+    print("xpdiff.gradient / a findiff operator built once, non-uniform grid (limit 1.0)")
+    print(f"  {'points':<40}{1e3:>9.0e}{1e5:>9.0e}")
+    for n in (1, 2):
+        cells = []
+        for size in (1_000, 100_000):
             x = np.cumsum(rng.uniform(0.5, 1.5, size))
-            f = np.sin(x / 1000)
-            args, kwargs = ((x,), {"edge_order": 2}) if coords else ((), {})
-            calls = {
-                "numpy.gradient": partial(np.gradient, f, *args, **kwargs),
-                "xpdiff.gradient (NumPy)": partial(xd.gradient, f, *args, **kwargs),
-            }
-            if have_torch:
-                ft, xt = torch.asarray(f), torch.asarray(x)
-                spacing = {"spacing": (xt,)} if coords else {}
-                calls["torch.gradient"] = partial(torch.gradient, ft, **spacing, **kwargs)
-                calls["xpdiff.gradient (torch)"] = partial(
-                    xd.gradient, ft, *((xt,) if coords else ()), **kwargs
-                )
-            for name, call in calls.items():
-                t, _ = best(call, repeat)
-                rows[name].append(t / size * 1e9)
-        print(f"  {where}")
-        print(f"  {'size':>9}  " + "".join(f"{name:>26s}" for name in names))
-        for i, size in enumerate(sizes):
-            print(f"  {size:9.0e}  " + "".join(f"{rows[name][i]:26.2f}" for name in names))
-        panels[where] = {name: (sizes, rows[name]) for name in names}
+            f = np.sin(x / 10)
+            operator = findiff.Diff(0, x, acc=4) ** n
+            expected = operator(f)
+            got = xd.gradient(f, x, n=n, accuracy=4)
+            np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
+            r = _interleaved(
+                partial(xd.gradient, f, x, n=n, accuracy=4), partial(operator, f), repeat
+            )
+            cells.append(f"{r:6.2f}{'' if r <= 1.0 else '*'}")
+        print(f"  {f'accuracy=4, n={n}':<40}" + "".join(f"{c:>9}" for c in cells))
+
+
+def sweep(repeat: int, plot, largest: int) -> None:
+    """1-D float64 gradients by size, 10 to ``largest`` elements: time per element."""
+    rng = np.random.default_rng(0)
+    sizes = [10**k for k in range(1, round(np.log10(largest)) + 1)]
+    rows: dict = {}
+    calls = _sweep_calls()
+    print("1-D float64 gradient, unit spacing, by size: ns per element (best of N; one thread)")
+    print(f"  {'size':>9}  " + "".join(f"{name:>24s}" for name in calls))
+    for size in sizes:
+        f = np.sin(np.cumsum(rng.uniform(0.5, 1.5, size)) / 1000)
+        line = f"  {size:9.0e}  "
+        for name, make in calls.items():
+            call = make(f)
+            t, _ = best(call, repeat if size < 10**6 else 3, min_seconds=0.002)
+            rows.setdefault(name, []).append(t / size * 1e9)
+            line += f"{t / size * 1e9:24.2f}"
+            del call
+        print(line, flush=True)
     if plot:
         line_plot(
             plot,
-            panels,
-            title="1-D float64 gradient by size (CPU, one thread)",
+            {"1-D float64, unit spacing": {name: (sizes, rows[name]) for name in calls}},
+            title="1-D gradient by size (CPU, one thread; shared 2-core machine)",
             xlabel="elements",
             ylabel="ns per element (best of N)",
             note="python benchmarks/bench_gradient.py --sweep --plot ...",
         )
 
 
+def _sweep_calls() -> dict:
+    """name -> (f -> a call of no arguments), for each library installed."""
+    calls = {
+        "numpy.gradient": lambda f: partial(np.gradient, f),
+        "xpdiff.gradient (NumPy)": lambda f: partial(xd.gradient, f),
+    }
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        calls["torch.gradient"] = lambda f: partial(torch.gradient, torch.asarray(f))
+        calls["xpdiff.gradient (torch)"] = lambda f: partial(xd.gradient, torch.asarray(f))
+    if importlib.util.find_spec("findiff") is not None:
+        import findiff
+
+        def findiff_call(f):
+            operator = findiff.Diff(0, 1.0, acc=2)  # built once, outside the timing
+            return partial(operator, f)
+
+        calls["findiff (built once)"] = findiff_call
+    if importlib.util.find_spec("jax") is not None:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+
+        jitted = jax.jit(jnp.gradient)
+
+        def jax_call(f):
+            data = jnp.asarray(f)
+            return lambda: jitted(data).block_until_ready()
+
+        calls["jax.jit(jnp.gradient)"] = jax_call
+    return calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--sweep", action="store_true", help="1-D sizes 1e2 .. 1e7, by size")
+    parser.add_argument("--sweep", action="store_true", help="1-D sizes 10 .. --largest")
+    parser.add_argument("--largest", type=float, default=1e8, help="with --sweep")
     parser.add_argument("--plot", help="with --sweep: write the figure to this PNG")
+    parser.add_argument("--targets", action="store_true", help="issue 20's ratios, by size")
     args = parser.parse_args()
     have_torch = importlib.util.find_spec("torch") is not None
     if have_torch:
@@ -126,7 +253,10 @@ def main() -> None:
 
         torch.set_num_threads(1)
     if args.sweep:
-        sweep(args.repeat, args.plot)
+        sweep(args.repeat, args.plot, int(args.largest))
+        return
+    if args.targets:
+        targets(args.repeat)
         return
     table, (f1, x1, f2, x2) = cases(16 if args.quick else 1)
 

@@ -55,6 +55,13 @@ def _compare(data, chunks, spacing, options):
 @pytest.mark.parametrize("options", OPTIONS, ids=str)
 @pytest.mark.parametrize("spacing", SPACINGS, ids=["unit", "h", "coords", "mixed", "typed"])
 def test_bitwise_equal_to_numpy(chunks, options, spacing):
+    periodic = options.get("periodic", False)
+    wraps = periodic if isinstance(periodic, list) else [periodic] * 2
+    # a periodic axis with non-uniform coordinates takes one closing coordinate more
+    spacing = tuple(
+        np.append(s, s[-1] + 0.5) if wrap and np.ndim(s) == 1 else s
+        for s, wrap in zip(spacing, wraps, strict=False)
+    )
     _compare(DATA, chunks, spacing, options)
 
 
@@ -75,7 +82,8 @@ def test_three_dimensions_and_axis():
     f = da.from_array(data, chunks=(4, 3, 2))
     for axis in (0, 1, 2, (0, 2), -1):
         for options in ({}, {"accuracy": 6}, {"periodic": True, "accuracy": 4}):
-            spacing = (z,) if axis in (2, -1) else ()
+            closed = np.append(z, z[-1] + 0.5)  # periodic non-uniform: a closing coordinate
+            spacing = ((closed if options.get("periodic") else z),) if axis in (2, -1) else ()
             got = xd.gradient(f, *spacing, axis=axis, **options)
             expected = xd.gradient(data, *spacing, axis=axis, **options)
             got, expected = np.atleast_1d(got), np.atleast_1d(expected)  # one axis: one array
@@ -205,7 +213,27 @@ def test_local_cluster_processes():
         distributed.Client(cluster) as client,
     ):
         f = da.from_array(DATA, chunks=(8, 6))
-        for spacing, options in (((X, Y), {"accuracy": 4}), ((0.5, Y), {"periodic": True})):
+        closed_y = np.append(Y, Y[-1] + 0.5)  # periodic non-uniform: a closing coordinate
+        for spacing, options in (((X, Y), {"accuracy": 4}), ((0.5, closed_y), {"periodic": True})):
             got = client.compute(list(xd.gradient(f, *spacing, **options)), sync=True)
             for g, e in zip(got, xd.gradient(DATA, *spacing, **options), strict=True):
                 np.testing.assert_array_equal(g, e)
+
+
+def test_unknown_chunk_sizes_are_a_value_error_that_says_what_to_do():
+    """Boolean indexing leaves chunks of unknown size: a ValueError at call time naming
+    compute_chunk_sizes() (it was an IndexError inside a task, or a TypeError)."""
+    v = da.from_array(np.arange(10.0) ** 2, chunks=3)
+    w = v[v > -1]
+    for kwargs in ({}, {"periodic": True}, {"n": 2, "accuracy": 4}):
+        with pytest.raises(ValueError, match=r"unknown size along axis 0.*compute_chunk_sizes"):
+            xd.gradient(w, **kwargs)
+    m = da.from_array(np.arange(20.0).reshape(4, 5), chunks=2)
+    rows = m[m[:, 0] > -1]
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        xd.gradient(rows)
+    # the other axis has known chunks: its gradient is computed
+    expected = np.gradient(np.arange(20.0).reshape(4, 5), axis=1)
+    np.testing.assert_array_equal(xd.gradient(rows, axis=1).compute(), expected)
+    w.compute_chunk_sizes()
+    np.testing.assert_array_equal(xd.gradient(w).compute(), np.gradient(np.arange(10.0) ** 2))

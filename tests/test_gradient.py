@@ -372,3 +372,78 @@ def test_edge_order_2_on_evenly_spaced_coordinates_to_the_bit(xp, step, containe
     given = xp.asarray(coords) if container == "backend" else coords
     expected = np.gradient(f, coords, axis=0, edge_order=2)
     assert_gradient_equal(xp, xd.gradient(xp.asarray(f), given, axis=0, edge_order=2), expected)
+
+
+# --- complex spacing, open periodic coordinates, functions given as data (issues 21, 24) ---
+
+_CRNG = np.random.default_rng(21)
+_CF = _CRNG.standard_normal((6, 7)) + 1j * _CRNG.standard_normal((6, 7))
+_CX = np.cumsum(_CRNG.uniform(0.5, 1.5, 6)) * (1 + 0.5j)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        ((0.5j,), {}),
+        ((1 + 2j,), {"edge_order": 2}),
+        ((np.complex128(0.5 + 1j),), {}),
+        ((_CX, 1j), {}),
+        ((_CX, 0.5), {"edge_order": 2}),
+        ((np.arange(6) * (0.5 + 0.25j), 2), {"edge_order": 2}),
+    ],
+)
+def test_complex_spacing_with_complex_data_is_numpys(xp, args, kwargs):
+    """numpy.gradient takes complex spacings for complex data; so does xpdiff, with its
+    results (to the bit on NumPy, whose formulas and rounding it repeats)."""
+    expected = np.gradient(_CF, *args, **kwargs)
+    moved = [xp.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
+    got = xd.gradient(xp.asarray(_CF), *moved, **kwargs)
+    for e, g in zip(expected, got, strict=True):
+        values = xp.check(g, dtype=np.complex128, shape=_CF.shape)
+        if xp.name.startswith("numpy"):
+            np.testing.assert_array_equal(values, e)
+        else:
+            np.testing.assert_allclose(values, e, rtol=1e-13)
+
+
+def test_complex_spacing_is_refused_for_real_data_and_beyond_numpys_formulas(xp):
+    """numpy.gradient drops the imaginary part of a complex spacing for real data (with a
+    ComplexWarning); xpdiff refuses it, and refuses it where no complex stencil exists."""
+    with pytest.raises(TypeError, match="real numbers for real data, got complex"):
+        xd.gradient(xp.asarray(np.ones(5)), 1j)
+    with pytest.raises(TypeError, match="real numbers for real data, got complex"):
+        xd.gradient(xp.asarray(np.ones(5)), xp.asarray(np.arange(5) * 1j))
+    with pytest.raises(TypeError, match=r"complex spacing is for numpy\.gradient's formulas"):
+        xd.gradient(xp.asarray(_CF), 1j, n=2)
+    with pytest.raises(TypeError, match="complex"):
+        xd.gradient(xp.asarray(_CF[0]), 1j, periodic=True)
+
+
+def test_open_non_uniform_periodic_coordinates_are_refused(xp):
+    """len(f) non-uniform coordinates leave the period unknown (they gave edge errors of
+    0.2-0.3 on sin); the message shows the form with one closing coordinate."""
+    x = np.sort(np.random.default_rng(3).uniform(0, 2 * np.pi, 20))
+    with pytest.raises(ValueError, match=r"needs 21 of them for 20 points.*np\.append"):
+        xd.gradient(xp.asarray(np.sin(x)), xp.asarray(x), periodic=True)
+    closed = np.append(x, x[0] + 2 * np.pi)
+    got = xp.check(
+        xd.gradient(xp.asarray(np.sin(x)), xp.asarray(closed), periodic=True, accuracy=4),
+        dtype=np.float64,
+        shape=(20,),
+    )
+    assert np.abs(got - np.cos(x)).max() < 0.05
+    t = np.linspace(0, 2 * np.pi, 20, endpoint=False)  # uniform: len(f) coordinates still work
+    got = xp.check(
+        xd.gradient(xp.asarray(np.sin(t)), xp.asarray(t), periodic=True),
+        dtype=np.float64,
+        shape=(20,),
+    )
+    assert np.abs(got - np.cos(t)).max() < 0.02
+
+
+@pytest.mark.parametrize(
+    "call", [lambda: xd.gradient(np.sin, [1.0, 2.0]), lambda: xd.gradient(lambda x: x**2, 1.0)]
+)
+def test_a_function_points_to_function_mode(call):
+    with pytest.raises(TypeError, match=r"use xpdiff\.grad \(function mode\)"):
+        call()

@@ -418,3 +418,42 @@ def test_numpy_only_types_refuse_new_options():
     with pytest.raises(TypeError, match="n, accuracy and periodic need numeric data"):
         xd.gradient(t, n=2)
     np.testing.assert_array_equal(xd.gradient(t, accuracy=2), np.gradient(t, edge_order=2))
+
+
+def test_plans_of_coordinates_kept_only_for_equal_coordinates():
+    """The plan of non-uniform coordinates is kept with a copy of them and taken again
+    only for coordinates equal to the bit: changed values in the same array are new data."""
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.uniform(0.5, 1.5, 300))
+    f = np.sin(x / 10)
+    first = xd.gradient(f, x, n=2, accuracy=4)
+    np.testing.assert_array_equal(xd.gradient(f, x, n=2, accuracy=4), first)  # kept plan
+    np.testing.assert_array_equal(xd.gradient(f, x.copy(), n=2, accuracy=4), first)
+    x[150] += 0.25  # the same array object, one coordinate moved
+    moved = xd.gradient(f, x, n=2, accuracy=4)
+    fresh = xd.gradient(f, x.copy(), n=2, accuracy=4)
+    np.testing.assert_array_equal(moved, fresh)
+    assert not np.array_equal(moved[140:160], first[140:160])
+    closed = np.append(x, x[0] + x[-1] + 1.0)
+    periodic = xd.gradient(f, closed, accuracy=4, periodic=True)
+    closed[-1] += 1.0  # another period
+    assert not np.array_equal(xd.gradient(f, closed, accuracy=4, periodic=True), periodic)
+
+
+def test_kept_coordinate_plans_are_bounded():
+    """Weights kept for every row are bounded: a long axis's plan is not kept."""
+    from xpdiff._array import planner
+
+    rng = np.random.default_rng(6)
+    long_axis = np.cumsum(rng.uniform(0.5, 1.5, planner.MAX_KEPT_WEIGHTS // 4))
+    planner._PLANS.clear()
+    xd.gradient(np.sin(long_axis), long_axis, accuracy=4)
+    assert all(kept is None for kept, _ in planner._PLANS.values())
+    for accuracy in range(2, 2 + 2 * (planner.MAX_COORDINATE_PLANS + 3), 2):
+        x = np.cumsum(rng.uniform(0.5, 1.5, 200))
+        np.testing.assert_array_equal(
+            xd.gradient(np.sin(x), x, n=2, accuracy=accuracy),
+            xd.gradient(np.sin(x), x.copy(), n=2, accuracy=accuracy),
+        )
+    kept = sum(kept is not None for kept, _ in planner._PLANS.values())
+    assert 0 < kept <= planner.MAX_COORDINATE_PLANS

@@ -3,8 +3,8 @@
 It finds the array namespace and device of the caller's arguments through
 array-api-compat, refuses arguments that mix two array libraries, and moves
 host data (weights, steps, coordinates held as NumPy arrays) once to the work's
-namespace, device and dtype. The numerics (``_stencils``) never come here, and
-the public functions (``_gradient``) combine the two. Nothing here imports
+namespace, device and dtype. The numerics (``_numerics``) never come here, and
+the algorithms (``_array``, ``_function``) combine the two. Nothing here imports
 cupy, torch, jax or dask: a library is only ever seen through an array that
 the caller already made with it.
 """
@@ -34,6 +34,7 @@ __all__ = [
     "library_name",
     "match_layout",
     "namespace_dtype",
+    "numpy_namespace",
     "to_host",
     "widest_float",
 ]
@@ -81,7 +82,7 @@ def library_name(x: object) -> str:
     return type(x).__module__.split(".", 1)[0]
 
 
-def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argument"):
+def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argument") -> Any:
     """Resolve the namespace of ``f`` and check ``others`` against it.
 
     ``f`` may be an array of any Array API library, or a Python scalar, list
@@ -96,11 +97,11 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
         The array-api-compat namespace, and ``f`` as an array of it.
     """
     if type(f) is np.ndarray and not others:
-        return _numpy_namespace(), f  # the common case, without the general checks
+        return numpy_namespace(), f  # the common case, without the general checks
     if not is_array(f):
         f = np.asarray(f)
         if not others:
-            return _numpy_namespace(), f
+            return numpy_namespace(), f
     f_library = library_name(f)
     for other in others:
         if is_array(other) and not is_numpy(other):
@@ -112,8 +113,16 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
                     f"{f_library} array, a NumPy array, a list or a Python scalar"
                 )
     if is_numpy(f):
-        return _numpy_namespace(), np.asarray(f)
-    return array_api_compat.array_namespace(f), f
+        return numpy_namespace(), np.asarray(f)
+    kind = type(f)
+    namespace = _NAMESPACES.get(kind)
+    if namespace is None:
+        namespace = _NAMESPACES[kind] = array_api_compat.array_namespace(f)
+    return namespace, f
+
+
+#: array-api-compat's namespace of each array type met (it depends on the type alone)
+_NAMESPACES: dict[type, Any] = {}
 
 
 class _NumPyNamespace:
@@ -126,11 +135,11 @@ class _NumPyNamespace:
     results; every other name is array-api-compat's own (looked up once).
     """
 
-    def __init__(self, compat):
+    def __init__(self, compat: Any) -> None:
         self._compat = compat
         self.__name__ = compat.__name__  # array_api_compat.is_numpy_namespace knows it
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: Any) -> Any:
         value = getattr(self._compat, name)
         setattr(self, name, value)
         return value
@@ -139,44 +148,44 @@ class _NumPyNamespace:
         return f"<xpdiff's fast view of {self.__name__}>"
 
     @staticmethod
-    def reshape(x, /, shape, *, copy=None):
+    def reshape(x: Any, /, shape: Any, *, copy: Any = None) -> Any:
         if copy is None and type(x) is np.ndarray:
             return x.reshape(shape)
-        return _numpy_namespace()._compat.reshape(x, shape, copy=copy)
+        return numpy_namespace()._compat.reshape(x, shape, copy=copy)
 
     @staticmethod
-    def astype(x, dtype, /, *, copy=True, device=None):
+    def astype(x: Any, dtype: Any, /, *, copy: Any = True, device: Any = None) -> Any:
         return x.astype(dtype, copy=copy)
 
     @staticmethod
-    def asarray(obj, /, *, dtype=None, device=None, copy=None):
+    def asarray(obj: Any, /, *, dtype: Any = None, device: Any = None, copy: Any = None) -> Any:
         if copy and dtype is None and type(obj) is np.ndarray:
             return obj.copy()
-        return _numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
+        return numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
 
     matmul = staticmethod(np.matmul)
     arange = staticmethod(np.arange)
 
 
 @functools.cache
-def _numpy_namespace():
+def numpy_namespace() -> Any:
     """xpdiff's view of array-api-compat's NumPy namespace (see :class:`_NumPyNamespace`)."""
     return _NumPyNamespace(array_api_compat.array_namespace(np.empty(0)))
 
 
 def is_numpy_namespace(xp: Any) -> bool:
     """True when ``xp`` is NumPy (bare or array-api-compat's wrapper)."""
-    return xp is np or xp is _numpy_namespace() or array_api_compat.is_numpy_namespace(xp)
+    return xp is np or xp is numpy_namespace() or array_api_compat.is_numpy_namespace(xp)
 
 
-def copy(xp: Any, x: Any):
+def copy(xp: Any, x: Any) -> Any:
     """A copy of ``x`` that xpdiff owns (NumPy: ``ndarray.copy``, the cheapest)."""
     if type(x) is np.ndarray:
         return x.copy()
     return xp.asarray(x, copy=True)
 
 
-def match_layout(result: Any, like: Any):
+def match_layout(result: Any, like: Any) -> Any:
     """Give ``result`` the memory layout of ``like`` where a library has one to keep.
 
     Dask: slicing and concatenating along an axis splits chunks (an interior
@@ -189,7 +198,7 @@ def match_layout(result: Any, like: Any):
     return result
 
 
-def device_of(x: Any):
+def device_of(x: Any) -> Any:
     """The device of ``x``, as array-api-compat reports it."""
     if type(x) is np.ndarray:
         return "cpu"
@@ -234,7 +243,7 @@ def to_host(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def namespace_dtype(xp: Any, np_dtype: np.dtype):
+def namespace_dtype(xp: Any, np_dtype: np.dtype) -> Any:
     """The dtype of namespace ``xp`` that has the name of the NumPy dtype ``np_dtype``."""
     name = np.dtype(np_dtype).name
     try:
@@ -251,7 +260,7 @@ def namespace_dtype(xp: Any, np_dtype: np.dtype):
 _NARROWER = {"float64": "float32", "complex128": "complex64", "int64": "int32", "uint64": "uint32"}
 
 
-def available_dtype(xp: Any, dtype: Any):
+def available_dtype(xp: Any, dtype: Any) -> Any:
     """``dtype``, or its 32-bit counterpart where ``xp`` has no 64-bit types.
 
     JAX without ``jax_enable_x64`` (its default) has no float64, complex128
@@ -265,12 +274,12 @@ def available_dtype(xp: Any, dtype: Any):
     return dtype
 
 
-def widest_float(xp: Any):
+def widest_float(xp: Any) -> Any:
     """The most precise real floating dtype of ``xp``: float64, or float32 for 32-bit JAX."""
     return available_dtype(xp, xp.float64)
 
 
-def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
+def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None) -> Any:
     """Move host data (NumPy arrays or scalars, e.g. float64 weights) once to ``xp``.
 
     This is the one way host-computed numbers (stencil weights, steps,

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 
-def central_uniform_denominator(h):
+def central_uniform_denominator(h: Any) -> Any:
     """Denominator ``2h`` of the central difference ``(f[i+1] - f[i-1]) / 2h``."""
     return 2.0 * h
 
 
-def central_nonuniform(dx1, dx2):
+def central_nonuniform(dx1: Any, dx2: Any) -> Any:
     """Weights (a, b, c) of ``a f[i-1] + b f[i] + c f[i+1]``, second-order accurate.
 
     ``dx1 = x[i] - x[i-1]`` and ``dx2 = x[i+1] - x[i]`` (Quarteroni et al.,
@@ -32,7 +32,7 @@ def central_nonuniform(dx1, dx2):
     return a, b, c
 
 
-def first_edge2_uniform(h, one=1.0):
+def first_edge2_uniform(h: Any, one: Any = 1.0) -> Any:
     """Weights of the one-sided second-order difference at the first point.
 
     ``one`` is ``1.0``, or a one of ``h``'s array type when ``h`` is an array:
@@ -43,12 +43,12 @@ def first_edge2_uniform(h, one=1.0):
     return (-1.5 * one) / h, (2.0 * one) / h, (-0.5 * one) / h
 
 
-def last_edge2_uniform(h, one=1.0):
+def last_edge2_uniform(h: Any, one: Any = 1.0) -> Any:
     """Weights of the one-sided second-order difference at the last point (see above)."""
     return (0.5 * one) / h, (-2.0 * one) / h, (1.5 * one) / h
 
 
-def first_edge2_nonuniform(dx1, dx2):
+def first_edge2_nonuniform(dx1: Any, dx2: Any) -> Any:
     """Weights on ``f[0], f[1], f[2]`` at the first point; ``dx1, dx2`` the first two steps."""
     a = -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2))
     b = (dx1 + dx2) / (dx1 * dx2)
@@ -56,7 +56,7 @@ def first_edge2_nonuniform(dx1, dx2):
     return a, b, c
 
 
-def last_edge2_nonuniform(dx1, dx2):
+def last_edge2_nonuniform(dx1: Any, dx2: Any) -> Any:
     """Weights on ``f[-3], f[-2], f[-1]`` at the last point; ``dx1, dx2`` the last two steps."""
     a = (dx2) / (dx1 * (dx1 + dx2))
     b = -(dx2 + dx1) / (dx1 * dx2)
@@ -110,7 +110,7 @@ class WindowWeights:
         )
 
 
-def central_nonuniform_rule(columns):
+def central_nonuniform_rule(columns: Any) -> Any:
     """:func:`central_nonuniform` as a :class:`WindowWeights` rule on coordinate differences."""
     return central_nonuniform(columns[0], columns[1])
 

@@ -21,12 +21,9 @@ the points), and leaves the user's exceptions as they are, adding a note
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import multiprocessing
 import numbers
 import os
-import pickle
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -362,6 +359,8 @@ class Mapped(Evaluator):
 
     def __enter__(self):
         if self.processes is not None:
+            import concurrent.futures  # only a process pool needs it: not at import time
+
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=_process_context()
             )
@@ -441,16 +440,22 @@ def _fails_for_complex_only(xp, call, points) -> bool:
 
 def _process_context():
     """forkserver where the platform has it (safe beside threads), else spawn."""
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _is_pickling_error(exc: BaseException) -> bool:
+    import pickle
+
     text = str(exc).lower()
     return isinstance(exc, pickle.PicklingError) or "pickle" in text
 
 
 def _check_picklable(call: Call) -> None:
+    import pickle
+
     try:
         pickle.dumps(call)
     except Exception as exc:

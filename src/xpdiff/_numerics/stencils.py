@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import numbers
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 # --- Fornberg weights: any order, any points ----------------------------------
 
 
-def fornberg(offsets, n: int):
+def fornberg(offsets: Any, n: int) -> Any:
     """Weights of the ``n``-th derivative at 0 from values at ``offsets``.
 
     Fornberg's recursion (Math. Comp. 51, 1988, 699-706), written with
@@ -55,7 +54,7 @@ def fornberg(offsets, n: int):
     return [c[j][n] for j in range(m)]
 
 
-def first_derivative_weights(offsets, centre: int):
+def first_derivative_weights(offsets: Any, centre: int) -> Any:
     """First-derivative weights at 0 on ``offsets``, of which ``offsets[centre]`` is 0.
 
     The derivative of the Lagrange polynomial through the points: for
@@ -90,7 +89,7 @@ def first_derivative_weights(offsets, centre: int):
     return weights
 
 
-def fd_weights_host(points, n: int, x0: float) -> np.ndarray:
+def fd_weights_host(points: Any, n: int, x0: float) -> np.ndarray:
     """Validated host float64 Fornberg weights (the engine of ``xpdiff.fd_weights``).
 
     The offsets ``points - x0`` are scaled by a power of two near their
@@ -133,6 +132,8 @@ def fd_weights_host(points, n: int, x0: float) -> np.ndarray:
 @functools.lru_cache(maxsize=512)
 def exact_weights(offsets: tuple[int, ...], n: int) -> tuple[float, ...]:
     """Weights on integer ``offsets`` (in units of h), exact rationals rounded once."""
+    from fractions import Fraction  # only exact weights need it: not at import time
+
     weights = fornberg([Fraction(o) for o in offsets], n)
     return tuple(float(w) for w in weights)
 
@@ -184,7 +185,7 @@ def stencil_plan(n: int, accuracy: int, uniform: bool, length: int | None = None
 # --- plans: what each output row of an axis is made of ------------------------------------
 
 
-def weight_amplification(offsets_rows, n: int) -> float:
+def weight_amplification(offsets_rows: Any, n: int) -> float:
     """The largest sum of |weights| over stencils on integer ``offsets_rows`` (unit step)."""
     return max(float(sum(abs(w) for w in exact_weights(tuple(row), n))) for row in offsets_rows)
 
@@ -208,7 +209,7 @@ def check_edge_conditioning(n: int, accuracy: int, machine_eps: float, axis: int
     uniform grid's stencils of the same size.
     """
 
-    def amplifications(p):
+    def amplifications(p: Any) -> Any:
         plan = stencil_plan(n, p, True)
         centre = weight_amplification([[j - plan.left for j in range(plan.size)]], n)
         edge = weight_amplification(
@@ -216,7 +217,7 @@ def check_edge_conditioning(n: int, accuracy: int, machine_eps: float, axis: int
         )
         return edge, centre
 
-    def acceptable(p):
+    def acceptable(p: Any) -> Any:
         edge, centre = amplifications(p)
         return edge <= EDGE_AMPLIFICATION_LIMIT * centre and edge * machine_eps <= EDGE_NOISE_LIMIT
 

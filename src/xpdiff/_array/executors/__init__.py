@@ -17,20 +17,51 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ... import _backend
+from . import compiled as _compiled
 from . import cupy as _cupy
 from . import dask as _dask
 from . import generic as _generic
 from . import numpy as _numpy
 
-__all__ = ["apply_axes", "dask_host_spacing", "executor_for"]
-
-dask_host_spacing = _dask.host_spacing
+__all__ = ["apply_axes", "compiled_program", "executor_for", "plan_space"]
 
 
-def executor_for(xp: Any, f: Any):
+def plan_space(xp: Any, f: Any, varargs: tuple, axes: tuple[int, ...]) -> tuple[Any, Any, tuple]:
+    """(namespace, device, spacings) of the plans for data ``f`` along ``axes``.
+
+    Plans live where the executor wants their numbers: on ``f``'s device,
+    or on the host for Dask, whose executor hands each chunk the part it
+    needs (Dask spacings are computed once, here; a Dask axis of unknown
+    chunk sizes is a ValueError).
+    """
+    if type(f) is not np.ndarray and _backend.library_name(f) == "dask":
+        _dask.check_known_chunks(f, axes)
+        host = tuple(_dask.host_spacing(v) for v in varargs)
+        return _backend.numpy_namespace(), "cpu", host
+    return xp, _backend.device_of(f), varargs
+
+
+def compiled_program(
+    f: Any, varargs: tuple, axis: Any, edge_order: Any, n: Any, accuracy: Any, periodic: Any
+) -> Any:
+    """numpy.gradient's own call on a NumPy array, compiled once (or None: the plans' path).
+
+    NumPy arrays are recognized here, before any namespace resolution: the
+    everyday call's whole cost is a dictionary look-up and numpy's ufuncs.
+    """
+    if type(f) is not np.ndarray or n != 1 or type(n) is not int:
+        return None
+    if accuracy is not None or periodic is not False:
+        return None
+    return _compiled.program_for(f, varargs, axis, edge_order)
+
+
+def executor_for(xp: Any, f: Any) -> Any:
     """The executor module for data ``f`` of namespace ``xp`` (it has ``apply``)."""
-    if _backend.is_numpy_namespace(xp) and type(f) is _numpy.np.ndarray:
+    if _backend.is_numpy_namespace(xp) and type(f) is np.ndarray:
         return _numpy
     library = _backend.library_name(f)
     if library == "dask":

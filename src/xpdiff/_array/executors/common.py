@@ -10,7 +10,7 @@ def is_weak(weight: object) -> bool:
     return type(weight) in (int, float, complex)
 
 
-def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
+def work_dtype(xp: Any, data_dtype: Any, region: Any) -> Any:
     """The dtype NumPy 2 computes ``region``'s formula in, from the data and typed weights."""
     dtype = data_dtype
     if region.kind == "difference":
@@ -21,22 +21,29 @@ def work_dtype(xp: Any, data_dtype: Any, region) -> Any:
         typed = [
             t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)
         ]
+    promoted: list = []  # each distinct dtype once (per-row weights: one per term)
     for weight_dtype in typed:
-        dtype = xp.result_type(dtype, weight_dtype)
+        if weight_dtype != data_dtype and weight_dtype not in promoted:
+            promoted.append(weight_dtype)
+            dtype = xp.result_type(dtype, weight_dtype)
     return dtype
 
 
 def take_rows(x: Any, axis: int, start: int, stop: int) -> Any:
-    """``x[..., start:stop, ...]`` along ``axis``."""
-    index = [slice(None)] * x.ndim
-    index[axis] = slice(start, stop)
-    return x[tuple(index)]
+    """``x[..., start:stop, ...]`` along ``axis`` (later axes by an ellipsis)."""
+    lead = _LEADING[axis] if axis < len(_LEADING) else (slice(None),) * axis
+    index = (*lead, slice(start, stop), Ellipsis)
+    return x[index]
+
+
+#: ``(slice(None),) * axis`` for the first axes: an index costs one tuple concatenation
+_LEADING = tuple((slice(None),) * axis for axis in range(32))
 
 
 def along(xp: Any, weight: Any, ndim: int, axis: int) -> Any:
     """A 1-d array of per-row weights, shaped to broadcast along ``axis``."""
-    if getattr(weight, "ndim", 0) != 1:
-        return weight
+    if ndim == 1 or getattr(weight, "ndim", 0) != 1:
+        return weight  # a scalar, or per-row weights of 1-d data: shaped already
     shape = [1] * ndim
     shape[axis] = -1
     return xp.reshape(weight, tuple(shape))

@@ -21,8 +21,8 @@ computed before the user asks.
 from __future__ import annotations
 
 import itertools
+import math
 import operator
-import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -31,7 +31,7 @@ import numpy as np
 from ... import _backend
 from ..plans import AxisPlan, Region, Term, WindowWeights
 
-__all__ = ["apply", "host_spacing"]
+__all__ = ["apply", "check_known_chunks", "host_spacing"]
 
 
 def host_spacing(value: Any) -> Any:
@@ -48,8 +48,21 @@ def host_spacing(value: Any) -> Any:
     return computed if isinstance(computed, np.ndarray) else _backend.to_host(computed)
 
 
+def check_known_chunks(f: Any, axes: tuple[int, ...]) -> None:
+    """A ValueError where an axis to differentiate has chunks of unknown size."""
+    for axis in axes:
+        if any(math.isnan(size) for size in f.chunks[axis]):
+            raise ValueError(
+                f"the Dask array has chunks of unknown size along axis {axis} (shape "
+                f"{f.shape}), as after boolean indexing; call f.compute_chunk_sizes() "
+                f"first, or give the array with known chunks"
+            )
+
+
 def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> Any:
     """``plan`` carried out on the Dask array ``f``: a lazy array of its shape and chunks."""
+    import uuid  # here, not at import time: only Dask data needs it
+
     import dask.array as da
     from dask.highlevelgraph import HighLevelGraph
 
@@ -87,7 +100,7 @@ def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> 
     return da.Array(graph, name, f.chunks, meta=meta)
 
 
-def _block_spec(plan: AxisPlan, bounds: list[int], b: int):
+def _block_spec(plan: AxisPlan, bounds: list[int], b: int) -> Any:
     """(plan restricted to chunk ``b``, the pieces of input that it reads).
 
     A piece is ``(chunk, first row, stop row, whole)`` in that chunk's own
@@ -150,7 +163,7 @@ def _rows_of(weight: Any, r0: int, r1: int) -> Any:
 class _Shifted:
     """Lazy weights of rows ``offset + r0 ..``: a callable that cannot restrict itself."""
 
-    def __init__(self, lazy, offset: int):
+    def __init__(self, lazy: Any, offset: int) -> None:
         self.lazy, self.offset = lazy, offset
 
     def __call__(self, r0: int, r1: int) -> list:
@@ -172,7 +185,7 @@ def _chunk(plan: AxisPlan, out_dtype: np.dtype, *pieces: Any) -> Any:
 def _on_device(plan: AxisPlan, xp: Any, device: Any) -> AxisPlan:
     """``plan`` with its host weights moved to ``device`` (a CuPy chunk's GPU)."""
 
-    def move(weight):
+    def move(weight: Any) -> Any:
         if weight is None or type(weight) in (int, float, complex):
             return weight  # Python numbers stay weak scalars
         return _backend.host_to_device(weight, xp, device)

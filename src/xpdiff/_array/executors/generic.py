@@ -18,7 +18,7 @@ from .common import along, is_weak, take_rows, work_dtype
 __all__ = ["apply"]
 
 
-def region_values(xp: Any, f: Any, axis: int, region) -> Any:
+def region_values(xp: Any, f: Any, axis: int, region: Any) -> Any:
     """One region's values, in its work dtype."""
     rows = region.rows
     sources = [take_rows(f, axis, term.start, term.start + rows) for term in region.terms]
@@ -27,22 +27,24 @@ def region_values(xp: Any, f: Any, axis: int, region) -> Any:
         difference = sources[0] - sources[1]  # in the data's dtype, as numpy.gradient does
         divisor = region.divisor
         if not is_weak(divisor):
-            difference = xp.astype(difference, work, copy=False)
-            divisor = xp.astype(divisor, work, copy=False)
+            difference = _as(xp, difference, work)
+            divisor = _as(xp, divisor, work)
+        elif type(divisor) is float and divisor == 1.0:
+            return difference  # x / 1.0 is x, to the bit: one operation fewer
         return difference / divisor
     if region.kind == "pairs":
         return _pairs(xp, region, sources, work, f.ndim, axis)
     total = None
     for weight, source in zip(region.weights(), sources, strict=True):
         if not is_weak(weight):
-            weight = xp.astype(along(xp, weight, f.ndim, axis), work, copy=False)
-            source = xp.astype(source, work, copy=False)
+            weight = _as(xp, along(xp, weight, f.ndim, axis), work)
+            source = _as(xp, source, work)
         product = weight * source
         total = product if total is None else total + product
     return total
 
 
-def _pairs(xp, region, sources, work, ndim, axis):
+def _pairs(xp: Any, region: Any, sources: Any, work: Any, ndim: Any, axis: Any) -> Any:
     """``w_1 (s0 +- s1) + w_2 (s2 +- s3) + ... [+ w_0 s_centre]`` (see ``Region``)."""
     weights = region.weights()
     total = None
@@ -55,17 +57,21 @@ def _pairs(xp, region, sources, work, ndim, axis):
     return total
 
 
-def _times(xp, weight, values, work):
+def _times(xp: Any, weight: Any, values: Any, work: Any) -> Any:
     if is_weak(weight):
         return weight * values
-    return xp.astype(weight, work, copy=False) * xp.astype(values, work, copy=False)
+    return _as(xp, weight, work) * _as(xp, values, work)
 
 
-def apply(xp: Any, f: Any, plan, out_dtype: Any, like: Any = None) -> Any:
+def _as(xp: Any, x: Any, dtype: Any) -> Any:
+    """``x`` in ``dtype``: itself where it has it already (no call into the library)."""
+    return x if x.dtype == dtype else xp.astype(x, dtype, copy=False)
+
+
+def apply(xp: Any, f: Any, plan: Any, out_dtype: Any, like: Any = None) -> Any:
     """``plan`` carried out on ``f``: an array of ``f``'s shape in ``out_dtype``."""
     parts = [
-        xp.astype(region_values(xp, f, plan.axis, region), out_dtype, copy=False)
-        for region in plan.regions
+        _as(xp, region_values(xp, f, plan.axis, region), out_dtype) for region in plan.regions
     ]
     result = parts[0] if len(parts) == 1 else xp.concat(parts, axis=plan.axis)
     return _backend.match_layout(result, f if like is None else like)

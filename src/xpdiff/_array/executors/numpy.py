@@ -26,7 +26,7 @@ __all__ = ["apply"]
 BLOCK_ELEMENTS = 1 << 16
 
 
-def apply(xp: Any, f: np.ndarray, plan, out_dtype: Any, like: Any = None) -> np.ndarray:
+def apply(xp: Any, f: np.ndarray, plan: Any, out_dtype: Any, like: Any = None) -> np.ndarray:
     """``plan`` carried out on ``f``: a new array in ``out_dtype``.
 
     It has ``f``'s shape, but for ``plan.length`` rows along the plan's axis
@@ -55,14 +55,14 @@ def apply(xp: Any, f: np.ndarray, plan, out_dtype: Any, like: Any = None) -> np.
     return out
 
 
-def _same_weights_every_row(region) -> bool:
+def _same_weights_every_row(region: Any) -> bool:
     return region.lazy_weights is None and all(
         is_weak(t.weight) or t.weight is None or getattr(t.weight, "ndim", 0) == 0
         for t in region.terms
     )
 
 
-def _flat_region_into(out: np.ndarray, f: np.ndarray, axis: int, region) -> None:
+def _flat_region_into(out: np.ndarray, f: np.ndarray, axis: int, region: Any) -> None:
     """A region with one formula for all rows, over the flat memory, in blocks."""
     stride = math.prod(f.shape[axis + 1 :])
     slabs, length = math.prod(f.shape[:axis]), f.shape[axis]
@@ -79,7 +79,7 @@ def _flat_region_into(out: np.ndarray, f: np.ndarray, axis: int, region) -> None
         _formula_into(flat_out[p0:p1], sources, weights, region, f.dtype, work, direct)
 
 
-def _blocks(shape: tuple, axis: int, region):
+def _blocks(shape: tuple, axis: int, region: Any) -> Any:
     """(output index, source index for a start, per-row weight slice) of each block.
 
     Blocks run along axis 0, the outermost in memory: rows of the region when
@@ -109,7 +109,7 @@ def _blocks(shape: tuple, axis: int, region):
         )
 
 
-def _region_into(out: np.ndarray, f: np.ndarray, axis: int, region) -> None:
+def _region_into(out: np.ndarray, f: np.ndarray, axis: int, region: Any) -> None:
     """Any region, on strided views of ``f`` and ``out``, in blocks along axis 0."""
     work = np.dtype(work_dtype(np, f.dtype, region))
     direct = work == out.dtype
@@ -122,7 +122,7 @@ def _region_into(out: np.ndarray, f: np.ndarray, axis: int, region) -> None:
         _formula_into(out[out_index], sources, weights, region, f.dtype, work, direct)
 
 
-def _weights_in_blocks(region):
+def _weights_in_blocks(region: Any) -> Any:
     """``region.weights(r0, r1)``, asked of the region ``BLOCK_ELEMENTS`` rows at a time.
 
     Data blocks along axis 0 may hold few rows (16 rows of 4096 columns);
@@ -131,9 +131,9 @@ def _weights_in_blocks(region):
     """
     if region.lazy_weights is None:
         return region.weights
-    cache = {}
+    cache: dict[int, list] = {}
 
-    def weights(r0, r1):
+    def weights(r0: Any, r1: Any) -> Any:
         b0 = r0 // BLOCK_ELEMENTS * BLOCK_ELEMENTS
         if (r1 - 1) // BLOCK_ELEMENTS * BLOCK_ELEMENTS != b0:
             return region.weights(r0, r1)  # a data block across two weight blocks
@@ -145,7 +145,9 @@ def _weights_in_blocks(region):
     return weights
 
 
-def _formula_into(target, sources, weights, region, data_dtype, work, direct) -> None:
+def _formula_into(
+    target: Any, sources: Any, weights: Any, region: Any, data_dtype: Any, work: Any, direct: Any
+) -> None:
     """``region``'s formula of ``sources`` into ``target``, computed in ``work``."""
     if region.kind == "difference":
         # numpy.gradient: the difference in the data's dtype, then the division

@@ -1,0 +1,313 @@
+"""numpy.gradient's own formulas on NumPy arrays, compiled once per call signature.
+
+The everyday call (a NumPy array, unit, scalar or coordinate spacing, first
+derivative, ``edge_order`` 1 or 2) costs numpy.gradient about 7 µs of Python
+at 10 elements. Here such a call's arguments become a hashable key (shape,
+dtype, axis, edge order, kind of each spacing); the key's program (every
+index tuple precomputed, the ufunc calls in numpy.gradient's order, written
+with ``out=`` in cache-sized blocks) is built on its first call and cached.
+Values that change from call to call (the spacing ``h``, the coordinates)
+are the program's arguments, never part of the key, so a mutable coordinate
+array is read afresh on every call. The operations and their order are
+numpy.gradient's, so results are identical to the bit: the small-primitive
+rule of docs/architecture.md. Everything else (other libraries, ``n``,
+``accuracy``, ``periodic``, mixed dtypes that NumPy would promote) takes the
+general path of plans and executors, which stays tested on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, cast
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+__all__ = ["program_for"]
+
+#: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
+BLOCK_ELEMENTS = 1 << 16
+#: programs kept; a program is a few index tuples, so this is a few hundred KiB at most
+MAX_PROGRAMS = 1024
+
+Program = Callable[[np.ndarray, tuple], Any]
+AxisRun = Callable[[np.ndarray, Any, np.ndarray], None]
+
+_PROGRAMS: dict[tuple, Program | None] = {}
+
+
+def program_for(f: np.ndarray, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
+    """The compiled program of this call, or None where the general path must take it.
+
+    ``f`` is an exact ``numpy.ndarray`` (the caller checks); ``n=1``, no
+    ``accuracy`` and no periodic axis are the caller's to check too.
+    """
+    if edge_order is not None and type(edge_order) is not int:
+        return None  # bools and the like: the general path's TypeError
+    kinds = tuple(map(_spacing_kind, varargs))
+    key = (f.shape, f.dtype, axis, edge_order, kinds)
+    try:
+        return _PROGRAMS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable axis (a list): the general path
+        return None
+    if len(_PROGRAMS) >= MAX_PROGRAMS:
+        _PROGRAMS.clear()
+    program = _PROGRAMS[key] = _compile(
+        f.shape, f.dtype, axis, 1 if edge_order is None else edge_order, kinds
+    )
+    return program
+
+
+def _spacing_kind(value: Any) -> Any:
+    """What the key holds of one spacing: its kind, never its values."""
+    kind = type(value)
+    if kind is float or kind is int:
+        return "scalar"
+    if kind is np.ndarray and value.ndim == 1:
+        return value.dtype
+    return None
+
+
+def _compile(
+    shape: tuple[int, ...], dtype: np.dtype, axis: Any, edge_order: int, kinds: tuple
+) -> Program | None:
+    """Build the program of one key, or None where the key is not numpy.gradient's easy case."""
+    if not shape or dtype.kind not in "iufc" or not dtype.isnative or edge_order not in (1, 2):
+        return None
+    try:
+        axes = normalize_axis_tuple(range(len(shape)) if axis is None else axis, len(shape))
+    except (TypeError, ValueError):  # the general path raises numpy's error
+        return None
+    convert = dtype.kind in "iu"  # numpy's rule: integers become float64 first
+    out_dtype = np.dtype(np.float64) if convert else dtype
+    if len(kinds) == 1 and kinds[0] == "scalar":
+        kinds = kinds * len(axes)
+    elif kinds and len(kinds) != len(axes):
+        return None
+    runs = []
+    for position, ax in enumerate(axes):
+        length = shape[ax]
+        kind = kinds[position] if kinds else "unit"
+        if kind is None or length < edge_order + 1:
+            return None
+        if kind in ("unit", "scalar"):
+            runs.append(_uniform_run(shape, ax, edge_order))
+            continue
+        coordinates = np.dtype(kind)
+        if coordinates.kind not in "iuf":
+            return None
+        work = np.result_type(out_dtype, np.float64 if coordinates.kind in "iu" else coordinates)
+        if work != out_dtype:
+            return None  # numpy computes in a wider dtype, then casts: the general path
+        runs.append(_coordinate_run(shape, ax, edge_order))
+    return _program(tuple(runs), axes, kinds, out_dtype, convert)
+
+
+def _program(
+    runs: tuple[AxisRun, ...],
+    axes: tuple[int, ...],
+    kinds: tuple,
+    out_dtype: np.dtype,
+    convert: bool,
+) -> Program:
+    shape_axes = len(axes)
+    scalar_kinds = tuple(kind in ("unit", "scalar") for kind in (kinds or ("unit",) * shape_axes))
+
+    def program(f: np.ndarray, varargs: tuple) -> Any:
+        if convert:
+            f = f.astype(np.float64)
+        if not varargs:
+            spacings: tuple = (1.0,) * shape_axes
+        elif len(varargs) == 1 and shape_axes > 1:
+            spacings = (float(varargs[0]),) * shape_axes
+        else:
+            spacings = tuple(
+                float(v) if scalar else _checked(v, f.shape[ax])
+                for v, scalar, ax in zip(varargs, scalar_kinds, axes, strict=True)
+            )
+        outs = []
+        for run, spacing in zip(runs, spacings, strict=True):
+            out = np.empty(f.shape, dtype=out_dtype)
+            run(f, spacing, out)
+            outs.append(out)
+        return outs[0] if shape_axes == 1 else tuple(outs)
+
+    return program
+
+
+def _checked(x: np.ndarray, length: int) -> np.ndarray:
+    """Coordinates checked as numpy.gradient checks them, before any axis is computed."""
+    if x.shape[0] != length:
+        raise ValueError("when 1d, distances must match the length of the corresponding dimension")
+    if x.dtype.kind in "iu":
+        return x.astype(np.float64)  # numpy: no modular arithmetic in the differences
+    return x
+
+
+def _index(ndim: int, axis: int, rows: slice, lead: slice | None = None) -> tuple:
+    index = [slice(None)] * ndim
+    index[axis] = rows
+    if lead is not None and axis != 0:
+        index[0] = lead
+    return tuple(index)
+
+
+def _blocks(shape: tuple[int, ...], axis: int, start: int, stop: int) -> list[tuple]:
+    """(rows of the axis, leading-axis slice) of each block of rows ``start .. stop - 1``."""
+    size = math.prod(shape)
+    if size <= BLOCK_ELEMENTS:
+        return [(start, stop, None)]
+    if axis == 0:
+        per_row = size // shape[0]
+        step = max(1, BLOCK_ELEMENTS // max(1, per_row))
+        return [(r0, min(r0 + step, stop), None) for r0 in range(start, stop, step)]
+    per_lead = size // shape[0] // shape[axis] * (stop - start)
+    step = max(1, BLOCK_ELEMENTS // max(1, per_lead))
+    return [(start, stop, slice(i0, min(i0 + step, shape[0]))) for i0 in range(0, shape[0], step)]
+
+
+def _interior_views(shape: tuple[int, ...], axis: int) -> list[tuple]:
+    """Per block: (output rows, rows before, same rows, rows after, weight rows)."""
+    ndim, length = len(shape), shape[axis]
+    views = []
+    for r0, r1, lead in _blocks(shape, axis, 1, length - 1):
+        views.append(
+            (
+                _index(ndim, axis, slice(r0, r1), lead),
+                _index(ndim, axis, slice(r0 - 1, r1 - 1), lead),
+                _index(ndim, axis, slice(r0, r1), lead),
+                _index(ndim, axis, slice(r0 + 1, r1 + 1), lead),
+                slice(r0 - 1, r1 - 1),
+            )
+        )
+    return views
+
+
+def _edge_views(shape: tuple[int, ...], axis: int) -> tuple[tuple, ...]:
+    """Index tuples of rows 0, 1, 2 and -3, -2, -1 of the axis (as length-1 slices)."""
+    ndim, length = len(shape), shape[axis]
+    rows = (0, 1, 2, length - 3, length - 2, length - 1)
+    return tuple(_index(ndim, axis, slice(r, r + 1)) if r >= 0 else () for r in rows)
+
+
+def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
+    """numpy.gradient's uniform formulas along ``axis`` (spacing ``h``, a number or 0-d)."""
+    interior = _interior_views(shape, axis)
+    e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
+    subtract, divide, multiply = np.subtract, np.divide, np.multiply
+
+    def run(f: np.ndarray, h: Any, out: np.ndarray) -> None:
+        twice, scale = 2.0 * h, cast(Any, divide)
+        if type(twice) is float and f.dtype.kind == "f" and _exact_reciprocal(twice):
+            # x / 2h and x * (1 / 2h) are the same real number, hence the same
+            # rounding, and a product costs a fraction of a quotient
+            twice, scale = 1.0 / twice, multiply
+        for target, before, _, after, _ in interior:
+            block = out[target]
+            subtract(f[after], f[before], out=block)
+            scale(block, twice, out=block)
+        first, last = out[e0], out[l1]
+        if edge_order == 1:
+            subtract(f[e1], f[e0], out=first)
+            divide(first, h, out=first)
+            subtract(f[l1], f[l2], out=last)
+            divide(last, h, out=last)
+            return
+        _three(f, first, (e0, e1, e2), (-1.5 / h, 2.0 / h, -0.5 / h))
+        _three(f, last, (l3, l2, l1), (0.5 / h, -2.0 / h, 1.5 / h))
+
+    return run
+
+
+def _exact_reciprocal(value: float) -> bool:
+    """A power of two whose reciprocal, like itself, is normal in every float dtype."""
+    return abs(math.frexp(value)[0]) == 0.5 and 2.0**-14 <= abs(value) <= 2.0**14
+
+
+def _three(f: np.ndarray, target: np.ndarray, rows: tuple, weights: tuple) -> None:
+    """``a f[r0] + b f[r1] + c f[r2]`` into ``target``, in numpy.gradient's order."""
+    np.multiply(weights[0], f[rows[0]], out=target)
+    np.add(target, weights[1] * f[rows[1]], out=target)
+    np.add(target, weights[2] * f[rows[2]], out=target)
+
+
+def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
+    """numpy.gradient's formulas for coordinates along ``axis``, uniform or not."""
+    uniform = _uniform_run(shape, axis, edge_order)
+    interior = _interior_views(shape, axis)
+    e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
+    ndim = len(shape)
+    weight_shape = tuple(-1 if k == axis else 1 for k in range(ndim))
+    per_block = axis == 0 and len(interior) > 1
+
+    def run(f: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
+        d = x[1:] - x[:-1]
+        if (d == d[0]).all():
+            uniform(f, d[0], out)
+            return
+        if not per_block:
+            whole = [w.reshape(weight_shape) for w in _central(d)]
+        for target, before, same, after, rows in interior:
+            a, b, c = _central(d[rows.start : rows.stop + 1]) if per_block else whole
+            if per_block and ndim > 1:
+                a, b, c = (w.reshape(weight_shape) for w in (a, b, c))
+            block = out[target]
+            np.multiply(a, f[before], out=block)
+            np.add(block, b * f[same], out=block)
+            np.add(block, c * f[after], out=block)
+        first, last = out[e0], out[l1]
+        if edge_order == 1:
+            np.subtract(f[e1], f[e0], out=first)
+            np.divide(first, d[0], out=first)
+            np.subtract(f[l1], f[l2], out=last)
+            np.divide(last, d[-1], out=last)
+            return
+        _three(f, first, (e0, e1, e2), _first_edge(*_scalars(d, 0, 1)))
+        _three(f, last, (l3, l2, l1), _last_edge(*_scalars(d, -2, -1)))
+
+    return run
+
+
+def _scalars(d: np.ndarray, i: int, j: int) -> tuple[Any, Any]:
+    """Two steps as scalars: Python floats for float64 (the same IEEE arithmetic, cheaper)."""
+    if d.dtype == np.float64:
+        return float(d[i]), float(d[j])
+    return d[i], d[j]
+
+
+def _central(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy.gradient's interior weights from steps ``d`` (rows 1 .. len(d) - 1).
+
+    numpy's expressions, ``a = -(dx2) / (dx1 (dx1 + dx2))``, ``b = (dx2 - dx1)
+    / (dx1 dx2)``, ``c = dx1 / (dx2 (dx1 + dx2))``, each operation rounded
+    as there (a negation commutes exactly with a division), with the sum
+    ``dx1 + dx2`` computed once and no temporaries beyond the three weights.
+    """
+    dx1, dx2 = d[:-1], d[1:]
+    total = dx1 + dx2
+    a = np.multiply(dx1, total)
+    np.divide(dx2, a, out=a)
+    np.negative(a, out=a)
+    b = np.subtract(dx2, dx1)
+    np.multiply(dx2, total, out=total)
+    np.divide(dx1, total, out=total)
+    product = np.multiply(dx1, dx2)
+    np.divide(b, product, out=b)
+    return a, b, total
+
+
+def _first_edge(dx1: Any, dx2: Any) -> tuple[Any, Any, Any]:
+    a = -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2))
+    b = (dx1 + dx2) / (dx1 * dx2)
+    c = -dx1 / (dx2 * (dx1 + dx2))
+    return a, b, c
+
+
+def _last_edge(dx1: Any, dx2: Any) -> tuple[Any, Any, Any]:
+    a = (dx2) / (dx1 * (dx1 + dx2))
+    b = -(dx2 + dx1) / (dx1 * dx2)
+    c = (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2))
+    return a, b, c

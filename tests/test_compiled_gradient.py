@@ -1,0 +1,148 @@
+"""The compiled NumPy programs (numpy.gradient's own call, cached per signature).
+
+Each case is compared to the bit with numpy.gradient, and with the general
+path of plans and executors (``periodic=np.False_`` is a NumPy bool, which
+the compiled path leaves to the general one), at sizes that fit one block
+and sizes that span many.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import xpdiff as xd
+from xpdiff._array.executors import compiled
+
+RNG = np.random.default_rng(7)
+
+SHAPES = [(10,), (3,), (200_001,), (7, 5), (300, 301), (5, 4, 3), (3, 40_000)]
+
+
+def _same(a, b):
+    if isinstance(a, tuple):
+        assert isinstance(b, tuple)
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+        return
+    assert type(a) is np.ndarray
+    assert a.dtype == b.dtype
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a, b, strict=True)
+
+
+def _check(f, *varargs, **kwargs):
+    expected = np.gradient(f, *varargs, **kwargs)
+    got = xd.gradient(f, *varargs, **kwargs)
+    _same(got, expected)
+    _same(got, xd.gradient(f, *varargs, periodic=np.False_, **kwargs))  # the plans' path
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("edge_order", [None, 1, 2])
+def test_unit_and_scalar_spacing_match_numpy_to_the_bit(shape, edge_order):
+    f = RNG.standard_normal(shape)
+    kwargs = {} if edge_order is None else {"edge_order": edge_order}
+    _check(f, **kwargs)
+    _check(f, 0.1, **kwargs)
+    _check(f, 0.25, **kwargs)
+    _check(f, 3, **kwargs)
+    _check(f, *[0.5 + k for k in range(f.ndim)], **kwargs)
+    _check(f, axis=-1, **kwargs)
+    assert compiled.program_for(f, (), None, edge_order) is not None
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_coordinates_match_numpy_to_the_bit(shape, edge_order):
+    f = RNG.standard_normal(shape)
+    for axis in range(f.ndim):
+        x = np.cumsum(RNG.uniform(0.5, 1.5, shape[axis]))
+        _check(f, x, axis=axis, edge_order=edge_order)
+        _check(f, np.arange(shape[axis]) * 0.3, axis=axis, edge_order=edge_order)  # uniform
+        _check(f, np.arange(shape[axis]) * 2, axis=axis, edge_order=edge_order)  # integers
+        _check(f, x.astype(np.float32), axis=axis, edge_order=edge_order)
+    coords = [np.cumsum(RNG.uniform(0.5, 1.5, n)) for n in shape]
+    _check(f, *coords, edge_order=edge_order)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.complex64, np.complex128, np.int32])
+def test_dtypes_match_numpy_to_the_bit(dtype):
+    f = (RNG.standard_normal((40, 30)) * 100).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        f = f + 1j * RNG.standard_normal((40, 30)).astype(dtype)
+    _check(f)
+    _check(f, 0.1, edge_order=2)
+    x = np.cumsum(RNG.uniform(0.5, 1.5, 40))
+    _check(f, x, 0.5, edge_order=2)  # float64 coordinates: numpy's promotion, general path
+    _check(f, x.astype(np.float16), axis=0)
+
+
+def test_extreme_values_and_powers_of_two_spacing():
+    with np.errstate(all="ignore"):
+        for dtype in (np.float16, np.float32, np.float64):
+            scale = np.array([5e-324, 1e-300, 1.0, 1e300, np.inf, np.nan])
+            f = (RNG.standard_normal(600) * scale[RNG.integers(0, 6, 600)]).astype(dtype)
+            for h in (1.0, 0.5, -4.0, 2.0**-13, 2.0**-20, 2.0**-1030, 2.0**1020, 0.1):
+                _same(xd.gradient(f, h), np.gradient(f, h))
+                _same(xd.gradient(f, h, edge_order=2), np.gradient(f, h, edge_order=2))
+
+
+def test_coordinates_are_read_afresh_on_every_call():
+    """The key holds the kind of a spacing, never its values: a changed array is new data."""
+    f = RNG.standard_normal(50)
+    x = np.cumsum(RNG.uniform(0.5, 1.5, 50))
+    first = xd.gradient(f, x)
+    x *= 3.0
+    _same(xd.gradient(f, x), np.gradient(f, x))
+    assert not np.array_equal(first, xd.gradient(f, x))
+    x[:] = np.arange(50.0)
+    _same(xd.gradient(f, x, edge_order=2), np.gradient(f, x, edge_order=2))
+
+
+def test_caller_arrays_untouched_and_read_only_input():
+    f = RNG.standard_normal((20, 30))
+    x = np.cumsum(RNG.uniform(0.5, 1.5, 30))
+    f.flags.writeable = False
+    x.flags.writeable = False
+    before = f.copy(), x.copy()
+    _check(f, 1.0, x)
+    np.testing.assert_array_equal(f, before[0])
+    np.testing.assert_array_equal(x, before[1])
+
+
+def test_errors_come_before_any_work_and_match_numpy():
+    f = np.ones((5, 5))
+    with pytest.raises(ValueError, match="distances must match the length"):
+        xd.gradient(f, np.ones(5), np.ones(2))
+    with pytest.raises(TypeError, match="edge_order must be"):
+        xd.gradient(f, edge_order=True)
+    with pytest.raises(ValueError, match="edge_order must be"):
+        xd.gradient(f, edge_order=0)
+    with pytest.raises(TypeError, match="invalid number of arguments"):
+        xd.gradient(f, 1.0, 2.0, 3.0)
+
+
+@pytest.mark.parametrize(
+    ("varargs", "kwargs"),
+    [
+        ((True,), {}),
+        ((1j,), {}),
+        ((np.float64(0.5),), {}),
+        ((), {"axis": [0]}),
+        ((), {"n": 2}),
+        ((), {"accuracy": 2}),
+        ((), {"periodic": True}),
+        ((), {"edge_order": 3}),
+    ],
+)
+def test_other_calls_take_the_general_path(varargs, kwargs):
+    from xpdiff._array import executors
+
+    f = np.ones((4, 4))
+    args = (kwargs.get("axis"), kwargs.get("edge_order"), kwargs.get("n", 1))
+    program = executors.compiled_program(
+        f, varargs, *args, kwargs.get("accuracy"), kwargs.get("periodic", False)
+    )
+    assert program is None
