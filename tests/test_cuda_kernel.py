@@ -110,11 +110,17 @@ def run_on_host(f: np.ndarray, jobs, out_dtype, directory: Path) -> list[np.ndar
 
 
 class Recorder:
-    """``executors.apply_axes`` that keeps the arguments of its last call (plans included)."""
+    """``executors.apply_axes`` that keeps the arguments of its last call (plans included).
+
+    NumPy's everyday call has a compiled program of its own that makes no plans
+    (``executors.compiled_program``); the recorder turns it off so that every
+    call goes through the plans that a CuPy array's call would get.
+    """
 
     def __init__(self, monkeypatch):
         self.calls: list = []
         original = executors.apply_axes
+        monkeypatch.setattr(executors, "compiled_program", lambda *args: None)
 
         def recording(executor, xp, f, jobs, out_dtype):
             self.calls.append((f, list(jobs), out_dtype))
@@ -191,7 +197,10 @@ def test_high_order_and_periodic_on_the_host(dtype, build_dir, monkeypatch):
     check_call(f, (0.25,), {"accuracy": 4}, build_dir, monkeypatch)
     check_call(f, (x, np.float32(0.5)), {"n": 2, "accuracy": 4}, build_dir, monkeypatch)
     check_call(f, (0.1,), {"n": 3, "accuracy": 2, "periodic": True}, build_dir, monkeypatch)
-    check_call(f, (x, 0.5), {"accuracy": 4, "periodic": [True, False]}, build_dir, monkeypatch)
+    closed = np.cumsum(np.linspace(0.5, 1.5, 12))  # a periodic axis: one closing coordinate
+    check_call(
+        f, (closed, 0.5), {"accuracy": 4, "periodic": [True, False]}, build_dir, monkeypatch
+    )
 
 
 def test_strided_views_on_the_host(build_dir, monkeypatch):
@@ -202,7 +211,7 @@ def test_strided_views_on_the_host(build_dir, monkeypatch):
         check_call(view, (), {"accuracy": 4, "periodic": True}, build_dir, monkeypatch)
 
 
-def _spacing(draw, length, dtype_kind):
+def _spacing(draw, length, dtype_kind, periodic=False):
     kind = draw(st.sampled_from(["scalar", "typed", "uniform coordinates", "coordinates"]))
     if kind == "scalar":
         return draw(st.sampled_from([1.0, 0.1, 0.75, 2.5]))
@@ -210,9 +219,8 @@ def _spacing(draw, length, dtype_kind):
         return draw(st.sampled_from([np.float32(0.3), np.float64(0.7), np.float16(0.5)]))
     if kind == "uniform coordinates":
         return np.arange(length) * 0.25
-    steps = draw(
-        st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0]), min_size=length, max_size=length)
-    )
+    size = length + 1 if periodic else length  # periodic: the closing coordinate too
+    steps = draw(st.lists(st.sampled_from([0.25, 0.5, 0.75, 1.0]), min_size=size, max_size=size))
     coords = np.cumsum(steps)
     return coords.astype(np.float32) if dtype_kind == "f32" else coords
 
@@ -244,7 +252,11 @@ def gradient_calls(draw):
     elif spacing_kind == "one":
         args = (draw(st.sampled_from([0.5, 1.25, np.float64(0.2)])),)
     else:
-        args = tuple(_spacing(draw, shape[a], coords_kind) for a in chosen)
+        wraps = periodic if isinstance(periodic, list) else [periodic] * count
+        args = tuple(
+            _spacing(draw, shape[a], coords_kind, wrap)
+            for a, wrap in zip(chosen, wraps, strict=True)
+        )
     layout = draw(st.sampled_from(["c", "f", "reversed", "sliced"]))
     kwargs = {"axis": None if axes is None else tuple(axes), "n": n, "accuracy": accuracy}
     kwargs["periodic"] = periodic
@@ -498,6 +510,7 @@ def host_cupy(build_dir, monkeypatch):
         return original(xp, f) if _backend.library_name(f) == "dask" else cupy_executor
 
     monkeypatch.setattr(executors, "executor_for", executor_for)
+    monkeypatch.setattr(executors, "compiled_program", lambda *args: None)  # plans, as CuPy
     cupy_executor.compiled.cache_clear()
     yield stand_in
     cupy_executor.compiled.cache_clear()
