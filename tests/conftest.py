@@ -19,6 +19,11 @@ import array_api_compat
 import numpy as np
 import pytest
 
+# Imported before collection: with --import-mode=importlib, a doctest module of
+# src/xpdiff collected before the package is imported becomes a second copy of
+# that module (xpdiff.errors with classes that are not the ones raised).
+import xpdiff  # noqa: F401
+
 REQUIRE_BACKENDS = os.environ.get("XPDIFF_REQUIRE_BACKENDS", "") == "1"
 
 

@@ -7,6 +7,7 @@ carry function mode out; ``_gradient``, ``_function`` and ``_second``
 combine them.
 """
 
+from . import errors
 from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
 from ._function.first import GradInfo, grad, jacobian
@@ -19,6 +20,7 @@ __all__ = [
     "GenD",
     "GradInfo",
     "__version__",
+    "errors",
     "fd_weights",
     "genD",
     "get_memory_budget",

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from .. import _backend
+from ..errors import BatchShapeError, ResultTypeError
+from ..errors import FuncResultError as OwnError
 
 __all__ = [
     "BatchShapeError",
@@ -45,18 +47,6 @@ __all__ = [
     "add_note",
     "evaluator_for",
 ]
-
-
-class OwnError(Exception):
-    """Marks xpdiff's own checks of what func returned (never the user's exceptions)."""
-
-
-class BatchShapeError(OwnError, ValueError):
-    """func returned the wrong shape for a batch."""
-
-
-class ResultTypeError(OwnError, TypeError):
-    """func returned something that is not numbers of the work's library."""
 
 
 def add_note(exc: BaseException, note: str) -> None:
@@ -191,6 +181,31 @@ def _batch_note(shape: tuple) -> str:
     )
 
 
+def _raised_inside_numpy(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module == "numpy" or module.startswith("numpy."):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _note_mixed_libraries(exc: BaseException, points: Any) -> None:
+    """func failed inside NumPy on an array of another library: say which, and what to use."""
+    if _backend.is_numpy(points) or not _raised_inside_numpy(exc):
+        return
+    library = _backend.library_name(points)
+    kind = f"{type(points).__module__}.{type(points).__qualname__}"
+    add_note(
+        exc,
+        f"func received a {library} array ({kind}), the library of x, and failed inside "
+        f"NumPy: NumPy's functions (np.sum(p, axis=0), np.sin, ...) do not work on {library} "
+        f"arrays. Compute with x's own library: xp = array_api_compat.array_namespace(p), "
+        f"then xp.sum(p, axis=0), xp.sin(p), ... (or {library}'s functions).",
+    )
+
+
 # --- the evaluators -----------------------------------------------------------------------
 
 
@@ -243,7 +258,12 @@ class Evaluator:
         """func at the point(s) ``x`` of shape ``(n, *B)`` (a copy that xpdiff owns)."""
         self.ncalls += 1
         self.nfev += math.prod(x.shape[1:])
-        value = self._values(xp, self.call(x), device, batch=False)
+        try:
+            value = self.call(x)
+        except Exception as exc:
+            _note_mixed_libraries(exc, x)
+            raise
+        value = self._values(xp, value, device, batch=False)
         batch_shape = tuple(x.shape[1:])
         if batch_shape and (
             value.ndim < len(batch_shape)
@@ -293,7 +313,8 @@ class Evaluator:
         return unpad(self._values(xp, value, device, batch=True), head, points, count)
 
     def _explain(self, xp, exc, points, *, batch: bool) -> None:
-        """Notes on an exception of func: called on a batch; given complex points."""
+        """Notes on an exception of func: NumPy on other arrays; a batch; complex points."""
+        _note_mixed_libraries(exc, points)
         if self.complex_batch and _fails_for_complex_only(xp, self.call, points):
             # numDeriv's message, as a note: the user's exception stays as it is
             add_note(
