@@ -183,6 +183,7 @@ def _examples_for(backend: Backend, asked: int) -> int:
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
     """A Hypothesis test taking ``xp`` runs :func:`_examples_for` examples on its backend."""
     test = getattr(item, "obj", None)
+    test = getattr(test, "__func__", test)  # a method's function holds the settings
     callspec = getattr(item, "callspec", None)
     backend = callspec.params.get("xp") if callspec is not None else None
     # @given keeps its settings on the test and reads them when the test is called

@@ -47,7 +47,8 @@ def test_ids_name_the_backend_and_files_print_once(tmp_path: Path) -> None:
         f"{f}::{t}[{b}]" for f in ("test_one.py", "test_two.py") for t in ("test_a", "test_b")
         for b in expected
     )  # fmt: skip
-    proc = _pytest(tmp_path)
+    # two backends are enough to see the grouping (and need no optional library)
+    proc = _pytest(tmp_path, "-k", "numpy")
     progress = [line for line in proc.stdout.splitlines() if line.startswith("test_")]
     assert [line.split()[0] for line in progress] == ["test_one.py", "test_two.py"], proc.stdout
 
@@ -123,11 +124,14 @@ def test_fewer_examples_on_slow_backends(
     tmp_path: Path, full: str, expected: dict[str, int]
 ) -> None:
     (tmp_path / "test_h.py").write_text(HYPOTHESIS_SUITE)
-    proc = _pytest(tmp_path, "-s", env={"XPDIFF_FULL_EXAMPLES": full})
+    # NumPy, a half and a quarter, and a test without a backend
+    chosen = "numpy or strict or jax or no_backend or counts"
+    proc = _pytest(tmp_path, "-s", "-k", chosen, env={"XPDIFF_FULL_EXAMPLES": full})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     line = next(ln for ln in proc.stdout.splitlines() if "COUNTS" in ln)
     counts = eval(line.split("COUNTS", 1)[1])  # a dict literal printed by the suite
     assert counts["numpy"] == 40
+    assert set(counts) <= {"numpy", "numpy_readonly", "array_api_strict", "jax", "none"}
     assert counts["none"] == 40  # a test without a backend keeps its count
     for backend, count in counts.items():
         assert count == expected[backend], (backend, counts)
