@@ -30,10 +30,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 import xpdiff
+
+# This module, the probe, imports array libraries by name at run time (the
+# library itself imports none): the demo's function, written as a user writes
+# one, takes its namespace from array-api-compat.
+array_api_compat = importlib.import_module("array_api_compat")
 
 #: the names ``--backend`` takes, in the order they are listed
 BACKENDS = ("numpy", "cupy", "torch", "jax", "dask", "array_api_strict")
@@ -55,10 +59,6 @@ INSTALL_HINTS = {
 }
 
 
-def _identity(a: Any) -> Any:
-    return a
-
-
 @dataclass
 class Found:
     """One array library as found on this machine."""
@@ -78,9 +78,8 @@ def _version(module: Any) -> str:
 
 
 def _missing(key: str, name: str, exc: BaseException) -> Found:
-    if isinstance(exc, ImportError):
-        return Found(key, name, "not installed", hint=INSTALL_HINTS[key])
-    return Found(key, name, f"installed but cannot be imported: {exc}", hint=INSTALL_HINTS[key])
+    status = "not installed" if isinstance(exc, ImportError) else f"cannot be imported: {exc}"
+    return Found(key, name, status, hint=INSTALL_HINTS[key])
 
 
 def _probe_numpy() -> Found:
@@ -92,34 +91,18 @@ def _probe_cupy() -> Found:
         cupy = importlib.import_module("cupy")
     except Exception as exc:  # a broken CUDA install can fail in many ways
         return _missing("cupy", "CuPy", exc)
+    unusable = "CuPy needs an NVIDIA GPU and its driver"
     try:
         if not cupy.is_available():
             count = cupy.cuda.runtime.getDeviceCount()
-            return Found(
-                "cupy",
-                "CuPy",
-                f"{_version(cupy)}, not usable: {count} CUDA devices",
-                hint="CuPy needs an NVIDIA GPU and its driver",
-            )
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        gpu = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+            return Found("cupy", "CuPy", f"{_version(cupy)}, {count} CUDA devices", hint=unusable)
+        gpu = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        gpu = gpu.decode() if isinstance(gpu, bytes) else gpu
         runtime = cupy.cuda.runtime.runtimeGetVersion()
     except Exception as exc:
-        return Found(
-            "cupy",
-            "CuPy",
-            f"{_version(cupy)}, not usable: {exc}",
-            hint="CuPy needs an NVIDIA GPU and its driver",
-        )
-    return Found(
-        "cupy",
-        "CuPy",
-        f"{_version(cupy)} on {gpu} (CUDA runtime {runtime // 1000}.{runtime % 1000 // 10})",
-        available=True,
-        gpu=True,
-        make=cupy.asarray,
-        to_host=cupy.asnumpy,
-    )
+        return Found("cupy", "CuPy", f"{_version(cupy)}, not usable: {exc}", hint=unusable)
+    status = f"{_version(cupy)} on {gpu} (CUDA runtime {runtime // 1000}.{runtime % 1000 // 10})"
+    return Found("cupy", "CuPy", status, True, True, cupy.asarray, cupy.asnumpy)
 
 
 def _probe_torch() -> Found:
@@ -128,49 +111,31 @@ def _probe_torch() -> Found:
     except Exception as exc:
         return _missing("torch", "PyTorch", exc)
     gpu = bool(torch.cuda.is_available())
-    device = "cuda" if gpu else "cpu"
     where = torch.cuda.get_device_name(0) if gpu else "CPU"
 
     def make(a: np.ndarray) -> Any:
-        return torch.asarray(a.copy(), device=device)
+        return torch.asarray(a.copy(), device="cuda" if gpu else "cpu")
 
     def to_host(t: Any) -> np.ndarray:
         return np.asarray(t.detach().cpu().numpy())
 
-    return Found(
-        "torch",
-        "PyTorch",
-        f"{_version(torch)} on {where}",
-        available=True,
-        gpu=gpu,
-        make=make,
-        to_host=to_host,
-    )
+    return Found("torch", "PyTorch", f"{_version(torch)} on {where}", True, gpu, make, to_host)
 
 
 def _probe_jax() -> Found:
     try:
         jax = importlib.import_module("jax")
         jnp = importlib.import_module("jax.numpy")
-    except Exception as exc:
-        return _missing("jax", "JAX", exc)
-    try:
         devices = jax.devices()
     except Exception as exc:
-        return Found("jax", "JAX", f"{_version(jax)}, no device: {exc}", hint=INSTALL_HINTS["jax"])
+        return _missing("jax", "JAX", exc)
 
     def make(a: np.ndarray) -> Any:
         jax.config.update("jax_enable_x64", True)  # float64 as in NumPy
         return jnp.asarray(a)
 
-    return Found(
-        "jax",
-        "JAX",
-        f"{_version(jax)} on {', '.join(map(str, devices))}",
-        available=True,
-        gpu=any(d.platform == "gpu" for d in devices),
-        make=make,
-    )
+    status = f"{_version(jax)} on {', '.join(map(str, devices))}"
+    return Found("jax", "JAX", status, True, any(d.platform == "gpu" for d in devices), make)
 
 
 def _probe_dask() -> Found:
@@ -181,20 +146,12 @@ def _probe_dask() -> Found:
         return _missing("dask", "Dask", exc)
 
     def make(a: np.ndarray) -> Any:
-        chunks = tuple(max(1, (s + 1) // 2) for s in a.shape)
-        return da.from_array(a, chunks=chunks)
+        return da.from_array(a, chunks=tuple(max(1, (s + 1) // 2) for s in a.shape))
 
     def to_host(x: Any) -> np.ndarray:
         return np.asarray(x.compute())
 
-    return Found(
-        "dask",
-        "Dask",
-        f"{_version(dask)} (NumPy chunks)",
-        available=True,
-        make=make,
-        to_host=to_host,
-    )
+    return Found("dask", "Dask", f"{_version(dask)} (NumPy chunks)", True, False, make, to_host)
 
 
 def _probe_strict() -> Found:
@@ -202,13 +159,7 @@ def _probe_strict() -> Found:
         xps = importlib.import_module("array_api_strict")
     except Exception as exc:
         return _missing("array_api_strict", "array-api-strict", exc)
-    return Found(
-        "array_api_strict",
-        "array-api-strict",
-        _version(xps),
-        available=True,
-        make=xps.asarray,
-    )
+    return Found("array_api_strict", "array-api-strict", _version(xps), True, False, xps.asarray)
 
 
 def find_backends() -> list[Found]:

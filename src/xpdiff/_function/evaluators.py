@@ -27,6 +27,7 @@ import multiprocessing
 import numbers
 import os
 import pickle
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -181,29 +182,20 @@ def _batch_note(shape: tuple) -> str:
     )
 
 
-def _raised_inside_numpy(exc: BaseException) -> bool:
-    tb = exc.__traceback__
-    while tb is not None:
-        module = tb.tb_frame.f_globals.get("__name__", "")
-        if module == "numpy" or module.startswith("numpy."):
-            return True
-        tb = tb.tb_next
-    return False
-
-
 def _note_mixed_libraries(exc: BaseException, points: Any) -> None:
     """func failed inside NumPy on an array of another library: say which, and what to use."""
-    if _backend.is_numpy(points) or not _raised_inside_numpy(exc):
-        return
-    library = _backend.library_name(points)
-    kind = f"{type(points).__module__}.{type(points).__qualname__}"
-    add_note(
-        exc,
-        f"func received a {library} array ({kind}), the library of x, and failed inside "
-        f"NumPy: NumPy's functions (np.sum(p, axis=0), np.sin, ...) do not work on {library} "
-        f"arrays. Compute with x's own library: xp = array_api_compat.array_namespace(p), "
-        f"then xp.sum(p, axis=0), xp.sin(p), ... (or {library}'s functions).",
-    )
+    frames = traceback.walk_tb(exc.__traceback__)
+    in_numpy = any(f.f_globals.get("__name__", "").split(".")[0] == "numpy" for f, _ in frames)
+    if in_numpy and not _backend.is_numpy(points):
+        library, kind = _backend.library_name(points), type(points)
+        add_note(
+            exc,
+            f"func received a {library} array ({kind.__module__}.{kind.__qualname__}), the "
+            f"library of x, and failed inside NumPy: NumPy's functions (np.sum(p, axis=0), "
+            f"np.sin, ...) do not work on {library} arrays. Compute with x's own library: xp = "
+            f"array_api_compat.array_namespace(p), then xp.sum(p, axis=0), xp.sin(p), ... (or "
+            f"{library}'s functions).",
+        )
 
 
 # --- the evaluators -----------------------------------------------------------------------
