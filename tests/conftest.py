@@ -7,19 +7,41 @@ namespace, device, dtype and shape before comparing values.
 
 A backend whose library is missing is skipped, except where
 ``XPDIFF_REQUIRE_BACKENDS=1`` (CI sets it): there a missing library fails.
+The skip summary says which ``pip install`` brings each group of skipped
+tests back.
+
+Test ids name the backend (``test_x[torch]``). The fixture is module-scoped:
+pytest groups a file's tests by backend within the file, so each file prints
+one progress line (a session-scoped one groups the whole run by backend: six
+unlabelled lines per file), and Hypothesis accepts it (it refuses
+function-scoped fixtures). The harnesses are made once per backend and kept.
+
+Hypothesis tests run the count of examples they ask for on NumPy, and a
+fraction of it on the slower backends (:data:`EXAMPLES_FRACTION`): the same
+strategies through a slower dispatch (JAX compiles every new shape and dtype).
+``XPDIFF_FULL_EXAMPLES=1`` runs the full count everywhere.
 """
 
 from __future__ import annotations
 
 import enum
 import importlib
+import math
 import os
+import re
+from collections.abc import Generator
 
 import array_api_compat
 import numpy as np
 import pytest
 
+# Imported before collection: with --import-mode=importlib, a doctest module of
+# src/xpdiff collected before the package is imported becomes a second copy of
+# that module (xpdiff.errors with classes that are not the ones raised).
+import xpdiff  # noqa: F401
+
 REQUIRE_BACKENDS = os.environ.get("XPDIFF_REQUIRE_BACKENDS", "") == "1"
+FULL_EXAMPLES = os.environ.get("XPDIFF_FULL_EXAMPLES", "") == "1"
 
 
 class Backend(enum.Enum):
@@ -134,14 +156,92 @@ def _harness(backend: Backend) -> BackendHarness:
     return _HARNESSES[backend]
 
 
-@pytest.fixture(params=list(Backend), ids=[b.value for b in Backend], scope="session")
+@pytest.fixture(params=list(Backend), ids=[b.value for b in Backend], scope="module")
 def xp(request) -> BackendHarness:
     """Every installed array backend, as a :class:`BackendHarness`."""
     return _harness(request.param)
 
 
+#: Hypothesis examples per backend, as a fraction of the count a test asks for
+EXAMPLES_FRACTION = {
+    Backend.NUMPY: 1.0,
+    Backend.NUMPY_READONLY: 1.0,
+    Backend.ARRAY_API_STRICT: 0.5,
+    Backend.TORCH: 0.5,
+    Backend.DASK: 0.5,
+    Backend.JAX: 0.25,
+}
+
+
+def _examples_for(backend: Backend, asked: int) -> int:
+    if FULL_EXAMPLES:
+        return asked
+    return min(asked, max(5, math.ceil(asked * EXAMPLES_FRACTION[backend])))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """A Hypothesis test taking ``xp`` runs :func:`_examples_for` examples on its backend."""
+    test = getattr(item, "obj", None)
+    test = getattr(test, "__func__", test)  # a method's function holds the settings
+    callspec = getattr(item, "callspec", None)
+    backend = callspec.params.get("xp") if callspec is not None else None
+    # @given keeps its settings on the test and reads them when the test is called
+    settings = getattr(test, "_hypothesis_internal_use_settings", None)
+    if not isinstance(backend, Backend) or settings is None:
+        return (yield)
+    examples = _examples_for(backend, settings.max_examples)
+    if examples == settings.max_examples:
+        return (yield)
+    import hypothesis
+
+    test._hypothesis_internal_use_settings = hypothesis.settings(settings, max_examples=examples)
+    try:
+        return (yield)
+    finally:
+        test._hypothesis_internal_use_settings = settings
+
+
+#: what brings a missing module back, by its top-level name
+INSTALL = {
+    "torch": "pip install torch==2.13.0",
+    "jax": "pip install jax",
+    "cyipopt": "pip install cyipopt-wheels",
+    "cupy": "pip install cupy-cuda13x",
+    "numdifftools": "pip install numdifftools",
+    **{
+        module: 'pip install -e ".[test]"'
+        for module in (
+            "array_api_strict", "dask", "distributed", "scipy", "sympy", "findiff", "hypothesis"
+        )
+    },
+}  # fmt: skip
+TORCH_NOTE = (
+    "on Linux x86-64 the package index's torch is the CUDA build, with gigabytes of CUDA "
+    "wheels; PyTorch's CPU wheel index has the CPU build"
+)
+_MISSING = [
+    re.compile(r"backend (\w+) is not installed"),
+    re.compile(r"could not import '([\w.]+)'"),
+    re.compile(r"needs ([\w.]+)$"),
+    re.compile(r"^([\w.]+) is not installed"),
+]
+
+
+def install_hint(reason: str) -> str | None:
+    """The ``pip install`` that brings back a test skipped for ``reason``, if one does."""
+    for pattern in _MISSING:
+        found = pattern.search(reason)
+        if found:
+            module = found.group(1).split(".")[0]
+            if module == "numpy_readonly":
+                return None
+            return INSTALL.get(module, f"pip install {module.replace('_', '-')}")
+    return None
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """Skips summarised by reason, a line each, rather than a line per test.
+    """Skips summarised by reason, a line each, with the ``pip install`` that brings them back.
 
     Without torch or JAX a default run skips hundreds of tests for the same
     few reasons; listing each one (``-rs``) would push the result off the
@@ -153,9 +253,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     reasons: dict[str, int] = {}
     for report in skipped:
         longrepr = report.longrepr
-        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = longrepr[2] if isinstance(longrepr, (tuple, list)) else str(longrepr)
         reason = reason.removeprefix("Skipped: ").split("\n")[0]
         reasons[reason] = reasons.get(reason, 0) + 1
     terminalreporter.section("skipped, by reason", sep="-")
+    width = max(len(reason) for reason in reasons)
+    commands: dict[str, int] = {}
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
-        terminalreporter.write_line(f"{count:5d}  {reason}")
+        hint = install_hint(reason)
+        if hint is None:
+            terminalreporter.write_line(f"{count:5d}  {reason}")
+            continue
+        terminalreporter.write_line(f"{count:5d}  {reason:<{width}}  <- {hint}")
+        commands[hint] = commands.get(hint, 0) + count
+    total = sum(reasons.values())
+    ran = sum(len(terminalreporter.stats.get(k, [])) for k in ("passed", "failed", "error"))
+    terminalreporter.write_line(
+        f"{total} of {total + ran} tests skipped ({100 * total / max(1, total + ran):.0f}%)"
+        + (f"; {sum(commands.values())} come back with:" if commands else ".")
+    )
+    for command, count in sorted(commands.items(), key=lambda item: -item[1]):
+        terminalreporter.write_line(f"{count:5d}  {command}")
+    if any("torch" in command for command in commands):
+        terminalreporter.write_line(f"       ({TORCH_NOTE})")

@@ -9,6 +9,7 @@ weights, Richardson tables), and ``_backend`` is the only module that knows
 array libraries.
 """
 
+from . import errors
 from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
 from ._function.derivative import derivative
@@ -46,6 +47,7 @@ __all__ = [
     "as_jax",
     "as_torch",
     "derivative",
+    "errors",
     "fd_weights",
     "genD",
     "get_memory_budget",

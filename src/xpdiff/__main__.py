@@ -1,18 +1,32 @@
-"""``python -m xpdiff``: the backends found here, then a demo on the best of them.
+"""``python -m xpdiff``: the backends found here, then array mode and function mode on the best.
 
-The demo runs numpy.gradient's documentation examples through
-``xpdiff.gradient`` on the best backend found (CuPy on a usable GPU, else
-PyTorch on a usable GPU, else NumPy), prints inputs and results, and checks
-each result against numpy.gradient. This module, unlike the library itself,
-imports the optional array libraries: it is their probe.
+The main job lists every array library xpdiff is tested with (its version and
+device, or the ``pip install`` that brings it), then, on the best backend found
+(CuPy on a usable GPU, else PyTorch or JAX on a GPU, else NumPy) or the one
+named by ``--backend``:
+
+- array mode: numpy.gradient's documentation examples through
+  ``xpdiff.gradient``, each checked against numpy.gradient (values and dtype);
+- function mode: ``xpdiff.grad`` of a vectorized function, all perturbed points
+  in one call, against the same function point by point
+  (``vectorized=False``), with the calls counted, both checked against the
+  exact gradient, and ``xpdiff.hessian`` in one call.
+
+Times are medians over repeated calls after a first, warm-up call (imports,
+plan caches and, for JAX, compilation happen there), each ending with the
+result copied to the host, so that GPU work is finished. This module, unlike
+the library itself, imports the optional array libraries: it is their probe.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import statistics
 import sys
+import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,103 +34,155 @@ import numpy as np
 
 import xpdiff
 
+# This module, the probe, imports array libraries by name at run time (the
+# library itself imports none): the demo's function, written as a user writes
+# one, takes its namespace from array-api-compat.
+array_api_compat = importlib.import_module("array_api_compat")
+
+#: the names ``--backend`` takes, in the order they are listed
+BACKENDS = ("numpy", "cupy", "torch", "jax", "dask", "array_api_strict")
+
+#: what to run when a library is missing: no registry host named, only package names
+INSTALL_HINTS = {
+    "cupy": (
+        "pip install cupy-cuda13x (CUDA 13) or cupy-cuda12x (CUDA 12), "
+        "i.e. pip install 'xpdiff[cuda13]'; needs an NVIDIA GPU and driver"
+    ),
+    "torch": (
+        "pip install torch; an unpinned torch on Linux x86-64 is the CUDA build, with "
+        "gigabytes of CUDA wheels: for the CPU build, install it from PyTorch's CPU wheel "
+        "index (PyTorch's install page gives the command)"
+    ),
+    "jax": "pip install jax (CPU); pip install 'jax[cuda12]' for NVIDIA GPUs",
+    "dask": "pip install 'dask[array]' (and distributed for clusters: 'xpdiff[distributed]')",
+    "array_api_strict": "pip install array-api-strict",
+}
+
 
 @dataclass
 class Found:
     """One array library as found on this machine."""
 
-    name: str
+    key: str  # the --backend name
+    name: str  # the name shown
     status: str
-    usable: bool = False
-    make: Callable[[Any], Any] | None = None  # NumPy array -> this backend's array
+    available: bool = False  # arrays can be made and computed with here
+    gpu: bool = False  # on a GPU: preferred to NumPy
+    make: Callable[[np.ndarray], Any] | None = None  # NumPy array -> this backend's array
     to_host: Callable[[Any], np.ndarray] = field(default=np.asarray)
+    hint: str = ""  # what to install, where it is missing or unusable
 
 
-def _version(module) -> str:
-    return getattr(module, "__version__", "?")
+def _version(module: Any) -> str:
+    return str(getattr(module, "__version__", "?"))
+
+
+def _missing(key: str, name: str, exc: BaseException) -> Found:
+    status = "not installed" if isinstance(exc, ImportError) else f"cannot be imported: {exc}"
+    return Found(key, name, status, hint=INSTALL_HINTS[key])
 
 
 def _probe_numpy() -> Found:
-    return Found("NumPy", f"{np.__version__}", usable=True, make=np.asarray)
+    return Found("numpy", "NumPy", np.__version__, available=True, make=np.asarray)
 
 
 def _probe_cupy() -> Found:
     try:
         cupy = importlib.import_module("cupy")
-    except ImportError:
-        return Found("CuPy", "not installed (pip install 'xpdiff[cuda13]' or 'xpdiff[cuda12]')")
     except Exception as exc:  # a broken CUDA install can fail in many ways
-        return Found("CuPy", f"installed but cannot be imported: {exc}")
+        return _missing("cupy", "CuPy", exc)
+    unusable = "CuPy needs an NVIDIA GPU and its driver"
     try:
         if not cupy.is_available():
             count = cupy.cuda.runtime.getDeviceCount()
-            return Found("CuPy", f"{_version(cupy)}, not usable: {count} CUDA devices")
-        props = cupy.cuda.runtime.getDeviceProperties(0)
-        gpu = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+            return Found("cupy", "CuPy", f"{_version(cupy)}, {count} CUDA devices", hint=unusable)
+        gpu = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        gpu = gpu.decode() if isinstance(gpu, bytes) else gpu
         runtime = cupy.cuda.runtime.runtimeGetVersion()
     except Exception as exc:
-        return Found("CuPy", f"{_version(cupy)}, not usable: {exc}")
-    return Found(
-        "CuPy",
-        f"{_version(cupy)} on {gpu} (CUDA runtime {runtime // 1000}.{runtime % 1000 // 10})",
-        usable=True,
-        make=cupy.asarray,
-        to_host=cupy.asnumpy,
-    )
+        return Found("cupy", "CuPy", f"{_version(cupy)}, not usable: {exc}", hint=unusable)
+    status = f"{_version(cupy)} on {gpu} (CUDA runtime {runtime // 1000}.{runtime % 1000 // 10})"
+    return Found("cupy", "CuPy", status, True, True, cupy.asarray, cupy.asnumpy)
 
 
 def _probe_torch() -> Found:
     try:
         torch = importlib.import_module("torch")
-    except ImportError:
-        return Found("PyTorch", "not installed")
-    if torch.cuda.is_available():
-        gpu = torch.cuda.get_device_name(0)
-        return Found(
-            "PyTorch",
-            f"{_version(torch)} on {gpu}",
-            usable=True,
-            make=lambda a: torch.asarray(a, device="cuda"),
-            to_host=lambda t: t.cpu().numpy(),
-        )
-    return Found(
-        "PyTorch",
-        f"{_version(torch)} (CPU)",
-        usable=False,  # usable, but NumPy is the better CPU demo
-        make=torch.asarray,
-        to_host=lambda t: t.cpu().numpy(),
-    )
-
-
-def _probe(module_name: str, label: str, extra: Callable[[Any], str] | None = None) -> Found:
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return Found(label, "not installed")
     except Exception as exc:
-        return Found(label, f"installed but cannot be imported: {exc}")
-    status = _version(module)
-    if extra is not None:
-        try:
-            status += extra(module)
-        except Exception as exc:
-            status += f" (devices unknown: {exc})"
-    return Found(label, status)
+        return _missing("torch", "PyTorch", exc)
+    gpu = bool(torch.cuda.is_available())
+    where = torch.cuda.get_device_name(0) if gpu else "CPU"
+
+    def make(a: np.ndarray) -> Any:
+        return torch.asarray(a.copy(), device="cuda" if gpu else "cpu")
+
+    def to_host(t: Any) -> np.ndarray:
+        return np.asarray(t.detach().cpu().numpy())
+
+    return Found("torch", "PyTorch", f"{_version(torch)} on {where}", True, gpu, make, to_host)
+
+
+def _probe_jax() -> Found:
+    try:
+        jax = importlib.import_module("jax")
+        jnp = importlib.import_module("jax.numpy")
+        devices = jax.devices()
+    except Exception as exc:
+        return _missing("jax", "JAX", exc)
+
+    def make(a: np.ndarray) -> Any:
+        jax.config.update("jax_enable_x64", True)  # float64 as in NumPy
+        return jnp.asarray(a)
+
+    status = f"{_version(jax)} on {', '.join(map(str, devices))}"
+    return Found("jax", "JAX", status, True, any(d.platform == "gpu" for d in devices), make)
+
+
+def _probe_dask() -> Found:
+    try:
+        dask = importlib.import_module("dask")
+        da = importlib.import_module("dask.array")
+    except Exception as exc:
+        return _missing("dask", "Dask", exc)
+
+    def make(a: np.ndarray) -> Any:
+        return da.from_array(a, chunks=tuple(max(1, (s + 1) // 2) for s in a.shape))
+
+    def to_host(x: Any) -> np.ndarray:
+        return np.asarray(x.compute())
+
+    return Found("dask", "Dask", f"{_version(dask)} (NumPy chunks)", True, False, make, to_host)
+
+
+def _probe_strict() -> Found:
+    try:
+        xps = importlib.import_module("array_api_strict")
+    except Exception as exc:
+        return _missing("array_api_strict", "array-api-strict", exc)
+    return Found("array_api_strict", "array-api-strict", _version(xps), True, False, xps.asarray)
 
 
 def find_backends() -> list[Found]:
-    """Probe every array library xpdiff is tested with."""
+    """Probe every array library xpdiff is tested with, in the order of :data:`BACKENDS`."""
     return [
         _probe_numpy(),
         _probe_cupy(),
         _probe_torch(),
-        _probe("jax", "JAX", lambda jax: f" on {', '.join(map(str, jax.devices()))}"),
-        _probe("dask", "Dask"),
-        _probe("array_api_strict", "array-api-strict"),
+        _probe_jax(),
+        _probe_dask(),
+        _probe_strict(),
     ]
 
 
-def _examples():
+def best_backend(found: Sequence[Found]) -> Found:
+    """The first available backend on a GPU (CuPy, PyTorch, JAX), else NumPy."""
+    return next((b for b in found if b.available and b.gpu), found[0])
+
+
+# --- array mode ------------------------------------------------------------------------
+
+
+def _examples() -> list[tuple[str, np.ndarray, tuple[Any, ...], dict[str, Any]]]:
     """numpy.gradient's documentation examples: (description, f, varargs, kwargs)."""
     f = np.array([1, 2, 4, 7, 11, 16])
     x = np.arange(f.size)
@@ -141,26 +207,48 @@ def _line(label: str, a: np.ndarray) -> str:
     return head + np.array2string(np.asarray(a), separator=", ", prefix=head)
 
 
-def main(argv: list[str] | None = None) -> int:
-    print(f"xpdiff {xpdiff.__version__} (Python {sys.version.split()[0]})")
-    print()
-    print("Backends found:")
-    found = find_backends()
-    width = max(len(b.name) for b in found)
-    for b in found:
-        print(f"  {b.name:<{width}}  {b.status}")
+def _timed(
+    call: Callable[[], Any], repeat: int, budget: float = 2.0
+) -> tuple[Any, float, float, int]:
+    """(result, first call's seconds, median seconds of the calls after it, their number).
 
-    best = next((b for b in found if b.usable and b.name != "NumPy"), found[0])
-    print()
-    print(f"numpy.gradient's documentation examples on {best.name}:")
-    failures = 0
-    for title, f, varargs, kwargs in _examples():
+    ``repeat`` calls after the first, fewer where they would take more than
+    ``budget`` seconds (at least one).
+    """
+    start = time.perf_counter()
+    result = call()
+    first = time.perf_counter() - start
+    times: list[float] = []
+    while len(times) < repeat and (not times or sum(times) < budget):
         start = time.perf_counter()
-        assert best.make is not None  # every usable backend has one
-        result = xpdiff.gradient(best.make(f), *varargs, **kwargs)
-        results = result if isinstance(result, tuple) else (result,)
-        host = [best.to_host(r) for r in results]
-        elapsed = time.perf_counter() - start
+        result = call()
+        times.append(time.perf_counter() - start)
+    return result, first, statistics.median(times), len(times)
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.3f} ms" if seconds < 0.01 else f"{seconds * 1e3:.1f} ms"
+
+
+def array_mode(best: Found, repeat: int) -> int:
+    """numpy.gradient's examples on ``best``; the number that differ from numpy.gradient."""
+    make = best.make
+    assert make is not None  # every available backend has one
+    print("Array mode: numpy.gradient's documentation examples through xpdiff.gradient")
+    print(f"on {best.name}, each checked against numpy.gradient (values and dtype):")
+    failures = 0
+    firsts, medians = [], []
+    for title, f, varargs, kwargs in _examples():
+        data = make(f)
+
+        def call(data: Any = data, varargs: tuple[Any, ...] = varargs, kw: Any = kwargs) -> Any:
+            result = xpdiff.gradient(data, *varargs, **kw)
+            results = result if isinstance(result, tuple) else (result,)
+            return results, [best.to_host(r) for r in results]
+
+        (results, host), first, median, _ = _timed(call, repeat)
+        firsts.append(first)
+        medians.append(median)
         expected = np.gradient(f, *varargs, **kwargs)
         expected = expected if isinstance(expected, tuple) else (expected,)
         same = all(
@@ -176,14 +264,229 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "equals numpy.gradient" if same else "DIFFERS from numpy.gradient"
         print(
             f"    {type(results[0]).__module__}.{type(results[0]).__name__}, "
-            f"{results[0].dtype}, {verdict} ({elapsed * 1e3:.1f} ms)"
+            f"{results[0].dtype}, {verdict} ({_ms(median)} a call)"
         )
     print()
+    print(
+        f"  Times: median of {repeat} calls after a warm-up call, result on the host;\n  the "
+        f"warm-up calls took {_ms(min(firsts))} to {_ms(max(firsts))} (imports, plan caches, "
+        f"compilation)."
+    )
     if failures:
-        print(f"{failures} example(s) differ from numpy.gradient")
-        return 1
-    print("All examples equal numpy.gradient.")
-    return 0
+        print(f"  {failures} example(s) differ from numpy.gradient")
+    else:
+        print("  All examples equal numpy.gradient.")
+    return failures
+
+
+# --- function mode ---------------------------------------------------------------------
+
+
+def rosenbrock(p: Any) -> Any:
+    """The Rosenbrock function, vectorized: coordinates on axis 0, points on the rest."""
+    xp = array_api_compat.array_namespace(p)  # the library of the points: any of them
+    head, tail = p[:-1, ...], p[1:, ...]  # "..." for the points: the standard needs it
+    return xp.sum(100.0 * (tail - head**2) ** 2 + (1.0 - head) ** 2, axis=0)
+
+
+def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
+    """The exact gradient, on the host."""
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * (x[1:] - x[:-1] ** 2)
+    return g
+
+
+def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:
+    """The exact Hessian (tridiagonal), on the host."""
+    n = x.size
+    h = np.zeros((n, n))
+    diagonal = np.zeros(n)
+    diagonal[:-1] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
+    diagonal[1:] += 200.0
+    h[np.arange(n), np.arange(n)] = diagonal
+    off = -400.0 * x[:-1]
+    h[np.arange(n - 1), np.arange(1, n)] = off
+    h[np.arange(1, n), np.arange(n - 1)] = off
+    return h
+
+
+class Counted:
+    """func with its calls and points counted."""
+
+    def __init__(self, func: Callable[[Any], Any], *, vectorized: bool) -> None:
+        self.func = func
+        self.vectorized = vectorized
+        self.calls = 0
+        self.points = 0
+
+    def __call__(self, p: Any) -> Any:
+        self.calls += 1
+        self.points += int(np.prod(p.shape[1:])) if self.vectorized else 1
+        return self.func(p)
+
+    def reset(self) -> None:
+        self.calls = self.points = 0
+
+
+def _relative_error(result: np.ndarray, exact: np.ndarray) -> float:
+    return float(np.max(np.abs(result - exact)) / np.max(np.abs(exact)))
+
+
+def function_mode(best: Found, dim: int, repeat: int) -> int:
+    """grad batched against point by point, and hessian, on ``best``; the number of failures."""
+    make = best.make
+    assert make is not None
+    x_host = np.linspace(-1.2, 1.0, dim)
+    x = make(x_host)
+    print(f"Function mode: xpdiff.grad of a vectorized function of {dim} coordinates on")
+    print(f"{best.name}: every perturbed point in one call, against the same function called")
+    print("point by point (vectorized=False):")
+    print()
+    print("    def rosenbrock(p):  # p: coordinates on axis 0, points on the trailing axes")
+    print("        xp = array_api_compat.array_namespace(p)")
+    print("        head, tail = p[:-1, ...], p[1:, ...]")
+    print("        return xp.sum(100 * (tail - head**2)**2 + (1 - head)**2, axis=0)")
+    print()
+    exact = rosenbrock_gradient(x_host)
+    failures = 0
+    rows, results = [], []
+    for label, vectorized in (("batched", True), ("point by point", False)):
+        func = Counted(rosenbrock, vectorized=vectorized)
+
+        def derivative(func: Counted = func, vectorized: bool = vectorized) -> np.ndarray:
+            return best.to_host(xpdiff.grad(func, x, vectorized=vectorized))
+
+        result, first, median, timed = _timed(derivative, repeat)
+        calls, points = func.calls // (timed + 1), func.points // (timed + 1)
+        error = _relative_error(result, exact)
+        failures += not error < 1e-8
+        rows.append((label, calls, points, median, first, error))
+        results.append(result)
+    width = max(len(r[0]) for r in rows)
+    print(f"  {'grad':<{width + 6}} {'calls':>5} {'points':>6} {'time':>10}  first call  error")
+    for label, calls, points, median, first, error in rows:
+        print(
+            f"  grad, {label:<{width}} {calls:5d} {points:6d} {_ms(median):>10}  "
+            f"{_ms(first):>10}  {error:.0e}"
+        )
+    speedup = rows[1][3] / rows[0][3]
+    print(
+        f"  One batched call is {speedup:.1f} times as fast as {rows[1][1]} calls; the two "
+        f"gradients agree to {_relative_error(results[0], results[1]):.0e}."
+    )
+
+    func = Counted(rosenbrock, vectorized=True)
+    hess, first, median, timed = _timed(lambda: best.to_host(xpdiff.hessian(func, x)), repeat)
+    calls, points = func.calls // (timed + 1), func.points // (timed + 1)
+    error = _relative_error(hess, rosenbrock_hessian(x_host))
+    failures += not error < 1e-6
+    print(
+        f"  hessian ({dim} x {dim}), batched: {calls} calls, {points} points, {_ms(median)} "
+        f"(first call {_ms(first)}), error {error:.0e}"
+    )
+    print()
+    print(
+        f"  Times: median of up to {repeat} derivatives (2 s) after a warm-up one, result on "
+        f"the host;\n  error: the largest difference from the exact derivative, relative to "
+        f"its largest entry."
+    )
+    return failures
+
+
+# --- the job ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m xpdiff",
+        description=(
+            "List the array libraries xpdiff finds here, then show array mode "
+            "(numpy.gradient's examples, checked against numpy.gradient) and function mode "
+            "(grad of a vectorized function in one call against the same function point by "
+            "point, checked against the exact gradient) on the best backend found."
+        ),
+        epilog="Exit status: 0 if every result checked out, 1 if one did not, 2 for bad usage.",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", *BACKENDS),
+        default="auto",
+        help="the library to run the demo on (default: auto, a GPU library if usable, else numpy)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("all", "array", "function", "none"),
+        default="all",
+        help="what to show after the backends (default: all; none lists the backends only)",
+    )
+    parser.add_argument(
+        "--dim",
+        type=int,
+        default=20,
+        help="coordinates of the function in function mode (default: 20)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=5,
+        help="calls timed after the warm-up call, median shown (default: 5)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the main job with the command-line arguments ``argv``; the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.dim < 2:
+        parser.error(f"--dim must be at least 2, got {args.dim}")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
+
+    print(f"xpdiff {xpdiff.__version__} (Python {sys.version.split()[0]})")
+    print()
+    print("Backends found:")
+    found = find_backends()
+    width = max(len(b.name) for b in found)
+    for b in found:
+        print(f"  {b.name:<{width}}  {b.status}")
+        if b.hint:
+            indent = " " * (width + 4)
+            print(
+                textwrap.fill(
+                    f"to use it: {b.hint}",
+                    88,
+                    initial_indent=indent + "  ",
+                    subsequent_indent=indent + "  ",
+                )
+            )
+
+    if args.backend == "auto":
+        best = best_backend(found)
+        why = "a GPU library" if best.gpu else "no GPU library is usable here"
+        print()
+        print(f"Running on {best.name} ({why}; --backend chooses another).")
+    else:
+        best = next(b for b in found if b.key == args.backend)
+        if not best.available:
+            print(file=sys.stderr)
+            print(
+                f"--backend {args.backend}: {best.name} is {best.status}; {best.hint}",
+                file=sys.stderr,
+            )
+            return 2
+    failures = 0
+    if args.mode in ("all", "array"):
+        print()
+        failures += array_mode(best, args.repeat)
+    if args.mode in ("all", "function"):
+        print()
+        failures += function_mode(best, args.dim, args.repeat)
+    if args.mode != "none":
+        print()
+        print(f"{failures} check(s) failed." if failures else f"All checks passed on {best.name}.")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

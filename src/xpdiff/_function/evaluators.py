@@ -24,12 +24,15 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from .. import _backend
+from ..errors import BatchShapeError, ResultTypeError
+from ..errors import FuncResultError as OwnError
 
 __all__ = [
     "BatchShapeError",
@@ -42,18 +45,6 @@ __all__ = [
     "add_note",
     "evaluator_for",
 ]
-
-
-class OwnError(Exception):
-    """Marks xpdiff's own checks of what func returned (never the user's exceptions)."""
-
-
-class BatchShapeError(OwnError, ValueError):
-    """func returned the wrong shape for a batch."""
-
-
-class ResultTypeError(OwnError, TypeError):
-    """func returned something that is not numbers of the work's library."""
 
 
 def add_note(exc: BaseException, note: str) -> None:
@@ -188,6 +179,22 @@ def _batch_note(shape: tuple) -> str:
     )
 
 
+def _note_mixed_libraries(exc: BaseException, points: Any) -> None:
+    """func failed inside NumPy on an array of another library: say which, and what to use."""
+    frames = traceback.walk_tb(exc.__traceback__)
+    in_numpy = any(f.f_globals.get("__name__", "").split(".")[0] == "numpy" for f, _ in frames)
+    if in_numpy and not _backend.is_numpy(points):
+        library, kind = _backend.library_name(points), type(points)
+        add_note(
+            exc,
+            f"func received a {library} array ({kind.__module__}.{kind.__qualname__}), the "
+            f"library of x, and failed inside NumPy: NumPy's functions (np.sum(p, axis=0), "
+            f"np.sin, ...) do not work on {library} arrays. Compute with x's own library: xp = "
+            f"array_api_compat.array_namespace(p), then xp.sum(p, axis=0), xp.sin(p), ... (or "
+            f"{library}'s functions).",
+        )
+
+
 # --- the evaluators -----------------------------------------------------------------------
 
 
@@ -240,7 +247,12 @@ class Evaluator:
         """func at the point(s) ``x`` of shape ``(n, *B)`` (a copy that xpdiff owns)."""
         self.ncalls += 1
         self.nfev += math.prod(x.shape[1:])
-        value = self._values(xp, self.call(x), device, batch=False)
+        try:
+            value = self.call(x)
+        except Exception as exc:
+            _note_mixed_libraries(exc, x)
+            raise
+        value = self._values(xp, value, device, batch=False)
         batch_shape = tuple(x.shape[1:])
         if batch_shape and (
             value.ndim < len(batch_shape)
@@ -290,7 +302,8 @@ class Evaluator:
         return unpad(self._values(xp, value, device, batch=True), head, points, count)
 
     def _explain(self, xp, exc, points, *, batch: bool) -> None:
-        """Notes on an exception of func: called on a batch; given complex points."""
+        """Notes on an exception of func: NumPy on other arrays; a batch; complex points."""
+        _note_mixed_libraries(exc, points)
         if self.complex_batch and _fails_for_complex_only(xp, self.call, points):
             # numDeriv's message, as a note: the user's exception stays as it is
             add_note(

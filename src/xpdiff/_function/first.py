@@ -478,7 +478,7 @@ def grad(
 
     float32 ``x`` is differentiated in float32 with steps for float32:
     Richardson's default ``d`` and ``eps`` grow by
-    ``(eps32 / eps64) ** (1/3)``, "simple"'s ``eps`` becomes
+    ``(eps32 / eps64) ** (1/3)``, the ``eps`` of method "simple" becomes
     ``sqrt(eps32)``, and ``zero_tol`` is ``sqrt(eps32 / 7e-7)``.
 
     Function values that are not finite give NaN in the affected components,
