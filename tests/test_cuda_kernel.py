@@ -40,10 +40,10 @@ from xpdiff._array.executors import cuda_source, generic
 REQUIRE_NVCC = os.environ.get("XPDIFF_REQUIRE_NVCC", "") == "1"
 ROOT = Path(__file__).resolve().parents[1]
 
-#: what the host build adds before the generated text: CUDA's qualifiers as nothing
+#: what the host build adds before the generated text: CUDA's qualifiers as nothing, and
+#: libm's fma and fmaf (declared, not included: <cmath> doubles the time of a host build)
 HOST_PREFIX = """
-#include <cmath>
-#include <math.h>
+extern "C" { double fma(double, double, double); float fmaf(float, float, float); }
 #define __host__
 #define __device__
 #define __global__
@@ -68,45 +68,62 @@ def build_dir(tmp_path_factory):
 _LIBRARIES: dict[str, ctypes.CDLL] = {}
 
 
-def host_library(source: str, name: str, directory: Path) -> ctypes.CDLL:
-    """A kernel's source and a host loop, compiled by g++ into a shared library (cached)."""
-    text = HOST_PREFIX + source + cuda_source.host_driver(source, name)
+def host_library(kernels: list[tuple[str, str]], directory: Path) -> ctypes.CDLL:
+    """Kernels' sources ``(source, name)`` and their host loops, compiled by g++ into one
+    shared library, cached per text for the session.
+
+    The sources share the prelude they all start with: it is compiled once, each
+    source's own text follows it (so their names must differ).
+    """
+    prelude = cuda_source.PRELUDE
+    assert all(source.startswith(prelude) for source, _ in kernels)
+    text = HOST_PREFIX + prelude
+    for source, name in kernels:
+        text += source.removeprefix(prelude) + cuda_source.host_driver(source, name)
     key = hashlib.sha256(text.encode()).hexdigest()[:20]
     if key not in _LIBRARIES:
         gxx = _tool("g++")
-        source, library = directory / f"k{key}.cpp", directory / f"k{key}.so"
-        source.write_text(text)
+        path, library = directory / f"k{key}.cpp", directory / f"k{key}.so"
+        path.write_text(text)
         command = [gxx, "-std=c++17", "-O0", "-ffp-contract=off", "-fno-fast-math"]
-        command += ["-shared", "-fPIC", "-o", str(library), str(source)]
+        command += ["-shared", "-fPIC", "-o", str(library), str(path)]
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr[-4000:]
         _LIBRARIES[key] = ctypes.CDLL(str(library))
     return _LIBRARIES[key]
 
 
+class HostRun:
+    """The generated kernel of ``jobs`` over ``f``'s own memory (any strides), ready to run."""
+
+    def __init__(self, f: np.ndarray, jobs, out_dtype, name: str = "xpd_gradient"):
+        strides = tuple(s // f.dtype.itemsize for s in f.strides)
+        self.kernel = cuda_source.gradient_kernel(f.shape, strides, f.dtype, out_dtype, jobs, name)
+        self.outs = [np.empty(shape, dtype=out_dtype) for shape in self.kernel.out_shapes]
+        self.keep, self.pointers, self.scalars = [f], [], []
+        for argument in self.kernel.arguments:
+            if argument.kind == "f":
+                self.pointers.append(f.ctypes.data)
+            elif argument.kind == "out":
+                self.pointers.append(self.outs[argument.axis].ctypes.data)
+            elif argument.kind == "scalar":
+                self.scalars.append(argument.value)
+            else:
+                weight = np.ascontiguousarray(np.asarray(argument.value))
+                self.keep.append(weight)
+                self.pointers.append(weight.ctypes.data)
+
+    def __call__(self, library: ctypes.CDLL) -> list[np.ndarray]:
+        pointer_array = (ctypes.c_void_p * max(1, len(self.pointers)))(*self.pointers)
+        scalar_array = (ctypes.c_double * max(1, len(self.scalars)))(*self.scalars)
+        getattr(library, f"{self.kernel.name}_host")(pointer_array, scalar_array)
+        return self.outs
+
+
 def run_on_host(f: np.ndarray, jobs, out_dtype, directory: Path) -> list[np.ndarray]:
     """The generated kernel of ``jobs`` run over ``f``'s own memory (any strides)."""
-    itemsize = f.dtype.itemsize
-    strides = tuple(s // itemsize for s in f.strides)
-    kernel = cuda_source.gradient_kernel(f.shape, strides, f.dtype, out_dtype, jobs)
-    outs = [np.empty(shape, dtype=out_dtype) for shape in kernel.out_shapes]
-    keep, pointers, scalars = [], [], []
-    for argument in kernel.arguments:
-        if argument.kind == "f":
-            pointers.append(f.ctypes.data)
-        elif argument.kind == "out":
-            pointers.append(outs[argument.axis].ctypes.data)
-        elif argument.kind == "scalar":
-            scalars.append(argument.value)
-        else:
-            weight = np.ascontiguousarray(np.asarray(argument.value))
-            keep.append(weight)
-            pointers.append(weight.ctypes.data)
-    library = host_library(kernel.source, kernel.name, directory)
-    pointer_array = (ctypes.c_void_p * max(1, len(pointers)))(*pointers)
-    scalar_array = (ctypes.c_double * max(1, len(scalars)))(*scalars)
-    getattr(library, f"{kernel.name}_host")(pointer_array, scalar_array)
-    return outs
+    run = HostRun(f, jobs, out_dtype)
+    return run(host_library([(run.kernel.source, run.kernel.name)], directory))
 
 
 class Recorder:
@@ -143,27 +160,43 @@ def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(nan_a, nan_b) and np.all(bits_equal | nan_a))
 
 
-def check_call(f, args, kwargs, directory, monkeypatch, numpy_parity=False):
-    """xd.gradient(f, ...) recorded; the host kernel equal to the generic executor, bit for bit."""
+def check_calls(calls, directory, monkeypatch) -> None:
+    """Each ``(f, args, kwargs, numpy_parity)`` of ``calls`` through xd.gradient, recorded;
+    their host kernels, compiled into one library, equal to the generic executor (and to
+    numpy.gradient where ``numpy_parity``), bit for bit.
+
+    The kernels differ from the executor's only in their names, one per call.
+    """
     recorder = Recorder(monkeypatch)
+    cases = []
     with np.errstate(all="ignore"):
-        expected = xd.gradient(f, *args, **kwargs)
-        ((data, jobs, out_dtype),) = recorder.calls
-        generic_results = [
-            generic.apply(np, data.astype(dtype, copy=False), plan, out_dtype, data)
-            for plan, dtype in jobs
-        ]
-        kernel_results = run_on_host(data, jobs, out_dtype, directory)
-        numpy_results = np.gradient(f, *args, **kwargs) if numpy_parity else None
-    expected = list(expected) if isinstance(expected, tuple) else [expected]
-    for k, (got, want) in enumerate(zip(kernel_results, generic_results, strict=True)):
-        assert same_bits(got, want), (k, jobs[k][0].axis, got, want)
-        assert same_bits(got, np.asarray(expected[k]))
-    if numpy_parity:
-        numpy_results = numpy_results if isinstance(numpy_results, tuple) else [numpy_results]
-        for got, want in zip(kernel_results, numpy_results, strict=True):
-            assert same_bits(got, want)
-    return kernel_results
+        for k, (f, args, kwargs, numpy_parity) in enumerate(calls):
+            recorder.calls.clear()
+            expected = xd.gradient(f, *args, **kwargs)
+            ((data, jobs, out_dtype),) = recorder.calls
+            generic_results = [
+                generic.apply(np, data.astype(dtype, copy=False), plan, out_dtype, data)
+                for plan, dtype in jobs
+            ]
+            run = HostRun(data, jobs, out_dtype, name=f"xpd_gradient_{k}")
+            wanted = [generic_results, expected]
+            wanted += [np.gradient(f, *args, **kwargs)] if numpy_parity else []
+            cases.append((run, jobs, wanted))
+        library = host_library(
+            [(run.kernel.source, run.kernel.name) for run, _, _ in cases], directory
+        )
+        for run, jobs, wanted in cases:
+            kernel_results = run(library)
+            for want in wanted:
+                want = list(want) if isinstance(want, (tuple, list)) else [want]
+                assert len(want) == len(kernel_results)
+                for k, (got, w) in enumerate(zip(kernel_results, want, strict=True)):
+                    assert same_bits(got, np.asarray(w)), (k, jobs[k][0].axis, got, w)
+
+
+def check_call(f, args, kwargs, directory, monkeypatch, numpy_parity=False) -> None:
+    """xd.gradient(f, ...) recorded; the host kernel equal to the generic executor, bit for bit."""
+    check_calls([(f, args, kwargs, numpy_parity)], directory, monkeypatch)
 
 
 # --- the host run: hand-picked cases, then a Hypothesis search ------------------------------
@@ -185,8 +218,8 @@ def test_numpy_formulas_on_the_host(dtype, build_dir, monkeypatch):
     _tool("nvcc")
     f = _data((7, 6), dtype, 1)
     x = np.array([0.0, 0.5, 1.75, 2.0, 3.5, 3.75, 5.0])
-    for args, kwargs in [((), {}), ((0.3,), {"edge_order": 2}), ((x, 0.7), {"edge_order": 2})]:
-        check_call(f, args, kwargs, build_dir, monkeypatch, numpy_parity=True)
+    calls = [((), {}), ((0.3,), {"edge_order": 2}), ((x, 0.7), {"edge_order": 2})]
+    check_calls([(f, *call, True) for call in calls], build_dir, monkeypatch)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -194,21 +227,24 @@ def test_high_order_and_periodic_on_the_host(dtype, build_dir, monkeypatch):
     _tool("nvcc")
     f = _data((11, 9), dtype, 2)
     x = np.cumsum(np.linspace(0.5, 1.5, 11))
-    check_call(f, (0.25,), {"accuracy": 4}, build_dir, monkeypatch)
-    check_call(f, (x, np.float32(0.5)), {"n": 2, "accuracy": 4}, build_dir, monkeypatch)
-    check_call(f, (0.1,), {"n": 3, "accuracy": 2, "periodic": True}, build_dir, monkeypatch)
     closed = np.cumsum(np.linspace(0.5, 1.5, 12))  # a periodic axis: one closing coordinate
-    check_call(
-        f, (closed, 0.5), {"accuracy": 4, "periodic": [True, False]}, build_dir, monkeypatch
-    )
+    calls = [
+        ((0.25,), {"accuracy": 4}),
+        ((x, np.float32(0.5)), {"n": 2, "accuracy": 4}),
+        ((0.1,), {"n": 3, "accuracy": 2, "periodic": True}),
+        ((closed, 0.5), {"accuracy": 4, "periodic": [True, False]}),
+    ]
+    check_calls([(f, *call, False) for call in calls], build_dir, monkeypatch)
 
 
 def test_strided_views_on_the_host(build_dir, monkeypatch):
     _tool("nvcc")
     base = _data((11, 18, 7), "float64", 3)
+    calls = []
     for view in (base[::2, ::-3, 1:], base.transpose(2, 0, 1), base[:, 3, :]):
-        check_call(view, (0.5,), {}, build_dir, monkeypatch, numpy_parity=True)
-        check_call(view, (), {"accuracy": 4, "periodic": True}, build_dir, monkeypatch)
+        calls.append((view, (0.5,), {}, True))
+        calls.append((view, (), {"accuracy": 4, "periodic": True}, False))
+    check_calls(calls, build_dir, monkeypatch)
 
 
 def _spacing(draw, length, dtype_kind, periodic=False):
@@ -365,34 +401,45 @@ def representative_kernels(monkeypatch) -> dict[str, cuda_source.Kernel]:
         "complex64 periodic n 2": (f32.astype(np.complex64), (0.3,), {"n": 2, "periodic": True}),
     }
     kernels = {}
-    for name, (f, args, kwargs) in calls.items():
+    for k, (name, (f, args, kwargs)) in enumerate(calls.items()):
         recorder.calls.clear()
         xd.gradient(f, *args, **kwargs)
         ((data, jobs, out_dtype),) = recorder.calls
         strides = tuple(s // data.dtype.itemsize for s in data.strides)
-        kernels[name] = cuda_source.gradient_kernel(
-            data.shape, strides, data.dtype, out_dtype, jobs
-        )
+        shape, dtype = data.shape, data.dtype
+        kernel = cuda_source.gradient_kernel(shape, strides, dtype, out_dtype, jobs)
+        named = cuda_source.gradient_kernel(shape, strides, dtype, out_dtype, jobs, f"xpd_k{k}")
+        # the text of the executor's kernel, but for its name
+        assert named.source == kernel.source.replace("xpd_gradient", f"xpd_k{k}")
+        kernels[name] = named
     return kernels
 
 
 def test_sources_compile_for_sm_90_without_spills(build_dir, monkeypatch):
+    """All the representative kernels in one translation unit (their prelude once), one nvcc."""
     nvcc = _tool("nvcc")
     kernels = representative_kernels(monkeypatch)
+    prelude = cuda_source.PRELUDE
+    text = prelude + "".join(k.source.removeprefix(prelude) for k in kernels.values())
+    source = build_dir / f"device_{hashlib.sha256(text.encode()).hexdigest()[:16]}.cu"
+    source.write_text(text)
+    command = [nvcc, "-arch=sm_90", "-cubin", "--fmad=false", "-Xptxas", "-v"]
+    command += ["-o", str(source.with_suffix(".cubin")), str(source)]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 0, report[-4000:]
+    # ptxas reports each entry function: its properties, then its registers
+    parts = re.split(r"ptxas info\s*: Compiling entry function '(\w+)'", report)[1:]
+    reports = dict(zip(parts[::2], parts[1::2], strict=True))
     for name, kernel in kernels.items():
-        source = build_dir / f"device_{hashlib.sha256(kernel.source.encode()).hexdigest()[:16]}.cu"
-        source.write_text(kernel.source)
-        command = [nvcc, "-arch=sm_90", "-cubin", "--fmad=false", "-Xptxas", "-v"]
-        command += ["-o", str(source.with_suffix(".cubin")), str(source)]
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        report = proc.stdout + proc.stderr
-        assert proc.returncode == 0, (name, report[-4000:])
-        assert f"Compiling entry function '{kernel.name}'" in report, (name, report)
-        spills = re.findall(r"(\d+) bytes spill stores, (\d+) bytes spill loads", report)
-        assert spills, (name, report)
-        assert all(s == ("0", "0") for s in spills), (name, report)
-        registers = re.findall(r"Used (\d+) registers", report)
-        assert registers, (name, report)
+        assert kernel.name in reports, (name, report)
+        spills = re.findall(
+            r"(\d+) bytes spill stores, (\d+) bytes spill loads", reports[kernel.name]
+        )
+        assert spills, (name, reports[kernel.name])
+        assert all(s == ("0", "0") for s in spills), (name, reports[kernel.name])
+        registers = re.findall(r"Used (\d+) registers", reports[kernel.name])
+        assert registers, (name, reports[kernel.name])
         print(f"{name}: {registers[0]} registers, no spills")
 
 
@@ -468,7 +515,7 @@ class HostCupy:
                 outer.compiles += 1
 
             def get_function(self, name):
-                library = host_library(self.code, name, outer.directory)
+                library = host_library([(self.code, name)], outer.directory)
 
                 def launch(grid, block, args):
                     outer.launches.append((grid, block))

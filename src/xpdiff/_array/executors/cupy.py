@@ -47,12 +47,12 @@ def compiled(source: str, name: str) -> Any:
     return module.get_function(name)
 
 
-def apply(xp: Any, f: Any, plan, out_dtype: Any, like: Any = None) -> Any:
+def apply(xp: Any, f: Any, plan: Any, out_dtype: Any, like: Any = None) -> Any:
     """``plan`` carried out on the CuPy array ``f`` (see ``executors.generic.apply``)."""
     return apply_axes(xp, f, [(plan, f.dtype)], out_dtype)[0]
 
 
-def apply_axes(xp: Any, f: Any, jobs, out_dtype: Any) -> list:
+def apply_axes(xp: Any, f: Any, jobs: list, out_dtype: Any) -> list:
     """Each ``(plan, data dtype)`` of ``jobs`` on ``f``: one kernel for all axes covering ``f``."""
     try:
         for dtype in (f.dtype, out_dtype, *(dtype for _, dtype in jobs)):
