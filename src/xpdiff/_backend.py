@@ -117,11 +117,17 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
     kind = type(f)
     namespace = _NAMESPACES.get(kind)
     if namespace is None:
-        namespace = _NAMESPACES[kind] = array_api_compat.array_namespace(f)
+        namespace = array_api_compat.array_namespace(f)
+        if kind.__module__.split(".", 1)[0] in _COMPAT_WRAPPED:
+            _NAMESPACES[kind] = namespace
     return namespace, f
 
 
-#: array-api-compat's namespace of each array type met (it depends on the type alone)
+#: libraries whose arrays array-api-compat wraps in a namespace of its own, chosen by
+#: the array's type alone; other arrays name theirs (``__array_namespace__``), which
+#: may differ from one array to the next, and are asked every time
+_COMPAT_WRAPPED = frozenset({"torch", "cupy", "jax", "jaxlib", "dask"})
+#: array-api-compat's namespace of each array type of those libraries met so far
 _NAMESPACES: dict[type, Any] = {}
 
 
