@@ -374,6 +374,28 @@ def test_edge_order_2_on_evenly_spaced_coordinates_to_the_bit(xp, step, containe
     assert_gradient_equal(xp, xd.gradient(xp.asarray(f), given, axis=0, edge_order=2), expected)
 
 
+@pytest.mark.parametrize("step", [0.1, 0.3, 1.3])
+def test_float16_with_a_python_float_spacing_to_the_bit(xp, step):
+    """A Python float meets float16 data as a float16, as in NumPy (weak scalars).
+
+    PyTorch keeps the number in float32 for float16 arithmetic: ``f / 0.1``
+    then rounds differently (a Hypothesis case: 12.57, -13.21, 64.06 gave
+    -257.75 where numpy.gradient gives -258).
+    """
+    if not xp.supports(np.float16):
+        pytest.skip("array_api_strict has no float16")
+    f = (np.random.default_rng(7).standard_normal(40) * 100).astype(np.float16)
+    f[:3] = [12.57, -13.21, 64.06]
+    for edge_order in (1, 2):
+        expected = np.gradient(f, step, edge_order=edge_order)
+        assert_gradient_equal(
+            xp, xd.gradient(xp.asarray(f), step, edge_order=edge_order), expected
+        )
+    g = (f / 128).astype(np.float16)  # n = 2 divides by step**2: keep within float16
+    higher = xd.gradient(g, step, accuracy=4, n=2)  # plans with weak weights: NumPy's bits
+    assert_gradient_equal(xp, xd.gradient(xp.asarray(g), step, accuracy=4, n=2), higher)
+
+
 # --- complex spacing, open periodic coordinates, functions given as data (issues 21, 24) ---
 
 _CRNG = np.random.default_rng(21)

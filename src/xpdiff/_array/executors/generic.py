@@ -31,7 +31,7 @@ def region_values(xp: Any, f: Any, axis: int, region: Any) -> Any:
             divisor = _as(xp, divisor, work)
         elif type(divisor) is float and divisor == 1.0:
             return difference  # x / 1.0 is x, to the bit: one operation fewer
-        return difference / divisor
+        return difference / _half_weak(xp, divisor, work, f)
     if region.kind == "pairs":
         return _pairs(xp, region, sources, work, f.ndim, axis)
     total = None
@@ -39,7 +39,7 @@ def region_values(xp: Any, f: Any, axis: int, region: Any) -> Any:
         if not is_weak(weight):
             weight = _as(xp, along(xp, weight, f.ndim, axis), work)
             source = _as(xp, source, work)
-        product = weight * source
+        product = _half_weak(xp, weight, work, f) * source
         total = product if total is None else total + product
     return total
 
@@ -50,17 +50,30 @@ def _pairs(xp: Any, region: Any, sources: Any, work: Any, ndim: Any, axis: Any) 
     total = None
     for k in range(0, len(sources) - 1, 2):
         pair = sources[k] - sources[k + 1] if region.sign < 0 else sources[k] + sources[k + 1]
-        term = _times(xp, weights[k], pair, work)
+        term = _times(xp, weights[k], pair, work, sources[k])
         total = term if total is None else total + term
     if len(sources) % 2:
-        total = total + _times(xp, weights[-1], sources[-1], work)
+        total = total + _times(xp, weights[-1], sources[-1], work, sources[-1])
     return total
 
 
-def _times(xp: Any, weight: Any, values: Any, work: Any) -> Any:
+def _times(xp: Any, weight: Any, values: Any, work: Any, like: Any) -> Any:
     if is_weak(weight):
-        return weight * values
+        return _half_weak(xp, weight, work, like) * values
     return _as(xp, weight, work) * _as(xp, values, work)
+
+
+def _half_weak(xp: Any, weight: Any, work: Any, like: Any) -> Any:
+    """A weak Python number as NumPy uses it with float16 data: rounded to float16 first.
+
+    NumPy 2 takes a Python float into float16 arithmetic as a float16; PyTorch
+    keeps it in float32 (its arithmetic type for float16), which rounds
+    differently (``f / 0.1``). A float16 0-d array of the number gives NumPy's
+    bits everywhere; other dtypes keep the number as it is.
+    """
+    if not is_weak(weight) or work != xp.float16:
+        return weight
+    return xp.asarray(weight, dtype=work, device=_backend.device_of(like))
 
 
 def _as(xp: Any, x: Any, dtype: Any) -> Any:
