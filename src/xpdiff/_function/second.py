@@ -518,10 +518,8 @@ def _sparse_complex_hessian(problem, f0, head, pattern):
     """
     xp, device, settings = problem.xp, problem.device, problem.settings
     n, r = problem.n, settings.r
-    base = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, True, False)
-    family = _schemes.Family(
-        None, base.family.multipliers, True, pattern.count, masks=pattern.masks
-    )
+    base = _schemes.richardson_scheme(n, (math.nan,), r, settings.v, True, False)
+    family = _schemes.masked_family(base.family, pattern.masks)
     x4, xg = problem.base_points()
     hg = _steps.numderiv_steps(xp, x4, settings)  # (n, 1, 1, 1)
     sets = pattern.count * 2 * r

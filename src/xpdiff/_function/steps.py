@@ -46,9 +46,9 @@ def simple_steps(xp, x, settings: Settings, sides: tuple[float, ...], axis: int,
     """numDeriv's "simple" step, as realized in x's dtype: ``(x + s eps) - x``.
 
     ``s`` is each coordinate's side (+1 where none is given), laid along
-    ``axis`` of ``x``. The difference is exact, so ``x + h`` is exactly
-    numDeriv's point ``x + s eps``; it is 0 where ``x + s eps`` rounds back
-    to x.
+    ``axis`` of ``x``; one side in ``sides`` is every coordinate's. The
+    difference is exact, so ``x + h`` is exactly numDeriv's point
+    ``x + s eps``; it is 0 where ``x + s eps`` rounds back to x.
     """
     shape = [1] * x.ndim
     shape[axis] = len(sides)
