@@ -231,7 +231,9 @@ def richardson_scheme(
     level_weights = sign * power / 2
     blocks = len(ladders)
 
-    def in_block(row, k):  # a row of 2r weights, in ladder k's block of sets, per its step
+    def in_block(
+        row: np.ndarray, k: int
+    ) -> np.ndarray:  # a row of 2r weights, in ladder k's block of sets, per its step
         placed = np.zeros(2 * r * blocks)
         placed[2 * r * k : 2 * r * (k + 1)] = row / ladders[k]
         return placed
