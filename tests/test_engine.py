@@ -480,3 +480,25 @@ def test_a_large_elementwise_scheme_is_built_with_array_operations():
     assert len(mixed.factors) == 3
     np.testing.assert_array_equal(mixed.weights[1], mixed.weights[2])
     assert not np.array_equal(mixed.weights[0], mixed.weights[1])
+
+
+@pytest.mark.parametrize("function", ["grad", "jacobian", "hessian"])
+def test_split_units_and_calls_on_every_backend(xp, function):
+    """A tiny budget splits the groups and base points into units, max_batch the calls.
+
+    The split branches of the unit slicing (per-group weights and steps, blocks of
+    base points, values pending across calls) on every backend: the same numbers as
+    NumPy's whole-batch result, in x's namespace, device and dtype.
+    """
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.2, 1.2, (5, 7))
+    func = {"grad": "sc2", "jacobian": "vec_m3n3", "hessian": "sc2"}[function]
+    derivative = getattr(xd, function)
+    if function == "jacobian":
+        x = x[:3]
+    shape = {"grad": x.shape, "jacobian": (3, *x.shape), "hessian": (x.shape[0], *x.shape)}
+    whole = derivative(make(func, np), x)
+    with xd.memory_budget(6 * 1024):
+        split = derivative(make(func, xp.xp), xp.asarray(x), max_batch=9)
+    values = xp.check(split, dtype=np.float64, shape=shape[function])
+    np.testing.assert_allclose(values, whole, rtol=1e-9, atol=1e-9)

@@ -396,11 +396,15 @@ def grad(
         ``(n, ...)`` with the n coordinates on axis 0 and evaluation points on
         the trailing axes, and func returns shape ``(...)``. An elementwise
         func (like ``sin``), whose ``func(x)`` has the shape of ``x``, gets the
-        derivative at each element, as in numDeriv.
+        derivative at each element, as in numDeriv. func must give each point
+        the value it gives that point alone: a reduction without ``axis=0``
+        (``np.sum(x)``, ``x.max()``) mixes the points and is refused with a
+        ValueError (NumPy arrays; see "What xpdiff refuses").
     x : array_like
         The point, shape ``(n,)``, or a batch of points, shape ``(n, *B)``
         (the gradient at each of them, still in one call). A scalar is one
-        coordinate. Integers become float64; float32 is kept.
+        coordinate. Integers become float64; float32 is kept. An empty batch
+        ``(n, 0)`` gives an empty result.
     method : {"Richardson", "simple", "complex", "adaptive"}, optional
         numDeriv's methods, case-insensitive, and xpdiff's "adaptive", whose
         steps are chosen per coordinate from the function in three calls

@@ -397,7 +397,7 @@ def hessian(
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     if math.prod(head) != 1:
-        raise ValueError("Richardson method for hessian assumes a scalar valued function.")
+        raise ValueError(f"{problem.method} method for hessian assumes a scalar valued function.")
     if sparsity is not None:
         H, error = _sparse_hessian(problem, f0, head, sparsity)
         if not full_output:
