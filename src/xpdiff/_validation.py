@@ -66,13 +66,22 @@ def check_positive_real(name: str, value: object, *, at_least: float | None = No
     return number
 
 
-def check_integer(name: str, value: object, low: int, high: int | None = None) -> int:
+def check_integer(
+    name: str, value: object, low: int, high: int | None = None, *, whole_floats: bool = True
+) -> int:
     """An integer (or a whole float) from ``low`` to ``high``: TypeError or ValueError."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or (not whole_floats and not isinstance(value, numbers.Integral))
+    ):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if not isinstance(value, numbers.Integral) and not float(value).is_integer():
+    if isinstance(value, numbers.Integral):
+        number = operator.index(value)
+    elif float(value).is_integer():
+        number = int(float(value))
+    else:
         raise ValueError(f"{name} must be a whole number, got {value!r}")
-    number = operator.index(value) if isinstance(value, numbers.Integral) else int(float(value))
     if number < low or (high is not None and number > high):
         allowed = f">= {low}" if high is None else f"from {low} to {high}"
         raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")

@@ -133,7 +133,8 @@ def adaptive_settings(method_args: Any, derivative_order: int = 1) -> AdaptiveSe
     d = _validation.check_positive_real("method_args d", values["d"])
     v = _validation.check_positive_real("method_args v", values["v"], at_least=1.5)
     largest = 10 if derivative_order == 1 else 6
-    r = _validation.check_integer("method_args r", values["r"], 2, largest)
+    # adaptive has always refused a float r (2.0); Richardson takes a whole one
+    r = _validation.check_integer("method_args r", values["r"], 2, largest, whole_floats=False)
     return AdaptiveSettings(float(d), int(r), float(v), frozenset(method_args))
 
 
