@@ -433,3 +433,72 @@ def test_jax_jit(method):
     np.testing.assert_allclose(np.asarray(g), exact_gradient("sc2", x), atol=tol)
     H = jax.jit(lambda p: xd.hessian(make("gauss", jnp), p))(jnp.asarray(x))
     np.testing.assert_allclose(np.asarray(H), xd.hessian(make("gauss", np), x), rtol=1e-8)
+
+
+def test_coordinate_family_builds_one_family_per_layout():
+    """schemes.coordinate_family: per-coordinate rows, one shared row, elementwise, masked."""
+    moves = np.array([[1.0, -1.0], [2.0, 0.0], [1.0, -1.0]])
+    family = _schemes.coordinate_family(moves, 3, elementwise=False)
+    assert family.groups == 3
+    assert family.diagonal
+    assert family.relative
+    np.testing.assert_array_equal(family.multipliers[:, :, 0], moves)
+    shared = _schemes.coordinate_family(np.array([[1.0, -1.0]] * 3), 3, elementwise=False)
+    assert shared.multipliers.shape == (1, 2, 1)  # stored once
+    np.testing.assert_array_equal(shared.set_multipliers(2, 6)[:, 0], [1.0, -1.0, 1.0, -1.0])
+    one = _schemes.coordinate_family(np.array([[0.5, -0.5]]), 10**6, elementwise=True)
+    assert one.coords is None
+    assert one.groups == 1
+    assert one.multipliers.shape == (1, 2, 10**6)
+    assert one.multipliers.base is not None
+    assert not one.multipliers.flags.writeable
+    np.testing.assert_array_equal(one.set_multipliers(0, 2)[:, 7], [0.5, -0.5])
+    masks = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+    masked = _schemes.masked_family(_schemes.coordinate_family(moves, 3, elementwise=True), masks)
+    assert masked.groups == 2
+    np.testing.assert_array_equal(masked.set_multipliers(2, 3), [[0.0, 2.0, 0.0]])
+    with pytest.raises(ValueError, match="elementwise family"):
+        _schemes.masked_family(family, masks)
+    complex_step = _schemes.coordinate_family(
+        np.full((1, 1), 1e-20j), 4, elementwise=False, relative=False
+    )
+    assert complex_step.is_complex
+    assert not complex_step.relative
+
+
+def test_a_large_elementwise_scheme_is_built_with_array_operations():
+    """1e6 elementwise coordinates: the weights of 3, and no per-coordinate tuple."""
+    big = _schemes.richardson_scheme(10**6, (math.nan,), 4, 2.0, True, False)
+    small = _schemes.richardson_scheme(3, (math.nan,) * 3, 4, 2.0, True, False)
+    np.testing.assert_array_equal(big.weights, small.weights)
+    assert big.family.multipliers.shape == (1, 8, 10**6)
+    np.testing.assert_array_equal(
+        big.family.multipliers[0, :, 0], small.family.multipliers[0, :, 0]
+    )
+    mixed = _schemes.richardson_scheme(3, (math.nan, 1.0, -1.0), 4, 2.0, False, True)
+    assert mixed.weights.shape[0] == 3
+    assert len(mixed.factors) == 3
+    np.testing.assert_array_equal(mixed.weights[1], mixed.weights[2])
+    assert not np.array_equal(mixed.weights[0], mixed.weights[1])
+
+
+@pytest.mark.parametrize("function", ["grad", "jacobian", "hessian"])
+def test_split_units_and_calls_on_every_backend(xp, function):
+    """A tiny budget splits the groups and base points into units, max_batch the calls.
+
+    The split branches of the unit slicing (per-group weights and steps, blocks of
+    base points, values pending across calls) on every backend: the same numbers as
+    NumPy's whole-batch result, in x's namespace, device and dtype.
+    """
+    rng = np.random.default_rng(11)
+    x = rng.uniform(0.2, 1.2, (5, 7))
+    func = {"grad": "sc2", "jacobian": "vec_m3n3", "hessian": "sc2"}[function]
+    derivative = getattr(xd, function)
+    if function == "jacobian":
+        x = x[:3]
+    shape = {"grad": x.shape, "jacobian": (3, *x.shape), "hessian": (x.shape[0], *x.shape)}
+    whole = derivative(make(func, np), x)
+    with xd.memory_budget(6 * 1024):
+        split = derivative(make(func, xp.xp), xp.asarray(x), max_batch=9)
+    values = xp.check(split, dtype=np.float64, shape=shape[function])
+    np.testing.assert_allclose(values, whole, rtol=1e-9, atol=1e-9)

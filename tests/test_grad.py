@@ -104,8 +104,9 @@ def test_two_calls_whatever_n(method, n):
     g = xd.grad(func, x, method)
     assert func.calls == 2
     points = {"Richardson": 2 * 4 * n, "simple": n, "complex": n}[method]
-    # a square batch gets one more point, so that a func reducing the wrong axis is caught
-    assert func.shapes == [(n,), (n, points + (points == n > 1))]
+    # one unperturbed copy of x checks that func does not mix points; a square batch
+    # gets one more point, so that a func reducing the wrong axis is caught
+    assert func.shapes == [(n,), (n, points + 1 + (points + 1 == n > 1))]
     atol = {"Richardson": 1e-5, "simple": 1e-3, "complex": 1e-13}[method]
     np.testing.assert_allclose(g, exact_gradient("sc2", x), rtol=0, atol=atol)
 
@@ -146,7 +147,8 @@ def test_max_batch_fewest_calls_same_result(method, max_batch):
     points = {"Richardson": 2 * 4 * 8 * 3, "simple": 8 * 3, "complex": 8 * 3}[method]
     assert func.calls == 1 + math.ceil(points / max_batch)
     assert max(s[1] for s in func.shapes[1:]) <= max_batch
-    assert sum(s[1] for s in func.shapes[1:]) == points
+    # the points, and one copy of x where a call has room for it (never one more call)
+    assert sum(s[1] for s in func.shapes[1:]) == points + (points % max_batch != 0)
     # the same points; only the sum inside func may round differently per batch
     np.testing.assert_allclose(g, full, rtol=1e-9, atol=1e-9)
 
@@ -290,11 +292,10 @@ def test_unknown_method():
     ("method_args", "match"),
     [
         ({"step": 1e-3}, "unknown method_args key 'step'"),
-        ({"r": 0}, "r .* must be an integer >= 1"),
-        ({"r": 2.5}, "r .* must be an integer >= 1"),
+        ({"r": 0}, "r must be an integer from 1 to 100, got 0"),
+        ({"r": 2.5}, "r must be a whole number, got 2.5"),
         ({"v": 1}, "v .* must not be 1"),
         ({"d": -1.0}, "d must be a finite number > 0"),
-        ({"eps": "x"}, "eps must be a real number"),
         ({"zero_tol": -1.0}, "zero_tol must be a number >= 0"),
         ({"zero_tol": math.nan}, "zero_tol must be a number >= 0"),
     ],
@@ -302,6 +303,24 @@ def test_unknown_method():
 def test_bad_method_args(method_args, match):
     with pytest.raises(ValueError, match=match):
         xd.grad(np.sin, [1.0, 2.0], method_args=method_args)
+
+
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex", "adaptive"])
+@pytest.mark.parametrize(
+    ("method_args", "match"),
+    [
+        ({"d": "x"}, "method_args d must be a real number, got str 'x'"),
+        ({"r": "4"}, "method_args r must be an integer, got str '4'"),
+        ({"v": True}, "method_args v must be a real number, got bool True"),
+    ],
+)
+def test_a_bad_method_args_type_is_a_type_error_for_every_method(method, method_args, match):
+    """One bad value, one error class (it was a ValueError for Richardson only)."""
+    with pytest.raises(TypeError, match=match):
+        xd.grad(np.sin, [1.0, 2.0], method, method_args=method_args)
+    if method != "simple":
+        with pytest.raises(TypeError, match=match):
+            xd.hessian(lambda x: np.sum(x**2, axis=0), [1.0, 2.0], method, method_args)
 
 
 def test_method_args_r_as_float_like_r():
@@ -347,8 +366,9 @@ def test_wrong_batch_shape_is_explained():
     with pytest.raises(ValueError, match="vectorized=False") as info:
         xd.grad(not_vectorized, [1.0, 2.0])
     message = str(info.value)
-    assert "func returned shape () for a batch of points of shape (2, 16)" in message
-    assert "expected (16,)" in message
+    # 16 points and one unperturbed copy of x (the check that func does not mix points)
+    assert "func returned shape () for a batch of points of shape (2, 17)" in message
+    assert "expected (17,)" in message
     assert "vectorized=False" in message
     np.testing.assert_allclose(xd.grad(not_vectorized, [1.0, 2.0], vectorized=False), [1, 1])
 
@@ -374,3 +394,126 @@ def test_scipy_minimize_with_xpdiff_jac():
     assert result.success
     np.testing.assert_allclose(result.x, np.ones(5), atol=1e-6)
     assert result.fun < 1e-12
+
+
+# --- funcs that mix points, complex values, empty batches (issue 21) ---------------------
+
+MIXING = {
+    "sum": lambda x: x[0] * np.sum(x),
+    "max": lambda x: x[0] * x.max(),
+    "norm": lambda x: x[0] * np.linalg.norm(x),
+}
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", list(MIXING))
+def test_a_func_that_mixes_points_is_refused(method, name):
+    """np.sum(x) without axis=0 gave [144, 0, 0] for [7, 1, 1]: now a ValueError."""
+    func = MIXING[name]
+    with pytest.raises(ValueError, match=r"mixes the points.*vectorized=False"):
+        xd.grad(func, [1.0, 2.0, 3.0], method)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.jacobian(lambda x: np.stack([func(x), x[1]]), [1.0, 2.0, 3.0], method)
+    if method == "Richardson":  # the complex hessian's base points are perturbed: not checked
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.hessian(func, [1.0, 2.0, 3.0], method)
+    if name == "norm" and method == "complex":
+        return  # abs() is not analytic: no complex step, even point by point
+    # the same func point by point is right
+    g = xd.grad(func, [1.0, 2.0, 3.0], method, vectorized=False)
+    exact = {"sum": [7, 1, 1], "max": [3, 0, 1], "norm": [0, 0, 0]}[name]
+    if name == "norm":
+        r = math.sqrt(14)
+        exact = [r + 1 / r, 2 / r, 3 / r]
+    np.testing.assert_allclose(g, exact, rtol=1e-4)
+
+
+def test_np_mean_is_refused_where_the_batch_is_one_sided():
+    """A mean over a one-sided batch moves; a central batch averages back to x (see docs)."""
+    for method in ("simple", "complex"):
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.grad(lambda x: x[0] * np.mean(x), [1.0, 2.0, 3.0], method)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(lambda x: x[0] * np.mean(x), [1.0, 2.0, 3.0], side=[1, 1, 1])
+
+
+HONEST = [
+    ("elementwise", np.sin, (3,)),
+    ("vector", lambda x: np.sum(np.cos(x) * x, axis=0), (4,)),
+    ("batched", lambda x: np.sum(x**3, axis=0) + x[0] * x[1], (3, 2, 2)),
+    ("matmul", lambda x: np.arange(1.0, 10.0).reshape(3, 3) @ np.exp(x), (3,)),
+    ("einsum", lambda x: np.einsum("i...,i...->...", x, np.sin(x)), (3, 5)),
+    ("cancel", lambda x: (x[0] - x[1]) * 1e8 + np.tanh(x[2]), (3,)),
+]
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"max_batch": 1}, {"max_batch": 2}, {"max_batch": 7}, {"workers": 2}],
+    ids=["default", "max_batch=1", "max_batch=2", "max_batch=7", "workers=2"],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_no_false_alarm_on_honest_vectorized_funcs(method, options, dtype):
+    rng = np.random.default_rng(4)
+    workers = options.get("workers")
+    kwargs = {"max_batch": options.get("max_batch")}
+    if workers:
+        import concurrent.futures
+
+        pool = concurrent.futures.ThreadPoolExecutor(workers)
+        kwargs["workers"] = pool.map
+    for _, func, shape in HONEST:
+        x = rng.uniform(0.5, 1.5, shape).astype(dtype)
+        value = xd.grad(func, x, method, **kwargs)
+        if func is np.sin:
+            loose = dtype is np.float32 or method == "simple"
+            np.testing.assert_allclose(value, np.cos(x), atol=2e-2 if loose else 1e-6)
+        assert np.all(np.isfinite(value))
+        xd.jacobian(lambda p, f=func: np.stack([f(p), 2 * f(p)]), x, method, **kwargs)
+    if workers:
+        pool.shutdown()
+
+
+def test_complex_step_refuses_a_complex_valued_func():
+    func = lambda x: 1j * np.sum(x * x, axis=0)  # noqa: E731
+    with pytest.raises(ValueError, match="complex values at the real point x"):
+        xd.grad(func, [1.0, 2.0], "complex")
+    with pytest.raises(ValueError, match="complex values at the real point x"):
+        xd.jacobian(lambda x: np.stack([func(x), x[0]]), [1.0, 2.0], "complex")
+    # a real func computed in complex arithmetic (zero imaginary part at x) is fine
+    g = xd.grad(lambda x: np.sum(x.astype(complex) ** 2, axis=0), [1.0, 2.0], "complex")
+    np.testing.assert_allclose(g, [2.0, 4.0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", [*METHODS, "adaptive"])
+@pytest.mark.parametrize("vectorized", [True, False])
+def test_an_empty_batch_gives_an_empty_result(xp, method, vectorized):
+    """x of shape (n, 0): ZeroDivisionError before; now results of shape (..., 0)."""
+    if xp.name == "dask":
+        pytest.skip("dask: an empty chunk of a batch is not a case of its own")
+    x = xp.asarray(np.zeros((3, 0)))
+    lib = xp.xp
+    scalar = lambda p: lib.sum(p * p, axis=0)  # noqa: E731
+    g = xd.grad(scalar, x, method, vectorized=vectorized)
+    xp.check(g, dtype=np.float64, shape=(3, 0))
+    e = xd.grad(lib.sin, x, method, vectorized=vectorized)
+    xp.check(e, dtype=np.float64, shape=(3, 0))
+    if vectorized:
+        j = xd.jacobian(lambda p: p * 2.0, x, method, vectorized=vectorized)
+        xp.check(j, dtype=np.float64, shape=(3, 3, 0))
+    if method != "simple":
+        h = xd.hessian(scalar, x, method, vectorized=vectorized)
+        xp.check(h, dtype=np.float64, shape=(3, 3, 0))
+    res = xd.grad(scalar, x, method, vectorized=vectorized, full_output=True)
+    xp.check(res.value, dtype=np.float64, shape=(3, 0))
+
+
+def test_r_too_large_is_a_value_error_naming_r():
+    with pytest.raises(ValueError, match="r=60 leaves only rounding noise"):
+        xd.grad(np.sin, [1.0], method_args={"r": 60})
+    for r in (1000, 10**9):
+        with pytest.raises(ValueError, match=f"method_args r must be .*got {r}"):
+            xd.grad(np.sin, [1.0], method_args={"r": r})
+        with pytest.raises(ValueError, match="r"):
+            xd.hessian(lambda x: np.sum(x**2, axis=0), [1.0], method_args={"r": r})

@@ -202,7 +202,8 @@ def test_hessian_calls_and_points(method):
     xd.hessian(func, np.linspace(0.5, 1.5, n), method)
     assert func.calls == 2
     points = 4 * (n * n + n) if method == "Richardson" else 2 * 4 * n * n
-    assert func.shapes[1] == (n, points)
+    # Richardson's batch ends with an unperturbed copy of x: func must not mix points
+    assert func.shapes[1] == (n, points + (method == "Richardson"))
 
 
 def test_hessian_batch_of_points(xp):
@@ -218,8 +219,11 @@ def test_hessian_batch_of_points(xp):
 
 
 def test_hessian_errors():
-    with pytest.raises(ValueError, match=r"hessian assumes a scalar valued function\."):
+    with pytest.raises(ValueError, match=r"^Richardson method for hessian assumes a scalar"):
         xd.hessian(make("vec_m2n2", np), [1.0, 2.0])
+    for method in ("complex", "adaptive"):  # each method's own name, not "Richardson"
+        with pytest.raises(ValueError, match=rf"^{method} method for hessian assumes a scalar"):
+            xd.hessian(make("vec_m2n2", np), [1.0, 2.0], method)
     message = r"method not implemented\. hessian's method must be one of 'Richardson', 'complex'"
     with pytest.raises(ValueError, match=message):
         xd.hessian(make("cubic3", np), [1.0, 2.0, 3.0], method="simple")

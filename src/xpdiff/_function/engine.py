@@ -17,13 +17,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .. import _backend, _budget
+from .. import _backend, _budget, _validation
 from . import evaluators as _evaluators
 from . import fastpath as _fastpath
 from . import points as _points
@@ -67,27 +66,6 @@ class Problem:
 # --- arguments ---------------------------------------------------------------------------
 
 
-def _check_bool(name: str, value: object) -> bool:
-    if value is True or value is False:
-        return value
-    if not isinstance(value, np.bool_):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _check_max_batch(max_batch: object) -> int | None:
-    if max_batch is None:
-        return None
-    if isinstance(max_batch, (bool, np.bool_)) or not isinstance(max_batch, numbers.Integral):
-        raise TypeError(
-            f"max_batch must be an integer >= 1 or None, got "
-            f"{type(max_batch).__name__} {max_batch!r}"
-        )
-    if max_batch < 1:
-        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
-    return int(max_batch)
-
-
 def _real_point(xp, x):
     """``x`` as a real floating array: integers and bools to float64, float16 to float32."""
     dtype = x.dtype
@@ -114,31 +92,8 @@ def machine_eps(xp, dtype) -> float:
     return eps
 
 
-@functools.lru_cache(maxsize=64)
-def _two_sided(n: int) -> tuple[float, ...]:
-    return (math.nan,) * n
-
-
-def parse_sides(side, n: int) -> tuple[float, ...]:
-    """numDeriv's side: None, or one of NaN/None, +1, -1 per coordinate."""
-    if side is None:
-        return _two_sided(n)
-    values = np.asarray(side, dtype=object).ravel() if not np.isscalar(side) else [side]
-    if len(values) != n:
-        raise ValueError("Non-NULL argument 'side' should have the same length as x")
-    parsed = []
-    for value in values:
-        if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
-            parsed.append(math.nan)
-        elif (
-            isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, (bool, np.bool_))
-            and abs(value) == 1
-        ):
-            parsed.append(float(value))
-        else:
-            raise ValueError("Non-NULL argument 'side' should have values NA, +1, or -1.")
-    return tuple(parsed)
+#: numDeriv's side per coordinate (kept here for callers of the engine)
+parse_sides = _validation.sides
 
 
 def setup(
@@ -169,9 +124,9 @@ def setup(
         raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
     if type(args) is not tuple:
         args = tuple(args) if isinstance(args, tuple) else (args,)
-    vectorized = _check_bool("vectorized", vectorized)
-    full_output = _check_bool("full_output", full_output)
-    max_batch = _check_max_batch(max_batch)
+    vectorized = _validation.check_bool("vectorized", vectorized)
+    full_output = _validation.check_bool("full_output", full_output)
+    max_batch = _validation.check_max_batch(max_batch)
     if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
         raise TypeError(
             "x is a masked array: function mode cannot honour a mask (every coordinate "
@@ -188,7 +143,7 @@ def setup(
         x = xp.reshape(x, (1,))
     batch_shape = shape[1:]
     size = math.prod(batch_shape)
-    sides = parse_sides(side, n)
+    sides = _validation.sides(side, n)
     settings = _settings.method_settings(
         method,
         method_args,
@@ -225,9 +180,30 @@ def setup(
 
 def value_at_x(problem: Problem):
     """func at x, on a copy of x that xpdiff owns; returns (f0, head)."""
-    f0 = problem.evaluator.at(problem.xp, _backend.copy(problem.xp, problem.x), problem.device)
+    xp = problem.xp
+    if problem.size == 0 and not may_mix(problem.evaluator):
+        # func one point at a time, and no point: a scalar function's (empty) values
+        return _empty(xp, problem, problem.batch_shape), ()
+    f0 = problem.evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    if problem.method == "complex":
+        kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
+        if kind == "c" or (kind is None and xp.isdtype(f0.dtype, "complex floating")):
+            _check_real_valued(xp, f0)
     return f0, head
+
+
+def _check_real_valued(xp, f0) -> None:
+    """The complex step differentiates real functions: refuse complex values at real x."""
+    if _backend.is_traced(f0) or _backend.library_name(f0) == "dask":
+        return  # no values to look at yet
+    if bool(xp.any(xp.imag(f0) != 0)):
+        raise ValueError(
+            "func returns complex values at the real point x (a nonzero imaginary part): "
+            "method 'complex' takes the imaginary part of func at x + ih as the derivative, "
+            "so it needs a real-valued func; differentiate the real and imaginary parts as "
+            "two outputs with method 'Richardson' or 'simple'."
+        )
 
 
 # --- layout: calls and units under the budget ----------------------------------------------
@@ -252,10 +228,9 @@ class _Unit:
 class _Layout:
     """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
 
-    __slots__ = ("calls", "in_flight", "segments", "total", "units")
+    __slots__ = ("calls", "in_flight", "total", "units")
     calls: list
     in_flight: int
-    segments: list
     total: int
     units: list
 
@@ -263,7 +238,7 @@ class _Layout:
 _ITEMSIZE: dict = {}
 
 
-def _itemsize(xp, dtype) -> int:
+def itemsize_of(xp, dtype) -> int:
     """Bytes per element of a floating ``dtype`` (cached per library and dtype)."""
     key = (type(dtype).__module__, dtype)
     size = _ITEMSIZE.get(key)
@@ -272,6 +247,9 @@ def _itemsize(xp, dtype) -> int:
         size = 2 * bits // 8 if xp.isdtype(dtype, "complex floating") else bits // 8
         _ITEMSIZE[key] = size
     return size
+
+
+_itemsize = itemsize_of  # the old name, until adaptive.py uses itemsize_of
 
 
 @functools.lru_cache(maxsize=128)
@@ -286,8 +264,16 @@ def _layout(
     value_bytes: int,
     max_batch: int | None,
     min_calls: int,
+    copy: bool = False,
 ) -> _Layout:
-    """Segments, units and calls of ``families`` around ``size`` base points (cached)."""
+    """Segments, units and calls of ``families`` around ``size`` base points (cached).
+
+    With ``copy``, one more point follows the last: an unperturbed copy of
+    base point 0 in the last call, whose value tells a func that mixes the
+    points of a batch (:func:`check_not_mixing`); left out where the calls
+    have no room for it (``max_batch`` filled exactly, or one point per call:
+    a func cannot mix points then), so it never costs a call.
+    """
     available = max(0, budget - kept_bytes)
     # held at once: the points and values of a call and of the one before it, while a
     # unit spans both, and a unit's values (joined from the calls) with one temporary of
@@ -317,14 +303,22 @@ def _layout(
     if max_batch is not None:
         per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
     count = min(total, max(-(-total // per_call), min_calls))
-    bounds = [total * c // count for c in range(count + 1)]
+    copy = copy and -(-(total + 1) // count) <= per_call  # room for it: never one more call
+    points = total + copy
+    bounds = [points * c // count for c in range(count + 1)]
     layout = _Layout()
+    # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
     layout.calls = [
-        (p0, p1, _rectangles(segments, p0, p1), p1 - p0 == n > 1)
+        (
+            p0,
+            min(p1, total),
+            _rectangles(segments, p0, min(p1, total)),
+            p1 - p0 == n > 1,
+            p1 > total,
+        )
         for p0, p1 in itertools.pairwise(bounds)
     ]
     layout.units, layout.total, layout.in_flight = units, total, in_flight
-    layout.segments = segments
     return layout
 
 
@@ -405,7 +399,7 @@ class _Assembly:
         return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)
 
 
-def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes: int = 0):
+def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes: int = 0, f0=None):
     """Evaluate every point of ``families`` and combine them unit by unit.
 
     ``combine_unit(index, (g0, g1), (b0, b1), values)`` gets the family's
@@ -415,13 +409,25 @@ def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes:
     units' results joined. ``x4``, ``xg`` are the base points shaped
     ``(n, 1, 1, size)`` and ``(1, n, 1, size)``, ``hg`` the steps like
     ``xg``; ``kept_bytes`` is what the caller holds meanwhile (the result),
-    which the budget counts.
+    which the budget counts. ``f0``, func at the base points (``head +
+    batch shape``), asks for the check that func does not mix the points of
+    a batch (:func:`check_not_mixing`): one more point, no more calls.
     """
     xp = problem.xp
     size = x4.shape[3]
     m = math.prod(head)
     point_dtype = _points.points_dtype(xp, families[0], x4.dtype)
-    itemsize = _itemsize(xp, point_dtype)
+    if size == 0:  # an empty batch: no point to evaluate, results of the right shape
+        return [
+            combine_unit(
+                i,
+                (0, f.groups),
+                (0, 0),
+                _empty(xp, problem, (m, f.groups, f.sets, 0), point_dtype),
+            )
+            for i, f in enumerate(families)
+        ]
+    itemsize = itemsize_of(xp, point_dtype)
     evaluator = problem.evaluator
     layout = _layout(
         tuple(families),
@@ -434,27 +440,94 @@ def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes:
         itemsize,
         problem.max_batch,
         evaluator.min_calls,
+        f0 is not None and may_mix(evaluator, x4),
     )
     evaluator.wave_points = layout.in_flight
-    if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
-        return _run_one_call(problem, layout, head, m, combine_unit, x4, xg, hg, point_dtype)
 
     def chunks():
-        for _, _, rects, pad in layout.calls:
-            points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad)
-            yield points, points.shape[1] - pad
+        for p0, p1, rects, pad, copy in layout.calls:
+            points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad, copy=copy)
+            yield points, p1 - p0 + copy
 
-    return _evaluate(problem, layout, chunks(), head, m, combine_unit, size)
+    def values_of(values, p0, p1, copy):
+        """The scheme's values ``(m, p1 - p0)`` of a call, its copy's checked."""
+        if copy:
+            values = xp.reshape(values, (m, p1 - p0 + 1))
+            check_not_mixing(xp, problem, values, f0)
+            values = values[:, : p1 - p0]
+            evaluator.nfev -= 1  # nfev counts the derivative's points, not the check
+        return values
+
+    if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
+        return _run_one_call(layout, chunks(), head, m, combine_unit, values_of, problem)
+    return _evaluate(problem, layout, chunks(), head, m, combine_unit, size, values_of)
 
 
-def _run_one_call(problem, layout, head, m, combine_unit, x4, xg, hg, point_dtype):
+def _empty(xp, problem, shape, dtype=None):
+    dtype = problem.dtype if dtype is None else dtype
+    return xp.zeros(shape, dtype=dtype, device=problem.device)
+
+
+def may_mix(evaluator, x=None) -> bool:
+    """Whether func gets several points per call (vectorized), so that it could mix them.
+
+    With ``x``: and whether the check can look at values without a host sync
+    (NumPy arrays: see :func:`check_not_mixing`).
+    """
+    if x is not None and type(x) is not np.ndarray:
+        return False
+    return getattr(evaluator, "vectorized", type(evaluator) is not _evaluators.Pointwise)
+
+
+def check_not_mixing(xp, problem, values, f0) -> None:
+    """ValueError if func's value at the batch's copy of x is not its value at x alone.
+
+    ``values`` ``(m, points)`` are a call's, the last the copy of base point
+    0's. An honest vectorized func gives each point of a batch the value it
+    gives that point alone (to rounding: sqrt(eps) of the largest value of
+    the call, which a reduction's rounding stays far below even where its
+    terms cancel, and the same finiteness; the complex step's copy, a real
+    point, must have no imaginary part). A func that reduces over the whole array (``np.sum(x)``
+    without ``axis=0``, ``x.max()``, ``np.linalg.norm(x)``) gives every
+    point a value that depends on the others: a derivative from it would be
+    wrong without a word. NumPy arrays only, for now: elsewhere looking at
+    the result is a host sync (a GPU's), or impossible yet (Dask, ``jax.jit``).
+    """
+    if type(values) is not np.ndarray:
+        return
+    copy_value = values[:, -1]
+    at_x = f0.reshape(copy_value.shape[0], -1)[:, 0]
+    if (copy_value == at_x).all():  # the common case: the same bits, one comparison
+        return
+    eps = machine_eps(xp, problem.dtype)
+    with np.errstate(all="ignore"):
+        finite = xp.isfinite(at_x)
+        differs = finite != xp.isfinite(copy_value)
+        if xp.isdtype(copy_value.dtype, "complex floating"):
+            differs = differs | (finite & (xp.imag(copy_value) != 0))
+            copy_value = xp.real(copy_value)
+        scale = xp.maximum(xp.abs(at_x), xp.max(xp.abs(values), axis=1))
+        gap = xp.abs(copy_value - at_x)
+        differs = differs | (finite & (gap > math.sqrt(eps) * scale))
+        if not bool(xp.any(differs)):
+            return
+    raise ValueError(
+        "func mixes the points of a batch: its value at an unperturbed copy of x, "
+        "evaluated in the batch, differs from its value at x alone. A vectorized func "
+        "gets the points side by side (coordinates on axis 0, points on the trailing "
+        "axes) and must reduce over the coordinates only: np.sum(x, axis=0), not "
+        "np.sum(x), x.max() or np.linalg.norm(x) without axis=0. A func written for "
+        "one point works with vectorized=False."
+    )
+
+
+def _run_one_call(layout, chunks, head, m, combine_unit, values_of, problem):
     """Everything in one call and one unit per family: the same steps, without the loop."""
     xp = problem.xp
-    p0, p1, rects, pad = layout.calls[0]
-    total = p1 - p0
-    points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad)
+    p0, p1, _, _, copy = layout.calls[0]
     with problem.evaluator as evaluator:
-        (values,) = evaluator.batches(xp, ((points, total),), head, problem.device)
+        (values,) = evaluator.batches(xp, chunks, head, problem.device)
+    values = values_of(values, p0, p1, copy)
     results = []
     for unit in layout.units:
         unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
@@ -467,7 +540,7 @@ def _run_one_call(problem, layout, head, m, combine_unit, x4, xg, hg, point_dtyp
     return results
 
 
-def _evaluate(problem, layout, chunks, head, m, combine_unit, size):
+def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
     xp, device = problem.xp, problem.device
     units, done, pending = layout.units, [], []
     next_unit = 0
@@ -488,7 +561,8 @@ def _evaluate(problem, layout, chunks, head, m, combine_unit, size):
 
     with problem.evaluator as evaluator:
         values_iter = evaluator.batches(xp, chunks, head, device)
-        for (p0, p1, _, _), values in zip(layout.calls, values_iter, strict=True):
+        for (p0, p1, _, _, copy), values in zip(layout.calls, values_iter, strict=True):
+            values = values_of(values, p0, p1, copy)
             unit = units[next_unit]
             if not pending and unit.start == p0 and unit.end == p1:
                 next_unit += 1  # the call is exactly one unit: no copy
@@ -545,15 +619,17 @@ def run_linear(
         error = _backend.host_to_device(scheme.error, xp, device, dtype)
     if scheme.levels is not None:
         levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
+    # func at x, for the check that func does not mix points (not yet for sparse groups)
+    at_x = None if own_base or scheme.family.masks is not None else f0
     if f0 is not None and scheme.part == "real":
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
     outputs = (1 + (error is not None)) * scheme.weights.shape[1]
     outputs += 0 if levels is None else levels.shape[1]
-    rows_bytes = outputs * m * family.groups * size * _itemsize(xp, dtype)
+    rows_bytes = outputs * m * family.groups * size * itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
-    if not own_base:
-        point_bytes = _itemsize(xp, _points.points_dtype(xp, family, dtype))
+    if not own_base and size:
+        point_bytes = itemsize_of(xp, _points.points_dtype(xp, family, dtype))
         layout = _layout(
             (family,),
             problem.n,
@@ -565,10 +641,11 @@ def run_linear(
             point_bytes,
             problem.max_batch,
             problem.evaluator.min_calls,
+            at_x is not None and may_mix(problem.evaluator, x4),
         )
         if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
             return _fastpath.linear_rows(
-                problem, scheme, f0, head, hg, step, weights, error, levels, finish, combine_linear
+                problem, scheme, f0, head, hg, step, weights, error, levels, finish, at_x
             )
     per_group = weights.shape[0] > 1 and not elementwise
     groups_all = (0, family.groups)
@@ -586,7 +663,7 @@ def run_linear(
             f = f if f is None else f[..., blocks[0] : blocks[1]]
         return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
 
-    (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept)
+    (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept, f0=at_x)
     return rows
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from . import evaluators as _evaluators
 __all__ = ["linear_rows"]
 
 
-def applies(problem, scheme, calls_and_units: tuple) -> bool:
+def applies(problem: Any, scheme: Any, calls_and_units: tuple) -> bool:
     """NumPy arrays, func in this process, and the engine's layout is one call, one unit."""
     return (
         type(problem.x) is np.ndarray
@@ -36,14 +37,27 @@ def applies(problem, scheme, calls_and_units: tuple) -> bool:
 
 
 def linear_rows(
-    problem, scheme, f0, head: tuple, hg, step, weights, error, levels, finish, combine
-):
-    """The outputs ``(m, G, Q', size)`` of a linear scheme, as ``_engine.run_linear`` does.
+    problem: Any,
+    scheme: Any,
+    f0: Any,
+    head: tuple,
+    hg: Any,
+    step: Any,
+    weights: Any,
+    error: Any,
+    levels: Any,
+    finish: bool,
+    at_x: Any,
+) -> Any:
+    """The outputs ``(m, G, Q', size)`` of a linear scheme, as ``engine.run_linear`` does.
 
     The points are written with ndarray methods and func is called once;
-    ``combine`` (the engine's ``combine_linear``) turns the values into
-    outputs, the same arithmetic as on any other path.
+    ``engine.combine_linear`` turns the values into outputs, the same
+    arithmetic as on any other path. With ``at_x`` (func at x) the batch
+    ends with a copy of base point 0, checked by ``engine.check_not_mixing``.
     """
+    from . import engine as _engine
+
     x, n, size = problem.x, problem.n, problem.size
     family = scheme.family
     sets, groups = family.sets, family.groups
@@ -51,8 +65,9 @@ def linear_rows(
     if family.is_complex:
         dtype = np.complex128 if dtype == np.float64 else np.complex64
     total = groups * sets * size
-    pad = total == n and n > 1
-    out = np.empty((n, total + pad), dtype=dtype)
+    copy = at_x is not None and _engine.may_mix(problem.evaluator)
+    pad = total + copy == n and n > 1
+    out = np.empty((n, total + copy + pad), dtype=dtype)
     x2 = x.reshape(n, size)
     multipliers = family.multipliers.astype(dtype, copy=False)
     if family.coords is None:  # every coordinate moves: (n, sets, size)
@@ -69,11 +84,19 @@ def linear_rows(
             m = m * hg
         index = _arange(n)
         block[index, index] = (x2.reshape(1, n, 1, size) + m)[0]
-    if pad:
-        out[:, total] = x2[:, 0]
-    values = problem.evaluator._batch(problem.xp, out, total, head, problem.device)
-    values = values.reshape(math.prod(head), groups, sets, size)
-    return combine(problem.xp, scheme, values, f0, weights, step, error, levels, finish)
+    if copy or pad:
+        out[:, total:] = x2[:, :1]
+    m = math.prod(head)
+    (values,) = problem.evaluator.batches(problem.xp, ((out, total + copy),), head, problem.device)
+    if copy:
+        values = values.reshape(m, total + 1)
+        _engine.check_not_mixing(problem.xp, problem, values, at_x)
+        problem.evaluator.nfev -= 1  # nfev counts the derivative's points, not the check
+        values = values[:, :total]
+    values = values.reshape(m, groups, sets, size)
+    return _engine.combine_linear(
+        problem.xp, scheme, values, f0, weights, step, error, levels, finish
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -36,8 +36,13 @@ __all__ = ["FIRST_DERIVATIVE_SCHEMES", "first_derivatives", "grad", "jacobian"]
 def _richardson(problem: _engine.Problem, elementwise: bool, table: bool):
     s = problem.settings
     return _schemes.richardson_scheme(
-        problem.n, problem.sides, s.r, s.v, elementwise, table, s.ladders
+        problem.n, _compact_sides(problem), s.r, s.v, elementwise, table, s.ladders
     )
+
+
+def _compact_sides(problem: _engine.Problem) -> tuple[float, ...]:
+    """The sides, or one NaN for all when none is one-sided: a key whose cost is not n's."""
+    return problem.sides if problem.one_sided else (math.nan,)
 
 
 def _simple(problem: _engine.Problem, elementwise: bool, table: bool):
@@ -80,7 +85,8 @@ def first_derivatives(problem: _engine.Problem, f0, head: tuple, elementwise: bo
         x = x4 if elementwise else xg  # the layout the points and the division need
         if scheme.steps == "simple":
             axis = 0 if elementwise else 1
-            hg = _steps.simple_steps(xp, x, settings, problem.sides, axis, problem.device)
+            sides = _compact_sides(problem)
+            hg = _steps.simple_steps(xp, x, settings, sides, axis, problem.device)
         else:
             hg = _steps.numderiv_steps(xp, x, settings)
     rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg, elementwise=elementwise)
@@ -250,9 +256,7 @@ def _sparse_linear(problem, f0, head, pattern):
     """A numDeriv method on the pattern's groups: compressed ``(m, groups)`` and steps."""
     xp, settings = problem.xp, problem.settings
     base = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, True, False)
-    family = _schemes.Family(
-        None, base.family.multipliers, base.family.relative, pattern.count, masks=pattern.masks
-    )
+    family = _schemes.masked_family(base.family, pattern.masks)
     weights, error = base.weights, base.error
     if weights.ndim == 4:  # per coordinate (mixed sides): each group's columns share theirs
         weights = _first_column(pattern, weights)
@@ -392,11 +396,15 @@ def grad(
         ``(n, ...)`` with the n coordinates on axis 0 and evaluation points on
         the trailing axes, and func returns shape ``(...)``. An elementwise
         func (like ``sin``), whose ``func(x)`` has the shape of ``x``, gets the
-        derivative at each element, as in numDeriv.
+        derivative at each element, as in numDeriv. func must give each point
+        the value it gives that point alone: a reduction without ``axis=0``
+        (``np.sum(x)``, ``x.max()``) mixes the points and is refused with a
+        ValueError (NumPy arrays; see "What xpdiff refuses").
     x : array_like
         The point, shape ``(n,)``, or a batch of points, shape ``(n, *B)``
         (the gradient at each of them, still in one call). A scalar is one
-        coordinate. Integers become float64; float32 is kept.
+        coordinate. Integers become float64; float32 is kept. An empty batch
+        ``(n, 0)`` gives an empty result.
     method : {"Richardson", "simple", "complex", "adaptive"}, optional
         numDeriv's methods, case-insensitive, and xpdiff's "adaptive", whose
         steps are chosen per coordinate from the function in three calls

@@ -119,17 +119,19 @@ def _multiplier(xp, values, device, dtype):
     return _backend.host_to_device(values, xp, device, dtype)
 
 
-def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool):
+def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool, *, copy: bool = False):
     """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
 
     ``x4`` ``(n, 1, 1, size)`` and ``xg`` ``(1, n, 1, size)`` are the base
     points, ``hg`` the steps like ``xg`` (None without relative families),
-    ``dtype`` the points' dtype. The padding column repeats the first base
-    point (see ``_evaluators.pad``).
+    ``dtype`` the points' dtype. With ``copy`` an unperturbed copy of base
+    point 0 follows the rectangles' points (``engine.check_not_mixing``).
+    The padding column repeats the first base point (see
+    ``evaluators.unpad``).
     """
     device = _backend.device_of(x4)
     if _backend.is_numpy_namespace(xp):
-        return _build_numpy(rects, x4, xg, hg, dtype, pad)
+        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy)
     n = x4.shape[0]
     parts = []
     for rect in rects:
@@ -154,6 +156,9 @@ def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool):
         if points.dtype != dtype:
             points = xp.astype(points, dtype)
         parts.append(xp.reshape(points, (n, rect.points)))
+    if copy:
+        column = x4[:, 0, 0, 0:1]
+        parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
     if pad:
         column = x4[:, 0, 0, rects[0].b0 : rects[0].b0 + 1]
         parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
@@ -229,11 +234,11 @@ def _masked_into(block, rect, base, steps, dtype) -> None:
         np.add(base[:, 0, :], m, out=block[:, k, :])
 
 
-def _build_numpy(rects, x4, xg, hg, dtype, pad):
+def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=False):
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
     total = sum(rect.points for rect in rects)
-    out = np.empty((n, total + pad), dtype=dtype)
+    out = np.empty((n, total + copy + pad), dtype=dtype)
     start = 0
     for rect in rects:
         b0, b1 = rect.b0, rect.b1
@@ -286,6 +291,8 @@ def _build_numpy(rects, x4, xg, hg, dtype, pad):
                 moved = np.take(x2, index, axis=0) + delta
                 keep = coords >= 0
                 block[coords[keep], sets[keep], :] = moved[keep]
+    if copy:
+        out[:, total] = x4[:, 0, 0, 0]
     if pad:
-        out[:, total] = x4[:, 0, 0, rects[0].b0]
+        out[:, total + copy] = x4[:, 0, 0, rects[0].b0]
     return out

@@ -45,7 +45,9 @@ class DerivativeResult:
         none); for "adaptive", the kept estimate's difference from the one of
         the order below plus its rounding error.
     nfev : int
-        Number of points at which func was evaluated, ``x`` itself included.
+        Number of points at which func was evaluated, ``x`` itself included
+        (not the one unperturbed copy of x in a vectorized batch that checks
+        that func does not mix the points of a batch).
     ncalls : int
         Number of calls of func.
     method : str

@@ -13,7 +13,6 @@ Schemes are cached: building one costs nothing after the first call.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,16 +24,23 @@ __all__ = [
     "Family",
     "LinearScheme",
     "complex_step_scheme",
+    "coordinate_family",
+    "frozen",
     "genD_scheme",
+    "masked_family",
     "richardson_scheme",
     "simple_scheme",
 ]
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
+def frozen(array: Any, dtype: Any = None) -> np.ndarray:
+    """``array`` as a contiguous read-only NumPy array (of ``dtype`` if given): cacheable."""
+    array = np.ascontiguousarray(array, dtype=dtype)
     array.flags.writeable = False
     return array
+
+
+_frozen = frozen
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +100,51 @@ class Family:
         return self.multipliers[group, member]
 
 
+def coordinate_family(
+    moves: np.ndarray, n: int, *, elementwise: bool, relative: bool = True
+) -> Family:
+    """The family that moves each coordinate by its own row of multipliers.
+
+    ``moves`` is ``(n, L)`` — set l moves coordinate c by ``moves[c, l]``
+    (times c's step when ``relative``) — or ``(1, L)``, the same for every
+    coordinate. ``elementwise``: one group whose set l moves every
+    coordinate at once (the points of an elementwise function, or, masked
+    with :func:`masked_family`, of a sparse Jacobian's column groups);
+    otherwise n groups, group g moving coordinate g alone (a gradient's
+    points), whose multipliers are stored once when every row is the same.
+    Built with array operations only: the Python cost does not grow with n,
+    and an elementwise family of one row holds ``L`` numbers, not ``n L``
+    (a read-only broadcast view).
+    """
+    moves = np.asarray(moves)
+    if elementwise:
+        multipliers = frozen(moves.T[None, :, :])  # (1, L, n or 1)
+        if multipliers.shape[2] != n:
+            multipliers = np.broadcast_to(multipliers, (1, multipliers.shape[1], n))
+        return Family(None, multipliers, relative, groups=1)
+    if moves.shape[0] > 1 and bool(np.all(moves == moves[:1])):
+        moves = moves[:1]
+    return Family(_coordinates(n), frozen(moves[:, :, None]), relative, groups=n)
+
+
+def masked_family(family: Family, masks: np.ndarray) -> Family:
+    """An elementwise family's sets, moving only the coordinates of each mask.
+
+    ``masks`` is ``(groups, n)``, 0 or 1: group g's set l moves coordinate c
+    by ``masks[g, c]`` times its multiplier (a sparse Jacobian's column
+    groups, ``sparse``).
+    """
+    if family.coords is not None:
+        raise ValueError("masked_family needs an elementwise family (coords None)")
+    return Family(None, family.multipliers, family.relative, int(masks.shape[0]), masks=masks)
+
+
+@functools.lru_cache(maxsize=64)
+def _coordinates(n: int) -> np.ndarray:
+    """``(n, 1)``: group g moves coordinate g."""
+    return frozen(np.arange(n, dtype=np.int64)[:, None])
+
+
 @dataclass(frozen=True, eq=False)
 class LinearScheme:
     """Derivatives as weighted sums of each group's function values.
@@ -129,9 +180,8 @@ class LinearScheme:
 # --- numDeriv's first-derivative methods -------------------------------------------------
 
 
-def _side_factors(sides: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _side_factors(side: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """numDeriv's one-sided rule: twice the step on the chosen side, none on the other."""
-    side = np.array(sides, dtype=np.float64)
     plus = np.where(side == 1, 2.0, np.where(side == -1, 0.0, 1.0))
     minus = np.where(side == -1, 2.0, np.where(side == 1, 0.0, 1.0))
     return plus, minus
@@ -157,6 +207,9 @@ def richardson_scheme(
 ) -> LinearScheme:
     """numDeriv's Richardson gradient: ``2 r`` sets per coordinate, folded into weights.
 
+    ``sides`` has one side (NaN: none, +1, -1) per coordinate, or one for
+    every coordinate: then the scheme costs the same to build whatever n is.
+
     Level k moves coordinate i by ``+h_i / v**k`` and ``-h_i / v**k`` (twice
     the step on one side and none on the other where ``side`` says so), and
     its first-order approximation is ``(F_+ - F_-) / (2 h_i / v**k)``. The
@@ -168,30 +221,40 @@ def richardson_scheme(
     (``select``, see ``_function``); the table is the first ladder's.
     """
     scale, power = _level_pairs(r, v)
+    side = np.array(sides, dtype=np.float64)  # (n,), or (1,): the same for every coordinate
+    one_sided = ~np.isnan(side)
+    per_coordinate = bool(one_sided.any()) and not bool(one_sided.all())
     sign = np.tile([1.0, -1.0], r)
-    plus, minus = _side_factors(sides)
-    one_sided = tuple(not math.isnan(s) for s in sides)
-    moves = np.where(sign > 0, plus[:, None], minus[:, None]) * scale[None, :]  # (n, 2r)
+    plus, minus = _side_factors(side)
+    moves = np.where(sign > 0, plus[:, None], minus[:, None]) * scale[None, :]  # (n or 1, 2r)
     moves = np.concatenate([moves * ladder for ladder in ladders], axis=1)
-    per_coordinate = len(set(one_sided)) > 1
-    kinds = one_sided if per_coordinate else one_sided[:1]
     level_weights = sign * power / 2
     blocks = len(ladders)
 
-    def in_block(row, k):  # a row of 2r weights, in ladder k's block of sets, per its step
+    def in_block(
+        row: np.ndarray, k: int
+    ) -> np.ndarray:  # a row of 2r weights, in ladder k's block of sets, per its step
         placed = np.zeros(2 * r * blocks)
         placed[2 * r * k : 2 * r * (k + 1)] = row / ladders[k]
         return placed
 
-    value_rows, error_rows = [], []
-    for side_one in kinds:
-        value, previous = richardson_coefficients(r, v, side_one)
+    def rows_of(kind: bool) -> tuple[np.ndarray, np.ndarray]:  # (ladders, 2r ladders) each
+        value, previous = richardson_coefficients(r, v, kind)
         value_row = np.repeat(value, 2) * level_weights
         error_row = np.repeat(value - previous, 2) * level_weights
-        value_rows.append([in_block(value_row, k) for k in range(blocks)])
-        error_rows.append([in_block(error_row, k) for k in range(blocks)])
-    weights = np.array(value_rows)  # (1 or n, ladders, 2r ladders)
-    error = np.array(error_rows)
+        return (
+            np.array([in_block(value_row, k) for k in range(blocks)]),
+            np.array([in_block(error_row, k) for k in range(blocks)]),
+        )
+
+    if per_coordinate:  # central and one-sided coordinates: a row of weights each
+        (value0, error0), (value1, error1) = rows_of(False), rows_of(True)
+        pick = one_sided.astype(np.intp)
+        weights, error = np.stack([value0, value1])[pick], np.stack([error0, error1])[pick]
+        kinds = one_sided.tolist()
+    else:
+        kinds = [bool(one_sided[0])]
+        weights, error = (a[None] for a in rows_of(kinds[0]))  # (1, ladders, 2r ladders)
     levels = None
     if table:
         level = np.repeat(np.arange(r), 2)
@@ -199,19 +262,10 @@ def richardson_scheme(
             [in_block(np.where(level == k, level_weights, 0.0), 0) for k in range(r)]
         )[None]
     factors = tuple(tuple(extrapolation_factors(r, v, s)) for s in kinds) if table else ()
-    if elementwise:
-        family = Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
+    family = coordinate_family(moves, n, elementwise=elementwise)
+    if elementwise and weights.shape[0] > 1:
         # one group; output i of the elementwise function takes coordinate i's weights
-        if weights.shape[0] > 1:
-            weights, error = weights[:, None, :, :], error[:, None, :, :]
-    else:
-        same_moves = len({tuple(row) for row in moves}) == 1  # +1 and -1 sides move apart
-        family = Family(
-            _frozen(np.arange(n)[:, None]),
-            _frozen(moves[:1, :, None] if same_moves else moves[:, :, None]),
-            relative=True,
-            groups=n,
-        )
+        weights, error = weights[:, None, :, :], error[:, None, :, :]
     return LinearScheme(
         family,
         _frozen(weights),
@@ -234,21 +288,15 @@ def simple_scheme(n: int, elementwise: bool) -> LinearScheme:
     and where ``x + eps`` rounds back to x the derivative is 0 / 0, NaN,
     instead of a finite 0.
     """
-    if elementwise:
-        family = Family(None, _frozen(np.ones((1, 1, n))), relative=True, groups=1)
-    else:
-        family = Family(_frozen(np.arange(n)[:, None]), _frozen(np.ones((1, 1, 1))), True, n)
+    family = coordinate_family(np.ones((1, 1)), n, elementwise=elementwise)
     return LinearScheme(family, _frozen(np.ones((1, 1, 1))), divide_by_step=True, steps="simple")
 
 
 @functools.lru_cache(maxsize=256)
 def complex_step_scheme(n: int, h: float, elementwise: bool) -> LinearScheme:
     """The complex step ``Im f(x + i h e_i) / h``, h the dtype's machine epsilon."""
-    if elementwise:
-        family = Family(None, _frozen(np.full((1, 1, n), complex(0.0, h))), False, groups=1)
-    else:
-        move = np.array([[[complex(0.0, h)]]])
-        family = Family(_frozen(np.arange(n)[:, None]), _frozen(move), False, groups=n)
+    move = np.full((1, 1), complex(0.0, h))
+    family = coordinate_family(move, n, elementwise=elementwise, relative=False)
     return LinearScheme(family, _frozen(np.array([[[1.0 / h]]])), part="imag")
 
 

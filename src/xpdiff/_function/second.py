@@ -397,7 +397,7 @@ def hessian(
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     if math.prod(head) != 1:
-        raise ValueError("Richardson method for hessian assumes a scalar valued function.")
+        raise ValueError(f"{problem.method} method for hessian assumes a scalar valued function.")
     if sparsity is not None:
         H, error = _sparse_hessian(problem, f0, head, sparsity)
         if not full_output:
@@ -518,10 +518,8 @@ def _sparse_complex_hessian(problem, f0, head, pattern):
     """
     xp, device, settings = problem.xp, problem.device, problem.settings
     n, r = problem.n, settings.r
-    base = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, True, False)
-    family = _schemes.Family(
-        None, base.family.multipliers, True, pattern.count, masks=pattern.masks
-    )
+    base = _schemes.richardson_scheme(n, (math.nan,), r, settings.v, True, False)
+    family = _schemes.masked_family(base.family, pattern.masks)
     x4, xg = problem.base_points()
     hg = _steps.numderiv_steps(xp, x4, settings)  # (n, 1, 1, 1)
     sets = pattern.count * 2 * r

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from .. import _validation
 from .._numerics.richardson import richardson_noise_amplification
 
 METHODS = ("Richardson", "simple", "complex", "adaptive")
@@ -42,6 +43,8 @@ LOW_PRECISION_SECOND = {"d": 0.2, "eps": 0.2, "r": 3}
 #: the largest rounding noise, relative to the derivative of a function that varies on
 #: the scale of x, that Richardson settings may leave (fewer than 3 correct digits)
 NOISE_LIMIT = 1e-3
+#: the most Richardson levels: far more than any table that keeps a correct digit
+MAX_LEVELS = 100
 
 
 def canonical_method(
@@ -52,23 +55,7 @@ def canonical_method(
     A method that exists but not for this ``function`` gets numDeriv's
     "method not implemented." followed by the methods that are.
     """
-    if isinstance(method, str):
-        lowered = method.lower()
-        for name in methods:
-            if lowered == name.lower():
-                return name
-    allowed = ", ".join(repr(m) for m in methods)
-    if isinstance(method, str):
-        if any(method.lower() == name.lower() for name in METHODS):
-            raise ValueError(
-                f"method not implemented. {function}'s method must be one of {allowed} "
-                f"(case-insensitive), got {method!r}"
-            )
-        raise ValueError(f"method must be one of {allowed} (case-insensitive), got {method!r}")
-    raise TypeError(
-        f"method must be a string, one of {', '.join(repr(m) for m in methods)}, "
-        f"got {type(method).__name__} {method!r}"
-    )
+    return _validation.method_name(method, methods, function, METHODS)
 
 
 @dataclass(frozen=True)
@@ -121,7 +108,7 @@ class AdaptiveSettings:
         return {"d": self.d, "r": self.r, "v": self.v}
 
 
-def adaptive_settings(method_args, derivative_order: int = 1) -> AdaptiveSettings:
+def adaptive_settings(method_args: Any, derivative_order: int = 1) -> AdaptiveSettings:
     """``method_args`` of "adaptive" over its defaults, checked.
 
     ``d`` is the pilot's relative step (``T = d max(|x|, 1)``); ``r`` the
@@ -143,31 +130,17 @@ def adaptive_settings(method_args, derivative_order: int = 1) -> AdaptiveSetting
                 f"{', '.join(defaults)}"
             )
         values[key] = value
-    d, r, v = values["d"], values["r"], values["v"]
-    for name, value in (("d", d), ("v", v)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"method_args {name} must be a real number, got {value!r}")
-    if not (math.isfinite(d) and d > 0):
-        raise ValueError(f"method_args d must be a finite number > 0, got {d!r}")
-    if not (math.isfinite(v) and v >= 1.5):
-        raise ValueError(
-            f"method_args v (the ratio of the ladder's steps) must be a finite number >= 1.5, "
-            f"got {v!r}"
-        )
+    d = _validation.check_positive_real("method_args d", values["d"])
+    v = _validation.check_positive_real("method_args v", values["v"], at_least=1.5)
     largest = 10 if derivative_order == 1 else 6
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral):
-        raise TypeError(f"method_args r must be an integer, got {r!r}")
-    if not 2 <= r <= largest:
-        raise ValueError(
-            f"method_args r (the ladder's levels) must be an integer from 2 to {largest} "
-            f"(at most 24 points per derivative), got {r!r}"
-        )
+    # adaptive has always refused a float r (2.0); Richardson takes a whole one
+    r = _validation.check_integer("method_args r", values["r"], 2, largest, whole_floats=False)
     return AdaptiveSettings(float(d), int(r), float(v), frozenset(method_args))
 
 
 def method_settings(
     method: str,
-    method_args,
+    method_args: Any,
     machine_eps: float = FLOAT64_EPS,
     *,
     defaults: dict | None = None,
@@ -200,11 +173,15 @@ def method_settings(
 
 
 @functools.lru_cache(maxsize=64)
-def _default_settings(method, machine_eps, defaults, derivative_order) -> Settings:
+def _default_settings(
+    method: str, machine_eps: float, defaults: tuple, derivative_order: int
+) -> Settings:
     return _settings(method, {}, machine_eps, dict(defaults), derivative_order)
 
 
-def _settings(method, method_args, machine_eps, defaults, derivative_order) -> Settings:
+def _settings(
+    method: str, method_args: Any, machine_eps: float, defaults: dict | None, derivative_order: int
+) -> Settings:
     if not isinstance(method_args, dict):
         raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
     base = dict(NUMDERIV_DEFAULTS)
@@ -240,25 +217,16 @@ def _settings(method, method_args, machine_eps, defaults, derivative_order) -> S
             values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
 
     for name in ("eps", "d", "v"):
-        _check_positive_real(name, values[name])
+        _validation.check_positive_real(f"method_args {name}", values[name])
     if values["v"] == 1:
         raise ValueError("method_args v (the step reduction factor) must not be 1")
-    _check_real(values["zero_tol"], "zero_tol")
-    if not values["zero_tol"] >= 0:
+    zero_tol = _validation.check_real("method_args zero_tol", values["zero_tol"])
+    if not zero_tol >= 0:
         raise ValueError(
             f"method_args zero_tol must be a number >= 0 (inf allowed), got {values['zero_tol']!r}"
         )
-    r = values["r"]
-    integral = isinstance(r, numbers.Integral) and not isinstance(r, bool)
-    whole_float = isinstance(r, float) and r.is_integer()
-    if not (integral or whole_float) or r < 1:
-        raise ValueError(
-            f"method_args r (the number of Richardson levels) must be an integer >= 1, got {r!r}"
-        )
-    if not isinstance(values["show_details"], (bool, np.bool_)):
-        raise TypeError(
-            f"method_args show_details must be True or False, got {values['show_details']!r}"
-        )
+    r = _validation.check_integer("method_args r", values["r"], 1, MAX_LEVELS)
+    _validation.check_bool("method_args show_details", values["show_details"])
     settings = Settings(
         method=method,
         eps=float(values["eps"]),
@@ -276,17 +244,6 @@ def _settings(method, method_args, machine_eps, defaults, derivative_order) -> S
     return settings
 
 
-def _check_real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"method_args {name} must be a real number, got {value!r}")
-
-
-def _check_positive_real(name, value):
-    _check_real(value, name)
-    if not value > 0 or not math.isfinite(value):
-        raise ValueError(f"method_args {name} must be a finite number > 0, got {value!r}")
-
-
 def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
     """Refuse Richardson settings that leave only rounding noise.
 
@@ -301,10 +258,15 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
     """
     r, v, d = settings.r, settings.v, settings.d
 
-    def noise(r_, v_, d_):
-        amplification = max(
-            richardson_noise_amplification(r_, v_, one_sided, order) for one_sided in (False, True)
-        )
+    def noise(r_: int, v_: float, d_: float) -> float:
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # inf: nothing but noise
+                amplification = max(
+                    richardson_noise_amplification(r_, v_, one_sided, order)
+                    for one_sided in (False, True)
+                )
+        except OverflowError:  # v**(2 r) beyond float64: nothing but noise
+            return math.inf
         return machine_eps * amplification / d_**order
 
     if noise(r, v, d) <= NOISE_LIMIT:
@@ -327,7 +289,8 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
                 "divides by almost zero. v = 2 (the default) or any v >= 1.5 is allowed here.",
             )
         )
-    r_max = max((k for k in range(1, r) if noise(k, v, d) <= NOISE_LIMIT), default=0)
+    fits = (k for k in range(1, min(r, MAX_LEVELS)) if noise(k, v, d) <= NOISE_LIMIT)
+    r_max = max(fits, default=0)
     if r_max:
         raise ValueError(what.format(f"r={r}", f"The largest r allowed here is {r_max}."))
     raise ValueError(

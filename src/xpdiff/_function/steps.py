@@ -7,6 +7,7 @@ on any device, lazily on Dask and under ``jax.jit``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from .settings import Settings
 # --- the step rule --------------------------------------------------------------------
 
 
-def numderiv_steps(xp, x, settings: Settings):
+def numderiv_steps(xp: Any, x: Any, settings: Settings) -> Any:
     """numDeriv's step ``h = |d x| + eps (|x| < zero_tol)`` for every coordinate of ``x``.
 
     ``x`` is an array of any library and ``xp`` its namespace; only the
@@ -42,13 +43,15 @@ def numderiv_steps(xp, x, settings: Settings):
         return xp.where(near_zero, h, xp.maximum(xp.round(h / quantum), 1.0) * quantum)
 
 
-def simple_steps(xp, x, settings: Settings, sides: tuple[float, ...], axis: int, device):
+def simple_steps(
+    xp: Any, x: Any, settings: Settings, sides: tuple[float, ...], axis: int, device: Any
+) -> Any:
     """numDeriv's "simple" step, as realized in x's dtype: ``(x + s eps) - x``.
 
     ``s`` is each coordinate's side (+1 where none is given), laid along
-    ``axis`` of ``x``. The difference is exact, so ``x + h`` is exactly
-    numDeriv's point ``x + s eps``; it is 0 where ``x + s eps`` rounds back
-    to x.
+    ``axis`` of ``x``; one side in ``sides`` is every coordinate's. The
+    difference is exact, so ``x + h`` is exactly numDeriv's point
+    ``x + s eps``; it is 0 where ``x + s eps`` rounds back to x.
     """
     shape = [1] * x.ndim
     shape[axis] = len(sides)

@@ -28,7 +28,7 @@ def extrapolation_factors(r: int, v: float, one_sided: bool, power: int = 1) -> 
     return [float(v) ** (step * m) for m in range(1, r)]
 
 
-def richardson_table(levels: Any, factors: Any) -> Any:
+def richardson_table(levels: Any, factors: Any) -> list[list[Any]]:
     """The Richardson table from first-order approximations at r levels.
 
     ``levels[k]`` is the approximation with step ``h / v**k``; ``factors[m-1]``

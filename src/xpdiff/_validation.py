@@ -1,0 +1,141 @@
+"""The argument checks that every public function shares: one bad value, one error.
+
+A bad type is a TypeError, a bad value a ValueError, and each message names
+the argument, what was given and what is allowed. Host-side, no array
+library: array mode, function mode and what builds on them call these.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+import operator
+
+import numpy as np
+
+__all__ = [
+    "check_bool",
+    "check_integer",
+    "check_max_batch",
+    "check_positive_real",
+    "check_real",
+    "method_name",
+    "sides",
+]
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` if it is True or False (NumPy's bools too), else a TypeError."""
+    if value is True or value is False:
+        return value
+    if not isinstance(value, np.bool_):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def check_max_batch(max_batch: object) -> int | None:
+    """``max_batch``: None, or an integer >= 1."""
+    if max_batch is None:
+        return None
+    if isinstance(max_batch, (bool, np.bool_)) or not isinstance(max_batch, numbers.Integral):
+        raise TypeError(
+            f"max_batch must be an integer >= 1 or None, got "
+            f"{type(max_batch).__name__} {max_batch!r}"
+        )
+    if max_batch < 1:
+        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
+    return int(max_batch)
+
+
+def check_real(name: str, value: object) -> float:
+    """A real number (not a bool): TypeError for anything else; NaN and inf pass."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def check_positive_real(name: str, value: object, *, at_least: float | None = None) -> float:
+    """A finite real number > 0 (or ``>= at_least``): TypeError or ValueError."""
+    number = check_real(name, value)
+    if at_least is not None:
+        if not (math.isfinite(number) and number >= at_least):
+            raise ValueError(f"{name} must be a finite number >= {at_least:g}, got {value!r}")
+    elif not (math.isfinite(number) and number > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return number
+
+
+def check_integer(
+    name: str, value: object, low: int, high: int | None = None, *, whole_floats: bool = True
+) -> int:
+    """An integer (or a whole float) from ``low`` to ``high``: TypeError or ValueError."""
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, numbers.Real)
+        or (not whole_floats and not isinstance(value, numbers.Integral))
+    ):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if isinstance(value, numbers.Integral):
+        number = operator.index(value)
+    elif float(value).is_integer():
+        number = int(float(value))
+    else:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    if number < low or (high is not None and number > high):
+        allowed = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+    return number
+
+
+def method_name(
+    method: object, methods: tuple[str, ...], function: str, known: tuple[str, ...] = ()
+) -> str:
+    """numDeriv's name for ``method`` (case-insensitive) among ``methods``, or an error.
+
+    A method among ``known`` that ``function`` does not have gets numDeriv's
+    "method not implemented." followed by the methods that are.
+    """
+    if isinstance(method, str):
+        lowered = method.lower()
+        for name in methods:
+            if lowered == name.lower():
+                return name
+    allowed = ", ".join(repr(m) for m in methods)
+    if isinstance(method, str):
+        if any(method.lower() == name.lower() for name in known):
+            raise ValueError(
+                f"method not implemented. {function}'s method must be one of {allowed} "
+                f"(case-insensitive), got {method!r}"
+            )
+        raise ValueError(f"method must be one of {allowed} (case-insensitive), got {method!r}")
+    raise TypeError(
+        f"method must be a string, one of {allowed}, got {type(method).__name__} {method!r}"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _two_sided(n: int) -> tuple[float, ...]:
+    return (math.nan,) * n
+
+
+def sides(side: object, n: int) -> tuple[float, ...]:
+    """numDeriv's side: None, or one of NaN/None, +1, -1 per coordinate (n of them)."""
+    if side is None:
+        return _two_sided(n)
+    values = np.asarray(side, dtype=object).ravel() if not np.isscalar(side) else [side]
+    if len(values) != n:
+        raise ValueError("Non-NULL argument 'side' should have the same length as x")
+    parsed = []
+    for value in values:
+        if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+            parsed.append(math.nan)
+        elif (
+            isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, (bool, np.bool_))
+            and abs(value) == 1
+        ):
+            parsed.append(float(value))
+        else:
+            raise ValueError("Non-NULL argument 'side' should have values NA, +1, or -1.")
+    return tuple(parsed)
