@@ -71,7 +71,7 @@ def _half_weak(xp: Any, weight: Any, work: Any, like: Any) -> Any:
     differently (``f / 0.1``). A float16 0-d array of the number gives NumPy's
     bits everywhere; other dtypes keep the number as it is.
     """
-    if not is_weak(weight) or work != xp.float16:
+    if not is_weak(weight) or work != getattr(xp, "float16", None):  # array-api-strict has none
         return weight
     return xp.asarray(weight, dtype=work, device=_backend.device_of(like))
 
