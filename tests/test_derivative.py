@@ -99,6 +99,7 @@ def test_first_derivative_is_grads_elementwise(xp, method):
     assert np.array_equal(value, xp.to_numpy(expected))
     assert relative_error(value, np.cos(x0)) < (1e-9 if method == "Richardson" else 1e-12)
     assert res.error.shape == (3, 4)
+    assert res.nfev == 12 * (12 if method == "adaptive" else 9)  # elements times points
 
 
 def test_first_derivative_split_between_elements():

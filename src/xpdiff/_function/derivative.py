@@ -434,6 +434,8 @@ def derivative(
     if not full_output:
         return value
     res = _result(problem, out, value, shape)
+    if elementwise:  # grad's layout counts points of `size` elements: count elements
+        res.nfev *= size
     if ladder is not None:
         res.method_args = dict(ladder)
     return res
