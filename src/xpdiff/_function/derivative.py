@@ -315,8 +315,11 @@ def derivative(
     func : callable
         ``func(x, *args, **kwargs)``, elementwise: it returns an array of
         the shape of its argument. It receives arrays of xpdiff's own (never
-        the caller's ``x``) of shape ``(1, points)``: every element of x, and
-        every perturbed point, along the second axis.
+        the caller's ``x``), not of x's shape: for n = 1 those of
+        :func:`grad` with x flattened to ``(N,)`` coordinates (``(N,)`` at x,
+        ``(N, points)`` for the perturbed points), for n >= 2 (and with
+        ``max_batch``, ``workers`` or points beyond the memory budget) ``(1,
+        points)``, every element and perturbed point along the last axis.
     x : array_like
         The points, any shape; a scalar is one point. Integers become
         float64; float32 is kept.
@@ -365,6 +368,12 @@ def derivative(
     estimate among those whose points are all finite (so a domain edge, as
     of log near 0, costs accuracy, not a NaN). No loop, no transfer to the
     host: it runs lazily on Dask and under ``jax.jit``.
+
+    For n = 1 both methods are :func:`grad`'s elementwise case on x
+    flattened, with its calls and results to the bit (and its one-call path
+    for NumPy arrays); ``nfev`` counts elements times points. With
+    ``max_batch`` or ``workers`` the elements are laid out as points instead,
+    so that calls can split between them (the same sums, to rounding).
 
     "Richardson", n = 1, is :func:`grad`'s elementwise derivative. For
     n >= 2 the stencil is the same, its error has only even powers of h,
