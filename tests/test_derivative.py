@@ -81,16 +81,40 @@ def test_higher_orders_up_to_ten():
         assert relative_error(value, np.exp(x)) < 1e-2
 
 
-def test_first_derivative_is_grads_elementwise():
-    x = np.linspace(0.5, 3.0, 7)
-    for method in ("Richardson", "adaptive"):
-        # the same points and weights; the sums may round differently
-        assert np.allclose(
-            xd.derivative(np.sin, x, method=method),
-            xd.grad(np.sin, x, method=method),
-            rtol=1e-13,
-            atol=0,
-        )
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+def test_first_derivative_is_grads_elementwise(xp, method):
+    # n = 1 lays the elements out as grad's coordinates: grad's calls, to the bit
+    x0 = np.linspace(0.5, 3.0, 12)
+    calls = []
+
+    def f(z):
+        calls.append(tuple(z.shape))
+        return xp.xp.sin(z)
+
+    res = xd.derivative(f, xp.asarray(x0.reshape(3, 4)), method=method, full_output=True)
+    grad_calls, calls[:] = list(calls), []
+    expected = xd.grad(f, xp.asarray(x0), method=method)
+    assert calls == grad_calls
+    value = xp.check(res.value, dtype=np.float64, shape=(3, 4)).ravel()
+    assert np.array_equal(value, xp.to_numpy(expected))
+    assert relative_error(value, np.cos(x0)) < (1e-9 if method == "Richardson" else 1e-12)
+    assert res.error.shape == (3, 4)
+    assert res.nfev == 12 * (12 if method == "adaptive" else 9)  # elements times points
+
+
+def test_first_derivative_split_between_elements():
+    # max_batch and workers split the calls between elements: the same sums, to rounding
+    x = np.linspace(0.5, 3.0, 50)
+    whole = xd.derivative(np.sin, x, method="Richardson")
+    calls = []
+
+    def f(z):
+        calls.append(z.shape)
+        return np.sin(z)
+
+    split = xd.derivative(f, x, method="Richardson", max_batch=100)
+    assert max(math.prod(c) for c in calls[1:]) <= 100
+    assert np.allclose(split, whole, rtol=1e-12, atol=0)
 
 
 def test_float32_is_kept():
@@ -248,7 +272,9 @@ def test_bad_func_and_x():
     with pytest.raises(ValueError, match="at least one element"):
         xd.derivative(np.exp, np.zeros((0, 3)))
     with pytest.raises(ValueError, match=r"func\(x\) returned shape"):
-        xd.derivative(lambda z: np.sum(z, axis=1), [1.0, 2.0])
+        xd.derivative(lambda z: np.sum(z, axis=1), [1.0, 2.0], n=2)
+    with pytest.raises(ValueError, match="elementwise function"):
+        xd.derivative(lambda z: np.sum(z, axis=-1), [1.0, 2.0])
     with pytest.raises(ValueError, match="elementwise function"):
         xd.derivative(lambda z: np.concatenate([z, z]), [1.0, 2.0])
     with pytest.raises(TypeError, match="must be real"):

@@ -31,6 +31,7 @@ ALGORITHMS = (
     "_function/second.py",
     "_function/derivative.py",
     "_function/products.py",
+    "_function/hessvec.py",
 )
 #: the questions about an array's library that only executors and evaluators may ask
 LIBRARY_QUESTIONS = {

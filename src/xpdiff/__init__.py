@@ -14,7 +14,8 @@ from ._array.gradient import fd_weights, gradient
 from ._budget import get_memory_budget, memory_budget, set_memory_budget
 from ._function.derivative import derivative
 from ._function.first import grad, jacobian
-from ._function.products import hvp, jvp
+from ._function.hessvec import hvp
+from ._function.products import jvp
 from ._function.results import (
     DerivativeResult,
     GenDResult,

@@ -3,14 +3,10 @@
 scipy.differentiate.derivative's contract — func is elementwise, the result
 has x's shape — for derivatives of order 1 to 10. The first derivative is
 grad's elementwise case (``first.first_derivatives``), to the bit. Higher
-orders use central stencils whose weights come from Fornberg's recursion
-(``_numerics.stencils``): the n-th derivative on the offsets ``-p .. p``,
-``p = (n + 1) // 2``, has an error series in even powers of the step, so
-numDeriv's Richardson extrapolation over steps ``h, h/v, ...`` applies with
-the factors of ``_numerics.richardson``. Both fold into one host-side
-:class:`~xpdiff._function.schemes.LinearScheme` (the centre point's weight
-is carried by ``f(x)``, so the scheme has ``2 p r`` points) that the
-engine evaluates in one batched call (``engine.run_linear``). Method
+orders use the central stencils of ``derivative_schemes`` (Fornberg's
+weights, Richardson's extrapolation folded into one host-side
+:class:`~xpdiff._function.schemes.LinearScheme`) that the engine evaluates
+in one batched call (``engine.run_linear``). Method
 "adaptive" evaluates a wider ladder of steps in one call and keeps, per
 element, the entry of its Richardson table with the smallest estimated
 error (truncation plus rounding), as ``adaptive`` does for first
@@ -19,24 +15,27 @@ derivatives, which it uses for n = 1.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Literal, overload
 
 import numpy as np
 
-from .. import _backend
-from .._numerics.richardson import richardson_coefficients, richardson_table
-from .._numerics.stencils import fornberg
+from .. import _backend, _budget
+from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
 from . import results as _results
-from . import schemes as _schemes
+from .derivative_schemes import LadderScheme, ladder_scheme, richardson_scheme, stencil
 
-__all__ = ["MAX_ORDER", "derivative", "ladder_scheme", "richardson_scheme", "stencil"]
+__all__ = [
+    "MAX_ORDER",
+    "LadderScheme",
+    "derivative",
+    "ladder_scheme",
+    "richardson_scheme",
+    "stencil",
+]
 
 #: the highest derivative order: beyond it float64 keeps too few digits to be useful
 MAX_ORDER = 10
@@ -56,115 +55,6 @@ ADAPTIVE_DEFAULTS = {"d": 0.5, "r": 8, "v": 2.0}
 ADAPTIVE_COLUMNS = 3
 #: the share of the rounding estimate counted in a candidate's error (as in adaptive)
 NOISE_WEIGHT = 0.5
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array, dtype=np.float64)
-    array.flags.writeable = False
-    return array
-
-
-@functools.lru_cache(maxsize=32)
-def stencil(order: int) -> tuple[np.ndarray, np.ndarray]:
-    """The central stencil of the ``order``-th derivative without its centre.
-
-    Returns ``(offsets, weights)``: offsets ``+1, -1, +2, -2, ..., +p, -p``
-    and their exact Fornberg weights (rational, then float64); the centre's
-    weight is minus their sum, which subtracting ``f(x)`` supplies.
-    """
-    p = (order + 1) // 2
-    offsets = [Fraction(j) for j in range(-p, p + 1)]
-    weights = fornberg(offsets, order)
-    by_offset = dict(zip(range(-p, p + 1), weights, strict=True))
-    moved = [s * j for j in range(1, p + 1) for s in (1, -1)]
-    return _frozen(np.array(moved, dtype=np.float64)), _frozen(
-        np.array([float(by_offset[j]) for j in moved])
-    )
-
-
-def _levels(order: int, r: int, v: float) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers of the ``2 p r`` sets, and the weights of each level's estimate.
-
-    Level k's estimate, per ``h**order``, is ``sum_j w_j v**(k order) (F(x +
-    o_j h / v**k) - f(x))``: row k of the returned ``(r, 2 p r)`` matrix.
-    """
-    offsets, weights = stencil(order)
-    width = offsets.size
-    moves = np.concatenate([offsets * float(v) ** -k for k in range(r)])
-    levels = np.zeros((r, width * r))
-    for k in range(r):
-        levels[k, k * width : (k + 1) * width] = weights * float(v) ** (k * order)
-    return moves, levels
-
-
-@functools.lru_cache(maxsize=64)
-def richardson_scheme(order: int, r: int, v: float, table: bool) -> _schemes.LinearScheme:
-    """Richardson's n-th derivative of an elementwise function, folded into one scheme.
-
-    One group; set l moves every coordinate by ``multipliers[l] h`` (the
-    family's multipliers have one column, which broadcasts over the
-    coordinates). Output 0 is the extrapolated value per ``h**order``, the
-    error row its difference from the column before (numDeriv's estimate),
-    and with ``table`` the levels, from which the caller rebuilds the table.
-    """
-    moves, levels = _levels(order, r, v)
-    value, previous = richardson_coefficients(r, v, False)
-    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
-    return _schemes.LinearScheme(
-        family,
-        _frozen((value @ levels)[None, None, :]),
-        error=_frozen(((value - previous) @ levels)[None, None, :]),
-        levels=_frozen(levels[None]) if table else None,
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class LadderScheme:
-    """Method "adaptive": the candidates of a wide ladder's Richardson table.
-
-    ``family`` moves every coordinate by ``multipliers[l] H``; candidate c is
-    ``weights[c] @ (F - f(x)) / H**order`` with truncation estimate
-    ``|error[c] @ (F - f(x))| / H**order`` and rounding amplification
-    ``noise[c]`` (per ``eps |f| / H**order``); ``order_of[c]`` is its order of
-    accuracy and ``step[c]`` its largest step in units of H.
-    """
-
-    family: _schemes.Family
-    weights: np.ndarray  # (C, L)
-    error: np.ndarray  # (C, L)
-    noise: np.ndarray  # (C, 1)
-    order_of: np.ndarray  # (C, 1)
-    step: np.ndarray  # (C, 1)
-
-
-@functools.lru_cache(maxsize=32)
-def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
-    """Every entry (j, k), ``1 <= k``, ``j <= min(k, columns)``, of the ladder's table."""
-    moves, levels = _levels(order, r, v)
-    table = {(0, k): levels[k] for k in range(r)}
-    for j in range(1, min(columns, r - 1) + 1):
-        factor = float(v) ** (2 * j)
-        for k in range(j, r):
-            table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
-    rows, errors, orders, steps = [], [], [], []
-    for (j, k), row in sorted(table.items()):
-        if k == 0:
-            continue
-        rows.append(row)
-        errors.append(row - (table[j - 1, k] if j else table[0, k - 1]))
-        orders.append(2.0 + 2.0 * j)
-        steps.append(float(v) ** -(k - j))
-    weights = np.array(rows)
-    noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
-    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
-    return LadderScheme(
-        family,
-        _frozen(weights),
-        _frozen(np.array(errors)),
-        _frozen(noise[:, None]),
-        _frozen(np.array(orders)[:, None]),
-        _frozen(np.array(steps)[:, None]),
-    )
 
 
 # --- settings ----------------------------------------------------------------------------
@@ -233,15 +123,45 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
+def _choose(xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, full: bool) -> Any:
+    """Each element's best candidate of the ladder: ``(1, 1, 2 or 4, B)``.
+
+    ``values`` ``(1, 1, L, B)`` are func at the ladder's points, ``f`` at x,
+    ``h`` the first steps; ``w`` the scheme's arrays on the device. Every
+    candidate of an element shares its divisor ``h**order``: it chooses
+    before dividing.
+    """
+    dtype = values.dtype
+    finite = xp.isfinite(values) & xp.isfinite(f)
+    clean = xp.where(finite, values - f, 0.0)  # (1, 1, L, B)
+    touched = w["used"] @ xp.astype(~finite, dtype)  # candidates using a value not finite
+    estimate = w["weights"] @ clean  # (1, 1, C, B), per H**order
+    magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
+    error = xp.abs(w["error"] @ clean) + w["noise"] * magnitude
+    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
+    error = xp.where(ok, error, math.inf)
+    best = xp.min(error, axis=2, keepdims=True)
+    chosen = (error == best) & ok
+    count = xp.sum(xp.astype(chosen, dtype), axis=2, keepdims=True)
+    some = count > 0
+    share = xp.where(some, count, 1.0)
+
+    def pick(a: Any) -> Any:
+        return xp.where(
+            some, xp.sum(xp.where(chosen, a, 0.0), axis=2, keepdims=True) / share, math.nan
+        )
+
+    scale = h**order
+    parts = [pick(estimate) / scale, xp.where(some, best, math.nan) / scale]
+    if full:
+        parts += [pick(w["order"]), pick(w["step"]) * h]
+    return xp.concat(parts, axis=2)
+
+
 def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: dict) -> dict:
     """n >= 2, "adaptive": the wide ladder's best entry per element, in one call."""
-    xp, n, size, device, dtype = (
-        problem.xp,
-        problem.n,
-        problem.size,
-        problem.device,
-        problem.dtype,
-    )
+    xp, n, size, dtype = problem.xp, problem.n, problem.size, problem.dtype
     scheme = ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS)
     eps = _engine.machine_eps(xp, dtype)
     x4, xg = problem.base_points()
@@ -249,46 +169,22 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     H = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)  # (1, 1, 1, size)
     H = 2.0 ** xp.floor(xp.log2(H))  # a power of two: every point exact in x's dtype
     full = problem.full_output
-
-    def on_device(a: np.ndarray) -> Any:
-        return _backend.host_to_device(a, xp, device, dtype)
-
-    weights, error_w = on_device(scheme.weights), on_device(scheme.error)
-    used = on_device((scheme.weights != 0).astype(np.float64))
-    noise_w = on_device(scheme.noise * (NOISE_WEIGHT * eps))
-    order_w, step_w = on_device(scheme.order_of), on_device(scheme.step)
+    host = {
+        "weights": scheme.weights,
+        "error": scheme.error,
+        "used": (scheme.weights != 0).astype(np.float64),
+        "noise": scheme.noise * (NOISE_WEIGHT * eps),
+        "order": scheme.order_of,
+        "step": scheme.step,
+    }
+    w = {k: _backend.host_to_device(a, xp, problem.device, dtype) for k, a in host.items()}
     f0r = xp.reshape(f0, (n, 1, 1, size))
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        # every candidate of an element shares its divisor H**order: choose before dividing
         h, f = H, f0r
         if blocks != (0, size):
             h, f = h[..., blocks[0] : blocks[1]], f[..., blocks[0] : blocks[1]]
-        finite = xp.isfinite(values) & xp.isfinite(f)
-        clean = xp.where(finite, values - f, 0.0)  # (1, 1, L, B)
-        touched = used @ xp.astype(~finite, dtype)  # candidates using a value not finite
-        estimate = weights @ clean  # (1, 1, C, B), per H**order
-        magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
-        magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-        error = xp.abs(error_w @ clean) + noise_w * magnitude
-        ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
-        error = xp.where(ok, error, math.inf)
-        best = xp.min(error, axis=2, keepdims=True)
-        chosen = (error == best) & ok
-        count = xp.sum(xp.astype(chosen, dtype), axis=2, keepdims=True)
-        some = count > 0
-        share = xp.where(some, count, 1.0)
-
-        def pick(a: Any) -> Any:
-            return xp.where(
-                some, xp.sum(xp.where(chosen, a, 0.0), axis=2, keepdims=True) / share, math.nan
-            )
-
-        scale = h**order
-        parts = [pick(estimate) / scale, xp.where(some, best, math.nan) / scale]
-        if full:
-            parts += [pick(order_w), pick(step_w) * h]
-        return xp.concat(parts, axis=2)  # (1, 1, 2 or 4, B)
+        return _choose(xp, values, f, h, order, w, full)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
@@ -296,6 +192,24 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     if full:
         out["order"], out["step"] = rows[:, :, 2, :], rows[:, :, 3, :]
     return out
+
+
+def _grad_layout(x: Any, size: int, max_batch: object, workers: object) -> bool:
+    """n = 1: lay the elements out as grad's coordinates, to grad's path and bits.
+
+    x as ``(size,)``, an elementwise function of ``size`` coordinates: every
+    point in the calls :func:`grad` makes (one, on NumPy arrays, by its
+    executor). With ``max_batch`` or ``workers``, or points beyond the
+    memory budget's share, the elements are the points of one coordinate
+    instead, ``(1, size)``, so that calls can split between elements (the
+    same sums, to rounding).
+    """
+    columns = 16  # the most points per element any first-derivative method sends at once
+    return (
+        max_batch is None
+        and workers is None
+        and 2 * columns * size * 16 <= _budget.get_memory_budget(x)  # points and values
+    )
 
 
 def _result(
@@ -321,7 +235,7 @@ def _result(
         s.v ** -np.arange(s.r, dtype=np.float64), xp, problem.device, problem.dtype
     )
     steps = xp.reshape(
-        xp.reshape(scale, (s.r, 1)) * xp.reshape(out["steps"], (1, problem.size)),
+        xp.reshape(scale, (s.r, 1)) * xp.reshape(out["steps"], (1, math.prod(shape))),
         (s.r, *shape),
     )
     return _results.result(
@@ -401,8 +315,11 @@ def derivative(
     func : callable
         ``func(x, *args, **kwargs)``, elementwise: it returns an array of
         the shape of its argument. It receives arrays of xpdiff's own (never
-        the caller's ``x``) of shape ``(1, points)``: every element of x, and
-        every perturbed point, along the second axis.
+        the caller's ``x``), not of x's shape: for n = 1 those of
+        :func:`grad` with x flattened to ``(N,)`` coordinates (``(N,)`` at x,
+        ``(N, points)`` for the perturbed points), for n >= 2 (and with
+        ``max_batch``, ``workers`` or points beyond the memory budget) ``(1,
+        points)``, every element and perturbed point along the last axis.
     x : array_like
         The points, any shape; a scalar is one point. Integers become
         float64; float32 is kept.
@@ -452,6 +369,12 @@ def derivative(
     of log near 0, costs accuracy, not a NaN). No loop, no transfer to the
     host: it runs lazily on Dask and under ``jax.jit``.
 
+    For n = 1 both methods are :func:`grad`'s elementwise case on x
+    flattened, with its calls and results to the bit (and its one-call path
+    for NumPy arrays); ``nfev`` counts elements times points. With
+    ``max_batch`` or ``workers`` the elements are laid out as points instead,
+    so that calls can split between them (the same sums, to rounding).
+
     "Richardson", n = 1, is :func:`grad`'s elementwise derivative. For
     n >= 2 the stencil is the same, its error has only even powers of h,
     which the extrapolation removes two at a time. Rounding errors grow as
@@ -479,19 +402,17 @@ def derivative(
     True
     """
     order = _check_order(n)
-    if not callable(func):
-        raise TypeError(f"func must be callable, got {type(func).__name__}")
     if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
         raise TypeError("x is a masked array: pass x.filled(...) or a plain array")
     xp, x = _backend.array_namespace(x)
     shape = tuple(x.shape)
-    if math.prod(shape) == 0:
+    size = math.prod(shape)
+    if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")
-    # one coordinate at every element: func's values are one output along the batch
-    # axis, so each stage's weights apply as one matrix product to all elements
+    elementwise = order == 1 and _grad_layout(x, size, max_batch, workers)
     problem = _engine.setup(
         func,
-        xp.reshape(x, (1, math.prod(shape))),
+        xp.reshape(x, (size,) if elementwise else (1, size)),
         method,
         None,
         None if method == "adaptive" and order > 1 else method_args,
@@ -507,13 +428,13 @@ def derivative(
     )
     ladder = _ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
     f0, head = _engine.value_at_x(problem)
-    if head != (1,):
+    if head != ((size,) if elementwise else (1,)):
         raise ValueError(
             f"derivative assumes an elementwise function: func must return an array of "
             f"its argument's shape {problem.shape}, got shape {tuple(f0.shape)}"
         )
     if order == 1:
-        out = _first.first_derivatives(problem, f0, head, False)
+        out = _first.first_derivatives(problem, f0, head, elementwise)
     elif ladder is not None:
         out = _ladder(problem, f0, head, order, ladder)
     else:
@@ -522,6 +443,8 @@ def derivative(
     if not full_output:
         return value
     res = _result(problem, out, value, shape)
+    if elementwise:  # grad's layout counts points of `size` elements: count elements
+        res.nfev *= size
     if ladder is not None:
         res.method_args = dict(ladder)
     return res

@@ -20,7 +20,7 @@ how many coordinates x has the way a Jacobian's or a Hessian's does:
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
@@ -28,43 +28,48 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .. import _backend
-from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
 from . import results as _results
 from . import schemes as _schemes
 
-__all__ = ["hvp", "jvp"]
+__all__ = ["as_directions", "direction_step", "frozen", "jvp"]
 
 JVP_METHODS = ("Richardson", "simple", "complex")
-HVP_METHODS = ("Richardson",)
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
+def frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only contiguous copy, for the cached host-side schemes."""
     array = np.ascontiguousarray(array)
     array.flags.writeable = False
     return array
 
 
-def _directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
-    """v as ``(n, k)`` in the problem's namespace, device and dtype; k; whether v was 1-D."""
+def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
+    """v as ``(n, k)`` in the problem's namespace, device and dtype; k; whether v was 1-D.
+
+    v of x's own namespace is used as it is; host data (a NumPy array, a
+    list) is moved to x's device; an array of a third library is a
+    TypeError.
+    """
     xp, n = problem.xp, problem.n
     if len(problem.shape) != 1:
         raise ValueError(f"x must be a vector of shape (n,), got shape {problem.shape}")
-    _backend.array_namespace(problem.x, (v,), what="v")  # a third library: TypeError
-    if not _backend.is_array(v) or _backend.is_numpy(v):
+    v_xp, v = _backend.array_namespace(v)
+    if v_xp is not xp:
+        _backend.array_namespace(problem.x, (v,), what="v")  # a third library: TypeError
         v = _backend.host_to_device(np.asarray(v), xp, problem.device)
     shape: tuple[int, ...] = tuple(v.shape)
     one = len(shape) == 1
     if shape != (n,) and not (len(shape) == 2 and shape[0] == n and shape[-1] >= 1):
         raise ValueError(f"v must have shape ({n},) or ({n}, k) with k >= 1, got shape {shape}")
-    if xp.isdtype(v.dtype, "complex floating"):
-        raise TypeError(f"v must be real, got dtype {v.dtype}")
     if v.dtype != problem.dtype:
+        if xp.isdtype(v.dtype, "complex floating"):
+            raise TypeError(f"v must be real, got dtype {v.dtype}")
         v = xp.astype(v, problem.dtype)
     return (xp.reshape(v, (n, 1)) if one else v), (1 if one else shape[-1]), one
 
 
-def _step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
+def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     """numDeriv's step rule along v: ``h(|x|_inf) / |v|_inf`` per direction, ``(1, k)``.
 
     The largest coordinate moves by numDeriv's step for the largest
@@ -77,28 +82,40 @@ def _step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     return h / xp.where(norm > 0, norm, 1.0)
 
 
-def _base(xp: Any, x: Any, columns: int, device: Any) -> Any:
-    """x repeated as ``columns`` base points: ``(n, columns)``, an array of xpdiff's own."""
-    n = x.shape[0]
-    return xp.reshape(x, (n, 1)) + xp.zeros((1, columns), dtype=x.dtype, device=device)
+@functools.lru_cache(maxsize=64)
+def _jvp_scheme(method: str, r: int, v: float, h: float) -> _schemes.LinearScheme:
+    """The method's scheme of one coordinate, moving every coordinate (steps ``t v``).
 
-
-def _jvp_scheme(problem: _engine.Problem) -> _schemes.LinearScheme:
-    """The method's scheme of one coordinate, moving every coordinate (steps ``t v``)."""
-    s = problem.settings
-    if problem.method == "Richardson":
-        base = _schemes.richardson_scheme(1, (math.nan,), s.r, s.v, True, False)
+    Host arrays only, cached per settings (``h``: the complex step's, else
+    unused).
+    """
+    if method == "Richardson":
+        base = _schemes.richardson_scheme(1, (math.nan,), r, v, True, False)
         weights, error = base.weights, base.error
         moves = base.family.multipliers  # (1, 2r, 1)
         part = "real"
-    elif problem.method == "simple":
+    elif method == "simple":
         moves, weights, error, part = np.ones((1, 1, 1)), np.ones((1, 1, 1)), None, "real"
     else:
-        h = _engine.machine_eps(problem.xp, problem.dtype)
         moves = np.full((1, 1, 1), complex(0.0, h))
         weights, error, part = np.array([[[1.0 / h]]]), None, "imag"
-    family = _schemes.Family(None, _frozen(moves), relative=True, groups=1)
-    return _schemes.LinearScheme(family, weights, part=part, error=error)
+    family = _schemes.Family(None, frozen(moves), relative=True, groups=1)
+    return _schemes.LinearScheme(family, frozen(weights), part=part, error=error)
+
+
+@functools.lru_cache(maxsize=64)
+def _host_weights(scheme: _schemes.LinearScheme, single: bool) -> tuple:
+    """The scheme's moves, weights and error weights (or None) in x's precision."""
+    real = np.float32 if single else np.float64
+    moves = scheme.family.multipliers[0, :, 0]
+    if np.iscomplexobj(moves):
+        moves = moves.astype(np.complex64 if single else np.complex128)
+    error = None if scheme.error is None else frozen(scheme.error.astype(real))
+    return (
+        frozen(moves.astype(moves.dtype if np.iscomplexobj(moves) else real)),
+        frozen(scheme.weights.astype(real)),
+        error,
+    )
 
 
 def _one_call(problem: _engine.Problem, columns: int) -> bool:
@@ -121,34 +138,35 @@ def _jvp_one_call(
 ) -> tuple[Any, tuple]:
     """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
 
-    Returns the scheme's outputs ``(m, 1, Q', k)`` (not yet divided by t)
-    and the output's shape.
+    The lean path: the points in one broadcast, one call of func, one
+    weighted sum (the engine's ``combine_linear``, so the same bits as its
+    layout). Returns the scheme's outputs ``(m, 1, Q', k)`` (not yet divided
+    by t) and the output's shape.
     """
-    xp, n, device = problem.xp, problem.n, problem.device
-    family = scheme.family
-    sets = family.sets
-    dtype = problem.dtype
-    if family.is_complex:
-        dtype = xp.complex128 if dtype == xp.float64 else xp.complex64
-    moves = _backend.host_to_device(family.multipliers[0, :, 0], xp, device, dtype)
-    x = problem.x if problem.x.dtype == dtype else xp.astype(problem.x, dtype)
+    xp, n, device, dtype = problem.xp, problem.n, problem.device, problem.dtype
+    sets = scheme.family.sets
+    single = dtype == xp.float32
+    point_dtype = dtype
+    if scheme.family.is_complex:
+        point_dtype = xp.complex64 if single else xp.complex128
+    moves, weights, error = _host_weights(scheme, single)
+    moves = _backend.host_to_device(moves, xp, device, point_dtype)
+    weights = _backend.host_to_device(weights, xp, device, dtype)
+    if error is not None and problem.full_output:
+        error = _backend.host_to_device(error, xp, device, dtype)
+    else:
+        error = None
+    x = problem.x if point_dtype == dtype else xp.astype(problem.x, point_dtype)
     moved = xp.reshape(x, (n, 1, 1)) + xp.reshape(moves, (1, sets, 1)) * xp.reshape(
         steps_v, (n, 1, k)
     )
     points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
-    batch = dataclasses.replace(
-        problem, x=points, shape=tuple(points.shape), batch_shape=(1 + sets * k,)
-    )
-    batch.size = 1 + sets * k
-    values, head = _engine.value_at_x(batch)
+    values = problem.evaluator.at(xp, points, device)
+    head = tuple(values.shape[:-1])
     m = math.prod(head)
     values = xp.reshape(values, (m, 1 + sets * k))
     f0 = xp.reshape(values[:, 0], (m, 1, 1, 1))
     values = xp.reshape(values[:, 1:], (m, 1, sets, k))
-    weights = _backend.host_to_device(scheme.weights, xp, device, problem.dtype)
-    error = None
-    if problem.full_output and scheme.error is not None:
-        error = _backend.host_to_device(scheme.error, xp, device, problem.dtype)
     rows = _engine.combine_linear(xp, scheme, values, f0, weights, None, error, None, True)
     return rows, head
 
@@ -160,7 +178,9 @@ def _jvp_engine(
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
-    base = _base(xp, problem.x, k, problem.device)
+    base = xp.reshape(problem.x, (n, 1)) + xp.zeros(
+        (1, k), dtype=problem.dtype, device=problem.device
+    )  # x repeated as k base points, an array of xpdiff's own
     f0k = xp.reshape(f0, (m, 1)) + xp.zeros((1, k), dtype=f0.dtype, device=problem.device)
     rows = _engine.run_linear(
         problem,
@@ -296,16 +316,17 @@ def jvp(
         methods=JVP_METHODS,
         function="jvp",
     )
-    xp = problem.xp
-    directions, k, one = _directions(problem, v)
-    scheme = _jvp_scheme(problem)
+    xp, s = problem.xp, problem.settings
+    directions, k, one = as_directions(problem, v)
+    h = _engine.machine_eps(xp, problem.dtype) if problem.method == "complex" else 0.0
+    scheme = _jvp_scheme(problem.method, s.r, s.v, h)
     if problem.method == "complex":
         t = xp.ones((1, k), dtype=problem.dtype, device=problem.device)
     elif problem.method == "simple":
         norm = xp.max(xp.abs(directions), axis=0, keepdims=True)
-        t = problem.settings.eps / xp.where(norm > 0, norm, 1.0)
+        t = s.eps / xp.where(norm > 0, norm, 1.0)
     else:
-        t = _step(xp, problem.x, directions, problem.settings)
+        t = direction_step(xp, problem.x, directions, s)
     steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
     sets = scheme.family.sets
     columns = 1 + sets * k
@@ -325,191 +346,3 @@ def jvp(
         error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
     steps = xp.reshape(t, (k,)) if not one else xp.reshape(t, ())
     return _results.result(_results.JVPResult, problem, value, error, steps=steps)
-
-
-# --- hvp -----------------------------------------------------------------------------------
-
-
-@overload
-def hvp(
-    func: Callable[..., Any],
-    x: Any,
-    v: Any,
-    /,
-    method: str = "Richardson",
-    method_args: dict | None = None,
-    *,
-    args: tuple = (),
-    kwargs: dict | None = None,
-    vectorized: bool = True,
-    max_batch: int | None = None,
-    workers: int | Callable | None = None,
-    full_output: Literal[False] = False,
-) -> Any: ...
-
-
-@overload
-def hvp(
-    func: Callable[..., Any],
-    x: Any,
-    v: Any,
-    /,
-    method: str = "Richardson",
-    method_args: dict | None = None,
-    *,
-    args: tuple = (),
-    kwargs: dict | None = None,
-    vectorized: bool = True,
-    max_batch: int | None = None,
-    workers: int | Callable | None = None,
-    full_output: Literal[True],
-) -> _results.HVPResult: ...
-
-
-def hvp(
-    func: Callable[..., Any],
-    x: Any,
-    v: Any,
-    /,
-    method: str = "Richardson",
-    method_args: dict | None = None,
-    *,
-    args: tuple = (),
-    kwargs: dict | None = None,
-    vectorized: bool = True,
-    max_batch: int | None = None,
-    workers: int | Callable | None = None,
-    full_output: bool = False,
-) -> Any | _results.HVPResult:
-    """Hessian-vector product ``H(x) @ v`` of a scalar function, in one batched call.
-
-    ``4 r n`` points per direction (16 n by default) and one call at x,
-    where :func:`hessian` needs ``2 r n (n + 1)``: at n = 200, 50 times
-    fewer. The product that truncated-Newton and trust-region Krylov
-    methods need (``scipy.optimize.minimize(..., hessp=...)``).
-
-    Parameters
-    ----------
-    func : callable
-        A scalar function, vectorized as in :func:`grad`: it gets ``(n,
-        points)`` and returns ``(points,)``.
-    x : array_like
-        The point, shape ``(n,)``.
-    v : array_like
-        The direction, shape ``(n,)``, or k directions as the columns of an
-        ``(n, k)`` array (all in the same call).
-    method : {"Richardson"}, optional
-        The four-point mixed difference of e_i and v (see Notes),
-        extrapolated over ``r`` levels.
-    method_args : dict, optional
-        numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``, with
-        :func:`hessian`'s default ``d`` = 0.1. Coordinate i moves by ``h_i =
-        d |x_i|`` (``eps`` where ``|x_i| < zero_tol``), the direction by ``t
-        v`` with ``t`` numDeriv's step for ``|x|_inf`` divided by
-        ``|v|_inf``.
-    args, kwargs, vectorized, max_batch, workers
-        As in :func:`grad`.
-    full_output : bool, optional
-        Return a :class:`~xpdiff.HVPResult` (the product, its error
-        estimate, ``nfev``, ``ncalls``, the steps).
-
-    Returns
-    -------
-    Hv : array
-        Shape ``(n,)`` for v of shape ``(n,)``, ``(n, k)`` for k
-        directions; x's namespace, device and dtype.
-    res : HVPResult
-        Instead of ``Hv``, with ``full_output=True``.
-
-    Notes
-    -----
-    Component i is ``(f(x + h_i e_i + t v) - f(x - h_i e_i + t v) - f(x +
-    h_i e_i - t v) + f(x - h_i e_i - t v)) / (4 h_i t)``, whose error is a
-    series in even powers when ``h_i`` and ``t`` shrink together: Richardson
-    levels ``k = 0 .. r-1`` use ``h_i / v**k`` and ``t / v**k`` and are
-    extrapolated with numDeriv's factors ``v**(2m)``, the error estimate
-    being the difference from the column before, as in :func:`grad`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import xpdiff as xd
-    >>> f = lambda x: x[0] ** 2 * x[1] + np.exp(x[1])  # H = [[2 x1, 2 x0], [2 x0, e^x1]]
-    >>> Hv = xd.hvp(f, [1.0, 0.0], [1.0, 1.0])
-    >>> np.round(Hv, 8) + 0.0
-    array([2., 3.])
-    """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        None,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-        methods=HVP_METHODS,
-        function="hvp",
-        defaults={"d": 0.1},
-        derivative_order=2,
-    )
-    xp, n, s = problem.xp, problem.n, problem.settings
-    directions, k, one = _directions(problem, v)
-    f0, head = _engine.value_at_x(problem)
-    if math.prod(head) != 1:
-        raise ValueError(
-            f"hvp assumes a scalar valued function: func(x) has shape {tuple(f0.shape)}"
-        )
-    r, ratio = s.r, s.v
-    x = problem.x
-    t = _step(xp, x, directions, s)  # (1, k)
-    levels = _backend.host_to_device(
-        np.repeat(ratio ** -np.arange(r, dtype=np.float64), 2) * np.tile([1.0, -1.0], r),
-        xp,
-        problem.device,
-        problem.dtype,
-    )  # (2r,): level k, sign tau -> tau / v**k
-    # base points, by direction, then level, then sign: x + tau t v / v**k, (n, k, 2r)
-    moves = xp.reshape(directions * t, (n, k, 1)) * xp.reshape(levels, (1, 1, 2 * r))
-    size = k * 2 * r
-    base = xp.reshape(xp.reshape(x, (n, 1, 1)) + moves, (n, size))
-    magnitude = xp.abs(x)
-    h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
-    shrink = xp.abs(xp.reshape(levels, (1, 1, 2 * r)))  # 1 / v**k per set of base points
-    hg = xp.reshape(
-        xp.reshape(h, (n, 1, 1)) * shrink
-        + xp.zeros((1, k, 1), dtype=h.dtype, device=problem.device),
-        (1, n, 1, size),
-    )
-    family = _schemes.Family(
-        _frozen(np.arange(n)[:, None]), _frozen(np.array([[[1.0], [-1.0]]])), True, n
-    )
-    scheme = _schemes.LinearScheme(family, _frozen(np.array([[[1.0, -1.0]]])))
-    f0s = xp.reshape(f0, (1, 1)) + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
-    rows = _engine.run_linear(
-        problem,
-        scheme,
-        f0s,
-        head,
-        hg,
-        x4=xp.reshape(base, (n, 1, 1, size)),
-        xg=xp.reshape(base, (1, n, 1, size)),
-        own_base=True,
-    )  # (1, n, 1, size): f(b + h e_i) - f(b - h e_i) at each base point b
-    value_c, previous_c = richardson_coefficients(r, ratio, False)
-    folded = np.repeat(ratio ** (2.0 * np.arange(r)), 2) * np.tile([1.0, -1.0], r) / 4
-    weights = np.stack([value_c.repeat(2) * folded, (value_c - previous_c).repeat(2) * folded])
-    w = _backend.host_to_device(weights.T, xp, problem.device, problem.dtype)  # (2r, 2)
-    differences = xp.reshape(rows, (n, k, 2 * r))
-    with np.errstate(all="ignore"):
-        out = (differences @ w) / (xp.reshape(h, (n, 1, 1)) * xp.reshape(t, (1, k, 1)))
-        out = xp.where(xp.isfinite(out), out, math.nan)
-    shape = (n,) if one else (n, k)
-    value = xp.reshape(out[:, :, 0], shape)
-    if not full_output:
-        return value
-    error = xp.reshape(xp.abs(out[:, :, 1]), shape)
-    return _results.result(_results.HVPResult, problem, value, error, steps=(h, t))

@@ -1,0 +1,136 @@
+"""The host-side schemes of ``derivative``: central stencils and their Richardson ladders.
+
+The n-th derivative on the offsets ``-p .. p``, ``p = (n + 1) // 2``, has
+Fornberg's weights (``_numerics.stencils``) and an error series in even
+powers of the step, so numDeriv's Richardson extrapolation over steps ``h,
+h/v, ...`` applies with the factors of ``_numerics.richardson``. Method
+"Richardson" folds the whole extrapolation into one
+:class:`~xpdiff._function.schemes.LinearScheme` (``richardson_scheme``);
+method "adaptive" keeps every entry of a wider ladder's table as a
+candidate (``ladder_scheme``). The centre point's weight is carried by
+``f(x)``, so a scheme has ``2 p r`` points. Plain NumPy on the host, cached
+per settings; no array library.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .._numerics.richardson import richardson_coefficients
+from .._numerics.stencils import fornberg
+from . import schemes as _schemes
+
+__all__ = ["LadderScheme", "ladder_scheme", "richardson_scheme", "stencil"]
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+@functools.lru_cache(maxsize=32)
+def stencil(order: int) -> tuple[np.ndarray, np.ndarray]:
+    """The central stencil of the ``order``-th derivative without its centre.
+
+    Returns ``(offsets, weights)``: offsets ``+1, -1, +2, -2, ..., +p, -p``
+    and their exact Fornberg weights (rational, then float64); the centre's
+    weight is minus their sum, which subtracting ``f(x)`` supplies.
+    """
+    p = (order + 1) // 2
+    offsets = [Fraction(j) for j in range(-p, p + 1)]
+    weights = fornberg(offsets, order)
+    by_offset = dict(zip(range(-p, p + 1), weights, strict=True))
+    moved = [s * j for j in range(1, p + 1) for s in (1, -1)]
+    return _frozen(np.array(moved, dtype=np.float64)), _frozen(
+        np.array([float(by_offset[j]) for j in moved])
+    )
+
+
+def _levels(order: int, r: int, v: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multipliers of the ``2 p r`` sets, and the weights of each level's estimate.
+
+    Level k's estimate, per ``h**order``, is ``sum_j w_j v**(k order) (F(x +
+    o_j h / v**k) - f(x))``: row k of the returned ``(r, 2 p r)`` matrix.
+    """
+    offsets, weights = stencil(order)
+    width = offsets.size
+    moves = np.concatenate([offsets * float(v) ** -k for k in range(r)])
+    levels = np.zeros((r, width * r))
+    for k in range(r):
+        levels[k, k * width : (k + 1) * width] = weights * float(v) ** (k * order)
+    return moves, levels
+
+
+@functools.lru_cache(maxsize=64)
+def richardson_scheme(order: int, r: int, v: float, table: bool) -> _schemes.LinearScheme:
+    """Richardson's n-th derivative of an elementwise function, folded into one scheme.
+
+    One group; set l moves every coordinate by ``multipliers[l] h`` (the
+    family's multipliers have one column, which broadcasts over the
+    coordinates). Output 0 is the extrapolated value per ``h**order``, the
+    error row its difference from the column before (numDeriv's estimate),
+    and with ``table`` the levels, from which the caller rebuilds the table.
+    """
+    moves, levels = _levels(order, r, v)
+    value, previous = richardson_coefficients(r, v, False)
+    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
+    return _schemes.LinearScheme(
+        family,
+        _frozen((value @ levels)[None, None, :]),
+        error=_frozen(((value - previous) @ levels)[None, None, :]),
+        levels=_frozen(levels[None]) if table else None,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class LadderScheme:
+    """Method "adaptive": the candidates of a wide ladder's Richardson table.
+
+    ``family`` moves every coordinate by ``multipliers[l] H``; candidate c is
+    ``weights[c] @ (F - f(x)) / H**order`` with truncation estimate
+    ``|error[c] @ (F - f(x))| / H**order`` and rounding amplification
+    ``noise[c]`` (per ``eps |f| / H**order``); ``order_of[c]`` is its order of
+    accuracy and ``step[c]`` its largest step in units of H.
+    """
+
+    family: _schemes.Family
+    weights: np.ndarray  # (C, L)
+    error: np.ndarray  # (C, L)
+    noise: np.ndarray  # (C, 1)
+    order_of: np.ndarray  # (C, 1)
+    step: np.ndarray  # (C, 1)
+
+
+@functools.lru_cache(maxsize=32)
+def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
+    """Every entry (j, k), ``1 <= k``, ``j <= min(k, columns)``, of the ladder's table."""
+    moves, levels = _levels(order, r, v)
+    table = {(0, k): levels[k] for k in range(r)}
+    for j in range(1, min(columns, r - 1) + 1):
+        factor = float(v) ** (2 * j)
+        for k in range(j, r):
+            table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
+    rows, errors, orders, steps = [], [], [], []
+    for (j, k), row in sorted(table.items()):
+        if k == 0:
+            continue
+        rows.append(row)
+        errors.append(row - (table[j - 1, k] if j else table[0, k - 1]))
+        orders.append(2.0 + 2.0 * j)
+        steps.append(float(v) ** -(k - j))
+    weights = np.array(rows)
+    noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
+    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
+    return LadderScheme(
+        family,
+        _frozen(weights),
+        _frozen(np.array(errors)),
+        _frozen(noise[:, None]),
+        _frozen(np.array(orders)[:, None]),
+        _frozen(np.array(steps)[:, None]),
+    )

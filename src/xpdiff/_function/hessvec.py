@@ -1,0 +1,231 @@
+"""Function mode, the Hessian-vector product ``hvp`` (H(x) @ v) of a scalar function.
+
+The four-point mixed difference of e_i and v, ``(f(x + h e_i + t v) - f(x -
+h e_i + t v) - f(x + h e_i - t v) + f(x - h e_i - t v)) / (4 h t)``, whose
+error series has only even powers when h and t shrink together,
+extrapolated by Richardson. The base points are ``x +- t v / v**k`` (per
+level and direction); the family is a gradient's central pair around each
+of them, with steps ``h_i / v**k``: ``4 r n`` points per direction, linear
+in n. The direction's handling and step rule are ``jvp``'s
+(``products``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal, overload
+
+import numpy as np
+
+from .. import _backend
+from .._numerics.richardson import richardson_coefficients
+from . import engine as _engine
+from . import results as _results
+from . import schemes as _schemes
+from .products import as_directions, direction_step, frozen
+
+__all__ = ["hvp"]
+
+HVP_METHODS = ("Richardson",)
+
+
+@overload
+def hvp(
+    func: Callable[..., Any],
+    x: Any,
+    v: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[False] = False,
+) -> Any: ...
+
+
+@overload
+def hvp(
+    func: Callable[..., Any],
+    x: Any,
+    v: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: Literal[True],
+) -> _results.HVPResult: ...
+
+
+def hvp(
+    func: Callable[..., Any],
+    x: Any,
+    v: Any,
+    /,
+    method: str = "Richardson",
+    method_args: dict | None = None,
+    *,
+    args: tuple = (),
+    kwargs: dict | None = None,
+    vectorized: bool = True,
+    max_batch: int | None = None,
+    workers: int | Callable | None = None,
+    full_output: bool = False,
+) -> Any | _results.HVPResult:
+    """Hessian-vector product ``H(x) @ v`` of a scalar function, in one batched call.
+
+    ``4 r n`` points per direction (16 n by default) and one call at x,
+    where :func:`hessian` needs ``2 r n (n + 1)``: at n = 200, 50 times
+    fewer. The product that truncated-Newton and trust-region Krylov
+    methods need (``scipy.optimize.minimize(..., hessp=...)``).
+
+    Parameters
+    ----------
+    func : callable
+        A scalar function, vectorized as in :func:`grad`: it gets ``(n,
+        points)`` and returns ``(points,)``.
+    x : array_like
+        The point, shape ``(n,)``.
+    v : array_like
+        The direction, shape ``(n,)``, or k directions as the columns of an
+        ``(n, k)`` array (all in the same call).
+    method : {"Richardson"}, optional
+        The four-point mixed difference of e_i and v (see Notes),
+        extrapolated over ``r`` levels.
+    method_args : dict, optional
+        numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``, with
+        :func:`hessian`'s default ``d`` = 0.1. Coordinate i moves by ``h_i =
+        d |x_i|`` (``eps`` where ``|x_i| < zero_tol``), the direction by ``t
+        v`` with ``t`` numDeriv's step for ``|x|_inf`` divided by
+        ``|v|_inf``.
+    args, kwargs, vectorized, max_batch, workers
+        As in :func:`grad`.
+    full_output : bool, optional
+        Return a :class:`~xpdiff.HVPResult` (the product, its error
+        estimate, ``nfev``, ``ncalls``, the steps).
+
+    Returns
+    -------
+    Hv : array
+        Shape ``(n,)`` for v of shape ``(n,)``, ``(n, k)`` for k
+        directions; x's namespace, device and dtype.
+    res : HVPResult
+        Instead of ``Hv``, with ``full_output=True``.
+
+    Notes
+    -----
+    Component i is ``(f(x + h_i e_i + t v) - f(x - h_i e_i + t v) - f(x +
+    h_i e_i - t v) + f(x - h_i e_i - t v)) / (4 h_i t)``, whose error is a
+    series in even powers when ``h_i`` and ``t`` shrink together: Richardson
+    levels ``k = 0 .. r-1`` use ``h_i / v**k`` and ``t / v**k`` and are
+    extrapolated with numDeriv's factors ``v**(2m)``, the error estimate
+    being the difference from the column before, as in :func:`grad`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import xpdiff as xd
+    >>> f = lambda x: x[0] ** 2 * x[1] + np.exp(x[1])  # H = [[2 x1, 2 x0], [2 x0, e^x1]]
+    >>> Hv = xd.hvp(f, [1.0, 0.0], [1.0, 1.0])
+    >>> np.round(Hv, 8) + 0.0
+    array([2., 3.])
+    """
+    problem = _engine.setup(
+        func,
+        x,
+        method,
+        None,
+        method_args,
+        args=args,
+        kwargs=kwargs,
+        vectorized=vectorized,
+        max_batch=max_batch,
+        workers=workers,
+        full_output=full_output,
+        methods=HVP_METHODS,
+        function="hvp",
+        defaults={"d": 0.1},
+        derivative_order=2,
+    )
+    xp, n, s = problem.xp, problem.n, problem.settings
+    directions, k, one = as_directions(problem, v)
+    f0, head = _engine.value_at_x(problem)
+    if math.prod(head) != 1:
+        raise ValueError(
+            f"hvp assumes a scalar valued function: func(x) has shape {tuple(f0.shape)}"
+        )
+    t = direction_step(xp, problem.x, directions, s)  # (1, k)
+    magnitude = xp.abs(problem.x)
+    h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
+    differences = _central_pairs(problem, f0, head, directions * t, h, k)
+    w = _backend.host_to_device(_hvp_weights(s.r, s.v), xp, problem.device, problem.dtype)
+    with np.errstate(all="ignore"):
+        out = (differences @ w) / (xp.reshape(h, (n, 1, 1)) * xp.reshape(t, (1, k, 1)))
+        out = xp.where(xp.isfinite(out), out, math.nan)
+    shape = (n,) if one else (n, k)
+    value = xp.reshape(out[:, :, 0], shape)
+    if not full_output:
+        return value
+    error = xp.reshape(xp.abs(out[:, :, 1]), shape)
+    return _results.result(_results.HVPResult, problem, value, error, steps=(h, t))
+
+
+def _hvp_weights(r: int, ratio: float) -> np.ndarray:
+    """``(2 r, 2)``: the value's and the error's weights of the ``2 r`` base points.
+
+    Level k, sign tau: ``tau / (4 v**(-2k))`` times numDeriv's Richardson
+    coefficient of level k (value) or its difference from the column
+    before (error).
+    """
+    value_c, previous_c = richardson_coefficients(r, ratio, False)
+    folded = np.repeat(ratio ** (2.0 * np.arange(r)), 2) * np.tile([1.0, -1.0], r) / 4
+    return np.stack([value_c.repeat(2) * folded, (value_c - previous_c).repeat(2) * folded]).T
+
+
+def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: Any, k: int) -> Any:
+    """``f(b + h_i e_i) - f(b - h_i e_i)`` at each base point ``b = x + tau t v / v**l``.
+
+    ``tv`` is ``t v`` per direction ``(n, k)``; returns ``(n, k, 2 r)``, by
+    direction, then level, then sign.
+    """
+    xp, n, s, device = problem.xp, problem.n, problem.settings, problem.device
+    r, ratio = s.r, s.v
+    levels = _backend.host_to_device(
+        np.repeat(ratio ** -np.arange(r, dtype=np.float64), 2) * np.tile([1.0, -1.0], r),
+        xp,
+        device,
+        problem.dtype,
+    )  # (2r,): level l, sign tau -> tau / v**l
+    moves = xp.reshape(tv, (n, k, 1)) * xp.reshape(levels, (1, 1, 2 * r))
+    size = k * 2 * r
+    base = xp.reshape(xp.reshape(problem.x, (n, 1, 1)) + moves, (n, size))
+    shrink = xp.abs(xp.reshape(levels, (1, 1, 2 * r)))  # 1 / v**l per set of base points
+    hg = xp.reshape(
+        xp.reshape(h, (n, 1, 1)) * shrink + xp.zeros((1, k, 1), dtype=h.dtype, device=device),
+        (1, n, 1, size),
+    )
+    family = _schemes.Family(
+        frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
+    )
+    scheme = _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
+    f0s = xp.reshape(f0, (1, 1)) + xp.zeros((1, size), dtype=f0.dtype, device=device)
+    rows = _engine.run_linear(
+        problem,
+        scheme,
+        f0s,
+        head,
+        hg,
+        x4=xp.reshape(base, (n, 1, 1, size)),
+        xg=xp.reshape(base, (1, n, 1, size)),
+        own_base=True,
+    )  # (1, n, 1, size)
+    return xp.reshape(rows, (n, k, 2 * r))
