@@ -317,3 +317,14 @@ def torch_module() -> Any:
     import torch
 
     return torch
+
+
+def dask_graph_tools() -> tuple[Any, Any]:
+    """``(dask.array, HighLevelGraph)`` for the Dask executor, which writes its own graph.
+
+    Asked for only with a Dask array in hand, so Dask is already imported.
+    """
+    import dask.array as da
+    from dask.highlevelgraph import HighLevelGraph
+
+    return da, HighLevelGraph

@@ -63,8 +63,7 @@ def apply(xp: Any, f: Any, plan: AxisPlan, out_dtype: Any, like: Any = None) -> 
     """``plan`` carried out on the Dask array ``f``: a lazy array of its shape and chunks."""
     import uuid  # here, not at import time: only Dask data needs it
 
-    import dask.array as da
-    from dask.highlevelgraph import HighLevelGraph
+    da, HighLevelGraph = _backend.dask_graph_tools()
 
     axis = plan.axis
     chunks = f.chunks[axis]
