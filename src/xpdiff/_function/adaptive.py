@@ -82,7 +82,10 @@ STEP_CONSTANT = {"central": 0.05, "one-sided": 0.4, "second": 0.5}
 FLOAT64_EPS = 2.220446049250313e-16
 #: the ladder's estimate keeps this share of its rounding estimate in its error
 #: (rounding errors of a function's values are rarely all of one sign and size)
-NOISE_WEIGHT = 0.5
+NOISE_WEIGHT = 1.0
+#: an estimate whose truncation error exceeds this share of its value has no digit
+#: to trust (a pole or a jump between the ladder's points): its error is inf
+UNRESOLVED = 0.1
 #: a pilot's derivative estimate counts when it exceeds its rounding noise this many times
 RESOLVED = 8.0
 
@@ -110,6 +113,7 @@ class Ladder:
     order: np.ndarray
     step: np.ndarray
     used: np.ndarray  # (g, C, L) 1.0 where a candidate's weight is not zero
+    error2: np.ndarray
 
 
 def _frozen(array, dtype=np.float64) -> np.ndarray:
@@ -138,6 +142,7 @@ def _candidates(levels: np.ndarray, factors: list[float], base_order: int, order
             table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
     weights: Any = []
     error: list = []
+    error2: list = []
     order: list = []
     step: list = []
     for (j, k), row in sorted(table.items()):
@@ -146,11 +151,20 @@ def _candidates(levels: np.ndarray, factors: list[float], base_order: int, order
         before = table[j - 1, k] if j else table[0, k - 1]
         weights.append(row)
         error.append(row - before)
+        other = table[j - 1, k - 1] if j >= 1 else table[0, k - 2] if k >= 2 else before
+        error2.append(row - other)
         order.append(base_order + j * order_step)
         step.append(float(v) ** -(k - j))
     weights = np.array(weights)
     noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
-    return weights, np.array(error), noise, np.array(order, dtype=np.float64), np.array(step)
+    return (
+        weights,
+        np.array(error),
+        noise,
+        np.array(order, dtype=np.float64),
+        np.array(step),
+        np.array(error2),
+    )
 
 
 def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False) -> Ladder:
@@ -159,19 +173,20 @@ def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False)
     Padding candidates have no weights and infinite noise: never chosen.
     """
     count = max(r[0].shape[0] for r in rows)
-    stacks: list[list[Any]] = [[], [], [], [], []]
-    for weights, error, noise, order, step in rows:
+    stacks: list[list[Any]] = [[], [], [], [], [], []]
+    for weights, error, noise, order, step, error2 in rows:
         extra = count - weights.shape[0]
         stacks[0].append(np.pad(weights, ((0, extra), (0, 0))))
         stacks[1].append(np.pad(error, ((0, extra), (0, 0))))
         stacks[2].append(np.pad(noise, (0, extra), constant_values=np.inf)[:, None])
         stacks[3].append(np.pad(order, (0, extra))[:, None])
         stacks[4].append(np.pad(step, (0, extra))[:, None])
+        stacks[5].append(np.pad(error2, ((0, extra), (0, 0))))
     arrays = [np.stack(a) for a in stacks]  # (g, C, L) and (g, C, 1)
     if elementwise_per_coordinate:  # output i takes coordinate i's rows: (n, 1, C, .)
         arrays = [a[:, None] for a in arrays]
-    weights, error, noise, order, step = (_frozen(a) for a in arrays)
-    return Ladder(family, weights, error, noise, order, step, _frozen(weights != 0))
+    weights, error, noise, order, step, error2 = (_frozen(a) for a in arrays)
+    return Ladder(family, weights, error, noise, order, step, _frozen(weights != 0), error2)
 
 
 def _central_rows(r: int, v: float, power: int):
@@ -383,13 +398,16 @@ def _select(xp, values, f0, ladder_arrays, divisor, eps):
     Values that are not finite are set aside before the weighted sums, and
     every candidate that uses one of them is left out.
     """
-    weights, error_w, noise_w, order, step, used = ladder_arrays
+    weights, error_w, noise_w, order, step, used, error2_w = ladder_arrays
     finite = xp.isfinite(values) & xp.isfinite(f0)
     dtype = values.dtype
     clean = xp.where(finite, values - f0, 0.0)
     touched = used @ xp.astype(~finite, dtype)  # candidates using a bad value: > 0
     estimate = (weights @ clean) / divisor
     truncation = xp.abs(error_w @ clean) / divisor
+    # and from the estimate of the order below one level longer: two differences that
+    # rarely vanish together by chance
+    truncation = xp.maximum(truncation, xp.abs(error2_w @ clean) / divisor)
     scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.where(xp.isfinite(f0), xp.abs(f0), 0.0))
     noise = (eps * scale) * noise_w / divisor
@@ -407,6 +425,9 @@ def _select(xp, values, f0, ladder_arrays, divisor, eps):
 
     value = xp.where(some, pick(estimate), math.nan)
     error = xp.where(some, best[:, :, 0, :], math.nan)
+    # no digit survives truncation (a pole or a jump within the steps): unknown error
+    unresolved = (pick(truncation) > UNRESOLVED * xp.abs(value)) & some
+    error = xp.where(unresolved, math.inf, error)
     return (
         value,
         error,
@@ -436,8 +457,14 @@ def _in_row_chunks(xp, fn, budget: int, rows: int, per_row: int, *arrays):
     return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
 
 
+def _in_dtype(xp, values, dtype):
+    """Values of x's floating dtype (a func may return integers: their derivative is 0)."""
+    return values if values.dtype == dtype else xp.astype(values, dtype)
+
+
 def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget):
     """:func:`_select` in blocks of outputs whose temporaries fit the memory budget."""
+    values, f0 = _in_dtype(xp, values, divisor.dtype), _in_dtype(xp, f0, divisor.dtype)
     m, g, _, b = values.shape
     candidates = ladder_arrays[0].shape[-2]
     itemsize = _engine._itemsize(xp, values.dtype)
@@ -451,6 +478,7 @@ def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget):
 
 def _scales_within(xp, values, f0, weights, used, T, eps, budget):
     """:func:`_scales` in blocks of outputs whose temporaries fit the memory budget."""
+    values, f0 = _in_dtype(xp, values, T.dtype), _in_dtype(xp, f0, T.dtype)
     m, g, _, b = values.shape
     per_row = (
         g * weights.shape[-2] * b * SELECTION_TEMPORARIES * _engine._itemsize(xp, values.dtype)
@@ -464,7 +492,15 @@ def _scales_within(xp, values, f0, weights, used, T, eps, budget):
 
 
 def _device_ladder(xp, ladder: Ladder, device, dtype):
-    arrays = (ladder.weights, ladder.error, ladder.noise, ladder.order, ladder.step, ladder.used)
+    arrays = (
+        ladder.weights,
+        ladder.error,
+        ladder.noise,
+        ladder.order,
+        ladder.step,
+        ladder.used,
+        ladder.error2,
+    )
     return tuple(_backend.host_to_device(a, xp, device, dtype) for a in arrays)
 
 
@@ -487,6 +523,33 @@ def _take_groups(a, groups, axis):
 def _pow2_floor(xp, h):
     """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
     return 2.0 ** xp.floor(xp.log2(h))
+
+
+#: the ladder's shortest step must move x by this many units in its last place
+SHORTEST_STEP_ULPS = 2.0**10
+
+
+def check_spread(settings, eps: float) -> None:
+    """Refuse a ladder whose steps ``H .. H / v**(r-1)`` spread too far to keep digits.
+
+    H is at most ``T = d max(|x|, 1)``; the shortest step must still move x by
+    :data:`SHORTEST_STEP_ULPS` units in its last place, so ``v**(r-1)`` may not
+    exceed ``d / (1024 eps)``. A ValueError names the setting and its limit.
+    """
+    d, r, v = settings.d, settings.r, settings.v
+    limit = d / (SHORTEST_STEP_ULPS * eps)
+    spread = math.exp((r - 1) * math.log(v))
+    if spread <= limit:
+        return
+    v_max = limit ** (1.0 / (r - 1))
+    r_max = 1 + int(math.log(limit) / math.log(v)) if limit > 1 else 1
+    raise ValueError(
+        f"method_args v={v:g} with r={r} spreads the adaptive ladder's steps over v**(r-1) = "
+        f"{spread:.3g}, more than d / (1024 eps) = {limit:.3g} (d={d:g}, eps={eps:.3g}): its "
+        f"shortest steps would not move x, and the estimate would keep no correct digit. "
+        f"The largest v allowed with r={r} is {v_max:.4g}"
+        + (f"; the largest r with v={v:g} is {r_max}." if r_max >= 2 else ".")
+    )
 
 
 def _step_constant(kind: str, eps: float, order: float) -> float:
@@ -545,8 +608,11 @@ def _ladder_steps(xp, lam, T, x, constant, r, v, eps):
         T / pilot_ratio(eps),
     )
     step = xp.where(xp.isfinite(lam), constant * lam, xp.where(xp.isnan(lam), fallback, T))
+    # the pilot saw the function up to T and no farther: a longer step would trust a scale
+    # it never observed (sin(x**2) near 0 looks like x**2 there)
+    step = xp.where(step > T, T, step)
     # the shortest step must still move x: at least 2**10 units in its last place
-    shortest = xp.abs(x) * (eps * 2.0**10 * v ** (r - 1))
+    shortest = xp.abs(x) * (eps * SHORTEST_STEP_ULPS * v ** (r - 1))
     step = xp.where(step > shortest, step, shortest)
     huge = 2.0 ** (math.log2(float(xp.finfo(x.dtype).max)) // 1 - 8)
     step = xp.where(step > huge, huge, step)
@@ -563,6 +629,7 @@ def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
     xp, settings = problem.xp, problem.settings
     n, size = problem.n, problem.size
     eps = _engine.machine_eps(xp, problem.dtype)
+    check_spread(settings, eps)
     x4, xg = problem.base_points()
     x = x4 if elementwise else xg
     family, pilot_weights, pilot_used = pilot_scheme(
@@ -614,6 +681,7 @@ def hessian_values(problem, f0, head, first: np.ndarray, second: np.ndarray) -> 
     xp, settings = problem.xp, problem.settings
     n, size = problem.n, problem.size
     eps = _engine.machine_eps(xp, problem.dtype)
+    check_spread(settings, eps)
     x4, xg = problem.base_points()
     sides = (math.nan,) * n
     family, pilot_weights, pilot_used = pilot_scheme(n, sides, False, pilot_ratio(eps))
@@ -700,6 +768,7 @@ def sparse_first_derivatives(problem, f0, head: tuple, pattern):
     xp, settings, device = problem.xp, problem.settings, problem.device
     n, m = problem.n, math.prod(head)
     eps = _engine.machine_eps(xp, problem.dtype)
+    check_spread(settings, eps)
     x4, xg = problem.base_points()
     groups, count = pattern.groups, pattern.count
     f0r = xp.reshape(f0, (m, 1, 1, 1))
@@ -734,7 +803,15 @@ def sparse_first_derivatives(problem, f0, head: tuple, pattern):
 
     # the ladder
     ladder = first_ladder(n, problem.sides, settings.r, settings.v, True)
-    arrays = (ladder.weights, ladder.error, ladder.noise, ladder.order, ladder.step, ladder.used)
+    arrays = (
+        ladder.weights,
+        ladder.error,
+        ladder.noise,
+        ladder.order,
+        ladder.step,
+        ladder.used,
+        ladder.error2,
+    )
     if ladder.weights.ndim == 4:
         arrays = _per_group(pattern, arrays)
     kind = "one-sided" if problem.one_sided else "central"
