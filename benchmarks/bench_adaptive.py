@@ -1,6 +1,9 @@
 """method="adaptive" against numDeriv's Richardson, scipy.differentiate and numdifftools.
 
-Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``
+Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``;
+``--tail 20000`` prints issue 21's tail count (eight smooth functions x 20,000
+random points), ``--first-call 1000000`` the first call at a new size against a
+later one (issue 20).
 
 Part 1, first derivatives: the sixteen problems of ``adaptive_problems.py``
 (standard test functions of the step-size literature, with exact
@@ -295,12 +298,58 @@ def sc2_table(repeat: int, sizes) -> None:
         print(f"  n={n:5d}: " + "; ".join(parts) + f"; adaptive / Richardson time {ratio:.2f}")
 
 
+def first_call(size: int) -> None:
+    """Elementwise derivative at ``size`` new points: first call against a later one."""
+    print(f"\nFirst call at a new size ({size} points, elementwise sin), seconds")
+    for label, side in (("central", None), ("half +1, half -1", "mixed")):
+        x = np.linspace(0.1, 2.0, size) + 1e-9 * (label == "central")  # a size never seen
+        sides = None if side is None else [1.0] * (size // 2) + [-1.0] * (size - size // 2)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            xd.grad(np.sin, x, method="adaptive", side=sides)
+            times.append(time.perf_counter() - start)
+        later = min(times[1:])
+        print(
+            f"  {label:18s} first {times[0]:7.3f}  later {later:7.3f}  "
+            f"first / later {times[0] / later:5.2f}"
+        )
+
+
+def tail(count: int) -> None:
+    """issue 21's measurement: eight smooth functions at ``count`` random points each."""
+    from adaptive_problems import SMOOTH, tail_counts
+
+    def grad(f, x):
+        with np.errstate(all="ignore"):
+            value, info = xd.grad(f, x, method="adaptive", full_output=True)
+        return value, info.error
+
+    counts = tail_counts(grad, count)
+    total = count * len(SMOOTH)
+    print(f"\nThe tail: {len(SMOOTH)} smooth functions x {count} random points in [-5, 5]")
+    print(f"  {'function':34s} {'>1e-8':>6s} {'err>10x est':>11s} {'worst':>8s}")
+    for name, row in counts.items():
+        print(f"  {name:34s} {row['worse']:6d} {row['understated']:11d} {row['worst']:8.1e}")
+    worse = sum(r["worse"] for r in counts.values())
+    under = sum(r["understated"] for r in counts.values())
+    print(f"  total {total}: {worse} worse than 1e-8 ({worse / total:.4%}), {under} understated")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="20 points per problem")
     parser.add_argument("--plot", help="write error against time per method to this PNG")
+    parser.add_argument("--tail", type=int, default=0, help="points per function; 20000 = 160k")
+    parser.add_argument("--first-call", type=int, default=0, help="points of the first call")
     args = parser.parse_args()
+    if args.tail or args.first_call:
+        if args.tail:
+            tail(args.tail)
+        if args.first_call:
+            first_call(args.first_call)
+        return
     count = 20 if args.quick else 100
     summary = first_derivatives(args.repeat, count)
     if args.plot:

@@ -167,10 +167,11 @@ def _candidates(levels: np.ndarray, factors: list[float], base_order: int, order
     )
 
 
-def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False) -> Ladder:
+def _ladder(family, rows: list[tuple], elementwise_per_coordinate=False, index=None) -> Ladder:
     """Candidate rows of one or more groups as a Ladder (padded to one count).
 
     Padding candidates have no weights and infinite noise: never chosen.
+    ``index`` (per coordinate) picks each coordinate's rows among ``rows``.
     """
     count = max(r[0].shape[0] for r in rows)
     stacks: list[list[Any]] = [[], [], [], [], [], []]
@@ -183,6 +184,8 @@ def _ladder(family, rows: list[tuple], elementwise_per_coordinate: bool = False)
         stacks[4].append(np.pad(step, (0, extra))[:, None])
         stacks[5].append(np.pad(error2, ((0, extra), (0, 0))))
     arrays = [np.stack(a) for a in stacks]  # (g, C, L) and (g, C, 1)
+    if index is not None:
+        arrays = [a[index] for a in arrays]
     if elementwise_per_coordinate:  # output i takes coordinate i's rows: (n, 1, C, .)
         arrays = [a[:, None] for a in arrays]
     weights, error, noise, order, step, error2 = (_frozen(a) for a in arrays)
@@ -215,27 +218,53 @@ def _moves(side: float, r: int, v: float) -> np.ndarray:
     return side * v ** -np.arange(2 * r, dtype=np.float64)
 
 
+def _unique_sides(sides: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct sides (NaN, central, as 0.0) and each coordinate's index among them."""
+    side = np.nan_to_num(np.asarray(sides, dtype=np.float64), nan=0.0)
+    distinct, index = np.unique(side, return_inverse=True)
+    return distinct, index.reshape(-1)
+
+
+def _family(moves: np.ndarray, elementwise: bool, shared: bool = False) -> _schemes.Family:
+    """The family of per-coordinate moves ``(n, L)`` (in units of each coordinate's step).
+
+    Group i moves coordinate i alone by ``moves[i]``; ``elementwise``, one
+    group moves every coordinate at once. ``shared``: every row of moves is
+    the same (one side for all), kept once.
+    """
+    n = moves.shape[0]
+    if elementwise:
+        return _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
+    multipliers = moves[:1, :, None] if shared else moves[:, :, None]
+    return _schemes.Family(_coords(n), _frozen(multipliers), relative=True, groups=n)
+
+
 @functools.lru_cache(maxsize=128)
 def first_ladder(n: int, sides: tuple, r: int, v: float, elementwise: bool) -> Ladder:
-    """The ladder of first derivatives: central, or one-sided where ``sides`` says."""
-    side = [0.0 if math.isnan(s) else float(s) for s in sides]
-    per_coordinate = len(set(side)) > 1
-    moves = np.stack([_moves(s, r, v) for s in side])  # (n, 2r)
+    """The ladder of first derivatives: central, or one-sided where ``sides`` says.
 
-    def rows_of(s):
-        return _central_rows(r, v, 1) if s == 0.0 else _one_sided_rows(r, v, s)
+    Built once per distinct side and indexed per coordinate: its Python cost
+    does not grow with n.
+    """
+    distinct, index = _unique_sides(sides)
+    moves = np.stack([_moves(float(s), r, v) for s in distinct])[index]  # (n, 2r)
+    rows = [_central_rows(r, v, 1) if s == 0.0 else _one_sided_rows(r, v, s) for s in distinct]
+    if distinct.size == 1:
+        return _ladder(_family(moves, elementwise, shared=True), rows)
+    return _ladder(_family(moves, elementwise), rows, elementwise, index)
 
-    rows = [rows_of(s) for s in side] if per_coordinate else [rows_of(side[0])]
-    if elementwise:
-        family = _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
-    else:
-        family = _schemes.Family(
-            _coords(n),
-            _frozen(moves[:, :, None] if per_coordinate else moves[:1, :, None]),
-            relative=True,
-            groups=n,
-        )
-    return _ladder(family, rows, elementwise and per_coordinate)
+
+def _pilot_offsets(side: float, ratio: float) -> list[float]:
+    near = 1.0 / ratio
+    return [side * near, side * 2 * near, side] if side else [near, -near, 1.0]
+
+
+def _pilot_weights(side: float, ratio: float) -> np.ndarray:
+    offsets = _pilot_offsets(side, ratio)
+    rows = [fornberg([0.0, *offsets], k)[1:] for k in range(1, 4)]
+    near = [0.0, *offsets[:2]]  # x and the two nearest points
+    rows += [[*fornberg(near, k)[1:], 0.0] for k in (1, 2)]
+    return np.array(rows, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=128)
@@ -247,35 +276,17 @@ def pilot_scheme(n: int, sides: tuple, elementwise: bool, ratio: float = 256.0):
     0-2 are Fornberg's weights of derivatives 1 to 3 from the cubic through
     x and the three points, rows 3-4 those of derivatives 1 and 2 from x and
     the two nearest points alone (for where the farthest is not finite: log
-    near 0). They apply to the values minus f(x).
+    near 0). They apply to the values minus f(x). Built once per distinct
+    side and indexed per coordinate.
     """
-    side = [0.0 if math.isnan(s) else s for s in sides]
-
-    def offsets(s):
-        near = 1.0 / ratio
-        return [s * near, s * 2 * near, s] if s else [near, -near, 1.0]
-
-    def weights(s):
-        points = [0.0, *offsets(s)]
-        rows = [fornberg(points, k)[1:] for k in range(1, 4)]
-        near = [0.0, *offsets(s)[:2]]  # x and the two nearest points
-        rows += [[*fornberg(near, k)[1:], 0.0] for k in (1, 2)]
-        return np.array(rows, dtype=np.float64)
-
-    moves = np.array([offsets(s) for s in side])  # (n, 3)
-    per_coordinate = len(set(side)) > 1
-    w = np.stack([weights(s) for s in side]) if per_coordinate else weights(side[0])[None]
-    if elementwise:
-        family = _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
-        if per_coordinate:
-            w = w[:, None]
+    distinct, index = _unique_sides(sides)
+    moves = np.array([_pilot_offsets(float(s), ratio) for s in distinct])[index]  # (n, 3)
+    w = np.stack([_pilot_weights(float(s), ratio) for s in distinct])
+    if distinct.size == 1:
+        family = _family(moves, elementwise, shared=True)
     else:
-        family = _schemes.Family(
-            _coords(n),
-            _frozen(moves[:1, :, None] if not per_coordinate else moves[:, :, None]),
-            relative=True,
-            groups=n,
-        )
+        family = _family(moves, elementwise)
+        w = w[index][:, None] if elementwise else w[index]
     return family, _frozen(w), _frozen(w != 0)
 
 
@@ -467,28 +478,38 @@ def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget):
     values, f0 = _in_dtype(xp, values, divisor.dtype), _in_dtype(xp, f0, divisor.dtype)
     m, g, _, b = values.shape
     candidates = ladder_arrays[0].shape[-2]
-    itemsize = _engine._itemsize(xp, values.dtype)
-    per_row = g * candidates * b * SELECTION_TEMPORARIES * itemsize
+    per_row = g * candidates * b * SELECTION_TEMPORARIES * _itemsize(xp, values.dtype)
 
-    def select(v, f, d):
-        return _select(xp, v, f, ladder_arrays, d, eps)
+    def select(v, f, d, *arrays):
+        return _select(xp, v, f, arrays, d, eps)
 
-    return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor)
+    arrays = _per_output(xp, ladder_arrays)
+    return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor, *arrays)
 
 
 def _scales_within(xp, values, f0, weights, used, T, eps, budget):
     """:func:`_scales` in blocks of outputs whose temporaries fit the memory budget."""
     values, f0 = _in_dtype(xp, values, T.dtype), _in_dtype(xp, f0, T.dtype)
     m, g, _, b = values.shape
-    per_row = (
-        g * weights.shape[-2] * b * SELECTION_TEMPORARIES * _engine._itemsize(xp, values.dtype)
-    )
+    per_row = g * weights.shape[-2] * b * SELECTION_TEMPORARIES * _itemsize(xp, values.dtype)
 
-    def scales(v, f, t):
-        return (_scales(xp, v, f, weights, used, t, eps),)
+    def scales(v, f, t, w, u):
+        return (_scales(xp, v, f, w, u, t, eps),)
 
-    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, values, f0, T)
+    w, u = _per_output(xp, (weights, used))
+    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, values, f0, T, w, u)
     return lam
+
+
+def _per_output(xp, arrays):
+    """Ladder arrays with a leading outputs' axis: ``(m, g, ...)`` per output (an
+    elementwise function's per-coordinate rows) or ``(1, g, ...)`` shared, so that blocks
+    of outputs slice them with the values."""
+    return tuple(a if a.ndim == 4 else xp.expand_dims(a, axis=0) for a in arrays)
+
+
+def _itemsize(xp, dtype) -> int:
+    return xp.finfo(dtype).bits // 8
 
 
 def _device_ladder(xp, ladder: Ladder, device, dtype):
