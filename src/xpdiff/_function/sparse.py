@@ -214,10 +214,6 @@ def _check_orthogonal(rows: np.ndarray, indices: np.ndarray, groups: np.ndarray)
         )
 
 
-#: above this many conflicting column pairs, colouring would cost more than it saves
-MAX_CONFLICTS = 50_000_000
-
-
 def group_columns(indptr, indices, n: int, kinds=None) -> np.ndarray:
     """A group for every column: greedy colouring of the column conflict graph.
 
@@ -225,44 +221,39 @@ def group_columns(indptr, indices, n: int, kinds=None) -> np.ndarray:
     smallest group that none of its earlier conflicting columns has (the
     Curtis-Powell-Reid grouping); in column order this is optimal for banded
     patterns (bandwidth b: b groups). With ``kinds``, columns of different
-    kinds never share a group. Patterns so dense that their conflicts exceed
-    :data:`MAX_CONFLICTS` get one group per column.
+    kinds never share a group.
+
+    The conflicts are never listed: each row keeps the set of groups its
+    columns took so far (a bit mask), and a column's forbidden groups are the
+    union of its rows' sets. The work is one pass over the pattern's entries
+    plus bit operations on masks of at most as many bits as groups, so a
+    dense row costs one group per column it touches, not a pair per two of
+    its columns.
     """
-    lengths = np.diff(indptr)
-    if int(np.sum(lengths.astype(np.int64) ** 2)) > MAX_CONFLICTS:
-        return np.arange(n, dtype=np.int64)
-    rows = np.repeat(np.arange(lengths.size), lengths)
-    # conflicting pairs (later, earlier) from each row's entries, offset by offset
-    later: Any = []
-    earlier: Any = []
-    for d in range(1, int(lengths.max(initial=0))):
-        same_row = rows[d:] == rows[:-d]
-        a, b = indices[d:][same_row], indices[:-d][same_row]
-        later.append(np.maximum(a, b))
-        earlier.append(np.minimum(a, b))
-    if kinds is not None and len(set(kinds)) > 1:
-        kind_of = np.unique(np.asarray(kinds), return_inverse=True)[1]
-        offset = kind_of * n  # each kind has its own range of groups, merged below
-    else:
-        kind_of = None
-    if later:
-        later, earlier = np.concatenate(later), np.concatenate(earlier)
-        pairs = np.unique(later * n + earlier)
-        later, earlier = pairs // n, pairs % n
-    else:
-        later = earlier = np.zeros(0, dtype=np.int64)
-    starts = np.searchsorted(later, np.arange(n + 1))
-    earlier_list = earlier.tolist()
-    starts_list = starts.tolist()
+    indptr = np.asarray(indptr, dtype=np.int64)
+    indices = np.asarray(indices, dtype=np.int64)
+    m = indptr.size - 1
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+    by_column = np.argsort(indices, kind="stable")
+    column_rows = rows[by_column].tolist()  # each column's rows, columns in order
+    starts = np.searchsorted(indices[by_column], np.arange(n + 1)).tolist()
+    row_groups = [0] * m  # bit g set: a column of group g has an entry in this row
     color = [0] * n
     for j in range(n):
+        its_rows = column_rows[starts[j] : starts[j + 1]]
         used = 0
-        for k in earlier_list[starts_list[j] : starts_list[j + 1]]:
-            used |= 1 << color[k]
-        color[j] = (~used & (used + 1)).bit_length() - 1
+        for i in its_rows:
+            used |= row_groups[i]
+        group = (~used & (used + 1)).bit_length() - 1  # the lowest clear bit
+        color[j] = group
+        bit = 1 << group
+        for i in its_rows:
+            row_groups[i] |= bit
     groups = np.array(color, dtype=np.int64)
-    if kind_of is not None:
-        groups = np.unique(groups + offset, return_inverse=True)[1].astype(np.int64)
+    if kinds is not None and len(set(kinds)) > 1:
+        # each kind has its own range of groups, renumbered from 0 in order
+        kind_of = np.unique(np.asarray(kinds), return_inverse=True)[1].reshape(-1)
+        groups = np.unique(groups + kind_of * n, return_inverse=True)[1].astype(np.int64)
     return groups
 
 
