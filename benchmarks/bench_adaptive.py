@@ -3,7 +3,8 @@
 Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``;
 ``--tail 20000`` prints issue 21's tail count (eight smooth functions x 20,000
 random points), ``--first-call 1000000`` the first call at a new size against a
-later one (issue 20).
+later one (issue 20), ``--memory`` the peak of traced memory against the memory
+budget (issue 21).
 
 Part 1, first derivatives: the sixteen problems of ``adaptive_problems.py``
 (standard test functions of the step-size literature, with exact
@@ -336,6 +337,53 @@ def tail(count: int) -> None:
     print(f"  total {total}: {worse} worse than 1e-8 ({worse / total:.4%}), {under} understated")
 
 
+def _peak(fn) -> float:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def memory() -> None:
+    """Peak traced memory (MiB; NumPy's allocations are traced) against the budget."""
+    print("\nPeak traced memory against the memory budget, MiB (tracemalloc)")
+    rng = np.random.default_rng(0)
+
+    def jacobian_case(n, m):
+        x = rng.uniform(0.5, 1.5, n)
+        scale = np.linspace(0.5, 1.5, m)
+
+        def f(x):
+            return np.sin(np.multiply.outer(scale, np.sum(x, axis=0)))
+
+        return f, x
+
+    cases = [
+        ("jacobian n=50, m=2e4", 16, *jacobian_case(50, 20_000), xd.jacobian),
+        ("jacobian n=100, m=1e5", 128, *jacobian_case(100, 100_000), xd.jacobian),
+        (
+            "grad of 10 x 2e5 points",
+            32,
+            lambda x: np.sum(np.sin(x), axis=0),
+            rng.uniform(0.5, 1.5, (10, 200_000)),
+            xd.grad,
+        ),
+    ]
+    print(f"  {'problem':26s} {'budget':>6s} {'result':>6s} {'adaptive':>8s} {'Richardson':>10s}")
+    for name, budget, f, x, fn in cases:
+        result = np.prod(np.shape(fn(f, x[..., :1] if x.ndim > 1 else x, method="simple")))
+        result = result * (x.shape[1] if x.ndim > 1 else 1) * 8 / 2**20
+        peaks = []
+        for method in ("adaptive", "Richardson"):
+            with xd.memory_budget(budget * 2**20):
+                peaks.append(_peak(lambda f=f, x=x, m=method, fn=fn: fn(f, x, method=m)))
+        print(f"  {name:26s} {budget:6d} {result:6.1f} {peaks[0]:8.1f} {peaks[1]:10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -343,8 +391,11 @@ def main() -> None:
     parser.add_argument("--plot", help="write error against time per method to this PNG")
     parser.add_argument("--tail", type=int, default=0, help="points per function; 20000 = 160k")
     parser.add_argument("--first-call", type=int, default=0, help="points of the first call")
+    parser.add_argument("--memory", action="store_true", help="peak memory against the budget")
     args = parser.parse_args()
-    if args.tail or args.first_call:
+    if args.memory:
+        memory()
+    if args.tail or args.first_call or args.memory:
         if args.tail:
             tail(args.tail)
         if args.first_call:

@@ -473,15 +473,31 @@ def _in_dtype(xp, values, dtype):
     return values if values.dtype == dtype else xp.astype(values, dtype)
 
 
-def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget):
-    """:func:`_select` in blocks of outputs whose temporaries fit the memory budget."""
+def held_bytes(xp, dtype, count: int) -> int:
+    """Bytes held for a result of ``count`` numbers while the engine runs, which the memory
+    budget counts (``kept_bytes``): once on NumPy (units written into one array), twice
+    elsewhere (the units' parts and their join)."""
+    return (1 if _backend.is_numpy_namespace(xp) else 2) * count * _itemsize(xp, dtype)
+
+
+def work_budget(budget: int, kept: int) -> int:
+    """What the selection's temporaries may take beside a kept result: the rest of the
+    budget, but not under an eighth of it (a result that fills the budget still runs)."""
+    return max(budget - kept, budget // 8, 1)
+
+
+def _select_within(xp, values, f0, ladder_arrays, divisor, eps, budget, keep=4):
+    """:func:`_select` in blocks of outputs whose temporaries fit the memory budget.
+
+    Returns the first ``keep`` of (value, error, order, step).
+    """
     values, f0 = _in_dtype(xp, values, divisor.dtype), _in_dtype(xp, f0, divisor.dtype)
     m, g, _, b = values.shape
     candidates = ladder_arrays[0].shape[-2]
     per_row = g * candidates * b * SELECTION_TEMPORARIES * _itemsize(xp, values.dtype)
 
     def select(v, f, d, *arrays):
-        return _select(xp, v, f, arrays, d, eps)
+        return _select(xp, v, f, arrays, d, eps)[:keep]
 
     arrays = _per_output(xp, ladder_arrays)
     return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor, *arrays)
@@ -602,17 +618,19 @@ def _pilot(problem, f0, head, family, weights, used, x, elementwise):
             tg = tg[:, groups[0] : groups[1], :]
         if blocks != (0, size):
             tg, fg = tg[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
-        lam = _scales_within(xp, values, fg, wg, ug, tg, eps, problem.budget)
-        return xp.reshape(lam, (m, groups[1] - groups[0], 1, -1))
+        lam = _scales_within(xp, values, fg, wg, ug, tg, eps, work)  # (m, g, B)
+        if elementwise:
+            return xp.reshape(lam, (m, groups[1] - groups[0], 1, -1))
+        # the coordinate's steps serve every output: the shortest scale among them (a
+        # unit holds every output of its groups, so only (1, g, B) is kept)
+        return xp.reshape(_shortest(xp, lam, 0), (1, groups[1] - groups[0], 1, -1))
 
+    # the scales kept (arrays of x's size, such as T, are outside the budget, like x's copy)
+    kept = held_bytes(xp, problem.dtype, n * size)
+    work = work_budget(problem.budget, kept)
     with np.errstate(all="ignore"):
-        (lam,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
-    lam = lam[:, :, 0, :]  # (m, g, B)
-    if elementwise:
-        lam = xp.reshape(lam, (n, 1, 1, size))
-    else:  # the coordinate's steps serve every output: the shortest scale among them
-        lam = xp.reshape(_shortest(xp, lam, 0), (1, n, 1, size))
-    return lam, T
+        (lam,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T, kept_bytes=kept)
+    return xp.reshape(lam, (n, 1, 1, size) if elementwise else (1, n, 1, size)), T
 
 
 def _ladder_steps(xp, lam, T, x, constant, r, v, eps):
@@ -661,6 +679,7 @@ def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
     kind = "one-sided" if problem.one_sided else "central"
     top = float(np.max(ladder.order))
     H = _ladder_steps(xp, lam, T, x, _step_constant(kind, eps, top), settings.r, settings.v, eps)
+    del lam, T  # arrays of x's size: not held while the ladder runs
     arrays = _device_ladder(xp, ladder, problem.device, problem.dtype)
     m = math.prod(head)
     f0r = xp.reshape(f0, (m, 1, 1, size))
@@ -675,19 +694,22 @@ def first_derivatives(problem, f0, head: tuple, elementwise: bool) -> dict:
                 hgr = hgr[:, groups[0] : groups[1], ...]
         if blocks != (0, size):
             hgr, fg = hgr[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
-        out = _select_within(xp, values, fg, a, hgr, eps, problem.budget)
-        return xp.stack(out, axis=2)  # (m, g, 4, B)
+        out = _select_within(xp, values, fg, a, hgr, eps, work, keep)
+        return xp.stack(out, axis=2)  # (m, g, keep, B)
 
+    # value, error, order, step per component, or the value alone
+    keep = 4 if problem.full_output else 1
+    kept = held_bytes(xp, problem.dtype, keep * m * total * size)
+    work = work_budget(problem.budget, kept)
     with np.errstate(all="ignore"):
-        (rows,) = _engine.run(problem, [ladder.family], head, combine, x4=x4, xg=xg, hg=H)
-    hs = xp.reshape(H, (n, 1, size) if elementwise else (1, n, size))
-    return {
-        "value": rows[:, :, 0, :],
-        "error": rows[:, :, 1, :],
-        "order": rows[:, :, 2, :],
-        "step": rows[:, :, 3, :] * hs,
-        "steps": H,
-    }
+        (rows,) = _engine.run(
+            problem, [ladder.family], head, combine, x4=x4, xg=xg, hg=H, kept_bytes=kept
+        )
+    out = {"value": rows[:, :, 0, :], "error": None, "order": None, "step": None, "steps": H}
+    if keep == 4:
+        hs = xp.reshape(H, (n, 1, size) if elementwise else (1, n, size))
+        out.update(error=rows[:, :, 1, :], order=rows[:, :, 2, :], step=rows[:, :, 3, :] * hs)
+    return out
 
 
 # --- the Hessian ---------------------------------------------------------------------------
