@@ -18,7 +18,7 @@ from ._function.results import (
     JacobianResult,
 )
 from ._function.second import GenD, genD, hessian
-from ._function.sparse import group_columns_public as group_columns
+from ._function.sparse import group_columns
 
 __version__ = "0.1.0.dev0"
 

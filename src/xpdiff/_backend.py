@@ -282,3 +282,22 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None):
     if not values.flags.writeable:
         values = values.copy()  # torch warns about read-only (cached) host arrays
     return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)
+
+
+def namespace_of(x: Any) -> Any:
+    """The array-api-compat namespace of the array ``x`` (TypeError if it has none)."""
+    return array_api_compat.array_namespace(x)
+
+
+def cupy_module() -> Any:
+    """CuPy, imported on demand (only for data that is already CuPy's)."""
+    import cupy
+
+    return cupy
+
+
+def cupyx_sparse_module() -> Any:
+    """``cupyx.scipy.sparse``, imported on demand (for cupyx sparsity patterns)."""
+    import cupyx.scipy.sparse
+
+    return cupyx.scipy.sparse
