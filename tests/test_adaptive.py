@@ -284,6 +284,27 @@ def test_backends(xp):
     np.testing.assert_allclose(np.diag(values), -2 * np.exp(x) * np.sin(x), rtol=1e-10)
 
 
+def test_backends_jacobian_full_output(xp):
+    """A Jacobian with its error, order and step on every backend: namespace, device, dtype
+    and shape of each, and honest error estimates."""
+    x = np.array([0.3, 0.5, -1.0])
+    namespace = xp.xp
+
+    def f(p):
+        return namespace.concat([namespace.sin(p), namespace.exp(p)], axis=0)  # m = 6
+
+    J, info = xd.jacobian(f, xp.asarray(x), method="adaptive", full_output=True)
+    with np.errstate(all="ignore"):  # Dask computes the selection (inf - inf) only here
+        values = xp.check(J, dtype=np.float64, shape=(6, 3))
+        error = xp.check(info.error, dtype=np.float64, shape=(6, 3))
+        for name in ("order", "step"):
+            xp.check(getattr(info, name), dtype=np.float64, shape=(6, 3))
+        xp.check(info.steps, dtype=np.float64, shape=(3,))
+    expected = np.vstack([np.diag(np.cos(x)), np.diag(np.exp(x))])
+    np.testing.assert_allclose(values, expected, rtol=1e-11, atol=1e-13)
+    assert np.all(np.abs(values - expected) <= 10 * error + 1e-300)
+
+
 def test_float32():
     x = np.linspace(-3, 3, 41).astype(np.float32)
     g = xd.grad(np.exp, x, method="adaptive")
