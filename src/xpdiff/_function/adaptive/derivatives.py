@@ -307,36 +307,13 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
     eps = _engine.machine_eps(xp, problem.dtype)
     check_spread(settings, eps)
     x4, xg = problem.base_points()
-    groups, count = pattern.groups, pattern.count
     f0r = xp.reshape(f0, (m, 1, 1, 1))
     x = xp.reshape(problem.x, (n,))
     size_x = xp.abs(x)
     scale = xp.where(size_x > 1.0, size_x, 1.0)  # (n,)
     T = pow2_floor(xp, settings.d * scale)
 
-    # the pilot
-    family, weights, used = pilot_scheme(n, problem.sides, True, pilot_ratio(eps))
-    if weights.ndim == 4:
-        weights, used = _per_group(pattern, (weights, used))
-    family = _schemes.Family(None, family.multipliers, True, count, masks=pattern.masks)
-    w = _backend.host_to_device(weights, xp, device, problem.dtype)
-    u = _backend.host_to_device(used, xp, device, problem.dtype)
-    t_entries = _sparse.entries_steps(xp, device, pattern, T)  # (m, G)
-    s_entries = _sparse.entries_steps(xp, device, pattern, scale, math.nan)
-
-    def pilot(index: Any, grp: Any, blocks: Any, values: Any) -> Any:
-        wg = w if w.shape[0] == 1 else w[grp[0] : grp[1]]
-        ug = u if u.shape[0] == 1 else u[grp[0] : grp[1]]
-        tg = t_entries[:, grp[0] : grp[1], None]
-        lam = scales_within(xp, values, f0r, wg, ug, tg, eps, problem.budget)  # (m, g, 1)
-        return xp.reshape(lam, (m, grp[1] - grp[0], 1, 1))
-
-    with np.errstate(all="ignore"):
-        (lam,) = _engine.run(
-            problem, [family], head, pilot, x4=x4, xg=xg, hg=xp.reshape(T, (n, 1, 1, 1))
-        )
-        relative = shortest_scale(xp, lam[:, :, 0, 0] / s_entries, 0)  # (G,)
-    per_column = xp.take(relative, _backend.host_to_device(groups, xp, device), axis=0) * scale
+    per_column = _sparse_pilot_lengths(problem, f0r, head, pattern, T, scale, eps)
 
     # the ladder
     ladder = first_ladder(n, problem.sides, settings.r, settings.v, True)
@@ -354,7 +331,7 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
     kind = "one-sided" if problem.one_sided else "central"
     constant = _step_constant(kind, eps, float(np.max(ladder.order)))
     H = _ladder_steps(xp, per_column, T, x, constant, settings.r, settings.v, eps)  # (n,)
-    family = _schemes.Family(None, ladder.family.multipliers, True, count, masks=pattern.masks)
+    family = _masked(pattern, ladder.family)
     device_arrays = tuple(_backend.host_to_device(a, xp, device, problem.dtype) for a in arrays)
     h_entries = _sparse.entries_steps(xp, device, pattern, H)  # (m, G)
 
@@ -368,3 +345,43 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
             problem, [family], head, combine, x4=x4, xg=xg, hg=xp.reshape(H, (n, 1, 1, 1))
         )
     return rows[:, :, 0, 0], rows[:, :, 1, 0]
+
+
+def _masked(pattern: Any, family: _schemes.Family) -> _schemes.Family:
+    """An elementwise family's moves, made per column group: group g moves mask g's columns."""
+    return _schemes.Family(None, family.multipliers, True, pattern.count, masks=pattern.masks)
+
+
+def _sparse_pilot_lengths(
+    problem: Any, f0r: Any, head: tuple, pattern: Any, T: Any, scale: Any, eps: float
+) -> Any:
+    """The sparse pilot: each column's length scale ``(n,)``, the shortest among the rows
+    of its group, relative to ``max(|x_j|, 1)`` and scaled back to the column's."""
+    from .. import sparse as _sparse
+
+    xp, device = problem.xp, problem.device
+    n, m = problem.n, math.prod(head)
+    x4, xg = problem.base_points()
+    family, weights, used = pilot_scheme(n, problem.sides, True, pilot_ratio(eps))
+    if weights.ndim == 4:
+        weights, used = _per_group(pattern, (weights, used))
+    family = _masked(pattern, family)
+    w = _backend.host_to_device(weights, xp, device, problem.dtype)
+    u = _backend.host_to_device(used, xp, device, problem.dtype)
+    t_entries = _sparse.entries_steps(xp, device, pattern, T)  # (m, G)
+    s_entries = _sparse.entries_steps(xp, device, pattern, scale, math.nan)
+
+    def pilot(index: Any, grp: Any, blocks: Any, values: Any) -> Any:
+        wg = w if w.shape[0] == 1 else w[grp[0] : grp[1]]
+        ug = u if u.shape[0] == 1 else u[grp[0] : grp[1]]
+        tg = t_entries[:, grp[0] : grp[1], None]
+        lam = scales_within(xp, values, f0r, wg, ug, tg, eps, problem.budget)  # (m, g, 1)
+        return xp.reshape(lam, (m, grp[1] - grp[0], 1, 1))
+
+    with np.errstate(all="ignore"):
+        (lam,) = _engine.run(
+            problem, [family], head, pilot, x4=x4, xg=xg, hg=xp.reshape(T, (n, 1, 1, 1))
+        )
+        relative = shortest_scale(xp, lam[:, :, 0, 0] / s_entries, 0)  # (G,)
+    groups = _backend.host_to_device(pattern.groups, xp, device)
+    return xp.take(relative, groups, axis=0) * scale
