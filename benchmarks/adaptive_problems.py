@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PROBLEMS", "points"]
+__all__ = ["PROBLEMS", "SMOOTH", "points", "tail_counts"]
 
 _A = 1e6
 
@@ -180,3 +180,51 @@ def points(interval, spacing: str, count: int = 100) -> np.ndarray:
     if spacing == "geometric":
         return np.geomspace(*interval, count)
     return np.linspace(*interval, count + 2)[1:-1]
+
+
+def _damped(x):
+    return np.sin(x) * np.exp(-(x**2) / 4) + np.log1p(x**2)
+
+
+def _damped1(x):
+    return (np.cos(x) - x / 2 * np.sin(x)) * np.exp(-(x**2) / 4) + 2 * x / (1 + x**2)
+
+
+#: eight smooth elementwise functions with their first derivatives, for the tail of
+#: method="adaptive": random points over ``TAIL_INTERVAL`` (issue 21's measurement)
+SMOOTH = [
+    ("sin(x) exp(-x^2/4) + log1p(x^2)", _damped, _damped1),
+    ("sin(x^2)", lambda x: np.sin(x**2), lambda x: 2 * x * np.cos(x**2)),
+    ("exp", np.exp, np.exp),
+    ("cos(3x)", lambda x: np.cos(3 * x), lambda x: -3 * np.sin(3 * x)),
+    ("atan", np.arctan, lambda x: 1 / (1 + x**2)),
+    ("x^3 - 2x", lambda x: x**3 - 2 * x, lambda x: 3 * x**2 - 2),
+    ("1 / (1 + 25 x^2)", lambda x: 1 / (1 + 25 * x**2), lambda x: -50 * x / (1 + 25 * x**2) ** 2),
+    ("tanh(2x)", lambda x: np.tanh(2 * x), lambda x: 2 / np.cosh(2 * x) ** 2),
+]
+TAIL_INTERVAL = (-5.0, 5.0)
+
+
+def tail_counts(grad, count: int, seed: int = 0) -> dict:
+    """The adaptive tail over ``count`` seeded random points per function of :data:`SMOOTH`.
+
+    ``grad(f, x)`` returns ``(value, error estimate)``. Counts per function:
+    ``worse`` (relative error above 1e-8, relative to ``max(|f'|, 1)``),
+    ``understated`` (true error above 10 times the estimate and above 1e-13
+    relative: rounding-level errors left out), and the worst relative error.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, f, fp in SMOOTH:
+        x = rng.uniform(*TAIL_INTERVAL, count)
+        value, error = grad(f, x)
+        exact = fp(x)
+        scale = np.maximum(np.abs(exact), 1.0)
+        true = np.abs(np.asarray(value, dtype=np.float64) - exact)
+        relative = true / scale
+        out[name] = {
+            "worse": int(np.sum(~(relative <= 1e-8))),
+            "understated": int(np.sum((true > 10 * np.asarray(error)) & (relative > 1e-13))),
+            "worst": float(np.max(relative)),
+        }
+    return out

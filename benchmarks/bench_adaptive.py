@@ -1,6 +1,10 @@
 """method="adaptive" against numDeriv's Richardson, scipy.differentiate and numdifftools.
 
-Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``
+Run: ``python benchmarks/bench_adaptive.py [--repeat N] [--quick] [--plot PNG]``;
+``--tail 20000`` prints issue 21's tail count (eight smooth functions x 20,000
+random points), ``--first-call 1000000`` the first call at a new size against a
+later one (issue 20), ``--memory`` the peak of traced memory against the memory
+budget (issue 21).
 
 Part 1, first derivatives: the sixteen problems of ``adaptive_problems.py``
 (standard test functions of the step-size literature, with exact
@@ -295,12 +299,108 @@ def sc2_table(repeat: int, sizes) -> None:
         print(f"  n={n:5d}: " + "; ".join(parts) + f"; adaptive / Richardson time {ratio:.2f}")
 
 
+def first_call(size: int) -> None:
+    """Elementwise derivative at ``size`` new points: first call against a later one."""
+    print(f"\nFirst call at a new size ({size} points, elementwise sin), seconds")
+    for label, side in (("central", None), ("half +1, half -1", "mixed")):
+        x = np.linspace(0.1, 2.0, size) + 1e-9 * (label == "central")  # a size never seen
+        sides = None if side is None else [1.0] * (size // 2) + [-1.0] * (size - size // 2)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            xd.grad(np.sin, x, method="adaptive", side=sides)
+            times.append(time.perf_counter() - start)
+        later = min(times[1:])
+        print(
+            f"  {label:18s} first {times[0]:7.3f}  later {later:7.3f}  "
+            f"first / later {times[0] / later:5.2f}"
+        )
+
+
+def tail(count: int) -> None:
+    """issue 21's measurement: eight smooth functions at ``count`` random points each."""
+    from adaptive_problems import SMOOTH, tail_counts
+
+    def grad(f, x):
+        with np.errstate(all="ignore"):
+            value, info = xd.grad(f, x, method="adaptive", full_output=True)
+        return value, info.error
+
+    counts = tail_counts(grad, count)
+    total = count * len(SMOOTH)
+    print(f"\nThe tail: {len(SMOOTH)} smooth functions x {count} random points in [-5, 5]")
+    print(f"  {'function':34s} {'>1e-8':>6s} {'err>10x est':>11s} {'worst':>8s}")
+    for name, row in counts.items():
+        print(f"  {name:34s} {row['worse']:6d} {row['understated']:11d} {row['worst']:8.1e}")
+    worse = sum(r["worse"] for r in counts.values())
+    under = sum(r["understated"] for r in counts.values())
+    print(f"  total {total}: {worse} worse than 1e-8 ({worse / total:.4%}), {under} understated")
+
+
+def _peak(fn) -> float:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def memory() -> None:
+    """Peak traced memory (MiB; NumPy's allocations are traced) against the budget."""
+    print("\nPeak traced memory against the memory budget, MiB (tracemalloc)")
+    rng = np.random.default_rng(0)
+
+    def jacobian_case(n, m):
+        x = rng.uniform(0.5, 1.5, n)
+        scale = np.linspace(0.5, 1.5, m)
+
+        def f(x):
+            return np.sin(np.multiply.outer(scale, np.sum(x, axis=0)))
+
+        return f, x
+
+    cases = [
+        ("jacobian n=50, m=2e4", 16, *jacobian_case(50, 20_000), xd.jacobian),
+        ("jacobian n=100, m=1e5", 128, *jacobian_case(100, 100_000), xd.jacobian),
+        (
+            "grad of 10 x 2e5 points",
+            32,
+            lambda x: np.sum(np.sin(x), axis=0),
+            rng.uniform(0.5, 1.5, (10, 200_000)),
+            xd.grad,
+        ),
+    ]
+    print(f"  {'problem':26s} {'budget':>6s} {'result':>6s} {'adaptive':>8s} {'Richardson':>10s}")
+    for name, budget, f, x, fn in cases:
+        result = np.prod(np.shape(fn(f, x[..., :1] if x.ndim > 1 else x, method="simple")))
+        result = result * (x.shape[1] if x.ndim > 1 else 1) * 8 / 2**20
+        peaks = []
+        for method in ("adaptive", "Richardson"):
+            with xd.memory_budget(budget * 2**20):
+                peaks.append(_peak(lambda f=f, x=x, m=method, fn=fn: fn(f, x, method=m)))
+        print(f"  {name:26s} {budget:6d} {result:6.1f} {peaks[0]:8.1f} {peaks[1]:10.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="20 points per problem")
     parser.add_argument("--plot", help="write error against time per method to this PNG")
+    parser.add_argument("--tail", type=int, default=0, help="points per function; 20000 = 160k")
+    parser.add_argument("--first-call", type=int, default=0, help="points of the first call")
+    parser.add_argument("--memory", action="store_true", help="peak memory against the budget")
     args = parser.parse_args()
+    if args.memory:
+        memory()
+    if args.tail or args.first_call or args.memory:
+        if args.tail:
+            tail(args.tail)
+        if args.first_call:
+            first_call(args.first_call)
+        return
     count = 20 if args.quick else 100
     summary = first_derivatives(args.repeat, count)
     if args.plot:

@@ -176,6 +176,65 @@ def banded(repeat: int, n: int) -> None:
     print(f"  grouping the columns alone: {time.perf_counter() - start:.3f}s")
 
 
+def dense_row(repeat: int, sizes) -> None:
+    """Tridiagonal plus one dense row: grouping time and the sparse Jacobian against the dense.
+
+    The dense row forces one group per column (as many groups as the dense
+    Jacobian has columns); grouping must stay near-linear in the entries.
+    """
+    print("\nTridiagonal + one dense row (n groups): seconds, best of N")
+    print(f"  {'n':>6s} {'grouping':>9s} {'sparse J':>9s} {'dense J':>9s} {'sparse/dense':>12s}")
+    for n in sizes:
+        pattern = band_pattern(n, 1).tolil()
+        pattern[n // 2, :] = True
+        pattern = pattern.tocsr()
+        x = np.linspace(-1.0, 1.0, n)
+
+        f = _with_dense_row(n)
+        t_group, _ = best(lambda p=pattern: xd.group_columns(p), repeat)
+        t_sparse, _ = best(lambda f=f, x=x, p=pattern: xd.jacobian(f, x, sparsity=p), repeat)
+        t_dense, _ = best(lambda f=f, x=x: xd.jacobian(f, x), repeat)
+        print(f"  {n:6d} {t_group:9.4f} {t_sparse:9.3f} {t_dense:9.3f} {t_sparse / t_dense:12.2f}")
+
+
+def _with_dense_row(n: int):
+    def f(x):
+        y = broyden_tridiagonal(x).copy()
+        y[n // 2] += np.sum(x, axis=0)
+        return y
+
+    return f
+
+
+def all_true(budget: int = 16 * 2**20) -> None:
+    """An all-True 20000 x 50 pattern: peak traced memory of the sparse Jacobian vs budget."""
+    m, n = 20_000, 50
+    pattern = np.ones((m, n), dtype=bool)
+    x = np.linspace(0.5, 1.5, n)
+
+    def f(x):
+        return np.sin(np.multiply.outer(np.arange(1, m + 1) * 1e-4, np.sum(x, axis=0)))
+
+    start = time.perf_counter()
+    groups = xd.group_columns(pattern)
+    t_group = time.perf_counter() - start  # untraced: tracemalloc slows every allocation
+    tracemalloc.start()
+    with xd.memory_budget(budget):
+        groups = xd.group_columns(pattern)
+    _, peak_group = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    with xd.memory_budget(budget):
+        xd.jacobian(f, x, sparsity=pattern)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(
+        f"\nAll-True {m} x {n} pattern ({groups.max() + 1} groups) under a "
+        f"{budget / 2**20:.0f} MiB budget: group_columns {t_group:.3f} s, peak "
+        f"{peak_group / 2**20:.1f} MiB; sparse Jacobian peak {peak / 2**20:.1f} MiB "
+        f"(the pattern itself: {pattern.nbytes / 2**20:.1f} MiB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -185,6 +244,8 @@ def main() -> None:
     tridiagonal(args.repeat, n, -np.ones(n), "the standard starting point x0 = -1")
     tridiagonal(args.repeat, n, np.random.default_rng(0).uniform(-1, 1, n), "x uniform in [-1, 1]")
     banded(args.repeat, 10_000 if args.quick else 100_000)
+    dense_row(max(1, args.repeat // 2), (2000, 4000) if args.quick else (2000, 4000, 7000))
+    all_true()
 
 
 if __name__ == "__main__":

@@ -366,3 +366,160 @@ def test_counting_func_sees_copies():
     x = np.array([0.3, 0.6])
     xd.grad(func, x)
     assert func.calls == 2
+
+
+# --- faults with workers: in a subprocess with a time limit, so a regression cannot hang CI ---
+
+WORKER_MODULE = '''
+import os, time
+import numpy as np
+
+def hangs_or_fails(x):
+    """The points below x hang (their worker sleeps 10 minutes); those above fail."""
+    if x.ndim == 2 and np.any(x[0] < 0.99999):
+        with open(os.environ["PIDS"], "a") as pids:
+            pids.write(f"{os.getpid()}\\n")
+        time.sleep(600)
+    if x.ndim == 2 and np.any(x[0] > 1.00001):
+        for _ in range(200):  # fail once the other worker hangs
+            if os.path.exists(os.environ["PIDS"]):
+                break
+            time.sleep(0.05)
+        raise RuntimeError("an error in another chunk")
+    return np.sum(x**2, axis=0)
+
+def hangs(x):
+    if x.ndim == 2:
+        with open(os.environ["PIDS"], "a") as pids:
+            pids.write(f"{os.getpid()}\\n")
+        time.sleep(600)
+    return np.sum(x**2, axis=0)
+
+class Unpicklable(Exception):
+    def __init__(self):
+        super().__init__("raised in a worker")
+        self.handle = open(os.devnull)
+
+def raises_unpicklable(x):
+    if x.ndim == 2:
+        raise Unpicklable()
+    return np.sum(x, axis=0)
+'''
+
+
+def _run_python(tmp_path, code: str, timeout: float = 60.0):
+    """``code`` in a fresh interpreter beside the module above; (stdout + stderr, worker pids)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (tmp_path / "worker_funcs.py").write_text(WORKER_MODULE)
+    pids = tmp_path / "pids.txt"
+    source = str(Path(xd.__file__).resolve().parents[1])
+    env = dict(os.environ, PIDS=str(pids), PYTHONPATH=os.pathsep.join([source, str(tmp_path)]))
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,  # a regression fails here instead of hanging the suite
+    )
+    started = [int(p) for p in pids.read_text().split()] if pids.exists() else []
+    return done.stdout + done.stderr, started
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] == "Z"
+    except OSError:
+        return False
+
+
+ABANDON = {
+    "error in another chunk": (
+        "hangs_or_fails",
+        "",
+        "RuntimeError",
+    ),
+    "SIGALRM timeout": (
+        "hangs",
+        "import signal\n"
+        "def on_alarm(*_):\n    raise TimeoutError('the caller gave up')\n"
+        "signal.signal(signal.SIGALRM, on_alarm)\nsignal.alarm(3)\n",
+        "TimeoutError",
+    ),
+    "SIGINT": (
+        "hangs",
+        "import os, signal, threading\n"
+        "threading.Timer(3, os.kill, (os.getpid(), signal.SIGINT)).start()\n",
+        "KeyboardInterrupt",
+    ),
+}
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="POSIX signals and /proc")
+@pytest.mark.parametrize("case", list(ABANDON))
+def test_abandoned_derivative_ends_its_workers(tmp_path, case):
+    """The caller's exception does not wait for a hung worker (it slept 10 minutes before)."""
+    func, setup, expected = ABANDON[case]
+    code = (
+        "import time, multiprocessing\nimport numpy as np\nimport xpdiff as xd\n"
+        f"from worker_funcs import {func}\n{setup}"
+        "start = time.monotonic()\n"
+        "try:\n"
+        f"    xd.grad({func}, np.ones(4), workers=2, max_batch=1)\n"
+        "except BaseException as exc:\n"
+        "    print('raised', type(exc).__name__)\n"
+        "print('seconds', time.monotonic() - start)\n"
+        "print('children', len(multiprocessing.active_children()))\n"
+    )
+    out, pids = _run_python(tmp_path, code)
+    assert f"raised {expected}" in out, out
+    assert "children 0" in out, out
+    assert pids, out  # a worker did hang
+    seconds = float(out.split("seconds ")[1].split()[0])
+    assert seconds < 30, out  # the worker slept 600 s
+    assert not any(_alive(pid) for pid in pids), (pids, out)
+    assert "Exception in thread" not in out, out
+
+
+def test_func_of_python_c_is_refused_before_the_pool_starts(tmp_path):
+    code = (
+        "import numpy as np\nimport xpdiff as xd\n"
+        "def f(x):\n    return np.sum(x**2, axis=0)\n"
+        "try:\n    xd.grad(f, np.ones(3), workers=2)\n"
+        "except TypeError as exc:\n    print('TypeError:', exc)\n"
+    )
+    out, _ = _run_python(tmp_path, code)
+    assert "TypeError: func cannot be sent to worker processes" in out, out
+    assert "__main__" in out
+    assert "importable" in out or "Define func in a module" in out
+    assert "BrokenProcessPool" not in out
+
+
+def test_unpicklable_worker_exception_does_not_blame_func(tmp_path):
+    code = (
+        "import numpy as np\nimport xpdiff as xd\n"
+        "from worker_funcs import raises_unpicklable\n"
+        "try:\n    xd.grad(raises_unpicklable, np.ones(3), workers=2)\n"
+        "except Exception as exc:\n"
+        "    print('raised', type(exc).__name__)\n"
+        "    print('notes', getattr(exc, '__notes__', None))\n"
+    )
+    out, _ = _run_python(tmp_path, code)
+    assert "raised" in out, out
+    assert "could not send back the exception" in out, out
+    assert "must be picklable" not in out, out

@@ -26,7 +26,7 @@ from ._function.results import (
     JVPResult,
 )
 from ._function.second import GenD, genD, hessian
-from ._function.sparse import group_columns_public as group_columns
+from ._function.sparse import group_columns
 from .interop import as_jax, as_torch
 
 __version__ = "0.1.0.dev0"

@@ -328,3 +328,15 @@ def dask_graph_tools() -> tuple[Any, Any]:
     from dask.highlevelgraph import HighLevelGraph
 
     return da, HighLevelGraph
+
+
+def namespace_of(x: Any) -> Any:
+    """The array-api-compat namespace of the array ``x`` (TypeError if it has none)."""
+    return array_api_compat.array_namespace(x)
+
+
+def cupyx_sparse_module() -> Any:
+    """``cupyx.scipy.sparse``, imported on demand (for cupyx sparsity patterns)."""
+    import cupyx.scipy.sparse
+
+    return cupyx.scipy.sparse

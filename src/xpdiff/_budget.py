@@ -2,7 +2,9 @@
 
 Everything that xpdiff itself holds for one derivative — the perturbed points
 of one call of func, the function values kept for the combination, and the
-result — stays within this budget; func's own temporaries are func's. The
+result — stays within this budget; func's own temporaries are func's, and arrays
+the size of x (xpdiff's copy of x, the steps per coordinate and point) are not
+counted. The
 budget is a process-wide default (:func:`set_memory_budget`) that a ``with
 memory_budget(...)`` block overrides in its own thread or task (a context
 variable). By default it is automatic: 128 MiB for host arrays, and a quarter

@@ -67,16 +67,16 @@ class Call:
 
     __slots__ = ("args", "func", "kwargs")
 
-    def __init__(self, func, args: tuple, kwargs: dict):
+    def __init__(self, func: Any, args: tuple, kwargs: dict) -> None:
         self.func, self.args, self.kwargs = func, args, kwargs
 
-    def __call__(self, points):
+    def __call__(self, points: Any) -> Any:
         return self.func(points, *self.args, **self.kwargs)
 
-    def __getstate__(self):
+    def __getstate__(self) -> Any:
         return (self.func, self.args, self.kwargs)
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: Any) -> None:
         self.func, self.args, self.kwargs = state
 
 
@@ -86,7 +86,7 @@ class Call:
 _NUMPY_NUMBERS = (np.ndarray, np.float64, np.float32, np.complex128, np.complex64)
 
 
-def as_values(xp, value, device):
+def as_values(xp: Any, value: Any, device: Any) -> Any:
     """func's result as a numeric array of ``xp``, or a TypeError saying what was wrong."""
     if type(value) in _NUMPY_NUMBERS and _backend.is_numpy_namespace(xp):
         if type(value) is not np.ndarray:
@@ -130,20 +130,18 @@ def as_values(xp, value, device):
     return value
 
 
-def _same_library(xp, value) -> bool:
+def _same_library(xp: Any, value: Any) -> bool:
     try:
-        import array_api_compat
-
-        return array_api_compat.array_namespace(value) is xp
+        return _backend.namespace_of(value) is xp
     except TypeError:
         return False
 
 
-def _library_of_namespace(xp) -> str:
+def _library_of_namespace(xp: Any) -> str:
     return getattr(xp, "__name__", str(xp)).replace("array_api_compat.", "")
 
 
-def check_batch_shape(value, head: tuple, points: int, shape: tuple) -> None:
+def check_batch_shape(value: Any, head: tuple, points: int, shape: tuple) -> None:
     """The values of a batch must be ``head + (points,)``: anything else is explained."""
     expected = (*head, points)
     if tuple(value.shape) != expected:
@@ -157,7 +155,7 @@ def check_batch_shape(value, head: tuple, points: int, shape: tuple) -> None:
         )
 
 
-def unpad(value, head: tuple, points, count: int):
+def unpad(value: Any, head: tuple, points: Any, count: int) -> Any:
     """Check the values of a batch of ``points`` and keep those of its first ``count``.
 
     A batch of n points for n coordinates is built with one more point (a
@@ -210,19 +208,21 @@ class Evaluator:
     #: the most points whose chunks may be held at once (set from the memory budget)
     wave_points = None
 
-    def __init__(self, func, args: tuple, kwargs: dict, *, complex_batch: bool = False):
+    def __init__(
+        self, func: Any, args: tuple, kwargs: dict, *, complex_batch: bool = False
+    ) -> None:
         self.call = Call(func, args, kwargs)
         self.complex_batch = complex_batch
         self.nfev = 0
         self.ncalls = 0
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: Any) -> Any:
         return False
 
-    def _values(self, xp, value, device, *, batch: bool):
+    def _values(self, xp: Any, value: Any, device: Any, *, batch: bool) -> Any:
         value = as_values(xp, value, device)
         kind = getattr(value.dtype, "kind", None)  # NumPy's dtypes say it cheaply
         is_complex = (
@@ -243,7 +243,7 @@ class Evaluator:
             )
         return value
 
-    def at(self, xp, x, device):
+    def at(self, xp: Any, x: Any, device: Any) -> Any:
         """func at the point(s) ``x`` of shape ``(n, *B)`` (a copy that xpdiff owns)."""
         self.ncalls += 1
         self.nfev += math.prod(x.shape[1:])
@@ -267,7 +267,7 @@ class Evaluator:
             )
         return value
 
-    def _at_pointwise(self, xp, x, device):
+    def _at_pointwise(self, xp: Any, x: Any, device: Any) -> Any:
         """The call at x, one point at a time (``vectorized=False``)."""
         batch_shape = tuple(x.shape[1:])
         if not batch_shape:
@@ -276,7 +276,7 @@ class Evaluator:
         values = self._points(xp, flat, device, batch=False)
         return xp.reshape(values, (*values.shape[:-1], *batch_shape))
 
-    def _points(self, xp, points, device, *, batch: bool = True):
+    def _points(self, xp: Any, points: Any, device: Any, *, batch: bool = True) -> Any:
         values = []
         for p in range(points.shape[1]):
             self.ncalls += 1
@@ -290,7 +290,7 @@ class Evaluator:
             values.append(self._values(xp, value, device, batch=batch))
         return xp.stack(values, axis=-1)
 
-    def _batch(self, xp, points, count, head, device):
+    def batch(self, xp: Any, points: Any, count: Any, head: Any, device: Any) -> Any:
         """One vectorized call on ``(n, P)`` points; the values ``(*head, count)``."""
         self.ncalls += 1
         self.nfev += points.shape[1]
@@ -301,8 +301,12 @@ class Evaluator:
             raise
         return unpad(self._values(xp, value, device, batch=True), head, points, count)
 
-    def _explain(self, xp, exc, points, *, batch: bool) -> None:
-        """Notes on an exception of func: NumPy on other arrays; a batch; complex points."""
+    #: the old name of :meth:`batch` (``_fastpath`` calls it until it switches)
+    def _batch(self, xp: Any, points: Any, count: Any, head: Any, device: Any) -> Any:
+        return self.batch(xp, points, count, head, device)
+
+    def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
+        """Notes on an exception of func: called on a batch; given complex points."""
         _note_mixed_libraries(exc, points)
         if self.complex_batch and _fails_for_complex_only(xp, self.call, points):
             # numDeriv's message, as a note: the user's exception stays as it is
@@ -316,7 +320,7 @@ class Evaluator:
         elif batch:
             add_note(exc, _batch_note(tuple(points.shape)))
 
-    def batches(self, xp, chunks: Iterable, head: tuple, device) -> Iterator:
+    def batches(self, xp: Any, chunks: Iterable, head: tuple, device: Any) -> Iterator:
         """Values ``(*head, count)`` for each chunk ``(points, count)``, in order.
 
         ``points`` is ``(n, P)``; only the first ``count`` are wanted (see
@@ -328,18 +332,18 @@ class Evaluator:
 class Batched(Evaluator):
     """func is vectorized: each chunk is one call, in this process."""
 
-    def batches(self, xp, chunks, head, device):
+    def batches(self, xp: Any, chunks: Any, head: Any, device: Any) -> Any:
         for points, count in chunks:
-            yield self._batch(xp, points, count, head, device)
+            yield self.batch(xp, points, count, head, device)
 
 
 class Pointwise(Evaluator):
     """``vectorized=False``: func takes one point of shape ``(n,)`` and is called per point."""
 
-    def at(self, xp, x, device):
+    def at(self, xp: Any, x: Any, device: Any) -> Any:
         return self._at_pointwise(xp, x, device)
 
-    def batches(self, xp, chunks, head, device):
+    def batches(self, xp: Any, chunks: Any, head: Any, device: Any) -> Any:
         for points, count in chunks:
             values = self._points(xp, points[:, :count], device)
             check_batch_shape(values, head, count, (points.shape[0], count))
@@ -357,58 +361,72 @@ class Mapped(Evaluator):
     derivative and shuts it down after. The call at x runs in this process.
     """
 
-    def __init__(self, func, args, kwargs, *, workers, vectorized: bool, complex_batch=False):
+    def __init__(
+        self,
+        func: Any,
+        args: Any,
+        kwargs: Any,
+        *,
+        workers: Any,
+        vectorized: bool,
+        complex_batch: Any = False,
+    ) -> None:
         super().__init__(func, args, kwargs, complex_batch=complex_batch)
         self.workers = workers
         self.vectorized = vectorized
-        self.pool = None
+        self.pool: Any = None
         if isinstance(workers, numbers.Integral):
             self.processes: int | None = (os.cpu_count() or 1) if workers == -1 else int(workers)
             self.min_calls = self.processes
-            _check_picklable(self.call)
+            from . import workers as _workers
+
+            _workers.check_picklable(self.call)
         else:
             self.processes = None
             self.min_calls = os.cpu_count() or 1
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         if self.processes is not None:
             import concurrent.futures  # only a process pool needs it: not at import time
 
+            from . import workers as _workers
+
             self.pool = concurrent.futures.ProcessPoolExecutor(
-                self.processes, mp_context=_process_context()
+                self.processes, mp_context=_workers.process_context()
             )
         return self
 
-    def __exit__(self, *exc_info):
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+    def __exit__(self, exc_type: Any, *exc_info: Any) -> Any:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            if exc_type is None:
+                pool.shutdown(wait=True)
+            else:  # abandoned (an error, a timeout, Ctrl-C): end the workers, wait for none
+                from . import workers as _workers
+
+                _workers.terminate_pool(pool)
         return False
 
-    def _map(self, xp, tasks: list) -> list:
+    def _map(self, xp: Any, tasks: list) -> list:
         mapper = self.pool.map if self.pool is not None else self.workers
         try:
             return list(mapper(self.call, tasks))
         except Exception as exc:
             if self.complex_batch and tasks:
                 self._explain(xp, exc, tasks[0], batch=self.vectorized)
-            if _is_pickling_error(exc):
-                add_note(
-                    exc,
-                    "xpdiff sends func, its args and kwargs and the points to the workers; "
-                    "they must be picklable by the workers' map (for process pools: a "
-                    "function defined at the top level of a module, not a lambda or a "
-                    "nested function).",
-                )
+            from . import workers as _workers
+
+            _workers.note_worker_failure(exc)
             raise
 
-    def at(self, xp, x, device):
+    def at(self, xp: Any, x: Any, device: Any) -> Any:
         if self.vectorized:
             return Evaluator.at(self, xp, x, device)
         return self._at_pointwise(xp, x, device)
 
-    def batches(self, xp, chunks, head, device):
-        wave, held = [], 0
+    def batches(self, xp: Any, chunks: Any, head: Any, device: Any) -> Any:
+        wave: list = []
+        held = 0
         for points, count in chunks:
             if wave and self.wave_points is not None and held + count > self.wave_points:
                 yield from self._run_wave(xp, wave, head, device)
@@ -418,7 +436,7 @@ class Mapped(Evaluator):
         if wave:
             yield from self._run_wave(xp, wave, head, device)
 
-    def _run_wave(self, xp, wave, head, device):
+    def _run_wave(self, xp: Any, wave: Any, head: Any, device: Any) -> Any:
         if self.vectorized:
             results = self._map(xp, [points for points, _ in wave])
             for (points, count), value in zip(wave, results, strict=True):
@@ -426,21 +444,19 @@ class Mapped(Evaluator):
                 self.nfev += points.shape[1]
                 yield unpad(self._values(xp, value, device, batch=True), head, points, count)
             return
-        results = iter(
-            self._map(xp, [points[:, p] for points, count in wave for p in range(count)])
-        )
+        each = iter(self._map(xp, [points[:, p] for points, count in wave for p in range(count)]))
         for points, count in wave:
             values = []
             for _ in range(count):
                 self.ncalls += 1
                 self.nfev += 1
-                values.append(self._values(xp, next(results), device, batch=True))
-            values = xp.stack(values, axis=-1)
-            check_batch_shape(values, head, count, (points.shape[0], count))
-            yield values
+                values.append(self._values(xp, next(each), device, batch=True))
+            stacked = xp.stack(values, axis=-1)
+            check_batch_shape(stacked, head, count, (points.shape[0], count))
+            yield stacked
 
 
-def _fails_for_complex_only(xp, call, points) -> bool:
+def _fails_for_complex_only(xp: Any, call: Any, points: Any) -> bool:
     """func raised on complex ``points``: does it work on their real parts?"""
     if not xp.isdtype(points.dtype, "complex floating"):
         return False
@@ -451,36 +467,7 @@ def _fails_for_complex_only(xp, call, points) -> bool:
     return True
 
 
-def _process_context():
-    """forkserver where the platform has it (safe beside threads), else spawn."""
-    import multiprocessing
-
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _is_pickling_error(exc: BaseException) -> bool:
-    import pickle
-
-    text = str(exc).lower()
-    return isinstance(exc, pickle.PicklingError) or "pickle" in text
-
-
-def _check_picklable(call: Call) -> None:
-    import pickle
-
-    try:
-        pickle.dumps(call)
-    except Exception as exc:
-        raise TypeError(
-            f"func cannot be sent to worker processes: pickling it (with its args and "
-            f"kwargs) failed with {type(exc).__name__}: {exc}. With workers=<int>, define "
-            f"func at the top level of a module (not a lambda or a nested function), or "
-            f"pass a map-like workers that does not pickle, e.g. a thread pool's map."
-        ) from exc
-
-
-def _check_workers(workers) -> None:
+def _check_workers(workers: Any) -> None:
     if workers is None or callable(workers):
         return
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):

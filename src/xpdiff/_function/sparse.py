@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import _backend
 
-__all__ = ["Pattern", "group_columns", "pattern_of"]
+__all__ = ["Pattern", "greedy_groups", "group_columns", "pattern_of"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,22 +76,20 @@ class Pattern:
 # --- patterns ------------------------------------------------------------------------------
 
 
-def _is_scipy_sparse(obj) -> bool:
+def _is_scipy_sparse(obj: Any) -> bool:
     return type(obj).__module__.startswith("scipy.sparse")
 
 
-def _is_cupyx_sparse(obj) -> bool:
+def _is_cupyx_sparse(obj: Any) -> bool:
     return type(obj).__module__.startswith("cupyx.scipy.sparse")
 
 
-def _csr_of(structure, shape: tuple):
+def _csr_of(structure: Any, shape: tuple) -> Any:
     """(indptr, indices, kind, container) of a pattern given in any accepted form."""
     if _is_cupyx_sparse(structure):
-        import cupyx.scipy.sparse as cusparse
-
         host = structure.get()
         indptr, indices = _csr_of(host, shape)[:2]
-        return indptr, indices, "cupyx", cusparse.csr_matrix
+        return indptr, indices, "cupyx", _backend.cupyx_sparse_module().csr_matrix
     if _is_scipy_sparse(structure):
         import scipy.sparse as sp
 
@@ -139,7 +137,7 @@ def _check_shape(given: tuple, shape: tuple) -> None:
         )
 
 
-def pattern_of(sparsity, shape: tuple, kinds: tuple | None = None) -> Pattern:
+def pattern_of(sparsity: Any, shape: tuple, kinds: tuple | None = None) -> Pattern:
     """A :class:`Pattern` from the ``sparsity`` argument, for a derivative of ``shape``.
 
     ``kinds`` (one per column) keeps columns of different kinds (central or
@@ -153,7 +151,7 @@ def pattern_of(sparsity, shape: tuple, kinds: tuple | None = None) -> Pattern:
     m, n = shape
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
     if groups is None:
-        groups = group_columns(indptr, indices, n, kinds)
+        groups = greedy_groups(indptr, indices, n, kinds)
     else:
         groups = _checked_groups(groups, n, kinds)
         _check_orthogonal(rows, indices, groups)
@@ -169,7 +167,7 @@ def _is_plain_row(value: tuple) -> bool:
     return isinstance(first, (list, numbers.Number, bool))
 
 
-def _checked_groups(groups, n: int, kinds) -> np.ndarray:
+def _checked_groups(groups: Any, n: int, kinds: Any) -> np.ndarray:
     if _backend.is_array(groups):
         groups = _backend.to_host(groups)
     groups = np.asarray(groups)
@@ -214,62 +212,53 @@ def _check_orthogonal(rows: np.ndarray, indices: np.ndarray, groups: np.ndarray)
         )
 
 
-#: above this many conflicting column pairs, colouring would cost more than it saves
-MAX_CONFLICTS = 50_000_000
-
-
-def group_columns(indptr, indices, n: int, kinds=None) -> np.ndarray:
+def greedy_groups(indptr: Any, indices: Any, n: int, kinds: Any = None) -> np.ndarray:
     """A group for every column: greedy colouring of the column conflict graph.
 
     Columns conflict when they share a row. Each column, in order, takes the
     smallest group that none of its earlier conflicting columns has (the
     Curtis-Powell-Reid grouping); in column order this is optimal for banded
     patterns (bandwidth b: b groups). With ``kinds``, columns of different
-    kinds never share a group. Patterns so dense that their conflicts exceed
-    :data:`MAX_CONFLICTS` get one group per column.
+    kinds never share a group.
+
+    The conflicts are never listed: each row keeps the set of groups its
+    columns took so far (a bit mask), and a column's forbidden groups are the
+    union of its rows' sets. The work is one pass over the pattern's entries
+    plus bit operations on masks of at most as many bits as groups, so a
+    dense row costs one group per column it touches, not a pair per two of
+    its columns.
     """
-    lengths = np.diff(indptr)
-    if int(np.sum(lengths.astype(np.int64) ** 2)) > MAX_CONFLICTS:
-        return np.arange(n, dtype=np.int64)
-    rows = np.repeat(np.arange(lengths.size), lengths)
-    # conflicting pairs (later, earlier) from each row's entries, offset by offset
-    later: Any = []
-    earlier: Any = []
-    for d in range(1, int(lengths.max(initial=0))):
-        same_row = rows[d:] == rows[:-d]
-        a, b = indices[d:][same_row], indices[:-d][same_row]
-        later.append(np.maximum(a, b))
-        earlier.append(np.minimum(a, b))
-    if kinds is not None and len(set(kinds)) > 1:
-        kind_of = np.unique(np.asarray(kinds), return_inverse=True)[1]
-        offset = kind_of * n  # each kind has its own range of groups, merged below
-    else:
-        kind_of = None
-    if later:
-        later, earlier = np.concatenate(later), np.concatenate(earlier)
-        pairs = np.unique(later * n + earlier)
-        later, earlier = pairs // n, pairs % n
-    else:
-        later = earlier = np.zeros(0, dtype=np.int64)
-    starts = np.searchsorted(later, np.arange(n + 1))
-    earlier_list = earlier.tolist()
-    starts_list = starts.tolist()
+    indptr = np.asarray(indptr, dtype=np.int64)
+    indices = np.asarray(indices, dtype=np.int64)
+    m = indptr.size - 1
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+    by_column = np.argsort(indices, kind="stable")
+    column_rows = rows[by_column].tolist()  # each column's rows, columns in order
+    starts = np.searchsorted(indices[by_column], np.arange(n + 1)).tolist()
+    row_groups = [0] * m  # bit g set: a column of group g has an entry in this row
     color = [0] * n
     for j in range(n):
+        its_rows = column_rows[starts[j] : starts[j + 1]]
         used = 0
-        for k in earlier_list[starts_list[j] : starts_list[j + 1]]:
-            used |= 1 << color[k]
-        color[j] = (~used & (used + 1)).bit_length() - 1
+        for i in its_rows:
+            used |= row_groups[i]
+        group = (~used & (used + 1)).bit_length() - 1  # the lowest clear bit
+        color[j] = group
+        bit = 1 << group
+        for i in its_rows:
+            row_groups[i] |= bit
     groups = np.array(color, dtype=np.int64)
-    if kind_of is not None:
-        groups = np.unique(groups + offset, return_inverse=True)[1].astype(np.int64)
+    if kinds is not None and len(set(kinds)) > 1:
+        # each kind has its own range of groups, renumbered from 0 in order
+        kind_of = np.unique(np.asarray(kinds), return_inverse=True)[1].reshape(-1)
+        groups = np.unique(groups + kind_of * n, return_inverse=True)[1].astype(np.int64)
     return groups
 
 
 # --- results -------------------------------------------------------------------------------
 
 
-def assemble(xp, device, pattern: Pattern, compressed, steps):
+def assemble(xp: Any, device: Any, pattern: Pattern, compressed: Any, steps: Any) -> Any:
     """The pattern's entries from a compressed derivative, in the pattern's format.
 
     ``compressed`` is ``(m, groups)`` on the device: group g's change in row
@@ -285,7 +274,7 @@ def assemble(xp, device, pattern: Pattern, compressed, steps):
     return _in_format(xp, device, pattern, data)
 
 
-def _in_format(xp, device, pattern: Pattern, data):
+def _in_format(xp: Any, device: Any, pattern: Pattern, data: Any) -> Any:
     """The entries ``data`` (CSR order, on the device) in the pattern's format.
 
     Dense: an ``(m, n)`` array of x's library, zeros off the pattern; scipy or
@@ -299,7 +288,7 @@ def _in_format(xp, device, pattern: Pattern, data):
         full = xp.take(padded, _backend.host_to_device(where, xp, device), axis=0)
         return xp.reshape(full, (m, n))
     if pattern.kind == "cupyx":
-        cupy = __import__("cupy")
+        cupy = _backend.cupy_module()
         return pattern.container(
             (cupy.asarray(data), cupy.asarray(pattern.indices), cupy.asarray(pattern.indptr)),
             shape=(m, n),
@@ -309,7 +298,7 @@ def _in_format(xp, device, pattern: Pattern, data):
     )
 
 
-def entries_steps(xp, device, pattern: Pattern, steps, fill: float = 1.0):
+def entries_steps(xp: Any, device: Any, pattern: Pattern, steps: Any, fill: float = 1.0) -> Any:
     """``(m, groups)``: the step of the column behind each compressed value (``fill`` if none)."""
     padded = xp.concat([steps, xp.full((1,), fill, dtype=steps.dtype, device=device)], axis=0)
     index = _backend.host_to_device(pattern.row_column, xp, device)
@@ -343,13 +332,13 @@ def symmetric_pairs(pattern: Pattern) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return first.astype(np.int64), second.astype(np.int64), index
 
 
-def assemble_values(xp, device, pattern: Pattern, values, index: np.ndarray):
+def assemble_values(xp: Any, device: Any, pattern: Pattern, values: Any, index: np.ndarray) -> Any:
     """The pattern's entries from ``values`` (any 1-d layout), entry k = ``values[index[k]]``."""
     data = xp.take(values, _backend.host_to_device(index, xp, device), axis=0)
     return _in_format(xp, device, pattern, data)
 
 
-def require_one_point(problem) -> None:
+def require_one_point(problem: Any) -> None:
     if problem.batch_shape:
         raise ValueError(
             f"sparsity works with one point x of shape (n,); got x of shape {problem.shape} "
@@ -357,7 +346,7 @@ def require_one_point(problem) -> None:
         )
 
 
-def group_columns_public(sparsity: Any, side: Any = None) -> np.ndarray:
+def group_columns(sparsity: Any, side: Any = None) -> np.ndarray:
     """Groups of structurally orthogonal columns of a Jacobian pattern.
 
     Columns that share no row can be perturbed together (Curtis, Powell and
@@ -399,7 +388,7 @@ def group_columns_public(sparsity: Any, side: Any = None) -> np.ndarray:
     return groups
 
 
-def _shape_of(sparsity) -> tuple:
+def _shape_of(sparsity: Any) -> tuple:
     if _is_scipy_sparse(sparsity) or _is_cupyx_sparse(sparsity) or _backend.is_array(sparsity):
         shape = tuple(sparsity.shape)
     elif isinstance(sparsity, (list, tuple)):

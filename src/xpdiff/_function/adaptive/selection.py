@@ -1,0 +1,271 @@
+"""method="adaptive", on the device: scales from the pilot, each component's best estimate.
+
+Array operations of the work's library on the values that the engine
+returns for a unit: the pilot's length scales (:func:`scales_within`) and the
+ladder's selection (:func:`select_within`), both in blocks of outputs whose
+temporaries fit the memory budget; no loop over data, no transfer to the host.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ... import _backend
+from .ladders import Ladder
+
+__all__ = [
+    "device_ladder",
+    "held_bytes",
+    "itemsize",
+    "pow2_floor",
+    "scales_within",
+    "select_within",
+    "shortest_scale",
+    "slice_groups",
+    "work_budget",
+]
+
+#: (rounding errors of a function's values are rarely all of one sign and size)
+NOISE_WEIGHT = 1.0
+#: an estimate whose truncation error exceeds this share of its value has no digit
+#: to trust (a pole or a jump between the ladder's points): its error is inf
+UNRESOLVED = 0.1
+#: a pilot's derivative estimate counts when it exceeds its rounding noise this many times
+RESOLVED = 8.0
+
+
+def _ratio(xp: Any, a: Any, b: Any) -> Any:
+    """|a / b| where it is finite and positive, else +inf (left out of the median)."""
+    q = xp.abs(a / b)
+    return xp.where(xp.isfinite(q) & (q > 0), q, math.inf)
+
+
+def _median3(xp: Any, e: Any) -> Any:
+    """The median of three positive values, inf ones left out (then: the geometric mean).
+
+    A sorting network of minimum and maximum (elementwise, on any library);
+    NaN where all three are inf.
+    """
+    a, b = xp.minimum(e[0], e[1]), xp.maximum(e[0], e[1])
+    u = xp.minimum(b, e[2])
+    s0, s1 = xp.minimum(a, u), xp.maximum(a, u)
+    count = sum(xp.astype(xp.isfinite(v), s0.dtype) for v in e)
+    high = xp.where(count == 1, s0, s1)
+    low = xp.where(count == 3, s1, s0)
+    middle = xp.sqrt(low) * xp.sqrt(high)
+    return xp.where(count > 0, middle, math.nan)
+
+
+def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps: Any) -> Any:
+    """lambda per output, group and point, from the pilot's values ``(m, g, 3, B)``.
+
+    lambda is the median of the ratios of the first three derivatives,
+    ``|d1 / d2|``, ``|d2 / d3|`` and ``sqrt|d1 / d3|`` (each is the length
+    over which ``exp(x / lambda)`` changes), among those whose two
+    derivatives both stand above their rounding noise (``RESOLVED`` times
+    ``eps max|f|`` times their weights' amplification): a derivative lost in
+    rounding (the third of a quadratic, the first at a minimum) says nothing
+    about the scale. Estimates that need a value that is not finite are left
+    out; the first two derivatives then come from the nearest points alone
+    where those are finite.
+    """
+    finite = xp.isfinite(values)
+    clean = xp.where(finite, values - f0, 0.0)
+    touched = used @ xp.astype(~finite, values.dtype)
+    d = xp.where(touched == 0, weights @ clean, math.nan)  # (m, g, 5, B), times T**k
+    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
+    amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
+    noise = (RESOLVED * eps) * scale * amplification
+    d = xp.where(xp.abs(d) > noise, d, math.inf)  # lost in rounding: inf, left out below
+    d1, d2, d3 = (d[:, :, k, :] / T ** (k + 1) for k in range(3))
+    d1 = xp.where(xp.isnan(d1), d[:, :, 3, :] / T, d1)
+    d2 = xp.where(xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
+    # |d1 / d2| is the distance to an extremum, not a length of change, where the
+    # third derivative is lost in rounding (a quadratic): left out there
+    first = xp.where(d3 == math.inf, math.inf, _ratio(xp, d1, d2))
+    estimates = (first, _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3)))
+    lam = _median3(xp, estimates)
+    # no estimate, every value finite: no curvature to see up to T (inf, "long");
+    # no estimate and values that are not finite: unknown (NaN)
+    smooth = xp.all(finite, axis=2)
+    return xp.where(xp.isnan(lam) & smooth, math.inf, lam)
+
+
+def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
+    """The shortest lambda along ``axis``: finite ones first; else NaN if any, else inf."""
+    finite = xp.isfinite(lam)
+    shortest = xp.min(xp.where(finite, lam, math.inf), axis=axis)
+    unknown = xp.any(xp.isnan(lam), axis=axis)
+    return xp.where(xp.isfinite(shortest) | ~unknown, shortest, math.nan)  # else inf
+
+
+def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps: Any) -> Any:
+    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``.
+
+    Values that are not finite are set aside before the weighted sums, and
+    every candidate that uses one of them is left out.
+    """
+    weights, error_w, noise_w, order, step, used, error2_w = ladder_arrays
+    finite = xp.isfinite(values) & xp.isfinite(f0)
+    dtype = values.dtype
+    clean = xp.where(finite, values - f0, 0.0)
+    touched = used @ xp.astype(~finite, dtype)  # candidates using a bad value: > 0
+    estimate = (weights @ clean) / divisor
+    truncation = xp.abs(error_w @ clean) / divisor
+    # and from the estimate of the order below one level longer: two differences that
+    # rarely vanish together by chance
+    truncation = xp.maximum(truncation, xp.abs(error2_w @ clean) / divisor)
+    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    scale = xp.maximum(scale, xp.where(xp.isfinite(f0), xp.abs(f0), 0.0))
+    noise = (eps * scale) * noise_w / divisor
+    error = truncation + NOISE_WEIGHT * noise
+    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
+    error = xp.where(ok, error, math.inf)
+    best = xp.min(error, axis=2, keepdims=True)
+    chosen = (error == best) & ok
+    count = xp.sum(xp.astype(chosen, dtype), axis=2)
+    some = count > 0
+    share = xp.where(some, count, 1.0)
+
+    def pick(a: Any) -> Any:
+        return xp.sum(xp.where(chosen, a, 0.0), axis=2) / share
+
+    value = xp.where(some, pick(estimate), math.nan)
+    error = xp.where(some, best[:, :, 0, :], math.nan)
+    # no digit survives truncation (a pole or a jump within the steps): unknown error
+    unresolved = (pick(truncation) > UNRESOLVED * xp.abs(value)) & some
+    error = xp.where(unresolved, math.inf, error)
+    return (
+        value,
+        error,
+        xp.where(some, pick(order), math.nan),
+        xp.where(some, pick(step), math.nan),
+    )
+
+
+#: temporaries of the selection per candidate and component (estimate, error, masks, ...)
+SELECTION_TEMPORARIES = 12
+
+
+def _in_row_chunks(xp: Any, fn: Any, budget: int, rows: int, per_row: int, *arrays: Any) -> Any:
+    """``fn(*arrays)`` over blocks of the outputs' axis 0, each block's work within budget/4.
+
+    ``arrays`` whose axis 0 has length ``rows`` are sliced; others (length
+    1, shared) are passed whole. Results (tuples of arrays) are joined along
+    axis 0. Small problems take one block: the same operations as without.
+    """
+    step = max(1, budget // 4 // max(1, per_row))
+    if step >= rows:
+        return fn(*arrays)
+    parts = []
+    for r0 in range(0, rows, step):
+        r1 = min(rows, r0 + step)
+        parts.append(fn(*(a[r0:r1] if a.shape[0] == rows else a for a in arrays)))
+    return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+
+
+def _in_dtype(xp: Any, values: Any, dtype: Any) -> Any:
+    """Values of x's floating dtype (a func may return integers: their derivative is 0)."""
+    return values if values.dtype == dtype else xp.astype(values, dtype)
+
+
+def held_bytes(xp: Any, dtype: Any, count: int) -> int:
+    """Bytes held for a result of ``count`` numbers while the engine runs, which the memory
+    budget counts (``kept_bytes``): once on NumPy (units written into one array), twice
+    elsewhere (the units' parts and their join)."""
+    return (1 if _backend.is_numpy_namespace(xp) else 2) * count * itemsize(xp, dtype)
+
+
+def work_budget(budget: int, kept: int) -> int:
+    """What the selection's temporaries may take beside a kept result: the rest of the
+    budget, but not under an eighth of it (a result that fills the budget still runs)."""
+    return max(budget - kept, budget // 8, 1)
+
+
+def select_within(
+    xp: Any,
+    values: Any,
+    f0: Any,
+    ladder_arrays: Any,
+    divisor: Any,
+    eps: Any,
+    budget: Any,
+    keep: Any = 4,
+) -> Any:
+    """:func:`_select` in blocks of outputs whose temporaries fit the memory budget.
+
+    Returns the first ``keep`` of (value, error, order, step).
+    """
+    values, f0 = _in_dtype(xp, values, divisor.dtype), _in_dtype(xp, f0, divisor.dtype)
+    m, g, _, b = values.shape
+    candidates = ladder_arrays[0].shape[-2]
+    per_row = g * candidates * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
+
+    def select(v: Any, f: Any, d: Any, *arrays: Any) -> Any:
+        return _select(xp, v, f, arrays, d, eps)[:keep]
+
+    arrays = _per_output(xp, ladder_arrays)
+    return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor, *arrays)
+
+
+def scales_within(
+    xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps: Any, budget: Any
+) -> Any:
+    """:func:`_scales` in blocks of outputs whose temporaries fit the memory budget."""
+    values, f0 = _in_dtype(xp, values, T.dtype), _in_dtype(xp, f0, T.dtype)
+    m, g, _, b = values.shape
+    per_row = g * weights.shape[-2] * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
+
+    def scales(v: Any, f: Any, t: Any, w: Any, u: Any) -> Any:
+        return (_scales(xp, v, f, w, u, t, eps),)
+
+    w, u = _per_output(xp, (weights, used))
+    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, values, f0, T, w, u)
+    return lam
+
+
+def _per_output(xp: Any, arrays: Any) -> Any:
+    """Ladder arrays with a leading outputs' axis: ``(m, g, ...)`` per output (an
+    elementwise function's per-coordinate rows) or ``(1, g, ...)`` shared, so that blocks
+    of outputs slice them with the values."""
+    return tuple(a if a.ndim == 4 else xp.expand_dims(a, axis=0) for a in arrays)
+
+
+def itemsize(xp: Any, dtype: Any) -> int:
+    return xp.finfo(dtype).bits // 8
+
+
+def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> Any:
+    arrays = (
+        ladder.weights,
+        ladder.error,
+        ladder.noise,
+        ladder.order,
+        ladder.step,
+        ladder.used,
+        ladder.error2,
+    )
+    return tuple(_backend.host_to_device(a, xp, device, dtype) for a in arrays)
+
+
+def slice_groups(arrays: Any, groups: Any, total: Any, per_group_axis: Any) -> Any:
+    """Per-group host arrays restricted to a unit's groups."""
+    if groups == (0, total):
+        return arrays
+    return tuple(
+        a if a.shape[per_group_axis] == 1 else _take_groups(a, groups, per_group_axis)
+        for a in arrays
+    )
+
+
+def _take_groups(a: Any, groups: Any, axis: Any) -> Any:
+    index = [slice(None)] * a.ndim
+    index[axis] = slice(groups[0], groups[1])
+    return a[tuple(index)]
+
+
+def pow2_floor(xp: Any, h: Any) -> Any:
+    """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
+    return 2.0 ** xp.floor(xp.log2(h))
