@@ -31,6 +31,7 @@ __all__ = [
     "first_derivative_result",
     "first_derivatives",
     "print_table",
+    "richardson_steps",
     "select_ladder",
 ]
 
@@ -206,21 +207,24 @@ def first_derivative_result(
         error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
     h = out["steps"]
     if problem.method == "Richardson":
-        scale = _backend.host_to_device(
-            settings.v ** -np.arange(settings.r, dtype=np.float64),
-            xp,
-            problem.device,
-            problem.dtype,
-        )
-        steps = xp.reshape(
-            xp.reshape(scale, (settings.r, 1)) * xp.reshape(h, (1, problem.n * problem.size)),
-            (settings.r, *problem.shape),
-        )
+        steps = richardson_steps(problem, h)
     elif problem.method == "simple":
         steps = xp.reshape(h, problem.shape)  # as realized in x's dtype
     else:
         steps = float(xp.finfo(problem.dtype).eps)
     return cast(_R, _results.result(cls, problem, value, error, steps=steps, table=table))
+
+
+def richardson_steps(problem: _engine.Problem, hg: Any) -> Any:
+    """The steps of each Richardson level, ``(r, n, *B)``: ``hg / v**k`` in x's dtype."""
+    xp, settings = problem.xp, problem.settings
+    scale = _backend.host_to_device(
+        settings.v ** -np.arange(settings.r, dtype=np.float64), xp, problem.device, problem.dtype
+    )
+    return xp.reshape(
+        xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
+        (settings.r, *problem.shape),
+    )
 
 
 def _table_factors(

@@ -20,6 +20,7 @@ import numpy as np
 from .. import _backend
 from . import adaptive as _adaptive
 from . import engine as _engine
+from . import first_methods as _first_methods
 from . import points as _points
 from . import results as _results
 from . import schemes as _schemes
@@ -82,14 +83,7 @@ def genD_values(
 
 def second_result(cls: type[_R], problem: _engine.Problem, value: Any, error: Any, hg: Any) -> _R:
     """The ``cls`` result of a Richardson second-derivative call: steps ``(r, n, *B)``."""
-    xp, settings = problem.xp, problem.settings
-    scale = _backend.host_to_device(
-        settings.v ** -np.arange(settings.r, dtype=np.float64), xp, problem.device, problem.dtype
-    )
-    steps = xp.reshape(
-        xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
-        (settings.r, *problem.shape),
-    )
+    steps = _first_methods.richardson_steps(problem, hg)
     return cast(_R, _results.result(cls, problem, value, error, steps=steps))
 
 
