@@ -28,7 +28,11 @@ LIBRARIES = {"array_api_compat", "cupy", "cupyx", "torch", "jax", "jaxlib", "das
 ALGORITHMS = (
     "_array/gradient.py",
     "_function/first.py",
+    "_function/first_methods.py",
+    "_function/sparse_first.py",
     "_function/second.py",
+    "_function/second_methods.py",
+    "_function/sparse_second.py",
     "_function/derivative.py",
     "_function/products.py",
     "_function/hessvec.py",

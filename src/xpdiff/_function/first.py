@@ -16,321 +16,13 @@ import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
-import numpy as np
-
-from .. import _backend
-from .._numerics.richardson import richardson_table
-from . import adaptive as _adaptive
 from . import engine as _engine
+from . import first_methods as _first_methods
 from . import results as _results
-from . import schemes as _schemes
-from . import sparse as _sparse
-from . import steps as _steps
+from . import sparse_first as _sparse_first
+from .first_methods import FIRST_DERIVATIVE_SCHEMES, first_derivatives
 
 __all__ = ["FIRST_DERIVATIVE_SCHEMES", "first_derivatives", "grad", "jacobian"]
-
-
-# --- which scheme serves which method -------------------------------------------------------
-
-
-def _richardson(problem: _engine.Problem, elementwise: bool, table: bool):
-    s = problem.settings
-    return _schemes.richardson_scheme(
-        problem.n, _compact_sides(problem), s.r, s.v, elementwise, table, s.ladders
-    )
-
-
-def _compact_sides(problem: _engine.Problem) -> tuple[float, ...]:
-    """The sides, or one NaN for all when none is one-sided: a key whose cost is not n's."""
-    return problem.sides if problem.one_sided else (math.nan,)
-
-
-def _simple(problem: _engine.Problem, elementwise: bool, table: bool):
-    return _schemes.simple_scheme(problem.n, elementwise)
-
-
-def _complex(problem: _engine.Problem, elementwise: bool, table: bool):
-    if problem.one_sided:
-        raise ValueError("method 'complex' does not support non-NULL argument 'side'.")
-    h = _engine.machine_eps(problem.xp, problem.dtype)
-    return _schemes.complex_step_scheme(problem.n, h, elementwise)
-
-
-#: method name -> the scheme of its first derivatives
-FIRST_DERIVATIVE_SCHEMES: dict[str, Callable] = {
-    "Richardson": _richardson,
-    "simple": _simple,
-    "complex": _complex,
-}
-
-
-def first_derivatives(problem: _engine.Problem, f0, head: tuple, elementwise: bool) -> dict:
-    """The method's first derivatives of func, whose value at x is ``f0``.
-
-    Returns ``{"value": (m, G, size), "rows": (m, G, Q, size), "scheme",
-    "steps"}`` with ``m = prod(head)`` outputs and G the coordinates (1 when
-    ``elementwise``: then output i is the derivative in coordinate i); the
-    rows are the value, then with ``full_output`` its error estimate, then
-    the table's levels when asked for. Non-finite function values give NaN,
-    never a finite number.
-    """
-    xp, settings = problem.xp, problem.settings
-    if problem.method == "adaptive":  # not one weighted sum: a module of its own
-        return _adaptive.first_derivatives(problem, f0, head, elementwise)
-    table = problem.full_output or settings.show_details
-    scheme = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, elementwise, table)
-    x4, xg = problem.base_points()
-    hg = None
-    if scheme.family.relative:
-        x = x4 if elementwise else xg  # the layout the points and the division need
-        if scheme.steps == "simple":
-            axis = 0 if elementwise else 1
-            sides = _compact_sides(problem)
-            hg = _steps.simple_steps(xp, x, settings, sides, axis, problem.device)
-        else:
-            hg = _steps.numderiv_steps(xp, x, settings)
-    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg, elementwise=elementwise)
-    q = scheme.weights.shape[1]
-    value = rows[:, :, 0, :]
-    has_error = (problem.full_output or scheme.select) and scheme.error is not None
-    error = rows[:, :, q, :] if has_error else None
-    if scheme.select:
-        with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
-            value, error = _select_ladder(problem, scheme, rows, f0, hg, elementwise)
-    return {"value": value, "error": error, "rows": rows, "scheme": scheme, "steps": hg}
-
-
-#: how many units in the last place a function's value may be off, for the noise estimate
-NOISE_SAFETY = 4.0
-
-
-def _select_ladder(problem, scheme, rows, f0, hg, elementwise, steps=None, relative=None):
-    """Two step ladders, the second 1024 times shorter: per component, the one to trust.
-
-    Each ladder's estimated error is its extrapolation's (the difference of
-    its last two entries) plus the rounding noise of its steps,
-    ``4 eps |f(x)| A / h`` with ``A`` the weights' amplification (a
-    function's own rounding is often a few units in its last place): short
-    steps in float32 give levels whose noise agrees with itself, and only the
-    second term tells. The long ladder suits functions that vary on the
-    scale of x, the short one functions that vary faster (sin at 1e4). Where
-    the two values agree within their estimates, the smaller estimate wins.
-    Where they disagree beyond them and the steps are relative (``|x| >=
-    zero_tol``), the long ladder has met a function that varies faster than
-    its steps — its levels may even converge smoothly to a wrong value when
-    the steps are near multiples of a period (sin at 1.3e4, steps of 132 =
-    21 * 2 pi and its doubles) — and the short ladder is kept. Near zero the
-    steps are absolute and short ones only add noise that ``|f(x)|`` may not
-    show (``log(1 + x^2)``), so the smaller estimate wins there too. Returns
-    the value and its error estimate. A sparse Jacobian gives ``steps`` and
-    ``relative`` per compressed component, ``(m, groups, 1)``, instead.
-    """
-    xp, settings = problem.xp, problem.settings
-    n, size = problem.n, problem.size
-    ladders = settings.ladders
-    eps = _engine.machine_eps(xp, problem.dtype)
-    amplification = float(np.sum(np.abs(scheme.weights[0, 0])))
-    scale = xp.abs(xp.reshape(f0, (-1, 1, size))) * (NOISE_SAFETY * eps * amplification)
-    layout = (n, 1, size) if elementwise else (1, n, size)
-    noise = scale / (xp.reshape(hg, layout) if steps is None else steps)
-    long, short = rows[:, :, 0, :], rows[:, :, 1, :]
-    long_error = rows[:, :, 2, :] + noise / ladders[0]
-    short_error = rows[:, :, 3, :] + noise / ladders[1]
-    if relative is None:
-        relative = xp.reshape(xp.abs(problem.x), layout) >= settings.zero_tol
-    disagree = (xp.abs(long - short) > long_error + short_error) & relative
-    use_short = disagree | (short_error < long_error) | xp.isnan(long)
-    return xp.where(use_short, short, long), xp.where(use_short, short_error, long_error)
-
-
-def _first_derivative_result(problem, out, value, cls):
-    """The result of grad and jacobian (and numDeriv's show.details printout).
-
-    None unless ``full_output``: then a ``cls`` holding ``value``.
-    """
-    xp, settings, full_output = problem.xp, problem.settings, problem.full_output
-    shape = value.shape
-    if problem.method == "adaptive":
-        if not full_output:
-            return None
-        return _results.result(
-            cls,
-            problem,
-            value,
-            xp.reshape(out["error"], shape),
-            steps=xp.reshape(out["steps"], problem.shape),
-            order=xp.reshape(out["order"], shape),
-            step=xp.reshape(out["step"], shape),
-        )
-    scheme, rows = out["scheme"], out["rows"]
-    error_rows = full_output and scheme.error is not None
-    table = None
-    if scheme.levels is not None and (problem.full_output or settings.show_details):
-        first = 1 + error_rows
-        levels = [
-            xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
-        ]
-        table = richardson_table(levels, _table_factors(problem, scheme, shape))
-        if settings.show_details:
-            _print_table(table, problem.n)
-    if not full_output:
-        return None
-    if out["error"] is not None:
-        error = xp.reshape(out["error"], shape)
-    else:
-        error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
-    h = out["steps"]
-    if problem.method == "Richardson":
-        scale = _backend.host_to_device(
-            settings.v ** -np.arange(settings.r, dtype=np.float64),
-            xp,
-            problem.device,
-            problem.dtype,
-        )
-        steps = xp.reshape(
-            xp.reshape(scale, (settings.r, 1)) * xp.reshape(h, (1, problem.n * problem.size)),
-            (settings.r, *problem.shape),
-        )
-    elif problem.method == "simple":
-        steps = xp.reshape(h, problem.shape)  # as realized in x's dtype
-    else:
-        steps = float(xp.finfo(problem.dtype).eps)
-    return _results.result(cls, problem, value, error, steps=steps, table=table)
-
-
-def _table_factors(problem, scheme, shape):
-    """Richardson factors for the table: numbers, or per-coordinate arrays (mixed sides)."""
-    if len(scheme.factors) == 1:
-        return list(scheme.factors[0])
-    axis = len(shape) - len(problem.batch_shape) - 1  # the coordinates' axis
-    layout = [1] * len(shape)
-    layout[axis] = problem.n
-    return [
-        _backend.host_to_device(
-            np.array([factors[m] for factors in scheme.factors]).reshape(layout),
-            problem.xp,
-            problem.device,
-            problem.dtype,
-        )
-        for m in range(len(scheme.factors[0]))
-    ]
-
-
-# --- sparse Jacobians -------------------------------------------------------------------
-
-
-def _sparse_jacobian(problem, f0, head: tuple, sparsity):
-    """The sparse Jacobian ``(value, error, steps)``, value and error in the pattern's format.
-
-    The pattern's column groups (``_sparse``) are the scheme's groups: group
-    g moves all its columns at once, with the method's own points and
-    weights (those of an elementwise function, whose set l moves every
-    coordinate), so every group, level and sign goes to func in one batched
-    call. Each compressed value (row i, group g) is divided by the step of
-    the one column of g that row i depends on.
-    """
-    xp, device = problem.xp, problem.device
-    _sparse.require_one_point(problem)
-    m, n = math.prod(head), problem.n
-    kinds = tuple(0.0 if math.isnan(side) else side for side in problem.sides)
-    pattern = _sparse.pattern_of(sparsity, (m, n), kinds)
-    if problem.method == "adaptive":
-        compressed, error = _adaptive.sparse_first_derivatives(problem, f0, head, pattern)
-        steps = None
-    else:
-        compressed, error, steps = _sparse_linear(problem, f0, head, pattern)
-    value = _sparse.assemble(xp, device, pattern, compressed, steps)
-    if error is None:
-        error = xp.full(compressed.shape, math.nan, dtype=compressed.dtype, device=device)
-    error = _sparse.assemble(xp, device, pattern, error, steps)
-    return value, error
-
-
-def _first_column(pattern, per_coordinate: np.ndarray) -> np.ndarray:
-    """Per-coordinate rows ``(n, 1, ...)`` as per-group ones: each group's first column's."""
-    _, first = np.unique(pattern.groups, return_index=True)
-    return np.ascontiguousarray(per_coordinate[first, 0])
-
-
-def _sparse_linear(problem, f0, head, pattern):
-    """A numDeriv method on the pattern's groups: compressed ``(m, groups)`` and steps."""
-    xp, settings = problem.xp, problem.settings
-    base = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, True, False)
-    family = _schemes.masked_family(base.family, pattern.masks)
-    weights, error = base.weights, base.error
-    if weights.ndim == 4:  # per coordinate (mixed sides): each group's columns share theirs
-        weights = _first_column(pattern, weights)
-        error = None if error is None else _first_column(pattern, error)
-    scheme = _schemes.LinearScheme(
-        family, weights, part=base.part, error=error, select=base.select, steps=base.steps
-    )
-    x4, xg = problem.base_points()
-    hg = None
-    if family.relative:
-        if base.steps == "simple":
-            hg = _steps.simple_steps(xp, x4, settings, problem.sides, 0, problem.device)
-        else:
-            hg = _steps.numderiv_steps(xp, x4, settings)
-    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg)[..., 0]
-    steps = None if not base.divide_by_step else xp.reshape(hg, (problem.n,))
-    q = weights.shape[1]
-    has_error = (problem.full_output or scheme.select) and error is not None
-    value = rows[:, :, 0]
-    error_rows = rows[:, :, q] if has_error else None
-    if scheme.select:
-        # the compressed rows are not yet divided by their column's step: neither is the
-        # noise (steps 1); whether a component's steps are relative is its column's
-        magnitude = _sparse.entries_steps(
-            xp, problem.device, pattern, xp.abs(xp.reshape(problem.x, (-1,))), 0.0
-        )
-        with np.errstate(all="ignore"):
-            value, error_rows = _select_ladder(
-                problem,
-                scheme,
-                rows[..., None],
-                f0,
-                hg,
-                True,
-                steps=1.0,
-                relative=(magnitude >= settings.zero_tol)[..., None],
-            )
-        value, error_rows = value[..., 0], error_rows[..., 0]
-    return value, error_rows, steps
-
-
-# --- numDeriv's show.details ------------------------------------------------------------
-
-
-def _print_table(table, n_columns: int) -> None:
-    """numDeriv's show.details output: the first-order approximations and each step."""
-
-    def column_text(values):
-        # R's print(a, 12): 12 significant digits, one number of decimals per column
-        finite = [abs(v) for v in values if math.isfinite(v) and v != 0]
-        exponent = math.floor(math.log10(max(finite))) if finite else 0
-        decimals = max(0, 11 - exponent)
-        return [f"{v:.{decimals}f}" if math.isfinite(v) else str(v) for v in values]
-
-    def show(rows):
-        matrix = np.stack([np.reshape(_backend.to_host(row), (-1,)) for row in rows])
-        columns = [column_text(matrix[:, j].tolist()) for j in range(matrix.shape[1])]
-        labels = [f"[{i + 1},]" for i in range(matrix.shape[0])]
-        label_width = max(len(label) for label in labels)
-        widths = [max(len(f"[,{j + 1}]"), *(len(t) for t in col)) for j, col in enumerate(columns)]
-        print(" " * label_width + "".join(f" {f'[,{j + 1}]':>{w}}" for j, w in enumerate(widths)))
-        for i, label in enumerate(labels):
-            print(
-                f"{label:<{label_width}}"
-                + "".join(f" {col[i]:>{w}}" for col, w in zip(columns, widths, strict=True))
-            )
-
-    print()
-    print(" first order approximations ")
-    show(table[0])
-    for m in range(1, len(table) - 1):
-        print()
-        print(f" Richarson improvement group No.  {m} ")
-        show(table[m])
 
 
 # --- grad -------------------------------------------------------------------------------
@@ -543,7 +235,7 @@ def grad(
         raise ValueError("grad assumes a scalar valued function.")
     out = first_derivatives(problem, f0, head, elementwise)
     value = problem.xp.reshape(out["value"], problem.shape)
-    res = _first_derivative_result(problem, out, value, _results.GradResult)
+    res = _first_methods.first_derivative_result(problem, out, value, _results.GradResult)
     return res if full_output else value
 
 
@@ -705,12 +397,12 @@ def jacobian(
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
     if sparsity is not None:
-        value, error = _sparse_jacobian(problem, f0, head, sparsity)
+        value, error = _sparse_first.sparse_jacobian(problem, f0, head, sparsity)
         if not full_output:
             return value
         return _results.result(_results.JacobianResult, problem, value, error)
     out = first_derivatives(problem, f0, head, False)
     shape = (m, problem.n, *problem.batch_shape)
     value = problem.xp.reshape(out["value"], shape)
-    res = _first_derivative_result(problem, out, value, _results.JacobianResult)
+    res = _first_methods.first_derivative_result(problem, out, value, _results.JacobianResult)
     return res if full_output else value

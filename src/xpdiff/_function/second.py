@@ -19,16 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
-import numpy as np
-
-from .. import _backend
-from . import adaptive as _adaptive
 from . import engine as _engine
-from . import points as _points
 from . import results as _results
-from . import schemes as _schemes
-from . import sparse as _sparse
-from . import steps as _steps
+from . import second_methods as _second_methods
+from . import sparse_second as _sparse_second
 
 __all__ = ["GenD", "genD", "hessian"]
 
@@ -69,51 +63,6 @@ class GenD:
     method_args: dict
     nfev: int
     ncalls: int
-
-
-def _genD_values(
-    problem: _engine.Problem, f0, head: tuple, *, first: bool = True, scheme=None
-) -> dict:
-    """D (``(m, n (n + 3) / 2, size)``; only its second derivatives without ``first``).
-
-    Returns ``{"D", "error" (with full_output), "steps"}``. See
-    ``_schemes.GenDScheme`` for the folded formulas; ``scheme`` (some pairs
-    only: a sparse Hessian's) replaces genD's all pairs.
-    """
-    xp, device, settings = problem.xp, problem.device, problem.settings
-    n, size = problem.n, problem.size
-    if scheme is None:
-        scheme = _schemes.genD_scheme(n, settings.r, settings.v)
-    x4, xg = problem.base_points()
-    hg = _steps.numderiv_steps(xp, xg, settings)
-    # (m, G, 2 or 4, size): the first derivative and S, then their error rows
-    rows = _engine.run_linear(problem, scheme.linear, f0, head, hg, x4=x4, xg=xg, finish=False)
-    h = xp.reshape(hg, (1, n, size))
-    i = _backend.host_to_device(scheme.first, xp, device)
-    j = _backend.host_to_device(scheme.second, xp, device)
-    diagonal = _backend.host_to_device(scheme.diagonal, xp, device)
-    divisor = _backend.host_to_device(scheme.divisor, xp, device, problem.dtype)
-    # S_ij / h_i h_j on the diagonal; (S_ij - S_ii - S_jj) / (2 h_i h_j) off it: with the
-    # divisor -1 on the diagonal, (S - S_ii - S_jj) / (-h_i**2) is S_ii / h_i**2 there
-    scale = xp.take(h, i, axis=1) * xp.take(h, j, axis=1) * divisor
-
-    def second(S):
-        on_diagonal = xp.take(S, diagonal, axis=1)
-        return (S - xp.take(on_diagonal, i, axis=1) - xp.take(on_diagonal, j, axis=1)) / scale
-
-    with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
-        D = second(rows[:, :, 1, :])
-        if first:
-            D = xp.concat([xp.take(rows[:, :, 0, :], diagonal, axis=1) / h, D], axis=1)
-        out = {"D": xp.where(xp.isfinite(D), D, math.nan), "steps": hg}
-        if problem.full_output:
-            # the error rows: differences of the folded entries, through the same formulas
-            error = xp.abs(second(rows[:, :, 3, :]))
-            if first:
-                first_error = xp.abs(xp.take(rows[:, :, 2, :], diagonal, axis=1) / h)
-                error = xp.concat([first_error, error], axis=1)
-            out["error"] = error
-    return out
 
 
 @overload
@@ -230,7 +179,7 @@ def genD(
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
-    out = _genD_values(problem, f0, head)
+    out = _second_methods.genD_values(problem, f0, head)
     shape = (m, n * (n + 3) // 2, *problem.batch_shape)
     result = GenD(
         D=xp.reshape(out["D"], shape),
@@ -246,20 +195,7 @@ def genD(
     if not full_output:
         return result
     error = xp.reshape(out["error"], shape)
-    return _second_result(_results.GenDResult, problem, result, error, out["steps"])
-
-
-def _second_result(cls, problem, value, error, hg):
-    """The ``cls`` result of a Richardson second-derivative call: steps ``(r, n, *B)``."""
-    xp, settings = problem.xp, problem.settings
-    scale = _backend.host_to_device(
-        settings.v ** -np.arange(settings.r, dtype=np.float64), xp, problem.device, problem.dtype
-    )
-    steps = xp.reshape(
-        xp.reshape(scale, (settings.r, 1)) * xp.reshape(hg, (1, problem.n * problem.size)),
-        (settings.r, *problem.shape),
-    )
-    return _results.result(cls, problem, value, error, steps=steps)
+    return _second_methods.second_result(_results.GenDResult, problem, result, error, out["steps"])
 
 
 @overload
@@ -389,7 +325,7 @@ def hessian(
         max_batch=max_batch,
         workers=workers,
         full_output=full_output,
-        methods=HESSIAN_METHODS,
+        methods=_second_methods.HESSIAN_METHODS,
         function="hessian",
         defaults={"d": 0.1},
         derivative_order=2,
@@ -399,11 +335,11 @@ def hessian(
     if math.prod(head) != 1:
         raise ValueError(f"{problem.method} method for hessian assumes a scalar valued function.")
     if sparsity is not None:
-        H, error = _sparse_hessian(problem, f0, head, sparsity)
+        H, error = _sparse_second.sparse_hessian(problem, f0, head, sparsity)
         if not full_output:
             return H
         return _results.result(_results.HessianResult, problem, H, error)
-    out = HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
+    out = _second_methods.HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
     shape = (n, n, *problem.batch_shape)
     H = xp.reshape(out["H"], shape)
     if not full_output:
@@ -419,141 +355,4 @@ def hessian(
             step=xp.reshape(out["step"], shape),
         )
     error = xp.reshape(out["error"], shape)
-    return _second_result(_results.HessianResult, problem, H, error, out["steps"])
-
-
-def _richardson_hessian(problem, f0, head):
-    """genD's lower triangle, mirrored (numDeriv's hessian)."""
-    xp, n = problem.xp, problem.n
-    out = _genD_values(problem, f0, head, first=False)
-    index = np.zeros((n, n), dtype=np.int64)
-    k = 0  # the lower triangle by rows
-    for i in range(n):
-        for j in range(i + 1):
-            index[i, j] = index[j, i] = k
-            k += 1
-    flat = _backend.host_to_device(index.reshape(-1), xp, problem.device)
-    H = {"H": xp.take(out["D"][0, ...], flat, axis=0), "steps": out["steps"]}
-    if problem.full_output:
-        H["error"] = xp.take(out["error"][0, ...], flat, axis=0)
-    return H
-
-
-def _complex_hessian(problem, f0, head):
-    """numDeriv: jacobian (Richardson) of grad (complex), every complex point in one call.
-
-    The complex-step gradient is evaluated at each of the ``2 r n``
-    Richardson points of the gradient: those points are the base points of
-    the complex-step scheme, ``2 r n**2`` complex points in all.
-    """
-    xp, device, settings = problem.xp, problem.device, problem.settings
-    n, size, r = problem.n, problem.size, settings.r
-    richardson = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, False, False)
-    x4, xg = problem.base_points()
-    hg = _steps.numderiv_steps(xp, xg, settings)
-    rect = _points.Rectangle(richardson.family, 0, n * 2 * r, 0, size)
-    base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, n 2r size)
-    count = n * 2 * r * size
-    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    gradients = _engine.run_linear(
-        problem,
-        complex_step,
-        None,
-        head,
-        None,
-        x4=xp.reshape(base, (n, 1, 1, count)),
-        xg=xp.reshape(base, (1, n, 1, count)),
-        own_base=True,
-    )
-    # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
-    gradients = xp.reshape(gradients, (n, n, 2 * r, size))
-    weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
-    with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
-        H = (weights @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size))
-        out = {"H": xp.where(xp.isfinite(H), H, math.nan), "steps": hg}
-        if problem.full_output:
-            error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
-            out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
-    return out
-
-
-def _sparse_hessian(problem, f0, head, sparsity):
-    """A sparse Hessian ``(H, error)`` in the pattern's format (see :func:`hessian`)."""
-    xp, device, settings = problem.xp, problem.device, problem.settings
-    _sparse.require_one_point(problem)
-    n = problem.n
-    pattern = _sparse.pattern_of(sparsity, (n, n))
-    first, second, index = _sparse.symmetric_pairs(pattern)  # pairs i > j
-    if problem.method == "complex":
-        return _sparse_complex_hessian(problem, f0, head, pattern)
-    if problem.method == "adaptive":
-        out = _adaptive.hessian_values(problem, f0, head, second, first)  # pairs as (j < i)
-        values, error = out["rows"][:, 0, 0], out["rows"][:, 1, 0]
-    else:
-        # genD's groups: the n diagonal entries first, then the pairs
-        scheme = _schemes.genD_pairs_scheme(
-            np.concatenate([np.arange(n), first]),
-            np.concatenate([np.arange(n), second]),
-            np.arange(n),
-            settings.r,
-            settings.v,
-        )
-        out = _genD_values(problem, f0, head, first=False, scheme=scheme)
-        values = out["D"][0, :, 0]
-        error = out["error"][0, :, 0] if problem.full_output else None
-    H = _sparse.assemble_values(xp, device, pattern, values, index)
-    if error is None:
-        error = xp.full(values.shape, math.nan, dtype=values.dtype, device=device)
-    return H, _sparse.assemble_values(xp, device, pattern, error, index)
-
-
-def _sparse_complex_hessian(problem, f0, head, pattern):
-    """numDeriv's complex hessian on a pattern: the sparse Jacobian of the complex gradient.
-
-    The pattern's column groups move together at the Richardson points of
-    each group (``2r`` per group, masked like a sparse Jacobian's); the
-    complex-step gradient at each of them (``n`` complex points), one call.
-    Row i of the compressed Jacobian and group g is then column j's entry,
-    divided by its step.
-    """
-    xp, device, settings = problem.xp, problem.device, problem.settings
-    n, r = problem.n, settings.r
-    base = _schemes.richardson_scheme(n, (math.nan,), r, settings.v, True, False)
-    family = _schemes.masked_family(base.family, pattern.masks)
-    x4, xg = problem.base_points()
-    hg = _steps.numderiv_steps(xp, x4, settings)  # (n, 1, 1, 1)
-    sets = pattern.count * 2 * r
-    rect = _points.Rectangle(family, 0, sets, 0, 1)
-    points = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets)
-    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    gradients = _engine.run_linear(
-        problem,
-        complex_step,
-        None,
-        head,
-        None,
-        x4=xp.reshape(points, (n, 1, 1, sets)),
-        xg=xp.reshape(points, (1, n, 1, sets)),
-        own_base=True,
-    )
-    # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
-    gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))
-    weights = _backend.host_to_device(base.weights[:1], xp, device, problem.dtype)  # (1, 1, 2r)
-    steps = xp.reshape(hg, (n,))
-    with np.errstate(all="ignore"):
-        compressed = (weights @ gradients)[:, :, 0, 0]  # (n, groups), per unit step
-        H = _sparse.assemble(xp, device, pattern, compressed, steps)
-        error = xp.full(compressed.shape, math.nan, dtype=compressed.dtype, device=device)
-        if problem.full_output:
-            e = _backend.host_to_device(base.error[:1], xp, device, problem.dtype)
-            error = xp.abs((e @ gradients)[:, :, 0, 0])
-    return H, _sparse.assemble(xp, device, pattern, error, steps)
-
-
-#: hessian's methods: numDeriv's, and xpdiff's adaptive one
-HESSIAN_METHODS = ("Richardson", "complex", "adaptive")
-HESSIAN_METHODS_IMPL = {
-    "Richardson": _richardson_hessian,
-    "complex": _complex_hessian,
-    "adaptive": _adaptive.hessian,
-}
+    return _second_methods.second_result(_results.HessianResult, problem, H, error, out["steps"])
