@@ -48,18 +48,8 @@ __all__ = [
 
 
 def add_note(exc: BaseException, note: str) -> None:
-    """PEP 678 ``add_note``; on Python 3.10 the ``__notes__`` list that backports show."""
-    if hasattr(exc, "add_note"):
-        exc.add_note(note)
-    else:  # pragma: no cover - Python 3.10
-        notes = getattr(exc, "__notes__", None)
-        if not isinstance(notes, list):
-            notes = []
-            try:
-                setattr(exc, "__notes__", notes)  # noqa: B010 - no such attribute on 3.10
-            except AttributeError:
-                return
-        notes.append(note)
+    """PEP 678's note on ``exc`` (Python 3.11 and newer print it under the traceback)."""
+    exc.add_note(note)
 
 
 class Call:
