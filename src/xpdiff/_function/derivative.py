@@ -123,28 +123,54 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
-def _choose(xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, full: bool) -> Any:
+def _choose(
+    xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, ladder: dict, full: bool
+) -> Any:
     """Each element's best candidate of the ladder: ``(1, 1, 2 or 4, B)``.
 
-    ``values`` ``(1, 1, L, B)`` are func at the ladder's points, ``f`` at x,
-    ``h`` the first steps; ``w`` the scheme's arrays on the device. Every
-    candidate of an element shares its divisor ``h**order``: it chooses
-    before dividing.
+    ``values`` ``(1, 1, L, B)`` are func at the ladder's points (level
+    after level, ``2 p`` points each), ``f`` at x, ``h`` the first steps;
+    ``w`` the scheme's arrays on the device. Array operations over all
+    elements at once, no matrix product: the ``r`` level estimates (per
+    ``H**order``), then Richardson's columns from them, as numDeriv builds
+    its table — the candidates of :func:`ladder_scheme`, in its order, whose
+    weights fold the same sums. A candidate whose levels hold a value that
+    is not finite is never chosen (its estimate and error count such values
+    as ``f``). Every candidate of an element shares its divisor
+    ``h**order``: it chooses before dividing.
     """
-    dtype = values.dtype
+    r, v = ladder["r"], ladder["v"]
+    lead, size = tuple(values.shape[:2]), values.shape[-1]
+    width = values.shape[2] // r
     finite = xp.isfinite(values) & xp.isfinite(f)
-    clean = xp.where(finite, values - f, 0.0)  # (1, 1, L, B)
-    touched = w["used"] @ xp.astype(~finite, dtype)  # candidates using a value not finite
-    estimate = w["weights"] @ clean  # (1, 1, C, B), per H**order
+    clean = xp.reshape(xp.where(finite, values - f, 0.0), (*lead, r, width, size))
+    bad = xp.reshape(~finite, (*lead, r, width, size))
+    levels = None  # (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
+    for j in range(width):
+        term = w["levels"][:, j : j + 1] * clean[:, :, :, j, :]
+        levels = term if levels is None else levels + term
+    touched = xp.any(bad, axis=3)  # (1, 1, r, B): a level with a value not finite
+    estimates, errors = [levels[:, :, 1:, :]], [levels[:, :, 1:, :] - levels[:, :, :-1, :]]
+    touches = [touched[:, :, 1:, :]]
+    column = levels
+    for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
+        factor = v ** (2 * j)
+        better = (column[:, :, 1:, :] * factor - column[:, :, :-1, :]) / (factor - 1)
+        touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
+        estimates.append(better)  # entries (j, k), k = j .. r-1
+        errors.append(better - column[:, :, 1:, :])  # their change from (j-1, k)
+        touches.append(touched)
+        column = better
+    estimate = xp.concat(estimates, axis=2)  # (1, 1, C, B), per H**order
     magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
     magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-    error = xp.abs(w["error"] @ clean) + w["noise"] * magnitude
-    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
+    error = xp.abs(xp.concat(errors, axis=2)) + w["noise"] * magnitude
+    ok = ~xp.concat(touches, axis=2) & xp.isfinite(estimate) & xp.isfinite(error)
     error = xp.where(ok, error, math.inf)
     best = xp.min(error, axis=2, keepdims=True)
-    chosen = (error == best) & ok
-    count = xp.sum(xp.astype(chosen, dtype), axis=2, keepdims=True)
-    some = count > 0
+    some = xp.isfinite(best)
+    chosen = (error == best) & some
+    count = xp.sum(xp.astype(chosen, values.dtype), axis=2, keepdims=True)
     share = xp.where(some, count, 1.0)
 
     def pick(a: Any) -> Any:
@@ -169,10 +195,10 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     H = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)  # (1, 1, 1, size)
     H = 2.0 ** xp.floor(xp.log2(H))  # a power of two: every point exact in x's dtype
     full = problem.full_output
+    _, weights = stencil(order)
     host = {
-        "weights": scheme.weights,
-        "error": scheme.error,
-        "used": (scheme.weights != 0).astype(np.float64),
+        "levels": ladder["v"] ** (order * np.arange(ladder["r"], dtype=np.float64))[:, None]
+        * weights[None, :],
         "noise": scheme.noise * (NOISE_WEIGHT * eps),
         "order": scheme.order_of,
         "step": scheme.step,
@@ -184,7 +210,7 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
         h, f = H, f0r
         if blocks != (0, size):
             h, f = h[..., blocks[0] : blocks[1]], f[..., blocks[0] : blocks[1]]
-        return _choose(xp, values, f, h, order, w, full)
+        return _choose(xp, values, f, h, order, w, ladder, full)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
