@@ -143,45 +143,62 @@ def _choose(
     lead, size = tuple(values.shape[:2]), values.shape[-1]
     width = values.shape[2] // r
     finite = xp.isfinite(values) & xp.isfinite(f)
-    clean = xp.reshape(xp.where(finite, values - f, 0.0), (*lead, r, width, size))
-    bad = xp.reshape(~finite, (*lead, r, width, size))
+    kept = xp.where(finite, values, f)  # a value not finite counts as f(x)
+    magnitude = xp.maximum(
+        xp.max(kept, axis=2, keepdims=True), -xp.min(kept, axis=2, keepdims=True)
+    )
+    magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
+    grid = xp.reshape(kept, (*lead, r, width, size))
+    touched = xp.any(xp.reshape(~finite, (*lead, r, width, size)), axis=3)  # (1, 1, r, B)
     levels = None  # (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
     for j in range(width):
-        term = w["levels"][:, j : j + 1] * clean[:, :, :, j, :]
+        term = w["levels"][:, j : j + 1] * (grid[:, :, :, j, :] - f)
         levels = term if levels is None else levels + term
-    touched = xp.any(bad, axis=3)  # (1, 1, r, B): a level with a value not finite
-    estimates, errors = [levels[:, :, 1:, :]], [levels[:, :, 1:, :] - levels[:, :, :-1, :]]
+    # Richardson's columns: entries (j, k), k = max(j, 1) .. r-1, the candidates of
+    # ladder_scheme in its order, each with its change from (j-1, k) (or (0, k-1))
+    columns = [(levels[:, :, 1:, :], levels[:, :, 1:, :] - levels[:, :, :-1, :])]
     touches = [touched[:, :, 1:, :]]
     column = levels
     for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
         factor = v ** (2 * j)
         better = (column[:, :, 1:, :] * factor - column[:, :, :-1, :]) / (factor - 1)
         touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
-        estimates.append(better)  # entries (j, k), k = j .. r-1
-        errors.append(better - column[:, :, 1:, :])  # their change from (j-1, k)
+        columns.append((better, better - column[:, :, 1:, :]))
         touches.append(touched)
         column = better
-    estimate = xp.concat(estimates, axis=2)  # (1, 1, C, B), per H**order
-    magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
-    magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-    error = xp.abs(xp.concat(errors, axis=2)) + w["noise"] * magnitude
-    ok = ~xp.concat(touches, axis=2) & xp.isfinite(estimate) & xp.isfinite(error)
-    error = xp.where(ok, error, math.inf)
-    best = xp.min(error, axis=2, keepdims=True)
+    errors, start = [], 0
+    for (estimate, change), touch in zip(columns, touches, strict=True):
+        rows = slice(start, start + estimate.shape[2])
+        error = xp.abs(change) + w["noise"][rows, :] * magnitude
+        errors.append(xp.where(touch | ~xp.isfinite(error), math.inf, error))
+        start = rows.stop
+    best = None
+    for error in errors:
+        low = xp.min(error, axis=2, keepdims=True)
+        best = low if best is None else xp.minimum(best, low)
     some = xp.isfinite(best)
-    chosen = (error == best) & some
-    count = xp.sum(xp.astype(chosen, values.dtype), axis=2, keepdims=True)
+    chosen = [error == best for error in errors]
+    count = sum(xp.sum(xp.astype(c, values.dtype), axis=2, keepdims=True) for c in chosen)
     share = xp.where(some, count, 1.0)
 
-    def pick(a: Any) -> Any:
-        return xp.where(
-            some, xp.sum(xp.where(chosen, a, 0.0), axis=2, keepdims=True) / share, math.nan
+    def pick(parts: list) -> Any:
+        total = sum(
+            xp.sum(xp.where(c, a, 0.0), axis=2, keepdims=True)
+            for c, a in zip(chosen, parts, strict=True)
         )
+        return xp.where(some, total / share, math.nan)
+
+    def rows_of(name: str) -> list:
+        out, start = [], 0
+        for c in chosen:
+            out.append(w[name][start : start + c.shape[2], :])
+            start += c.shape[2]
+        return out
 
     scale = h**order
-    parts = [pick(estimate) / scale, xp.where(some, best, math.nan) / scale]
+    parts = [pick([e for e, _ in columns]) / scale, xp.where(some, best, math.nan) / scale]
     if full:
-        parts += [pick(w["order"]), pick(w["step"]) * h]
+        parts += [pick(rows_of("order")), pick(rows_of("step")) * h]
     return xp.concat(parts, axis=2)
 
 
