@@ -143,35 +143,42 @@ def _choose(
     lead, size = tuple(values.shape[:2]), values.shape[-1]
     width = values.shape[2] // r
     finite = xp.isfinite(values) & xp.isfinite(f)
-    kept = xp.where(finite, values, f)  # a value not finite counts as f(x)
-    magnitude = xp.maximum(
-        xp.max(kept, axis=2, keepdims=True), -xp.min(kept, axis=2, keepdims=True)
-    )
-    magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-    grid = xp.reshape(kept, (*lead, r, width, size))
-    touched = xp.any(xp.reshape(~finite, (*lead, r, width, size)), axis=3)  # (1, 1, r, B)
-    levels = None  # (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
+    grid = xp.reshape(values, (*lead, r, width, size))
+    usable = xp.reshape(finite, (*lead, r, width, size))
+    touched = ~xp.all(usable, axis=3)  # (1, 1, r, B): a level with a value not finite
+    # one (r, B) slice at a time (few large temporaries): a value not finite counts
+    # as f(x) in the level estimates and is left out of the magnitude
+    levels = high = low = None  # levels: sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
     for j in range(width):
-        term = w["levels"][:, j : j + 1] * (grid[:, :, :, j, :] - f)
-        levels = term if levels is None else levels + term
+        kept = xp.where(usable[:, :, :, j, :], grid[:, :, :, j, :], f)
+        top, bottom = xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
+        term = w["levels"][:, j : j + 1] * (kept - f)
+        if levels is None:
+            levels, high, low = term, top, bottom
+        else:  # in place on arrays of its own: fewer large temporaries
+            levels += term
+            high, low = xp.maximum(high, top), xp.minimum(low, bottom)
+    magnitude = xp.maximum(xp.maximum(high, -low), xp.where(xp.isfinite(f), xp.abs(f), 0.0))
+
+    def error_of(change: Any, touch: Any, start: int) -> Any:
+        error = w["noise"][start : start + change.shape[2], :] * magnitude
+        error += xp.abs(change)
+        return xp.where(touch | ~xp.isfinite(error), math.inf, error)
+
     # Richardson's columns: entries (j, k), k = max(j, 1) .. r-1, the candidates of
     # ladder_scheme in its order, each with its change from (j-1, k) (or (0, k-1))
-    columns = [(levels[:, :, 1:, :], levels[:, :, 1:, :] - levels[:, :, :-1, :])]
-    touches = [touched[:, :, 1:, :]]
-    column = levels
+    estimates = [levels[:, :, 1:, :]]
+    errors = [error_of(levels[:, :, 1:, :] - levels[:, :, :-1, :], touched[:, :, 1:, :], 0)]
+    start, column = r - 1, levels
     for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
         factor = v ** (2 * j)
-        better = (column[:, :, 1:, :] * factor - column[:, :, :-1, :]) / (factor - 1)
+        better = column[:, :, 1:, :] * factor
+        better -= column[:, :, :-1, :]
+        better /= factor - 1
         touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
-        columns.append((better, better - column[:, :, 1:, :]))
-        touches.append(touched)
-        column = better
-    errors, start = [], 0
-    for (estimate, change), touch in zip(columns, touches, strict=True):
-        rows = slice(start, start + estimate.shape[2])
-        error = xp.abs(change) + w["noise"][rows, :] * magnitude
-        errors.append(xp.where(touch | ~xp.isfinite(error), math.inf, error))
-        start = rows.stop
+        estimates.append(better)
+        errors.append(error_of(better - column[:, :, 1:, :], touched, start))
+        start, column = start + better.shape[2], better
     best = None
     for error in errors:
         low = xp.min(error, axis=2, keepdims=True)
@@ -196,7 +203,7 @@ def _choose(
         return out
 
     scale = h**order
-    parts = [pick([e for e, _ in columns]) / scale, xp.where(some, best, math.nan) / scale]
+    parts = [pick(estimates) / scale, xp.where(some, best, math.nan) / scale]
     if full:
         parts += [pick(rows_of("order")), pick(rows_of("step")) * h]
     return xp.concat(parts, axis=2)
