@@ -179,33 +179,26 @@ def _choose(
         estimates.append(better)
         errors.append(error_of(better - column[:, :, 1:, :], touched, start))
         start, column = start + better.shape[2], better
-    best = None
-    for error in errors:
-        low = xp.min(error, axis=2, keepdims=True)
-        best = low if best is None else xp.minimum(best, low)
+    error = xp.concat(errors, axis=2)  # (1, 1, C, B)
+    best = xp.min(error, axis=2, keepdims=True)
     some = xp.isfinite(best)
-    chosen = [error == best for error in errors]
-    count = sum(xp.sum(xp.astype(c, values.dtype), axis=2, keepdims=True) for c in chosen)
-    share = xp.where(some, count, 1.0)
+    # the first candidate of smallest error, by its index: an integer comparison, which
+    # a compiler (XLA) that recomputes the errors with other roundings cannot upset
+    first = xp.astype(xp.argmin(error, axis=2, keepdims=True), values.dtype)
+    chosen = w["index"] == first  # (1, 1, C, B): one candidate per element
 
     def pick(parts: list) -> Any:
-        total = sum(
-            xp.sum(xp.where(c, a, 0.0), axis=2, keepdims=True)
-            for c, a in zip(chosen, parts, strict=True)
-        )
-        return xp.where(some, total / share, math.nan)
-
-    def rows_of(name: str) -> list:
-        out, start = [], 0
-        for c in chosen:
-            out.append(w[name][start : start + c.shape[2], :])
-            start += c.shape[2]
-        return out
+        total, start = None, 0
+        for part in parts:
+            stop = start + part.shape[-2]
+            term = xp.sum(xp.where(chosen[:, :, start:stop, :], part, 0.0), axis=2, keepdims=True)
+            total, start = term if total is None else total + term, stop
+        return xp.where(some, total, math.nan)
 
     scale = h**order
     parts = [pick(estimates) / scale, xp.where(some, best, math.nan) / scale]
     if full:
-        parts += [pick(rows_of("order")), pick(rows_of("step")) * h]
+        parts += [pick([w["order"]]), pick([w["step"]]) * h]
     return xp.concat(parts, axis=2)
 
 
@@ -224,6 +217,7 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
         "levels": ladder["v"] ** (order * np.arange(ladder["r"], dtype=np.float64))[:, None]
         * weights[None, :],
         "noise": scheme.noise * (NOISE_WEIGHT * eps),
+        "index": np.arange(scheme.noise.shape[0], dtype=np.float64)[:, None],
         "order": scheme.order_of,
         "step": scheme.step,
     }
