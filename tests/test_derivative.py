@@ -339,7 +339,8 @@ def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
     error = np.abs(scheme.error @ clean) + scheme.noise * 0.5 * np.finfo(float).eps * magnitude
     best = np.argmin(error, axis=0)
     columns = np.arange(x.size)
-    np.testing.assert_allclose(res.value, estimate[best, columns] / H**order, rtol=1e-12)
+    # the same sums in another order: equal to rounding, far inside the error estimate
+    np.testing.assert_allclose(res.value, estimate[best, columns] / H**order, rtol=1e-9)
     np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=1e-3)
     assert np.array_equal(res.order, scheme.order_of[best, 0])
     assert np.array_equal(res.step, scheme.step[best, 0] * H)
