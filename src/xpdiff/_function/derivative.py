@@ -410,8 +410,11 @@ def derivative(
     estimated as its difference from the one it improves on plus its
     rounding error; each element keeps the candidate with the smallest
     estimate among those whose points are all finite (so a domain edge, as
-    of log near 0, costs accuracy, not a NaN). No loop, no transfer to the
-    host: it runs lazily on Dask and under ``jax.jit``.
+    of log near 0, costs accuracy, not a NaN; on an exact tie, the first in
+    the order of increasing column, then decreasing step). The table is
+    built with array operations over all elements at once (the levels, then
+    each Richardson column from the one before); no loop over elements, no
+    transfer to the host: it runs lazily on Dask and under ``jax.jit``.
 
     For n = 1 both methods are :func:`grad`'s elementwise case on x
     flattened, with its calls and results to the bit (and its one-call path
