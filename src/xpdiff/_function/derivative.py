@@ -146,18 +146,20 @@ def _choose(
     grid = xp.reshape(values, (*lead, r, width, size))
     usable = xp.reshape(finite, (*lead, r, width, size))
     touched = ~xp.all(usable, axis=3)  # (1, 1, r, B): a level with a value not finite
+
     # one (r, B) slice at a time (few large temporaries): a value not finite counts
     # as f(x) in the level estimates and is left out of the magnitude
-    levels = high = low = None  # levels: sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
-    for j in range(width):
+    def level_part(j: int) -> tuple[Any, Any, Any]:
         kept = xp.where(usable[:, :, :, j, :], grid[:, :, :, j, :], f)
-        top, bottom = xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
         term = w["levels"][:, j : j + 1] * (kept - f)
-        if levels is None:
-            levels, high, low = term, top, bottom
-        else:  # in place on arrays of its own: fewer large temporaries
-            levels += term
-            high, low = xp.maximum(high, top), xp.minimum(low, bottom)
+        return term, xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
+
+    # levels (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
+    levels, high, low = level_part(0)
+    for j in range(1, width):
+        term, top, bottom = level_part(j)
+        levels += term  # in place on an array of its own: fewer large temporaries
+        high, low = xp.maximum(high, top), xp.minimum(low, bottom)
     magnitude = xp.maximum(xp.maximum(high, -low), xp.where(xp.isfinite(f), xp.abs(f), 0.0))
 
     def error_of(change: Any, touch: Any, start: int) -> Any:
