@@ -4,13 +4,11 @@ scipy.differentiate.derivative's contract — func is elementwise, the result
 has x's shape — for derivatives of order 1 to 10. The first derivative is
 grad's elementwise case (``first.first_derivatives``), to the bit. Higher
 orders use the central stencils of ``derivative_schemes`` (Fornberg's
-weights, Richardson's extrapolation folded into one host-side
-:class:`~xpdiff._function.schemes.LinearScheme`) that the engine evaluates
-in one batched call (``engine.run_linear``). Method
+weights, Richardson's extrapolation folded into one host-side LinearScheme)
+that the engine evaluates in one batched call (``engine.run_linear``). Method
 "adaptive" evaluates a wider ladder of steps in one call and keeps, per
-element, the entry of its Richardson table with the smallest estimated
-error (truncation plus rounding), as ``adaptive`` does for first
-derivatives, which it uses for n = 1.
+element, the entry of its Richardson table with the smallest estimated error
+(truncation plus rounding), built with array operations over all elements.
 """
 
 from __future__ import annotations
@@ -123,23 +121,45 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
+def _columns(
+    xp: Any, levels: Any, touched: Any, magnitude: Any, w: dict, ladder: dict
+) -> tuple[list, list]:
+    """Richardson's columns: entries (j, k), k >= max(j, 1), ladder_scheme's candidates
+    in its order, and their errors (inf where a level used is ``touched``)."""
+    r, v = ladder["r"], ladder["v"]
+
+    def error_of(change: Any, touch: Any, start: int) -> Any:
+        error = w["noise"][start : start + change.shape[2], :] * magnitude
+        error += xp.abs(change)
+        return xp.where(touch | ~xp.isfinite(error), math.inf, error)
+
+    estimates = [levels[:, :, 1:, :]]
+    errors = [error_of(levels[:, :, 1:, :] - levels[:, :, :-1, :], touched[:, :, 1:, :], 0)]
+    start, column = r - 1, levels
+    for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
+        factor = v ** (2 * j)
+        better = column[:, :, 1:, :] * factor  # in place below: fewer large temporaries
+        better -= column[:, :, :-1, :]
+        better /= factor - 1
+        touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
+        estimates.append(better)
+        errors.append(error_of(better - column[:, :, 1:, :], touched, start))
+        start, column = start + better.shape[2], better
+    return estimates, errors
+
+
 def _choose(
     xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, ladder: dict, full: bool
 ) -> Any:
     """Each element's best candidate of the ladder: ``(1, 1, 2 or 4, B)``.
 
-    ``values`` ``(1, 1, L, B)`` are func at the ladder's points (level
-    after level, ``2 p`` points each), ``f`` at x, ``h`` the first steps;
-    ``w`` the scheme's arrays on the device. Array operations over all
-    elements at once, no matrix product: the ``r`` level estimates (per
-    ``H**order``), then Richardson's columns from them, as numDeriv builds
-    its table — the candidates of :func:`ladder_scheme`, in its order, whose
-    weights fold the same sums. A candidate whose levels hold a value that
-    is not finite is never chosen (its estimate and error count such values
-    as ``f``). Every candidate of an element shares its divisor
-    ``h**order``: it chooses before dividing.
+    ``values`` ``(1, 1, L, B)``: func at the ladder's points, level after level;
+    ``f`` at x, ``h`` the first steps, ``w`` the scheme's arrays on the device.
+    Array operations over all elements at once: the ``r`` level estimates (per
+    ``H**order``), then Richardson's columns (:func:`_columns`). A value not
+    finite counts as f(x) there, and no candidate using its level is chosen.
     """
-    r, v = ladder["r"], ladder["v"]
+    r = ladder["r"]
     lead, size = tuple(values.shape[:2]), values.shape[-1]
     width = values.shape[2] // r
     finite = xp.isfinite(values) & xp.isfinite(f)
@@ -147,40 +167,20 @@ def _choose(
     usable = xp.reshape(finite, (*lead, r, width, size))
     touched = ~xp.all(usable, axis=3)  # (1, 1, r, B): a level with a value not finite
 
-    # one (r, B) slice at a time (few large temporaries): a value not finite counts
-    # as f(x) in the level estimates and is left out of the magnitude
     def level_part(j: int) -> tuple[Any, Any, Any]:
         kept = xp.where(usable[:, :, :, j, :], grid[:, :, :, j, :], f)
         term = w["levels"][:, j : j + 1] * (kept - f)
         return term, xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
 
     # levels (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
-    levels, high, low = level_part(0)
+    levels, high, low = level_part(0)  # one (r, B) slice at a time: few large temporaries
     for j in range(1, width):
         term, top, bottom = level_part(j)
         levels += term  # in place on an array of its own: fewer large temporaries
         high, low = xp.maximum(high, top), xp.minimum(low, bottom)
     magnitude = xp.maximum(xp.maximum(high, -low), xp.where(xp.isfinite(f), xp.abs(f), 0.0))
 
-    def error_of(change: Any, touch: Any, start: int) -> Any:
-        error = w["noise"][start : start + change.shape[2], :] * magnitude
-        error += xp.abs(change)
-        return xp.where(touch | ~xp.isfinite(error), math.inf, error)
-
-    # Richardson's columns: entries (j, k), k = max(j, 1) .. r-1, the candidates of
-    # ladder_scheme in its order, each with its change from (j-1, k) (or (0, k-1))
-    estimates = [levels[:, :, 1:, :]]
-    errors = [error_of(levels[:, :, 1:, :] - levels[:, :, :-1, :], touched[:, :, 1:, :], 0)]
-    start, column = r - 1, levels
-    for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
-        factor = v ** (2 * j)
-        better = column[:, :, 1:, :] * factor
-        better -= column[:, :, :-1, :]
-        better /= factor - 1
-        touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
-        estimates.append(better)
-        errors.append(error_of(better - column[:, :, 1:, :], touched, start))
-        start, column = start + better.shape[2], better
+    estimates, errors = _columns(xp, levels, touched, magnitude, w, ladder)
     error = xp.concat(errors, axis=2)  # (1, 1, C, B)
     best = xp.min(error, axis=2, keepdims=True)
     some = xp.isfinite(best)
