@@ -321,3 +321,26 @@ def test_ladder_candidates():
     moves = ladder.family.multipliers[0, :, 0]
     assert np.allclose(ladder.weights @ moves**3, 6.0)
     assert np.allclose(ladder.weights @ moves**2, 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("order", [2, 3, 4])
+def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
+    # derivative chooses from level estimates and Richardson's columns, array by array;
+    # the reference folds the same table into ladder_scheme's (C, L) weights
+    x = np.array([0.3, 1.1, 2.5, 7.0])
+    res = xd.derivative(np.exp, x, n=order, full_output=True)
+    scheme = ladder_scheme(order, 8, 2.0, 3)
+    H = 2.0 ** np.floor(np.log2(0.5 * np.maximum(np.abs(x), 1.0)))
+    values = np.exp(x[None, :] + scheme.family.multipliers[0, :, 0][:, None] * H[None, :])
+    f = np.exp(x)
+    clean = values - f
+    estimate = scheme.weights @ clean
+    magnitude = np.maximum(np.max(np.abs(values), axis=0), np.abs(f))
+    error = np.abs(scheme.error @ clean) + scheme.noise * 0.5 * np.finfo(float).eps * magnitude
+    best = np.argmin(error, axis=0)
+    columns = np.arange(x.size)
+    # the same sums in another order: equal to rounding, far inside the error estimate
+    np.testing.assert_allclose(res.value, estimate[best, columns] / H**order, rtol=1e-9)
+    np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=1e-3)
+    assert np.array_equal(res.order, scheme.order_of[best, 0])
+    assert np.array_equal(res.step, scheme.step[best, 0] * H)

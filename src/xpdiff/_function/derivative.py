@@ -4,13 +4,11 @@ scipy.differentiate.derivative's contract — func is elementwise, the result
 has x's shape — for derivatives of order 1 to 10. The first derivative is
 grad's elementwise case (``first.first_derivatives``), to the bit. Higher
 orders use the central stencils of ``derivative_schemes`` (Fornberg's
-weights, Richardson's extrapolation folded into one host-side
-:class:`~xpdiff._function.schemes.LinearScheme`) that the engine evaluates
-in one batched call (``engine.run_linear``). Method
+weights, Richardson's extrapolation folded into one host-side LinearScheme)
+that the engine evaluates in one batched call (``engine.run_linear``). Method
 "adaptive" evaluates a wider ladder of steps in one call and keeps, per
-element, the entry of its Richardson table with the smallest estimated
-error (truncation plus rounding), as ``adaptive`` does for first
-derivatives, which it uses for n = 1.
+element, the entry of its Richardson table with the smallest estimated error
+(truncation plus rounding), built with array operations over all elements.
 """
 
 from __future__ import annotations
@@ -123,39 +121,86 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
-def _choose(xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, full: bool) -> Any:
+def _columns(
+    xp: Any, levels: Any, touched: Any, magnitude: Any, w: dict, ladder: dict
+) -> tuple[list, list]:
+    """Richardson's columns: entries (j, k), k >= max(j, 1), ladder_scheme's candidates
+    in its order, and their errors (inf where a level used is ``touched``)."""
+    r, v = ladder["r"], ladder["v"]
+
+    def error_of(change: Any, touch: Any, start: int) -> Any:
+        error = w["noise"][start : start + change.shape[2], :] * magnitude
+        error += xp.abs(change)
+        return xp.where(touch | ~xp.isfinite(error), math.inf, error)
+
+    estimates = [levels[:, :, 1:, :]]
+    errors = [error_of(levels[:, :, 1:, :] - levels[:, :, :-1, :], touched[:, :, 1:, :], 0)]
+    start, column = r - 1, levels
+    for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
+        factor = v ** (2 * j)
+        better = column[:, :, 1:, :] * factor  # in place below: fewer large temporaries
+        better -= column[:, :, :-1, :]
+        better /= factor - 1
+        touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
+        estimates.append(better)
+        errors.append(error_of(better - column[:, :, 1:, :], touched, start))
+        start, column = start + better.shape[2], better
+    return estimates, errors
+
+
+def _choose(
+    xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, ladder: dict, full: bool
+) -> Any:
     """Each element's best candidate of the ladder: ``(1, 1, 2 or 4, B)``.
 
-    ``values`` ``(1, 1, L, B)`` are func at the ladder's points, ``f`` at x,
-    ``h`` the first steps; ``w`` the scheme's arrays on the device. Every
-    candidate of an element shares its divisor ``h**order``: it chooses
-    before dividing.
+    ``values`` ``(1, 1, L, B)``: func at the ladder's points, level after level;
+    ``f`` at x, ``h`` the first steps, ``w`` the scheme's arrays on the device.
+    Array operations over all elements at once: the ``r`` level estimates (per
+    ``H**order``), then Richardson's columns (:func:`_columns`). A value not
+    finite counts as f(x) there, and no candidate using its level is chosen.
     """
-    dtype = values.dtype
+    r = ladder["r"]
+    lead, size = tuple(values.shape[:2]), values.shape[-1]
+    width = values.shape[2] // r
     finite = xp.isfinite(values) & xp.isfinite(f)
-    clean = xp.where(finite, values - f, 0.0)  # (1, 1, L, B)
-    touched = w["used"] @ xp.astype(~finite, dtype)  # candidates using a value not finite
-    estimate = w["weights"] @ clean  # (1, 1, C, B), per H**order
-    magnitude = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
-    magnitude = xp.maximum(magnitude, xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-    error = xp.abs(w["error"] @ clean) + w["noise"] * magnitude
-    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
-    error = xp.where(ok, error, math.inf)
-    best = xp.min(error, axis=2, keepdims=True)
-    chosen = (error == best) & ok
-    count = xp.sum(xp.astype(chosen, dtype), axis=2, keepdims=True)
-    some = count > 0
-    share = xp.where(some, count, 1.0)
+    grid = xp.reshape(values, (*lead, r, width, size))
+    usable = xp.reshape(finite, (*lead, r, width, size))
+    touched = ~xp.all(usable, axis=3)  # (1, 1, r, B): a level with a value not finite
 
-    def pick(a: Any) -> Any:
-        return xp.where(
-            some, xp.sum(xp.where(chosen, a, 0.0), axis=2, keepdims=True) / share, math.nan
-        )
+    def level_part(j: int) -> tuple[Any, Any, Any]:
+        kept = xp.where(usable[:, :, :, j, :], grid[:, :, :, j, :], f)
+        term = w["levels"][:, j : j + 1] * (kept - f)
+        return term, xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
+
+    # levels (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
+    levels, high, low = level_part(0)  # one (r, B) slice at a time: few large temporaries
+    for j in range(1, width):
+        term, top, bottom = level_part(j)
+        levels += term  # in place on an array of its own: fewer large temporaries
+        high, low = xp.maximum(high, top), xp.minimum(low, bottom)
+    magnitude = xp.maximum(xp.maximum(high, -low), xp.where(xp.isfinite(f), xp.abs(f), 0.0))
+
+    estimates, errors = _columns(xp, levels, touched, magnitude, w, ladder)
+    error = xp.concat(errors, axis=2)  # (1, 1, C, B)
+    best = xp.min(error, axis=2, keepdims=True)
+    some = xp.isfinite(best)
+    # the first candidate of smallest error, by its index: an integer comparison, which
+    # a compiler (XLA) that recomputes the errors with other roundings cannot upset
+    first = xp.astype(xp.argmin(error, axis=2, keepdims=True), values.dtype)
+    chosen = w["index"] == first  # (1, 1, C, B): one candidate per element
+
+    def pick(parts: list) -> Any:
+        total, start = None, 0
+        for part in parts:
+            stop = start + part.shape[-2]
+            term = xp.sum(xp.where(chosen[:, :, start:stop, :], part, 0.0), axis=2, keepdims=True)
+            total, start = term if total is None else total + term, stop
+        return xp.where(some, total, math.nan)
 
     scale = h**order
-    parts = [pick(estimate) / scale, xp.where(some, best, math.nan) / scale]
+    parts = [pick(estimates) / scale, xp.where(some, best, math.nan) / scale]
     if full:
-        parts += [pick(w["order"]), pick(w["step"]) * h]
+        parts += [pick([w["order"]]), pick([w["step"]]) * h]
     return xp.concat(parts, axis=2)
 
 
@@ -169,11 +214,12 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     H = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)  # (1, 1, 1, size)
     H = 2.0 ** xp.floor(xp.log2(H))  # a power of two: every point exact in x's dtype
     full = problem.full_output
+    _, weights = stencil(order)
     host = {
-        "weights": scheme.weights,
-        "error": scheme.error,
-        "used": (scheme.weights != 0).astype(np.float64),
+        "levels": ladder["v"] ** (order * np.arange(ladder["r"], dtype=np.float64))[:, None]
+        * weights[None, :],
         "noise": scheme.noise * (NOISE_WEIGHT * eps),
+        "index": np.arange(scheme.noise.shape[0], dtype=np.float64)[:, None],
         "order": scheme.order_of,
         "step": scheme.step,
     }
@@ -184,7 +230,7 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
         h, f = H, f0r
         if blocks != (0, size):
             h, f = h[..., blocks[0] : blocks[1]], f[..., blocks[0] : blocks[1]]
-        return _choose(xp, values, f, h, order, w, full)
+        return _choose(xp, values, f, h, order, w, ladder, full)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
@@ -366,8 +412,11 @@ def derivative(
     estimated as its difference from the one it improves on plus its
     rounding error; each element keeps the candidate with the smallest
     estimate among those whose points are all finite (so a domain edge, as
-    of log near 0, costs accuracy, not a NaN). No loop, no transfer to the
-    host: it runs lazily on Dask and under ``jax.jit``.
+    of log near 0, costs accuracy, not a NaN; on an exact tie, the first in
+    the order of increasing column, then decreasing step). The table is
+    built with array operations over all elements at once (the levels, then
+    each Richardson column from the one before); no loop over elements, no
+    transfer to the host: it runs lazily on Dask and under ``jax.jit``.
 
     For n = 1 both methods are :func:`grad`'s elementwise case on x
     flattened, with its calls and results to the bit (and its one-call path
