@@ -464,6 +464,7 @@ def _complex_hessian(problem, f0, head):
         x4=xp.reshape(base, (n, 1, 1, count)),
         xg=xp.reshape(base, (1, n, 1, count)),
         own_base=True,
+        at_x=f0,
     )
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))
@@ -535,6 +536,7 @@ def _sparse_complex_hessian(problem, f0, head, pattern):
         x4=xp.reshape(points, (n, 1, 1, sets)),
         xg=xp.reshape(points, (1, n, 1, sets)),
         own_base=True,
+        at_x=f0,
     )
     # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
     gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))
