@@ -712,19 +712,8 @@ def run_linear(
     rows_bytes = outputs * m * family.groups * size * itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
     if not own_base and size:
-        point_bytes = itemsize_of(xp, _points.points_dtype(xp, family, dtype))
-        layout = _layout(
-            (family,),
-            problem.n,
-            size,
-            m,
-            problem.budget,
-            kept,
-            point_bytes,
-            point_bytes,
-            problem.max_batch,
-            problem.evaluator.min_calls,
-            at_x is not None and may_mix(problem.evaluator, x4),
+        layout = _linear_layout(
+            problem, family, m, kept, at_x is not None and may_mix(problem.evaluator, x4)
         )
         if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
             at_x = at_x if layout.calls[-1][4] else None  # no room in the call: no check
@@ -761,6 +750,24 @@ def run_linear(
         x_base=x_base,
     )
     return rows
+
+
+def _linear_layout(problem, family, m: int, kept: int, check: bool) -> _Layout:
+    """The layout of one linear scheme's family around the problem's x."""
+    point_bytes = itemsize_of(problem.xp, _points.points_dtype(problem.xp, family, problem.dtype))
+    return _layout(
+        (family,),
+        problem.n,
+        problem.size,
+        m,
+        problem.budget,
+        kept,
+        point_bytes,
+        point_bytes,
+        problem.max_batch,
+        problem.evaluator.min_calls,
+        check,
+    )
 
 
 def combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish):

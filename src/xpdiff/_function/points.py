@@ -313,10 +313,17 @@ def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=None, copy_base=None):
                 moved = np.take(x2, index, axis=0) + delta
                 keep = coords >= 0
                 block[coords[keep], sets[keep], :] = moved[keep]
+    _extra_columns(out, total, x4, rects, copy, copy_base, pad)
+    return out
+
+
+def _extra_columns(out, total, x4, rects, copy, copy_base, pad) -> None:
+    """NumPy: the copy of x0 and the sentinel, then the padding column, after the points."""
+    extra = 0
     if copy is not None:
         x0 = (x4 if copy_base is None else copy_base)[:, 0, 0, 0]
         out[:, total] = x0
         out[:, total + 1] = sentinel(x0, copy)
+        extra = 2
     if pad:
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0]
-    return out
