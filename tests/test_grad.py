@@ -104,9 +104,9 @@ def test_two_calls_whatever_n(method, n):
     g = xd.grad(func, x, method)
     assert func.calls == 2
     points = {"Richardson": 2 * 4 * n, "simple": n, "complex": n}[method]
-    # one unperturbed copy of x checks that func does not mix points; a square batch
-    # gets one more point, so that a func reducing the wrong axis is caught
-    assert func.shapes == [(n,), (n, points + 1 + (points + 1 == n > 1))]
+    # an unperturbed copy of x and a sentinel check that func does not mix points; a
+    # square batch gets one more point, so that a func reducing the wrong axis is caught
+    assert func.shapes == [(n,), (n, points + 2 + (points + 2 == n > 1))]
     atol = {"Richardson": 1e-5, "simple": 1e-3, "complex": 1e-13}[method]
     np.testing.assert_allclose(g, exact_gradient("sc2", x), rtol=0, atol=atol)
 
@@ -147,8 +147,11 @@ def test_max_batch_fewest_calls_same_result(method, max_batch):
     points = {"Richardson": 2 * 4 * 8 * 3, "simple": 8 * 3, "complex": 8 * 3}[method]
     assert func.calls == 1 + math.ceil(points / max_batch)
     assert max(s[1] for s in func.shapes[1:]) <= max_batch
-    # the points, and one copy of x where a call has room for it (never one more call)
-    assert sum(s[1] for s in func.shapes[1:]) == points + (points % max_batch != 0)
+    # the points, and a copy of x and a sentinel where the calls have room for them
+    # (never one more call)
+    calls = math.ceil(points / max_batch)
+    room = points - points * (calls - 1) // calls + 2 <= max_batch
+    assert sum(s[1] for s in func.shapes[1:]) == points + 2 * room
     # the same points; only the sum inside func may round differently per batch
     np.testing.assert_allclose(g, full, rtol=1e-9, atol=1e-9)
 
@@ -366,9 +369,10 @@ def test_wrong_batch_shape_is_explained():
     with pytest.raises(ValueError, match="vectorized=False") as info:
         xd.grad(not_vectorized, [1.0, 2.0])
     message = str(info.value)
-    # 16 points and one unperturbed copy of x (the check that func does not mix points)
-    assert "func returned shape () for a batch of points of shape (2, 17)" in message
-    assert "expected (17,)" in message
+    # 16 points, an unperturbed copy of x and a sentinel (the check that func does not
+    # mix points)
+    assert "func returned shape () for a batch of points of shape (2, 18)" in message
+    assert "expected (18,)" in message
     assert "vectorized=False" in message
     np.testing.assert_allclose(xd.grad(not_vectorized, [1.0, 2.0], vectorized=False), [1, 1])
 
@@ -428,9 +432,9 @@ def test_a_func_that_mixes_points_is_refused(method, name):
     np.testing.assert_allclose(g, exact, rtol=1e-4)
 
 
-def test_np_mean_is_refused_where_the_batch_is_one_sided():
-    """A mean over a one-sided batch moves; a central batch averages back to x (see docs)."""
-    for method in ("simple", "complex"):
+def test_np_mean_is_refused():
+    """A central batch averages back to x: the sentinel moves the mean (issue 21)."""
+    for method in METHODS:
         with pytest.raises(ValueError, match="mixes the points"):
             xd.grad(lambda x: x[0] * np.mean(x), [1.0, 2.0, 3.0], method)
     with pytest.raises(ValueError, match="mixes the points"):

@@ -268,11 +268,13 @@ def _layout(
 ) -> _Layout:
     """Segments, units and calls of ``families`` around ``size`` base points (cached).
 
-    With ``copy``, one more point follows the last: an unperturbed copy of
-    base point 0 in the last call, whose value tells a func that mixes the
-    points of a batch (:func:`check_not_mixing`); left out where the calls
-    have no room for it (``max_batch`` filled exactly, or one point per call:
-    a func cannot mix points then), so it never costs a call.
+    With ``copy``, two more points follow the last (``EXTRA``): an
+    unperturbed copy of base point 0 in the last call, whose value tells a
+    func that mixes the points of a batch (:func:`check_not_mixing`), and a
+    sentinel (:func:`sentinel_direction`) that shifts any reduction over
+    the batch; left out where the calls have no room for them (``max_batch``
+    filled exactly, or one point per call: a func cannot mix points then),
+    so they never cost a call.
     """
     available = max(0, budget - kept_bytes)
     # held at once: the points and values of a call and of the one before it, while a
@@ -303,9 +305,10 @@ def _layout(
     if max_batch is not None:
         per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
     count = min(total, max(-(-total // per_call), min_calls))
-    copy = copy and -(-(total + 1) // count) <= per_call  # room for it: never one more call
-    points = total + copy
-    bounds = [points * c // count for c in range(count + 1)]
+    bounds = [total * c // count for c in range(count + 1)]
+    # the copy and the sentinel join the last call where it has room: never one more call
+    copy = copy and bounds[-1] - bounds[-2] + EXTRA <= per_call
+    bounds[-1] += EXTRA * copy
     layout = _Layout()
     # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
     layout.calls = [
@@ -399,7 +402,19 @@ class _Assembly:
         return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)
 
 
-def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes: int = 0, f0=None):
+def run(
+    problem,
+    families,
+    head: tuple,
+    combine_unit,
+    *,
+    x4,
+    xg,
+    hg,
+    kept_bytes: int = 0,
+    f0=None,
+    x_base=None,
+):
     """Evaluate every point of ``families`` and combine them unit by unit.
 
     ``combine_unit(index, (g0, g1), (b0, b1), values)`` gets the family's
@@ -411,7 +426,9 @@ def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes:
     ``xg``; ``kept_bytes`` is what the caller holds meanwhile (the result),
     which the budget counts. ``f0``, func at the base points (``head +
     batch shape``), asks for the check that func does not mix the points of
-    a batch (:func:`check_not_mixing`): one more point, no more calls.
+    a batch (:func:`check_not_mixing`): two more points, no more calls;
+    ``x_base`` ``(n, 1, 1, size)`` holds those base points where ``x4`` is
+    other points (the complex Hessian's).
     """
     xp = problem.xp
     size = x4.shape[3]
@@ -444,18 +461,30 @@ def run(problem, families, head: tuple, combine_unit, *, x4, xg, hg, kept_bytes:
     )
     evaluator.wave_points = layout.in_flight
 
+    sentinel = sentinel_direction(problem)
+
     def chunks():
         for p0, p1, rects, pad, copy in layout.calls:
-            points = _points.build(xp, rects, x4, xg, hg, point_dtype, pad, copy=copy)
-            yield points, p1 - p0 + copy
+            points = _points.build(
+                xp,
+                rects,
+                x4,
+                xg,
+                hg,
+                point_dtype,
+                pad,
+                copy=sentinel if copy else None,
+                copy_base=x_base,
+            )
+            yield points, p1 - p0 + EXTRA * copy
 
     def values_of(values, p0, p1, copy):
         """The scheme's values ``(m, p1 - p0)`` of a call, its copy's checked."""
         if copy:
-            values = xp.reshape(values, (m, p1 - p0 + 1))
+            values = xp.reshape(values, (m, p1 - p0 + EXTRA))
             check_not_mixing(xp, problem, values, f0)
             values = values[:, : p1 - p0]
-            evaluator.nfev -= 1  # nfev counts the derivative's points, not the check
+            evaluator.nfev -= EXTRA  # nfev counts the derivative's points, not the check
         return values
 
     if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
@@ -468,48 +497,100 @@ def _empty(xp, problem, shape, dtype=None):
     return xp.zeros(shape, dtype=dtype, device=problem.device)
 
 
+#: points added to the last call for the check that func does not mix points: a copy of
+#: base point 0, then the sentinel
+EXTRA = 2
+
+#: the sentinel's offset from base point 0, per coordinate: SENTINEL * (|x| + 1)
+SENTINEL = 0.0625
+
+
+def sentinel_direction(problem) -> np.ndarray:
+    """The sentinel's move from base point 0: ``SENTINEL`` times +1 or -1 per coordinate.
+
+    The sentinel is base point 0 moved by ``SENTINEL * (|x| + 1)`` on every
+    coordinate: towards the coordinate's side where the caller gave one (it
+    stays on the side where func is evaluated anyway); elsewhere up for
+    Richardson, whose central points already reach below and above x, and
+    down for the forward-only points of "simple" and the complex step, so
+    that the batch holds a coordinate below every other (a ``min`` over
+    the batch changes) as well as above (``max``). Its moves never cancel:
+    it shifts a mean or sum over the batch even where the scheme's points
+    are symmetric about x (Richardson's central batch averages back to x).
+    """
+    sides = np.array(problem.sides, dtype=np.float64)
+    default = 1.0 if problem.method == "Richardson" else -1.0
+    sides = np.where(np.isnan(sides), default, np.sign(sides))
+    return np.broadcast_to(sides * SENTINEL, (problem.n,))
+
+
 def may_mix(evaluator, x=None) -> bool:
     """Whether func gets several points per call (vectorized), so that it could mix them.
 
-    With ``x``: and whether the check can look at values without a host sync
-    (NumPy arrays: see :func:`check_not_mixing`).
+    With ``x``: and whether the check can look at values without a device
+    synchronisation (see :func:`values_in_host_memory`).
     """
-    if x is not None and type(x) is not np.ndarray:
+    if x is not None and not values_in_host_memory(x):
         return False
     return getattr(evaluator, "vectorized", type(evaluator) is not _evaluators.Pointwise)
+
+
+def values_in_host_memory(x) -> bool:
+    """Whether reading a value of ``x`` is a memory read, not a device synchronisation.
+
+    NumPy arrays, PyTorch tensors on the CPU and eager JAX arrays on the CPU:
+    function mode never synchronises a device (tests/test_function_no_sync.py),
+    so the check that func does not mix points runs only on these. CuPy, a GPU's
+    tensors, array-api-strict (the tests' stand-in for a device), Dask and
+    ``jax.jit`` are not checked.
+    """
+    if type(x) is np.ndarray:
+        return True
+    name = _backend.library_name(x)
+    if name == "torch":
+        return getattr(x.device, "type", None) == "cpu"
+    if name == "jax" and not _backend.is_traced(x):
+        devices = x.devices() if callable(getattr(x, "devices", None)) else ()
+        return bool(devices) and all(d.platform == "cpu" for d in devices)
+    return False
 
 
 def check_not_mixing(xp, problem, values, f0) -> None:
     """ValueError if func's value at the batch's copy of x is not its value at x alone.
 
-    ``values`` ``(m, points)`` are a call's, the last the copy of base point
-    0's. An honest vectorized func gives each point of a batch the value it
-    gives that point alone (to rounding: sqrt(eps) of the largest value of
-    the call, which a reduction's rounding stays far below even where its
-    terms cancel, and the same finiteness; the complex step's copy, a real
-    point, must have no imaginary part). A func that reduces over the whole array (``np.sum(x)``
-    without ``axis=0``, ``x.max()``, ``np.linalg.norm(x)``) gives every
-    point a value that depends on the others: a derivative from it would be
-    wrong without a word. NumPy arrays only, for now: elsewhere looking at
-    the result is a host sync (a GPU's), or impossible yet (Dask, ``jax.jit``).
+    ``values`` ``(m, points)`` are a call's, the copy of base point 0's the
+    last but one (the last is the sentinel's, unchecked: it is there to
+    shift reductions over the batch). An honest vectorized func gives each
+    point of a batch the value it gives that point alone (to rounding:
+    sqrt(eps) of the largest value of the call, which a reduction's
+    rounding stays far below even where its terms cancel, and the same
+    finiteness; the complex step's copy, a real point, must have no
+    imaginary part). A func that reduces over the whole array
+    (``np.sum(x)`` without ``axis=0``, ``np.mean(x)``, ``x.max()``,
+    ``np.linalg.norm(x)``) gives every point a value that depends on the
+    others: a derivative from it would be wrong without a word. Off NumPy
+    (PyTorch and JAX on the CPU: :func:`values_in_host_memory`), the answer
+    is one scalar read per derivative, a memory read.
     """
-    if type(values) is not np.ndarray:
-        return
-    copy_value = values[:, -1]
-    at_x = f0.reshape(copy_value.shape[0], -1)[:, 0]
-    if (copy_value == at_x).all():  # the common case: the same bits, one comparison
+    copy_value = values[:, -EXTRA]
+    at_x = xp.reshape(f0, (copy_value.shape[0], -1))[:, 0]
+    numpy = type(values) is np.ndarray
+    if numpy and (copy_value == at_x).all():  # the common case: the same bits
         return
     eps = machine_eps(xp, problem.dtype)
+    kept = values[:, : values.shape[1] - EXTRA + 1]  # the sentinel's value is not the scale
     with np.errstate(all="ignore"):
         finite = xp.isfinite(at_x)
         differs = finite != xp.isfinite(copy_value)
         if xp.isdtype(copy_value.dtype, "complex floating"):
             differs = differs | (finite & (xp.imag(copy_value) != 0))
             copy_value = xp.real(copy_value)
-        scale = xp.maximum(xp.abs(at_x), xp.max(xp.abs(values), axis=1))
+            kept = xp.real(kept)
+        absolute = xp.where(xp.isfinite(kept), xp.abs(kept), 0.0)
+        scale = xp.maximum(xp.abs(at_x), xp.max(absolute, axis=1))
         gap = xp.abs(copy_value - at_x)
         differs = differs | (finite & (gap > math.sqrt(eps) * scale))
-        if not bool(xp.any(differs)):
+        if not bool(xp.any(differs)):  # one scalar read, in host memory
             return
     raise ValueError(
         "func mixes the points of a batch: its value at an unperturbed copy of x, "
@@ -593,6 +674,7 @@ def run_linear(
     elementwise: bool = False,
     finish: bool = True,
     own_base: bool = False,
+    at_x=None,
 ):
     """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
 
@@ -604,9 +686,10 @@ def run_linear(
     table's levels. First derivatives are divided by their step; with
     ``finish`` a non-finite output is NaN. ``x4``, ``xg`` are the base
     points (``Problem.base_points``), ``own_base`` true when they are not the
-    problem's x. Where the layout is one call and one unit of NumPy arrays
-    around x, the NumPy executor (``_fastpath``) does the work, to the same
-    bits.
+    problem's x; then ``at_x``, func at the problem's x, asks for the check
+    that func does not mix points (a copy of x in the batch). Where the
+    layout is one call and one unit of NumPy arrays around x, the NumPy
+    executor (``_fastpath``) does the work, to the same bits.
     """
     xp, device = problem.xp, problem.device
     size = x4.shape[3]
@@ -619,8 +702,8 @@ def run_linear(
         error = _backend.host_to_device(scheme.error, xp, device, dtype)
     if scheme.levels is not None:
         levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
-    # func at x, for the check that func does not mix points (not yet for sparse groups)
-    at_x = None if own_base or scheme.family.masks is not None else f0
+    # func at x, for the check that func does not mix points (not around other base points)
+    at_x = at_x if own_base else f0
     if f0 is not None and scheme.part == "real":
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
@@ -629,21 +712,11 @@ def run_linear(
     rows_bytes = outputs * m * family.groups * size * itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
     if not own_base and size:
-        point_bytes = itemsize_of(xp, _points.points_dtype(xp, family, dtype))
-        layout = _layout(
-            (family,),
-            problem.n,
-            size,
-            m,
-            problem.budget,
-            kept,
-            point_bytes,
-            point_bytes,
-            problem.max_batch,
-            problem.evaluator.min_calls,
-            at_x is not None and may_mix(problem.evaluator, x4),
+        layout = _linear_layout(
+            problem, family, m, kept, at_x is not None and may_mix(problem.evaluator, x4)
         )
         if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
+            at_x = at_x if layout.calls[-1][4] else None  # no room in the call: no check
             return _fastpath.linear_rows(
                 problem, scheme, f0, head, hg, step, weights, error, levels, finish, at_x
             )
@@ -663,8 +736,38 @@ def run_linear(
             f = f if f is None else f[..., blocks[0] : blocks[1]]
         return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
 
-    (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept, f0=at_x)
+    x_base = problem.base_points()[0] if own_base and at_x is not None else None
+    (rows,) = run(
+        problem,
+        [family],
+        head,
+        combine,
+        x4=x4,
+        xg=xg,
+        hg=hg,
+        kept_bytes=kept,
+        f0=at_x,
+        x_base=x_base,
+    )
     return rows
+
+
+def _linear_layout(problem, family, m: int, kept: int, check: bool) -> _Layout:
+    """The layout of one linear scheme's family around the problem's x."""
+    point_bytes = itemsize_of(problem.xp, _points.points_dtype(problem.xp, family, problem.dtype))
+    return _layout(
+        (family,),
+        problem.n,
+        problem.size,
+        m,
+        problem.budget,
+        kept,
+        point_bytes,
+        point_bytes,
+        problem.max_batch,
+        problem.evaluator.min_calls,
+        check,
+    )
 
 
 def combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish):

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import evaluators as _evaluators
+from . import points as _points
 
 __all__ = ["linear_rows"]
 
@@ -54,7 +55,8 @@ def linear_rows(
     The points are written with ndarray methods and func is called once;
     ``engine.combine_linear`` turns the values into outputs, the same
     arithmetic as on any other path. With ``at_x`` (func at x) the batch
-    ends with a copy of base point 0, checked by ``engine.check_not_mixing``.
+    ends with a copy of base point 0, checked by ``engine.check_not_mixing``,
+    and the sentinel (``engine.sentinel_direction``).
     """
     from . import engine as _engine
 
@@ -66,8 +68,9 @@ def linear_rows(
         dtype = np.complex128 if dtype == np.float64 else np.complex64
     total = groups * sets * size
     copy = at_x is not None and _engine.may_mix(problem.evaluator)
-    pad = total + copy == n and n > 1
-    out = np.empty((n, total + copy + pad), dtype=dtype)
+    extra = _engine.EXTRA * copy
+    pad = total + extra == n and n > 1
+    out = np.empty((n, total + extra + pad), dtype=dtype)
     x2 = x.reshape(n, size)
     multipliers = family.multipliers.astype(dtype, copy=False)
     if family.coords is None:  # every coordinate moves: (n, sets, size)
@@ -86,12 +89,16 @@ def linear_rows(
         block[index, index] = (x2.reshape(1, n, 1, size) + m)[0]
     if copy or pad:
         out[:, total:] = x2[:, :1]
-    m = math.prod(head)
-    (values,) = problem.evaluator.batches(problem.xp, ((out, total + copy),), head, problem.device)
     if copy:
-        values = values.reshape(m, total + 1)
+        out[:, total + 1] = _points.sentinel(x2[:, 0], _engine.sentinel_direction(problem))
+    m = math.prod(head)
+    (values,) = problem.evaluator.batches(
+        problem.xp, ((out, total + extra),), head, problem.device
+    )
+    if copy:
+        values = values.reshape(m, total + extra)
         _engine.check_not_mixing(problem.xp, problem, values, at_x)
-        problem.evaluator.nfev -= 1  # nfev counts the derivative's points, not the check
+        problem.evaluator.nfev -= extra  # nfev counts the derivative's points, not the check
         values = values[:, :total]
     values = values.reshape(m, groups, sets, size)
     return _engine.combine_linear(

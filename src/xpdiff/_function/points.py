@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _backend
 
-__all__ = ["Rectangle", "build", "points_dtype"]
+__all__ = ["Rectangle", "build", "points_dtype", "sentinel"]
 
 
 def points_dtype(xp, family, dtype):
@@ -119,19 +119,33 @@ def _multiplier(xp, values, device, dtype):
     return _backend.host_to_device(values, xp, device, dtype)
 
 
-def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool, *, copy: bool = False):
+def build(
+    xp,
+    rects: list[Rectangle],
+    x4,
+    xg,
+    hg,
+    dtype,
+    pad: bool,
+    *,
+    copy: Any = None,
+    copy_base: Any = None,
+):
     """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
 
     ``x4`` ``(n, 1, 1, size)`` and ``xg`` ``(1, n, 1, size)`` are the base
     points, ``hg`` the steps like ``xg`` (None without relative families),
-    ``dtype`` the points' dtype. With ``copy`` an unperturbed copy of base
-    point 0 follows the rectangles' points (``engine.check_not_mixing``).
+    ``dtype`` the points' dtype. With ``copy``, a host array ``(n,)`` of
+    multipliers d, two points follow the rectangles' points: an unperturbed
+    copy of base point 0 and the sentinel ``x0 + d * (|x0| + 1)``
+    (``engine.check_not_mixing``); x0 is ``copy_base``'s first point where
+    given (``(n, 1, 1, size)``), else ``x4``'s.
     The padding column repeats the first base point (see
     ``evaluators.unpad``).
     """
     device = _backend.device_of(x4)
     if _backend.is_numpy_namespace(xp):
-        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy)
+        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy, copy_base)
     n = x4.shape[0]
     parts = []
     for rect in rects:
@@ -156,13 +170,20 @@ def build(xp, rects: list[Rectangle], x4, xg, hg, dtype, pad: bool, *, copy: boo
         if points.dtype != dtype:
             points = xp.astype(points, dtype)
         parts.append(xp.reshape(points, (n, rect.points)))
-    if copy:
-        column = x4[:, 0, 0, 0:1]
-        parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
+    if copy is not None:
+        column = (x4 if copy_base is None else copy_base)[:, 0, 0, 0:1]
+        d = _backend.host_to_device(np.reshape(copy, (n, 1)), xp, device, x4.dtype)
+        for point in (column, column + d * (xp.abs(column) + 1)):
+            parts.append(point if point.dtype == dtype else xp.astype(point, dtype))
     if pad:
         column = x4[:, 0, 0, rects[0].b0 : rects[0].b0 + 1]
         parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`)."""
+    return x0 + d.astype(x0.dtype) * (np.abs(x0) + 1)
 
 
 def _eye(n: int, g0: int, g1: int) -> np.ndarray:
@@ -234,11 +255,12 @@ def _masked_into(block, rect, base, steps, dtype) -> None:
         np.add(base[:, 0, :], m, out=block[:, k, :])
 
 
-def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=False):
+def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=None, copy_base=None):
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
     total = sum(rect.points for rect in rects)
-    out = np.empty((n, total + copy + pad), dtype=dtype)
+    extra = 0 if copy is None else 2
+    out = np.empty((n, total + extra + pad), dtype=dtype)
     start = 0
     for rect in rects:
         b0, b1 = rect.b0, rect.b1
@@ -291,8 +313,17 @@ def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=False):
                 moved = np.take(x2, index, axis=0) + delta
                 keep = coords >= 0
                 block[coords[keep], sets[keep], :] = moved[keep]
-    if copy:
-        out[:, total] = x4[:, 0, 0, 0]
-    if pad:
-        out[:, total + copy] = x4[:, 0, 0, rects[0].b0]
+    _extra_columns(out, total, x4, rects, copy, copy_base, pad)
     return out
+
+
+def _extra_columns(out, total, x4, rects, copy, copy_base, pad) -> None:
+    """NumPy: the copy of x0 and the sentinel, then the padding column, after the points."""
+    extra = 0
+    if copy is not None:
+        x0 = (x4 if copy_base is None else copy_base)[:, 0, 0, 0]
+        out[:, total] = x0
+        out[:, total + 1] = sentinel(x0, copy)
+        extra = 2
+    if pad:
+        out[:, total + extra] = x4[:, 0, 0, rects[0].b0]

@@ -46,7 +46,7 @@ class DerivativeResult:
         the order below plus its rounding error.
     nfev : int
         Number of points at which func was evaluated, ``x`` itself included
-        (not the one unperturbed copy of x in a vectorized batch that checks
+        (not the copy of x and the sentinel in a vectorized batch that check
         that func does not mix the points of a batch).
     ncalls : int
         Number of calls of func.

@@ -129,6 +129,7 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
         x4=xp.reshape(base, (n, 1, 1, count)),
         xg=xp.reshape(base, (1, n, 1, count)),
         own_base=True,
+        at_x=f0,
     )
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))

@@ -88,6 +88,7 @@ def _sparse_complex_hessian(
         x4=xp.reshape(points, (n, 1, 1, sets)),
         xg=xp.reshape(points, (1, n, 1, sets)),
         own_base=True,
+        at_x=f0,
     )
     # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
     gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))

@@ -1,0 +1,159 @@
+"""A func that mixes the points of a batch is refused; an honest one never is (issue 21).
+
+The last call's batch ends with an unperturbed copy of x, whose value must be
+func's value at x alone, and a sentinel (x moved by (|x| + 1) / 16 on every
+coordinate) that shifts any mean, sum, max or min over the batch.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import numpy as np
+import pytest
+from helpers import CountingFunc
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xpdiff as xd
+
+X = [1.0, 2.0, 3.0]
+
+#: reductions over the whole array, without axis=0
+MIXING = {
+    "sum": lambda x: x[0] * np.sum(x),
+    "mean": lambda x: x[0] * np.mean(x),
+    "max": lambda x: x[0] * x.max(),
+    "min": lambda x: x[0] * x.min(),
+    "norm": lambda x: x[0] * np.linalg.norm(x),
+    "dot": lambda x: x[0] * (np.ravel(x) @ np.ravel(x)),
+}
+
+
+@pytest.mark.parametrize("name", list(MIXING))
+@pytest.mark.parametrize(
+    ("method", "side"),
+    [("Richardson", None), ("simple", None), ("complex", None), ("simple", -1)],
+)
+def test_every_reduction_is_refused(name, method, side):
+    func = MIXING[name]
+    if side == -1 and name == "max":
+        return  # the documented limit: every point at or below x, the sentinel too
+    sides = None if side is None else [side] * 3
+    with pytest.raises(ValueError, match=r"mixes the points.*vectorized=False"):
+        xd.grad(func, X, method, side=sides)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.jacobian(lambda x: np.stack([func(x), x[1]]), X, method, side=sides)
+
+
+@pytest.mark.parametrize("name", list(MIXING))
+@pytest.mark.parametrize("method", ["Richardson", "complex"])
+def test_every_reduction_is_refused_by_hessian(name, method):
+    """The complex hessian's points lie around the Richardson points: its copy is x's."""
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.hessian(MIXING[name], X, method)
+
+
+def test_sparse_groups_and_batches_are_checked():
+    pattern = np.eye(3, dtype=bool) | np.eye(3, k=1, dtype=bool)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.jacobian(lambda x: x * np.mean(x), X, sparsity=pattern)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.hessian(MIXING["mean"], X, sparsity=np.ones((3, 3), dtype=bool))
+    batch = np.linspace(0.5, 2.0, 12).reshape(3, 4)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(lambda x: x[0] * np.mean(x), batch)
+
+
+def test_the_check_costs_two_points_and_no_call():
+    func = CountingFunc(lambda x: np.sum(np.sin(x), axis=0))
+    res = xd.grad(func, X, full_output=True)
+    assert func.calls == 2
+    assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
+    # nfev counts the derivative's points, not the copy and the sentinel
+    assert res.nfev == 1 + 2 * 4 * 3
+    # a call that max_batch fills exactly has no room: no check, and no more calls
+    func = CountingFunc(lambda x: np.sum(np.sin(x), axis=0))
+    xd.grad(func, X, max_batch=24)
+    assert func.shapes == [(3,), (3, 24)]
+
+
+def test_the_sentinel_stays_on_the_callers_side():
+    """log near 0 with side=+1: every point func sees is positive (no warning here)."""
+    seen = []
+
+    def log(x):
+        seen.append(np.array(x))
+        return np.sum(np.log(x), axis=0)
+
+    g = xd.grad(log, [1e-3, 2e-3], side=[1, 1])
+    np.testing.assert_allclose(g, [1e3, 5e2], rtol=1e-6)
+    assert all(np.all(p > 0) for p in seen)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_host_memory_libraries_are_checked(backend):
+    lib = pytest.importorskip(backend)
+    if backend == "torch":
+        x, xs = lib.tensor(X, dtype=lib.float64), lib
+    else:
+        lib.config.update("jax_enable_x64", True)
+        xs = pytest.importorskip("jax.numpy")
+        x = xs.asarray(X, dtype=xs.float64)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(lambda p: p[0] * xs.mean(p), x)
+    g = xd.grad(lambda p: xs.sum(p * p, axis=0), x)
+    np.testing.assert_allclose(np.asarray(g), 2 * np.array(X), rtol=1e-9)
+
+
+# --- no false alarm --------------------------------------------------------------------
+
+HONEST = [
+    lambda x: np.sum(x**3, axis=0) + x[0] * x[1],
+    lambda x: np.exp(10 * x[0]) * 1e20 + x[1],  # a large dynamic range
+    lambda x: (x[0] - x[1]) * 1e8 + np.tanh(x[2 % x.shape[0]]),  # cancellation
+    lambda x: np.where(x[0] > 1.2, np.inf, np.sum(np.sin(x), axis=0)),  # inf at some points
+    lambda x: np.where(x[0] > 1.2, np.nan, np.sum(np.sin(x), axis=0)),  # NaN at some points
+    lambda x: np.log(x[0]) + np.sqrt(x[1 % x.shape[0]]),
+]
+
+POOL = concurrent.futures.ThreadPoolExecutor(2)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+)
+@given(
+    func=st.sampled_from(range(len(HONEST))),
+    method=st.sampled_from(["Richardson", "simple", "complex"]),
+    evaluator=st.sampled_from(["batched", "pointwise", "map"]),
+    max_batch=st.sampled_from([None, 1, 2, 7, 24, 25, 26]),
+    shape=st.sampled_from([(2,), (3,), (3, 2), (2, 2, 2)]),
+    dtype=st.sampled_from([np.float64, np.float32]),
+    seed=st.integers(0, 2**16),
+)
+def test_no_false_alarm_on_honest_funcs(func, method, evaluator, max_batch, shape, dtype, seed):
+    f = HONEST[func]
+    x = np.random.default_rng(seed).uniform(0.5, 1.5, shape).astype(dtype)
+    kwargs = {"max_batch": max_batch}
+    if evaluator == "pointwise":
+        kwargs["vectorized"] = False
+    elif evaluator == "map":
+        kwargs["workers"] = POOL.map
+    with np.errstate(all="ignore"):
+        g = xd.grad(f, x, method, **kwargs)
+        honest = xd.grad(f, x, method, vectorized=False)
+    np.testing.assert_array_equal(np.isfinite(g), np.isfinite(honest))
+    if method != "complex" and shape[0] == 3:
+        with np.errstate(all="ignore"):
+            xd.hessian(f, x[..., 0] if x.ndim > 1 else x, **kwargs)
+
+
+def test_no_false_alarm_with_worker_processes():
+    from helpers import picklable_sc2
+
+    g = xd.grad(picklable_sc2, [0.5, 1.0, 1.5], workers=2)
+    assert np.all(np.isfinite(g))
