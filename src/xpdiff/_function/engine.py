@@ -14,174 +14,33 @@ methods: one weighted reduction over the values of each group.
 
 from __future__ import annotations
 
-import functools
-import itertools
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from .. import _backend, _budget, _validation
-from . import evaluators as _evaluators
+from .. import _backend
 from . import fastpath as _fastpath
+from . import layout as _layout
+from . import mixing as _mixing
 from . import points as _points
-from . import settings as _settings
+from .problem import Problem, machine_eps, parse_sides, setup
 
-__all__ = ["Problem", "combine_linear", "parse_sides", "run", "setup", "value_at_x"]
-
-
-@dataclass(slots=True)
-class Problem:
-    """The checked arguments of one derivative."""
-
-    xp: Any
-    device: Any
-    method: str
-    settings: Any  # _settings.Settings, or _settings.AdaptiveSettings for method="adaptive"
-    sides: tuple
-    one_sided: bool  # some coordinate has a side
-    evaluator: _evaluators.Evaluator
-    x: Any  # the point(s), (n, *B), real floating; never given to func
-    shape: tuple  # the caller's x shape
-    n: int
-    batch_shape: tuple
-    size: int
-    max_batch: int | None
-    full_output: bool
-    budget: int
-
-    @property
-    def dtype(self):
-        return self.x.dtype
-
-    def base_points(self):
-        """``x`` as ``(n, 1, 1, size)`` and as ``(1, n, 1, size)`` (see ``_points``)."""
-        xp = self.xp
-        x4 = xp.reshape(self.x, (self.n, 1, 1, self.size))
-        xg = xp.reshape(self.x, (1, self.n, 1, self.size))
-        return x4, xg
-
-
-# --- arguments ---------------------------------------------------------------------------
-
-
-def _real_point(xp, x):
-    """``x`` as a real floating array: integers and bools to float64, float16 to float32."""
-    dtype = x.dtype
-    if dtype == xp.float64 or dtype == xp.float32:
-        return x
-    if xp.isdtype(dtype, "complex floating"):
-        raise TypeError(f"x must be real, got dtype {dtype}")
-    if xp.isdtype(dtype, ("integral", "bool")):
-        return xp.astype(x, _backend.widest_float(xp))
-    if not xp.isdtype(dtype, "real floating"):
-        raise TypeError(f"x must be a real array, got dtype {dtype}")
-    return xp.astype(x, xp.float32)  # float16 and other short floats
-
-
-_MACHINE_EPS: dict = {}
-
-
-def machine_eps(xp, dtype) -> float:
-    """The machine epsilon of a real floating ``dtype`` (cached per library and dtype)."""
-    key = (type(dtype).__module__, dtype)
-    eps = _MACHINE_EPS.get(key)
-    if eps is None:
-        eps = _MACHINE_EPS[key] = float(xp.finfo(dtype).eps)
-    return eps
-
-
-#: numDeriv's side per coordinate (kept here for callers of the engine)
-parse_sides = _validation.sides
-
-
-def setup(
-    func,
-    x,
-    method,
-    side,
-    method_args,
-    *,
-    args,
-    kwargs,
-    vectorized,
-    max_batch,
-    workers,
-    full_output,
-    methods: tuple[str, ...] = _settings.METHODS,
-    function: str = "grad",
-    defaults: dict | None = None,
-    derivative_order: int = 1,
-) -> Problem:
-    """Check the arguments that every function-mode call shares."""
-    method = _settings.canonical_method(method, methods, function)
-    if not callable(func):
-        raise TypeError(f"func must be callable, got {type(func).__name__}")
-    if kwargs is None:
-        kwargs = {}
-    elif not isinstance(kwargs, dict):
-        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
-    if type(args) is not tuple:
-        args = tuple(args) if isinstance(args, tuple) else (args,)
-    vectorized = _validation.check_bool("vectorized", vectorized)
-    full_output = _validation.check_bool("full_output", full_output)
-    max_batch = _validation.check_max_batch(max_batch)
-    if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
-        raise TypeError(
-            "x is a masked array: function mode cannot honour a mask (every coordinate "
-            "is perturbed); pass x.filled(...) or the unmasked coordinates as a plain array"
-        )
-    xp, x = _backend.array_namespace(x)
-    device = _backend.device_of(x)
-    x = _real_point(xp, x)
-    shape = tuple(x.shape)
-    n = shape[0] if shape else 1
-    if n == 0:
-        raise ValueError("x must have at least one coordinate")
-    if not shape:
-        x = xp.reshape(x, (1,))
-    batch_shape = shape[1:]
-    size = math.prod(batch_shape)
-    sides = _validation.sides(side, n)
-    settings = _settings.method_settings(
-        method,
-        method_args,
-        machine_eps(xp, x.dtype),
-        defaults=defaults,
-        derivative_order=derivative_order,
-    )
-    evaluator = _evaluators.evaluator_for(
-        func,
-        args,
-        kwargs,
-        vectorized=vectorized,
-        workers=workers,
-        complex_batch=method == "complex",
-    )
-    return Problem(
-        xp,
-        device,
-        method,
-        settings,
-        sides,
-        side is not None and any(not math.isnan(s) for s in sides),
-        evaluator,
-        x,
-        shape,
-        n,
-        batch_shape,
-        size,
-        max_batch,
-        full_output,
-        _budget.get_memory_budget(x),
-    )
+__all__ = [
+    "Problem",
+    "combine_linear",
+    "machine_eps",
+    "parse_sides",
+    "run",
+    "run_linear",
+    "setup",
+    "value_at_x",
+]
 
 
 def value_at_x(problem: Problem):
     """func at x, on a copy of x that xpdiff owns; returns (f0, head)."""
     xp = problem.xp
-    if problem.size == 0 and not may_mix(problem.evaluator):
+    if problem.size == 0 and not _mixing.may_mix(problem.evaluator):
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
     f0 = problem.evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
@@ -204,202 +63,6 @@ def _check_real_valued(xp, f0) -> None:
             "so it needs a real-valued func; differentiate the real and imaginary parts as "
             "two outputs with method 'Richardson' or 'simple'."
         )
-
-
-# --- layout: calls and units under the budget ----------------------------------------------
-
-
-class _Unit:
-    """Groups ``g0 .. g1 - 1`` of a family around base points ``b0 .. b1 - 1``.
-
-    Its values are the flat points ``start .. end - 1``, combined together;
-    ``last`` marks the family's last unit.
-    """
-
-    __slots__ = ("b0", "b1", "end", "family", "g0", "g1", "index", "last", "start")
-
-    def __init__(self, index, family, g0, g1, b0, b1, segment_start):
-        self.index, self.family, self.g0, self.g1, self.b0, self.b1 = index, family, g0, g1, b0, b1
-        self.start = segment_start + g0 * family.sets * (b1 - b0)
-        self.end = segment_start + g1 * family.sets * (b1 - b0)
-        self.last = False
-
-
-class _Layout:
-    """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
-
-    __slots__ = ("calls", "in_flight", "total", "units")
-    calls: list
-    in_flight: int
-    total: int
-    units: list
-
-
-_ITEMSIZE: dict = {}
-
-
-def itemsize_of(xp, dtype) -> int:
-    """Bytes per element of a floating ``dtype`` (cached per library and dtype)."""
-    key = (type(dtype).__module__, dtype)
-    size = _ITEMSIZE.get(key)
-    if size is None:
-        bits = xp.finfo(dtype).bits
-        size = 2 * bits // 8 if xp.isdtype(dtype, "complex floating") else bits // 8
-        _ITEMSIZE[key] = size
-    return size
-
-
-_itemsize = itemsize_of  # the old name, until adaptive.py uses itemsize_of
-
-
-@functools.lru_cache(maxsize=128)
-def _layout(
-    families: tuple,
-    n: int,
-    size: int,
-    m: int,
-    budget: int,
-    kept_bytes: int,
-    point_bytes: int,
-    value_bytes: int,
-    max_batch: int | None,
-    min_calls: int,
-    copy: bool = False,
-) -> _Layout:
-    """Segments, units and calls of ``families`` around ``size`` base points (cached).
-
-    With ``copy``, two more points follow the last (``EXTRA``): an
-    unperturbed copy of base point 0 in the last call, whose value tells a
-    func that mixes the points of a batch (:func:`check_not_mixing`), and a
-    sentinel (:func:`sentinel_direction`) that shifts any reduction over
-    the batch; left out where the calls have no room for them (``max_batch``
-    filled exactly, or one point per call: a func cannot mix points then),
-    so they never cost a call.
-    """
-    available = max(0, budget - kept_bytes)
-    # held at once: the points and values of a call and of the one before it, while a
-    # unit spans both, and a unit's values (joined from the calls) with one temporary of
-    # their size: a quarter of what the result leaves for each
-    in_flight = max(1, available // 4 // (n * point_bytes + m * value_bytes))
-    unit_points = max(1, available // 4 // (m * value_bytes))
-
-    segments, units, start = [], [], 0
-    for index, family in enumerate(families):
-        sets = family.sets
-        if sets * size <= unit_points:
-            blocks = [(0, size)]
-        else:
-            width = max(1, unit_points // sets)
-            blocks = [(b, min(b + width, size)) for b in range(0, size, width)]
-        for b0, b1 in blocks:
-            segments.append((family, b0, b1, start))
-            per_unit = max(1, unit_points // (sets * (b1 - b0)))
-            for g0 in range(0, family.groups, per_unit):
-                unit = _Unit(index, family, g0, min(g0 + per_unit, family.groups), b0, b1, start)
-                units.append(unit)
-            start = units[-1].end
-        units[-1].last = True
-    total = start
-
-    per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
-    if max_batch is not None:
-        per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
-    count = min(total, max(-(-total // per_call), min_calls))
-    bounds = [total * c // count for c in range(count + 1)]
-    # the copy and the sentinel join the last call where it has room: never one more call
-    copy = copy and bounds[-1] - bounds[-2] + EXTRA <= per_call
-    bounds[-1] += EXTRA * copy
-    layout = _Layout()
-    # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
-    layout.calls = [
-        (
-            p0,
-            min(p1, total),
-            _rectangles(segments, p0, min(p1, total)),
-            p1 - p0 == n > 1,
-            p1 > total,
-        )
-        for p0, p1 in itertools.pairwise(bounds)
-    ]
-    layout.units, layout.total, layout.in_flight = units, total, in_flight
-    return layout
-
-
-def _rectangles(segments, p0: int, p1: int) -> list:
-    """The rectangles (family sets x base points) that flat points ``p0 .. p1-1`` cover."""
-    rects = []
-    for family, b0, b1, start in segments:
-        width = b1 - b0
-        end = start + family.groups * family.sets * width
-        lo, hi = max(p0, start), min(p1, end)
-        if lo >= hi:
-            continue
-        t0, r0 = divmod(lo - start, width)
-        t1, r1 = divmod(hi - start, width)
-        if t0 == t1:
-            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b0 + r1))
-            continue
-        if r0:
-            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b1))
-            t0 += 1
-        if t1 > t0:
-            rects.append(_points.Rectangle(family, t0, t1, b0, b1))
-        if r1:
-            rects.append(_points.Rectangle(family, t1, t1 + 1, b0, b0 + r1))
-    return rects
-
-
-def _take_range(xp, pending: list, u0: int, u1: int):
-    """Values of flat points ``u0 .. u1-1`` from the pending ``(start, values)`` list."""
-    parts = []
-    for start, values in pending:
-        end = start + values.shape[-1]
-        lo, hi = max(u0, start), min(u1, end)
-        if lo < hi:
-            parts.append(
-                values if (lo, hi) == (start, end) else values[:, lo - start : hi - start]
-            )
-    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
-
-
-class _Assembly:
-    """A family's unit results joined: groups along axis 1, base points along the last.
-
-    NumPy writes each unit into one array made at the first unit, so that the
-    result exists once; other libraries join the units with ``concat`` at the
-    end (JAX arrays cannot be written to), which holds the result twice.
-    """
-
-    def __init__(self, xp, groups: int, size: int):
-        self.xp, self.groups, self.size = xp, groups, size
-        self.pieces: list = []
-        self.out: Any = None
-
-    def add(self, unit, piece) -> None:
-        if type(piece) is np.ndarray and (unit.g1 - unit.g0, unit.b1 - unit.b0) != (
-            self.groups,
-            self.size,
-        ):
-            if self.out is None:
-                shape = (*piece.shape[:1], self.groups, *piece.shape[2:-1], self.size)
-                self.out = np.empty(shape, dtype=piece.dtype)
-            self.out[:, unit.g0 : unit.g1, ..., unit.b0 : unit.b1] = piece
-            return
-        self.pieces.append(((unit.b0, unit.b1), piece))
-
-    def result(self):
-        if self.out is not None:
-            return self.out
-        pieces, xp = self.pieces, self.xp
-        if len(pieces) == 1:
-            return pieces[0][1]
-        rows: list[list] = []
-        for block, piece in pieces:
-            if not rows or rows[-1][0] != block:
-                rows.append([block, []])
-            rows[-1][1].append(piece)
-        joined = [parts[0] if len(parts) == 1 else xp.concat(parts, axis=1) for _, parts in rows]
-        return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)
 
 
 def run(
@@ -444,9 +107,9 @@ def run(
             )
             for i, f in enumerate(families)
         ]
-    itemsize = itemsize_of(xp, point_dtype)
+    itemsize = _layout.itemsize_of(xp, point_dtype)
     evaluator = problem.evaluator
-    layout = _layout(
+    layout = _layout.plan_layout(
         tuple(families),
         problem.n,
         size,
@@ -457,11 +120,11 @@ def run(
         itemsize,
         problem.max_batch,
         evaluator.min_calls,
-        f0 is not None and may_mix(evaluator, x4),
+        f0 is not None and _mixing.may_mix(evaluator, x4),
     )
     evaluator.wave_points = layout.in_flight
 
-    sentinel = sentinel_direction(problem)
+    sentinel = _mixing.sentinel_direction(problem)
 
     def chunks():
         for p0, p1, rects, pad, copy in layout.calls:
@@ -476,15 +139,15 @@ def run(
                 copy=sentinel if copy else None,
                 copy_base=x_base,
             )
-            yield points, p1 - p0 + EXTRA * copy
+            yield points, p1 - p0 + _mixing.EXTRA * copy
 
     def values_of(values, p0, p1, copy):
         """The scheme's values ``(m, p1 - p0)`` of a call, its copy's checked."""
         if copy:
-            values = xp.reshape(values, (m, p1 - p0 + EXTRA))
-            check_not_mixing(xp, problem, values, f0)
+            values = xp.reshape(values, (m, p1 - p0 + _mixing.EXTRA))
+            _mixing.check_not_mixing(xp, problem, values, f0)
             values = values[:, : p1 - p0]
-            evaluator.nfev -= EXTRA  # nfev counts the derivative's points, not the check
+            evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points, not the check
         return values
 
     if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
@@ -495,111 +158,6 @@ def run(
 def _empty(xp, problem, shape, dtype=None):
     dtype = problem.dtype if dtype is None else dtype
     return xp.zeros(shape, dtype=dtype, device=problem.device)
-
-
-#: points added to the last call for the check that func does not mix points: a copy of
-#: base point 0, then the sentinel
-EXTRA = 2
-
-#: the sentinel's offset from base point 0, per coordinate: SENTINEL * (|x| + 1)
-SENTINEL = 0.0625
-
-
-def sentinel_direction(problem) -> np.ndarray:
-    """The sentinel's move from base point 0: ``SENTINEL`` times +1 or -1 per coordinate.
-
-    The sentinel is base point 0 moved by ``SENTINEL * (|x| + 1)`` on every
-    coordinate: towards the coordinate's side where the caller gave one (it
-    stays on the side where func is evaluated anyway); elsewhere up for
-    Richardson, whose central points already reach below and above x, and
-    down for the forward-only points of "simple" and the complex step, so
-    that the batch holds a coordinate below every other (a ``min`` over
-    the batch changes) as well as above (``max``). Its moves never cancel:
-    it shifts a mean or sum over the batch even where the scheme's points
-    are symmetric about x (Richardson's central batch averages back to x).
-    """
-    sides = np.array(problem.sides, dtype=np.float64)
-    default = 1.0 if problem.method == "Richardson" else -1.0
-    sides = np.where(np.isnan(sides), default, np.sign(sides))
-    return np.broadcast_to(sides * SENTINEL, (problem.n,))
-
-
-def may_mix(evaluator, x=None) -> bool:
-    """Whether func gets several points per call (vectorized), so that it could mix them.
-
-    With ``x``: and whether the check can look at values without a device
-    synchronisation (see :func:`values_in_host_memory`).
-    """
-    if x is not None and not values_in_host_memory(x):
-        return False
-    return getattr(evaluator, "vectorized", type(evaluator) is not _evaluators.Pointwise)
-
-
-def values_in_host_memory(x) -> bool:
-    """Whether reading a value of ``x`` is a memory read, not a device synchronisation.
-
-    NumPy arrays, PyTorch tensors on the CPU and eager JAX arrays on the CPU:
-    function mode never synchronises a device (tests/test_function_no_sync.py),
-    so the check that func does not mix points runs only on these. CuPy, a GPU's
-    tensors, array-api-strict (the tests' stand-in for a device), Dask and
-    ``jax.jit`` are not checked.
-    """
-    if type(x) is np.ndarray:
-        return True
-    name = _backend.library_name(x)
-    if name == "torch":
-        return getattr(x.device, "type", None) == "cpu"
-    if name == "jax" and not _backend.is_traced(x):
-        devices = x.devices() if callable(getattr(x, "devices", None)) else ()
-        return bool(devices) and all(d.platform == "cpu" for d in devices)
-    return False
-
-
-def check_not_mixing(xp, problem, values, f0) -> None:
-    """ValueError if func's value at the batch's copy of x is not its value at x alone.
-
-    ``values`` ``(m, points)`` are a call's, the copy of base point 0's the
-    last but one (the last is the sentinel's, unchecked: it is there to
-    shift reductions over the batch). An honest vectorized func gives each
-    point of a batch the value it gives that point alone (to rounding:
-    sqrt(eps) of the largest value of the call, which a reduction's
-    rounding stays far below even where its terms cancel, and the same
-    finiteness; the complex step's copy, a real point, must have no
-    imaginary part). A func that reduces over the whole array
-    (``np.sum(x)`` without ``axis=0``, ``np.mean(x)``, ``x.max()``,
-    ``np.linalg.norm(x)``) gives every point a value that depends on the
-    others: a derivative from it would be wrong without a word. Off NumPy
-    (PyTorch and JAX on the CPU: :func:`values_in_host_memory`), the answer
-    is one scalar read per derivative, a memory read.
-    """
-    copy_value = values[:, -EXTRA]
-    at_x = xp.reshape(f0, (copy_value.shape[0], -1))[:, 0]
-    numpy = type(values) is np.ndarray
-    if numpy and (copy_value == at_x).all():  # the common case: the same bits
-        return
-    eps = machine_eps(xp, problem.dtype)
-    kept = values[:, : values.shape[1] - EXTRA + 1]  # the sentinel's value is not the scale
-    with np.errstate(all="ignore"):
-        finite = xp.isfinite(at_x)
-        differs = finite != xp.isfinite(copy_value)
-        if xp.isdtype(copy_value.dtype, "complex floating"):
-            differs = differs | (finite & (xp.imag(copy_value) != 0))
-            copy_value = xp.real(copy_value)
-            kept = xp.real(kept)
-        absolute = xp.where(xp.isfinite(kept), xp.abs(kept), 0.0)
-        scale = xp.maximum(xp.abs(at_x), xp.max(absolute, axis=1))
-        gap = xp.abs(copy_value - at_x)
-        differs = differs | (finite & (gap > math.sqrt(eps) * scale))
-        if not bool(xp.any(differs)):  # one scalar read, in host memory
-            return
-    raise ValueError(
-        "func mixes the points of a batch: its value at an unperturbed copy of x, "
-        "evaluated in the batch, differs from its value at x alone. A vectorized func "
-        "gets the points side by side (coordinates on axis 0, points on the trailing "
-        "axes) and must reduce over the coordinates only: np.sum(x, axis=0), not "
-        "np.sum(x), x.max() or np.linalg.norm(x) without axis=0. A func written for "
-        "one point works with vectorized=False."
-    )
 
 
 def _run_one_call(layout, chunks, head, m, combine_unit, values_of, problem):
@@ -634,7 +192,7 @@ def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
             unit.index, (unit.g0, unit.g1), (unit.b0, unit.b1), xp.reshape(values, shape)
         )
         if assembly is None:
-            assembly = _Assembly(xp, unit.family.groups, size)
+            assembly = _layout.Assembly(xp, unit.family.groups, size)
         assembly.add(unit, result)
         if unit.last:
             done.append(assembly.result())
@@ -653,7 +211,7 @@ def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
             while next_unit < len(units) and units[next_unit].end <= p1:
                 unit = units[next_unit]
                 next_unit += 1
-                unit_values = _take_range(xp, pending, unit.start, unit.end)
+                unit_values = _layout.take_range(xp, pending, unit.start, unit.end)
                 pending = [(s, v) for s, v in pending if s + v.shape[-1] > unit.end]
                 finish(unit, unit_values)
     return done
@@ -709,11 +267,11 @@ def run_linear(
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
     outputs = (1 + (error is not None)) * scheme.weights.shape[1]
     outputs += 0 if levels is None else levels.shape[1]
-    rows_bytes = outputs * m * family.groups * size * itemsize_of(xp, dtype)
+    rows_bytes = outputs * m * family.groups * size * _layout.itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
     if not own_base and size:
         layout = _linear_layout(
-            problem, family, m, kept, at_x is not None and may_mix(problem.evaluator, x4)
+            problem, family, m, kept, at_x is not None and _mixing.may_mix(problem.evaluator, x4)
         )
         if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
             at_x = at_x if layout.calls[-1][4] else None  # no room in the call: no check
@@ -752,10 +310,12 @@ def run_linear(
     return rows
 
 
-def _linear_layout(problem, family, m: int, kept: int, check: bool) -> _Layout:
+def _linear_layout(problem, family, m: int, kept: int, check: bool) -> _layout.Layout:
     """The layout of one linear scheme's family around the problem's x."""
-    point_bytes = itemsize_of(problem.xp, _points.points_dtype(problem.xp, family, problem.dtype))
-    return _layout(
+    point_bytes = _layout.itemsize_of(
+        problem.xp, _points.points_dtype(problem.xp, family, problem.dtype)
+    )
+    return _layout.plan_layout(
         (family,),
         problem.n,
         problem.size,

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import evaluators as _evaluators
+from . import mixing as _mixing
 from . import points as _points
 
 __all__ = ["linear_rows"]
@@ -55,8 +56,8 @@ def linear_rows(
     The points are written with ndarray methods and func is called once;
     ``engine.combine_linear`` turns the values into outputs, the same
     arithmetic as on any other path. With ``at_x`` (func at x) the batch
-    ends with a copy of base point 0, checked by ``engine.check_not_mixing``,
-    and the sentinel (``engine.sentinel_direction``).
+    ends with a copy of base point 0, checked by ``mixing.check_not_mixing``,
+    and the sentinel (``mixing.sentinel_direction``).
     """
     from . import engine as _engine
 
@@ -67,8 +68,8 @@ def linear_rows(
     if family.is_complex:
         dtype = np.complex128 if dtype == np.float64 else np.complex64
     total = groups * sets * size
-    copy = at_x is not None and _engine.may_mix(problem.evaluator)
-    extra = _engine.EXTRA * copy
+    copy = at_x is not None and _mixing.may_mix(problem.evaluator)
+    extra = _mixing.EXTRA * copy
     pad = total + extra == n and n > 1
     out = np.empty((n, total + extra + pad), dtype=dtype)
     x2 = x.reshape(n, size)
@@ -90,14 +91,14 @@ def linear_rows(
     if copy or pad:
         out[:, total:] = x2[:, :1]
     if copy:
-        out[:, total + 1] = _points.sentinel(x2[:, 0], _engine.sentinel_direction(problem))
+        out[:, total + 1] = _points.sentinel(x2[:, 0], _mixing.sentinel_direction(problem))
     m = math.prod(head)
     (values,) = problem.evaluator.batches(
         problem.xp, ((out, total + extra),), head, problem.device
     )
     if copy:
         values = values.reshape(m, total + extra)
-        _engine.check_not_mixing(problem.xp, problem, values, at_x)
+        _mixing.check_not_mixing(problem.xp, problem, values, at_x)
         problem.evaluator.nfev -= extra  # nfev counts the derivative's points, not the check
         values = values[:, :total]
     values = values.reshape(m, groups, sets, size)

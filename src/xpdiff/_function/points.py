@@ -138,7 +138,7 @@ def build(
     ``dtype`` the points' dtype. With ``copy``, a host array ``(n,)`` of
     multipliers d, two points follow the rectangles' points: an unperturbed
     copy of base point 0 and the sentinel ``x0 + d * (|x0| + 1)``
-    (``engine.check_not_mixing``); x0 is ``copy_base``'s first point where
+    (``mixing.check_not_mixing``); x0 is ``copy_base``'s first point where
     given (``(n, 1, 1, size)``), else ``x4``'s.
     The padding column repeats the first base point (see
     ``evaluators.unpad``).

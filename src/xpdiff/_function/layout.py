@@ -1,0 +1,212 @@
+"""Where the points of a derivative go: calls of func and units of the combination.
+
+:func:`plan_layout` lays the point families of a scheme out in one flat order,
+splits them into calls of func (``max_batch``, the memory budget, the workers)
+and into units of whole groups for the combination (the budget alone), and
+says where the points that check func (``mixing``) join the last call;
+:class:`Assembly` joins a family's unit results. Host-side bookkeeping: only
+``take_range`` and ``Assembly`` touch arrays, with the standard's ``concat``.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from typing import Any
+
+import numpy as np
+
+from . import points as _points
+from .mixing import EXTRA
+
+__all__ = ["Assembly", "Layout", "Unit", "itemsize_of", "plan_layout", "rectangles", "take_range"]
+
+
+class Unit:
+    """Groups ``g0 .. g1 - 1`` of a family around base points ``b0 .. b1 - 1``.
+
+    Its values are the flat points ``start .. end - 1``, combined together;
+    ``last`` marks the family's last unit.
+    """
+
+    __slots__ = ("b0", "b1", "end", "family", "g0", "g1", "index", "last", "start")
+
+    def __init__(self, index, family, g0, g1, b0, b1, segment_start):
+        self.index, self.family, self.g0, self.g1, self.b0, self.b1 = index, family, g0, g1, b0, b1
+        self.start = segment_start + g0 * family.sets * (b1 - b0)
+        self.end = segment_start + g1 * family.sets * (b1 - b0)
+        self.last = False
+
+
+class Layout:
+    """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
+
+    __slots__ = ("calls", "in_flight", "total", "units")
+    calls: list
+    in_flight: int
+    total: int
+    units: list
+
+
+_ITEMSIZE: dict = {}
+
+
+def itemsize_of(xp, dtype) -> int:
+    """Bytes per element of a floating ``dtype`` (cached per library and dtype)."""
+    key = (type(dtype).__module__, dtype)
+    size = _ITEMSIZE.get(key)
+    if size is None:
+        bits = xp.finfo(dtype).bits
+        size = 2 * bits // 8 if xp.isdtype(dtype, "complex floating") else bits // 8
+        _ITEMSIZE[key] = size
+    return size
+
+
+@functools.lru_cache(maxsize=128)
+def plan_layout(
+    families: tuple,
+    n: int,
+    size: int,
+    m: int,
+    budget: int,
+    kept_bytes: int,
+    point_bytes: int,
+    value_bytes: int,
+    max_batch: int | None,
+    min_calls: int,
+    copy: bool = False,
+) -> Layout:
+    """Segments, units and calls of ``families`` around ``size`` base points (cached).
+
+    With ``copy``, two more points follow the last (``EXTRA``): an
+    unperturbed copy of base point 0 in the last call, whose value tells a
+    func that mixes the points of a batch (``mixing.check_not_mixing``), and a
+    sentinel (``mixing.sentinel_direction``) that shifts any reduction over
+    the batch; left out where the calls have no room for them (``max_batch``
+    filled exactly, or one point per call: a func cannot mix points then),
+    so they never cost a call.
+    """
+    available = max(0, budget - kept_bytes)
+    # held at once: the points and values of a call and of the one before it, while a
+    # unit spans both, and a unit's values (joined from the calls) with one temporary of
+    # their size: a quarter of what the result leaves for each
+    in_flight = max(1, available // 4 // (n * point_bytes + m * value_bytes))
+    unit_points = max(1, available // 4 // (m * value_bytes))
+
+    segments, units, start = [], [], 0
+    for index, family in enumerate(families):
+        sets = family.sets
+        if sets * size <= unit_points:
+            blocks = [(0, size)]
+        else:
+            width = max(1, unit_points // sets)
+            blocks = [(b, min(b + width, size)) for b in range(0, size, width)]
+        for b0, b1 in blocks:
+            segments.append((family, b0, b1, start))
+            per_unit = max(1, unit_points // (sets * (b1 - b0)))
+            for g0 in range(0, family.groups, per_unit):
+                unit = Unit(index, family, g0, min(g0 + per_unit, family.groups), b0, b1, start)
+                units.append(unit)
+            start = units[-1].end
+        units[-1].last = True
+    total = start
+
+    per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
+    if max_batch is not None:
+        per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
+    count = min(total, max(-(-total // per_call), min_calls))
+    bounds = [total * c // count for c in range(count + 1)]
+    # the copy and the sentinel join the last call where it has room: never one more call
+    copy = copy and bounds[-1] - bounds[-2] + EXTRA <= per_call
+    bounds[-1] += EXTRA * copy
+    layout = Layout()
+    # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
+    layout.calls = [
+        (
+            p0,
+            min(p1, total),
+            rectangles(segments, p0, min(p1, total)),
+            p1 - p0 == n > 1,
+            p1 > total,
+        )
+        for p0, p1 in itertools.pairwise(bounds)
+    ]
+    layout.units, layout.total, layout.in_flight = units, total, in_flight
+    return layout
+
+
+def rectangles(segments, p0: int, p1: int) -> list:
+    """The rectangles (family sets x base points) that flat points ``p0 .. p1-1`` cover."""
+    rects = []
+    for family, b0, b1, start in segments:
+        width = b1 - b0
+        end = start + family.groups * family.sets * width
+        lo, hi = max(p0, start), min(p1, end)
+        if lo >= hi:
+            continue
+        t0, r0 = divmod(lo - start, width)
+        t1, r1 = divmod(hi - start, width)
+        if t0 == t1:
+            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b0 + r1))
+            continue
+        if r0:
+            rects.append(_points.Rectangle(family, t0, t0 + 1, b0 + r0, b1))
+            t0 += 1
+        if t1 > t0:
+            rects.append(_points.Rectangle(family, t0, t1, b0, b1))
+        if r1:
+            rects.append(_points.Rectangle(family, t1, t1 + 1, b0, b0 + r1))
+    return rects
+
+
+def take_range(xp, pending: list, u0: int, u1: int):
+    """Values of flat points ``u0 .. u1-1`` from the pending ``(start, values)`` list."""
+    parts = []
+    for start, values in pending:
+        end = start + values.shape[-1]
+        lo, hi = max(u0, start), min(u1, end)
+        if lo < hi:
+            parts.append(
+                values if (lo, hi) == (start, end) else values[:, lo - start : hi - start]
+            )
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
+
+
+class Assembly:
+    """A family's unit results joined: groups along axis 1, base points along the last.
+
+    NumPy writes each unit into one array made at the first unit, so that the
+    result exists once; other libraries join the units with ``concat`` at the
+    end (JAX arrays cannot be written to), which holds the result twice.
+    """
+
+    def __init__(self, xp, groups: int, size: int):
+        self.xp, self.groups, self.size = xp, groups, size
+        self.pieces: list = []
+        self.out: Any = None
+
+    def add(self, unit, piece) -> None:
+        if type(piece) is np.ndarray and (unit.g1 - unit.g0, unit.b1 - unit.b0) != (
+            self.groups,
+            self.size,
+        ):
+            if self.out is None:
+                shape = (*piece.shape[:1], self.groups, *piece.shape[2:-1], self.size)
+                self.out = np.empty(shape, dtype=piece.dtype)
+            self.out[:, unit.g0 : unit.g1, ..., unit.b0 : unit.b1] = piece
+            return
+        self.pieces.append(((unit.b0, unit.b1), piece))
+
+    def result(self):
+        if self.out is not None:
+            return self.out
+        pieces, xp = self.pieces, self.xp
+        if len(pieces) == 1:
+            return pieces[0][1]
+        rows: list[list] = []
+        for block, piece in pieces:
+            if not rows or rows[-1][0] != block:
+                rows.append([block, []])
+            rows[-1][1].append(piece)
+        joined = [parts[0] if len(parts) == 1 else xp.concat(parts, axis=1) for _, parts in rows]
+        return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)

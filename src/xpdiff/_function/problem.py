@@ -1,0 +1,174 @@
+"""The checked arguments of one function-mode derivative: :class:`Problem` and :func:`setup`.
+
+Every public function of function mode starts here: func, x, the method and its
+settings, the side of each coordinate, the evaluator that the arguments ask for
+and the memory budget, checked once and held in a :class:`Problem` that the
+engine (``engine``) and the methods read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import _backend, _budget, _validation
+from . import evaluators as _evaluators
+from . import settings as _settings
+
+__all__ = ["Problem", "machine_eps", "parse_sides", "setup"]
+
+
+@dataclass(slots=True)
+class Problem:
+    """The checked arguments of one derivative."""
+
+    xp: Any
+    device: Any
+    method: str
+    settings: Any  # _settings.Settings, or _settings.AdaptiveSettings for method="adaptive"
+    sides: tuple
+    one_sided: bool  # some coordinate has a side
+    evaluator: _evaluators.Evaluator
+    x: Any  # the point(s), (n, *B), real floating; never given to func
+    shape: tuple  # the caller's x shape
+    n: int
+    batch_shape: tuple
+    size: int
+    max_batch: int | None
+    full_output: bool
+    budget: int
+
+    @property
+    def dtype(self):
+        return self.x.dtype
+
+    def base_points(self):
+        """``x`` as ``(n, 1, 1, size)`` and as ``(1, n, 1, size)`` (see ``_points``)."""
+        xp = self.xp
+        x4 = xp.reshape(self.x, (self.n, 1, 1, self.size))
+        xg = xp.reshape(self.x, (1, self.n, 1, self.size))
+        return x4, xg
+
+
+# --- arguments ---------------------------------------------------------------------------
+
+
+def _real_point(xp, x):
+    """``x`` as a real floating array: integers and bools to float64, float16 to float32."""
+    dtype = x.dtype
+    if dtype == xp.float64 or dtype == xp.float32:
+        return x
+    if xp.isdtype(dtype, "complex floating"):
+        raise TypeError(f"x must be real, got dtype {dtype}")
+    if xp.isdtype(dtype, ("integral", "bool")):
+        return xp.astype(x, _backend.widest_float(xp))
+    if not xp.isdtype(dtype, "real floating"):
+        raise TypeError(f"x must be a real array, got dtype {dtype}")
+    return xp.astype(x, xp.float32)  # float16 and other short floats
+
+
+_MACHINE_EPS: dict = {}
+
+
+def machine_eps(xp, dtype) -> float:
+    """The machine epsilon of a real floating ``dtype`` (cached per library and dtype)."""
+    key = (type(dtype).__module__, dtype)
+    eps = _MACHINE_EPS.get(key)
+    if eps is None:
+        eps = _MACHINE_EPS[key] = float(xp.finfo(dtype).eps)
+    return eps
+
+
+#: numDeriv's side per coordinate (kept here for callers of the engine)
+parse_sides = _validation.sides
+
+
+def _arguments_of_func(args: Any, kwargs: Any) -> tuple[tuple, dict]:
+    """``args`` as a tuple (one object: a tuple of it) and ``kwargs`` as a dict."""
+    if kwargs is None:
+        kwargs = {}
+    elif not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
+    if type(args) is not tuple:
+        args = tuple(args) if isinstance(args, tuple) else (args,)
+    return args, kwargs
+
+
+def setup(
+    func,
+    x,
+    method,
+    side,
+    method_args,
+    *,
+    args,
+    kwargs,
+    vectorized,
+    max_batch,
+    workers,
+    full_output,
+    methods: tuple[str, ...] = _settings.METHODS,
+    function: str = "grad",
+    defaults: dict | None = None,
+    derivative_order: int = 1,
+) -> Problem:
+    """Check the arguments that every function-mode call shares."""
+    method = _settings.canonical_method(method, methods, function)
+    if not callable(func):
+        raise TypeError(f"func must be callable, got {type(func).__name__}")
+    args, kwargs = _arguments_of_func(args, kwargs)
+    vectorized = _validation.check_bool("vectorized", vectorized)
+    full_output = _validation.check_bool("full_output", full_output)
+    max_batch = _validation.check_max_batch(max_batch)
+    if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            "x is a masked array: function mode cannot honour a mask (every coordinate "
+            "is perturbed); pass x.filled(...) or the unmasked coordinates as a plain array"
+        )
+    xp, x = _backend.array_namespace(x)
+    device = _backend.device_of(x)
+    x = _real_point(xp, x)
+    shape = tuple(x.shape)
+    n = shape[0] if shape else 1
+    if n == 0:
+        raise ValueError("x must have at least one coordinate")
+    if not shape:
+        x = xp.reshape(x, (1,))
+    batch_shape = shape[1:]
+    size = math.prod(batch_shape)
+    sides = _validation.sides(side, n)
+    settings = _settings.method_settings(
+        method,
+        method_args,
+        machine_eps(xp, x.dtype),
+        defaults=defaults,
+        derivative_order=derivative_order,
+    )
+    evaluator = _evaluators.evaluator_for(
+        func,
+        args,
+        kwargs,
+        vectorized=vectorized,
+        workers=workers,
+        complex_batch=method == "complex",
+    )
+    return Problem(
+        xp,
+        device,
+        method,
+        settings,
+        sides,
+        side is not None and any(not math.isnan(s) for s in sides),
+        evaluator,
+        x,
+        shape,
+        n,
+        batch_shape,
+        size,
+        max_batch,
+        full_output,
+        _budget.get_memory_budget(x),
+    )
