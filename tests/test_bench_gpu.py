@@ -11,6 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_gpu
 
+from xpdiff._function.mixing import EXTRA
+
 
 def test_dry_run_writes_every_table(tmp_path, capsys):
     assert bench_gpu.main(["--dry-run", "--repeat", "1", "--out", str(tmp_path)]) == 0
@@ -24,7 +26,8 @@ def test_dry_run_writes_every_table(tmp_path, capsys):
         assert f"| {name} | float32 |" in text
     for n in (10, 100):
         assert f"\n| {n} | " in text
-    assert "| 64 | (64, 512) |" in text  # grad's batch: 8 points per coordinate (Richardson)
+    # grad's batch: 8 points per coordinate (Richardson), then the mixing check's two
+    assert f"| 64 | (64, {512 + EXTRA}) |" in text
     rows = [line for line in text.splitlines() if line.startswith("| 64x64, both axes")]
     for library in ("torch", "jax"):  # their columns filled where the library is installed
         try:

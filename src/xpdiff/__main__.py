@@ -389,7 +389,8 @@ def function_mode(best: Found, dim: int, repeat: int) -> int:
     print(
         f"  Times: median of up to {repeat} derivatives (2 s) after a warm-up one, result on "
         f"the host;\n  error: the largest difference from the exact derivative, relative to "
-        f"its largest entry."
+        f"its largest entry;\n  points: what func received, a batched call's two last being "
+        f"a copy of x and a sentinel\n  that check func does not mix the points of a batch."
     )
     return failures
 
