@@ -1,8 +1,8 @@
-"""The test backends: every test that takes ``xp`` runs once per array library.
+"""The test backends: every test that takes ``backend`` runs once per array library.
 
-``xp`` is a :class:`Backend`: its ``asarray`` makes an input on that backend
-(on a non-default device for array-api-strict, read-only for the read-only
-NumPy backend), and ``check`` asserts that a result has the backend's
+``backend`` is a :class:`BackendHarness`: ``backend.xp`` is the library's
+namespace, ``backend.asarray`` makes an input on that backend (on a non-default
+device for array-api-strict, read-only for the read-only NumPy backend), and ``check`` asserts that a result has the backend's
 namespace, device, dtype and shape before comparing values.
 
 A backend whose library is missing is skipped, except where
@@ -157,7 +157,7 @@ def _harness(backend: Backend) -> BackendHarness:
 
 
 @pytest.fixture(params=list(Backend), ids=[b.value for b in Backend], scope="module")
-def xp(request) -> BackendHarness:
+def backend(request) -> BackendHarness:
     """Every installed array backend, as a :class:`BackendHarness`."""
     return _harness(request.param)
 
@@ -181,11 +181,11 @@ def _examples_for(backend: Backend, asked: int) -> int:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
-    """A Hypothesis test taking ``xp`` runs :func:`_examples_for` examples on its backend."""
+    """A Hypothesis test taking ``backend`` runs :func:`_examples_for` examples on its backend."""
     test = getattr(item, "obj", None)
     test = getattr(test, "__func__", test)  # a method's function holds the settings
     callspec = getattr(item, "callspec", None)
-    backend = callspec.params.get("xp") if callspec is not None else None
+    backend = callspec.params.get("backend") if callspec is not None else None
     # @given keeps its settings on the test and reads them when the test is called
     settings = getattr(test, "_hypothesis_internal_use_settings", None)
     if not isinstance(backend, Backend) or settings is None:

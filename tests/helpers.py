@@ -12,7 +12,7 @@ import numpy as np
 BITWISE = {"numpy", "numpy_readonly", "array_api_strict", "dask", "torch"}
 
 
-def assert_gradient_equal(xp, result, expected) -> None:
+def assert_gradient_equal(backend, result, expected) -> None:
     """``result`` (xpdiff on backend ``xp``) equals numpy.gradient's ``expected``.
 
     Checks the container (array or tuple), then namespace, device, dtype and
@@ -27,8 +27,8 @@ def assert_gradient_equal(xp, result, expected) -> None:
         assert not isinstance(result, tuple), "expected one array, got a tuple"
         pairs = [(result, expected)]
     for res, exp in pairs:
-        values = xp.check(res, dtype=exp.dtype, shape=exp.shape)
-        if xp.name in BITWISE:
+        values = backend.check(res, dtype=exp.dtype, shape=exp.shape)
+        if backend.name in BITWISE:
             np.testing.assert_array_equal(values, exp, strict=True)
         else:
             eps = np.finfo(exp.dtype).eps
@@ -81,8 +81,8 @@ class CountingNamespace:
     __name__ = "counting"
     NOT_OPERATIONS = frozenset({"finfo", "iinfo", "isdtype", "result_type", "can_cast"})
 
-    def __init__(self, xp):
-        self._xp = xp
+    def __init__(self, backend):
+        self._xp = backend
         self.count = 0
 
     def __getattr__(self, name):

@@ -270,36 +270,36 @@ def test_nan_only_where_no_estimate_survives():
 # --- backends ----------------------------------------------------------------------------------
 
 
-def test_backends(xp):
+def test_backends(backend):
     x = np.array([0.3, 0.5, -1.0])
     exact = np.exp(x) * (np.cos(x) - np.sin(x))
 
     def f(p):
-        return xp.xp.sum(xp.xp.exp(p) * xp.xp.cos(p), axis=0)
+        return backend.xp.sum(backend.xp.exp(p) * backend.xp.cos(p), axis=0)
 
-    g = xd.grad(f, xp.asarray(x), method="adaptive")
-    np.testing.assert_allclose(xp.check(g, dtype=np.float64, shape=(3,)), exact, rtol=1e-12)
-    H = xd.hessian(f, xp.asarray(x), method="adaptive")
-    values = xp.check(H, dtype=np.float64, shape=(3, 3))
+    g = xd.grad(f, backend.asarray(x), method="adaptive")
+    np.testing.assert_allclose(backend.check(g, dtype=np.float64, shape=(3,)), exact, rtol=1e-12)
+    H = xd.hessian(f, backend.asarray(x), method="adaptive")
+    values = backend.check(H, dtype=np.float64, shape=(3, 3))
     np.testing.assert_allclose(np.diag(values), -2 * np.exp(x) * np.sin(x), rtol=1e-10)
 
 
-def test_backends_jacobian_full_output(xp):
+def test_backends_jacobian_full_output(backend):
     """A Jacobian with its error, order and step on every backend: namespace, device, dtype
     and shape of each, and honest error estimates."""
     x = np.array([0.3, 0.5, -1.0])
-    namespace = xp.xp
+    namespace = backend.xp
 
     def f(p):
         return namespace.concat([namespace.sin(p), namespace.exp(p)], axis=0)  # m = 6
 
-    J, info = xd.jacobian(f, xp.asarray(x), method="adaptive", full_output=True)
+    J, info = xd.jacobian(f, backend.asarray(x), method="adaptive", full_output=True)
     with np.errstate(all="ignore"):  # Dask computes the selection (inf - inf) only here
-        values = xp.check(J, dtype=np.float64, shape=(6, 3))
-        error = xp.check(info.error, dtype=np.float64, shape=(6, 3))
+        values = backend.check(J, dtype=np.float64, shape=(6, 3))
+        error = backend.check(info.error, dtype=np.float64, shape=(6, 3))
         for name in ("order", "step"):
-            xp.check(getattr(info, name), dtype=np.float64, shape=(6, 3))
-        xp.check(info.steps, dtype=np.float64, shape=(3,))
+            backend.check(getattr(info, name), dtype=np.float64, shape=(6, 3))
+        backend.check(info.steps, dtype=np.float64, shape=(3,))
     expected = np.vstack([np.diag(np.cos(x)), np.diag(np.exp(x))])
     np.testing.assert_allclose(values, expected, rtol=1e-11, atol=1e-13)
     assert np.all(np.abs(values - expected) <= 10 * error + 1e-300)

@@ -117,15 +117,15 @@ def test_spacing_of_the_wrong_type(spacing):
         xd.gradient(np.arange(5.0), spacing)
 
 
-def test_closed_periodic_coordinates_must_advance(xp):
-    f = xp.asarray(np.sin(np.arange(6.0)))
+def test_closed_periodic_coordinates_must_advance(backend):
+    f = backend.asarray(np.sin(np.arange(6.0)))
     coords = np.array([0.0, 1.0, 2.5, 3.0, 4.5, 5.0, 0.0])  # 7 entries: the last is x0 + period
     with pytest.raises(ValueError, match="must be greater than the first"):
         xd.gradient(f, coords, periodic=True)
     with pytest.raises(ValueError, match="must be greater than the first"):
-        xd.gradient(f, xp.asarray(coords), periodic=True)
+        xd.gradient(f, backend.asarray(coords), periodic=True)
     good = xd.gradient(f, np.append(coords[:-1], 6.0), periodic=True)
-    assert np.isfinite(xp.to_numpy(good)).all()
+    assert np.isfinite(backend.to_numpy(good)).all()
 
 
 # --- backends --------------------------------------------------------------------------------

@@ -139,9 +139,9 @@ class Recorder:
         original = executors.apply_axes
         monkeypatch.setattr(executors, "compiled_program", lambda *args: None)
 
-        def recording(executor, xp, f, jobs, out_dtype):
+        def recording(executor, backend, f, jobs, out_dtype):
             self.calls.append((f, list(jobs), out_dtype))
-            return original(executor, xp, f, jobs, out_dtype)
+            return original(executor, backend, f, jobs, out_dtype)
 
         monkeypatch.setattr(executors, "apply_axes", recording)
 
@@ -553,8 +553,8 @@ def host_cupy(build_dir, monkeypatch):
     monkeypatch.setattr(_backend, "cupy_module", lambda: stand_in)
     original = executors.executor_for
 
-    def executor_for(xp, f):  # Dask keeps its executor, which runs the chunks' one
-        return original(xp, f) if _backend.library_name(f) == "dask" else cupy_executor
+    def executor_for(backend, f):  # Dask keeps its executor, which runs the chunks' one
+        return original(backend, f) if _backend.library_name(f) == "dask" else cupy_executor
 
     monkeypatch.setattr(executors, "executor_for", executor_for)
     monkeypatch.setattr(executors, "compiled_program", lambda *args: None)  # plans, as CuPy

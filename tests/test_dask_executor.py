@@ -139,9 +139,9 @@ def _plans(monkeypatch, f, *spacing, **options):
     plans = []
     original = _dask.apply
 
-    def capture(xp, data, plan, *args, **kwargs):
+    def capture(backend, data, plan, *args, **kwargs):
         plans.append(plan)
-        return original(xp, data, plan, *args, **kwargs)
+        return original(backend, data, plan, *args, **kwargs)
 
     monkeypatch.setattr(_dask, "apply", capture)
     xd.gradient(f, *spacing, **options)

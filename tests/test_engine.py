@@ -483,7 +483,7 @@ def test_a_large_elementwise_scheme_is_built_with_array_operations():
 
 
 @pytest.mark.parametrize("function", ["grad", "jacobian", "hessian"])
-def test_split_units_and_calls_on_every_backend(xp, function):
+def test_split_units_and_calls_on_every_backend(backend, function):
     """A tiny budget splits the groups and base points into units, max_batch the calls.
 
     The split branches of the unit slicing (per-group weights and steps, blocks of
@@ -499,6 +499,6 @@ def test_split_units_and_calls_on_every_backend(xp, function):
     shape = {"grad": x.shape, "jacobian": (3, *x.shape), "hessian": (x.shape[0], *x.shape)}
     whole = derivative(make(func, np), x)
     with xd.memory_budget(6 * 1024):
-        split = derivative(make(func, xp.xp), xp.asarray(x), max_batch=9)
-    values = xp.check(split, dtype=np.float64, shape=shape[function])
+        split = derivative(make(func, backend.xp), backend.asarray(x), max_batch=9)
+    values = backend.check(split, dtype=np.float64, shape=shape[function])
     np.testing.assert_allclose(values, whole, rtol=1e-9, atol=1e-9)

@@ -13,9 +13,9 @@ X0 = np.array([0.5, 1.0, 1.5])
 V0 = np.array([1.0, -2.0, 0.5])
 
 
-def vector_func(xp):
+def vector_func(backend):
     def f(z):
-        return xp.stack([z[0, ...] * z[1, ...], xp.sin(z[2, ...]) * z[0, ...]])
+        return backend.stack([z[0, ...] * z[1, ...], backend.sin(z[2, ...]) * z[0, ...]])
 
     return f
 
@@ -24,9 +24,9 @@ def exact_jacobian(x):
     return np.array([[x[1], x[0], 0.0], [np.sin(x[2]), 0.0, x[0] * np.cos(x[2])]])
 
 
-def scalar_func(xp):
+def scalar_func(backend):
     def f(z):
-        return z[0, ...] ** 2 * z[1, ...] + xp.exp(z[2, ...]) * z[1, ...]
+        return z[0, ...] ** 2 * z[1, ...] + backend.exp(z[2, ...]) * z[1, ...]
 
     return f
 
@@ -40,23 +40,23 @@ def exact_hessian(x):
 
 
 @pytest.mark.parametrize("method", ["Richardson", "complex", "simple"])
-def test_jvp_every_backend(xp, method):
-    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), xp.asarray(V0), method)
-    got = xp.check(value, dtype=np.float64, shape=(2,))
+def test_jvp_every_backend(backend, method):
+    value = xd.jvp(vector_func(backend.xp), backend.asarray(X0), backend.asarray(V0), method)
+    got = backend.check(value, dtype=np.float64, shape=(2,))
     tolerance = 1e-3 if method == "simple" else 1e-10  # a forward difference: O(step)
     assert np.allclose(got, exact_jacobian(X0) @ V0, rtol=tolerance, atol=tolerance)
 
 
-def test_jvp_several_directions_in_one_call(xp):
+def test_jvp_several_directions_in_one_call(backend):
     V = np.stack([V0, np.array([0.0, 1.0, 0.0]), np.zeros(3)], axis=1)
-    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), xp.asarray(V))
-    got = xp.check(value, dtype=np.float64, shape=(2, 3))
+    value = xd.jvp(vector_func(backend.xp), backend.asarray(X0), backend.asarray(V))
+    got = backend.check(value, dtype=np.float64, shape=(2, 3))
     assert np.allclose(got, exact_jacobian(X0) @ V, rtol=1e-10, atol=1e-12)
 
 
-def test_jvp_v_as_numpy_or_list_with_any_backend(xp):
-    value = xd.jvp(vector_func(xp.xp), xp.asarray(X0), V0.tolist())
-    got = xp.check(value, dtype=np.float64, shape=(2,))
+def test_jvp_v_as_numpy_or_list_with_any_backend(backend):
+    value = xd.jvp(vector_func(backend.xp), backend.asarray(X0), V0.tolist())
+    got = backend.check(value, dtype=np.float64, shape=(2,))
     assert np.allclose(got, exact_jacobian(X0) @ V0, rtol=1e-10)
 
 
@@ -142,16 +142,16 @@ def test_jvp_scalar_function_and_max_batch_workers():
 # --- hvp ----------------------------------------------------------------------------------
 
 
-def test_hvp_every_backend(xp):
-    value = xd.hvp(scalar_func(xp.xp), xp.asarray(X0), xp.asarray(V0))
-    got = xp.check(value, dtype=np.float64, shape=(3,))
+def test_hvp_every_backend(backend):
+    value = xd.hvp(scalar_func(backend.xp), backend.asarray(X0), backend.asarray(V0))
+    got = backend.check(value, dtype=np.float64, shape=(3,))
     assert np.allclose(got, exact_hessian(X0) @ V0, rtol=1e-9, atol=1e-9)
 
 
-def test_hvp_several_directions(xp):
+def test_hvp_several_directions(backend):
     V = np.stack([V0, np.eye(3)[0], np.zeros(3)], axis=1)
-    value = xd.hvp(scalar_func(xp.xp), xp.asarray(X0), xp.asarray(V))
-    got = xp.check(value, dtype=np.float64, shape=(3, 3))
+    value = xd.hvp(scalar_func(backend.xp), backend.asarray(X0), backend.asarray(V))
+    got = backend.check(value, dtype=np.float64, shape=(3, 3))
     assert np.allclose(got, exact_hessian(X0) @ V, rtol=1e-9, atol=1e-9)
 
 

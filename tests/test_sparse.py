@@ -174,9 +174,9 @@ def test_groups_never_share_a_row():
 
 
 @pytest.mark.parametrize("method", ["Richardson", "adaptive"])
-def test_backends_dense_pattern(xp, method):
+def test_backends_dense_pattern(backend, method):
     pattern, exact = _pattern()
-    namespace = xp.xp
+    namespace = backend.xp
 
     def f(p):
         return namespace.stack(
@@ -191,10 +191,10 @@ def test_backends_dense_pattern(xp, method):
             ]
         )
 
-    J, info = xd.jacobian(f, xp.asarray(X), method, sparsity=pattern, full_output=True)
+    J, info = xd.jacobian(f, backend.asarray(X), method, sparsity=pattern, full_output=True)
     with np.errstate(all="ignore"):  # Dask computes the selection (inf - inf) only here
-        values = xp.check(J, dtype=np.float64, shape=(7, 6))
-        error = xp.check(info.error, dtype=np.float64, shape=(7, 6))
+        values = backend.check(J, dtype=np.float64, shape=(7, 6))
+        error = backend.check(info.error, dtype=np.float64, shape=(7, 6))
     np.testing.assert_allclose(values, exact, atol=1e-9)
     np.testing.assert_array_equal(values[~pattern], 0.0)
     if method == "adaptive":
