@@ -35,26 +35,36 @@ def _gradient_calls() -> Iterator[Call]:
         f = (rng.standard_normal(shape) * 10).astype(dtype)
         coords = [np.cumsum(rng.uniform(0.5, 1.5, s)) for s in shape]
         for edge_order in (1, 2):
-            yield f"gradient {shape} {dtype} e{edge_order}", lambda f=f, e=edge_order: xd.gradient(
-                f, edge_order=e
+            yield (
+                f"gradient {shape} {dtype} e{edge_order}",
+                lambda f=f, e=edge_order: xd.gradient(f, edge_order=e),
             )
-            yield f"gradient {shape} {dtype} scalar e{edge_order}", lambda f=f, e=edge_order: (
-                xd.gradient(f, *[0.3] * f.ndim, edge_order=e)
+            yield (
+                f"gradient {shape} {dtype} scalar e{edge_order}",
+                lambda f=f, e=edge_order: xd.gradient(f, *[0.3] * f.ndim, edge_order=e),
             )
-            yield f"gradient {shape} {dtype} coords e{edge_order}", lambda f=f, c=coords, e=(
-                edge_order
-            ): xd.gradient(f, *c, edge_order=e)
+            yield (
+                f"gradient {shape} {dtype} coords e{edge_order}",
+                lambda f=f, c=coords, e=(edge_order): xd.gradient(f, *c, edge_order=e),
+            )
         if dtype in ("float64", "float32"):
             for n, accuracy, periodic in itertools.product((1, 2, 3), (2, 4, 6), (False, True)):
                 if shape[-1] < n + accuracy + 1:
                     continue
-                yield f"gradient {shape} {dtype} n{n} a{accuracy} p{periodic}", lambda f=f, n=n, a=(
-                    accuracy
-                ), p=periodic: xd.gradient(f, axis=-1, n=n, accuracy=a, periodic=p)
+                label = f"gradient {shape} {dtype} n{n} a{accuracy} p{periodic}"
+                yield (
+                    label,
+                    lambda f=f, n=n, a=accuracy, p=periodic: xd.gradient(
+                        f, axis=-1, n=n, accuracy=a, periodic=p
+                    ),
+                )
                 if not periodic:
-                    yield f"gradient {shape} {dtype} coords n{n} a{accuracy}", lambda f=f, c=(
-                        coords[-1]
-                    ), n=n, a=accuracy: xd.gradient(f, c, axis=-1, n=n, accuracy=a)
+                    yield (
+                        f"gradient {shape} {dtype} coords n{n} a{accuracy}",
+                        lambda f=f, c=(coords[-1]), n=n, a=accuracy: xd.gradient(
+                            f, c, axis=-1, n=n, accuracy=a
+                        ),
+                    )
     yield "fd_weights", lambda: xd.fd_weights([-1.0, 0.0, 0.5, 2.0], 2, 0.25)
 
 
@@ -84,34 +94,40 @@ def _function_calls() -> Iterator[Call]:
     ]
     for (pname, x), (method, side, args) in itertools.product(points.items(), grad_settings):
         label = f"{pname} {method} side={side} args={args}"
-        yield f"grad {label}", lambda x=x, m=method, s=side, a=args: xd.grad(
-            _sc2, x, m, s, a, full_output=True
+        yield (
+            f"grad {label}",
+            lambda x=x, m=method, s=side, a=args: xd.grad(_sc2, x, m, s, a, full_output=True),
         )
-        yield f"jacobian {label}", lambda x=x, m=method, s=side, a=args: xd.jacobian(
-            _vec, x, m, s, a, full_output=True
+        yield (
+            f"jacobian {label}",
+            lambda x=x, m=method, s=side, a=args: xd.jacobian(_vec, x, m, s, a, full_output=True),
         )
-        yield f"grad max_batch {label}", lambda x=x, m=method, s=side, a=args: xd.grad(
-            _sc2, x, m, s, a, max_batch=3
+        yield (
+            f"grad max_batch {label}",
+            lambda x=x, m=method, s=side, a=args: xd.grad(_sc2, x, m, s, a, max_batch=3),
         )
     for (pname, x), method in itertools.product(points.items(), ["Richardson", "complex"]):
-        yield f"hessian {pname} {method}", lambda x=x, m=method: xd.hessian(
-            _sc2, x, m, full_output=True
+        yield (
+            f"hessian {pname} {method}",
+            lambda x=x, m=method: xd.hessian(_sc2, x, m, full_output=True),
         )
     for pname, x in points.items():
-        yield f"hessian {pname} adaptive", lambda x=x: xd.hessian(
-            _sc2, x, "adaptive", full_output=True
+        yield (
+            f"hessian {pname} adaptive",
+            lambda x=x: xd.hessian(_sc2, x, "adaptive", full_output=True),
         )
         yield f"genD {pname}", lambda x=x: xd.genD(_vec, x, full_output=True)
         yield f"grad elementwise {pname}", lambda x=x: xd.grad(np.sin, x)
-        yield f"grad vectorized=False {pname}", lambda x=x: xd.grad(
-            lambda p: float(np.sum(p**2)), x[:, 0] if x.ndim > 1 else x, vectorized=False
+        yield (
+            f"grad vectorized=False {pname}",
+            lambda x=x: xd.grad(
+                lambda p: float(np.sum(p**2)), x[:, 0] if x.ndim > 1 else x, vectorized=False
+            ),
         )
 
 
 def _flatten(value: Any) -> list[np.ndarray]:
     """The arrays of a result: values, error estimates, genD's D (old or new result types)."""
-    if isinstance(value, tuple) and len(value) == 2 and not isinstance(value[0], np.ndarray | tuple):
-        value = tuple(value)
     if hasattr(value, "D"):
         return [np.asarray(value.D)]
     if isinstance(value, tuple | list):
@@ -119,7 +135,7 @@ def _flatten(value: Any) -> list[np.ndarray]:
     if hasattr(value, "error") and hasattr(value, "nfev"):
         return [np.asarray(value.error)]
     if hasattr(value, "value") and hasattr(value, "error"):
-        return _flatten(value.value) + [np.asarray(value.error)]
+        return [*_flatten(value.value), np.asarray(value.error)]
     return [np.asarray(value)]
 
 

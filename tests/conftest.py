@@ -2,8 +2,9 @@
 
 ``backend`` is a :class:`BackendHarness`: ``backend.xp`` is the library's
 namespace, ``backend.asarray`` makes an input on that backend (on a non-default
-device for array-api-strict, read-only for the read-only NumPy backend), and ``check`` asserts that a result has the backend's
-namespace, device, dtype and shape before comparing values.
+device for array-api-strict, read-only for the read-only NumPy backend), and
+``backend.check`` asserts that a result has the backend's namespace, device,
+dtype and shape before comparing values.
 
 A backend whose library is missing is skipped, except where
 ``XPDIFF_REQUIRE_BACKENDS=1`` (CI sets it): there a missing library fails.

@@ -7,82 +7,74 @@ evaluation points on the trailing axes (the elementwise ones act elementwise).
 from __future__ import annotations
 
 
-def _weights(backend, x):
+def _weights(xp, x):
     """1, 2, ..., n along axis 0, shaped to broadcast against x."""
     n = x.shape[0]
-    w = backend.arange(1, n + 1, dtype=x.dtype, device=x.device if hasattr(x, "device") else None)
-    return backend.reshape(w, (n,) + (1,) * (x.ndim - 1))
+    w = xp.arange(1, n + 1, dtype=x.dtype, device=x.device if hasattr(x, "device") else None)
+    return xp.reshape(w, (n,) + (1,) * (x.ndim - 1))
 
 
-def make(name, backend):
+def make(name, xp):
     def sin(x):
-        return backend.sin(x)
+        return xp.sin(x)
 
     def sum_sin(x):
-        return backend.sum(backend.sin(x), axis=0)
+        return xp.sum(xp.sin(x), axis=0)
 
     def func1(x):
-        return backend.sin(10 * x) - backend.exp(-x)
+        return xp.sin(10 * x) - xp.exp(-x)
 
     def sc2(x):
         n = x.shape[0]
-        return backend.sum(_weights(backend, x) * (backend.exp(x) - x), axis=0) / n
+        return xp.sum(_weights(xp, x) * (xp.exp(x) - x), axis=0) / n
 
     def rosenbrock(x):
-        return backend.sum(
-            100 * (x[1:, ...] - x[:-1, ...] ** 2) ** 2 + (1 - x[:-1, ...]) ** 2, axis=0
-        )
+        return xp.sum(100 * (x[1:, ...] - x[:-1, ...] ** 2) ** 2 + (1 - x[:-1, ...]) ** 2, axis=0)
 
     def cubic_mix(x):
-        return backend.sum(x**3, axis=0) + x[0, ...] * x[1, ...] - 2 * x[-1, ...]
+        return xp.sum(x**3, axis=0) + x[0, ...] * x[1, ...] - 2 * x[-1, ...]
 
     def exp_cos(x):
-        return backend.sum(backend.exp(x) * backend.cos(x), axis=0)
+        return xp.sum(xp.exp(x) * xp.cos(x), axis=0)
 
     def log_quad(x):
-        return backend.sum(backend.log(1 + x**2), axis=0) + x[0, ...] * x[1, ...]
+        return xp.sum(xp.log(1 + x**2), axis=0) + x[0, ...] * x[1, ...]
 
     def exp_elem(x):
-        return backend.exp(x)
+        return xp.exp(x)
 
     def xexp(x):
-        return backend.sum(x * backend.exp(x), axis=0)
+        return xp.sum(x * xp.exp(x), axis=0)
 
     def gauss(x):
-        return backend.exp(-backend.sum(x**2, axis=0) / 2)
+        return xp.exp(-xp.sum(x**2, axis=0) / 2)
 
     def vec_m2n3(x):
-        return backend.stack(
-            [x[0, ...] * x[1, ...] * x[2, ...], backend.sin(x[0, ...]) + x[1, ...] ** 2]
-        )
+        return xp.stack([x[0, ...] * x[1, ...] * x[2, ...], xp.sin(x[0, ...]) + x[1, ...] ** 2])
 
     def vec_m3n3(x):
-        return backend.stack(
-            [
-                backend.exp(x[0, ...]) - x[1, ...],
-                x[0, ...] * x[1, ...],
-                backend.sin(x[2, ...]) * x[0, ...],
-            ]
+        return xp.stack(
+            [xp.exp(x[0, ...]) - x[1, ...], x[0, ...] * x[1, ...], xp.sin(x[2, ...]) * x[0, ...]]
         )
 
     def vec_m4n2(x):
         a, b = x[0, ...], x[1, ...]
-        return backend.stack([a**2, a * b, backend.cos(b), backend.exp(a + b)])
+        return xp.stack([a**2, a * b, xp.cos(b), xp.exp(a + b)])
 
     def func2(x):
-        return backend.concat([backend.sin(x), backend.cos(x)], axis=0)
+        return xp.concat([xp.sin(x), xp.cos(x)], axis=0)
 
     def gend_doc(x):
-        return backend.stack([x[0, ...], x[0, ...], x[1, ...] ** 2])
+        return xp.stack([x[0, ...], x[0, ...], x[1, ...] ** 2])
 
     def cubic3(x):
-        return backend.sum(x**3, axis=0) + x[0, ...] * x[1, ...] * x[2, ...]
+        return xp.sum(x**3, axis=0) + x[0, ...] * x[1, ...] * x[2, ...]
 
     def expcos2(x):
-        return backend.exp(x[0, ...]) * backend.cos(x[1, ...]) + x[0, ...] * x[1, ...] ** 2
+        return xp.exp(x[0, ...]) * xp.cos(x[1, ...]) + x[0, ...] * x[1, ...] ** 2
 
     def vec_m2n2(x):
-        return backend.stack([x[0, ...] * x[1, ...], backend.exp(x[0, ...] - x[1, ...] ** 2)])
+        return xp.stack([x[0, ...] * x[1, ...], xp.exp(x[0, ...] - x[1, ...] ** 2)])
 
     return locals()[name]
 

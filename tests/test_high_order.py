@@ -329,7 +329,7 @@ def test_agrees_with_findiff_nonuniform(n, accuracy):
 )
 def test_dtype_rules(backend, data, coords, out):
     if not backend.supports(data):
-        pytest.skip(f"{xp.name} has no {np.dtype(data).name}")
+        pytest.skip(f"{backend.name} has no {np.dtype(data).name}")
     x = np.linspace(0.0, 1.0, 40)
     values = 5 * np.sin(3 * x) + 10
     if np.dtype(data).kind == "c":

@@ -218,7 +218,7 @@ def test_timedelta64():
 @pytest.mark.parametrize("dt", [np.float16, np.float32, np.float64])
 def test_inexact_dtypes(backend, dt):
     if not backend.supports(dt):
-        pytest.skip(f"{xp.name} has no {np.dtype(dt).name}")
+        pytest.skip(f"{backend.name} has no {np.dtype(dt).name}")
     x = np.array([1, 2, 3], dtype=dt)
     res = xd.gradient(backend.asarray(x))
     assert res.dtype == backend.dtype(np.diff(x).dtype)
@@ -235,7 +235,7 @@ def test_values(backend):
 @pytest.mark.parametrize("f_dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
 def test_f_decreasing_unsigned_int(backend, f_dtype):
     if not backend.supports(f_dtype):
-        pytest.skip(f"{xp.name} has no {np.dtype(f_dtype).name}")
+        pytest.skip(f"{backend.name} has no {np.dtype(f_dtype).name}")
     f = np.array([5, 4, 3, 2, 1], dtype=f_dtype)
     res = backend.check(xd.gradient(backend.asarray(f)), dtype=np.float64, shape=(5,))
     np.testing.assert_array_equal(res, [-1] * len(f))
@@ -253,7 +253,7 @@ def test_f_signed_int_big_jump(backend, f_dtype):
 @pytest.mark.parametrize("x_dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
 def test_x_decreasing_unsigned(backend, x_dtype):
     if not backend.supports(x_dtype):
-        pytest.skip(f"{xp.name} has no {np.dtype(x_dtype).name}")
+        pytest.skip(f"{backend.name} has no {np.dtype(x_dtype).name}")
     x = np.array([3, 2, 1], dtype=x_dtype)
     f = np.array([0, 2, 4])
     for coords in (x, backend.asarray(x)):

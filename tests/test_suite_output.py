@@ -38,7 +38,8 @@ def _pytest(
 def test_ids_name_the_backend_and_files_print_once(tmp_path: Path) -> None:
     for name in ("test_one.py", "test_two.py"):
         (tmp_path / name).write_text(
-            "def test_a(xp):\n    assert xp.name\n\ndef test_b(xp):\n    assert xp.name\n"
+            "def test_a(backend):\n    assert backend.name\n\n"
+            "def test_b(backend):\n    assert backend.name\n"
         )
     collected = _pytest(tmp_path, "--collect-only", "-q")
     ids = [line for line in collected.stdout.splitlines() if "::" in line]
@@ -98,8 +99,8 @@ COUNTS = collections.Counter()
 
 @settings(max_examples=40, database=None, deadline=None)
 @given(st.integers())
-def test_property(xp, i):
-    COUNTS[xp.name] += 1
+def test_property(backend, i):
+    COUNTS[backend.name] += 1
 
 @settings(max_examples=40, database=None, deadline=None)
 @given(st.integers())
