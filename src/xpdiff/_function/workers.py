@@ -49,11 +49,13 @@ def terminate_pool(pool: Any) -> None:
     # before 3.14 the executor lists its processes only in this attribute
     processes = list((getattr(pool, "_processes", None) or {}).values())
     # tasks that map already cancelled: Python 3.11's manager thread would fail on them
-    # ("InvalidStateError: CANCELLED") when it finds the workers gone
+    # ("InvalidStateError: CANCELLED") when it finds the workers gone; removing them
+    # from the dict races with its queue of ids (KeyError), so their futures are
+    # swapped for cancelled ones that take any outcome silently
     pending = getattr(pool, "_pending_work_items", None) or {}
-    for key, item in list(pending.items()):
+    for item in list(pending.values()):
         if item.future.cancelled():
-            pending.pop(key, None)
+            item.future = _dropped_future()
     for process in processes:
         process.terminate()
     for process in processes:
@@ -64,6 +66,22 @@ def terminate_pool(pool: Any) -> None:
     # its manager thread now sees dead workers and fails the waiting tasks (cancelling
     # them here as well races with it on Python < 3.12): only that thread is waited for
     pool.shutdown(wait=True)
+
+
+def _dropped_future() -> Any:
+    """A cancelled future whose set_result and set_exception do nothing (see terminate_pool)."""
+    import concurrent.futures
+
+    class Dropped(concurrent.futures.Future):
+        def set_result(self, result: Any) -> None:
+            pass
+
+        def set_exception(self, exception: BaseException | None) -> None:
+            pass
+
+    future = Dropped()
+    future.cancel()
+    return future
 
 
 def note_worker_failure(exc: BaseException) -> None:
