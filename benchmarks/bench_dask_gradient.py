@@ -95,7 +95,7 @@ def part2(shape, chunks, memory_limit: str) -> None:
     )
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
+            n_workers=2, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -154,7 +154,7 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
         Client(cluster) as client,
     ):
         part1(side, chunk, args.repeat, client)

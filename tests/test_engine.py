@@ -229,7 +229,7 @@ def test_workers_on_a_dask_cluster():
     x = np.linspace(0.2, 1.4, 4)
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
