@@ -10,17 +10,19 @@ def is_weak(weight: object) -> bool:
     return type(weight) in (int, float, complex)
 
 
+def typed_weight_dtypes(region: Any) -> list:
+    """The dtypes of ``region``'s weights that take part in promotion (not weak numbers)."""
+    if region.kind == "difference":
+        return [] if is_weak(region.divisor) else [region.divisor.dtype]
+    if region.lazy_weights is not None:
+        return [region.weight_dtype]
+    return [t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)]
+
+
 def work_dtype(xp: Any, data_dtype: Any, region: Any) -> Any:
     """The dtype NumPy 2 computes ``region``'s formula in, from the data and typed weights."""
     dtype = data_dtype
-    if region.kind == "difference":
-        typed = [] if is_weak(region.divisor) else [region.divisor.dtype]
-    elif region.lazy_weights is not None:
-        typed = [region.weight_dtype]
-    else:
-        typed = [
-            t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)
-        ]
+    typed = typed_weight_dtypes(region)
     promoted: list = []  # each distinct dtype once (per-row weights: one per term)
     for weight_dtype in typed:
         if weight_dtype != data_dtype and weight_dtype not in promoted:

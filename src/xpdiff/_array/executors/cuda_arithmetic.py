@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .common import is_weak
+
 __all__ = [
     "PRELUDE",
     "STORAGE",
@@ -231,11 +233,6 @@ def binary(op: str, a: str, b: str, code: str) -> str:
     if code == "f16":
         return f"xpd_h({a} {op} {b})"  # float32 operation, then float16 rounding
     return f"({a} {op} {b})"
-
-
-def is_weak(weight: object) -> bool:
-    """Whether ``weight`` is a Python number: a weak scalar, which takes the data's dtype."""
-    return type(weight) in (int, float, complex)
 
 
 def load(storage_code: str, expr: str) -> str:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import plans as _plans
+from .common import typed_weight_dtypes
 from .cuda_arithmetic import (
     PRELUDE,
     STORAGE,
@@ -144,15 +145,7 @@ class _Writer:
 def _work_code(data: str, region: _plans.Region) -> str:
     """The region's work dtype: NumPy 2's promotion of the data and typed weights."""
     code = data
-    if region.kind == "difference":
-        typed = [] if is_weak(region.divisor) else [region.divisor.dtype]
-    elif region.lazy_weights is not None:
-        typed = [region.weight_dtype]
-    else:
-        typed = [
-            t.weight.dtype for t in region.terms if t.weight is not None and not is_weak(t.weight)
-        ]
-    for dtype in typed:
+    for dtype in typed_weight_dtypes(region):
         code = promote(code, code_of(dtype))
     return code
 
