@@ -157,9 +157,12 @@ def _jvp_one_call(
     else:
         error = None
     x = problem.x if point_dtype == dtype else xp.astype(problem.x, point_dtype)
-    moved = xp.reshape(x, (n, 1, 1)) + xp.reshape(moves, (1, sets, 1)) * xp.reshape(
-        steps_v, (n, 1, k)
-    )
+    # (n, sets, k) with k innermost; for one direction (n, sets): a library's inner loop
+    # then runs over the sets, not over an axis of length 1 (the same numbers)
+    inner = (sets, k) if k > 1 else (sets,)
+    moved = xp.reshape(x, (n, *(1,) * len(inner))) + xp.reshape(
+        moves, (1, sets, *(1,) * (len(inner) - 1))
+    ) * xp.reshape(steps_v, (n, 1, k) if k > 1 else (n, 1))
     points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
     values = problem.evaluator.at(xp, points, device)
     head = tuple(values.shape[:-1])
