@@ -312,6 +312,12 @@ def jax_module() -> Any:
     return jax
 
 
+def torch_tensor_type() -> Any:
+    """``torch.Tensor`` where PyTorch is imported already, else None (nothing is imported)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else torch.Tensor
+
+
 def torch_module() -> Any:
     """The ``torch`` module (imported on first use; for ``interop.as_torch``)."""
     import torch

@@ -25,6 +25,7 @@ from . import cupy as _cupy
 from . import dask as _dask
 from . import generic as _generic
 from . import numpy as _numpy
+from . import torch as _torch
 
 __all__ = ["apply_axes", "compiled_program", "executor_for", "plan_space"]
 
@@ -47,16 +48,19 @@ def plan_space(xp: Any, f: Any, varargs: tuple, axes: tuple[int, ...]) -> tuple[
 def compiled_program(
     f: Any, varargs: tuple, axis: Any, edge_order: Any, n: Any, accuracy: Any, periodic: Any
 ) -> Any:
-    """numpy.gradient's own call on a NumPy array, compiled once (or None: the plans' path).
+    """numpy.gradient's own call, compiled once (or None: the plans' path).
 
-    NumPy arrays are recognized here, before any namespace resolution: the
-    everyday call's whole cost is a dictionary look-up and numpy's ufuncs.
+    NumPy arrays and PyTorch tensors are recognized here by their type,
+    before any namespace resolution: the everyday call's whole cost is a
+    dictionary look-up and the library's own operations.
     """
-    if type(f) is not np.ndarray or n != 1 or type(n) is not int:
+    if n != 1 or type(n) is not int or accuracy is not None or periodic is not False:
         return None
-    if accuracy is not None or periodic is not False:
-        return None
-    return _compiled.program_for(f, varargs, axis, edge_order)
+    if type(f) is np.ndarray:
+        return _compiled.program_for(f, varargs, axis, edge_order)
+    if type(f) is _backend.torch_tensor_type():
+        return _torch.program_for(f, varargs, axis, edge_order)
+    return None
 
 
 def executor_for(xp: Any, f: Any) -> Any:
