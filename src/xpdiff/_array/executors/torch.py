@@ -155,12 +155,14 @@ def _axis_run(torch: Any, shape: tuple[int, ...], axis: int, edge_order: int) ->
     first, last = _index(ndim, axis, slice(0, 1)), _index(ndim, axis, slice(length - 1, length))
     rows = [_index(ndim, axis, slice(r, r + 1)) for r in (0, 1, 2)]
     rows += [_index(ndim, axis, slice(r, r + 1)) for r in (length - 3, length - 2, length - 1)]
-    subtract = torch.sub
+    subtract, two = torch.sub, _divisor(2.0)
 
     def run(f: Any, h: float, out: Any) -> None:
         block = out[interior]
         subtract(f[after], f[before], out=block)
-        if 2.0 * h != 1.0:  # x / 1.0 is x: the generic executor skips it too
+        if h == 1.0:
+            block.div_(two)
+        elif 2.0 * h != 1.0:  # x / 1.0 is x: the generic executor skips it too
             block.div_(_divisor(2.0 * h))
         if edge_order == 1:
             both = out[edges]
