@@ -9,7 +9,9 @@ key of a program built on its first call and cached: every index tuple
 precomputed, the interior difference written straight into the output
 (``out=``), both first-order edges in one operation on strided views. The
 operations are the generic executor's, in its order and dtypes: the same
-bits (on CUDA too: divisors are CPU scalars, as Python numbers are there).
+bits (tested on CPU tensors). Divisors are 0-d CPU float64 tensors, which
+PyTorch takes as it takes a Python float, a CPU scalar, on CUDA too (where
+it multiplies by the reciprocal either way; not yet checked on a GPU).
 Everything else (tensors that require grad, float16, complex, tensors as
 spacing, ``n``, ``accuracy``, ``periodic``) takes the general path.
 """
