@@ -136,6 +136,17 @@ def test_general_path_calls_keep_their_results_and_errors():
         xd.gradient(f.detach(), 0.5, 0.5)
 
 
+def test_torch_func_transforms_take_the_general_path():
+    f = torch.linspace(0.0, 1.0, 7, dtype=torch.float64) ** 2
+    batch = torch.stack([f, 2 * f, -f])
+    batched = torch.func.vmap(xd.gradient)(batch)  # out= has no batching rule
+    _same_bits(batched, torch.stack([xd.gradient(row) for row in batch]))
+    derivative = torch.func.grad(lambda g: (xd.gradient(g) ** 2).sum())(f)
+    g = f.clone().requires_grad_()
+    (xd.gradient(g) ** 2).sum().backward()
+    _same_bits(derivative, g.grad)
+
+
 def test_zero_spacings_keep_their_sign_on_every_path():
     f = torch.tensor([1.0, 3.0, 2.0, 5.0, 4.0], dtype=torch.float64)
     with np.errstate(divide="ignore"):

@@ -12,8 +12,9 @@ operations are the generic executor's, in its order and dtypes: the same
 bits (tested on CPU tensors). Divisors are 0-d CPU float64 tensors, which
 PyTorch takes as it takes a Python float, a CPU scalar, on CUDA too (where
 it multiplies by the reciprocal either way; not yet checked on a GPU).
-Everything else (tensors that require grad, float16, complex, tensors as
-spacing, ``n``, ``accuracy``, ``periodic``) takes the general path.
+Everything else (tensors that require grad or are inside a ``torch.func``
+transform, float16, complex, tensors as spacing, ``n``, ``accuracy``,
+``periodic``) takes the general path.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ Program = Callable[[Any, tuple], Any]
 
 _PROGRAMS: dict[tuple, Program | None] = {}
 _DIVISORS: dict[float, Any] = {}
+_PROBES: dict[str, Callable[[], bool]] = {}
 
 
 def program_for(f: Any, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
@@ -46,8 +48,10 @@ def program_for(f: Any, varargs: tuple, axis: Any, edge_order: Any) -> Program |
     """
     if edge_order is not None and type(edge_order) is not int:
         return None  # bools and the like: the general path's TypeError
-    if f.requires_grad:
-        return None  # out= writes have no derivative: the general path keeps autograd
+    if f.requires_grad or _transforms_active():
+        # out= writes have no derivative nor batching rule: the general path keeps
+        # autograd's graph and works under torch.func.vmap, grad, jacrev...
+        return None
     kinds = tuple(map(_spacing_kind, varargs)) if varargs else ()
     key = (f.shape, f.dtype, axis, edge_order, kinds)
     try:
@@ -62,6 +66,14 @@ def program_for(f: Any, varargs: tuple, axis: Any, edge_order: Any) -> Program |
         tuple(f.shape), f.dtype, axis, 1 if edge_order is None else edge_order, kinds
     )
     return program
+
+
+def _transforms_active() -> bool:
+    """Whether a ``torch.func`` transform is running (the probe looked up once)."""
+    probe = _PROBES.get("transforms")
+    if probe is None:
+        probe = _PROBES["transforms"] = _backend.torch_transforms_probe()
+    return bool(probe())
 
 
 def _spacing_kind(value: Any) -> str | None:
