@@ -16,7 +16,19 @@ from xpdiff._array.executors import compiled
 
 RNG = np.random.default_rng(7)
 
-SHAPES = [(10,), (3,), (200_001,), (7, 5), (300, 301), (5, 4, 3), (3, 40_000)]
+#: one block, several blocks of coordinates (compiled.BLOCK_ELEMENTS) and several of a
+#: uniform axis (compiled.UNIFORM_BLOCK_ELEMENTS), along every axis
+SHAPES = [
+    (10,),
+    (3,),
+    (200_001,),
+    (600_001,),
+    (7, 5),
+    (300, 301),
+    (700, 1000),
+    (5, 4, 3),
+    (3, 40_000),
+]
 
 
 def _same(a, b):

@@ -28,6 +28,10 @@ __all__ = ["program_for"]
 
 #: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
 BLOCK_ELEMENTS = 1 << 16
+#: elements of one block of a uniform axis (a difference and a scale, no scratch): 2 MiB
+#: of float64, one huge page of the output; fewer calls, and measured faster than
+#: BLOCK_ELEMENTS from 1e5 elements on (``benchmarks/bench_gradient.py --targets``)
+UNIFORM_BLOCK_ELEMENTS = 1 << 18
 #: programs kept; a program is a few index tuples, so this is a few hundred KiB at most
 MAX_PROGRAMS = 1024
 
@@ -155,25 +159,27 @@ def _index(ndim: int, axis: int, rows: slice, lead: slice | None = None) -> tupl
     return tuple(index)
 
 
-def _blocks(shape: tuple[int, ...], axis: int, start: int, stop: int) -> list[tuple]:
+def _blocks(
+    shape: tuple[int, ...], axis: int, start: int, stop: int, block: int = BLOCK_ELEMENTS
+) -> list[tuple]:
     """(rows of the axis, leading-axis slice) of each block of rows ``start .. stop - 1``."""
     size = math.prod(shape)
-    if size <= BLOCK_ELEMENTS:
+    if size <= block:
         return [(start, stop, None)]
     if axis == 0:
         per_row = size // shape[0]
-        step = max(1, BLOCK_ELEMENTS // max(1, per_row))
+        step = max(1, block // max(1, per_row))
         return [(r0, min(r0 + step, stop), None) for r0 in range(start, stop, step)]
     per_lead = size // shape[0] // shape[axis] * (stop - start)
-    step = max(1, BLOCK_ELEMENTS // max(1, per_lead))
+    step = max(1, block // max(1, per_lead))
     return [(start, stop, slice(i0, min(i0 + step, shape[0]))) for i0 in range(0, shape[0], step)]
 
 
-def _interior_views(shape: tuple[int, ...], axis: int) -> list[tuple]:
+def _interior_views(shape: tuple[int, ...], axis: int, block: int = BLOCK_ELEMENTS) -> list[tuple]:
     """Per block: (output rows, rows before, same rows, rows after, weight rows)."""
     ndim, length = len(shape), shape[axis]
     views = []
-    for r0, r1, lead in _blocks(shape, axis, 1, length - 1):
+    for r0, r1, lead in _blocks(shape, axis, 1, length - 1, block):
         views.append(
             (
                 _index(ndim, axis, slice(r0, r1), lead),
@@ -195,7 +201,7 @@ def _edge_views(shape: tuple[int, ...], axis: int) -> tuple[tuple, ...]:
 
 def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
     """numpy.gradient's uniform formulas along ``axis`` (spacing ``h``, a number or 0-d)."""
-    interior = _interior_views(shape, axis)
+    interior = _interior_views(shape, axis, UNIFORM_BLOCK_ELEMENTS)
     e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
     subtract, divide, multiply = np.subtract, np.divide, np.multiply
 
