@@ -158,3 +158,48 @@ def test_other_calls_take_the_general_path(varargs, kwargs):
         f, varargs, *args, kwargs.get("accuracy"), kwargs.get("periodic", False)
     )
     assert program is None
+
+
+# --- large calls: blocks shared among threads ------------------------------------------
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+@pytest.mark.parametrize(
+    "shape", [(compiled.UNIFORM_BLOCK_ELEMENTS * 4 + 3,), (1030, 1031), (9, 2**17 + 1)]
+)
+def test_threaded_blocks_match_numpy_to_the_bit(monkeypatch, threads, shape):
+    """Threads share the blocks of a large axis (XPDIFF_NUM_THREADS sets how many):
+    numpy.gradient's bits, NaN and infinity included, for every kind of spacing."""
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", threads)
+    f = RNG.standard_normal(shape)
+    f.flat[[5, 77, -9]] = [np.nan, np.inf, -np.inf]
+    axis = f.ndim - 1
+    coords = np.cumsum(RNG.uniform(0.5, 1.5, shape[axis]))
+    for edge_order in (1, 2):
+        _check(f, edge_order=edge_order)
+        _check(f, *[0.3] * f.ndim, edge_order=edge_order)
+        _check(f, 0.25, axis=axis, edge_order=edge_order)
+        _check(f, coords, axis=axis, edge_order=edge_order)
+
+
+@pytest.mark.filterwarnings("error")  # a worker outside the caller's errstate would warn
+def test_threaded_blocks_keep_the_callers_errstate(monkeypatch):
+    """np.errstate holds in the worker threads too: a zero spacing raises as in NumPy."""
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "2")
+    f = RNG.standard_normal(compiled.UNIFORM_BLOCK_ELEMENTS * 8)
+    with np.errstate(divide="raise", invalid="raise"):
+        with pytest.raises(FloatingPointError):
+            np.gradient(f, 0.0)
+        with pytest.raises(FloatingPointError):
+            xd.gradient(f, 0.0)
+    with np.errstate(all="ignore"):
+        _same(xd.gradient(f, 0.0), np.gradient(f, 0.0))
+
+
+def test_thread_count_setting(monkeypatch):
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "1")
+    assert compiled.threads() == 1
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "5")
+    assert compiled.threads() == 5
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "many")  # not a number: the CPUs, at most 8
+    assert 1 <= compiled.threads() <= compiled.MAX_THREADS

@@ -17,8 +17,10 @@ general path of plans and executors, which stays tested on its own.
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -32,6 +34,12 @@ BLOCK_ELEMENTS = 1 << 16
 #: of float64, one huge page of the output; fewer calls, and measured faster than
 #: BLOCK_ELEMENTS from 1e5 elements on (``benchmarks/bench_gradient.py --targets``)
 UNIFORM_BLOCK_ELEMENTS = 1 << 18
+#: blocks an axis must have before they are shared among threads (from 2**20 elements of
+#: a uniform axis, 2**18 with coordinates): NumPy's ufuncs release the GIL, so each thread
+#: streams its own run of blocks, first touch of the output's fresh pages included
+THREADED_BLOCKS = 4
+#: most threads one call uses (``XPDIFF_NUM_THREADS`` sets the number; 1 turns them off)
+MAX_THREADS = 8
 #: programs kept; a program is a few index tuples, so this is a few hundred KiB at most
 MAX_PROGRAMS = 1024
 
@@ -39,6 +47,52 @@ Program = Callable[[np.ndarray, tuple], Any]
 AxisRun = Callable[[np.ndarray, Any, np.ndarray], None]
 
 _PROGRAMS: dict[tuple, Program | None] = {}
+_POOL: list[Any] = []  # the thread pool and its size, made on first use
+
+
+def threads() -> int:
+    """Threads a large call shares its blocks among: ``XPDIFF_NUM_THREADS``, else the CPUs."""
+    value = os.environ.get("XPDIFF_NUM_THREADS", "")
+    if value.strip().isdigit():
+        return max(1, min(int(value), 64))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, MAX_THREADS))
+
+
+def each_block(step: Callable[[tuple], None], views: Sequence[tuple]) -> None:
+    """``step(view)`` for every block; the blocks shared among threads where there are many.
+
+    Each thread takes one contiguous run of blocks (the blocks write disjoint
+    parts of the output, with the same per-element operations, so the result
+    is the same to the bit), in a copy of the caller's context (``np.errstate``
+    holds in the workers too). The first error is raised after every thread
+    is done with the output.
+    """
+    count = threads() if len(views) >= THREADED_BLOCKS else 1
+    if count <= 1:
+        for view in views:
+            step(view)
+        return
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    if not _POOL or _POOL[1] < count:
+        _POOL[:] = [ThreadPoolExecutor(count, thread_name_prefix="xpdiff"), count]
+    share = -(-len(views) // count)
+    runs = [views[k : k + share] for k in range(0, len(views), share)]
+    futures = [
+        _POOL[0].submit(contextvars.copy_context().run, _serially, step, run) for run in runs[1:]
+    ]
+    try:
+        _serially(step, runs[0])
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _serially(step: Callable[[tuple], None], views: Sequence[tuple]) -> None:
+    for view in views:
+        step(view)
 
 
 def program_for(f: np.ndarray, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
@@ -205,16 +259,27 @@ def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
     e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
     subtract, divide, multiply = np.subtract, np.divide, np.multiply
 
+    threaded = len(interior) >= THREADED_BLOCKS
+
     def run(f: np.ndarray, h: Any, out: np.ndarray) -> None:
         twice, scale = 2.0 * h, cast(Any, divide)
         if type(twice) is float and f.dtype.kind == "f" and _exact_reciprocal(twice):
             # x / 2h and x * (1 / 2h) are the same real number, hence the same
             # rounding, and a product costs a fraction of a quotient
             twice, scale = 1.0 / twice, multiply
-        for target, before, _, after, _ in interior:
-            block = out[target]
-            subtract(f[after], f[before], out=block)
-            scale(block, twice, out=block)
+        if threaded:
+
+            def step(views: tuple) -> None:
+                block = out[views[0]]
+                subtract(f[views[3]], f[views[1]], out=block)
+                scale(block, twice, out=block)
+
+            each_block(step, interior)
+        else:
+            for target, before, _, after, _ in interior:
+                block = out[target]
+                subtract(f[after], f[before], out=block)
+                scale(block, twice, out=block)
         first, last = out[e0], out[l1]
         if edge_order == 1:
             subtract(f[e1], f[e0], out=first)
@@ -256,7 +321,9 @@ def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisR
             return
         if not per_block:
             whole = [w.reshape(weight_shape) for w in _central(d)]
-        for target, before, same, after, rows in interior:
+
+        def step(views: tuple) -> None:
+            target, before, same, after, rows = views
             a, b, c = _central(d[rows.start : rows.stop + 1]) if per_block else whole
             if per_block and ndim > 1:
                 a, b, c = (w.reshape(weight_shape) for w in (a, b, c))
@@ -264,6 +331,8 @@ def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisR
             np.multiply(a, f[before], out=block)
             np.add(block, b * f[same], out=block)
             np.add(block, c * f[after], out=block)
+
+        each_block(step, interior)
         first, last = out[e0], out[l1]
         if edge_order == 1:
             np.subtract(f[e1], f[e0], out=first)
