@@ -203,3 +203,18 @@ def test_thread_count_setting(monkeypatch):
     assert compiled.threads() == 5
     monkeypatch.setenv("XPDIFF_NUM_THREADS", "many")  # not a number: the CPUs, at most 8
     assert 1 <= compiled.threads() <= compiled.MAX_THREADS
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_threaded_blocks_in_a_forked_child(monkeypatch):
+    """A child forked after the pool was made gets a pool of its own (the parent's
+    threads are not in the child: work handed to them would never run)."""
+    import multiprocessing
+
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "2")
+    f = RNG.standard_normal(compiled.UNIFORM_BLOCK_ELEMENTS * 8)
+    expected = np.gradient(f)
+    _same(xd.gradient(f), expected)  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(xd.gradient, (f,)).get(timeout=60)
+    _same(got, expected)

@@ -48,6 +48,8 @@ AxisRun = Callable[[np.ndarray, Any, np.ndarray], None]
 
 _PROGRAMS: dict[tuple, Program | None] = {}
 _POOL: list[Any] = []  # the thread pool and its size, made on first use
+if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads
+    os.register_at_fork(after_in_child=_POOL.clear)
 
 
 def threads() -> int:
