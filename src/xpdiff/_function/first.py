@@ -1,11 +1,12 @@
 """Function mode, first derivatives: numDeriv's grad and jacobian, batched.
 
-Each call is: check the arguments (``_engine.setup``), call func at x to
-learn the output's shape, build the method's scheme on the host
-(``_schemes``: the points and the folded Richardson weights), evaluate all
-its points in one batched call, or the fewest that the memory budget and
-``max_batch`` allow (``_engine.run``), and combine each group's values with
-one weighted reduction (``_engine.combine_linear``). The methods are
+Each call is: check the arguments (``problem.setup``, the shared keywords
+held in one ``problem.CallOptions``), call func at x to learn the output's
+shape, build the method's scheme on the host (``schemes``: the points and
+the folded Richardson weights), evaluate all its points in one batched call,
+or the fewest that the memory budget and ``max_batch`` allow
+(``engine.run``), and combine each group's values with one weighted
+reduction (``engine.combine_linear``). The methods are
 numDeriv's (R/numDeriv.R); which scheme serves which method is the table
 :data:`FIRST_DERIVATIVE_SCHEMES`.
 """
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, Literal, overload
 
 from . import engine as _engine
+from . import problem as _problem
 from . import first_methods as _first_methods
 from . import results as _results
 from . import sparse_first as _sparse_first
@@ -215,19 +217,8 @@ def grad(
     >>> print(np.abs(g * 2 * np.sqrt(x) - 1).max() < 1e-13)
     True
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        side,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(func, x, method, side, method_args, options)
     n = problem.n
     f0, head = _engine.value_at_x(problem)
     elementwise = head == (n,)
@@ -380,20 +371,8 @@ def jacobian(
            [-1. ,  1.9, -1. ,  0. ,  0. ,  0. ],
            [ 0. , -1. ,  1.8, -1. ,  0. ,  0. ]])
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        side,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-        function="jacobian",
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(func, x, method, side, method_args, options, function="jacobian")
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
     if sparsity is not None:

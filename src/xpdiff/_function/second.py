@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, overload
 
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import second_methods as _second_methods
 from . import sparse_second as _sparse_second
@@ -160,18 +161,14 @@ def genD(
     >>> np.round(result.D[2], 5) + 0.0  # numDeriv too gives 1.9999993 for the 2
     array([0., 4., 0., 0., 0., 2., 0., 0., 0.])
     """
-    problem = _engine.setup(
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        options,
         methods=("Richardson",),
         function="genD",
         derivative_order=2,
@@ -313,18 +310,14 @@ def hessian(
     (array([[1330.,  480.],
            [ 480.,  200.]]), 3)
     """
-    problem = _engine.setup(
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        options,
         methods=_second_methods.HESSIAN_METHODS,
         function="hessian",
         defaults={"d": 0.1},
