@@ -16,10 +16,20 @@ from typing import Any
 
 import numpy as np
 
+from .._typing import Array
 from . import points as _points
 from .mixing import EXTRA
 
-__all__ = ["Assembly", "Layout", "Unit", "itemsize_of", "plan_layout", "rectangles", "take_range"]
+__all__ = [
+    "Assembly",
+    "Layout",
+    "Unit",
+    "itemsize_of",
+    "plan_layout",
+    "rectangles",
+    "take_range",
+    "unit_slice",
+]
 
 
 class Unit:
@@ -157,6 +167,32 @@ def rectangles(segments, p0: int, p1: int) -> list:
         if r1:
             rects.append(_points.Rectangle(family, t1, t1 + 1, b0, b0 + r1))
     return rects
+
+
+def unit_slice(array: Array | None, span: tuple[int, int], whole: int, axis: int) -> Any:
+    """``array``'s part that serves one unit: ``span`` ``(start, stop)`` along ``axis``.
+
+    A unit of the combination holds groups ``g0 .. g1 - 1`` of a family of
+    ``whole`` groups around base points ``b0 .. b1 - 1`` of ``whole``
+    (``run``'s ``combine_unit`` gets both spans); an array per group (weights,
+    steps) or per base point (steps, func at x) serves the unit through its
+    part along the groups' or the base points' axis. An axis of length 1
+    broadcasts, and a span of the whole axis needs no part: the array itself
+    (None stays None).
+
+    >>> import numpy as np
+    >>> steps = np.arange(12.0).reshape(1, 3, 1, 4)  # (1, groups, 1, base points)
+    >>> unit_slice(unit_slice(steps, (1, 3), 3, 1), (0, 2), 4, -1)[0, :, 0, :]
+    array([[4., 5.],
+           [8., 9.]])
+    >>> unit_slice(steps, (0, 3), 3, 1) is steps, unit_slice(steps, (1, 2), 3, 0) is steps
+    (True, True)
+    """
+    if array is None or span == (0, whole) or array.shape[axis] == 1:
+        return array
+    index: list[slice] = [slice(None)] * array.ndim
+    index[axis] = slice(span[0], span[1])
+    return array[tuple(index)]
 
 
 def take_range(xp, pending: list, u0: int, u1: int):
