@@ -1,4 +1,4 @@
-"""The type aliases of xpdiff's annotations: ``Array``, ``ArrayLike``, ``Namespace``, ``Device``.
+"""Type aliases for annotations: Array, ArrayLike, Namespace, Device and SparseMatrix.
 
 Array libraries share no static type (the Array API standard is a protocol that
 NumPy, CuPy, PyTorch, JAX and Dask each meet in their own classes, and none is
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-__all__ = ["Array", "ArrayLike", "Device", "Namespace"]
+__all__ = ["Array", "ArrayLike", "Device", "Namespace", "SparseMatrix"]
 
 #: an array of any Array API library (NumPy, CuPy, PyTorch, JAX, Dask, ...)
 Array: TypeAlias = Any
@@ -22,3 +22,5 @@ ArrayLike: TypeAlias = Any
 Namespace: TypeAlias = Any
 #: a device of an array's library (``array_api_compat.device``'s result)
 Device: TypeAlias = Any
+#: a sparse matrix or array (scipy.sparse, cupyx.scipy.sparse): a sparse pattern or result
+SparseMatrix: TypeAlias = Any

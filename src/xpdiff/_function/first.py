@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
+from .._typing import Array, ArrayLike, SparseMatrix
 from . import engine as _engine
-from . import problem as _problem
 from . import first_methods as _first_methods
+from . import problem as _problem
 from . import results as _results
 from . import sparse_first as _sparse_first
 from .first_methods import FIRST_DERIVATIVE_SCHEMES, first_derivatives
@@ -32,11 +33,11 @@ __all__ = ["FIRST_DERIVATIVE_SCHEMES", "first_derivatives", "grad", "jacobian"]
 
 @overload
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -45,16 +46,16 @@ def grad(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[False] = False,
-) -> Any: ...
+) -> Array: ...
 
 
 @overload
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -67,11 +68,11 @@ def grad(
 
 
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -80,7 +81,7 @@ def grad(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-) -> Any | _results.GradResult:
+) -> Array | _results.GradResult:
     """Gradient of a scalar function, numDeriv's ``grad``, in one batched call.
 
     Parameters
@@ -235,11 +236,11 @@ def grad(
 
 @overload
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -248,17 +249,17 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[False] = False,
-    sparsity: Any = None,
-) -> Any: ...
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix: ...
 
 
 @overload
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -267,16 +268,16 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[True],
-    sparsity: Any = None,
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
 ) -> _results.JacobianResult: ...
 
 
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -285,8 +286,8 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-    sparsity: Any = None,
-) -> Any | _results.JacobianResult:
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix | _results.JacobianResult:
     """Jacobian of a vector function, numDeriv's ``jacobian``, in one batched call.
 
     Parameters
