@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -184,7 +184,7 @@ def setup(
     evaluator = _evaluators.evaluator_for(
         func,
         options.args,
-        options.kwargs,
+        cast(dict, options.kwargs),  # checked: a dict
         vectorized=options.vectorized,
         workers=options.workers,
         complex_batch=method == "complex",
