@@ -35,15 +35,19 @@ def test_every_function_checks_the_shared_options_alike(function, options, error
         FUNCTIONS[function](**options)
 
 
-def test_options_are_checked_into_a_new_frozen_object():
+def test_options_are_checked_into_the_problem():
+    """setup checks the options as given: numpy scalars become Python's, one object a tuple."""
     given = _problem.CallOptions(5.0, None, np.bool_(False), np.int64(3), None, 1 == 1)
-    checked = given.checked()
-    assert checked == _problem.CallOptions((5.0,), {}, False, 3, None, True)
-    assert type(checked.vectorized) is bool
-    assert type(checked.max_batch) is int
-    assert given.args == 5.0  # the object given is left as it was
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        checked.max_batch = 4  # type: ignore[misc]
+    problem = _problem.setup(make("sc2", np), [1.0, 2.0], "simple", None, None, given)
+    assert type(problem.max_batch) is int
+    assert problem.max_batch == 3
+    assert problem.full_output is True
+    assert type(problem.evaluator).__name__ == "Pointwise"  # vectorized=np.False_
+    assert problem.evaluator.call.args == (5.0,)
+    assert problem.evaluator.call.kwargs == {}
+    assert given.args == 5.0  # the options given are left as they were
+    with pytest.raises(AttributeError):
+        given.max_batch = 4  # type: ignore[misc]
 
 
 def _fields(problem: _problem.Problem) -> dict:
