@@ -154,6 +154,38 @@ def test_units_of_some_groups_give_the_unsplit_bits(monkeypatch, name, max_batch
         np.testing.assert_array_equal(a, b, strict=True)
 
 
+def _band(n: int) -> np.ndarray:
+    return np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= 1
+
+
+@pytest.mark.parametrize(
+    ("function", "method", "sides"),
+    [
+        ("jacobian", "Richardson", None),
+        ("jacobian", "Richardson", [1, None, -1, None, 1, None]),  # weights per group
+        ("jacobian", "simple", None),
+        ("jacobian", "complex", None),
+        ("hessian", "Richardson", None),
+        ("hessian", "complex", None),
+    ],
+)
+def test_sparse_units_of_some_groups_give_the_unsplit_bits(monkeypatch, function, method, sides):
+    """A sparse derivative's column groups split into units: the same bits."""
+    x = _point((6,))
+    if function == "jacobian":
+        func, options = _elementwise(np), {"side": sides}
+    else:
+        func, options = _sc2(np), {}
+    call = getattr(xd, function)
+    whole = call(func, x, method, sparsity=_band(6), full_output=True, **options)
+    spy = SliceSpy(monkeypatch)
+    with xd.memory_budget(FINEST):
+        split = call(func, x, method, sparsity=_band(6), full_output=True, max_batch=3, **options)
+    assert "groups" in spy.cut
+    np.testing.assert_array_equal(split.value, whole.value, strict=True)
+    np.testing.assert_array_equal(split.error, whole.error, strict=True)
+
+
 def _groups_only_budget(call, x) -> int:
     """The largest power-of-two budget that splits a family's groups and none of its points."""
     for budget in (2.0 ** np.arange(16, 7, -1)).astype(int).tolist():
