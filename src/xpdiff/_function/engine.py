@@ -278,20 +278,13 @@ def run_linear(
             return _fastpath.linear_rows(
                 problem, scheme, f0, head, hg, step, weights, error, levels, finish, at_x
             )
-    per_group = weights.shape[0] > 1 and not elementwise
-    groups_all = (0, family.groups)
+    total = family.groups  # one group when elementwise: its units split base points alone
 
     def combine(index, groups, blocks, values):
-        w, e, s, f = weights, error, step, f0
-        if groups != groups_all:
-            if per_group:
-                w = w[groups[0] : groups[1], ...]
-                e = e if e is None else e[groups[0] : groups[1], ...]
-            if s is not None and not elementwise:
-                s = s[:, groups[0] : groups[1], ...]
-        if blocks != (0, size):
-            s = s if s is None else s[..., blocks[0] : blocks[1]]
-            f = f if f is None else f[..., blocks[0] : blocks[1]]
+        w = _layout.unit_slice(weights, groups, total, 0)
+        e = _layout.unit_slice(error, groups, total, 0)
+        s = _layout.unit_slice(_layout.unit_slice(step, groups, total, 1), blocks, size, -1)
+        f = _layout.unit_slice(f0, blocks, size, -1)
         return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
 
     x_base = problem.base_points()[0] if own_base and at_x is not None else None
