@@ -58,28 +58,16 @@ def _fields(problem: _problem.Problem) -> dict:
     return {**fields, "evaluator": (type(evaluator), call.func, call.args, call.kwargs)}
 
 
-def test_keywords_build_the_same_problem_as_options():
-    """Call sites not yet given a CallOptions pass the keywords: the same checks and Problem."""
+def test_options_reach_the_problem_and_nothing_else_is_taken():
+    """Every call site gives a CallOptions: its checked values land in the Problem,
+    the defaults are the public functions', and a stray keyword is Python's TypeError."""
     func = make("sc2", np)
     options = _problem.CallOptions((2.0,), {"k": 1}, True, 7, None, True)
-    by_options = _problem.setup(func, [1.0, 2.0], "simple", [1, -1], None, options)
-    by_keywords = _problem.setup(
-        func,
-        [1.0, 2.0],
-        "simple",
-        [1, -1],
-        None,
-        args=(2.0,),
-        kwargs={"k": 1},
-        vectorized=True,
-        max_batch=7,
-        workers=None,
-        full_output=True,
-    )
-    assert _fields(by_options) == _fields(by_keywords)
-    assert by_options.max_batch == 7
-    assert by_options.full_output is True
-    with pytest.raises(TypeError, match="options or keywords, not both"):
+    problem = _problem.setup(func, [1.0, 2.0], "simple", [1, -1], None, options)
+    assert problem.max_batch == 7
+    assert problem.full_output is True
+    assert (problem.evaluator.call.args, problem.evaluator.call.kwargs) == ((2.0,), {"k": 1})
+    default = _problem.setup(func, [1.0, 2.0], "simple", None, None)
+    assert (default.max_batch, default.full_output) == (None, False)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'max_batch'"):
         _problem.setup(func, [1.0, 2.0], "simple", None, None, options, max_batch=3)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'max_batches'"):
-        _problem.setup(func, [1.0, 2.0], "simple", None, None, max_batches=3)

@@ -23,6 +23,7 @@ from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
+from . import problem as _problem
 from . import results as _results
 from .derivative_schemes import (
     LadderScheme,
@@ -450,18 +451,13 @@ def derivative(
     if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")
     elementwise = order == 1 and _grad_layout(x, size, max_batch, workers)
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         xp.reshape(x, (size,) if elementwise else (1, size)),
         method,
         None,
         None if method == "adaptive" and order > 1 else method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=METHODS,
         function="derivative",
         defaults=_defaults(method, order),

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _backend
 from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 from .products import as_directions, direction_step, frozen, product_result, run_around
@@ -139,18 +140,13 @@ def hvp(
     >>> np.round(Hv, 8) + 0.0
     array([2., 3.])
     """
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=HVP_METHODS,
         function="hvp",
         defaults={"d": 0.1},

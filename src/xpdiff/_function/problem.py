@@ -119,6 +119,10 @@ class CallOptions(NamedTuple):
     full_output: bool = False
 
 
+#: the public functions' defaults
+DEFAULT_OPTIONS = CallOptions()
+
+
 def _checked_point(x: ArrayLike) -> tuple[Namespace, Device, Array]:
     """x's namespace, device and x itself as a real floating array (masked arrays refused)."""
     if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
@@ -136,27 +140,20 @@ def setup(
     method: object,
     side: object,
     method_args: object,
-    options: CallOptions | None = None,
+    options: CallOptions = DEFAULT_OPTIONS,
     *,
     methods: tuple[str, ...] = _settings.METHODS,
     function: str = "grad",
     defaults: dict | None = None,
     derivative_order: int = 1,
-    **keywords: object,
 ) -> Problem:
     """Check the arguments that every function-mode call shares.
 
-    ``options`` holds the public call's shared keywords; call sites not yet
-    moved to :class:`CallOptions` may give them as ``keywords`` instead
-    (``args=..., kwargs=..., ...``), which build the same object.
+    ``options`` holds the public call's shared keywords (:class:`CallOptions`).
     """
     method = _settings.canonical_method(method, methods, function)
     if not callable(func):
         raise TypeError(f"func must be callable, got {type(func).__name__}")
-    if options is None:
-        options = CallOptions(**keywords)  # type: ignore[arg-type]  # checked below
-    elif keywords:
-        raise TypeError(f"setup takes options or keywords, not both: {sorted(keywords)}")
     args, kwargs = _arguments_of_func(options.args, options.kwargs)
     vectorized = _validation.check_bool("vectorized", options.vectorized)
     full_output = _validation.check_bool("full_output", options.full_output)

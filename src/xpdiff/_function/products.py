@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import _backend
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 
@@ -351,18 +352,13 @@ def jvp(
     >>> bool(np.allclose(xd.jvp(f, x, np.eye(3)), xd.jacobian(f, x), rtol=1e-10))
     True
     """
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=JVP_METHODS,
         function="jvp",
     )
