@@ -73,7 +73,7 @@ def axis_plan(
         key = kept = None
     if kept is not None and _same_coordinates(kept[0], spacing):
         return kept[1]
-    built = _build_axis_plan(xp, device, f, axis, spacing, n, accuracy, edge_order, periodic)
+    built = _build_axis_plan(xp, device, f, axis, spacing, options)
     if key is not None:
         coordinate_plans = sum(kept is not None for kept, _ in _PLANS.values())
         if len(_PLANS) >= MAX_PLANS or coordinate_plans >= MAX_COORDINATE_PLANS:
@@ -120,16 +120,10 @@ def _materialized(plan: _plans.AxisPlan) -> _plans.AxisPlan:
 
 
 def _build_axis_plan(
-    xp: Any,
-    device: Any,
-    f: Any,
-    axis: int,
-    spacing: Spacing,
-    n: int,
-    accuracy: int | None,
-    edge_order: int | None,
-    periodic: bool,
+    xp: Any, device: Any, f: Any, axis: int, spacing: Spacing, options: tuple
 ) -> tuple[_plans.AxisPlan, Any]:
+    """:func:`axis_plan`'s plan, built; ``options`` are (n, accuracy, edge_order, periodic)."""
+    n, accuracy, edge_order, periodic = options
     length = f.shape[axis]
     if n == 1 and not periodic and accuracy in (None, 2):
         # numpy.gradient's own formulas, to the bit
