@@ -196,7 +196,7 @@ class Evaluator:
     #: the smallest number of calls a batch should be split into (workers want several)
     min_calls = 1
     #: the most points whose chunks may be held at once (set from the memory budget)
-    wave_points = None
+    wave_points: int | None = None
 
     def __init__(
         self, func: Any, args: tuple, kwargs: dict, *, complex_batch: bool = False
@@ -205,6 +205,9 @@ class Evaluator:
         self.complex_batch = complex_batch
         self.nfev = 0
         self.ncalls = 0
+        #: func at x (set by ``engine.value_at_x``): what the engine's check that func
+        #: does not mix points compares the batch's copy of x with
+        self.value_at_x: Any = None
 
     def __enter__(self) -> Any:
         return self
@@ -290,10 +293,6 @@ class Evaluator:
             self._explain(xp, exc, points, batch=True)
             raise
         return unpad(self._values(xp, value, device, batch=True), head, points, count)
-
-    #: the old name of :meth:`batch` (``_fastpath`` calls it until it switches)
-    def _batch(self, xp: Any, points: Any, count: Any, head: Any, device: Any) -> Any:
-        return self.batch(xp, points, count, head, device)
 
     def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
         """Notes on an exception of func: called on a batch; given complex points."""

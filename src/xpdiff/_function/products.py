@@ -127,7 +127,8 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
     """
     itemsize = 16 if problem.method == "complex" else 8
     return (
-        (problem.max_batch is None or columns <= problem.max_batch)
+        not _engine.checks_mixing(problem)  # a vectorized func: x alone, then the check
+        and (problem.max_batch is None or columns <= problem.max_batch)
         and problem.evaluator.min_calls == 1
         and 4 * columns * problem.n * itemsize <= problem.budget
     )
