@@ -188,9 +188,13 @@ def build(
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
-def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`)."""
-    return x0 + d.astype(x0.dtype) * (np.abs(x0) + 1)
+def sentinel(x0: np.ndarray, d: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`), into ``out``."""
+    column = np.abs(x0, out=out)
+    column += 1
+    column *= d.astype(x0.dtype, copy=False)
+    column += x0
+    return column
 
 
 def _eye(n: int, g0: int, g1: int) -> np.ndarray:
@@ -280,7 +284,7 @@ def _build_numpy(
 ) -> np.ndarray:
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
-    total = sum(rect.points for rect in rects)
+    total = rects[0].points if len(rects) == 1 else sum(rect.points for rect in rects)
     extra = 0 if copy is None else 2
     out = np.empty((n, total + extra + pad), dtype=dtype)
     start = 0
@@ -353,7 +357,7 @@ def _extra_columns(
     if copy is not None:
         x0 = (x4 if copy_base is None else copy_base)[:, 0, 0, 0]
         out[:, total] = x0
-        out[:, total + 1] = sentinel(x0, copy)
+        sentinel(x0, copy, out[:, total + 1])
         extra = 2
     if pad:  # a call of the copy and the sentinel alone repeats the copy
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]
