@@ -188,10 +188,10 @@ def build(
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
-def sentinel(x0: np.ndarray, d: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`), into ``out``."""
-    column = np.abs(x0, out=out)
-    column += 1
+def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`), in x0's dtype."""
+    column = np.abs(x0)  # in place from here: no temporaries (writing a complex batch's
+    column += 1  # column in place would take NumPy's slower casting loops)
     column *= d.astype(x0.dtype, copy=False)
     column += x0
     return column
@@ -357,7 +357,7 @@ def _extra_columns(
     if copy is not None:
         x0 = (x4 if copy_base is None else copy_base)[:, 0, 0, 0]
         out[:, total] = x0
-        sentinel(x0, copy, out[:, total + 1])
+        out[:, total + 1] = sentinel(x0, copy)
         extra = 2
     if pad:  # a call of the copy and the sentinel alone repeats the copy
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]
