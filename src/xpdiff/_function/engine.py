@@ -157,7 +157,7 @@ def run(
         copy_base = xp.reshape(problem.x, (problem.n, 1, 1, problem.size))
     chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, copy_base)
     if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
-        results, mixed = _run_one_call(problem, layout, chunks, head, m, combine_unit, at_x)
+        results, mixed = _run_one_call(problem, layout, next(chunks), head, m, combine_unit, at_x)
     else:
         results, mixed = _evaluate(problem, layout, chunks, head, m, combine_unit, size, at_x)
     return _mixing.poisoned(xp, mixed, results)
@@ -205,7 +205,7 @@ def _checked(problem: Problem, values: Any, m: int, count: int, at_x: Any) -> tu
 def _run_one_call(
     problem: Problem,
     layout: _layout.Layout,
-    chunks: Iterator[tuple[Any, int]],
+    chunk: tuple[Any, int],
     head: tuple,
     m: int,
     combine_unit: CombineUnit,
@@ -215,7 +215,7 @@ def _run_one_call(
     xp = problem.xp
     p0, p1, _, _, copy = layout.calls[0]
     with problem.evaluator as evaluator:
-        (values,) = evaluator.batches(xp, chunks, head, problem.device)
+        values = evaluator.one_batch(xp, chunk, head, problem.device)
     mixed = None
     if copy:
         values, mixed = _checked(problem, values, m, p1 - p0, at_x)

@@ -317,6 +317,11 @@ class Evaluator:
         """
         raise NotImplementedError
 
+    def one_batch(self, xp: Any, chunk: tuple[Any, int], head: tuple, device: Any) -> Any:
+        """The values of one chunk, as :meth:`batches` gives them (a derivative in one call)."""
+        (values,) = self.batches(xp, iter((chunk,)), head, device)
+        return values
+
 
 class Batched(Evaluator):
     """func is vectorized: each chunk is one call, in this process."""
@@ -324,6 +329,9 @@ class Batched(Evaluator):
     def batches(self, xp: Any, chunks: Any, head: Any, device: Any) -> Any:
         for points, count in chunks:
             yield self.batch(xp, points, count, head, device)
+
+    def one_batch(self, xp: Any, chunk: tuple[Any, int], head: tuple, device: Any) -> Any:
+        return self.batch(xp, chunk[0], chunk[1], head, device)
 
 
 class Pointwise(Evaluator):
