@@ -32,14 +32,12 @@ import numpy as np
 
 from .. import _backend
 from ..errors import BatchShapeError, ResultTypeError
-from ..errors import FuncResultError as OwnError
 
 __all__ = [
     "BatchShapeError",
     "Batched",
     "Call",
     "Mapped",
-    "OwnError",
     "Pointwise",
     "ResultTypeError",
     "add_note",
@@ -205,8 +203,7 @@ class Evaluator:
         self.complex_batch = complex_batch
         self.nfev = 0
         self.ncalls = 0
-        #: func at x (set by ``engine.value_at_x``): what the engine's check that func
-        #: does not mix points compares the batch's copy of x with
+        #: func at x (``engine.value_at_x``), for the check that func does not mix points
         self.value_at_x: Any = None
 
     def __enter__(self) -> Any:
