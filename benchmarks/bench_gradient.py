@@ -15,8 +15,10 @@ against xpdiff's default gradient on the same array.
 ``--quick`` uses arrays 16 times smaller (for a smoke run, not for numbers).
 ``--targets`` prints issue 20's ratios by size instead (xpdiff against
 numpy.gradient, torch.gradient and a findiff operator built once), each next
-to its limit. ``--sweep [--largest 1e8] [--plot docs/_static/bench_gradient.png]``
-times 1-D gradients of 10 to 1e8 elements, per element, for xpdiff (NumPy and
+to its limit, and at 1e7 elements the floor of any gradient (a new output and
+one subtraction) against numpy.gradient.
+``--sweep [--largest 1e8] [--plot docs/_static/bench_gradient.png]`` times
+1-D gradients of 10 to 1e8 elements, per element, for xpdiff (NumPy and
 torch), numpy.gradient, torch.gradient, findiff and jax.jit(jnp.gradient),
 and draws them.
 """
@@ -122,6 +124,14 @@ def targets(repeat: int) -> None:
             small,
             repeat,
         )
+    floor = data[sizes[-1]]
+
+    def new_output_and_one_subtraction():
+        out = np.empty_like(floor)  # fresh pages, as every gradient's output
+        np.subtract(floor[2:], floor[:-2], out=out[1:-1])
+
+    r = _interleaved(new_output_and_one_subtraction, partial(np.gradient, floor), repeat)
+    print(f"  {'floor: a new output + one subtraction':<40}" + " " * 54 + f"{r:9.2f}")
     coord_sizes = sizes[:-1]
     _ratio_row(
         "1-D, coordinates, edge_order=2",

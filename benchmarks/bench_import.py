@@ -2,17 +2,21 @@
 
 Run: ``python benchmarks/bench_import.py [--repeat N]``
 
-Each import runs in a fresh interpreter (``python -c``), alternating between
-the two, ``--repeat`` times; the best wall time of each, less the best time
-of an interpreter that imports nothing, is the import's cost. xpdiff imports
-NumPy, so its time includes NumPy's: the target is a ratio of at most 1.2.
-``-X importtime`` of one run lists the slowest modules xpdiff adds.
+Each import runs in a fresh interpreter (``python -c``), in turns with the
+others, ``--repeat`` times, so that a shared machine's changing load falls on
+all alike; the best wall time of each, less the best time of an interpreter
+that imports nothing, is the import's cost, and the median of the same runs
+is printed beside it (on a loaded machine the two ratios bracket the truth).
+xpdiff imports NumPy, so its time includes NumPy's: the target is a ratio of
+at most 1.2. ``-X importtime`` of one run lists the slowest modules xpdiff
+adds.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,7 +62,7 @@ def _slowest_added(count: int) -> list[tuple[int, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=41)
     parser.add_argument("--src", help="another xpdiff source tree to time (e.g. an older one)")
     args = parser.parse_args()
     if args.src:
@@ -69,12 +73,16 @@ def main() -> None:
     for _ in range(args.repeat):
         for code in times:
             times[code].append(_wall(code))
-    bare = min(times["pass"])
-    numpy_ms = (min(times["import numpy"]) - bare) * 1e3
-    xpdiff_ms = (min(times["import xpdiff"]) - bare) * 1e3
-    print(f"best of {args.repeat}, interpreter start ({bare * 1e3:.1f} ms) subtracted")
-    print(f"{'import numpy':>16}: {numpy_ms:7.1f} ms")
-    print(f"{'import xpdiff':>16}: {xpdiff_ms:7.1f} ms   ratio {xpdiff_ms / numpy_ms:.2f}")
+    print(f"{args.repeat} runs of each in turns, interpreter start subtracted")
+    print(f"{'':>16}  {'best ms':>8} {'median ms':>10}")
+    costs = {}
+    for statistic in (min, statistics.median):
+        bare = statistic(times["pass"])
+        costs[statistic] = [(statistic(times[code]) - bare) * 1e3 for code in times]
+    for k, code in enumerate(times):
+        print(f"{code:>16}  {costs[min][k]:8.1f} {costs[statistics.median][k]:10.1f}")
+    best, median = (costs[s][2] / costs[s][1] for s in (min, statistics.median))
+    print(f"{'ratio':>16}  {best:8.2f} {median:10.2f}   (xpdiff / numpy; target 1.2)")
     print("slowest modules that xpdiff adds (self time, -X importtime, one run):")
     for own, name in _slowest_added(8):
         print(f"  {own / 1e3:6.1f} ms  {name}")

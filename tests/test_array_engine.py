@@ -48,6 +48,32 @@ def test_numpy_executor_equals_generic_executor(kwargs, coords, shape, dtype):
         np.testing.assert_array_equal(ours, np.asarray(generic), strict=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex64])
+def test_edge_rows_computed_together_keep_each_rows_bits(dtype, monkeypatch):
+    """Single-row edge regions of one shape are computed together, bit for bit as alone."""
+    from xpdiff._array.executors import numpy as numpy_executor
+
+    rng = np.random.default_rng(5)
+    f = (rng.normal(size=(30, 7)) * np.exp(rng.uniform(-20, 20, (30, 7)))).astype(dtype)
+    f[0, 1], f[1, 2], f[-1, 3], f[-2, 4] = np.inf, np.nan, -np.inf, -0.0
+    grouped = []
+    rows_into = numpy_executor._rows_into
+    monkeypatch.setattr(
+        numpy_executor, "_rows_into", lambda *args: grouped.append(rows_into(*args))
+    )
+    for axis, n in ((0, 1), (1, 2), (0, 3)):
+        x = np.cumsum(rng.uniform(0.5, 1.5, f.shape[axis]))
+        with np.errstate(invalid="ignore"):
+            together = xd.gradient(f, x, axis=axis, n=n, accuracy=4)
+            assert grouped, "the edge rows of a non-uniform grid are computed in groups"
+            grouped.clear()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(numpy_executor, "_row_groups", lambda plan: [])
+                each = xd.gradient(f, x, axis=axis, n=n, accuracy=4)
+            assert not grouped
+        np.testing.assert_array_equal(together.view(np.uint8), each.view(np.uint8))
+
+
 def test_executor_choice():
     xps = pytest.importorskip("array_api_strict")
     from xpdiff import _backend

@@ -16,7 +16,19 @@ from xpdiff._array.executors import compiled
 
 RNG = np.random.default_rng(7)
 
-SHAPES = [(10,), (3,), (200_001,), (7, 5), (300, 301), (5, 4, 3), (3, 40_000)]
+#: one block, several blocks of coordinates (compiled.BLOCK_ELEMENTS) and several of a
+#: uniform axis (compiled.UNIFORM_BLOCK_ELEMENTS), along every axis
+SHAPES = [
+    (10,),
+    (3,),
+    (200_001,),
+    (600_001,),
+    (7, 5),
+    (300, 301),
+    (700, 1000),
+    (5, 4, 3),
+    (3, 40_000),
+]
 
 
 def _same(a, b):
@@ -146,3 +158,63 @@ def test_other_calls_take_the_general_path(varargs, kwargs):
         f, varargs, *args, kwargs.get("accuracy"), kwargs.get("periodic", False)
     )
     assert program is None
+
+
+# --- large calls: blocks shared among threads ------------------------------------------
+
+
+@pytest.mark.parametrize("threads", ["1", "2", "3"])
+@pytest.mark.parametrize(
+    "shape", [(compiled.UNIFORM_BLOCK_ELEMENTS * 4 + 3,), (1030, 1031), (9, 2**17 + 1)]
+)
+def test_threaded_blocks_match_numpy_to_the_bit(monkeypatch, threads, shape):
+    """Threads share the blocks of a large axis (XPDIFF_NUM_THREADS sets how many):
+    numpy.gradient's bits, NaN and infinity included, for every kind of spacing."""
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", threads)
+    f = RNG.standard_normal(shape)
+    f.flat[[5, 77, -9]] = [np.nan, np.inf, -np.inf]
+    axis = f.ndim - 1
+    coords = np.cumsum(RNG.uniform(0.5, 1.5, shape[axis]))
+    for edge_order in (1, 2):
+        _check(f, edge_order=edge_order)
+        _check(f, *[0.3] * f.ndim, edge_order=edge_order)
+        _check(f, 0.25, axis=axis, edge_order=edge_order)
+        _check(f, coords, axis=axis, edge_order=edge_order)
+
+
+@pytest.mark.filterwarnings("error")  # a worker outside the caller's errstate would warn
+def test_threaded_blocks_keep_the_callers_errstate(monkeypatch):
+    """np.errstate holds in the worker threads too: a zero spacing raises as in NumPy."""
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "2")
+    f = RNG.standard_normal(compiled.UNIFORM_BLOCK_ELEMENTS * 8)
+    with np.errstate(divide="raise", invalid="raise"):
+        with pytest.raises(FloatingPointError):
+            np.gradient(f, 0.0)
+        with pytest.raises(FloatingPointError):
+            xd.gradient(f, 0.0)
+    with np.errstate(all="ignore"):
+        _same(xd.gradient(f, 0.0), np.gradient(f, 0.0))
+
+
+def test_thread_count_setting(monkeypatch):
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "1")
+    assert compiled.threads() == 1
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "5")
+    assert compiled.threads() == 5
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "many")  # not a number: the CPUs, at most 8
+    assert 1 <= compiled.threads() <= compiled.MAX_THREADS
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_threaded_blocks_in_a_forked_child(monkeypatch):
+    """A child forked after the pool was made gets a pool of its own (the parent's
+    threads are not in the child: work handed to them would never run)."""
+    import multiprocessing
+
+    monkeypatch.setenv("XPDIFF_NUM_THREADS", "2")
+    f = RNG.standard_normal(compiled.UNIFORM_BLOCK_ELEMENTS * 8)
+    expected = np.gradient(f)
+    _same(xd.gradient(f), expected)  # the parent's pool exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(xd.gradient, (f,)).get(timeout=60)
+    _same(got, expected)

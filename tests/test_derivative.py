@@ -182,6 +182,29 @@ def test_non_finite_values_give_nan():
         assert np.isnan(value[1])
 
 
+def test_adaptive_keeps_the_first_candidate_of_smallest_error():
+    # f = 0: every candidate's error is exactly 0, a tie the first candidate wins (its
+    # order 2, its step H / 2); a zero derivative is +0; an element whose values are not
+    # finite at x has no candidate: NaN in value, error, order and step
+    x = np.array([-0.0, 0.3, 5.0])
+    res = xd.derivative(lambda z: 0.0 * z, x, n=3, full_output=True)
+    H = np.array([0.5, 0.5, 2.0])  # 0.5 max(|x|, 1) rounded down to a power of two
+    assert np.array_equal(res.value, np.zeros(3))
+    assert not np.any(np.signbit(res.value))
+    assert np.array_equal(res.error, np.zeros(3))
+    assert np.array_equal(res.order, np.full(3, 2.0))
+    assert np.array_equal(res.step, H / 2)
+    with np.errstate(all="ignore"):
+        res = xd.derivative(
+            lambda z: np.where(z > 1, np.nan, np.sin(z)),
+            np.array([0.5, 2.0]),
+            n=2,
+            full_output=True,
+        )
+    assert np.all(np.isfinite([res.value[0], res.error[0], res.order[0], res.step[0]]))
+    assert np.all(np.isnan([res.value[1], res.error[1], res.order[1], res.step[1]]))
+
+
 def test_one_call_per_stage_and_max_batch_workers_change_nothing():
     x = np.linspace(0.5, 2.0, 50)
     calls = []

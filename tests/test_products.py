@@ -79,7 +79,28 @@ def test_jvp_points_do_not_depend_on_n():
         assert res.steps.shape == (2,)
 
 
-def test_jvp_equals_jacobian_times_v_at_n_1000():
+@pytest.mark.parametrize("m", [30, 3000])
+def test_jvp_equals_jacobian_times_v_to_1e_8_at_n_1000(m):
+    # issue 23's target on its size: no coordinate near 0, where xd.jacobian's relative
+    # steps (numDeriv's d |x_i|) would make J's own rounding error the larger one
+    rng = np.random.default_rng(1)
+    n = 1000
+    A = rng.standard_normal((m, n)) / np.sqrt(n)
+
+    def f(z):
+        return np.tanh(np.tensordot(A, z, axes=(1, 0)))
+
+    x = rng.uniform(0.5, 1.5, n) * rng.choice([-1.0, 1.0], n)
+    v = rng.standard_normal(n)
+    res = xd.jvp(f, x, v, full_output=True)
+    assert (res.nfev, res.ncalls) == (2 * 4 + 1, 2)  # x alone, then the points
+    Jv = xd.jacobian(f, x) @ v
+    assert np.max(np.abs(res.value - Jv)) <= 1e-8 * np.max(np.abs(Jv))
+    exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
+    assert np.max(np.abs(res.value - exact)) <= 1e-9 * np.max(np.abs(exact))
+
+
+def test_jvp_near_zero_coordinates_within_jacobians_own_error():
     rng = np.random.default_rng(0)
     n = 1000
     A = rng.standard_normal((30, n)) / np.sqrt(n)

@@ -139,6 +139,18 @@ def test_one_call_for_all_groups():
     assert func.shapes == [(n,), (n, 2 * 4 * 3 + 2)]
 
 
+def test_a_pattern_of_another_type_is_a_type_error_naming_the_forms():
+    """jacobian and group_columns share the check; jacobian also takes (structure, groups)."""
+    forms = "a scipy.sparse or cupyx.scipy.sparse matrix or array"
+    with pytest.raises(TypeError, match=rf"{forms}, or a tuple \(structure, groups\); got dict"):
+        xd.jacobian(_system, X, sparsity={0: 1})
+    with pytest.raises(TypeError, match=rf"{forms}; got int"):
+        xd.group_columns(3)
+    assert xd.group_columns([[1, 1, 0], [0, 1, 1]]).tolist() == [0, 1, 0]
+    with pytest.raises(ValueError, match=r"sparsity must be 2-d, got shape \(3,\)"):
+        xd.group_columns([True, False, True])
+
+
 def test_wrong_patterns_are_caught():
     pattern, _ = _pattern()
     with pytest.raises(ValueError, match=r"columns 0 and 1 are in group 0 but both have an entry"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.resources
 import inspect
+import typing
 
 import pytest
 
@@ -46,3 +47,16 @@ def test_result_class_fields_are_annotated(name):
 
 def test_py_typed_marker_ships_with_the_package():
     assert importlib.resources.files("xpdiff").joinpath("py.typed").is_file()
+
+
+@pytest.mark.parametrize("name", ["grad", "jacobian", "hessian", "genD"])
+def test_function_mode_names_its_arrays(name):
+    """x and func's values are ArrayLike, results Array (xpdiff._typing), and all resolve."""
+    function = getattr(xd, name)
+    parameters = inspect.signature(function).parameters
+    assert parameters["x"].annotation == "ArrayLike"
+    assert parameters["func"].annotation == "Callable[..., ArrayLike]"
+    hints = typing.get_type_hints(function)  # every alias resolves in its module
+    assert set(hints) >= {"func", "x", "return"}
+    if name != "genD":
+        assert inspect.signature(function).return_annotation.startswith("Array")

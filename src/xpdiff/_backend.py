@@ -312,6 +312,24 @@ def jax_module() -> Any:
     return jax
 
 
+def torch_tensor_type() -> Any:
+    """``torch.Tensor`` where PyTorch is imported already, else None (nothing is imported)."""
+    torch = sys.modules.get("torch")
+    return None if torch is None else torch.Tensor
+
+
+def torch_transforms_probe() -> Any:
+    """A function of no arguments: whether a ``torch.func`` transform is running.
+
+    Tensors inside a transform (vmap, grad, jacrev...) are wrapped, and their
+    ``out=`` operations have no batching rule: executors that write with
+    ``out=`` leave them alone. Asked for with a tensor in hand (PyTorch is
+    imported); a PyTorch without the probe has no transforms to detect.
+    """
+    active = getattr(sys.modules["torch"]._C, "_are_functorch_transforms_active", None)
+    return active if active is not None else (lambda: False)
+
+
 def torch_module() -> Any:
     """The ``torch`` module (imported on first use; for ``interop.as_torch``)."""
     import torch

@@ -212,12 +212,10 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     Parameters
     ----------
     func : callable
-        ``func(x, *args, **kwargs)`` of host (NumPy) float64 arrays. It is
+        As in :func:`as_jax`: a function of host (NumPy) float64 arrays,
         called once on ``ones(n)`` to learn its output's shape.
     **options
-        :func:`~xpdiff.jacobian`'s keywords: ``method``, ``side``,
-        ``method_args``, ``args``, ``kwargs``, ``vectorized``,
-        ``max_batch``, ``workers``.
+        As in :func:`as_jax`: :func:`~xpdiff.jacobian`'s keywords.
 
     Returns
     -------

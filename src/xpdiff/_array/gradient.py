@@ -1,10 +1,12 @@
 """Array mode: derivatives of sampled data, numpy.gradient on every backend.
 
 ``gradient`` is compile once, run many: numpy.gradient's everyday call on a
-NumPy array runs a program compiled for its signature
-(``executors.compiled``); any other call is checked (``arguments``), planned
-axis by axis (``planner``; plans of scalar spacings are cached per key) and
-carried out by the executor of f's library (``executors``). Nothing is
+NumPy array or a PyTorch tensor runs a program compiled for its signature
+(``executors.compiled``, ``executors.torch``); any other call is checked
+(``arguments``), planned axis by axis (``planner``; plans of scalar spacings
+are cached per key) and carried out by the executor of f's library
+(``executors``). The modules of that general path are imported with its
+first call, not with ``import xpdiff``. Nothing is
 written in place, so read-only NumPy arrays and JAX work, and Dask stays
 lazy.
 
@@ -24,10 +26,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import _backend
-from .._numerics import stencils as _stencils
-from . import arguments as _arguments
 from . import executors as _executors
-from . import planner as _planner
 
 __all__ = ["fd_weights", "gradient"]
 
@@ -200,7 +199,11 @@ def gradient(
     """
     program = _executors.compiled_program(f, varargs, axis, edge_order, n, accuracy, periodic)
     if program is not None:
-        return program(f, varargs)  # NumPy's everyday call, compiled once
+        return program(f, varargs)  # NumPy's or PyTorch's everyday call, compiled once
+    # the plans' path, imported with its first call: ``import xpdiff`` stays light
+    from . import arguments as _arguments
+    from . import planner as _planner
+
     order, accuracy, edge_order = _arguments.check_options(f, n, accuracy, edge_order)
     if _arguments.is_numpy_only(f):
         return _arguments.numpy_only_gradient(
@@ -268,4 +271,6 @@ def fd_weights(points: Any, n: int = 1, x0: float = 0.0) -> np.ndarray:
     >>> xd.fd_weights([0.0, 0.5, 2.0], n=1, x0=0.5)
     array([-1.5       ,  1.33333333,  0.16666667])
     """
+    from .._numerics import stencils as _stencils  # imported with the first call
+
     return _stencils.fd_weights_host(points, n, x0)

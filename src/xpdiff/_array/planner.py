@@ -10,6 +10,7 @@ any order (``high_order_plan``). Weights are computed on the host
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -59,7 +60,9 @@ def axis_plan(
     options = (n, accuracy, edge_order, periodic)
     length = f.shape[axis]
     if type(spacing.value) is float and spacing.coords is None:
-        key: tuple | None = (xp, device, axis, length, f.dtype, spacing.value, *options)
+        # the sign too: 0.0 == -0.0, but they divide to infinities of opposite signs
+        value = (spacing.value, math.copysign(1.0, spacing.value))
+        key: tuple | None = (xp, device, axis, length, f.dtype, value, *options)
     elif spacing.on_host and not spacing.uniform and _keepable(length, n, accuracy):
         key = (xp, device, axis, length, f.dtype, "coordinates", *options)
     else:

@@ -14,7 +14,7 @@ element, the entry of its Richardson table with the smallest estimated error
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -23,8 +23,15 @@ from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
+from . import problem as _problem
 from . import results as _results
-from .derivative_schemes import LadderScheme, ladder_scheme, richardson_scheme, stencil
+from .derivative_schemes import (
+    LadderScheme,
+    ladder_scheme,
+    ladder_settings,
+    richardson_scheme,
+    stencil,
+)
 
 __all__ = [
     "MAX_ORDER",
@@ -47,9 +54,7 @@ RICHARDSON_STEPS = {1: 1e-4, 2: 0.02, 3: 0.05, 4: 0.1, 5: 0.15, 6: 0.2}
 #: beyond the table
 LARGE_ORDER_STEP = 0.3
 
-#: method "adaptive", n >= 2: the ladder's first step ``H = d max(|x|, 1)``, its
-#: levels and their ratio, and the highest Richardson column kept as a candidate
-ADAPTIVE_DEFAULTS = {"d": 0.5, "r": 8, "v": 2.0}
+#: method "adaptive", n >= 2: the highest Richardson column kept as a candidate
 ADAPTIVE_COLUMNS = 3
 #: the share of the rounding estimate counted in a candidate's error (as in adaptive)
 NOISE_WEIGHT = 0.5
@@ -76,31 +81,6 @@ def _defaults(method: object, order: int) -> dict | None:
     return {"d": d, "eps": d}
 
 
-def _ladder_settings(method_args: Any) -> dict:
-    """method "adaptive" for n >= 2: ``d``, ``r`` (3 to 12) and ``v`` (>= 1.5), checked."""
-    values = dict(ADAPTIVE_DEFAULTS)
-    for key, value in (method_args or {}).items():
-        if key not in values:
-            raise ValueError(
-                f"unknown method_args key {key!r} for method 'adaptive'; allowed keys: "
-                f"{', '.join(values)}"
-            )
-        values[key] = value
-    d, r, v = values["d"], values["r"], values["v"]
-    for name, value in (("d", d), ("v", v)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise TypeError(f"method_args {name} must be a real number, got {value!r}")
-    if not (math.isfinite(d) and d > 0):
-        raise ValueError(f"method_args d must be a finite number > 0, got {d!r}")
-    if not (math.isfinite(v) and v >= 1.5):
-        raise ValueError(f"method_args v must be a finite number >= 1.5, got {v!r}")
-    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
-        raise TypeError(f"method_args r must be an integer, got {r!r}")
-    if not 3 <= r <= 12:
-        raise ValueError(f"method_args r (the ladder's levels) must be from 3 to 12, got {r!r}")
-    return {"d": float(d), "r": int(r), "v": float(v)}
-
-
 # --- the two methods ---------------------------------------------------------------------
 
 
@@ -121,31 +101,67 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
-def _columns(
-    xp: Any, levels: Any, touched: Any, magnitude: Any, w: dict, ladder: dict
-) -> tuple[list, list]:
-    """Richardson's columns: entries (j, k), k >= max(j, 1), ladder_scheme's candidates
-    in its order, and their errors (inf where a level used is ``touched``)."""
+def _levels(xp: Any, values: Any, f: Any, w: dict, r: int) -> tuple[list, list, Any]:
+    """The ladder's ``r`` level estimates (per ``H**order``), row by row.
+
+    Level k is ``sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)``, a value
+    not finite counting as f there. Returns the levels ``(1, 1, 1, B)`` each,
+    whether each is touched (a value of the level, or f, not finite: no
+    candidate using it can be chosen), and ``max |F|`` over the finite values
+    and f, for the rounding estimate. One row of B elements at a time: no
+    temporary larger than a row.
+    """
+    width = values.shape[2] // r
+    finite_f = xp.isfinite(f)
+    magnitude = xp.where(finite_f, xp.abs(f), 0.0)
+    levels, touched = [], []
+    for k in range(r):
+        level, usable = None, finite_f
+        for j in range(width):
+            row = values[:, :, k * width + j : k * width + j + 1, :]
+            finite = xp.isfinite(row)
+            kept = xp.where(finite, row, f)
+            term = w["levels"][k : k + 1, j : j + 1] * (kept - f)
+            level = term if level is None else level + term
+            usable = usable & finite
+            magnitude = xp.maximum(magnitude, xp.abs(kept))
+        levels.append(level)
+        touched.append(~usable)
+    return levels, touched, magnitude
+
+
+def _candidates(xp: Any, values: Any, f: Any, w: dict, ladder: dict) -> Iterator[tuple[Any, Any]]:
+    """Every candidate's estimate and error, in ``ladder_scheme``'s order.
+
+    The entries (j, k), k >= max(j, 1), of Richardson's table, each column
+    built row by row from the one before, which is then let go; an error is
+    the difference from the entry improved on plus the rounding estimate,
+    inf where a level used is touched (:func:`_levels`).
+    """
     r, v = ladder["r"], ladder["v"]
+    column, touched, magnitude = _levels(xp, values, f, w, r)
+    index = 0
 
-    def error_of(change: Any, touch: Any, start: int) -> Any:
-        error = w["noise"][start : start + change.shape[2], :] * magnitude
+    def error_of(change: Any, touch: Any) -> Any:
+        nonlocal index
+        error = w["noise"][index : index + 1, :] * magnitude
         error += xp.abs(change)
-        return xp.where(touch | ~xp.isfinite(error), math.inf, error)
+        index += 1
+        return xp.where(touch, math.inf, error)
 
-    estimates = [levels[:, :, 1:, :]]
-    errors = [error_of(levels[:, :, 1:, :] - levels[:, :, :-1, :], touched[:, :, 1:, :], 0)]
-    start, column = r - 1, levels
+    for k in range(1, r):
+        yield column[k], error_of(column[k] - column[k - 1], touched[k])
     for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
         factor = v ** (2 * j)
-        better = column[:, :, 1:, :] * factor  # in place below: fewer large temporaries
-        better -= column[:, :, :-1, :]
-        better /= factor - 1
-        touched = touched[:, :, 1:, :] | touched[:, :, :-1, :]
-        estimates.append(better)
-        errors.append(error_of(better - column[:, :, 1:, :], touched, start))
-        start, column = start + better.shape[2], better
-    return estimates, errors
+        better, worse = [], []
+        for k in range(1, len(column)):
+            entry = column[k] * factor
+            entry -= column[k - 1]  # in place: a row of its own
+            entry /= factor - 1
+            better.append(entry)
+            worse.append(touched[k] | touched[k - 1])
+            yield entry, error_of(entry - column[k], worse[-1])
+        column, touched = better, worse
 
 
 def _choose(
@@ -155,52 +171,29 @@ def _choose(
 
     ``values`` ``(1, 1, L, B)``: func at the ladder's points, level after level;
     ``f`` at x, ``h`` the first steps, ``w`` the scheme's arrays on the device.
-    Array operations over all elements at once: the ``r`` level estimates (per
-    ``H**order``), then Richardson's columns (:func:`_columns`). A value not
-    finite counts as f(x) there, and no candidate using its level is chosen.
+    The levels (:func:`_levels`), then the candidates (:func:`_candidates`),
+    kept as they come: an element keeps the first candidate of smallest
+    error, and NaN where none has a finite one. Array operations over all
+    elements at once, one row of B at a time; comparisons of the same arrays
+    that are kept, so a compiler (XLA) that recomputes an error with another
+    rounding cannot pick an estimate other than the error kept.
     """
-    r = ladder["r"]
-    lead, size = tuple(values.shape[:2]), values.shape[-1]
-    width = values.shape[2] // r
-    finite = xp.isfinite(values) & xp.isfinite(f)
-    grid = xp.reshape(values, (*lead, r, width, size))
-    usable = xp.reshape(finite, (*lead, r, width, size))
-    touched = ~xp.all(usable, axis=3)  # (1, 1, r, B): a level with a value not finite
-
-    def level_part(j: int) -> tuple[Any, Any, Any]:
-        kept = xp.where(usable[:, :, :, j, :], grid[:, :, :, j, :], f)
-        term = w["levels"][:, j : j + 1] * (kept - f)
-        return term, xp.max(kept, axis=2, keepdims=True), xp.min(kept, axis=2, keepdims=True)
-
-    # levels (1, 1, r, B): sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)
-    levels, high, low = level_part(0)  # one (r, B) slice at a time: few large temporaries
-    for j in range(1, width):
-        term, top, bottom = level_part(j)
-        levels += term  # in place on an array of its own: fewer large temporaries
-        high, low = xp.maximum(high, top), xp.minimum(low, bottom)
-    magnitude = xp.maximum(xp.maximum(high, -low), xp.where(xp.isfinite(f), xp.abs(f), 0.0))
-
-    estimates, errors = _columns(xp, levels, touched, magnitude, w, ladder)
-    error = xp.concat(errors, axis=2)  # (1, 1, C, B)
-    best = xp.min(error, axis=2, keepdims=True)
-    some = xp.isfinite(best)
-    # the first candidate of smallest error, by its index: an integer comparison, which
-    # a compiler (XLA) that recomputes the errors with other roundings cannot upset
-    first = xp.astype(xp.argmin(error, axis=2, keepdims=True), values.dtype)
-    chosen = w["index"] == first  # (1, 1, C, B): one candidate per element
-
-    def pick(parts: list) -> Any:
-        total, start = None, 0
-        for part in parts:
-            stop = start + part.shape[-2]
-            term = xp.sum(xp.where(chosen[:, :, start:stop, :], part, 0.0), axis=2, keepdims=True)
-            total, start = term if total is None else total + term, stop
-        return xp.where(some, total, math.nan)
-
+    best = xp.full_like(f, math.inf)
+    value = xp.full_like(f, math.nan)
+    kind = step = value
+    candidates = _candidates(xp, values, f, w, ladder)
+    for index, (estimate, error) in enumerate(candidates):
+        better = error < best
+        best = xp.where(better, error, best)
+        value = xp.where(better, estimate, value)
+        if full:
+            kind = xp.where(better, w["order"][index : index + 1, :], kind)
+            step = xp.where(better, w["step"][index : index + 1, :], step)
     scale = h**order
-    parts = [pick(estimates) / scale, xp.where(some, best, math.nan) / scale]
+    best = xp.where(best < math.inf, best, math.nan)
+    parts = [(value + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
     if full:
-        parts += [pick([w["order"]]), pick([w["step"]]) * h]
+        parts += [kind, step * h]
     return xp.concat(parts, axis=2)
 
 
@@ -219,7 +212,6 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
         "levels": ladder["v"] ** (order * np.arange(ladder["r"], dtype=np.float64))[:, None]
         * weights[None, :],
         "noise": scheme.noise * (NOISE_WEIGHT * eps),
-        "index": np.arange(scheme.noise.shape[0], dtype=np.float64)[:, None],
         "order": scheme.order_of,
         "step": scheme.step,
     }
@@ -459,23 +451,18 @@ def derivative(
     if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")
     elementwise = order == 1 and _grad_layout(x, size, max_batch, workers)
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         xp.reshape(x, (size,) if elementwise else (1, size)),
         method,
         None,
         None if method == "adaptive" and order > 1 else method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=METHODS,
         function="derivative",
         defaults=_defaults(method, order),
     )
-    ladder = _ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
+    ladder = ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
     f0, head = _engine.value_at_x(problem)
     if head != ((size,) if elementwise else (1,)):
         raise ValueError(

@@ -9,14 +9,16 @@ h/v, ...`` applies with the factors of ``_numerics.richardson``. Method
 method "adaptive" keeps every entry of a wider ladder's table as a
 candidate (``ladder_scheme``). The centre point's weight is carried by
 ``f(x)``, so a scheme has ``2 p r`` points. Plain NumPy on the host, cached
-per settings; no array library.
+per settings, and the checked settings of method "adaptive"; no array library.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,18 @@ from .._numerics.richardson import richardson_coefficients
 from .._numerics.stencils import fornberg
 from . import schemes as _schemes
 
-__all__ = ["LadderScheme", "ladder_scheme", "richardson_scheme", "stencil"]
+__all__ = [
+    "ADAPTIVE_DEFAULTS",
+    "LadderScheme",
+    "ladder_scheme",
+    "ladder_settings",
+    "richardson_scheme",
+    "stencil",
+]
+
+#: method "adaptive", n >= 2: the ladder's first step ``H = d max(|x|, 1)``, its
+#: levels and their ratio
+ADAPTIVE_DEFAULTS = {"d": 0.5, "r": 8, "v": 2.0}
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -134,3 +147,28 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
         _frozen(np.array(orders)[:, None]),
         _frozen(np.array(steps)[:, None]),
     )
+
+
+def ladder_settings(method_args: Any) -> dict:
+    """method "adaptive" for n >= 2: ``d``, ``r`` (3 to 12) and ``v`` (>= 1.5), checked."""
+    values = dict(ADAPTIVE_DEFAULTS)
+    for key, value in (method_args or {}).items():
+        if key not in values:
+            raise ValueError(
+                f"unknown method_args key {key!r} for method 'adaptive'; allowed keys: "
+                f"{', '.join(values)}"
+            )
+        values[key] = value
+    d, r, v = values["d"], values["r"], values["v"]
+    for name, value in (("d", d), ("v", v)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            raise TypeError(f"method_args {name} must be a real number, got {value!r}")
+    if not (math.isfinite(d) and d > 0):
+        raise ValueError(f"method_args d must be a finite number > 0, got {d!r}")
+    if not (math.isfinite(v) and v >= 1.5):
+        raise ValueError(f"method_args v must be a finite number >= 1.5, got {v!r}")
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
+        raise TypeError(f"method_args r must be an integer, got {r!r}")
+    if not 3 <= r <= 12:
+        raise ValueError(f"method_args r (the ladder's levels) must be from 3 to 12, got {r!r}")
+    return {"d": float(d), "r": int(r), "v": float(v)}

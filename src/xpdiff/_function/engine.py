@@ -333,20 +333,13 @@ def run_linear(
     outputs += 0 if levels is None else levels.shape[1]
     rows_bytes = outputs * m * family.groups * size * _layout.itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
-    per_group = weights.shape[0] > 1 and not elementwise
-    groups_all = (0, family.groups)
+    total = family.groups  # one group when elementwise: its units split base points alone
 
     def combine(index: int, groups: tuple[int, int], blocks: tuple[int, int], values: Any) -> Any:
-        w, e, s, f = weights, error, step, f0
-        if groups != groups_all:
-            if per_group:
-                w = w[groups[0] : groups[1], ...]
-                e = e if e is None else e[groups[0] : groups[1], ...]
-            if s is not None and not elementwise:
-                s = s[:, groups[0] : groups[1], ...]
-        if blocks != (0, size):
-            s = s if s is None else s[..., blocks[0] : blocks[1]]
-            f = f if f is None else f[..., blocks[0] : blocks[1]]
+        w = _layout.unit_slice(weights, groups, total, 0)
+        e = _layout.unit_slice(error, groups, total, 0)
+        s = _layout.unit_slice(_layout.unit_slice(step, groups, total, 1), blocks, size, -1)
+        f = _layout.unit_slice(f0, blocks, size, -1)
         return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
 
     (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept)

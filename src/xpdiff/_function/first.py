@@ -1,11 +1,12 @@
 """Function mode, first derivatives: numDeriv's grad and jacobian, batched.
 
-Each call is: check the arguments (``_engine.setup``), call func at x to
-learn the output's shape, build the method's scheme on the host
-(``_schemes``: the points and the folded Richardson weights), evaluate all
-its points in one batched call, or the fewest that the memory budget and
-``max_batch`` allow (``_engine.run``), and combine each group's values with
-one weighted reduction (``_engine.combine_linear``). The methods are
+Each call is: check the arguments (``problem.setup``, the shared keywords
+held in one ``problem.CallOptions``), call func at x to learn the output's
+shape, build the method's scheme on the host (``schemes``: the points and
+the folded Richardson weights), evaluate all its points in one batched call,
+or the fewest that the memory budget and ``max_batch`` allow
+(``engine.run``), and combine each group's values with one weighted
+reduction (``engine.combine_linear``). The methods are
 numDeriv's (R/numDeriv.R); which scheme serves which method is the table
 :data:`FIRST_DERIVATIVE_SCHEMES`.
 """
@@ -14,10 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
+from .._typing import Array, ArrayLike, SparseMatrix
 from . import engine as _engine
 from . import first_methods as _first_methods
+from . import problem as _problem
 from . import results as _results
 from . import sparse_first as _sparse_first
 from .first_methods import FIRST_DERIVATIVE_SCHEMES, first_derivatives
@@ -30,11 +33,11 @@ __all__ = ["FIRST_DERIVATIVE_SCHEMES", "first_derivatives", "grad", "jacobian"]
 
 @overload
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -43,16 +46,16 @@ def grad(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[False] = False,
-) -> Any: ...
+) -> Array: ...
 
 
 @overload
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -65,11 +68,11 @@ def grad(
 
 
 def grad(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -78,7 +81,7 @@ def grad(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-) -> Any | _results.GradResult:
+) -> Array | _results.GradResult:
     """Gradient of a scalar function, numDeriv's ``grad``, in one batched call.
 
     Parameters
@@ -215,19 +218,8 @@ def grad(
     >>> print(np.abs(g * 2 * np.sqrt(x) - 1).max() < 1e-13)
     True
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        side,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(func, x, method, side, method_args, options)
     n = problem.n
     f0, head = _engine.value_at_x(problem)
     elementwise = head == (n,)
@@ -244,11 +236,11 @@ def grad(
 
 @overload
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -257,17 +249,17 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[False] = False,
-    sparsity: Any = None,
-) -> Any: ...
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix: ...
 
 
 @overload
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -276,16 +268,16 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[True],
-    sparsity: Any = None,
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
 ) -> _results.JacobianResult: ...
 
 
 def jacobian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
-    side: Any = None,
+    side: ArrayLike | None = None,
     method_args: dict | None = None,
     *,
     args: tuple = (),
@@ -294,8 +286,8 @@ def jacobian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-    sparsity: Any = None,
-) -> Any | _results.JacobianResult:
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix | _results.JacobianResult:
     """Jacobian of a vector function, numDeriv's ``jacobian``, in one batched call.
 
     Parameters
@@ -380,20 +372,8 @@ def jacobian(
            [-1. ,  1.9, -1. ,  0. ,  0. ,  0. ],
            [ 0. , -1. ,  1.8, -1. ,  0. ,  0. ]])
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        side,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-        function="jacobian",
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _problem.setup(func, x, method, side, method_args, options, function="jacobian")
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
     if sparsity is not None:

@@ -21,9 +21,10 @@ import numpy as np
 from .. import _backend
 from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
-from .products import as_directions, direction_step, frozen
+from .products import as_directions, direction_step, frozen, product_result, run_around
 
 __all__ = ["hvp"]
 
@@ -139,18 +140,13 @@ def hvp(
     >>> np.round(Hv, 8) + 0.0
     array([2., 3.])
     """
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=HVP_METHODS,
         function="hvp",
         defaults={"d": 0.1},
@@ -172,11 +168,8 @@ def hvp(
         out = (differences @ w) / (xp.reshape(h, (n, 1, 1)) * xp.reshape(t, (1, k, 1)))
         out = xp.where(xp.isfinite(out), out, math.nan)
     shape = (n,) if one else (n, k)
-    value = xp.reshape(out[:, :, 0], shape)
-    if not full_output:
-        return value
-    error = xp.reshape(xp.abs(out[:, :, 1]), shape)
-    return _results.result(_results.HVPResult, problem, value, error, steps=(h, t))
+    error = xp.abs(out[:, :, 1])
+    return product_result(problem, _results.HVPResult, out[:, :, 0], error, shape, (h, t))
 
 
 def _hvp_weights(r: int, ratio: float) -> np.ndarray:
@@ -217,15 +210,5 @@ def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: A
         frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
     )
     scheme = _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
-    f0s = xp.reshape(f0, (1, 1)) + xp.zeros((1, size), dtype=f0.dtype, device=device)
-    rows = _engine.run_linear(
-        problem,
-        scheme,
-        f0s,
-        head,
-        hg,
-        x4=xp.reshape(base, (n, 1, 1, size)),
-        xg=xp.reshape(base, (1, n, 1, size)),
-        own_base=True,
-    )  # (1, n, 1, size)
+    rows = run_around(problem, scheme, f0, head, hg, base)  # (1, n, 1, size)
     return xp.reshape(rows, (n, k, 2 * r))

@@ -16,10 +16,21 @@ from typing import Any
 
 import numpy as np
 
+from .._typing import Array, Namespace
 from . import points as _points
 from .mixing import EXTRA
+from .schemes import Family
 
-__all__ = ["Assembly", "Layout", "Unit", "itemsize_of", "plan_layout", "rectangles", "take_range"]
+__all__ = [
+    "Assembly",
+    "Layout",
+    "Unit",
+    "itemsize_of",
+    "plan_layout",
+    "rectangles",
+    "take_range",
+    "unit_slice",
+]
 
 
 class Unit:
@@ -31,7 +42,16 @@ class Unit:
 
     __slots__ = ("b0", "b1", "end", "family", "g0", "g1", "index", "last", "start")
 
-    def __init__(self, index, family, g0, g1, b0, b1, segment_start):
+    def __init__(
+        self,
+        index: int,
+        family: Family,
+        g0: int,
+        g1: int,
+        b0: int,
+        b1: int,
+        segment_start: int,
+    ) -> None:
         self.index, self.family, self.g0, self.g1, self.b0, self.b1 = index, family, g0, g1, b0, b1
         self.start = segment_start + g0 * family.sets * (b1 - b0)
         self.end = segment_start + g1 * family.sets * (b1 - b0)
@@ -42,16 +62,16 @@ class Layout:
     """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
 
     __slots__ = ("calls", "in_flight", "total", "units")
-    calls: list
+    calls: list[tuple[int, int, list[_points.Rectangle], bool, bool]]
     in_flight: int
     total: int
-    units: list
+    units: list[Unit]
 
 
-_ITEMSIZE: dict = {}
+_ITEMSIZE: dict[tuple[str, Any], int] = {}
 
 
-def itemsize_of(xp, dtype) -> int:
+def itemsize_of(xp: Namespace, dtype: Any) -> int:
     """Bytes per element of a floating ``dtype`` (cached per library and dtype)."""
     key = (type(dtype).__module__, dtype)
     size = _ITEMSIZE.get(key)
@@ -140,7 +160,9 @@ def plan_layout(
     return layout
 
 
-def rectangles(segments, p0: int, p1: int) -> list:
+def rectangles(
+    segments: list[tuple[Family, int, int, int]], p0: int, p1: int
+) -> list[_points.Rectangle]:
     """The rectangles (family sets x base points) that flat points ``p0 .. p1-1`` cover."""
     rects = []
     for family, b0, b1, start in segments:
@@ -164,7 +186,33 @@ def rectangles(segments, p0: int, p1: int) -> list:
     return rects
 
 
-def take_range(xp, pending: list, u0: int, u1: int):
+def unit_slice(array: Array | None, span: tuple[int, int], whole: int, axis: int) -> Any:
+    """``array``'s part that serves one unit: ``span`` ``(start, stop)`` along ``axis``.
+
+    A unit of the combination holds groups ``g0 .. g1 - 1`` of a family of
+    ``whole`` groups around base points ``b0 .. b1 - 1`` of ``whole``
+    (``run``'s ``combine_unit`` gets both spans); an array per group (weights,
+    steps) or per base point (steps, func at x) serves the unit through its
+    part along the groups' or the base points' axis. An axis of length 1
+    broadcasts, and a span of the whole axis needs no part: the array itself
+    (None stays None).
+
+    >>> import numpy as np
+    >>> steps = np.arange(12.0).reshape(1, 3, 1, 4)  # (1, groups, 1, base points)
+    >>> unit_slice(unit_slice(steps, (1, 3), 3, 1), (0, 2), 4, -1)[0, :, 0, :]
+    array([[4., 5.],
+           [8., 9.]])
+    >>> unit_slice(steps, (0, 3), 3, 1) is steps, unit_slice(steps, (1, 2), 3, 0) is steps
+    (True, True)
+    """
+    if array is None or span == (0, whole) or array.shape[axis] == 1:
+        return array
+    index: list[slice] = [slice(None)] * array.ndim
+    index[axis] = slice(span[0], span[1])
+    return array[tuple(index)]
+
+
+def take_range(xp: Namespace, pending: list[tuple[int, Array]], u0: int, u1: int) -> Array:
     """Values of flat points ``u0 .. u1-1`` from the pending ``(start, values)`` list."""
     parts = []
     for start, values in pending:
@@ -185,12 +233,12 @@ class Assembly:
     end (JAX arrays cannot be written to), which holds the result twice.
     """
 
-    def __init__(self, xp, groups: int, size: int):
+    def __init__(self, xp: Namespace, groups: int, size: int) -> None:
         self.xp, self.groups, self.size = xp, groups, size
-        self.pieces: list = []
-        self.out: Any = None
+        self.pieces: list[tuple[tuple[int, int], Array]] = []
+        self.out: Array = None
 
-    def add(self, unit, piece) -> None:
+    def add(self, unit: Unit, piece: Array) -> None:
         if type(piece) is np.ndarray and (unit.g1 - unit.g0, unit.b1 - unit.b0) != (
             self.groups,
             self.size,
@@ -202,16 +250,16 @@ class Assembly:
             return
         self.pieces.append(((unit.b0, unit.b1), piece))
 
-    def result(self):
+    def result(self) -> Array:
         if self.out is not None:
             return self.out
         pieces, xp = self.pieces, self.xp
         if len(pieces) == 1:
             return pieces[0][1]
-        rows: list[list] = []
+        rows: list[tuple[tuple[int, int], list[Array]]] = []
         for block, piece in pieces:
             if not rows or rows[-1][0] != block:
-                rows.append([block, []])
+                rows.append((block, []))
             rows[-1][1].append(piece)
         joined = [parts[0] if len(parts) == 1 else xp.concat(parts, axis=1) for _, parts in rows]
         return joined[0] if len(joined) == 1 else xp.concat(joined, axis=-1)

@@ -29,10 +29,19 @@ import numpy as np
 
 from .. import _backend
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 
-__all__ = ["as_directions", "direction_step", "frozen", "jvp"]
+__all__ = [
+    "along",
+    "as_directions",
+    "direction_step",
+    "frozen",
+    "jvp",
+    "product_result",
+    "run_around",
+]
 
 JVP_METHODS = ("Richardson", "simple", "complex")
 
@@ -73,13 +82,64 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     """numDeriv's step rule along v: ``h(|x|_inf) / |v|_inf`` per direction, ``(1, k)``.
 
     The largest coordinate moves by numDeriv's step for the largest
-    coordinate of x; a zero direction gets step 1 (its points are all x).
+    coordinate of x (:func:`along`).
     """
     size = xp.max(xp.abs(x))
     h = size * settings.d
-    h = xp.where(size < settings.zero_tol, h + settings.eps, h)
+    return along(xp, xp.where(size < settings.zero_tol, h + settings.eps, h), v)
+
+
+def along(xp: Any, h: Any, v: Any) -> Any:
+    """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
+    than h; a zero direction gets step h (its points are all x)."""
     norm = xp.max(xp.abs(v), axis=0, keepdims=True)
     return h / xp.where(norm > 0, norm, 1.0)
+
+
+def run_around(
+    problem: _engine.Problem,
+    scheme: _schemes.LinearScheme,
+    f0: Any,
+    head: tuple,
+    steps: Any,
+    base: Any,
+    *,
+    elementwise: bool = False,
+) -> Any:
+    """The engine's rows of ``scheme`` around base points of xpdiff's own.
+
+    ``base`` ``(n, B)``; ``f0`` is func at x, standing for func at every
+    base point (they are x, or the scheme's weights cancel it); ``steps``
+    as :func:`engine.run_linear` takes them. Returns ``(m, G, Q', B)``.
+    """
+    xp, n, size = problem.xp, problem.n, base.shape[-1]
+    f0 = xp.reshape(f0, (math.prod(head), 1))
+    f0 = f0 + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
+    return _engine.run_linear(
+        problem,
+        scheme,
+        f0,
+        head,
+        steps,
+        x4=xp.reshape(base, (n, 1, 1, size)),
+        xg=xp.reshape(base, (1, n, 1, size)),
+        elementwise=elementwise,
+        own_base=True,
+    )
+
+
+def product_result(
+    problem: _engine.Problem, kind: type, value: Any, error: Any, shape: tuple, steps: Any
+) -> Any:
+    """The product as an array of ``shape``, or with ``full_output`` its ``kind`` of
+    result (the error NaN where the method has no estimate: ``error`` None)."""
+    xp = problem.xp
+    value = xp.reshape(value, shape)
+    if not problem.full_output:
+        return value
+    if error is None:
+        error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
+    return _results.result(kind, problem, value, xp.reshape(error, shape), steps=steps)
 
 
 @functools.lru_cache(maxsize=64)
@@ -159,9 +219,12 @@ def _jvp_one_call(
     else:
         error = None
     x = problem.x if point_dtype == dtype else xp.astype(problem.x, point_dtype)
-    moved = xp.reshape(x, (n, 1, 1)) + xp.reshape(moves, (1, sets, 1)) * xp.reshape(
-        steps_v, (n, 1, k)
-    )
+    # (n, sets, k) with k innermost; for one direction (n, sets): a library's inner loop
+    # then runs over the sets, not over an axis of length 1 (the same numbers)
+    inner = (sets, k) if k > 1 else (sets,)
+    moved = xp.reshape(x, (n, *(1,) * len(inner))) + xp.reshape(
+        moves, (1, sets, *(1,) * (len(inner) - 1))
+    ) * xp.reshape(steps_v, (n, 1, k) if k > 1 else (n, 1))
     points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
     values = problem.evaluator.at(xp, points, device)
     head = tuple(values.shape[:-1])
@@ -179,23 +242,11 @@ def _jvp_engine(
     """The engine's layout: the call at x, then the points in the calls it chooses."""
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
-    m = math.prod(head)
     base = xp.reshape(problem.x, (n, 1)) + xp.zeros(
         (1, k), dtype=problem.dtype, device=problem.device
     )  # x repeated as k base points, an array of xpdiff's own
-    f0k = xp.reshape(f0, (m, 1)) + xp.zeros((1, k), dtype=f0.dtype, device=problem.device)
-    rows = _engine.run_linear(
-        problem,
-        scheme,
-        f0k,
-        head,
-        xp.reshape(steps_v, (n, 1, 1, k)),
-        x4=xp.reshape(base, (n, 1, 1, k)),
-        xg=xp.reshape(base, (1, n, 1, k)),
-        elementwise=True,
-        own_base=True,
-    )
-    return rows, head
+    steps = xp.reshape(steps_v, (n, 1, 1, k))
+    return run_around(problem, scheme, f0, head, steps, base, elementwise=True), head
 
 
 # --- jvp -----------------------------------------------------------------------------------
@@ -303,18 +354,13 @@ def jvp(
     >>> bool(np.allclose(xd.jvp(f, x, np.eye(3)), xd.jacobian(f, x), rtol=1e-10))
     True
     """
-    problem = _engine.setup(
+    problem = _problem.setup(
         func,
         x,
         method,
         None,
         method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
+        _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=JVP_METHODS,
         function="jvp",
     )
@@ -325,26 +371,16 @@ def jvp(
     if problem.method == "complex":
         t = xp.ones((1, k), dtype=problem.dtype, device=problem.device)
     elif problem.method == "simple":
-        norm = xp.max(xp.abs(directions), axis=0, keepdims=True)
-        t = s.eps / xp.where(norm > 0, norm, 1.0)
+        t = along(xp, s.eps, directions)
     else:
         t = direction_step(xp, problem.x, directions, s)
     steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
-    sets = scheme.family.sets
-    columns = 1 + sets * k
-    if _one_call(problem, columns):
+    if _one_call(problem, 1 + scheme.family.sets * k):
         rows, head = _jvp_one_call(problem, scheme, steps_v, k)
     else:
         rows, head = _jvp_engine(problem, scheme, steps_v, k)
     with np.errstate(all="ignore"):
         rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
-    shape = (*head, k) if not one else head
-    value = xp.reshape(rows[:, 0, 0, :], shape)
-    if not full_output:
-        return value
-    if scheme.error is not None:
-        error = xp.reshape(rows[:, 0, 1, :], shape)
-    else:
-        error = xp.full(shape, math.nan, dtype=problem.dtype, device=problem.device)
-    steps = xp.reshape(t, (k,)) if not one else xp.reshape(t, ())
-    return _results.result(_results.JVPResult, problem, value, error, steps=steps)
+    error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
+    shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
+    return product_result(problem, _results.JVPResult, rows[:, 0, 0, :], error, shape, steps)

@@ -17,9 +17,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Literal, overload
 
+from .._typing import Array, ArrayLike, SparseMatrix
 from . import engine as _engine
+from . import problem as _problem
 from . import results as _results
 from . import second_methods as _second_methods
 from . import sparse_second as _sparse_second
@@ -54,10 +56,10 @@ class GenD:
         Points evaluated (x included) and calls of func.
     """
 
-    D: Any
+    D: Array
     p: int
-    f0: Any
-    x: Any
+    f0: Array
+    x: Array
     d: float
     method: str
     method_args: dict
@@ -65,10 +67,35 @@ class GenD:
     ncalls: int
 
 
+def _second_problem(
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
+    method: str,
+    method_args: dict | None,
+    options: _problem.CallOptions,
+    function: str,
+    methods: tuple[str, ...],
+    d: float | None = None,
+) -> _problem.Problem:
+    """The checked arguments of a second derivative: no side; ``d``, the default step."""
+    return _problem.setup(
+        func,
+        x,
+        method,
+        None,
+        method_args,
+        options,
+        methods=methods,
+        function=function,
+        defaults=None if d is None else {"d": d},
+        derivative_order=2,
+    )
+
+
 @overload
 def genD(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -84,8 +111,8 @@ def genD(
 
 @overload
 def genD(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -100,8 +127,8 @@ def genD(
 
 
 def genD(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -160,22 +187,8 @@ def genD(
     >>> np.round(result.D[2], 5) + 0.0  # numDeriv too gives 1.9999993 for the 2
     array([0., 4., 0., 0., 0., 2., 0., 0., 0.])
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        None,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-        methods=("Richardson",),
-        function="genD",
-        derivative_order=2,
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    problem = _second_problem(func, x, method, method_args, options, "genD", ("Richardson",))
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
@@ -200,8 +213,8 @@ def genD(
 
 @overload
 def hessian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -212,14 +225,14 @@ def hessian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[False] = False,
-    sparsity: Any = None,
-) -> Any: ...
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix: ...
 
 
 @overload
 def hessian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -230,13 +243,13 @@ def hessian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: Literal[True],
-    sparsity: Any = None,
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
 ) -> _results.HessianResult: ...
 
 
 def hessian(
-    func: Callable[..., Any],
-    x: Any,
+    func: Callable[..., ArrayLike],
+    x: ArrayLike,
     /,
     method: str = "Richardson",
     method_args: dict | None = None,
@@ -247,8 +260,8 @@ def hessian(
     max_batch: int | None = None,
     workers: int | Callable | None = None,
     full_output: bool = False,
-    sparsity: Any = None,
-) -> Any | _results.HessianResult:
+    sparsity: ArrayLike | SparseMatrix | tuple | None = None,
+) -> Array | SparseMatrix | _results.HessianResult:
     """Hessian of a scalar function, numDeriv's ``hessian``, in one batched call.
 
     Parameters
@@ -313,23 +326,9 @@ def hessian(
     (array([[1330.,  480.],
            [ 480.,  200.]]), 3)
     """
-    problem = _engine.setup(
-        func,
-        x,
-        method,
-        None,
-        method_args,
-        args=args,
-        kwargs=kwargs,
-        vectorized=vectorized,
-        max_batch=max_batch,
-        workers=workers,
-        full_output=full_output,
-        methods=_second_methods.HESSIAN_METHODS,
-        function="hessian",
-        defaults={"d": 0.1},
-        derivative_order=2,
-    )
+    options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
+    methods = _second_methods.HESSIAN_METHODS
+    problem = _second_problem(func, x, method, method_args, options, "hessian", methods, 0.1)
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     if math.prod(head) != 1:

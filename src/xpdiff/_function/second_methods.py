@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 
 from .. import _backend
+from .._typing import Array
 from . import adaptive as _adaptive
 from . import engine as _engine
 from . import first_methods as _first_methods
@@ -26,7 +27,13 @@ from . import results as _results
 from . import schemes as _schemes
 from . import steps as _steps
 
-__all__ = ["HESSIAN_METHODS", "HESSIAN_METHODS_IMPL", "genD_values", "second_result"]
+__all__ = [
+    "HESSIAN_METHODS",
+    "HESSIAN_METHODS_IMPL",
+    "complex_step_gradients",
+    "genD_values",
+    "second_result",
+]
 
 _R = TypeVar("_R", bound=_results.DerivativeResult)
 
@@ -114,23 +121,8 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
     xp, device, settings = problem.xp, problem.device, problem.settings
     n, size, r = problem.n, problem.size, settings.r
     richardson = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, False, False)
-    x4, xg = problem.base_points()
-    hg = _steps.numderiv_steps(xp, xg, settings)
-    rect = _points.Rectangle(richardson.family, 0, n * 2 * r, 0, size)
-    base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, n 2r size)
-    count = n * 2 * r * size
-    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    gradients = _engine.run_linear(
-        problem,
-        complex_step,
-        None,
-        head,
-        None,
-        x4=xp.reshape(base, (n, 1, 1, count)),
-        xg=xp.reshape(base, (1, n, 1, count)),
-        own_base=True,
-        at_x=f0,
-    )
+    hg = _steps.numderiv_steps(xp, problem.base_points()[1], settings)
+    gradients = complex_step_gradients(problem, f0, head, richardson.family, hg)
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))
     weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
@@ -141,6 +133,37 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
             error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
             out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
     return out
+
+
+def complex_step_gradients(
+    problem: _engine.Problem, f0: Array, head: tuple, family: _schemes.Family, hg: Array
+) -> Array:
+    """The complex-step gradient at every point of ``family`` around x, in one call.
+
+    ``hg`` are the family's steps (shaped for its points, ``points.build``);
+    returns ``(1, n, 1, sets * size)``: coordinate i's derivative at each
+    point, the points in the family's order (group, set, base point). The
+    points are the complex step's own base points; ``f0``, func at x, asks
+    for the check that func does not mix the points of a batch.
+    """
+    xp, n = problem.xp, problem.n
+    x4, xg = problem.base_points()
+    sets = family.groups * family.sets
+    rect = _points.Rectangle(family, 0, sets, 0, problem.size)
+    base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets size)
+    count = sets * problem.size
+    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
+    return _engine.run_linear(
+        problem,
+        complex_step,
+        None,
+        head,
+        None,
+        x4=xp.reshape(base, (n, 1, 1, count)),
+        xg=xp.reshape(base, (1, n, 1, count)),
+        own_base=True,
+        at_x=f0,
+    )
 
 
 #: hessian's methods: numDeriv's, and xpdiff's adaptive one

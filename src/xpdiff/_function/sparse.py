@@ -108,16 +108,7 @@ def _csr_of(structure: Any, shape: tuple) -> Any:
             "scipy",
             container,
         )
-    if _backend.is_array(structure):
-        host = _backend.to_host(structure)
-    elif isinstance(structure, (list, tuple)):
-        host = np.asarray(structure)
-    else:
-        raise TypeError(
-            f"sparsity must be a boolean array of shape (m, n), a scipy.sparse or "
-            f"cupyx.scipy.sparse matrix or array, or a tuple (structure, groups); got "
-            f"{type(structure).__name__}"
-        )
+    host = _dense_pattern(structure, ", or a tuple (structure, groups)")
     if host.dtype.kind not in "biuf":
         raise TypeError(f"sparsity must hold booleans or numbers, got dtype {host.dtype}")
     if host.ndim != 2:
@@ -127,6 +118,22 @@ def _csr_of(structure: Any, shape: tuple) -> Any:
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     return indptr, cols.astype(np.int64), "dense", None
+
+
+def _dense_pattern(structure: Any, also: str = "") -> np.ndarray:
+    """A pattern given as an array of any library or as nested lists, on the host.
+
+    Anything else is a TypeError that names the accepted forms (``also``: more
+    of them, where the caller takes more).
+    """
+    if _backend.is_array(structure):
+        return _backend.to_host(structure)
+    if isinstance(structure, (list, tuple)):
+        return np.asarray(structure)
+    raise TypeError(
+        f"sparsity must be a boolean array of shape (m, n), a scipy.sparse or "
+        f"cupyx.scipy.sparse matrix or array{also}; got {type(structure).__name__}"
+    )
 
 
 def _check_shape(given: tuple, shape: tuple) -> None:
@@ -391,13 +398,8 @@ def group_columns(sparsity: Any, side: Any = None) -> np.ndarray:
 def _shape_of(sparsity: Any) -> tuple:
     if _is_scipy_sparse(sparsity) or _is_cupyx_sparse(sparsity) or _backend.is_array(sparsity):
         shape = tuple(sparsity.shape)
-    elif isinstance(sparsity, (list, tuple)):
-        shape = np.shape(sparsity)
     else:
-        raise TypeError(
-            f"sparsity must be a boolean array of shape (m, n), or a scipy.sparse or "
-            f"cupyx.scipy.sparse matrix or array; got {type(sparsity).__name__}"
-        )
+        shape = np.shape(_dense_pattern(sparsity))
     if len(shape) != 2:
         raise ValueError(f"sparsity must be 2-d, got shape {shape}")
     return shape

@@ -17,7 +17,6 @@ import numpy as np
 from .. import _backend
 from . import adaptive as _adaptive
 from . import engine as _engine
-from . import points as _points
 from . import schemes as _schemes
 from . import second_methods as _second_methods
 from . import sparse as _sparse
@@ -73,23 +72,8 @@ def _sparse_complex_hessian(
     n, r = problem.n, settings.r
     base = _schemes.richardson_scheme(n, (math.nan,), r, settings.v, True, False)
     family = _schemes.masked_family(base.family, pattern.masks)
-    x4, xg = problem.base_points()
-    hg = _steps.numderiv_steps(xp, x4, settings)  # (n, 1, 1, 1)
-    sets = pattern.count * 2 * r
-    rect = _points.Rectangle(family, 0, sets, 0, 1)
-    points = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets)
-    complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    gradients = _engine.run_linear(
-        problem,
-        complex_step,
-        None,
-        head,
-        None,
-        x4=xp.reshape(points, (n, 1, 1, sets)),
-        xg=xp.reshape(points, (1, n, 1, sets)),
-        own_base=True,
-        at_x=f0,
-    )
+    hg = _steps.numderiv_steps(xp, problem.base_points()[0], settings)  # (n, 1, 1, 1)
+    gradients = _second_methods.complex_step_gradients(problem, f0, head, family, hg)
     # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
     gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))
     weights = _backend.host_to_device(base.weights[:1], xp, device, problem.dtype)  # (1, 1, 2r)

@@ -10,7 +10,8 @@ per chunk) runs one of the others on each chunk; a new library is one
 module here and one more line in :func:`executor_for`. CuPy arrays get the
 CuPy executor: one CUDA kernel, generated from the plans of all the axes
 (``cuda_source``), that reads ``f`` once and writes every axis's output;
-:func:`apply_axes` hands an executor all the axes of a call at once.
+:func:`apply_axes` hands an executor all the axes of a call at once. The Dask
+and CuPy executors are imported with the first array of their library.
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import numpy as np
 
 from ... import _backend
 from . import compiled as _compiled
-from . import cupy as _cupy
-from . import dask as _dask
 from . import generic as _generic
 from . import numpy as _numpy
+from . import torch as _torch
 
 __all__ = ["apply_axes", "compiled_program", "executor_for", "plan_space"]
 
@@ -38,6 +38,8 @@ def plan_space(xp: Any, f: Any, varargs: tuple, axes: tuple[int, ...]) -> tuple[
     chunk sizes is a ValueError).
     """
     if type(f) is not np.ndarray and _backend.library_name(f) == "dask":
+        from . import dask as _dask  # imported with the first Dask array
+
         _dask.check_known_chunks(f, axes)
         host = tuple(_dask.host_spacing(v) for v in varargs)
         return _backend.numpy_namespace(), "cpu", host
@@ -47,16 +49,19 @@ def plan_space(xp: Any, f: Any, varargs: tuple, axes: tuple[int, ...]) -> tuple[
 def compiled_program(
     f: Any, varargs: tuple, axis: Any, edge_order: Any, n: Any, accuracy: Any, periodic: Any
 ) -> Any:
-    """numpy.gradient's own call on a NumPy array, compiled once (or None: the plans' path).
+    """numpy.gradient's own call, compiled once (or None: the plans' path).
 
-    NumPy arrays are recognized here, before any namespace resolution: the
-    everyday call's whole cost is a dictionary look-up and numpy's ufuncs.
+    NumPy arrays and PyTorch tensors are recognized here by their type,
+    before any namespace resolution: the everyday call's whole cost is a
+    dictionary look-up and the library's own operations.
     """
-    if type(f) is not np.ndarray or n != 1 or type(n) is not int:
+    if n != 1 or type(n) is not int or accuracy is not None or periodic is not False:
         return None
-    if accuracy is not None or periodic is not False:
-        return None
-    return _compiled.program_for(f, varargs, axis, edge_order)
+    if type(f) is np.ndarray:
+        return _compiled.program_for(f, varargs, axis, edge_order)
+    if type(f) is _backend.torch_tensor_type():
+        return _torch.program_for(f, varargs, axis, edge_order)
+    return None
 
 
 def executor_for(xp: Any, f: Any) -> Any:
@@ -65,8 +70,12 @@ def executor_for(xp: Any, f: Any) -> Any:
         return _numpy
     library = _backend.library_name(f)
     if library == "dask":
+        from . import dask as _dask  # imported with the first Dask array
+
         return _dask
     if library == "cupy":
+        from . import cupy as _cupy  # and its CUDA source generator, with the first CuPy array
+
         return _cupy
     return _generic
 

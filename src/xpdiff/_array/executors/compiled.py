@@ -17,8 +17,10 @@ general path of plans and executors, which stays tested on its own.
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -28,6 +30,16 @@ __all__ = ["program_for"]
 
 #: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
 BLOCK_ELEMENTS = 1 << 16
+#: elements of one block of a uniform axis (a difference and a scale, no scratch): 2 MiB
+#: of float64, one huge page of the output; fewer calls, and measured faster than
+#: BLOCK_ELEMENTS from 1e5 elements on (``benchmarks/bench_gradient.py --targets``)
+UNIFORM_BLOCK_ELEMENTS = 1 << 18
+#: blocks an axis must have before they are shared among threads (from 2**20 elements of
+#: a uniform axis, 2**18 with coordinates): NumPy's ufuncs release the GIL, so each thread
+#: streams its own run of blocks, first touch of the output's fresh pages included
+THREADED_BLOCKS = 4
+#: most threads one call uses (``XPDIFF_NUM_THREADS`` sets the number; 1 turns them off)
+MAX_THREADS = 8
 #: programs kept; a program is a few index tuples, so this is a few hundred KiB at most
 MAX_PROGRAMS = 1024
 
@@ -35,6 +47,54 @@ Program = Callable[[np.ndarray, tuple], Any]
 AxisRun = Callable[[np.ndarray, Any, np.ndarray], None]
 
 _PROGRAMS: dict[tuple, Program | None] = {}
+_POOL: list[Any] = []  # the thread pool and its size, made on first use
+if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads
+    os.register_at_fork(after_in_child=_POOL.clear)
+
+
+def threads() -> int:
+    """Threads a large call shares its blocks among: ``XPDIFF_NUM_THREADS``, else the CPUs."""
+    value = os.environ.get("XPDIFF_NUM_THREADS", "")
+    if value.strip().isdigit():
+        return max(1, min(int(value), 64))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cpus or 1, MAX_THREADS))
+
+
+def each_block(step: Callable[[tuple], None], views: Sequence[tuple]) -> None:
+    """``step(view)`` for every block; the blocks shared among threads where there are many.
+
+    Each thread takes one contiguous run of blocks (the blocks write disjoint
+    parts of the output, with the same per-element operations, so the result
+    is the same to the bit), in a copy of the caller's context (``np.errstate``
+    holds in the workers too). The first error is raised after every thread
+    is done with the output.
+    """
+    count = threads() if len(views) >= THREADED_BLOCKS else 1
+    if count <= 1:
+        for view in views:
+            step(view)
+        return
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    if not _POOL or _POOL[1] < count:
+        _POOL[:] = [ThreadPoolExecutor(count, thread_name_prefix="xpdiff"), count]
+    share = -(-len(views) // count)
+    runs = [views[k : k + share] for k in range(0, len(views), share)]
+    futures = [
+        _POOL[0].submit(contextvars.copy_context().run, _serially, step, run) for run in runs[1:]
+    ]
+    try:
+        _serially(step, runs[0])
+    finally:
+        wait(futures)
+    for future in futures:
+        future.result()
+
+
+def _serially(step: Callable[[tuple], None], views: Sequence[tuple]) -> None:
+    for view in views:
+        step(view)
 
 
 def program_for(f: np.ndarray, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
@@ -155,25 +215,27 @@ def _index(ndim: int, axis: int, rows: slice, lead: slice | None = None) -> tupl
     return tuple(index)
 
 
-def _blocks(shape: tuple[int, ...], axis: int, start: int, stop: int) -> list[tuple]:
+def _blocks(
+    shape: tuple[int, ...], axis: int, start: int, stop: int, block: int = BLOCK_ELEMENTS
+) -> list[tuple]:
     """(rows of the axis, leading-axis slice) of each block of rows ``start .. stop - 1``."""
     size = math.prod(shape)
-    if size <= BLOCK_ELEMENTS:
+    if size <= block:
         return [(start, stop, None)]
     if axis == 0:
         per_row = size // shape[0]
-        step = max(1, BLOCK_ELEMENTS // max(1, per_row))
+        step = max(1, block // max(1, per_row))
         return [(r0, min(r0 + step, stop), None) for r0 in range(start, stop, step)]
     per_lead = size // shape[0] // shape[axis] * (stop - start)
-    step = max(1, BLOCK_ELEMENTS // max(1, per_lead))
+    step = max(1, block // max(1, per_lead))
     return [(start, stop, slice(i0, min(i0 + step, shape[0]))) for i0 in range(0, shape[0], step)]
 
 
-def _interior_views(shape: tuple[int, ...], axis: int) -> list[tuple]:
+def _interior_views(shape: tuple[int, ...], axis: int, block: int = BLOCK_ELEMENTS) -> list[tuple]:
     """Per block: (output rows, rows before, same rows, rows after, weight rows)."""
     ndim, length = len(shape), shape[axis]
     views = []
-    for r0, r1, lead in _blocks(shape, axis, 1, length - 1):
+    for r0, r1, lead in _blocks(shape, axis, 1, length - 1, block):
         views.append(
             (
                 _index(ndim, axis, slice(r0, r1), lead),
@@ -195,9 +257,11 @@ def _edge_views(shape: tuple[int, ...], axis: int) -> tuple[tuple, ...]:
 
 def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
     """numpy.gradient's uniform formulas along ``axis`` (spacing ``h``, a number or 0-d)."""
-    interior = _interior_views(shape, axis)
+    interior = _interior_views(shape, axis, UNIFORM_BLOCK_ELEMENTS)
     e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
     subtract, divide, multiply = np.subtract, np.divide, np.multiply
+
+    threaded = len(interior) >= THREADED_BLOCKS
 
     def run(f: np.ndarray, h: Any, out: np.ndarray) -> None:
         twice, scale = 2.0 * h, cast(Any, divide)
@@ -205,10 +269,19 @@ def _uniform_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
             # x / 2h and x * (1 / 2h) are the same real number, hence the same
             # rounding, and a product costs a fraction of a quotient
             twice, scale = 1.0 / twice, multiply
-        for target, before, _, after, _ in interior:
-            block = out[target]
-            subtract(f[after], f[before], out=block)
-            scale(block, twice, out=block)
+        if threaded:
+
+            def step(views: tuple) -> None:
+                block = out[views[0]]
+                subtract(f[views[3]], f[views[1]], out=block)
+                scale(block, twice, out=block)
+
+            each_block(step, interior)
+        else:
+            for target, before, _, after, _ in interior:
+                block = out[target]
+                subtract(f[after], f[before], out=block)
+                scale(block, twice, out=block)
         first, last = out[e0], out[l1]
         if edge_order == 1:
             subtract(f[e1], f[e0], out=first)
@@ -250,7 +323,9 @@ def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisR
             return
         if not per_block:
             whole = [w.reshape(weight_shape) for w in _central(d)]
-        for target, before, same, after, rows in interior:
+
+        def step(views: tuple) -> None:
+            target, before, same, after, rows = views
             a, b, c = _central(d[rows.start : rows.stop + 1]) if per_block else whole
             if per_block and ndim > 1:
                 a, b, c = (w.reshape(weight_shape) for w in (a, b, c))
@@ -258,6 +333,8 @@ def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisR
             np.multiply(a, f[before], out=block)
             np.add(block, b * f[same], out=block)
             np.add(block, c * f[after], out=block)
+
+        each_block(step, interior)
         first, last = out[e0], out[l1]
         if edge_order == 1:
             np.subtract(f[e1], f[e0], out=first)

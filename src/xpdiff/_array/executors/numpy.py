@@ -14,7 +14,8 @@ executor stays the path of every other library.
 from __future__ import annotations
 
 import math
-from typing import Any
+import weakref
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,6 +25,10 @@ __all__ = ["apply"]
 
 #: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
 BLOCK_ELEMENTS = 1 << 16
+#: plans whose groups of single rows are kept (by id, with a weak reference to the plan)
+MAX_GROUPED_PLANS = 64
+
+_ROW_GROUPS: dict[int, tuple[Any, list]] = {}
 
 
 def apply(xp: Any, f: np.ndarray, plan: Any, out_dtype: Any, like: Any = None) -> np.ndarray:
@@ -49,10 +54,77 @@ def apply(xp: Any, f: np.ndarray, plan: Any, out_dtype: Any, like: Any = None) -
     for region in uniform:
         _flat_region_into(out, f, plan.axis, region)
     done = {id(region) for region in uniform}
+    for group in _row_groups(plan):
+        _rows_into(out, f, plan.axis, group)
+        done.update(id(region) for region in group.regions)
     for region in plan.regions:
         if region.rows and id(region) not in done:
             _region_into(out, f, plan.axis, region)
     return out
+
+
+class RowGroup(NamedTuple):
+    """Single-row regions of one formula's shape, computed together (edge rows)."""
+
+    regions: tuple
+    rows: np.ndarray  # the output rows, one per region
+    sources: list  # per term: the source row of each region
+    weights: list  # per term: the weight of each region (one dtype)
+
+
+def _row_groups(plan: Any) -> list[RowGroup]:
+    """The plan's single-row regions with per-row weights, by number of terms and dtype.
+
+    The edge rows of a non-uniform grid are each a region of their own (a
+    stencil of its own window); a weighted sum over a few single rows costs
+    two ufunc calls per term, so rows of the same shape of formula are
+    gathered and computed at once, with the same operations per element
+    (the same bits). Kept per plan (plans are cached and immutable); a group
+    holds its few rows' weights, never the plan's.
+    """
+    kept = _ROW_GROUPS.get(id(plan))
+    if kept is not None and kept[0]() is plan:
+        return kept[1]
+    by_shape: dict[tuple, list] = {}
+    for region in plan.regions:
+        weights = [t.weight for t in region.terms]
+        if region.rows != 1 or region.kind != "sum" or region.lazy_weights is not None:
+            continue
+        single = all(type(w) is np.ndarray and w.size == 1 and w.ndim < 2 for w in weights)
+        if single and len({w.dtype for w in weights}) == 1:
+            by_shape.setdefault((len(weights), weights[0].dtype), []).append(region)
+    groups = [
+        RowGroup(
+            tuple(members),
+            np.array([r.start for r in members]),
+            [np.array([m.terms[k].start for m in members]) for k in range(n)],
+            [np.concatenate([m.terms[k].weight.reshape(1) for m in members]) for k in range(n)],
+        )
+        for (n, _), members in by_shape.items()
+        if len(members) > 1
+    ]
+    if len(_ROW_GROUPS) >= MAX_GROUPED_PLANS:
+        _ROW_GROUPS.clear()
+    # a weak reference: the plan's weights are not kept alive here, and a dead
+    # plan's id, taken again by a new plan, is never mistaken for it
+    _ROW_GROUPS[id(plan)] = (weakref.ref(plan), groups)
+    return groups
+
+
+def _rows_into(out: np.ndarray, f: np.ndarray, axis: int, group: RowGroup) -> None:
+    """A group's rows: ``w_0 s_0 + w_1 s_1 + ...`` as ``_formula_into`` computes each row."""
+    work = np.dtype(work_dtype(np, f.dtype, group.regions[0]))
+    total = scratch = None
+    for weight, rows in zip(group.weights, group.sources, strict=True):
+        weight = along(np, weight, f.ndim, axis)
+        source = np.take(f, rows, axis=axis)
+        if total is None:
+            total = np.multiply(weight, source, dtype=work)
+            continue
+        scratch = np.multiply(weight, source, out=scratch, dtype=work)
+        np.add(total, scratch, out=total)
+    index: Any = (*(slice(None),) * axis, group.rows)
+    out[index] = total  # the output's dtype, as np.copyto(casting="unsafe")
 
 
 def _same_weights_every_row(region: Any) -> bool:
