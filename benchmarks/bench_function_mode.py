@@ -13,13 +13,15 @@ as a ratio to its reference timed in the same run:
   (``bench_grad.minimal_richardson``/``minimal_complex``, including the call
   at x), and against one bare call of func on its points (the floor).
 
-Timings are best-of-N wall time; on a shared machine only the ratios mean
-something.
+Timings are best-of-N wall time, those of one table row taken in turns
+(:func:`interleaved`) so that a load that drifts during the run does not
+skew their ratios; on a shared machine only the ratios mean something.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from functools import partial
 
@@ -63,6 +65,28 @@ def elementwise(repeat: int) -> None:
         )
 
 
+def interleaved(functions, rounds: int, min_seconds: float = 0.005) -> list[float]:
+    """Best time of one call of each function, timed in turns (round robin).
+
+    On a shared machine the load drifts within seconds; timing the functions
+    one after the other in every round gives them the same conditions, so
+    that their ratios are stable where separate best-of-N runs are not.
+    """
+    for function in functions:
+        function()  # warm-up
+    start = time.perf_counter()
+    functions[0]()
+    number = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-7)))
+    best_times = [math.inf] * len(functions)
+    for _ in range(rounds):
+        for i, function in enumerate(functions):
+            start = time.perf_counter()
+            for _ in range(number):
+                function()
+            best_times[i] = min(best_times[i], (time.perf_counter() - start) / number)
+    return best_times
+
+
 def fixed_cost(sizes, repeat: int) -> None:
     print()
     print("grad of a cheap vectorized f: ratio to the minimal batched NumPy version and floor")
@@ -73,13 +97,19 @@ def fixed_cost(sizes, repeat: int) -> None:
     rng = np.random.default_rng(0)
     for n in sizes:
         x = rng.uniform(-1.5, 1.5, n)
-        r = repeat if n <= 200 else max(2, repeat // 2)
-        t_r, _ = best(partial(xd.grad, cheap, x), r)
-        t_mr, _ = best(partial(minimal_richardson, cheap, x), r)
-        t_fr, _ = best(partial(cheap, richardson_batch(x)), r)
-        t_c, _ = best(partial(xd.grad, cheap, x, "complex"), r)
-        t_mc, _ = best(partial(minimal_complex, cheap, x), r)
-        t_fc, _ = best(partial(cheap, complex_batch(x)), r)
+        rounds = 12 * repeat if n <= 200 else max(2, repeat)
+        batch, cbatch = richardson_batch(x), complex_batch(x)
+        t_r, t_mr, t_fr, t_c, t_mc, t_fc = interleaved(
+            [
+                partial(xd.grad, cheap, x),
+                partial(minimal_richardson, cheap, x),
+                partial(cheap, batch),
+                partial(xd.grad, cheap, x, "complex"),
+                partial(minimal_complex, cheap, x),
+                partial(cheap, cbatch),
+            ],
+            rounds,
+        )
         print(
             f"{n:>5} {t_r * 1e3:14.3f} {t_r / t_mr:10.2f} {t_r / t_fr:8.2f} "
             f"{t_c * 1e3:11.3f} {t_c / t_mc:10.2f} {t_c / t_fc:8.2f}"

@@ -1,4 +1,4 @@
-"""Function mode's engine: the memory budget, workers, operation counts, the NumPy fast path."""
+"""Function mode's engine: the memory budget, workers, operation counts, NumPy against generic."""
 
 from __future__ import annotations
 
@@ -297,9 +297,10 @@ def test_user_exception_from_a_worker_propagates():
 # --- a small, constant number of array operations ----------------------------------------------
 
 
-#: the ceilings documented in docs/benchmarks.md ("Operations per derivative")
-FIRST_DERIVATIVE_CEILING = 25
-SECOND_DERIVATIVE_CEILING = 60
+#: the ceilings documented in docs/benchmarks.md ("Operations per derivative"); the check
+#: that func does not mix points adds about 26 where values are not in host memory
+FIRST_DERIVATIVE_CEILING = 55
+SECOND_DERIVATIVE_CEILING = 90
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -343,7 +344,7 @@ def test_operation_count_of_second_derivatives(function, method):
     assert counts[0] <= SECOND_DERIVATIVE_CEILING, counts
 
 
-# --- the NumPy fast path and the NumPy point builder equal the generic ones to the bit ----------
+# --- the engine and the point builder on NumPy equal the generic ones to the bit ----------------
 
 
 @pytest.mark.parametrize(
@@ -351,7 +352,7 @@ def test_operation_count_of_second_derivatives(function, method):
     [("Richardson", None), ("Richardson", "mixed"), ("simple", "mixed"), ("complex", None)],
 )
 @pytest.mark.parametrize("shape", [(1,), (4,), (5, 3), (3, 2, 2)])
-def test_numpy_fast_path_equals_the_generic_path(method, shape, sides):
+def test_numpy_equals_the_generic_path(method, shape, sides):
     xps = pytest.importorskip("array_api_strict")
     rng = np.random.default_rng(abs(hash((method, shape))) % 2**32)
     x = rng.uniform(-2, 2, shape)

@@ -95,3 +95,22 @@ def test_second_derivatives_do_not_synchronise(method):
     exact = xps.linalg.diagonal(H) - (2 * xps.cos(x) - x * xps.sin(x))
     assert float(xps.max(xps.abs(exact))) < 1e-6
     assert D is None or D.shape == (2, 9)
+
+
+def test_adaptive_and_the_other_functions_do_not_synchronise():
+    """Every evaluation checks that func does not mix points: on the device, no read."""
+    x = xps.asarray([0.3, -0.7, 1.2])
+    with values_stay_on_the_device():
+        g = xd.grad(scalar_func, x, method="adaptive")
+        H = xd.hessian(scalar_func, x, method="adaptive")
+        d2 = xd.derivative(xps.sin, x, n=2)
+        hv = xd.hvp(scalar_func, x, x)
+        jv = xd.jvp(vector_func, x, x)
+        split = xd.grad(scalar_func, x, max_batch=12)  # the check's points in one more call
+    exact = xps.sin(x) + x * xps.cos(x)
+    assert float(xps.max(xps.abs(g - exact))) < 1e-9
+    assert float(xps.max(xps.abs(split - exact))) < 1e-8
+    assert float(xps.max(xps.abs(d2 + xps.sin(x)))) < 1e-6
+    assert H.shape == (3, 3)
+    assert hv.shape == (3,)
+    assert jv.shape == (2,)

@@ -72,10 +72,34 @@ def test_the_check_costs_two_points_and_no_call():
     assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
     # nfev counts the derivative's points, not the copy and the sentinel
     assert res.nfev == 1 + 2 * 4 * 3
-    # a call that max_batch fills exactly has no room: no check, and no more calls
+    assert res.ncalls == 2
+
+
+@pytest.mark.parametrize(
+    ("max_batch", "shapes"),
+    [
+        (26, [(3, 26)]),  # room in the one call
+        (13, [(3, 13), (3, 13)]),  # spread over the calls: room in the last
+        (24, [(3, 24), (3, 2)]),  # every call full: one more, of the two alone
+        (12, [(3, 12), (3, 12), (3, 2)]),
+    ],
+)
+def test_max_batch_filled_exactly_is_checked(max_batch, shapes):
     func = CountingFunc(lambda x: np.sum(np.sin(x), axis=0))
-    xd.grad(func, X, max_batch=24)
-    assert func.shapes == [(3,), (3, 24)]
+    g = xd.grad(func, X, max_batch=max_batch)
+    assert func.shapes == [(3,), *shapes]
+    np.testing.assert_array_equal(g, xd.grad(func, X))  # the same bits
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(MIXING["sum"], X, max_batch=max_batch)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(MIXING["mean"], [1.0, 2.0], max_batch=8)  # n = 2: the extra call is padded
+
+
+def test_one_point_per_call_cannot_mix():
+    func = CountingFunc(MIXING["sum"])
+    g = xd.grad(func, X, max_batch=1)
+    assert func.shapes == [(3,)] + [(3, 1)] * 24
+    np.testing.assert_allclose(g, [7.0, 1.0, 1.0], rtol=1e-8)
 
 
 def test_the_sentinel_stays_on_the_callers_side():
@@ -102,8 +126,124 @@ def test_host_memory_libraries_are_checked(backend):
         x = xs.asarray(X, dtype=xs.float64)
     with pytest.raises(ValueError, match="mixes the points"):
         xd.grad(lambda p: p[0] * xs.mean(p), x)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(lambda p: p[0] * xs.mean(p), x, method="adaptive")
     g = xd.grad(lambda p: xs.sum(p * p, axis=0), x)
     np.testing.assert_allclose(np.asarray(g), 2 * np.array(X), rtol=1e-9)
+
+
+# --- every function, every method -------------------------------------------------------
+
+
+def _jvp(func, x, **kwargs):
+    return xd.jvp(func, x, np.array([1.0, -1.0, 0.5]), **kwargs)
+
+
+def _hvp(func, x, **kwargs):
+    return xd.hvp(func, x, np.array([1.0, -1.0, 0.5]), **kwargs)
+
+
+def _elementwise(func, x, **kwargs):
+    return xd.derivative(lambda p: p * func(p), x, **kwargs)
+
+
+#: each function of function mode, with the methods it has
+EVERY_FUNCTION = [
+    (xd.grad, {"method": "adaptive"}),
+    (xd.grad, {"method": "adaptive", "max_batch": 7}),
+    (xd.jacobian, {"method": "adaptive"}),
+    (xd.hessian, {"method": "adaptive"}),
+    (xd.genD, {}),
+    (_elementwise, {}),
+    (_elementwise, {"n": 2}),
+    (_elementwise, {"n": 2, "method": "adaptive"}),
+    (_elementwise, {"n": 3, "max_batch": 5}),
+    (_elementwise, {"method": "adaptive"}),
+    (_jvp, {}),
+    (_jvp, {"method": "complex"}),
+    (_jvp, {"max_batch": 2}),
+    (_hvp, {}),
+    (_hvp, {"max_batch": 4}),
+]
+
+
+@pytest.mark.parametrize(("function", "kwargs"), EVERY_FUNCTION)
+@pytest.mark.parametrize("name", ["sum", "mean", "norm"])
+def test_every_function_refuses_a_func_that_mixes_points(function, kwargs, name):
+    func = MIXING[name]
+    if function is xd.jacobian:
+        func = lambda x, f=func: np.stack([f(x), x[1]])  # noqa: E731
+    with pytest.raises(ValueError, match=r"mixes the points.*vectorized=False"):
+        function(func, np.array(X), **kwargs)
+
+
+@pytest.mark.parametrize(("function", "kwargs"), EVERY_FUNCTION)
+def test_every_function_accepts_an_honest_func(function, kwargs):
+    """The same func without the mixing: a finite answer, as point by point."""
+    func = lambda x: x[0] * np.sum(x, axis=0)  # noqa: E731
+    if function is xd.jacobian:
+        func = lambda x: np.stack([x[0] * np.sum(x, axis=0), x[1]])  # noqa: E731
+    batched = function(func, np.array(X), **kwargs)
+    single = function(func, np.array(X), vectorized=False, **kwargs)
+    batched = batched.D if function is xd.genD else batched
+    single = single.D if function is xd.genD else single
+    assert np.all(np.isfinite(batched))
+    np.testing.assert_allclose(batched, single, rtol=1e-6, atol=1e-8)
+
+
+# --- values off the host: NaN, computed on the device -----------------------------------
+
+
+def test_array_api_strict_gives_nan_without_a_synchronisation():
+    xps = pytest.importorskip("array_api_strict")
+    from test_function_no_sync import values_stay_on_the_device
+
+    x = xps.asarray(X, device=xps.Device("device1"))
+    mixing = lambda p: p[0, ...] * xps.mean(p)  # noqa: E731
+    honest = lambda p: p[0, ...] * xps.sum(p, axis=0)  # noqa: E731
+    with values_stay_on_the_device():
+        results = {
+            "grad": xd.grad(mixing, x),
+            "complex": xd.grad(mixing, x, "complex"),
+            "adaptive": xd.grad(mixing, x, method="adaptive"),
+            "max_batch": xd.grad(mixing, x, max_batch=12),
+            "hessian": xd.hessian(mixing, x),
+            "derivative": xd.derivative(lambda p: p * mixing(p), x, n=2),
+            "hvp": xd.hvp(mixing, x, x),
+            "jvp": xd.jvp(mixing, x, x),
+            "honest": xd.grad(honest, x),
+        }
+    for name, value in results.items():
+        assert value.device == x.device, name
+        nan = np.isnan(np.asarray(value.to_device(xps.Device("CPU_DEVICE"))))
+        assert np.all(nan) if name != "honest" else not np.any(nan), name
+
+
+def test_dask_stays_lazy_and_gives_nan():
+    da = pytest.importorskip("dask.array")
+    from helpers import dask_must_not_compute
+
+    x = da.from_array(np.array(X), chunks=2)
+    with dask_must_not_compute():
+        lazy = xd.grad(lambda p: p[0] * da.mean(p), x)
+        H = xd.hessian(lambda p: p[0] * da.mean(p), x, method="adaptive")
+        honest = xd.grad(lambda p: p[0] * da.sum(p, axis=0), x)
+    assert isinstance(lazy, da.Array)
+    assert np.all(np.isnan(lazy.compute()))
+    assert np.all(np.isnan(H.compute()))
+    np.testing.assert_allclose(honest.compute(), [7.0, 1.0, 1.0], rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["Richardson", "complex", "adaptive"])
+def test_jax_jit_gives_nan(method):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    x = jnp.asarray(X, dtype=jnp.float64)
+    mixed = jax.jit(lambda p: xd.grad(lambda q: q[0] * jnp.mean(q), p, method))(x)
+    assert np.all(np.isnan(np.asarray(mixed)))
+    honest = jax.jit(lambda p: xd.grad(lambda q: q[0] * jnp.sum(q, axis=0), p, method))(x)
+    np.testing.assert_allclose(np.asarray(honest), [7.0, 1.0, 1.0], rtol=1e-8)
 
 
 # --- no false alarm --------------------------------------------------------------------

@@ -71,7 +71,7 @@ def test_jvp_points_do_not_depend_on_n():
         x, v = rng.standard_normal(n), rng.standard_normal((n, 2))
         res = xd.jvp(f, x, v, full_output=True)
         assert isinstance(res, xd.JVPResult)
-        assert res.ncalls == 1  # x and the 2 r k points together
+        assert res.ncalls == 2  # x alone (the mixing check's reference), then the 2 r k points
         assert res.nfev == 1 + 2 * 4 * 2
         exact = (1 - np.tanh(A @ x)[:, None] ** 2) * (A @ v)
         assert np.allclose(res.value, exact, rtol=1e-9, atol=1e-12)
@@ -93,7 +93,7 @@ def test_jvp_equals_jacobian_times_v_to_1e_8_at_n_1000(m):
     x = rng.uniform(0.5, 1.5, n) * rng.choice([-1.0, 1.0], n)
     v = rng.standard_normal(n)
     res = xd.jvp(f, x, v, full_output=True)
-    assert (res.nfev, res.ncalls) == (2 * 4 + 1, 1)
+    assert (res.nfev, res.ncalls) == (2 * 4 + 1, 2)  # x alone, then the points
     Jv = xd.jacobian(f, x) @ v
     assert np.max(np.abs(res.value - Jv)) <= 1e-8 * np.max(np.abs(Jv))
     exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
@@ -111,7 +111,7 @@ def test_jvp_near_zero_coordinates_within_jacobians_own_error():
     x, v = rng.standard_normal(n), rng.standard_normal(n)
     res = xd.jvp(f, x, v, full_output=True)
     assert res.nfev <= 2 * 4 + 1
-    assert res.ncalls == 1
+    assert res.ncalls == 2
     exact = (1 - np.tanh(A @ x) ** 2) * (A @ v)
     assert np.max(np.abs(res.value - exact)) <= 1e-10 * np.max(np.abs(exact))
     jac = xd.jacobian(f, x, full_output=True)
@@ -134,8 +134,9 @@ def test_jvp_one_call_and_engine_layout_same_bits(method, dtype):
     f = vector_func(np)
     x = X0.astype(dtype)
     V = np.stack([V0, np.array([0.0, 1.0, 0.0])], axis=1).astype(dtype)
-    one = xd.jvp(f, x, V, method, full_output=True)
-    assert one.ncalls == 1
+    # the one-call path serves vectorized=False (a vectorized func needs x alone first)
+    one = xd.jvp(f, x, V, method, vectorized=False, full_output=True)
+    assert one.ncalls == one.nfev
     split = xd.jvp(f, x, V, method, max_batch=2, full_output=True)  # the engine's layout
     assert split.ncalls >= 2  # x on its own, then the points
     assert one.value.dtype == split.value.dtype == dtype
@@ -153,7 +154,7 @@ def test_jvp_scalar_function_and_max_batch_workers():
     assert value.shape == ()
     assert float(value) == pytest.approx(g @ V0, rel=1e-10)
     split = xd.jvp(f, x, V0, max_batch=3, full_output=True)  # the engine's layout
-    assert split.ncalls == 1 + 3
+    assert split.ncalls == 1 + 4  # 8 points and the mixing check's 2, 3 per call
     assert np.array_equal(split.value, value)
     with ThreadPoolExecutor(2) as pool:
         assert np.array_equal(xd.jvp(f, x, V0, workers=pool.map), value)

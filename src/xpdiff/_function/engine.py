@@ -15,18 +15,22 @@ methods: one weighted reduction over the values of each group.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from .. import _backend
-from . import fastpath as _fastpath
 from . import layout as _layout
 from . import mixing as _mixing
 from . import points as _points
 from .problem import Problem, machine_eps, parse_sides, setup
+from .schemes import Family, LinearScheme
 
 __all__ = [
+    "CombineUnit",
     "Problem",
+    "checks_mixing",
     "combine_linear",
     "machine_eps",
     "parse_sides",
@@ -36,14 +40,23 @@ __all__ = [
     "value_at_x",
 ]
 
+#: ``combine_unit(family index, (g0, g1), (b0, b1), values)`` of :func:`run`
+CombineUnit = Callable[[int, tuple[int, int], tuple[int, int], Any], Any]
 
-def value_at_x(problem: Problem):
-    """func at x, on a copy of x that xpdiff owns; returns (f0, head)."""
+
+def value_at_x(problem: Problem) -> tuple[Any, tuple]:
+    """func at x, on a copy of x that xpdiff owns; returns (f0, head).
+
+    The evaluator keeps f0 (``value_at_x``): every later :func:`run` checks
+    with it that a vectorized func does not mix the points of a batch.
+    """
     xp = problem.xp
-    if problem.size == 0 and not _mixing.may_mix(problem.evaluator):
+    evaluator = problem.evaluator
+    if problem.size == 0 and not _mixing.may_mix(evaluator):
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
-    f0 = problem.evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
+    f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
+    evaluator.value_at_x = f0
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
@@ -52,7 +65,18 @@ def value_at_x(problem: Problem):
     return f0, head
 
 
-def _check_real_valued(xp, f0) -> None:
+def checks_mixing(problem: Problem) -> bool:
+    """Whether :func:`run` checks that func does not mix the points of a batch.
+
+    So it does for a vectorized func (with or without workers): the check
+    compares func's value at a copy of x in the batch with its value at x
+    alone, so such a derivative calls func at x on its own first
+    (:func:`value_at_x`).
+    """
+    return _mixing.may_mix(problem.evaluator)
+
+
+def _check_real_valued(xp: Any, f0: Any) -> None:
     """The complex step differentiates real functions: refuse complex values at real x."""
     if _backend.is_traced(f0) or _backend.library_name(f0) == "dask":
         return  # no values to look at yet
@@ -66,18 +90,16 @@ def _check_real_valued(xp, f0) -> None:
 
 
 def run(
-    problem,
-    families,
+    problem: Problem,
+    families: list[Family],
     head: tuple,
-    combine_unit,
+    combine_unit: CombineUnit,
     *,
-    x4,
-    xg,
-    hg,
+    x4: Any,
+    xg: Any,
+    hg: Any,
     kept_bytes: int = 0,
-    f0=None,
-    x_base=None,
-):
+) -> list:
     """Evaluate every point of ``families`` and combine them unit by unit.
 
     ``combine_unit(index, (g0, g1), (b0, b1), values)`` gets the family's
@@ -87,11 +109,15 @@ def run(
     units' results joined. ``x4``, ``xg`` are the base points shaped
     ``(n, 1, 1, size)`` and ``(1, n, 1, size)``, ``hg`` the steps like
     ``xg``; ``kept_bytes`` is what the caller holds meanwhile (the result),
-    which the budget counts. ``f0``, func at the base points (``head +
-    batch shape``), asks for the check that func does not mix the points of
-    a batch (:func:`check_not_mixing`): two more points, no more calls;
-    ``x_base`` ``(n, 1, 1, size)`` holds those base points where ``x4`` is
-    other points (the complex Hessian's).
+    which the budget counts.
+
+    Every evaluation checks that a vectorized func does not mix the points
+    of a batch: the last call ends with an unperturbed copy of x's first
+    point and a sentinel (``layout.plan_layout`` places them), and the
+    copy's value must be func's value at x (``value_at_x``), whatever the
+    base points are. Where values are in host memory a func that mixes
+    points is a ValueError; elsewhere its results are NaN, computed on the
+    device (``mixing.check_not_mixing``).
     """
     xp = problem.xp
     size = x4.shape[3]
@@ -107,8 +133,9 @@ def run(
             )
             for i, f in enumerate(families)
         ]
-    itemsize = _layout.itemsize_of(xp, point_dtype)
     evaluator = problem.evaluator
+    at_x = evaluator.value_at_x if _mixing.may_mix(evaluator) else None
+    itemsize = _layout.itemsize_of(xp, point_dtype)
     layout = _layout.plan_layout(
         tuple(families),
         problem.n,
@@ -120,53 +147,78 @@ def run(
         itemsize,
         problem.max_batch,
         evaluator.min_calls,
-        f0 is not None and _mixing.may_mix(evaluator, x4),
+        at_x is not None,
     )
     evaluator.wave_points = layout.in_flight
-
-    sentinel = _mixing.sentinel_direction(problem)
-
-    def chunks():
-        for p0, p1, rects, pad, copy in layout.calls:
-            points = _points.build(
-                xp,
-                rects,
-                x4,
-                xg,
-                hg,
-                point_dtype,
-                pad,
-                copy=sentinel if copy else None,
-                copy_base=x_base,
-            )
-            yield points, p1 - p0 + _mixing.EXTRA * copy
-
-    def values_of(values, p0, p1, copy):
-        """The scheme's values ``(m, p1 - p0)`` of a call, its copy's checked."""
-        if copy:
-            values = xp.reshape(values, (m, p1 - p0 + _mixing.EXTRA))
-            _mixing.check_not_mixing(xp, problem, values, f0)
-            values = values[:, : p1 - p0]
-            evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points, not the check
-        return values
-
+    direction: np.ndarray | None = None
+    copy_base: Any = None
+    if layout.calls[-1][4]:
+        direction = _mixing.sentinel_direction(problem)
+        copy_base = xp.reshape(problem.x, (problem.n, 1, 1, problem.size))
+    chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, copy_base)
     if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
-        return _run_one_call(layout, chunks(), head, m, combine_unit, values_of, problem)
-    return _evaluate(problem, layout, chunks(), head, m, combine_unit, size, values_of)
+        results, mixed = _run_one_call(problem, layout, next(chunks), head, m, combine_unit, at_x)
+    else:
+        results, mixed = _evaluate(problem, layout, chunks, head, m, combine_unit, size, at_x)
+    return _mixing.poisoned(xp, mixed, results)
 
 
-def _empty(xp, problem, shape, dtype=None):
+def _empty(xp: Any, problem: Problem, shape: tuple, dtype: Any = None) -> Any:
     dtype = problem.dtype if dtype is None else dtype
     return xp.zeros(shape, dtype=dtype, device=problem.device)
 
 
-def _run_one_call(layout, chunks, head, m, combine_unit, values_of, problem):
+def _chunks(
+    xp: Any,
+    layout: _layout.Layout,
+    base: tuple[Any, Any, Any],
+    dtype: Any,
+    direction: np.ndarray | None,
+    copy_base: Any,
+) -> Iterator[tuple[Any, int]]:
+    """Each call's points and how many of them the scheme's (with the copy and sentinel)."""
+    x4, xg, hg = base
+    for p0, p1, rects, pad, copy in layout.calls:
+        points = _points.build(
+            xp,
+            rects,
+            x4,
+            xg,
+            hg,
+            dtype,
+            pad,
+            copy=direction if copy else None,
+            copy_base=copy_base,
+        )
+        yield points, p1 - p0 + _mixing.EXTRA * copy
+
+
+def _checked(problem: Problem, values: Any, m: int, count: int, at_x: Any) -> tuple[Any, Any]:
+    """A call's ``count`` values of the scheme, without the copy of x and the sentinel,
+    and the flag of ``mixing.check_not_mixing`` (None where func does not mix points)."""
+    if values.ndim != 2:
+        values = problem.xp.reshape(values, (m, count + _mixing.EXTRA))
+    problem.evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points
+    return _mixing.check_not_mixing(problem.xp, problem, values, count, at_x)
+
+
+def _run_one_call(
+    problem: Problem,
+    layout: _layout.Layout,
+    chunk: tuple[Any, int],
+    head: tuple,
+    m: int,
+    combine_unit: CombineUnit,
+    at_x: Any,
+) -> tuple[list, Any]:
     """Everything in one call and one unit per family: the same steps, without the loop."""
     xp = problem.xp
     p0, p1, _, _, copy = layout.calls[0]
     with problem.evaluator as evaluator:
-        (values,) = evaluator.batches(xp, chunks, head, problem.device)
-    values = values_of(values, p0, p1, copy)
+        values = evaluator.one_batch(xp, chunk, head, problem.device)
+    mixed = None
+    if copy:
+        values, mixed = _checked(problem, values, m, p1 - p0, at_x)
     results = []
     for unit in layout.units:
         unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
@@ -176,16 +228,28 @@ def _run_one_call(layout, chunks, head, m, combine_unit, values_of, problem):
                 unit.index, (unit.g0, unit.g1), (unit.b0, unit.b1), xp.reshape(unit_values, shape)
             )
         )
-    return results
+    return results, mixed
 
 
-def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
+def _evaluate(
+    problem: Problem,
+    layout: _layout.Layout,
+    chunks: Iterator[tuple[Any, int]],
+    head: tuple,
+    m: int,
+    combine_unit: CombineUnit,
+    size: int,
+    at_x: Any,
+) -> tuple[list, Any]:
     xp, device = problem.xp, problem.device
-    units, done, pending = layout.units, [], []
+    units = layout.units
+    done: list = []
+    pending: list[tuple[int, Any]] = []
     next_unit = 0
     assembly = None
+    mixed = None
 
-    def finish(unit, values):
+    def finish(unit: _layout.Unit, values: Any) -> None:
         nonlocal assembly
         shape = (m, unit.g1 - unit.g0, unit.family.sets, unit.b1 - unit.b0)
         result = combine_unit(
@@ -201,7 +265,10 @@ def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
     with problem.evaluator as evaluator:
         values_iter = evaluator.batches(xp, chunks, head, device)
         for (p0, p1, _, _, copy), values in zip(layout.calls, values_iter, strict=True):
-            values = values_of(values, p0, p1, copy)
+            if copy:
+                values, mixed = _checked(problem, values, m, p1 - p0, at_x)
+            if p0 == p1:
+                continue  # the copy of x and the sentinel alone
             unit = units[next_unit]
             if not pending and unit.start == p0 and unit.end == p1:
                 next_unit += 1  # the call is exactly one unit: no copy
@@ -214,26 +281,26 @@ def _evaluate(problem, layout, chunks, head, m, combine_unit, size, values_of):
                 unit_values = _layout.take_range(xp, pending, unit.start, unit.end)
                 pending = [(s, v) for s, v in pending if s + v.shape[-1] > unit.end]
                 finish(unit, unit_values)
-    return done
+    return done, mixed
 
 
 # --- numDeriv's linear combination ---------------------------------------------------------
 
 
 def run_linear(
-    problem,
-    scheme,
-    f0,
+    problem: Problem,
+    scheme: LinearScheme,
+    f0: Any,
     head: tuple,
-    hg,
+    hg: Any,
     *,
-    x4,
-    xg,
+    x4: Any,
+    xg: Any,
     elementwise: bool = False,
     finish: bool = True,
     own_base: bool = False,
-    at_x=None,
-):
+    at_x: Any = None,
+) -> Any:
     """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
 
     ``f0`` is func at the base points, ``(m, size)`` (unused by the complex
@@ -243,11 +310,10 @@ def run_linear(
     error estimates (Q), then, when the scheme has level weights, the
     table's levels. First derivatives are divided by their step; with
     ``finish`` a non-finite output is NaN. ``x4``, ``xg`` are the base
-    points (``Problem.base_points``), ``own_base`` true when they are not the
-    problem's x; then ``at_x``, func at the problem's x, asks for the check
-    that func does not mix points (a copy of x in the batch). Where the
-    layout is one call and one unit of NumPy arrays around x, the NumPy
-    executor (``_fastpath``) does the work, to the same bits.
+    points (``Problem.base_points``, or others: ``own_base``). :func:`run`
+    evaluates the points, one call or many, and checks that func does not
+    mix them against func's value at x whatever the base points; ``own_base``
+    and ``at_x`` are no longer needed for that and are ignored.
     """
     xp, device = problem.xp, problem.device
     size = x4.shape[3]
@@ -260,8 +326,6 @@ def run_linear(
         error = _backend.host_to_device(scheme.error, xp, device, dtype)
     if scheme.levels is not None:
         levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
-    # func at x, for the check that func does not mix points (not around other base points)
-    at_x = at_x if own_base else f0
     if f0 is not None and scheme.part == "real":
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
@@ -269,61 +333,30 @@ def run_linear(
     outputs += 0 if levels is None else levels.shape[1]
     rows_bytes = outputs * m * family.groups * size * _layout.itemsize_of(xp, dtype)
     kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
-    if not own_base and size:
-        layout = _linear_layout(
-            problem, family, m, kept, at_x is not None and _mixing.may_mix(problem.evaluator, x4)
-        )
-        if _fastpath.applies(problem, scheme, (len(layout.calls), len(layout.units))):
-            at_x = at_x if layout.calls[-1][4] else None  # no room in the call: no check
-            return _fastpath.linear_rows(
-                problem, scheme, f0, head, hg, step, weights, error, levels, finish, at_x
-            )
     total = family.groups  # one group when elementwise: its units split base points alone
 
-    def combine(index, groups, blocks, values):
+    def combine(index: int, groups: tuple[int, int], blocks: tuple[int, int], values: Any) -> Any:
         w = _layout.unit_slice(weights, groups, total, 0)
         e = _layout.unit_slice(error, groups, total, 0)
         s = _layout.unit_slice(_layout.unit_slice(step, groups, total, 1), blocks, size, -1)
         f = _layout.unit_slice(f0, blocks, size, -1)
         return combine_linear(xp, scheme, values, f, w, s, e, levels, finish)
 
-    x_base = problem.base_points()[0] if own_base and at_x is not None else None
-    (rows,) = run(
-        problem,
-        [family],
-        head,
-        combine,
-        x4=x4,
-        xg=xg,
-        hg=hg,
-        kept_bytes=kept,
-        f0=at_x,
-        x_base=x_base,
-    )
+    (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept)
     return rows
 
 
-def _linear_layout(problem, family, m: int, kept: int, check: bool) -> _layout.Layout:
-    """The layout of one linear scheme's family around the problem's x."""
-    point_bytes = _layout.itemsize_of(
-        problem.xp, _points.points_dtype(problem.xp, family, problem.dtype)
-    )
-    return _layout.plan_layout(
-        (family,),
-        problem.n,
-        problem.size,
-        m,
-        problem.budget,
-        kept,
-        point_bytes,
-        point_bytes,
-        problem.max_batch,
-        problem.evaluator.min_calls,
-        check,
-    )
-
-
-def combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish):
+def combine_linear(
+    xp: Any,
+    scheme: LinearScheme,
+    values: Any,
+    f0: Any,
+    weights: Any,
+    step: Any,
+    error: Any,
+    levels: Any,
+    finish: bool,
+) -> Any:
     """The outputs of one unit of a :class:`_schemes.LinearScheme`: ``(m, G, Q', B)``.
 
     ``values`` is ``(m, G, L, B)``; ``f0`` the function at the base points,

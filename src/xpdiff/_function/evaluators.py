@@ -32,14 +32,12 @@ import numpy as np
 
 from .. import _backend
 from ..errors import BatchShapeError, ResultTypeError
-from ..errors import FuncResultError as OwnError
 
 __all__ = [
     "BatchShapeError",
     "Batched",
     "Call",
     "Mapped",
-    "OwnError",
     "Pointwise",
     "ResultTypeError",
     "add_note",
@@ -196,7 +194,7 @@ class Evaluator:
     #: the smallest number of calls a batch should be split into (workers want several)
     min_calls = 1
     #: the most points whose chunks may be held at once (set from the memory budget)
-    wave_points = None
+    wave_points: int | None = None
 
     def __init__(
         self, func: Any, args: tuple, kwargs: dict, *, complex_batch: bool = False
@@ -205,6 +203,8 @@ class Evaluator:
         self.complex_batch = complex_batch
         self.nfev = 0
         self.ncalls = 0
+        #: func at x (``engine.value_at_x``), for the check that func does not mix points
+        self.value_at_x: Any = None
 
     def __enter__(self) -> Any:
         return self
@@ -291,10 +291,6 @@ class Evaluator:
             raise
         return unpad(self._values(xp, value, device, batch=True), head, points, count)
 
-    #: the old name of :meth:`batch` (``_fastpath`` calls it until it switches)
-    def _batch(self, xp: Any, points: Any, count: Any, head: Any, device: Any) -> Any:
-        return self.batch(xp, points, count, head, device)
-
     def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
         """Notes on an exception of func: called on a batch; given complex points."""
         _note_mixed_libraries(exc, points)
@@ -318,6 +314,11 @@ class Evaluator:
         """
         raise NotImplementedError
 
+    def one_batch(self, xp: Any, chunk: tuple[Any, int], head: tuple, device: Any) -> Any:
+        """The values of one chunk, as :meth:`batches` gives them (a derivative in one call)."""
+        (values,) = self.batches(xp, iter((chunk,)), head, device)
+        return values
+
 
 class Batched(Evaluator):
     """func is vectorized: each chunk is one call, in this process."""
@@ -325,6 +326,9 @@ class Batched(Evaluator):
     def batches(self, xp: Any, chunks: Any, head: Any, device: Any) -> Any:
         for points, count in chunks:
             yield self.batch(xp, points, count, head, device)
+
+    def one_batch(self, xp: Any, chunk: tuple[Any, int], head: tuple, device: Any) -> Any:
+        return self.batch(xp, chunk[0], chunk[1], head, device)
 
 
 class Pointwise(Evaluator):

@@ -99,12 +99,14 @@ def plan_layout(
     """Segments, units and calls of ``families`` around ``size`` base points (cached).
 
     With ``copy``, two more points follow the last (``EXTRA``): an
-    unperturbed copy of base point 0 in the last call, whose value tells a
+    unperturbed copy of x's first point in the last call, whose value tells a
     func that mixes the points of a batch (``mixing.check_not_mixing``), and a
     sentinel (``mixing.sentinel_direction``) that shifts any reduction over
-    the batch; left out where the calls have no room for them (``max_batch``
-    filled exactly, or one point per call: a func cannot mix points then),
-    so they never cost a call.
+    the batch. They join the last call where it has room; else the points
+    are spread over the same calls, the two at the end, where the calls
+    have room for them; else (every call full: ``max_batch`` dividing the
+    points, say) they make one more call of their own. With one point per
+    call they are left out: func cannot mix points then.
     """
     available = max(0, budget - kept_bytes)
     # held at once: the points and values of a call and of the one before it, while a
@@ -134,11 +136,14 @@ def plan_layout(
     per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
     if max_batch is not None:
         per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
-    count = min(total, max(-(-total // per_call), min_calls))
+    count = max(-(-total // per_call), min(total, min_calls))
     bounds = [total * c // count for c in range(count + 1)]
-    # the copy and the sentinel join the last call where it has room: never one more call
-    copy = copy and bounds[-1] - bounds[-2] + EXTRA <= per_call
-    bounds[-1] += EXTRA * copy
+    if copy and bounds[-1] - bounds[-2] + EXTRA <= per_call:
+        bounds[-1] += EXTRA  # the last call has room for the copy and the sentinel
+    elif copy and total + EXTRA <= count * per_call:  # spread: the last call ends with them
+        bounds = [(total + EXTRA) * c // count for c in range(count + 1)]
+    elif copy and per_call >= EXTRA:
+        bounds.append(total + EXTRA)  # every call full: one more, of these two alone
     layout = Layout()
     # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
     layout.calls = [

@@ -33,7 +33,7 @@ from .. import _backend
 __all__ = ["Rectangle", "build", "points_dtype", "sentinel"]
 
 
-def points_dtype(xp, family, dtype):
+def points_dtype(xp: Any, family: Any, dtype: Any) -> Any:
     """The dtype of the family's points for real base points of ``dtype``."""
     if not family.is_complex:
         return dtype
@@ -66,7 +66,7 @@ class Rectangle:
         "t1",
     )
 
-    def __init__(self, family, t0: int, t1: int, b0: int, b1: int):
+    def __init__(self, family: Any, t0: int, t1: int, b0: int, b1: int) -> None:
         self.family, self.t0, self.t1, self.b0, self.b1 = family, t0, t1, b0, b1
         sets = family.sets
         self.g0, self.g1 = t0 // sets, -(-t1 // sets)
@@ -74,7 +74,7 @@ class Rectangle:
             self.kind = "all"
             # computed when the points are built (all_multipliers): n x sets numbers,
             # as many as the points, too many to keep in the engine's cached layouts
-            self.multipliers: list[Any] | None = None
+            self.multipliers: Any = None
         elif t0 % sets == 0 and t1 % sets == 0:
             self.kind = "diagonal" if family.diagonal else "grouped"
             m = family.multipliers
@@ -102,8 +102,15 @@ class Rectangle:
             ]
 
     def all_multipliers(self) -> np.ndarray:
-        """An "all" rectangle's multipliers, ``(n, T, 1)``: every coordinate, every set."""
-        return np.ascontiguousarray(self.family.set_multipliers(self.t0, self.t1).T[:, :, None])
+        """An "all" rectangle's multipliers, ``(n, T, 1)``: every coordinate, every set.
+
+        A whole family without masks (an elementwise function's, one group)
+        is a view of its multipliers: no ``n x T`` copy on every call.
+        """
+        family = self.family
+        if family.masks is None and (self.t0, self.t1) == (0, family.sets):
+            return family.multipliers[0].T[:, :, None]
+        return np.ascontiguousarray(family.set_multipliers(self.t0, self.t1).T[:, :, None])
 
     @property
     def points(self) -> int:
@@ -114,23 +121,23 @@ class Rectangle:
         return self.t1 - self.t0
 
 
-def _multiplier(xp, values, device, dtype):
+def _multiplier(xp: Any, values: Any, device: Any, dtype: Any) -> Any:
     """Host multipliers in the points' dtype (complex for the complex step), on the device."""
     return _backend.host_to_device(values, xp, device, dtype)
 
 
 def build(
-    xp,
+    xp: Any,
     rects: list[Rectangle],
-    x4,
-    xg,
-    hg,
-    dtype,
+    x4: Any,
+    xg: Any,
+    hg: Any,
+    dtype: Any,
     pad: bool,
     *,
     copy: Any = None,
     copy_base: Any = None,
-):
+) -> Any:
     """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
 
     ``x4`` ``(n, 1, 1, size)`` and ``xg`` ``(1, n, 1, size)`` are the base
@@ -176,14 +183,18 @@ def build(
         for point in (column, column + d * (xp.abs(column) + 1)):
             parts.append(point if point.dtype == dtype else xp.astype(point, dtype))
     if pad:
-        column = x4[:, 0, 0, rects[0].b0 : rects[0].b0 + 1]
-        parts.append(column if column.dtype == dtype else xp.astype(column, dtype))
+        first = x4[:, 0, 0, rects[0].b0 : rects[0].b0 + 1] if rects else parts[0]
+        parts.append(first if first.dtype == dtype else xp.astype(first, dtype))
     return parts[0] if len(parts) == 1 else xp.concat(parts, axis=1)
 
 
 def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`)."""
-    return x0 + d.astype(x0.dtype) * (np.abs(x0) + 1)
+    """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`), in x0's dtype."""
+    column = np.abs(x0)  # in place from here: no temporaries (writing a complex batch's
+    column += 1  # column in place would take NumPy's slower casting loops)
+    column *= d.astype(x0.dtype, copy=False)
+    column += x0
+    return column
 
 
 def _eye(n: int, g0: int, g1: int) -> np.ndarray:
@@ -191,7 +202,9 @@ def _eye(n: int, g0: int, g1: int) -> np.ndarray:
     return (np.arange(n)[:, None] == np.arange(g0, g1)[None, :])[:, :, None, None]
 
 
-def _moved_diagonal(xp, rect, xg, hg, device, dtype, whole):
+def _moved_diagonal(
+    xp: Any, rect: Rectangle, xg: Any, hg: Any, device: Any, dtype: Any, whole: bool
+) -> Any:
     """Group g's moved coordinate g, for each set: ``(1, G, L, B)``."""
     g0, g1, b0, b1 = rect.g0, rect.g1, rect.b0, rect.b1
     whole = whole and (g0, g1) == (0, xg.shape[1])
@@ -202,7 +215,9 @@ def _moved_diagonal(xp, rect, xg, hg, device, dtype, whole):
     return base + m
 
 
-def _grouped(xp, rect, x4, xg, hg, device, dtype, whole):
+def _grouped(
+    xp: Any, rect: Rectangle, x4: Any, xg: Any, hg: Any, device: Any, dtype: Any, whole: bool
+) -> Any:
     """Whole groups of any family: per move, ``where`` the group moves that coordinate."""
     n, b0, b1 = x4.shape[0], rect.b0, rect.b1
     points = x4 if whole else x4[..., b0:b1]
@@ -222,7 +237,9 @@ def _grouped(xp, rect, x4, xg, hg, device, dtype, whole):
     return points
 
 
-def _general(xp, rect, x4, hg, device, dtype, whole):
+def _general(
+    xp: Any, rect: Rectangle, x4: Any, hg: Any, device: Any, dtype: Any, whole: bool
+) -> Any:
     """Any rectangle: per move, ``where`` the set moves that coordinate: ``(n, T, B)``."""
     n, size = x4.shape[0], x4.shape[3]
     base = x4[:, 0, ...] if whole else x4[:, 0, :, rect.b0 : rect.b1]  # (n, 1, B)
@@ -243,7 +260,7 @@ def _general(xp, rect, x4, hg, device, dtype, whole):
     return points
 
 
-def _masked_into(block, rect, base, steps, dtype) -> None:
+def _masked_into(block: np.ndarray, rect: Rectangle, base: Any, steps: Any, dtype: Any) -> None:
     """A masked family's sets one at a time: no ``n x sets`` temporary (sparse Jacobians)."""
     family = rect.family
     moves = family.multipliers[0]  # (L, n)
@@ -255,10 +272,19 @@ def _masked_into(block, rect, base, steps, dtype) -> None:
         np.add(base[:, 0, :], m, out=block[:, k, :])
 
 
-def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=None, copy_base=None):
+def _build_numpy(
+    rects: list[Rectangle],
+    x4: Any,
+    xg: Any,
+    hg: Any,
+    dtype: Any,
+    pad: bool,
+    copy: Any = None,
+    copy_base: Any = None,
+) -> np.ndarray:
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
-    total = sum(rect.points for rect in rects)
+    total = rects[0].points if len(rects) == 1 else sum(rect.points for rect in rects)
     extra = 0 if copy is None else 2
     out = np.empty((n, total + extra + pad), dtype=dtype)
     start = 0
@@ -317,7 +343,15 @@ def _build_numpy(rects, x4, xg, hg, dtype, pad, copy=None, copy_base=None):
     return out
 
 
-def _extra_columns(out, total, x4, rects, copy, copy_base, pad) -> None:
+def _extra_columns(
+    out: np.ndarray,
+    total: int,
+    x4: Any,
+    rects: list[Rectangle],
+    copy: Any,
+    copy_base: Any,
+    pad: bool,
+) -> None:
     """NumPy: the copy of x0 and the sentinel, then the padding column, after the points."""
     extra = 0
     if copy is not None:
@@ -325,5 +359,5 @@ def _extra_columns(out, total, x4, rects, copy, copy_base, pad) -> None:
         out[:, total] = x0
         out[:, total + 1] = sentinel(x0, copy)
         extra = 2
-    if pad:
-        out[:, total + extra] = x4[:, 0, 0, rects[0].b0]
+    if pad:  # a call of the copy and the sentinel alone repeats the copy
+        out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]

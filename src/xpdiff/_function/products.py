@@ -179,15 +179,17 @@ def _host_weights(scheme: _schemes.LinearScheme, single: bool) -> tuple:
 
 
 def _one_call(problem: _engine.Problem, columns: int) -> bool:
-    """x and every point of the product in one call of func: the usual case.
+    """x and every point of the product together (``vectorized=False``: point by point).
 
-    Otherwise (``max_batch`` below the points, a batch beyond the memory
-    budget's share, workers to share the calls among) the engine lays the
-    calls out, with the call at x on its own.
+    Otherwise (a vectorized func, whose points the engine checks against
+    func at x alone; ``max_batch`` below the points, a batch beyond the
+    memory budget's share, workers to share the calls among) the engine lays
+    the calls out, with the call at x on its own.
     """
     itemsize = 16 if problem.method == "complex" else 8
     return (
-        (problem.max_batch is None or columns <= problem.max_batch)
+        not _engine.checks_mixing(problem)  # a vectorized func: x alone, then the check
+        and (problem.max_batch is None or columns <= problem.max_batch)
         and problem.evaluator.min_calls == 1
         and 4 * columns * problem.n * itemsize <= problem.budget
     )
