@@ -367,3 +367,17 @@ def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
     np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=1e-3)
     assert np.array_equal(res.order, scheme.order_of[best, 0])
     assert np.array_equal(res.step, scheme.step[best, 0] * H)
+
+
+@pytest.mark.parametrize("order", [2, 3])
+def test_units_split_by_the_budget_keep_the_bits(order):
+    """A budget too small for one element's points splits the elements into units
+    (layout.unit_slice cuts the steps and f(x) to each): "adaptive" chooses per element,
+    so each element's result is the unsplit one to the bit."""
+    x = np.linspace(0.1, 2.0, 40)
+    whole, info = xd.derivative(np.sin, x, n=order, full_output=True)
+    with xd.memory_budget(1):
+        split, split_info = xd.derivative(np.sin, x, n=order, full_output=True)
+    assert split_info.ncalls > 10 * info.ncalls  # the units were split
+    np.testing.assert_array_equal(split, whole, strict=True)
+    np.testing.assert_array_equal(split_info.error, info.error, strict=True)

@@ -32,6 +32,7 @@ from .derivative_schemes import (
     richardson_scheme,
     stencil,
 )
+from .layout import unit_slice
 
 __all__ = [
     "MAX_ORDER",
@@ -219,9 +220,7 @@ def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: 
     f0r = xp.reshape(f0, (n, 1, 1, size))
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        h, f = H, f0r
-        if blocks != (0, size):
-            h, f = h[..., blocks[0] : blocks[1]], f[..., blocks[0] : blocks[1]]
+        h, f = (unit_slice(a, blocks, size, -1) for a in (H, f0r))
         return _choose(xp, values, f, h, order, w, ladder, full)
 
     with np.errstate(all="ignore"):
