@@ -237,17 +237,9 @@ def itemsize(xp: Any, dtype: Any) -> int:
     return xp.finfo(dtype).bits // 8
 
 
-def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> Any:
-    arrays = (
-        ladder.weights,
-        ladder.error,
-        ladder.noise,
-        ladder.order,
-        ladder.step,
-        ladder.used,
-        ladder.error2,
-    )
-    return tuple(_backend.host_to_device(a, xp, device, dtype) for a in arrays)
+def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any, ...]:
+    """The ladder's arrays (:meth:`Ladder.arrays`) on the work's device, in its dtype."""
+    return tuple(_backend.host_to_device(a, xp, device, dtype) for a in ladder.arrays())
 
 
 def slice_groups(arrays: Any, groups: Any, total: Any, per_group_axis: Any) -> Any:
