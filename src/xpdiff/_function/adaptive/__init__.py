@@ -49,24 +49,13 @@ The package: ``ladders`` (host-side schemes), ``selection`` (the combination
 on the device), ``derivatives`` (the three calls).
 """
 
-from .derivatives import (
-    adaptive_first_derivatives,
-    adaptive_hessian,
-    adaptive_hessian_values,
-    adaptive_sparse_first_derivatives,
-    check_spread,
-)
+from . import derivatives
+from .derivatives import *  # noqa: F403 (the package's public names are derivatives')
 
 # the names first.py and second.py call today (they switch to the names above)
-first_derivatives = adaptive_first_derivatives
-hessian = adaptive_hessian
-hessian_values = adaptive_hessian_values
-sparse_first_derivatives = adaptive_sparse_first_derivatives
+first_derivatives = derivatives.adaptive_first_derivatives
+hessian = derivatives.adaptive_hessian
+hessian_values = derivatives.adaptive_hessian_values
+sparse_first_derivatives = derivatives.adaptive_sparse_first_derivatives
 
-__all__ = [
-    "adaptive_first_derivatives",
-    "adaptive_hessian",
-    "adaptive_hessian_values",
-    "adaptive_sparse_first_derivatives",
-    "check_spread",
-]
+__all__ = derivatives.__all__

@@ -317,21 +317,13 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
 
     # the ladder
     ladder = first_ladder(n, problem.sides, settings.r, settings.v, True)
-    arrays = (
-        ladder.weights,
-        ladder.error,
-        ladder.noise,
-        ladder.order,
-        ladder.step,
-        ladder.used,
-        ladder.error2,
-    )
+    arrays = ladder.arrays()
     if ladder.weights.ndim == 4:
         arrays = _per_group(pattern, arrays)
     kind = "one-sided" if problem.one_sided else "central"
     constant = _step_constant(kind, eps, float(np.max(ladder.order)))
     H = _ladder_steps(xp, per_column, T, x, constant, settings.r, settings.v, eps)  # (n,)
-    family = _masked(pattern, ladder.family)
+    family = _schemes.masked_family(ladder.family, pattern.masks)
     device_arrays = tuple(_backend.host_to_device(a, xp, device, problem.dtype) for a in arrays)
     h_entries = _sparse.entries_steps(xp, device, pattern, H)  # (m, G)
 
@@ -347,11 +339,6 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
     return rows[:, :, 0, 0], rows[:, :, 1, 0]
 
 
-def _masked(pattern: Any, family: _schemes.Family) -> _schemes.Family:
-    """An elementwise family's moves, made per column group: group g moves mask g's columns."""
-    return _schemes.Family(None, family.multipliers, True, pattern.count, masks=pattern.masks)
-
-
 def _sparse_pilot_lengths(
     problem: Any, f0r: Any, head: tuple, pattern: Any, T: Any, scale: Any, eps: float
 ) -> Any:
@@ -365,7 +352,7 @@ def _sparse_pilot_lengths(
     family, weights, used = pilot_scheme(n, problem.sides, True, pilot_ratio(eps))
     if weights.ndim == 4:
         weights, used = _per_group(pattern, (weights, used))
-    family = _masked(pattern, family)
+    family = _schemes.masked_family(family, pattern.masks)
     w = _backend.host_to_device(weights, xp, device, problem.dtype)
     u = _backend.host_to_device(used, xp, device, problem.dtype)
     t_entries = _sparse.entries_steps(xp, device, pattern, T)  # (m, G)

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from ..._numerics.richardson import richardson_table
 from ..._numerics.stencils import fornberg
 from .. import schemes as _schemes
+from ..schemes import frozen
 
 __all__ = ["Ladder", "all_pairs", "first_ladder", "pilot_ratio", "pilot_scheme", "second_ladders"]
 
@@ -57,20 +58,21 @@ class Ladder:
     used: np.ndarray  # (g, C, L) 1.0 where a candidate's weight is not zero
     error2: np.ndarray
 
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """The per-candidate arrays in the order the selection takes them."""
+        return (
+            *(self.weights, self.error, self.noise, self.order),
+            *(self.step, self.used, self.error2),
+        )
 
-def _frozen(array: Any, dtype: Any = np.float64) -> np.ndarray:
-    array = np.ascontiguousarray(array, dtype=dtype)
-    array.flags.writeable = False
-    return array
 
-
-def _coords(n: int) -> np.ndarray:
-    return _frozen(np.arange(n)[:, None], np.int64)
+#: a Richardson table's candidate rows: weights, error, noise, order, step, error2
+Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def _candidates(
-    levels: np.ndarray, factors: list[float], base_order: int, order_step: int, v: Any
-) -> Any:
+    levels: np.ndarray, factors: list[float], base_order: int, order_step: int, v: float
+) -> Rows:
     """Every entry of the Richardson table of ``levels`` (rows of weights), as candidates.
 
     Entry (j, k), k >= j, extrapolates levels ``k - j .. k`` to order
@@ -80,15 +82,13 @@ def _candidates(
     ``(weights, error, noise, order, step)`` with ``step`` the entry's
     largest step (that of level ``k - j``) in units of H.
     """
-    table = {(0, k): row for k, row in enumerate(levels)}
-    for j, factor in enumerate(factors, start=1):
-        for k in range(j, len(levels)):
-            table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
-    weights: Any = []
-    error: list = []
-    error2: list = []
-    order: list = []
-    step: list = []
+    columns = richardson_table(list(levels), factors)  # column j: entries (j, j .. r - 1)
+    table = {(j, j + i): row for j, column in enumerate(columns) for i, row in enumerate(column)}
+    weights: list[np.ndarray] = []
+    error: list[np.ndarray] = []
+    error2: list[np.ndarray] = []
+    order: list[int] = []
+    step: list[float] = []
     for (j, k), row in sorted(table.items()):
         if k == 0:
             continue
@@ -99,10 +99,10 @@ def _candidates(
         error2.append(row - other)
         order.append(base_order + j * order_step)
         step.append(float(v) ** -(k - j))
-    weights = np.array(weights)
-    noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
+    stacked = np.array(weights)
+    noise = np.sum(np.abs(stacked), axis=1) + np.abs(np.sum(stacked, axis=1))
     return (
-        weights,
+        stacked,
         np.array(error),
         noise,
         np.array(order, dtype=np.float64),
@@ -112,7 +112,10 @@ def _candidates(
 
 
 def _ladder(
-    family: Any, rows: list[tuple], elementwise_per_coordinate: Any = False, index: Any = None
+    family: _schemes.Family,
+    rows: list[Rows],
+    elementwise_per_coordinate: bool = False,
+    index: np.ndarray | None = None,
 ) -> Ladder:
     """Candidate rows of one or more groups as a Ladder (padded to one count).
 
@@ -120,7 +123,7 @@ def _ladder(
     ``index`` (per coordinate) picks each coordinate's rows among ``rows``.
     """
     count = max(r[0].shape[0] for r in rows)
-    stacks: list[list[Any]] = [[], [], [], [], [], []]
+    stacks: list[list[np.ndarray]] = [[], [], [], [], [], []]
     for weights, error, noise, order, step, error2 in rows:
         extra = count - weights.shape[0]
         stacks[0].append(np.pad(weights, ((0, extra), (0, 0))))
@@ -134,11 +137,12 @@ def _ladder(
         arrays = [a[index] for a in arrays]
     if elementwise_per_coordinate:  # output i takes coordinate i's rows: (n, 1, C, .)
         arrays = [a[:, None] for a in arrays]
-    weights, error, noise, order, step, error2 = (_frozen(a) for a in arrays)
-    return Ladder(family, weights, error, noise, order, step, _frozen(weights != 0), error2)
+    weights, error, noise, order, step, error2 = (frozen(a, np.float64) for a in arrays)
+    used = frozen(weights != 0, np.float64)
+    return Ladder(family, weights, error, noise, order, step, used, error2)
 
 
-def _central_rows(r: int, v: float, power: int) -> Any:
+def _central_rows(r: int, v: float, power: int) -> Rows:
     """A central ladder of r levels (sets (k, +), (k, -)) of the first or second derivative."""
     levels = np.zeros((r, 2 * r))
     for k in range(r):
@@ -149,7 +153,7 @@ def _central_rows(r: int, v: float, power: int) -> Any:
     return _candidates(levels, [v ** (2 * j) for j in range(1, r)], 2, 2, v)
 
 
-def _one_sided_rows(r: int, v: float, side: float) -> Any:
+def _one_sided_rows(r: int, v: float, side: float) -> Rows:
     """A one-sided ladder of 2r single points ``x + side H / v**k``: forward differences."""
     levels = np.zeros((2 * r, 2 * r))
     for k in range(2 * r):
@@ -164,40 +168,31 @@ def _moves(side: float, r: int, v: float) -> np.ndarray:
     return side * v ** -np.arange(2 * r, dtype=np.float64)
 
 
-def _unique_sides(sides: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _unique_sides(sides: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The distinct sides (NaN, central, as 0.0) and each coordinate's index among them."""
     side = np.nan_to_num(np.asarray(sides, dtype=np.float64), nan=0.0)
     distinct, index = np.unique(side, return_inverse=True)
     return distinct, index.reshape(-1)
 
 
-def _family(moves: np.ndarray, elementwise: bool, shared: bool = False) -> _schemes.Family:
-    """The family of per-coordinate moves ``(n, L)`` (in units of each coordinate's step).
-
-    Group i moves coordinate i alone by ``moves[i]``; ``elementwise``, one
-    group moves every coordinate at once. ``shared``: every row of moves is
-    the same (one side for all), kept once.
-    """
-    n = moves.shape[0]
-    if elementwise:
-        return _schemes.Family(None, _frozen(moves.T[None, :, :]), relative=True, groups=1)
-    multipliers = moves[:1, :, None] if shared else moves[:, :, None]
-    return _schemes.Family(_coords(n), _frozen(multipliers), relative=True, groups=n)
+def _family(moves: np.ndarray, n: int, elementwise: bool) -> _schemes.Family:
+    """The family of per-coordinate moves ``(n, L)``, or ``(1, L)`` for all (one side)."""
+    return _schemes.coordinate_family(moves, n, elementwise=elementwise)
 
 
 @functools.lru_cache(maxsize=128)
-def first_ladder(n: int, sides: tuple, r: int, v: float, elementwise: bool) -> Ladder:
+def first_ladder(n: int, sides: tuple[float, ...], r: int, v: float, elementwise: bool) -> Ladder:
     """The ladder of first derivatives: central, or one-sided where ``sides`` says.
 
     Built once per distinct side and indexed per coordinate: its Python cost
     does not grow with n.
     """
     distinct, index = _unique_sides(sides)
-    moves = np.stack([_moves(float(s), r, v) for s in distinct])[index]  # (n, 2r)
+    moves = np.stack([_moves(float(s), r, v) for s in distinct])  # (sides, 2r)
     rows = [_central_rows(r, v, 1) if s == 0.0 else _one_sided_rows(r, v, s) for s in distinct]
-    if distinct.size == 1:
-        return _ladder(_family(moves, elementwise, shared=True), rows)
-    return _ladder(_family(moves, elementwise), rows, elementwise, index)
+    if distinct.size == 1:  # one row of moves for every coordinate
+        return _ladder(_family(moves, n, elementwise), rows)
+    return _ladder(_family(moves[index], n, elementwise), rows, elementwise, index)
 
 
 def _pilot_offsets(side: float, ratio: float) -> list[float]:
@@ -214,7 +209,9 @@ def _pilot_weights(side: float, ratio: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=128)
-def pilot_scheme(n: int, sides: tuple, elementwise: bool, ratio: float = 256.0) -> Any:
+def pilot_scheme(
+    n: int, sides: tuple[float, ...], elementwise: bool, ratio: float = 256.0
+) -> tuple[_schemes.Family, np.ndarray, np.ndarray]:
     """The pilot: its family, and weights ``(g, 5, 3)`` of derivative estimates per ``T**k``.
 
     Central coordinates move by ``+-T/ratio`` and ``+T``; one-sided ones by
@@ -226,14 +223,14 @@ def pilot_scheme(n: int, sides: tuple, elementwise: bool, ratio: float = 256.0) 
     side and indexed per coordinate.
     """
     distinct, index = _unique_sides(sides)
-    moves = np.array([_pilot_offsets(float(s), ratio) for s in distinct])[index]  # (n, 3)
+    moves = np.array([_pilot_offsets(float(s), ratio) for s in distinct])  # (sides, 3)
     w = np.stack([_pilot_weights(float(s), ratio) for s in distinct])
     if distinct.size == 1:
-        family = _family(moves, elementwise, shared=True)
+        family = _family(moves, n, elementwise)
     else:
-        family = _family(moves, elementwise)
+        family = _family(moves[index], n, elementwise)
         w = w[index][:, None] if elementwise else w[index]
-    return family, _frozen(w), _frozen(w != 0)
+    return family, frozen(w, np.float64), frozen(w != 0, np.float64)
 
 
 def all_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -242,22 +239,21 @@ def all_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
     return first.astype(np.int64), second.astype(np.int64)
 
 
-def second_ladders(n: int, r: int, v: float, first: np.ndarray, second: np.ndarray) -> Any:
+def second_ladders(
+    n: int, r: int, v: float, first: np.ndarray, second: np.ndarray
+) -> tuple[Ladder, Ladder | None]:
     """The Hessian's ladders: second differences per coordinate, mixed ones per pair.
 
     Returns ``(diagonal, mixed)``; the mixed ladder's groups are the pairs
     ``(first[p], second[p])`` (None without pairs). Level k of pair (i, j)
     moves both coordinates by ``+-h / v**k`` in the four sign combinations.
     """
-    diagonal = _ladder(
-        _schemes.Family(_coords(n), _frozen(_moves(0.0, r, v)[None, :, None]), True, n),
-        [_central_rows(r, v, 2)],
-    )
+    diagonal = _ladder(_family(_moves(0.0, r, v)[None, :], n, False), [_central_rows(r, v, 2)])
     if first.size == 0:
         return diagonal, None
     return diagonal, _ladder(
         _schemes.Family(
-            _frozen(np.stack([first, second], axis=1), np.int64),
+            frozen(np.stack([first, second], axis=1), np.int64),
             _mixed_moves(r, v),
             True,
             int(first.size),
@@ -269,11 +265,12 @@ def second_ladders(n: int, r: int, v: float, first: np.ndarray, second: np.ndarr
 @functools.lru_cache(maxsize=32)
 def _mixed_moves(r: int, v: float) -> np.ndarray:
     signs = [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)]
-    return _frozen(np.array([[[a * v**-k, b * v**-k] for k in range(r) for a, b in signs]]))
+    moves = [[a * v**-k, b * v**-k] for k in range(r) for a, b in signs]
+    return frozen(np.array([moves]), np.float64)
 
 
 @functools.lru_cache(maxsize=32)
-def _mixed_rows(r: int, v: float) -> Any:
+def _mixed_rows(r: int, v: float) -> Rows:
     levels = np.zeros((r, 4 * r))
     for k in range(r):
         levels[k, 4 * k : 4 * k + 4] = np.array([1.0, -1.0, -1.0, 1.0]) * v ** (2 * k) / 4
