@@ -56,7 +56,7 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
     f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
-    evaluator.value_at_x = f0
+    evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
@@ -154,7 +154,10 @@ def run(
     copy_base: Any = None
     if layout.calls[-1][4]:
         direction = _mixing.sentinel_direction(problem)
-        copy_base = xp.reshape(problem.x, (problem.n, 1, 1, problem.size))
+        # x where func was evaluated alone: a sub-problem over some of x's points
+        # (point_chunks.over_points) has its own problem.x but the evaluator's f0
+        x_of_value = evaluator.x_of_value
+        copy_base = xp.reshape(x_of_value, (problem.n, 1, 1, math.prod(x_of_value.shape[1:])))
     chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, copy_base)
     if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
         results, mixed = _run_one_call(problem, layout, next(chunks), head, m, combine_unit, at_x)

@@ -1,7 +1,6 @@
 """Evaluators: turning batches of points into function values.
 
-One protocol, three evaluators, chosen once from the arguments
-(:func:`evaluator_for`):
+One protocol, three evaluators, chosen once from the arguments (:func:`evaluator_for`):
 
 - :class:`Batched` — func is vectorized: each chunk of points is one call of
   func in this process (the default);
@@ -203,8 +202,9 @@ class Evaluator:
         self.complex_batch = complex_batch
         self.nfev = 0
         self.ncalls = 0
-        #: func at x (``engine.value_at_x``), for the check that func does not mix points
+        #: func at x and that x (``engine.value_at_x``): the check that func does not mix points
         self.value_at_x: Any = None
+        self.x_of_value: Any = None
 
     def __enter__(self) -> Any:
         return self
