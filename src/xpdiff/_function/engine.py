@@ -155,7 +155,7 @@ def run(
     if layout.calls[-1][4]:
         direction = _mixing.sentinel_direction(problem)
         # x where func was evaluated alone: a sub-problem over some of x's points
-        # (point_chunks.over_points) has its own problem.x but the evaluator's f0
+        # has its own problem.x but the evaluator's f0
         x_of_value = evaluator.x_of_value
         copy_base = xp.reshape(x_of_value, (problem.n, 1, 1, math.prod(x_of_value.shape[1:])))
     chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, copy_base)
