@@ -26,6 +26,8 @@ from typing import Any, cast
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from .common import kept_program
+
 __all__ = ["program_for"]
 
 #: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
@@ -113,12 +115,10 @@ def program_for(f: np.ndarray, varargs: tuple, axis: Any, edge_order: Any) -> Pr
         pass
     except TypeError:  # an unhashable axis (a list): the general path
         return None
-    if len(_PROGRAMS) >= MAX_PROGRAMS:
-        _PROGRAMS.clear()
-    program = _PROGRAMS[key] = _compile(
-        f.shape, f.dtype, axis, 1 if edge_order is None else edge_order, kinds
+    order = 1 if edge_order is None else edge_order
+    return kept_program(
+        _PROGRAMS, key, MAX_PROGRAMS, lambda: _compile(f.shape, f.dtype, axis, order, kinds)
     )
-    return program
 
 
 def _spacing_kind(value: Any) -> Any:

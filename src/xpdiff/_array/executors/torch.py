@@ -25,6 +25,7 @@ from typing import Any
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ... import _backend
+from .common import kept_program
 
 __all__ = ["program_for"]
 
@@ -60,12 +61,10 @@ def program_for(f: Any, varargs: tuple, axis: Any, edge_order: Any) -> Program |
         pass
     except TypeError:  # an unhashable axis (a list): the general path
         return None
-    if len(_PROGRAMS) >= MAX_PROGRAMS:
-        _PROGRAMS.clear()
-    program = _PROGRAMS[key] = _compile(
-        tuple(f.shape), f.dtype, axis, 1 if edge_order is None else edge_order, kinds
+    order = 1 if edge_order is None else edge_order
+    return kept_program(
+        _PROGRAMS, key, MAX_PROGRAMS, lambda: _compile(tuple(f.shape), f.dtype, axis, order, kinds)
     )
-    return program
 
 
 def _transforms_active() -> bool:
