@@ -96,6 +96,8 @@ def method_name(
     A method among ``known`` that ``function`` does not have gets numDeriv's
     "method not implemented." followed by the methods that are.
     """
+    if type(method) is str and method in methods:
+        return method  # numDeriv's spelling: the common case
     if isinstance(method, str):
         lowered = method.lower()
         for name in methods:

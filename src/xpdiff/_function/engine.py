@@ -151,17 +151,22 @@ def run(
     )
     evaluator.wave_points = layout.in_flight
     direction: np.ndarray | None = None
-    copy_base: Any = None
+    x0: Any = None
     if layout.calls[-1][4]:
         direction = _mixing.sentinel_direction(problem)
-        # x where func was evaluated alone: a sub-problem over some of x's points
-        # has its own problem.x but the evaluator's f0
-        x_of_value = evaluator.x_of_value
-        copy_base = xp.reshape(x_of_value, (problem.n, 1, 1, math.prod(x_of_value.shape[1:])))
-    chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, copy_base)
-    if len(layout.calls) == 1 and len(layout.units) == len(families) and evaluator.min_calls == 1:
-        results, mixed = _run_one_call(problem, layout, next(chunks), head, m, combine_unit, at_x)
+        # the first point of x where func was evaluated alone: a sub-problem over some
+        # of x's points has its own problem.x but the evaluator's f0
+        x0 = evaluator.x_of_value
+        if type(x0) is not np.ndarray or x0.ndim != 1:  # NumPy: x itself, no operation
+            x0 = xp.reshape(x0, (problem.n, -1))[:, 0]
+    if layout.one_call and evaluator.min_calls == 1:
+        _, count, rects, pad, copy = layout.calls[0]
+        points = _points.build(
+            xp, rects, x4, xg, hg, point_dtype, pad, copy=direction if copy else None, x0=x0
+        )
+        results, mixed = _run_one_call(problem, layout, points, count, head, combine_unit, at_x)
     else:
+        chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, x0)
         results, mixed = _evaluate(problem, layout, chunks, head, m, combine_unit, size, at_x)
     return _mixing.poisoned(xp, mixed, results)
 
@@ -177,7 +182,7 @@ def _chunks(
     base: tuple[Any, Any, Any],
     dtype: Any,
     direction: np.ndarray | None,
-    copy_base: Any,
+    x0: Any,
 ) -> Iterator[tuple[Any, int]]:
     """Each call's points and how many of them the scheme's (with the copy and sentinel)."""
     x4, xg, hg = base
@@ -191,7 +196,7 @@ def _chunks(
             dtype,
             pad,
             copy=direction if copy else None,
-            copy_base=copy_base,
+            x0=x0,
         )
         yield points, p1 - p0 + _mixing.EXTRA * copy
 
@@ -208,20 +213,26 @@ def _checked(problem: Problem, values: Any, m: int, count: int, at_x: Any) -> tu
 def _run_one_call(
     problem: Problem,
     layout: _layout.Layout,
-    chunk: tuple[Any, int],
+    points: Any,
+    count: int,
     head: tuple,
-    m: int,
     combine_unit: CombineUnit,
     at_x: Any,
 ) -> tuple[list, Any]:
-    """Everything in one call and one unit per family: the same steps, without the loop."""
+    """Everything in one call and one unit per family: the same steps, without the loop.
+
+    ``points`` holds the scheme's ``count`` points, then the copy of x and
+    the sentinel where the call checks that func does not mix points.
+    """
     xp = problem.xp
-    p0, p1, _, _, copy = layout.calls[0]
+    copy = layout.calls[0][4]
     with problem.evaluator as evaluator:
+        chunk = (points, count + _mixing.EXTRA if copy else count)
         values = evaluator.one_batch(xp, chunk, head, problem.device)
+    m = math.prod(head)
     mixed = None
     if copy:
-        values, mixed = _checked(problem, values, m, p1 - p0, at_x)
+        values, mixed = _checked(problem, values, m, count, at_x)
     results = []
     for unit in layout.units:
         unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
@@ -339,6 +350,8 @@ def run_linear(
     total = family.groups  # one group when elementwise: its units split base points alone
 
     def combine(index: int, groups: tuple[int, int], blocks: tuple[int, int], values: Any) -> Any:
+        if groups == (0, total) and blocks == (0, size):  # the whole: nothing to slice
+            return combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish)
         w = _layout.unit_slice(weights, groups, total, 0)
         e = _layout.unit_slice(error, groups, total, 0)
         s = _layout.unit_slice(_layout.unit_slice(step, groups, total, 1), blocks, size, -1)

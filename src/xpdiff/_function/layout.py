@@ -61,9 +61,11 @@ class Unit:
 class Layout:
     """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
 
-    __slots__ = ("calls", "in_flight", "total", "units")
+    __slots__ = ("calls", "in_flight", "one_call", "total", "units")
     calls: list[tuple[int, int, list[_points.Rectangle], bool, bool]]
     in_flight: int
+    #: one call, one unit per family: ``engine.run`` evaluates it without a loop
+    one_call: bool
     total: int
     units: list[Unit]
 
@@ -157,6 +159,7 @@ def plan_layout(
         for p0, p1 in itertools.pairwise(bounds)
     ]
     layout.units, layout.total, layout.in_flight = units, total, in_flight
+    layout.one_call = len(layout.calls) == 1 and len(units) == len(families)
     return layout
 
 

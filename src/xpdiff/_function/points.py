@@ -61,13 +61,17 @@ class Rectangle:
         "g1",
         "kind",
         "multipliers",
+        "points",
         "rows",
+        "sets",
         "t0",
         "t1",
     )
 
     def __init__(self, family: Any, t0: int, t1: int, b0: int, b1: int) -> None:
         self.family, self.t0, self.t1, self.b0, self.b1 = family, t0, t1, b0, b1
+        #: how many point sets, and points (sets times base points), it holds
+        self.sets, self.points = t1 - t0, (t1 - t0) * (b1 - b0)
         sets = family.sets
         self.g0, self.g1 = t0 // sets, -(-t1 // sets)
         if family.coords is None:
@@ -112,14 +116,6 @@ class Rectangle:
             return family.multipliers[0].T[:, :, None]
         return np.ascontiguousarray(family.set_multipliers(self.t0, self.t1).T[:, :, None])
 
-    @property
-    def points(self) -> int:
-        return (self.t1 - self.t0) * (self.b1 - self.b0)
-
-    @property
-    def sets(self) -> int:
-        return self.t1 - self.t0
-
 
 def _multiplier(xp: Any, values: Any, device: Any, dtype: Any) -> Any:
     """Host multipliers in the points' dtype (complex for the complex step), on the device."""
@@ -136,7 +132,7 @@ def build(
     pad: bool,
     *,
     copy: Any = None,
-    copy_base: Any = None,
+    x0: Any = None,
 ) -> Any:
     """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
 
@@ -144,15 +140,14 @@ def build(
     points, ``hg`` the steps like ``xg`` (None without relative families),
     ``dtype`` the points' dtype. With ``copy``, a host array ``(n,)`` of
     multipliers d, two points follow the rectangles' points: an unperturbed
-    copy of base point 0 and the sentinel ``x0 + d * (|x0| + 1)``
-    (``mixing.check_not_mixing``); x0 is ``copy_base``'s first point where
-    given (``(n, 1, 1, size)``), else ``x4``'s.
+    copy of the point ``x0`` ``(n,)`` (where func was evaluated alone) and the
+    sentinel ``x0 + d * (|x0| + 1)`` (``mixing.check_not_mixing``).
     The padding column repeats the first base point (see
     ``evaluators.unpad``).
     """
-    device = _backend.device_of(x4)
     if _backend.is_numpy_namespace(xp):
-        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy, copy_base)
+        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy, x0)
+    device = _backend.device_of(x4)
     n = x4.shape[0]
     parts = []
     for rect in rects:
@@ -178,7 +173,7 @@ def build(
             points = xp.astype(points, dtype)
         parts.append(xp.reshape(points, (n, rect.points)))
     if copy is not None:
-        column = (x4 if copy_base is None else copy_base)[:, 0, 0, 0:1]
+        column = xp.reshape(x0, (n, 1))
         d = _backend.host_to_device(np.reshape(copy, (n, 1)), xp, device, x4.dtype)
         for point in (column, column + d * (xp.abs(column) + 1)):
             parts.append(point if point.dtype == dtype else xp.astype(point, dtype))
@@ -272,6 +267,33 @@ def _masked_into(block: np.ndarray, rect: Rectangle, base: Any, steps: Any, dtyp
         np.add(base[:, 0, :], m, out=block[:, k, :])
 
 
+def _moved_into(
+    block: np.ndarray, rect: Rectangle, xg: Any, hg: Any, dtype: Any, whole: bool
+) -> None:
+    """NumPy: whole groups' moved coordinates written into their ``block`` of base points."""
+    b0, b1 = rect.b0, rect.b1
+    if rect.kind == "diagonal":  # _moved_diagonal's values, with ndarray methods
+        g0, g1 = rect.g0, rect.g1
+        whole = whole and (g0, g1) == (0, xg.shape[1])
+        m = rect.multipliers[0]
+        if m.dtype != dtype:
+            m = m.astype(dtype)
+        if rect.family.relative:
+            m = m * (hg if whole else hg[:, g0:g1, :, b0:b1])
+        moved = (xg if whole else xg[:, g0:g1, :, b0:b1]) + m
+        block[rect.rows[0], rect.columns[0]] = moved[0]
+        return
+    xb = xg if whole else xg[..., b0:b1]
+    hb = None if hg is None else hg if whole else hg[..., b0:b1]
+    for q, multipliers in enumerate(rect.multipliers):
+        index = rect.rows[q]
+        m = multipliers if multipliers.shape[1] == 1 else multipliers[:, rect.columns[q]]
+        m = m.astype(dtype, copy=False)
+        delta = m * np.take(hb, index, axis=1) if hb is not None else m
+        moved = np.take(xb, index, axis=1) + delta
+        block[index, rect.columns[q]] = moved[0]
+
+
 def _build_numpy(
     rects: list[Rectangle],
     x4: Any,
@@ -280,7 +302,7 @@ def _build_numpy(
     dtype: Any,
     pad: bool,
     copy: Any = None,
-    copy_base: Any = None,
+    x0: Any = None,
 ) -> np.ndarray:
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
     n = x4.shape[0]
@@ -296,19 +318,7 @@ def _build_numpy(
         if rect.kind in ("diagonal", "grouped"):
             block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
             block[...] = x4 if whole else x4[..., b0:b1]
-            if rect.kind == "diagonal":
-                moved = _moved_diagonal(np, rect, xg, hg, None, dtype, whole)
-                block[rect.rows[0], rect.columns[0]] = moved[0]
-                continue
-            xb = xg if whole else xg[..., b0:b1]
-            hb = None if hg is None else hg if whole else hg[..., b0:b1]
-            for q, multipliers in enumerate(rect.multipliers):
-                index = rect.rows[q]
-                m = multipliers if multipliers.shape[1] == 1 else multipliers[:, rect.columns[q]]
-                m = m.astype(dtype, copy=False)
-                delta = m * np.take(hb, index, axis=1) if hb is not None else m
-                moved = np.take(xb, index, axis=1) + delta
-                block[index, rect.columns[q]] = moved[0]
+            _moved_into(block, rect, xg, hg, dtype, whole)
         elif rect.kind == "all":
             block = block.reshape(n, rect.sets, b1 - b0)
             base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]
@@ -339,7 +349,8 @@ def _build_numpy(
                 moved = np.take(x2, index, axis=0) + delta
                 keep = coords >= 0
                 block[coords[keep], sets[keep], :] = moved[keep]
-    _extra_columns(out, total, x4, rects, copy, copy_base, pad)
+    if copy is not None or pad:
+        _extra_columns(out, total, x4, rects, copy, x0, pad)
     return out
 
 
@@ -349,15 +360,21 @@ def _extra_columns(
     x4: Any,
     rects: list[Rectangle],
     copy: Any,
-    copy_base: Any,
+    x0: Any,
     pad: bool,
 ) -> None:
     """NumPy: the copy of x0 and the sentinel, then the padding column, after the points."""
     extra = 0
     if copy is not None:
-        x0 = (x4 if copy_base is None else copy_base)[:, 0, 0, 0]
         out[:, total] = x0
-        out[:, total + 1] = sentinel(x0, copy)
+        if out.dtype == x0.dtype:  # the sentinel written in place: no temporary
+            column = out[:, total + 1]
+            np.abs(x0, out=column)
+            column += 1
+            column *= copy
+            column += x0
+        else:
+            out[:, total + 1] = sentinel(x0, copy)
         extra = 2
     if pad:  # a call of the copy and the sentinel alone repeats the copy
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]
