@@ -13,6 +13,23 @@ shared machine, and prints each call's best time per tree and their ratio
 64x64 on both axes) and ``bench_grad.py`` (grad Richardson and complex step
 on numDeriv's sc2 example, jacobian, hessian, adaptive), through public
 functions only, so any two trees of xpdiff can be compared.
+
+Both processes run under the same fixed allocator settings
+(:data:`ALLOCATOR`, in their environment), so that a ratio compares code,
+not malloc's state. glibc's malloc serves a request of at least its mmap
+threshold (128 KiB at start) with a fresh ``mmap``, whose pages fault in
+one by one when first written, and raises the threshold to the size of
+each mmapped block the process frees (up to 32 MiB). How fast a call that
+allocates 0.5-1 MB of temporaries runs thus depends on which large arrays
+the process happened to free before: grad Richardson at n=100 took about
+200 µs in one process and 850-1150 µs in another, the same tree in both
+(two trees that differ little there: 199 against 1103 µs, 5.55x; 1.05x with
+the settings below, and the numpy.gradient row 1.68x, then 1.00x). With
+the threshold fixed at glibc's ceiling, 32 MiB, and the trim threshold at twice that (what
+glibc's own rule would reach), a freed block is reused from the heap in
+both processes alike, the steady state of a process that has freed large
+arrays; ``--dynamic-malloc`` leaves the allocator's defaults instead (the
+parent's environment as it is). Other allocators ignore these variables.
 """
 
 from __future__ import annotations
@@ -23,6 +40,10 @@ import os
 import subprocess
 import sys
 import time
+
+#: the children's allocator settings: glibc's mmap threshold fixed at its dynamic
+#: ceiling and its trim threshold at twice that (see the module's docstring)
+ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 
 
 def _calls():
@@ -97,8 +118,8 @@ def _child() -> None:
         print(json.dumps({name: _best(fn) for name, fn in calls.items()}), flush=True)
 
 
-def _start(src: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(src))
+def _start(src: str, allocator: dict[str, str]) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=os.path.abspath(src), **allocator)
     return subprocess.Popen(
         [sys.executable, __file__, "--child"],
         stdin=subprocess.PIPE,
@@ -113,6 +134,11 @@ def main() -> None:
     parser.add_argument("old", nargs="?", help="the old tree's src folder")
     parser.add_argument("new", nargs="?", help="the new tree's src folder")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--dynamic-malloc",
+        action="store_true",
+        help="leave glibc's malloc thresholds dynamic (its defaults) in both processes",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
@@ -120,7 +146,8 @@ def main() -> None:
         return
     if not (options.old and options.new):
         parser.error("give the old and the new tree's src folders")
-    procs = [_start(options.old), _start(options.new)]
+    allocator = {} if options.dynamic_malloc else ALLOCATOR
+    procs = [_start(options.old, allocator), _start(options.new, allocator)]
     names = [json.loads(p.stdout.readline()) for p in procs]
     common = [name for name in names[0] if name in names[1]]
     best: list[dict] = [{}, {}]
@@ -134,7 +161,9 @@ def main() -> None:
     for proc in procs:
         proc.stdin.close()
         proc.wait()
-    print(f"old: {options.old}\nnew: {options.new}\nbest of {options.rounds} rounds\n")
+    print(f"old: {options.old}\nnew: {options.new}\nbest of {options.rounds} rounds")
+    settings = " ".join(f"{k}={v}" for k, v in allocator.items()) or "dynamic (glibc's defaults)"
+    print(f"malloc: {settings}\n")
     print(f"{'call':34} {'old µs':>10} {'new µs':>10} {'new/old':>8}")
     for name in common:
         old, new = best[0][name] * 1e6, best[1][name] * 1e6

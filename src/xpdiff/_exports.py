@@ -15,36 +15,33 @@ import importlib
 import sys
 from typing import Any
 
-__all__ = ["LAZY", "__dir__", "__getattr__"]
+__all__ = ["LAZY", "MODULES", "__dir__", "__getattr__"]
 
+#: module (relative to the package) -> the public names it holds, under the same names
+MODULES: dict[str, tuple[str, ...]] = {
+    "._function.results": (
+        "DerivativeResult",
+        "GenDResult",
+        "GradResult",
+        "HVPResult",
+        "HessianResult",
+        "JVPResult",
+        "JacobianResult",
+    ),
+    "._function.derivative": ("derivative",),
+    "._function.first": ("grad", "jacobian"),
+    "._function.hessvec": ("hvp",),
+    "._function.products": ("jvp",),
+    "._function.second": ("GenD", "genD", "hessian"),
+    "._function.sparse": ("group_columns",),
+    ".interop": ("as_jax", "as_torch"),
+}
 #: public name -> (module, relative to the package, and the name there)
 LAZY: dict[str, tuple[str, str]] = {
-    **{
-        name: ("._function.results", name)
-        for name in (
-            "DerivativeResult",
-            "GenDResult",
-            "GradResult",
-            "HVPResult",
-            "HessianResult",
-            "JVPResult",
-            "JacobianResult",
-        )
-    },
-    # the result type of ``full_output=True`` before it had a class per function
-    "GradInfo": ("._function.results", "DerivativeResult"),
-    "derivative": ("._function.derivative", "derivative"),
-    "grad": ("._function.first", "grad"),
-    "jacobian": ("._function.first", "jacobian"),
-    "hvp": ("._function.hessvec", "hvp"),
-    "jvp": ("._function.products", "jvp"),
-    "GenD": ("._function.second", "GenD"),
-    "genD": ("._function.second", "genD"),
-    "hessian": ("._function.second", "hessian"),
-    "group_columns": ("._function.sparse", "group_columns"),
-    "as_jax": (".interop", "as_jax"),
-    "as_torch": (".interop", "as_torch"),
+    name: (module, name) for module, names in MODULES.items() for name in names
 }
+# the result type of ``full_output=True`` before it had a class per function
+LAZY["GradInfo"] = ("._function.results", "DerivativeResult")
 
 PACKAGE = __name__.rpartition(".")[0]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -294,11 +294,12 @@ def high_order_plan(
         )
     if not periodic:
         _stencils.check_edge_conditioning(n, accuracy, float(xp.finfo(real).eps), axis)
+    job = _AxisJob(xp, device, length, spacing, n, stencil, real)
     build = _uniform_interior if spacing.uniform else _nonuniform_interior
-    interior, kept, wrap_weights = build(xp, device, length, spacing, n, stencil, periodic, real)
+    interior, kept, wrap_weights = build(job, periodic)
     if periodic:
         return _periodic_plan(axis, length, stencil, interior, kept, wrap_weights)
-    regions = [interior, *_edge_regions(xp, device, length, spacing, n, stencil, real)]
+    regions = [interior, *_edge_regions(job)]
     regions.sort(key=lambda region: region.start)
     halo = max(stencil.edge_size, stencil.size)
     return _plans.AxisPlan(
@@ -309,17 +310,22 @@ def high_order_plan(
 _Interior = tuple[_plans.Region, list[int], Callable[[int], list]]
 
 
-def _uniform_interior(
-    xp: Any,
-    device: Any,
-    length: int,
-    spacing: Spacing,
-    n: int,
-    stencil: _stencils.StencilPlan,
-    periodic: bool,
-    real: Any,
-) -> _Interior:
+class _AxisJob(NamedTuple):
+    """What the builders of one axis's regions share: where the weights go (``xp``,
+    ``device``, dtype ``real``), the axis's length and spacing, ``n`` and the stencil."""
+
+    xp: Any
+    device: Any
+    length: int
+    spacing: Spacing
+    n: int
+    stencil: _stencils.StencilPlan
+    real: Any
+
+
+def _uniform_interior(job: _AxisJob, periodic: bool) -> _Interior:
     """(centred "pairs" region, terms kept on wrapped rows, weights of a wrapped row)."""
+    xp, device, length, spacing, n, stencil, real = job
     size, left = stencil.size, stencil.left
     offsets = [[j - left for j in range(size)]]
     (centre,) = _uniform_weights(xp, device, offsets, n, spacing, real)
@@ -329,17 +335,9 @@ def _uniform_interior(
     return interior, kept, lambda i: centre
 
 
-def _nonuniform_interior(
-    xp: Any,
-    device: Any,
-    length: int,
-    spacing: Spacing,
-    n: int,
-    stencil: _stencils.StencilPlan,
-    periodic: bool,
-    real: Any,
-) -> _Interior:
+def _nonuniform_interior(job: _AxisJob, periodic: bool) -> _Interior:
     """(per-row Fornberg region, all terms kept, a wrapped row's own stencil)."""
+    xp, device, length, spacing, n, stencil, real = job
     size, left, right = stencil.size, stencil.left, stencil.right
     inner = length - left - right
     x = spacing.coords
@@ -390,16 +388,9 @@ def _periodic_plan(
     )
 
 
-def _edge_regions(
-    xp: Any,
-    device: Any,
-    length: int,
-    spacing: Spacing,
-    n: int,
-    stencil: _stencils.StencilPlan,
-    real: Any,
-) -> list[_plans.Region]:
+def _edge_regions(job: _AxisJob) -> list[_plans.Region]:
     """One region per one-sided edge row, first rows then last rows."""
+    xp, device, length, spacing, n, stencil, real = job
     left, right, edge = stencil.left, stencil.right, stencil.edge_size
     if spacing.uniform:
         first = [[k - i for k in range(edge)] for i in range(left)]

@@ -109,22 +109,17 @@ def run_around(
     """The engine's rows of ``scheme`` around base points of xpdiff's own.
 
     ``base`` ``(n, B)``; ``f0`` is func at x, standing for func at every
-    base point (they are x, or the scheme's weights cancel it); ``steps``
-    as :func:`engine.run_linear` takes them. Returns ``(m, G, Q', B)``.
+    base point (they are x, or the scheme's weights cancel it), or None for
+    a scheme that does not use it (the complex step); ``steps`` as
+    :func:`engine.run_linear` takes them. Returns ``(m, G, Q', B)``.
     """
     xp, n, size = problem.xp, problem.n, base.shape[-1]
-    f0 = xp.reshape(f0, (math.prod(head), 1))
-    f0 = f0 + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
+    if f0 is not None:
+        f0 = xp.reshape(f0, (math.prod(head), 1))
+        f0 = f0 + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
+    x4, xg = xp.reshape(base, (n, 1, 1, size)), xp.reshape(base, (1, n, 1, size))
     return _engine.run_linear(
-        problem,
-        scheme,
-        f0,
-        head,
-        steps,
-        x4=xp.reshape(base, (n, 1, 1, size)),
-        xg=xp.reshape(base, (1, n, 1, size)),
-        elementwise=elementwise,
-        own_base=True,
+        problem, scheme, f0, head, steps, x4=x4, xg=xg, elementwise=elementwise
     )
 
 

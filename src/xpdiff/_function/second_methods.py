@@ -23,6 +23,7 @@ from . import adaptive as _adaptive
 from . import engine as _engine
 from . import first_methods as _first_methods
 from . import points as _points
+from . import products as _products
 from . import results as _results
 from . import schemes as _schemes
 from . import steps as _steps
@@ -143,27 +144,17 @@ def complex_step_gradients(
     ``hg`` are the family's steps (shaped for its points, ``points.build``);
     returns ``(1, n, 1, sets * size)``: coordinate i's derivative at each
     point, the points in the family's order (group, set, base point). The
-    points are the complex step's own base points; ``f0``, func at x, asks
-    for the check that func does not mix the points of a batch.
+    points are the complex step's own base points; ``f0``, func at x, is
+    not used (the engine checks that func does not mix the points of a
+    batch against its own f(x)).
     """
     xp, n = problem.xp, problem.n
     x4, xg = problem.base_points()
     sets = family.groups * family.sets
     rect = _points.Rectangle(family, 0, sets, 0, problem.size)
     base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets size)
-    count = sets * problem.size
     complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    return _engine.run_linear(
-        problem,
-        complex_step,
-        None,
-        head,
-        None,
-        x4=xp.reshape(base, (n, 1, 1, count)),
-        xg=xp.reshape(base, (1, n, 1, count)),
-        own_base=True,
-        at_x=f0,
-    )
+    return _products.run_around(problem, complex_step, None, head, None, base)
 
 
 #: hessian's methods: numDeriv's, and xpdiff's adaptive one

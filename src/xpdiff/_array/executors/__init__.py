@@ -53,15 +53,36 @@ def compiled_program(
 
     NumPy arrays and PyTorch tensors are recognized here by their type,
     before any namespace resolution: the everyday call's whole cost is a
-    dictionary look-up and the library's own operations.
+    dictionary look-up and the library's own operations. The key holds the
+    call's shape, dtype, axis, edge order and the kind of each spacing
+    (never a spacing's value); each library (``compiled``, ``torch``) keeps
+    its programs and says what it compiles (``spacing_kind``,
+    ``compile_program``: None where its general path must take the call).
     """
     if n != 1 or type(n) is not int or accuracy is not None or periodic is not False:
         return None
+    if edge_order is not None and type(edge_order) is not int:
+        return None  # bools and the like: the general path's TypeError
     if type(f) is np.ndarray:
-        return _compiled.program_for(f, varargs, axis, edge_order)
-    if type(f) is _backend.torch_tensor_type():
-        return _torch.program_for(f, varargs, axis, edge_order)
-    return None
+        library: Any = _compiled
+    elif type(f) is _backend.torch_tensor_type() and _torch.compilable(f):
+        library = _torch
+    else:
+        return None
+    kinds = tuple(map(library.spacing_kind, varargs)) if varargs else ()
+    key = (f.shape, f.dtype, axis, edge_order, kinds)
+    programs = library.PROGRAMS
+    try:
+        return programs[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable axis (a list): the general path
+        return None
+    if len(programs) >= library.MAX_PROGRAMS:
+        programs.clear()
+    order = 1 if edge_order is None else edge_order
+    program = programs[key] = library.compile_program(tuple(f.shape), f.dtype, axis, order, kinds)
+    return program
 
 
 def executor_for(xp: Any, f: Any) -> Any:

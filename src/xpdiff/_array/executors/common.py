@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 
@@ -50,15 +49,3 @@ def along(xp: Any, weight: Any, ndim: int, axis: int) -> Any:
     shape = [1] * ndim
     shape[axis] = -1
     return xp.reshape(weight, tuple(shape))
-
-
-def kept_program(cache: dict, key: tuple, limit: int, build: Callable[[], Any]) -> Any:
-    """``build()``, kept in ``cache`` under ``key`` (the cache emptied when it holds ``limit``).
-
-    The compiled programs' cache miss (NumPy's and PyTorch's): the hit is
-    the caller's own dictionary lookup, on the everyday call's path.
-    """
-    if len(cache) >= limit:
-        cache.clear()
-    program = cache[key] = build()
-    return program

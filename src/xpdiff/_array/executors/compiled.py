@@ -26,9 +26,7 @@ from typing import Any, cast
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
-from .common import kept_program
-
-__all__ = ["program_for"]
+__all__ = ["MAX_PROGRAMS", "PROGRAMS", "compile_program", "spacing_kind"]
 
 #: elements of one block: 512 KiB of float64, three of which (data, scratch, output) fit L2
 BLOCK_ELEMENTS = 1 << 16
@@ -48,7 +46,7 @@ MAX_PROGRAMS = 1024
 Program = Callable[[np.ndarray, tuple], Any]
 AxisRun = Callable[[np.ndarray, Any, np.ndarray], None]
 
-_PROGRAMS: dict[tuple, Program | None] = {}
+PROGRAMS: dict[tuple, Program | None] = {}
 _POOL: list[Any] = []  # the thread pool and its size, made on first use
 if hasattr(os, "register_at_fork"):  # a forked child has none of the pool's threads
     os.register_at_fork(after_in_child=_POOL.clear)
@@ -99,29 +97,7 @@ def _serially(step: Callable[[tuple], None], views: Sequence[tuple]) -> None:
         step(view)
 
 
-def program_for(f: np.ndarray, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
-    """The compiled program of this call, or None where the general path must take it.
-
-    ``f`` is an exact ``numpy.ndarray`` (the caller checks); ``n=1``, no
-    ``accuracy`` and no periodic axis are the caller's to check too.
-    """
-    if edge_order is not None and type(edge_order) is not int:
-        return None  # bools and the like: the general path's TypeError
-    kinds = tuple(map(_spacing_kind, varargs))
-    key = (f.shape, f.dtype, axis, edge_order, kinds)
-    try:
-        return _PROGRAMS[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable axis (a list): the general path
-        return None
-    order = 1 if edge_order is None else edge_order
-    return kept_program(
-        _PROGRAMS, key, MAX_PROGRAMS, lambda: _compile(f.shape, f.dtype, axis, order, kinds)
-    )
-
-
-def _spacing_kind(value: Any) -> Any:
+def spacing_kind(value: Any) -> Any:
     """What the key holds of one spacing: its kind, never its values."""
     kind = type(value)
     if kind is float or kind is int:
@@ -131,7 +107,7 @@ def _spacing_kind(value: Any) -> Any:
     return None
 
 
-def _compile(
+def compile_program(
     shape: tuple[int, ...], dtype: np.dtype, axis: Any, edge_order: int, kinds: tuple
 ) -> Program | None:
     """Build the program of one key, or None where the key is not numpy.gradient's easy case."""

@@ -78,27 +78,33 @@ __host__ __device__ inline float xpd_from_bits32(unsigned int b) {
   float x; __builtin_memcpy(&x, &b, 4); return x;
 #endif
 }
-// double -> float16 bits, rounded to nearest even once (NumPy's npy_double_to_half)
-__host__ __device__ inline unsigned short xpd_half_bits(double x) {
-  const unsigned long long b = xpd_bits64(x);
-  const unsigned short sign = (unsigned short)((b >> 48) & 0x8000u);
-  const unsigned long long a = b & 0x7fffffffffffffffULL;
-  if (a >= 0x7ff0000000000000ULL) {
-    if (a == 0x7ff0000000000000ULL) return sign | 0x7c00u;
-    unsigned short nan = (unsigned short)(0x7c00u + ((a & 0x000fffffffffffffULL) >> 42));
+// float or double bits -> float16 bits, rounded to nearest even once (NumPy's
+// npy_float_to_half and npy_double_to_half): U the bits' type, M the width of the
+// mantissa, B the exponent's bias
+template <class U, int M, int B>
+__host__ __device__ inline unsigned short xpd_half_of_bits(U b) {
+  const unsigned short sign = (unsigned short)((b >> (8 * sizeof(U) - 16)) & 0x8000u);
+  const U a = b & ~((U)1 << (8 * sizeof(U) - 1));
+  const U inf = (U)(2 * B + 1) << M, fraction = ((U)1 << M) - 1;
+  if (a >= inf) {
+    if (a == inf) return sign | 0x7c00u;
+    unsigned short nan = (unsigned short)(0x7c00u + ((a & fraction) >> (M - 10)));
     return sign | (nan == 0x7c00u ? 0x7c01u : nan);
   }
-  const int e = (int)(a >> 52) - 1023;
+  const int e = (int)(a >> M) - B;
   if (e >= 16) return sign | 0x7c00u;
   if (e < -25) return sign;
-  const unsigned long long m = (a & 0x000fffffffffffffULL) | 0x0010000000000000ULL;
-  const int shift = e >= -14 ? 42 : 42 + (-14 - e);
-  unsigned long long q = m >> shift;
-  const unsigned long long rem = m & ((1ULL << shift) - 1ULL);
-  const unsigned long long half = 1ULL << (shift - 1);
-  if (rem > half || (rem == half && (q & 1ULL))) q += 1ULL;
-  if (e >= -14) return sign | (unsigned short)(((unsigned long long)(e + 15) << 10) + q - 1024ULL);
+  const U m = (a & fraction) | ((U)1 << M);
+  const int shift = e >= -14 ? M - 10 : M - 10 + (-14 - e);
+  U q = m >> shift;
+  const U rem = m & (((U)1 << shift) - 1);
+  const U half = (U)1 << (shift - 1);
+  if (rem > half || (rem == half && (q & 1))) q += 1;
+  if (e >= -14) return sign | (unsigned short)(((U)(e + 15) << 10) + q - 1024);
   return sign | (unsigned short)q;
+}
+__host__ __device__ inline unsigned short xpd_half_bits(double x) {
+  return xpd_half_of_bits<unsigned long long, 52, 1023>(xpd_bits64(x));
 }
 // float16 bits -> float (exact)
 __host__ __device__ inline float xpd_half_value(unsigned short h) {
@@ -119,27 +125,8 @@ __host__ __device__ inline unsigned int xpd_bits32(float x) {
   unsigned int b; __builtin_memcpy(&b, &x, 4); return b;
 #endif
 }
-// float -> float16 bits, rounded to nearest even once (NumPy's npy_float_to_half), in 32 bits
 __host__ __device__ inline unsigned short xpd_half_bits(float x) {
-  const unsigned int b = xpd_bits32(x);
-  const unsigned short sign = (unsigned short)((b >> 16) & 0x8000u);
-  const unsigned int a = b & 0x7fffffffu;
-  if (a >= 0x7f800000u) {
-    if (a == 0x7f800000u) return sign | 0x7c00u;
-    unsigned short nan = (unsigned short)(0x7c00u + ((a & 0x007fffffu) >> 13));
-    return sign | (nan == 0x7c00u ? 0x7c01u : nan);
-  }
-  const int e = (int)(a >> 23) - 127;
-  if (e >= 16) return sign | 0x7c00u;
-  if (e < -25) return sign;
-  const unsigned int m = (a & 0x007fffffu) | 0x00800000u;
-  const int shift = e >= -14 ? 13 : 13 + (-14 - e);
-  unsigned int q = m >> shift;
-  const unsigned int rem = m & ((1u << shift) - 1u);
-  const unsigned int half = 1u << (shift - 1);
-  if (rem > half || (rem == half && (q & 1u))) q += 1u;
-  if (e >= -14) return sign | (unsigned short)(((unsigned int)(e + 15) << 10) + q - 1024u);
-  return sign | (unsigned short)q;
+  return xpd_half_of_bits<unsigned int, 23, 127>(xpd_bits32(x));
 }
 // a float16 result: the float32 (or double) result rounded to float16, kept in a float
 __host__ __device__ inline float xpd_h(float x) { return xpd_half_value(xpd_half_bits(x)); }

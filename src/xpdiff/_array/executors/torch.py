@@ -25,9 +25,8 @@ from typing import Any
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from ... import _backend
-from .common import kept_program
 
-__all__ = ["program_for"]
+__all__ = ["MAX_PROGRAMS", "PROGRAMS", "compilable", "compile_program", "spacing_kind"]
 
 #: programs kept; a program is a few index tuples
 MAX_PROGRAMS = 1024
@@ -36,35 +35,20 @@ MAX_DIVISORS = 256
 
 Program = Callable[[Any, tuple], Any]
 
-_PROGRAMS: dict[tuple, Program | None] = {}
+PROGRAMS: dict[tuple, Program | None] = {}
 _DIVISORS: dict[float, Any] = {}
 _PROBES: dict[str, Callable[[], bool]] = {}
 
 
-def program_for(f: Any, varargs: tuple, axis: Any, edge_order: Any) -> Program | None:
-    """The compiled program of this call on tensor ``f``, or None for the general path.
+def compilable(f: Any) -> bool:
+    """Whether an exact ``torch.Tensor`` ``f`` may take a compiled program.
 
-    ``f`` is an exact ``torch.Tensor`` (the caller checks), and ``n=1``, no
-    ``accuracy`` and no periodic axis are the caller's to check too.
+    ``out=`` writes have no derivative nor batching rule: a tensor that
+    requires grad, or a call under a ``torch.func`` transform, takes the
+    general path, which keeps autograd's graph and works under
+    ``torch.func.vmap``, ``grad``, ``jacrev``...
     """
-    if edge_order is not None and type(edge_order) is not int:
-        return None  # bools and the like: the general path's TypeError
-    if f.requires_grad or _transforms_active():
-        # out= writes have no derivative nor batching rule: the general path keeps
-        # autograd's graph and works under torch.func.vmap, grad, jacrev...
-        return None
-    kinds = tuple(map(_spacing_kind, varargs)) if varargs else ()
-    key = (f.shape, f.dtype, axis, edge_order, kinds)
-    try:
-        return _PROGRAMS[key]
-    except KeyError:
-        pass
-    except TypeError:  # an unhashable axis (a list): the general path
-        return None
-    order = 1 if edge_order is None else edge_order
-    return kept_program(
-        _PROGRAMS, key, MAX_PROGRAMS, lambda: _compile(tuple(f.shape), f.dtype, axis, order, kinds)
-    )
+    return not (f.requires_grad or _transforms_active())
 
 
 def _transforms_active() -> bool:
@@ -75,13 +59,13 @@ def _transforms_active() -> bool:
     return bool(probe())
 
 
-def _spacing_kind(value: Any) -> str | None:
+def spacing_kind(value: Any) -> str | None:
     """What the key holds of one spacing: its kind, never its value."""
     kind = type(value)
     return "scalar" if kind is float or kind is int else None
 
 
-def _compile(
+def compile_program(
     shape: tuple[int, ...], dtype: Any, axis: Any, edge_order: int, kinds: tuple
 ) -> Program | None:
     """Build the program of one key, or None where the key is not the everyday call."""
