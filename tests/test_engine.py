@@ -397,7 +397,7 @@ def test_point_builders_agree_to_the_bit():
                     xg = xp.reshape(lib.asarray(x), (1, n, 1, size))
                     hg = xp.reshape(lib.asarray(h), (1, n, 1, size))
                     dtype = _points.points_dtype(xp, family, x4.dtype)
-                    built.append(np.asarray(_points.build(xp, [rect], x4, xg, hg, dtype, True)))
+                    built.append(np.asarray(_points.build(xp, [rect], (x4, xg, hg), dtype, True)))
                 np.testing.assert_array_equal(built[0], built[1], strict=True)
                 assert np.array_equal(np.signbit(built[0].real), np.signbit(built[1].real))
 

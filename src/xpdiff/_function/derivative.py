@@ -93,7 +93,7 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     x4, xg = problem.base_points()
     magnitude = xp.abs(x4)
     hg = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)
-    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg, elementwise=True)
+    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg)
     with np.errstate(all="ignore"):
         rows = rows / hg**order  # (1, 1, Q', size) against (1, 1, 1, size)
     out = {"value": rows[:, :, 0, :], "error": None, "rows": rows, "scheme": scheme, "steps": hg}

@@ -162,7 +162,7 @@ def run(
     if layout.one_call and evaluator.min_calls == 1:
         _, count, rects, pad, copy = layout.calls[0]
         points = _points.build(
-            xp, rects, x4, xg, hg, point_dtype, pad, copy=direction if copy else None, x0=x0
+            xp, rects, (x4, xg, hg), point_dtype, pad, copy=direction if copy else None, x0=x0
         )
         results, mixed = _run_one_call(problem, layout, points, count, head, combine_unit, at_x)
     else:
@@ -185,18 +185,9 @@ def _chunks(
     x0: Any,
 ) -> Iterator[tuple[Any, int]]:
     """Each call's points and how many of them the scheme's (with the copy and sentinel)."""
-    x4, xg, hg = base
     for p0, p1, rects, pad, copy in layout.calls:
         points = _points.build(
-            xp,
-            rects,
-            x4,
-            xg,
-            hg,
-            dtype,
-            pad,
-            copy=direction if copy else None,
-            x0=x0,
+            xp, rects, base, dtype, pad, copy=direction if copy else None, x0=x0
         )
         yield points, p1 - p0 + _mixing.EXTRA * copy
 
@@ -310,10 +301,7 @@ def run_linear(
     *,
     x4: Any,
     xg: Any,
-    elementwise: bool = False,
     finish: bool = True,
-    own_base: bool = False,
-    at_x: Any = None,
 ) -> Any:
     """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
 
@@ -324,10 +312,9 @@ def run_linear(
     error estimates (Q), then, when the scheme has level weights, the
     table's levels. First derivatives are divided by their step; with
     ``finish`` a non-finite output is NaN. ``x4``, ``xg`` are the base
-    points (``Problem.base_points``, or others: ``own_base``). :func:`run`
+    points (``Problem.base_points``, or others around x). :func:`run`
     evaluates the points, one call or many, and checks that func does not
-    mix them against func's value at x whatever the base points; ``own_base``
-    and ``at_x`` are no longer needed for that and are ignored.
+    mix them against func's value at x whatever the base points.
     """
     xp, device = problem.xp, problem.device
     size = x4.shape[3]

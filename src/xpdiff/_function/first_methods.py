@@ -101,14 +101,14 @@ def first_derivatives(
             hg = _steps.simple_steps(xp, x, settings, sides, axis, problem.device)
         else:
             hg = _steps.numderiv_steps(xp, x, settings)
-    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg, elementwise=elementwise)
+    rows = _engine.run_linear(problem, scheme, f0, head, hg, x4=x4, xg=xg)
     q = scheme.weights.shape[1]
     value = rows[:, :, 0, :]
     has_error = (problem.full_output or scheme.select) and scheme.error is not None
     error = rows[:, :, q, :] if has_error else None
     if scheme.select:
         with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
-            value, error = select_ladder(problem, scheme, rows, f0, hg, elementwise)
+            value, error = select_ladder(problem, scheme, rows, f0, hg=hg, elementwise=elementwise)
     return {"value": value, "error": error, "rows": rows, "scheme": scheme, "steps": hg}
 
 
@@ -121,6 +121,7 @@ def select_ladder(
     scheme: _schemes.LinearScheme,
     rows: Any,
     f0: Any,
+    *,
     hg: Any,
     elementwise: bool,
     steps: Any = None,

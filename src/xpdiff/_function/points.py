@@ -125,9 +125,7 @@ def _multiplier(xp: Any, values: Any, device: Any, dtype: Any) -> Any:
 def build(
     xp: Any,
     rects: list[Rectangle],
-    x4: Any,
-    xg: Any,
-    hg: Any,
+    base: tuple[Any, Any, Any],
     dtype: Any,
     pad: bool,
     *,
@@ -136,8 +134,8 @@ def build(
 ) -> Any:
     """The points of ``rects`` side by side, ``(n, points)``, plus a padding column if ``pad``.
 
-    ``x4`` ``(n, 1, 1, size)`` and ``xg`` ``(1, n, 1, size)`` are the base
-    points, ``hg`` the steps like ``xg`` (None without relative families),
+    ``base`` is ``(x4, xg, hg)``: the base points as ``(n, 1, 1, size)`` and
+    ``(1, n, 1, size)``, and the steps like ``xg`` (None without relative families);
     ``dtype`` the points' dtype. With ``copy``, a host array ``(n,)`` of
     multipliers d, two points follow the rectangles' points: an unperturbed
     copy of the point ``x0`` ``(n,)`` (where func was evaluated alone) and the
@@ -146,7 +144,8 @@ def build(
     ``evaluators.unpad``).
     """
     if _backend.is_numpy_namespace(xp):
-        return _build_numpy(rects, x4, xg, hg, dtype, pad, copy, x0)
+        return _build_numpy(rects, base, dtype, pad, copy, x0)
+    x4, xg, hg = base
     device = _backend.device_of(x4)
     n = x4.shape[0]
     parts = []
@@ -295,16 +294,10 @@ def _moved_into(
 
 
 def _build_numpy(
-    rects: list[Rectangle],
-    x4: Any,
-    xg: Any,
-    hg: Any,
-    dtype: Any,
-    pad: bool,
-    copy: Any = None,
-    x0: Any = None,
+    rects: list[Rectangle], base: tuple, dtype: Any, pad: bool, copy: Any, x0: Any
 ) -> np.ndarray:
     """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
+    x4, xg, hg = base
     n = x4.shape[0]
     total = rects[0].points if len(rects) == 1 else sum(rect.points for rect in rects)
     extra = 0 if copy is None else 2

@@ -103,8 +103,6 @@ def run_around(
     head: tuple,
     steps: Any,
     base: Any,
-    *,
-    elementwise: bool = False,
 ) -> Any:
     """The engine's rows of ``scheme`` around base points of xpdiff's own.
 
@@ -118,9 +116,7 @@ def run_around(
         f0 = xp.reshape(f0, (math.prod(head), 1))
         f0 = f0 + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
     x4, xg = xp.reshape(base, (n, 1, 1, size)), xp.reshape(base, (1, n, 1, size))
-    return _engine.run_linear(
-        problem, scheme, f0, head, steps, x4=x4, xg=xg, elementwise=elementwise
-    )
+    return _engine.run_linear(problem, scheme, f0, head, steps, x4=x4, xg=xg)
 
 
 def product_result(
@@ -241,7 +237,7 @@ def _jvp_engine(
         (1, k), dtype=problem.dtype, device=problem.device
     )  # x repeated as k base points, an array of xpdiff's own
     steps = xp.reshape(steps_v, (n, 1, 1, k))
-    return run_around(problem, scheme, f0, head, steps, base, elementwise=True), head
+    return run_around(problem, scheme, f0, head, steps, base), head
 
 
 # --- jvp -----------------------------------------------------------------------------------

@@ -152,7 +152,7 @@ def complex_step_gradients(
     x4, xg = problem.base_points()
     sets = family.groups * family.sets
     rect = _points.Rectangle(family, 0, sets, 0, problem.size)
-    base = _points.build(xp, [rect], x4, xg, hg, problem.dtype, False)  # (n, sets size)
+    base = _points.build(xp, [rect], (x4, xg, hg), problem.dtype, False)  # (n, sets size)
     complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
     return _products.run_around(problem, complex_step, None, head, None, base)
 

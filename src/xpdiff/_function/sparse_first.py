@@ -97,8 +97,8 @@ def _sparse_linear(
                 scheme,
                 rows[..., None],
                 f0,
-                hg,
-                True,
+                hg=hg,
+                elementwise=True,
                 steps=1.0,
                 relative=(magnitude >= settings.zero_tol)[..., None],
             )
