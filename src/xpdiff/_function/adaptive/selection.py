@@ -230,11 +230,19 @@ def _per_output(xp: Any, arrays: Any) -> Any:
     """Ladder arrays with a leading outputs' axis: ``(m, g, ...)`` per output (an
     elementwise function's per-coordinate rows) or ``(1, g, ...)`` shared, so that blocks
     of outputs slice them with the values."""
-    return tuple(a if a.ndim == 4 else xp.expand_dims(a, axis=0) for a in arrays)
+    return tuple(a if a.ndim == 4 else xp.reshape(a, (1, *a.shape)) for a in arrays)
+
+
+_ITEMSIZE: dict[tuple[str, Any], int] = {}
 
 
 def itemsize(xp: Any, dtype: Any) -> int:
-    return xp.finfo(dtype).bits // 8
+    """Bytes of one number of a real floating ``dtype`` (cached per library and dtype)."""
+    key = (type(dtype).__module__, dtype)
+    size = _ITEMSIZE.get(key)
+    if size is None:
+        size = _ITEMSIZE[key] = xp.finfo(dtype).bits // 8
+    return size
 
 
 def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any, ...]:
