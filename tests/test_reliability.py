@@ -381,8 +381,9 @@ def hangs_or_fails(x):
             pids.write(f"{os.getpid()}\\n")
         time.sleep(600)
     if x.ndim == 2 and np.any(x[0] > 1.00001):
-        for _ in range(200):  # fail once the other worker hangs
-            if os.path.exists(os.environ["PIDS"]):
+        for _ in range(200):  # fail once the other worker hangs (its pid written, not
+            # only the file created: killed before its write, it would leave no pid)
+            if os.path.exists(os.environ["PIDS"]) and os.path.getsize(os.environ["PIDS"]):
                 break
             time.sleep(0.05)
         raise RuntimeError("an error in another chunk")
