@@ -149,21 +149,45 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
 SELECTION_TEMPORARIES = 12
 
 
-def _in_row_chunks(xp: Any, fn: Any, budget: int, rows: int, per_row: int, *arrays: Any) -> Any:
+def _in_row_chunks(
+    xp: Any, fn: Any, budget: int, rows: int, per_row: int, batched: int, *arrays: Any
+) -> Any:
     """``fn(*arrays)`` over blocks of the outputs' axis 0, each block's work within budget/4.
 
     ``arrays`` whose axis 0 has length ``rows`` are sliced; others (length
-    1, shared) are passed whole. Results (tuples of arrays) are joined along
-    axis 0. Small problems take one block: the same operations as without.
+    1, shared) are passed whole. Where one row's work is over budget/4 (one
+    output, many base points), rows go one at a time and the last axis of
+    the first ``batched`` arrays (the base points) is sliced too. Results
+    (tuples of arrays ``(rows, ..., base points)``) are joined. Small
+    problems take one block: the same operations as without.
     """
     step = max(1, budget // 4 // max(1, per_row))
-    if step >= rows:
+    over = per_row > budget // 4
+    if step >= rows and not over:
         return fn(*arrays)
+    size = arrays[0].shape[-1]
+    width = max(1, size * (budget // 4) // per_row) if over else size
     parts = []
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
-        parts.append(fn(*(a[r0:r1] if a.shape[0] == rows else a for a in arrays)))
-    return tuple(xp.concat([p[k] for p in parts], axis=0) for k in range(len(parts[0])))
+        block = [a[r0:r1] if a.shape[0] == rows else a for a in arrays]
+        columns = []
+        for c0 in range(0, size, width):
+            c1 = min(size, c0 + width)
+            cut = [
+                a[..., c0:c1] if k < batched and a.shape[-1] == size > width else a
+                for k, a in enumerate(block)
+            ]
+            columns.append(fn(*cut))
+        parts.append(_joined(xp, columns, -1))
+    return _joined(xp, parts, 0)
+
+
+def _joined(xp: Any, parts: list[Any], axis: int) -> Any:
+    """Tuples of arrays joined along ``axis``, item by item (one part: itself)."""
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(xp.concat([p[k] for p in parts], axis=axis) for k in range(len(parts[0])))
 
 
 def _in_dtype(xp: Any, values: Any, dtype: Any) -> Any:
@@ -207,7 +231,7 @@ def select_within(
         return _select(xp, v, f, arrays, d, eps)[:keep]
 
     arrays = _per_output(xp, ladder_arrays)
-    return _in_row_chunks(xp, select, budget, m, per_row, values, f0, divisor, *arrays)
+    return _in_row_chunks(xp, select, budget, m, per_row, 3, values, f0, divisor, *arrays)
 
 
 def scales_within(
@@ -222,7 +246,7 @@ def scales_within(
         return (_scales(xp, v, f, w, u, t, eps),)
 
     w, u = _per_output(xp, (weights, used))
-    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, values, f0, T, w, u)
+    (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, 3, values, f0, T, w, u)
     return lam
 
 
