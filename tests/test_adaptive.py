@@ -446,3 +446,80 @@ def test_batched_grad_within_the_memory_budget(method):
     budget = 16
     peak, share = _batched_peak(method, budget * 2**20, 100_000)
     assert peak <= budget + share, (peak, share)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f, x: xd.grad(f, x, method="Richardson", full_output=True),
+        lambda f, x: xd.grad(f, x, method="adaptive", full_output=True),
+        lambda f, x: xd.hessian(f, x, method="adaptive", full_output=True),
+        lambda f, x: xd.genD(f, x),
+    ],
+    ids=["grad Richardson", "grad adaptive", "hessian adaptive", "genD"],
+)
+def test_chunks_of_points_round_like_the_whole_batch(monkeypatch, call):
+    """A batch split into chunks of points (point_chunks.over_points) under a tiny budget:
+    the unsplit values within a few ulps (NumPy's matmul rounds a block of one column
+    its own way: not to the bit), in reasonable time (the chunks' work keeps half the
+    budget: before, it was left one byte and went one output at a time)."""
+    from xpdiff._function import point_chunks
+
+    x = np.random.default_rng(3).uniform(0.5, 1.5, (3, 40))
+
+    def f(p):
+        return np.sin(p[0]) * p[1] + np.exp(p[2] / 3)
+
+    whole = call(f, x)
+    chunks = []
+    add = point_chunks._Joined.add
+
+    def spy(self, b0, b1, out):
+        chunks.append((b0, b1))
+        return add(self, b0, b1, out)
+
+    monkeypatch.setattr(point_chunks._Joined, "add", spy)
+    with xd.memory_budget(2048):
+        split = call(f, x)
+    assert len(chunks) > 1, chunks
+    assert chunks[-1][1] == x.shape[1], chunks
+    # the error estimates are differences of nearly equal values: close, not ulps apart
+    np.testing.assert_allclose(getattr(split, "error", 1.0), getattr(whole, "error", 1.0), 0.1)
+    keys = ("D",) if hasattr(whole, "D") else ("value", "step")
+    for key in keys:
+        a, b = getattr(split, key), getattr(whole, key)
+        if b is None:  # Richardson keeps no step per component
+            assert a is None
+            continue
+        assert isinstance(a, np.ndarray)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        scale = np.max(np.abs(b[np.isfinite(b)]))
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * scale)
+
+
+def test_selection_blocks_of_many_outputs_under_a_tiny_budget(monkeypatch):
+    """Under a one-byte budget the selection still takes blocks of many output rows
+    (selection.MIN_BLOCK_BYTES): before, one row at a time (a Jacobian of 2e4 outputs
+    under 16 MiB took minutes where point chunks had left its work one byte)."""
+    from xpdiff._function.adaptive import selection
+
+    outs = np.linspace(0.5, 1.5, 2000)
+    x = np.linspace(0.5, 1.0, 5)
+
+    def f(p):
+        return np.sin(np.multiply.outer(outs, np.sum(p, axis=0)))
+
+    rows = []
+    select = selection._select
+
+    def spy(xp, values, *args):
+        rows.append(values.shape[0])
+        return select(xp, values, *args)
+
+    monkeypatch.setattr(selection, "_select", spy)
+    with xd.memory_budget(1):
+        J = xd.jacobian(f, x, method="adaptive")
+    exact = np.cos(np.outer(outs, np.full(5, x.sum()))) * outs[:, None]
+    np.testing.assert_allclose(J, exact, rtol=1e-8, atol=1e-12)
+    assert rows, rows
+    assert min(rows[:-1] or rows) >= 100, sorted(set(rows))

@@ -23,6 +23,7 @@ from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
+from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from .derivative_schemes import (
@@ -33,7 +34,6 @@ from .derivative_schemes import (
     stencil,
 )
 from .layout import unit_slice
-from .point_chunks import over_points
 
 __all__ = [
     "MAX_ORDER",
@@ -474,7 +474,9 @@ def derivative(
     else:  # each element's rows (and full_output's table) counted; chunked if need be
         rows = 4 + 2 * problem.settings.r if full_output else 1
         run = (lambda p, f, h, o: _ladder(p, f, h, o, ladder)) if ladder else _richardson
-        out = over_points(problem, f0, lambda p, f: run(p, f, head, order), 8 + 3 * rows, rows + 1)
+        out = _point_chunks.over_points(
+            problem, f0, lambda p, f: run(p, f, head, order), 8 + 3 * rows, rows + 1
+        )
     value = xp.reshape(out["value"], shape)
     if not full_output:
         return value

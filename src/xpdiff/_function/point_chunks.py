@@ -8,8 +8,10 @@ and point, f(x), the adaptive method's length scales, the parts of the result
 it assembles after the engine is done. :func:`over_points` counts them: it
 runs a method with the budget less what they take, and where they would take
 more than half the budget, over chunks of the base points, each a sub-problem of
-its own (the derivatives at different base points never meet, so the results
-are the same bits), joined into one result along the last axis. Host-side
+its own (the derivatives at different base points never meet: the same
+operations, though a matrix product over a block of base points may round a
+unit in the last place differently from the whole batch's), joined into one
+result along the last axis. Host-side
 bookkeeping and the standard's ``concat``; NumPy results are written into one
 array, so that they exist once.
 """
@@ -58,12 +60,23 @@ def over_points(
     result alone leaves less than a quarter of the budget, the chunks get that
     quarter: the result itself cannot be smaller (the budget's documented
     overshoot). ``f0`` is func at the base points, ``head + batch`` shaped.
+
+    ``compute``'s own work (the engine's calls and units, adaptive's
+    selection) never gets less than half the budget (:data:`SHARE`): counted
+    arrays that alone fill the budget (a result larger than it) cannot be
+    made smaller by starving the work, which would then go one point or one
+    output at a time. One base point (nothing to split) runs with the whole
+    budget less f(x): the method's own count of its result decides, as
+    without chunks.
     """
     size = problem.size
-    budget = max(1, problem.budget - _nbytes(problem, f0))  # f(x), held throughout
+    floor = max(1, problem.budget // SHARE)  # the work's share: never less
+    budget = max(problem.budget - _nbytes(problem, f0), floor)  # f(x), held throughout
     whole = point_bytes(problem, held)
-    if size <= 1 or whole <= budget // SHARE:
-        return compute(dataclasses.replace(problem, budget=max(1, budget - whole)), f0)
+    if size <= 1:
+        return compute(dataclasses.replace(problem, budget=budget), f0)
+    if whole <= budget // SHARE:
+        return compute(dataclasses.replace(problem, budget=max(budget - whole, floor)), f0)
     copies = 1 if _backend.is_numpy_namespace(problem.xp) else 2  # parts and their join
     rest = max(budget - copies * point_bytes(problem, kept), budget // 4)
     per_point = point_bytes(problem, held) // size
@@ -81,7 +94,7 @@ def over_points(
             shape=(n, b1 - b0),
             batch_shape=(b1 - b0,),
             size=b1 - b0,
-            budget=max(1, rest - (b1 - b0) * per_point),
+            budget=max(rest - (b1 - b0) * per_point, floor),
         )
         joined.add(b0, b1, compute(part, xp.reshape(f[:, b0:b1], (*head, b1 - b0))))
     return joined.result()

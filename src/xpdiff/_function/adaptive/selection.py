@@ -147,6 +147,10 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
 
 #: temporaries of the selection per candidate and component (estimate, error, masks, ...)
 SELECTION_TEMPORARIES = 12
+#: the smallest block of the selection's temporaries, whatever the budget left for it: a
+#: few hundred thousand numbers per array operation keep the per-call overhead small
+#: (blocks of one output row, under a budget left at a few bytes, took minutes)
+MIN_BLOCK_BYTES = 2**19
 
 
 def _in_row_chunks(
@@ -158,25 +162,27 @@ def _in_row_chunks(
     1, shared) are passed whole. Where one row's work is over budget/4 (one
     output, many base points), rows go one at a time and the last axis of
     the first ``batched`` arrays (the base points) is sliced too. Results
-    (tuples of arrays ``(rows, ..., base points)``) are joined. Small
-    problems take one block: the same operations as without.
+    (tuples of arrays ``(rows, ..., base points)``) are joined. A block
+    holds at least :data:`MIN_BLOCK_BYTES` of work whatever the budget.
+    Small problems take one block: the same operations as without.
     """
-    step = max(1, budget // 4 // max(1, per_row))
-    over = per_row > budget // 4
+    block = max(budget // 4, MIN_BLOCK_BYTES)
+    step = max(1, block // max(1, per_row))
+    over = per_row > block
     if step >= rows and not over:
         return fn(*arrays)
     size = arrays[0].shape[-1]
-    width = max(1, size * (budget // 4) // per_row) if over else size
+    width = max(1, size * block // per_row) if over else size
     parts = []
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
-        block = [a[r0:r1] if a.shape[0] == rows else a for a in arrays]
+        block_arrays = [a[r0:r1] if a.shape[0] == rows else a for a in arrays]
         columns = []
         for c0 in range(0, size, width):
             c1 = min(size, c0 + width)
             cut = [
                 a[..., c0:c1] if k < batched and a.shape[-1] == size > width else a
-                for k, a in enumerate(block)
+                for k, a in enumerate(block_arrays)
             ]
             columns.append(fn(*cut))
         parts.append(_joined(xp, columns, -1))
