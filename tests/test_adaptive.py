@@ -523,3 +523,80 @@ def test_selection_blocks_of_many_outputs_under_a_tiny_budget(monkeypatch):
     np.testing.assert_allclose(J, exact, rtol=1e-8, atol=1e-12)
     assert rows, rows
     assert min(rows[:-1] or rows) >= 100, sorted(set(rows))
+
+
+def _tridiagonal(p):
+    """A function of 6 inputs with a tridiagonal Jacobian (sparse column groups)."""
+    return np.stack([p[max(i - 1, 0)] * np.sin(p[i]) + p[min(i + 1, 5)] ** 2 for i in range(6)])
+
+
+#: adaptive's closures that cut weights, steps and f(x) to a unit (layout.unit_slice), and
+#: the spans they must see cut under a one-byte budget
+SPLIT_CALLS = {
+    "grad sides": (
+        lambda x: xd.grad(
+            lambda p: np.sum(np.sin(p) * p[::-1], axis=0),
+            x,
+            method="adaptive",
+            side=[1, None, -1, None],
+            full_output=True,
+        ),
+        (4, 3),
+        {"groups", "points"},
+    ),
+    "derivative elementwise": (
+        lambda x: xd.derivative(np.sin, x, method="adaptive", full_output=True),
+        (5,),
+        {"points"},
+    ),
+    "hessian": (
+        lambda x: xd.hessian(
+            lambda p: np.sum(np.sin(p), axis=0) * p[0], x, method="adaptive", full_output=True
+        ),
+        (3, 4),
+        {"groups", "points"},
+    ),
+    "sparse jacobian": (
+        lambda x: xd.jacobian(
+            _tridiagonal,
+            x,
+            method="adaptive",
+            sparsity=np.abs(np.subtract.outer(np.arange(6), np.arange(6))) <= 1,
+            full_output=True,
+        ),
+        (6,),
+        {"groups"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SPLIT_CALLS))
+def test_units_cut_by_the_one_slicing_helper(monkeypatch, name):
+    """Adaptive's pilot and ladder closures (first derivatives, Hessian, sparse) cut
+    their arrays to units of some groups and base points with layout.unit_slice alone
+    (issue 19): under a one-byte budget the cuts happen, and the values round like
+    the unsplit ones (a matrix product over a block of base points may round an ulp
+    differently); the error estimates agree within 10%."""
+    from xpdiff._function import layout, point_chunks
+
+    call, shape, cuts = SPLIT_CALLS[name]
+    x = np.random.default_rng(5).uniform(0.5, 1.5, shape)
+    whole = call(x)
+    cut = set()
+    original = layout.unit_slice
+
+    def spy(array, span, total, axis):
+        if span != (0, total):
+            cut.add("points" if axis == -1 else "groups")
+        return original(array, span, total, axis)
+
+    monkeypatch.setattr(layout, "unit_slice", spy)
+    monkeypatch.setattr(  # the engine's units alone: no chunks of points first
+        point_chunks, "over_points", lambda problem, f0, compute, held, kept: compute(problem, f0)
+    )
+    with xd.memory_budget(1):
+        split = call(x)
+    assert cut == cuts
+    scale = np.max(np.abs(whole.value))
+    np.testing.assert_allclose(split.value, whole.value, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(split.error, whole.error, rtol=0.1)

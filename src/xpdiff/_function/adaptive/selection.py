@@ -22,7 +22,6 @@ __all__ = [
     "scales_within",
     "select_within",
     "shortest_scale",
-    "slice_groups",
     "work_budget",
 ]
 
@@ -270,22 +269,6 @@ def itemsize(xp: Any, dtype: Any) -> int:
 def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any, ...]:
     """The ladder's arrays (:meth:`Ladder.arrays`) on the work's device, in its dtype."""
     return tuple(_backend.host_to_device(a, xp, device, dtype) for a in ladder.arrays())
-
-
-def slice_groups(arrays: Any, groups: Any, total: Any, per_group_axis: Any) -> Any:
-    """Per-group host arrays restricted to a unit's groups."""
-    if groups == (0, total):
-        return arrays
-    return tuple(
-        a if a.shape[per_group_axis] == 1 else _take_groups(a, groups, per_group_axis)
-        for a in arrays
-    )
-
-
-def _take_groups(a: Any, groups: Any, axis: Any) -> Any:
-    index = [slice(None)] * a.ndim
-    index[axis] = slice(groups[0], groups[1])
-    return a[tuple(index)]
 
 
 def pow2_floor(xp: Any, h: Any) -> Any:
