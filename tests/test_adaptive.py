@@ -420,3 +420,183 @@ def test_jacobian_within_the_memory_budget(full_output):
     exact = np.cos(np.outer(scale, np.full(n, x.sum()))) * scale[:, None]
     np.testing.assert_allclose(J, exact, rtol=1e-8, atol=1e-12)
     assert peak <= 1.05 * budget, peak
+
+
+def _batched_peak(method, budget, points):
+    """A batched grad of 10 x ``points`` under ``budget`` bytes: (peak, func's own share)."""
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (10, points))
+    largest = [0]
+
+    def f(p):
+        largest[0] = max(largest[0], p[0].size)
+        return p[0] * p[1] + p[2]  # its own arrays: two of one coordinate's size
+
+    with xd.memory_budget(budget):
+        xd.grad(f, x[:, :4], method=method)  # imports and caches: not the derivative's
+        g, peak = _peak_mib(lambda: xd.grad(f, x, method=method))
+    exact = np.stack([x[1], x[0], np.ones(points)] + [np.zeros(points)] * 7)
+    np.testing.assert_allclose(g, exact, atol=1e-8)
+    return peak, 2 * largest[0] * 8 / 2**20
+
+
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex", "adaptive"])
+def test_batched_grad_within_the_memory_budget(method):
+    """The arrays of x's size count (steps, scales, f(x), the result): before, a batch of
+    10 x 1e5 points under 16 MiB peaked at up to 3.4 times the budget (54 MiB, adaptive)."""
+    budget = 16
+    peak, share = _batched_peak(method, budget * 2**20, 100_000)
+    assert peak <= budget + share, (peak, share)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda f, x: xd.grad(f, x, method="Richardson", full_output=True),
+        lambda f, x: xd.grad(f, x, method="adaptive", full_output=True),
+        lambda f, x: xd.hessian(f, x, method="adaptive", full_output=True),
+        lambda f, x: xd.genD(f, x),
+    ],
+    ids=["grad Richardson", "grad adaptive", "hessian adaptive", "genD"],
+)
+def test_chunks_of_points_round_like_the_whole_batch(monkeypatch, call):
+    """A batch split into chunks of points (point_chunks.over_points) under a tiny budget:
+    the unsplit values within a few ulps (NumPy's matmul rounds a block of one column
+    its own way: not to the bit), in reasonable time (the chunks' work keeps half the
+    budget: before, it was left one byte and went one output at a time)."""
+    from xpdiff._function import point_chunks
+
+    x = np.random.default_rng(3).uniform(0.5, 1.5, (3, 40))
+
+    def f(p):
+        return np.sin(p[0]) * p[1] + np.exp(p[2] / 3)
+
+    whole = call(f, x)
+    chunks = []
+    add = point_chunks._Joined.add
+
+    def spy(self, b0, b1, out):
+        chunks.append((b0, b1))
+        return add(self, b0, b1, out)
+
+    monkeypatch.setattr(point_chunks._Joined, "add", spy)
+    with xd.memory_budget(2048):
+        split = call(f, x)
+    assert len(chunks) > 1, chunks
+    assert chunks[-1][1] == x.shape[1], chunks
+    # the error estimates are differences of nearly equal values: close, not ulps apart
+    np.testing.assert_allclose(getattr(split, "error", 1.0), getattr(whole, "error", 1.0), 0.1)
+    keys = ("D",) if hasattr(whole, "D") else ("value", "step")
+    for key in keys:
+        a, b = getattr(split, key), getattr(whole, key)
+        if b is None:  # Richardson keeps no step per component
+            assert a is None
+            continue
+        assert isinstance(a, np.ndarray)
+        assert (a.shape, a.dtype) == (b.shape, b.dtype)
+        scale = np.max(np.abs(b[np.isfinite(b)]))
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * scale)
+
+
+def test_selection_blocks_of_many_outputs_under_a_tiny_budget(monkeypatch):
+    """Under a one-byte budget the selection still takes blocks of many output rows
+    (selection.MIN_BLOCK_BYTES): before, one row at a time (a Jacobian of 2e4 outputs
+    under 16 MiB took minutes where point chunks had left its work one byte)."""
+    from xpdiff._function.adaptive import selection
+
+    outs = np.linspace(0.5, 1.5, 2000)
+    x = np.linspace(0.5, 1.0, 5)
+
+    def f(p):
+        return np.sin(np.multiply.outer(outs, np.sum(p, axis=0)))
+
+    rows = []
+    select = selection._select
+
+    def spy(xp, values, *args):
+        rows.append(values.shape[0])
+        return select(xp, values, *args)
+
+    monkeypatch.setattr(selection, "_select", spy)
+    with xd.memory_budget(1):
+        J = xd.jacobian(f, x, method="adaptive")
+    exact = np.cos(np.outer(outs, np.full(5, x.sum()))) * outs[:, None]
+    np.testing.assert_allclose(J, exact, rtol=1e-8, atol=1e-12)
+    assert rows, rows
+    assert min(rows[:-1] or rows) >= 100, sorted(set(rows))
+
+
+def _tridiagonal(p):
+    """A function of 6 inputs with a tridiagonal Jacobian (sparse column groups)."""
+    return np.stack([p[max(i - 1, 0)] * np.sin(p[i]) + p[min(i + 1, 5)] ** 2 for i in range(6)])
+
+
+#: adaptive's closures that cut weights, steps and f(x) to a unit (layout.unit_slice), and
+#: the spans they must see cut under a one-byte budget
+SPLIT_CALLS = {
+    "grad sides": (
+        lambda x: xd.grad(
+            lambda p: np.sum(np.sin(p) * p[::-1], axis=0),
+            x,
+            method="adaptive",
+            side=[1, None, -1, None],
+            full_output=True,
+        ),
+        (4, 3),
+        {"groups", "points"},
+    ),
+    "derivative elementwise": (
+        lambda x: xd.derivative(np.sin, x, method="adaptive", full_output=True),
+        (5,),
+        {"points"},
+    ),
+    "hessian": (
+        lambda x: xd.hessian(
+            lambda p: np.sum(np.sin(p), axis=0) * p[0], x, method="adaptive", full_output=True
+        ),
+        (3, 4),
+        {"groups", "points"},
+    ),
+    "sparse jacobian": (
+        lambda x: xd.jacobian(
+            _tridiagonal,
+            x,
+            method="adaptive",
+            sparsity=np.abs(np.subtract.outer(np.arange(6), np.arange(6))) <= 1,
+            full_output=True,
+        ),
+        (6,),
+        {"groups"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SPLIT_CALLS))
+def test_units_cut_by_the_one_slicing_helper(monkeypatch, name):
+    """Adaptive's pilot and ladder closures (first derivatives, Hessian, sparse) cut
+    their arrays to units of some groups and base points with layout.unit_slice alone
+    (issue 19): under a one-byte budget the cuts happen, and the values round like
+    the unsplit ones (a matrix product over a block of base points may round an ulp
+    differently); the error estimates agree within 10%."""
+    from xpdiff._function import layout, point_chunks
+
+    call, shape, cuts = SPLIT_CALLS[name]
+    x = np.random.default_rng(5).uniform(0.5, 1.5, shape)
+    whole = call(x)
+    cut = set()
+    original = layout.unit_slice
+
+    def spy(array, span, total, axis):
+        if span != (0, total):
+            cut.add("points" if axis == -1 else "groups")
+        return original(array, span, total, axis)
+
+    monkeypatch.setattr(layout, "unit_slice", spy)
+    monkeypatch.setattr(  # the engine's units alone: no chunks of points first
+        point_chunks, "over_points", lambda problem, f0, compute, held, kept: compute(problem, f0)
+    )
+    with xd.memory_budget(1):
+        split = call(x)
+    assert cut == cuts
+    scale = np.max(np.abs(whole.value))
+    np.testing.assert_allclose(split.value, whole.value, rtol=0, atol=1e-12 * scale)
+    np.testing.assert_allclose(split.error, whole.error, rtol=0.1)

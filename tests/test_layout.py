@@ -18,12 +18,25 @@ from reference_functions import make
 
 import xpdiff as xd
 from xpdiff._function import layout as _layout
+from xpdiff._function import point_chunks as _point_chunks
 
 #: one byte: every unit one group around one base point (plan_layout's floor)
 FINEST = 1
 EPS = float(np.finfo(np.float64).eps)
 #: how far a block's weighted sums may round from the whole batch's (measured: 1-2 ulps)
 ULPS = 8
+
+
+@pytest.fixture(autouse=True)
+def _engine_units_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's units alone: under these small budgets ``point_chunks.over_points``
+    would first split a batch into chunks of one base point each (tested in
+    test_adaptive.py), and no unit would hold some of a batch's points."""
+
+    def whole_batch(problem, f0, compute, held, kept):
+        return compute(problem, f0)
+
+    monkeypatch.setattr(_point_chunks, "over_points", whole_batch)
 
 
 class SliceSpy:

@@ -1,11 +1,13 @@
 """The memory budget of function mode: how many bytes one derivative may hold at once.
 
 Everything that xpdiff itself holds for one derivative — the perturbed points
-of one call of func, the function values kept for the combination, and the
-result — stays within this budget; func's own temporaries are func's, and arrays
-the size of x (xpdiff's copy of x, the steps per coordinate and point) are not
-counted. The
-budget is a process-wide default (:func:`set_memory_budget`) that a ``with
+of one call of func, the function values kept for the combination, the arrays
+that grow with the points of a batch (steps, f(x), scales) and the result —
+stays within this budget, a batch being split into chunks of points where
+needed (``_function.point_chunks``). Not counted: func's own temporaries, the
+caller's x and the copy of it that the call at x gets, a result that alone is
+larger than the budget, and ``jvp``/``hvp``'s directions. The budget is a
+process-wide default (:func:`set_memory_budget`) that a ``with
 memory_budget(...)`` block overrides in its own thread or task (a context
 variable). By default it is automatic: 128 MiB for host arrays, and a quarter
 of the free memory of the GPU for arrays on a CUDA device where the library
@@ -109,9 +111,11 @@ def set_memory_budget(nbytes: int | None) -> int | None:
     Notes
     -----
     The budget decides how many points go to func in one call (``max_batch``
-    caps that further). It cannot be smaller than the result itself: a
+    caps that further) and, for a batch of many points, how many points are
+    derived at once. It cannot be smaller than the result itself: a
     derivative whose result alone exceeds the budget still runs, with the
-    smallest chunks.
+    smallest chunks. func's own temporaries and the caller's x are not
+    counted (see "The memory budget" in the documentation).
 
     Examples
     --------

@@ -23,6 +23,7 @@ from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
+from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from .derivative_schemes import (
@@ -470,10 +471,12 @@ def derivative(
         )
     if order == 1:
         out = _first.first_derivatives(problem, f0, head, elementwise)
-    elif ladder is not None:
-        out = _ladder(problem, f0, head, order, ladder)
-    else:
-        out = _richardson(problem, f0, head, order)
+    else:  # each element's rows (and full_output's table) counted; chunked if need be
+        rows = 4 + 2 * problem.settings.r if full_output else 1
+        run = (lambda p, f, h, o: _ladder(p, f, h, o, ladder)) if ladder else _richardson
+        out = _point_chunks.over_points(
+            problem, f0, lambda p, f: run(p, f, head, order), 8 + 3 * rows, rows + 1
+        )
     value = xp.reshape(out["value"], shape)
     if not full_output:
         return value

@@ -21,6 +21,7 @@ from .. import _backend
 from .._numerics.richardson import richardson_table
 from . import adaptive as _adaptive
 from . import engine as _engine
+from . import point_chunks as _point_chunks
 from . import results as _results
 from . import schemes as _schemes
 from . import steps as _steps
@@ -86,9 +87,45 @@ def first_derivatives(
     the table's levels when asked for. Non-finite function values give NaN,
     never a finite number.
     """
+    held, kept = first_derivative_numbers(problem, head, elementwise)
+
+    full = problem.full_output or problem.settings.show_details
+
+    def compute(part: _engine.Problem, f: Any) -> dict[str, Any]:
+        if part.method == "adaptive":  # not one weighted sum: a module of its own
+            out = _adaptive.first_derivatives(part, f, head, elementwise)
+        else:
+            out = _linear_first_derivatives(part, f, head, elementwise)
+        if not full:  # the value alone is read: the rest is not kept for every point
+            out = {k: v if k in ("value", "scheme") else None for k, v in out.items()}
+        return out
+
+    return _point_chunks.over_points(problem, f0, compute, held=held, kept=kept)
+
+
+def first_derivative_numbers(
+    problem: _engine.Problem, head: tuple, elementwise: bool
+) -> tuple[int, int]:
+    """Numbers per base point that first derivatives hold beside the engine's count, and
+    that their result keeps (``point_chunks.over_points``): steps and scales of x's size,
+    f(x), and the result's arrays while they are assembled (the table of ``full_output``)."""
+    n, m = problem.n, math.prod(head)
+    result = m * (1 if elementwise else n)
+    full = problem.full_output or problem.settings.show_details
+    if problem.method == "adaptive":
+        keep = 4 if full else 1
+        return 8 * n + (keep + 2) * result, keep * result + n * full
+    r, ladders = problem.settings.r, len(problem.settings.ladders)
+    rows = ladders * (2 if full or ladders > 1 else 1)
+    rows += (r + r * (r - 1) // 2) if full else 0  # the levels and the table built from them
+    return 3 * n + r * n * full + (rows + 1) * result, rows * result + (1 + r) * n * full
+
+
+def _linear_first_derivatives(
+    problem: _engine.Problem, f0: Any, head: tuple, elementwise: bool
+) -> dict[str, Any]:
+    """:func:`first_derivatives` of the methods of :data:`FIRST_DERIVATIVE_SCHEMES`."""
     xp, settings = problem.xp, problem.settings
-    if problem.method == "adaptive":  # not one weighted sum: a module of its own
-        return _adaptive.first_derivatives(problem, f0, head, elementwise)
     table = problem.full_output or settings.show_details
     scheme = FIRST_DERIVATIVE_SCHEMES[problem.method](problem, elementwise, table)
     x4, xg = problem.base_points()

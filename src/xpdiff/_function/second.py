@@ -192,7 +192,7 @@ def genD(
     xp, n = problem.xp, problem.n
     f0, head = _engine.value_at_x(problem)
     m = math.prod(head)
-    out = _second_methods.genD_values(problem, f0, head)
+    out = _second_methods.genD_over_points(problem, f0, head)
     shape = (m, n * (n + 3) // 2, *problem.batch_shape)
     result = GenD(
         D=xp.reshape(out["D"], shape),
@@ -338,7 +338,7 @@ def hessian(
         if not full_output:
             return H
         return _results.result(_results.HessianResult, problem, H, error)
-    out = _second_methods.HESSIAN_METHODS_IMPL[problem.method](problem, f0, head)
+    out = _second_methods.hessian_over_points(problem, f0, head)
     shape = (n, n, *problem.batch_shape)
     H = xp.reshape(out["H"], shape)
     if not full_output:

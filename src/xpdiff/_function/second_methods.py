@@ -22,6 +22,7 @@ from .._typing import Array
 from . import adaptive as _adaptive
 from . import engine as _engine
 from . import first_methods as _first_methods
+from . import point_chunks as _point_chunks
 from . import points as _points
 from . import products as _products
 from . import results as _results
@@ -32,7 +33,9 @@ __all__ = [
     "HESSIAN_METHODS",
     "HESSIAN_METHODS_IMPL",
     "complex_step_gradients",
+    "genD_over_points",
     "genD_values",
+    "hessian_over_points",
     "second_result",
 ]
 
@@ -164,3 +167,40 @@ HESSIAN_METHODS_IMPL: dict[str, Callable[[_engine.Problem, Any, tuple], dict[str
     "complex": _complex_hessian,
     "adaptive": _adaptive.hessian,
 }
+
+
+def hessian_over_points(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str, Any]:
+    """The method's Hessian (:data:`HESSIAN_METHODS_IMPL`) within the memory budget.
+
+    ``point_chunks.over_points`` counts what it holds per base point beside the
+    engine's count: steps, the second differences of every pair, the full
+    matrix (the complex step: its ``2 r n`` base points per coordinate).
+    """
+    n, r, full = problem.n, problem.settings.r, problem.full_output
+    pairs, square = n * (n + 1) // 2, n * n
+    held = {
+        "Richardson": 3 * n + 6 * pairs + 2 * square,
+        "complex": 3 * n + 4 * r * square + 2 * square,
+        "adaptive": 8 * n + 10 * pairs + 5 * square,
+    }[problem.method] * (1 + full)
+    keep = ("H", "error", "order", "step", "steps") if full else ("H",)
+
+    def compute(part: _engine.Problem, f: Any) -> dict[str, Any]:
+        out = HESSIAN_METHODS_IMPL[part.method](part, f, head)
+        return {k: v for k, v in out.items() if k in keep}
+
+    kept = (4 * square + (r + 1) * n) if full else square
+    return _point_chunks.over_points(problem, f0, compute, held=held, kept=kept)
+
+
+def genD_over_points(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str, Any]:
+    """:func:`genD_values` within the memory budget (``point_chunks.over_points``)."""
+    n, m, r, full = problem.n, math.prod(head), problem.settings.r, problem.full_output
+    entries = m * n * (n + 3) // 2
+    held = (3 * n + 8 * entries) * (1 + full)
+    kept = entries * (1 + full) + (r + 1) * n * full + n
+
+    def compute(part: _engine.Problem, f: Any) -> dict[str, Any]:
+        return genD_values(part, f, head)
+
+    return _point_chunks.over_points(problem, f0, compute, held=held, kept=kept)

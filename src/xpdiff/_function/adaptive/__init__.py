@@ -27,11 +27,12 @@ loop that depends on the data, no transfer to the host), so it runs under
 3. **A ladder**: ``r`` levels of steps ``H, H/v, ..., H/v**(r-1)`` (central:
    a pair of points per level; one-sided: ``2r`` single points), whose
    Richardson table holds estimates of every order at every level. Each
-   estimate's error is estimated as its difference from the estimate of the
-   order below plus its rounding error (``eps max|f|`` times its weights'
-   amplification, divided by its step); each component keeps the estimate
-   with the smallest error among those whose points are all finite. The
-   error estimate comes with it (``full_output``), as do its order and
+   component keeps, among the estimates whose points are all finite, the one
+   whose difference from the estimate of the order below plus its rounding
+   error (``eps max|f|`` times its weights' amplification, divided by its
+   step) is smallest. Its error estimate is the larger of that difference and
+   the one from the estimate of the order below one level longer, plus the
+   rounding error; it comes with it (``full_output``), as do its order and
    step.
 
 Second derivatives (``hessian``) use the same pilot, a ladder of second

@@ -14,6 +14,7 @@ import numpy as np
 
 from ... import _backend
 from .. import engine as _engine
+from .. import layout as _layout
 from .. import schemes as _schemes
 from .ladders import all_pairs, first_ladder, pilot_ratio, pilot_scheme, second_ladders
 from .selection import (
@@ -23,7 +24,6 @@ from .selection import (
     scales_within,
     select_within,
     shortest_scale,
-    slice_groups,
     work_budget,
 )
 
@@ -101,13 +101,11 @@ def pilot_lengths(
     t_groups = xp.reshape(T, (n, 1, size) if elementwise else (1, n, size))
 
     def combine(index: Any, groups: Any, blocks: Any, values: Any) -> Any:
-        wg, ug, tg, fg = w, u, t_groups, f0r
-        if groups != (0, family.groups) and not elementwise:
-            wg = w if w.shape[0] == 1 else w[groups[0] : groups[1]]
-            ug = u if u.shape[0] == 1 else u[groups[0] : groups[1]]
-            tg = tg[:, groups[0] : groups[1], :]
-        if blocks != (0, size):
-            tg, fg = tg[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        wg, ug = (_layout.unit_slice(a, groups, family.groups, 0) for a in (w, u))
+        tg = _layout.unit_slice(
+            _layout.unit_slice(t_groups, groups, family.groups, 1), blocks, size, -1
+        )
+        fg = _layout.unit_slice(f0r, blocks, size, -1)
         lam = scales_within(xp, values, fg, wg, ug, tg, eps, work)  # (m, g, B)
         if elementwise:
             return xp.reshape(lam, (m, groups[1] - groups[0], 1, -1))
@@ -179,13 +177,9 @@ def adaptive_first_derivatives(problem: Any, f0: Any, head: tuple, elementwise: 
     total = ladder.family.groups
 
     def combine(index: Any, groups: Any, blocks: Any, values: Any) -> Any:
-        a, hgr, fg = arrays, h_groups, f0r
-        if not elementwise:
-            a = slice_groups(a, groups, total, 0)
-            if groups != (0, total):
-                hgr = hgr[:, groups[0] : groups[1], ...]
-        if blocks != (0, size):
-            hgr, fg = hgr[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        a = tuple(_layout.unit_slice(t, groups, total, 0) for t in arrays)
+        hgr = _layout.unit_slice(_layout.unit_slice(h_groups, groups, total, 1), blocks, size, -1)
+        fg = _layout.unit_slice(f0r, blocks, size, -1)
         out = select_within(xp, values, fg, a, hgr, eps, work, keep)
         return xp.stack(out, axis=2)  # (m, g, keep, B)
 
@@ -240,13 +234,12 @@ def adaptive_hessian_values(
         divisors.append(xp.take(h, i, axis=1) * xp.take(h, j, axis=1))
 
     def combine(index: Any, groups: Any, blocks: Any, values: Any) -> Any:
-        a, div, fg = arrays[index], divisors[index], f0r
         total = families[index].groups
-        a = slice_groups(a, groups, total, 0)
-        if groups != (0, total):
-            div = div[:, groups[0] : groups[1], ...]
-        if blocks != (0, size):
-            div, fg = div[..., blocks[0] : blocks[1]], fg[..., blocks[0] : blocks[1]]
+        a = tuple(_layout.unit_slice(t, groups, total, 0) for t in arrays[index])
+        div = _layout.unit_slice(
+            _layout.unit_slice(divisors[index], groups, total, 1), blocks, size, -1
+        )
+        fg = _layout.unit_slice(f0r, blocks, size, -1)
         return xp.stack(select_within(xp, values, fg, a, div, eps, problem.budget), axis=2)
 
     with np.errstate(all="ignore"):
@@ -328,8 +321,8 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
     h_entries = _sparse.entries_steps(xp, device, pattern, H)  # (m, G)
 
     def combine(index: Any, grp: Any, blocks: Any, values: Any) -> Any:
-        a = tuple(t if t.shape[0] == 1 else t[grp[0] : grp[1]] for t in device_arrays)
-        divisor = h_entries[:, grp[0] : grp[1], None, None]
+        a = tuple(_layout.unit_slice(t, grp, family.groups, 0) for t in device_arrays)
+        divisor = _layout.unit_slice(h_entries, grp, family.groups, 1)[:, :, None, None]
         return xp.stack(select_within(xp, values, f0r, a, divisor, eps, problem.budget), axis=2)
 
     with np.errstate(all="ignore"):
@@ -359,9 +352,8 @@ def _sparse_pilot_lengths(
     s_entries = _sparse.entries_steps(xp, device, pattern, scale, math.nan)
 
     def pilot(index: Any, grp: Any, blocks: Any, values: Any) -> Any:
-        wg = w if w.shape[0] == 1 else w[grp[0] : grp[1]]
-        ug = u if u.shape[0] == 1 else u[grp[0] : grp[1]]
-        tg = t_entries[:, grp[0] : grp[1], None]
+        wg, ug = (_layout.unit_slice(a, grp, family.groups, 0) for a in (w, u))
+        tg = _layout.unit_slice(t_entries, grp, family.groups, 1)[:, :, None]
         lam = scales_within(xp, values, f0r, wg, ug, tg, eps, problem.budget)  # (m, g, 1)
         return xp.reshape(lam, (m, grp[1] - grp[0], 1, 1))
 
