@@ -193,6 +193,21 @@ def test_coordinates_in_any_container(backend, edge_order):
         assert_gradient_equal(backend, xd.gradient(fb, c0, c1, edge_order=edge_order), expected)
 
 
+def test_kept_coordinates_remember_their_dtype():
+    """float32 coordinates and the same values as a list (float64 to numpy) are computed in
+    their own dtypes, whichever came first (a kept plan was taken for both)."""
+    rng = np.random.default_rng(4)
+    f = rng.standard_normal((6, 5)).astype(np.float32)
+    x0 = (np.cumsum(rng.integers(1, 9, 6)) * 0.137).astype(np.float32)
+    x1 = [0.0, 1.0, 2.5, 3.0, 4.5]  # a list: the general path, whose plans are kept
+    for first, second in [(x0, x0.tolist()), (x0.tolist(), x0)]:
+        for coords in (first, second):
+            expected = np.gradient(f, coords, x1)
+            for got, want in zip(xd.gradient(f, coords, x1), expected, strict=True):
+                np.testing.assert_array_equal(got, want, strict=True)
+        assert not np.array_equal(np.gradient(f, x0, x1)[0], np.gradient(f, x0.tolist(), x1)[0])
+
+
 def test_inputs_not_modified(backend):
     rng = np.random.default_rng(3)
     f = rng.random((4, 5))

@@ -48,7 +48,8 @@ def axis_plan(
     """(plan of one axis, dtype to compute in or None for f's own), cached per key.
 
     The key holds everything the plan depends on: the namespace and device
-    of its weights, the axis and its length, f's dtype and the options. A
+    of its weights, the axis and its length, f's dtype, the options and, for
+    coordinates, the dtype their differences are computed in. A
     scalar spacing's value (a Python float, immutable) is part of the key.
     Coordinates given on the host are not (a NumPy array may change between
     calls): the plan of the last coordinates seen for a key is kept with a
@@ -64,7 +65,10 @@ def axis_plan(
         value = (spacing.value, math.copysign(1.0, spacing.value))
         key: tuple | None = (xp, device, axis, length, f.dtype, value, *options)
     elif spacing.on_host and not spacing.uniform and _keepable(length, n, accuracy):
-        key = (xp, device, axis, length, f.dtype, "coordinates", *options)
+        # the differences' dtype too: float32 coordinates and the same values given as a
+        # list (float64 to numpy) are equal coordinates computed in other dtypes
+        value_dtype = spacing.value.dtype
+        key = (xp, device, axis, length, f.dtype, "coordinates", value_dtype, *options)
     else:
         key = None
     try:
