@@ -71,3 +71,14 @@ def test_options_reach_the_problem_and_nothing_else_is_taken():
     assert (default.max_batch, default.full_output) == (None, False)
     with pytest.raises(TypeError, match="unexpected keyword argument 'max_batch'"):
         _problem.setup(func, [1.0, 2.0], "simple", None, None, options, max_batch=3)
+
+
+def test_with_budget_copies_every_field():
+    """Problem.with_budget is dataclasses.replace(problem, budget=...), field by field."""
+    problem = _problem.setup(lambda x: np.sum(x, axis=0), np.ones((3, 2)), "simple", None, None)
+    other = problem.with_budget(12345)
+    expected = dataclasses.replace(problem, budget=12345)
+    for field in dataclasses.fields(_problem.Problem):
+        assert getattr(other, field.name) is getattr(expected, field.name), field.name
+    assert other.budget == 12345
+    assert problem.budget != 12345

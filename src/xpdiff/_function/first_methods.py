@@ -87,7 +87,9 @@ def first_derivatives(
     the table's levels when asked for. Non-finite function values give NaN,
     never a finite number.
     """
-    held, kept = first_derivative_numbers(problem, head, elementwise)
+    # one base point is never split (over_points): what a chunk would hold is not asked
+    one = problem.size <= 1
+    held, kept = (0, 0) if one else first_derivative_numbers(problem, head, elementwise)
 
     full = problem.full_output or problem.settings.show_details
 
@@ -96,7 +98,7 @@ def first_derivatives(
             out = _adaptive.first_derivatives(part, f, head, elementwise)
         else:
             out = _linear_first_derivatives(part, f, head, elementwise)
-        if not full:  # the value alone is read: the rest is not kept for every point
+        if not (full or one):  # the value alone is read: the rest is not kept for every point
             out = {k: v if k in ("value", "scheme") else None for k, v in out.items()}
         return out
 

@@ -74,9 +74,9 @@ def over_points(
     budget = max(problem.budget - _nbytes(problem, f0), floor)  # f(x), held throughout
     whole = point_bytes(problem, held)
     if size <= 1:
-        return compute(dataclasses.replace(problem, budget=budget), f0)
+        return compute(problem.with_budget(budget), f0)
     if whole <= budget // SHARE:
-        return compute(dataclasses.replace(problem, budget=max(budget - whole, floor)), f0)
+        return compute(problem.with_budget(max(budget - whole, floor)), f0)
     copies = 1 if _backend.is_numpy_namespace(problem.xp) else 2  # parts and their join
     rest = max(budget - copies * point_bytes(problem, kept), budget // 4)
     per_point = point_bytes(problem, held) // size

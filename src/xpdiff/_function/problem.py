@@ -48,6 +48,30 @@ class Problem:
         """x's (real floating) dtype: the work's."""
         return self.x.dtype
 
+    def with_budget(self, budget: int) -> Problem:
+        """The same problem under another memory budget (nothing is checked again).
+
+        What ``dataclasses.replace(self, budget=budget)`` gives, at a sixth of
+        its cost: every derivative takes it once (``point_chunks``).
+        """
+        return Problem(
+            self.xp,
+            self.device,
+            self.method,
+            self.settings,
+            self.sides,
+            self.one_sided,
+            self.evaluator,
+            self.x,
+            self.shape,
+            self.n,
+            self.batch_shape,
+            self.size,
+            self.max_batch,
+            self.full_output,
+            budget,
+        )
+
     def base_points(self) -> tuple[Array, Array]:
         """``x`` as ``(n, 1, 1, size)`` and as ``(1, n, 1, size)`` (see ``_points``)."""
         xp = self.xp
