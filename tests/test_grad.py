@@ -296,6 +296,7 @@ def test_unknown_method():
     [
         ({"step": 1e-3}, "unknown method_args key 'step'"),
         ({"r": 0}, "r must be an integer from 1 to 100, got 0"),
+        ({"r": 1000}, "r must be an integer from 1 to 100, got 1000"),  # was an OverflowError
         ({"r": 2.5}, "r must be a whole number, got 2.5"),
         ({"v": 1}, "v .* must not be 1"),
         ({"d": -1.0}, "d must be a finite number > 0"),
