@@ -449,6 +449,21 @@ def _is_zombie(pid: int) -> bool:
         return False
 
 
+#: a thread that runs ``then`` once both workers hang (their pids written): a fixed delay
+#: could fire before a loaded machine had started them, leaving no pid to check
+ONCE_THE_WORKERS_HANG = (
+    "import os, signal, threading, time\n"
+    "def once_the_workers_hang(then):\n"
+    "    def wait():\n"
+    "        for _ in range(1200):\n"
+    "            pids = os.environ['PIDS']\n"
+    "            if os.path.exists(pids) and len(open(pids).read().split()) >= 2:\n"
+    "                break\n"
+    "            time.sleep(0.05)\n"
+    "        then()\n"
+    "    threading.Thread(target=wait, daemon=True).start()\n"
+)
+
 ABANDON = {
     "error in another chunk": (
         "hangs_or_fails",
@@ -457,15 +472,18 @@ ABANDON = {
     ),
     "SIGALRM timeout": (
         "hangs",
-        "import signal\n"
-        "def on_alarm(*_):\n    raise TimeoutError('the caller gave up')\n"
-        "signal.signal(signal.SIGALRM, on_alarm)\nsignal.alarm(3)\n",
+        ONCE_THE_WORKERS_HANG + "def on_alarm(*_):\n    raise TimeoutError('the caller gave up')\n"
+        "signal.signal(signal.SIGALRM, on_alarm)\n"
+        "once_the_workers_hang(lambda: signal.alarm(1))\n",
         "TimeoutError",
     ),
     "SIGINT": (
         "hangs",
-        "import os, signal, threading\n"
-        "threading.Timer(3, os.kill, (os.getpid(), signal.SIGINT)).start()\n",
+        ONCE_THE_WORKERS_HANG
+        # Ctrl-C's handler, as in a terminal: a runner in the background (a shell's `&`)
+        # hands its children SIGINT ignored, and the signal then did nothing
+        + "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "once_the_workers_hang(lambda: os.kill(os.getpid(), signal.SIGINT))\n",
         "KeyboardInterrupt",
     ),
 }
