@@ -271,15 +271,8 @@ def _moved_into(
 ) -> None:
     """NumPy: whole groups' moved coordinates written into their ``block`` of base points."""
     b0, b1 = rect.b0, rect.b1
-    if rect.kind == "diagonal":  # _moved_diagonal's values, with ndarray methods
-        g0, g1 = rect.g0, rect.g1
-        whole = whole and (g0, g1) == (0, xg.shape[1])
-        m = rect.multipliers[0]
-        if m.dtype != dtype:
-            m = m.astype(dtype)
-        if rect.family.relative:
-            m = m * (hg if whole else hg[:, g0:g1, :, b0:b1])
-        moved = (xg if whole else xg[:, g0:g1, :, b0:b1]) + m
+    if rect.kind == "diagonal":  # the generic builder's values, the same operations
+        moved = _moved_diagonal(np, rect, xg, hg, None, dtype, whole)
         block[rect.rows[0], rect.columns[0]] = moved[0]
         return
     xb = xg if whole else xg[..., b0:b1]
@@ -360,14 +353,7 @@ def _extra_columns(
     extra = 0
     if copy is not None:
         out[:, total] = x0
-        if out.dtype == x0.dtype:  # the sentinel written in place: no temporary
-            column = out[:, total + 1]
-            np.abs(x0, out=column)
-            column += 1
-            column *= copy
-            column += x0
-        else:
-            out[:, total + 1] = sentinel(x0, copy)
+        out[:, total + 1] = sentinel(x0, copy)
         extra = 2
     if pad:  # a call of the copy and the sentinel alone repeats the copy
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]
