@@ -126,7 +126,7 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
     n, size, r = problem.n, problem.size, settings.r
     richardson = _schemes.richardson_scheme(n, (math.nan,) * n, r, settings.v, False, False)
     hg = _steps.numderiv_steps(xp, problem.base_points()[1], settings)
-    gradients = complex_step_gradients(problem, f0, head, richardson.family, hg)
+    gradients = complex_step_gradients(problem, head, richardson.family, hg)
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))
     weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
@@ -140,16 +140,15 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
 
 
 def complex_step_gradients(
-    problem: _engine.Problem, f0: Array, head: tuple, family: _schemes.Family, hg: Array
+    problem: _engine.Problem, head: tuple, family: _schemes.Family, hg: Array
 ) -> Array:
     """The complex-step gradient at every point of ``family`` around x, in one call.
 
     ``hg`` are the family's steps (shaped for its points, ``points.build``);
     returns ``(1, n, 1, sets * size)``: coordinate i's derivative at each
     point, the points in the family's order (group, set, base point). The
-    points are the complex step's own base points; ``f0``, func at x, is
-    not used (the engine checks that func does not mix the points of a
-    batch against its own f(x)).
+    points are the complex step's own base points (the engine checks that
+    func does not mix the points of a batch against its own f(x)).
     """
     xp, n = problem.xp, problem.n
     x4, xg = problem.base_points()

@@ -73,7 +73,7 @@ def _sparse_complex_hessian(
     base = _schemes.richardson_scheme(n, (math.nan,), r, settings.v, True, False)
     family = _schemes.masked_family(base.family, pattern.masks)
     hg = _steps.numderiv_steps(xp, problem.base_points()[0], settings)  # (n, 1, 1, 1)
-    gradients = _second_methods.complex_step_gradients(problem, f0, head, family, hg)
+    gradients = _second_methods.complex_step_gradients(problem, head, family, hg)
     # (1, i, 1, (group, level and sign)) -> (i, group, level and sign, 1)
     gradients = xp.reshape(gradients, (n, pattern.count, 2 * r, 1))
     weights = _backend.host_to_device(base.weights[:1], xp, device, problem.dtype)  # (1, 1, 2r)
