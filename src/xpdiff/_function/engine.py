@@ -133,9 +133,28 @@ def run(
             )
             for i, f in enumerate(families)
         ]
+    layout = _plan(problem, families, size, m, kept_bytes, point_dtype)
+    if layout.one_call and problem.evaluator.min_calls == 1:
+        values, mixed = _one_call_values(problem, layout, (x4, xg, hg), point_dtype, head)
+        results = []
+        for unit in layout.units:
+            unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
+            shape = (m, unit.g1 - unit.g0, unit.family.sets, unit.b1 - unit.b0)
+            g, b = (unit.g0, unit.g1), (unit.b0, unit.b1)
+            results.append(combine_unit(unit.index, g, b, xp.reshape(unit_values, shape)))
+    else:
+        direction, x0 = _check_points(problem, layout)
+        chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, x0)
+        results, mixed = _evaluate(problem, layout, chunks, head, m, combine_unit, size)
+    return _mixing.poisoned(xp, mixed, results)
+
+
+def _plan(
+    problem: Problem, families: list[Family], size: int, m: int, kept_bytes: int, dtype: Any
+) -> _layout.Layout:
+    """The calls and units of ``families`` under the problem's budget (``layout.plan_layout``)."""
     evaluator = problem.evaluator
-    at_x = evaluator.value_at_x if _mixing.may_mix(evaluator) else None
-    itemsize = _layout.itemsize_of(xp, point_dtype)
+    itemsize = _layout.itemsize_of(problem.xp, dtype)
     layout = _layout.plan_layout(
         tuple(families),
         problem.n,
@@ -147,28 +166,42 @@ def run(
         itemsize,
         problem.max_batch,
         evaluator.min_calls,
-        at_x is not None,
+        evaluator.value_at_x is not None and _mixing.may_mix(evaluator),
     )
     evaluator.wave_points = layout.in_flight
-    direction: np.ndarray | None = None
-    x0: Any = None
-    if layout.calls[-1][4]:
-        direction = _mixing.sentinel_direction(problem)
-        # the first point of x where func was evaluated alone: a sub-problem over some
-        # of x's points has its own problem.x but the evaluator's f0
-        x0 = evaluator.x_of_value
-        if type(x0) is not np.ndarray or x0.ndim != 1:  # NumPy: x itself, no operation
-            x0 = xp.reshape(x0, (problem.n, -1))[:, 0]
-    if layout.one_call and evaluator.min_calls == 1:
-        _, count, rects, pad, copy = layout.calls[0]
-        points = _points.build(
-            xp, rects, (x4, xg, hg), point_dtype, pad, copy=direction if copy else None, x0=x0
-        )
-        results, mixed = _run_one_call(problem, layout, points, count, head, combine_unit, at_x)
-    else:
-        chunks = _chunks(xp, layout, (x4, xg, hg), point_dtype, direction, x0)
-        results, mixed = _evaluate(problem, layout, chunks, head, m, combine_unit, size, at_x)
-    return _mixing.poisoned(xp, mixed, results)
+    return layout
+
+
+def _check_points(problem: Problem, layout: _layout.Layout) -> tuple[Any, Any]:
+    """The sentinel's direction and x's first point where the last call checks mixing."""
+    if not layout.calls[-1][4]:
+        return None, None
+    # the first point of x where func was evaluated alone: a sub-problem over some of x's
+    # points has its own problem.x but the evaluator's f0
+    x0 = problem.evaluator.x_of_value
+    if type(x0) is not np.ndarray or x0.ndim != 1:  # NumPy: x itself, no operation
+        x0 = problem.xp.reshape(x0, (problem.n, -1))[:, 0]
+    return _mixing.sentinel_direction(problem), x0
+
+
+def _one_call_values(
+    problem: Problem, layout: _layout.Layout, base: tuple, dtype: Any, head: tuple
+) -> tuple[Any, Any]:
+    """The values of a layout of one call (the scheme's, checked), and the mixing flag.
+
+    Everything in one call and one unit per family: the points, func's call
+    and the check of :func:`_checked`, without the loop of :func:`_evaluate`.
+    """
+    xp = problem.xp
+    _, count, rects, pad, copy = layout.calls[0]
+    direction, x0 = _check_points(problem, layout)
+    points = _points.build(xp, rects, base, dtype, pad, copy=direction, x0=x0)
+    with problem.evaluator as evaluator:
+        chunk = (points, count + _mixing.EXTRA if copy else count)
+        values = evaluator.one_batch(xp, chunk, head, problem.device)
+    if not copy:
+        return values, None
+    return _checked(problem, values, math.prod(head), count)
 
 
 def _empty(xp: Any, problem: Problem, shape: tuple, dtype: Any = None) -> Any:
@@ -192,48 +225,14 @@ def _chunks(
         yield points, p1 - p0 + _mixing.EXTRA * copy
 
 
-def _checked(problem: Problem, values: Any, m: int, count: int, at_x: Any) -> tuple[Any, Any]:
+def _checked(problem: Problem, values: Any, m: int, count: int) -> tuple[Any, Any]:
     """A call's ``count`` values of the scheme, without the copy of x and the sentinel,
     and the flag of ``mixing.check_not_mixing`` (None where func does not mix points)."""
     if values.ndim != 2:
         values = problem.xp.reshape(values, (m, count + _mixing.EXTRA))
-    problem.evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points
-    return _mixing.check_not_mixing(problem.xp, problem, values, count, at_x)
-
-
-def _run_one_call(
-    problem: Problem,
-    layout: _layout.Layout,
-    points: Any,
-    count: int,
-    head: tuple,
-    combine_unit: CombineUnit,
-    at_x: Any,
-) -> tuple[list, Any]:
-    """Everything in one call and one unit per family: the same steps, without the loop.
-
-    ``points`` holds the scheme's ``count`` points, then the copy of x and
-    the sentinel where the call checks that func does not mix points.
-    """
-    xp = problem.xp
-    copy = layout.calls[0][4]
-    with problem.evaluator as evaluator:
-        chunk = (points, count + _mixing.EXTRA if copy else count)
-        values = evaluator.one_batch(xp, chunk, head, problem.device)
-    m = math.prod(head)
-    mixed = None
-    if copy:
-        values, mixed = _checked(problem, values, m, count, at_x)
-    results = []
-    for unit in layout.units:
-        unit_values = values if len(layout.units) == 1 else values[..., unit.start : unit.end]
-        shape = (m, unit.g1 - unit.g0, unit.family.sets, unit.b1 - unit.b0)
-        results.append(
-            combine_unit(
-                unit.index, (unit.g0, unit.g1), (unit.b0, unit.b1), xp.reshape(unit_values, shape)
-            )
-        )
-    return results, mixed
+    evaluator = problem.evaluator
+    evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points
+    return _mixing.check_not_mixing(problem.xp, problem, values, count, evaluator.value_at_x)
 
 
 def _evaluate(
@@ -244,7 +243,6 @@ def _evaluate(
     m: int,
     combine_unit: CombineUnit,
     size: int,
-    at_x: Any,
 ) -> tuple[list, Any]:
     xp, device = problem.xp, problem.device
     units = layout.units
@@ -271,7 +269,7 @@ def _evaluate(
         values_iter = evaluator.batches(xp, chunks, head, device)
         for (p0, p1, _, _, copy), values in zip(layout.calls, values_iter, strict=True):
             if copy:
-                values, mixed = _checked(problem, values, m, p1 - p0, at_x)
+                values, mixed = _checked(problem, values, m, p1 - p0)
             if p0 == p1:
                 continue  # the copy of x and the sentinel alone
             unit = units[next_unit]
@@ -316,24 +314,23 @@ def run_linear(
     evaluates the points, one call or many, and checks that func does not
     mix them against func's value at x whatever the base points.
     """
-    xp, device = problem.xp, problem.device
+    xp = problem.xp
     size = x4.shape[3]
     m = math.prod(head)
-    family = scheme.family
     dtype = problem.dtype
-    weights = _backend.host_to_device(scheme.weights, xp, device, dtype)
-    error = levels = None
-    if (problem.full_output or scheme.select) and scheme.error is not None:
-        error = _backend.host_to_device(scheme.error, xp, device, dtype)
-    if scheme.levels is not None:
-        levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
+    weights, error, levels, kept = _linear_arrays(problem, scheme, m, size)
     if f0 is not None and scheme.part == "real":
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
-    outputs = (1 + (error is not None)) * scheme.weights.shape[1]
-    outputs += 0 if levels is None else levels.shape[1]
-    rows_bytes = outputs * m * family.groups * size * _layout.itemsize_of(xp, dtype)
-    kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
+    family = scheme.family
+    if size and problem.evaluator.min_calls == 1:
+        point_dtype = _points.points_dtype(xp, family, dtype)
+        layout = _plan(problem, [family], size, m, kept, point_dtype)
+        if layout.one_call:  # run's steps for one call and one unit, without the closure
+            values, mixed = _one_call_values(problem, layout, (x4, xg, hg), point_dtype, head)
+            values = xp.reshape(values, (m, family.groups, family.sets, size))
+            rows = combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish)
+            return rows if mixed is None else _mixing.poisoned(xp, mixed, [rows])[0]
     total = family.groups  # one group when elementwise: its units split base points alone
 
     def combine(index: int, groups: tuple[int, int], blocks: tuple[int, int], values: Any) -> Any:
@@ -347,6 +344,25 @@ def run_linear(
 
     (rows,) = run(problem, [family], head, combine, x4=x4, xg=xg, hg=hg, kept_bytes=kept)
     return rows
+
+
+def _linear_arrays(
+    problem: Problem, scheme: LinearScheme, m: int, size: int
+) -> tuple[Any, Any, Any, int]:
+    """A linear scheme's weights, error weights and levels on the device (the last two
+    None where not used), and the bytes of the outputs that the caller keeps."""
+    xp, device, dtype = problem.xp, problem.device, problem.dtype
+    weights = _backend.host_to_device(scheme.weights, xp, device, dtype)
+    error = levels = None
+    if (problem.full_output or scheme.select) and scheme.error is not None:
+        error = _backend.host_to_device(scheme.error, xp, device, dtype)
+    if scheme.levels is not None:
+        levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
+    outputs = (1 + (error is not None)) * scheme.weights.shape[1]
+    outputs += 0 if levels is None else levels.shape[1]
+    rows_bytes = outputs * m * scheme.family.groups * size * _layout.itemsize_of(xp, dtype)
+    kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
+    return weights, error, levels, kept
 
 
 def combine_linear(
