@@ -14,6 +14,7 @@ methods: one weighted reduction over the values of each group.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -317,20 +318,38 @@ def run_linear(
     xp = problem.xp
     size = x4.shape[3]
     m = math.prod(head)
-    dtype = problem.dtype
-    weights, error, levels, kept = _linear_arrays(problem, scheme, m, size)
+    evaluator = problem.evaluator
+    key = (
+        scheme,
+        xp,
+        problem.device,
+        problem.dtype,
+        problem.full_output or scheme.select,
+        m,
+        size,
+        problem.n,
+        problem.budget,
+        problem.max_batch,
+        evaluator.min_calls,
+        evaluator.value_at_x is not None and _mixing.may_mix(evaluator),
+    )
+    try:
+        plan = _linear_plan(*key)
+    except TypeError:  # a device that is not hashable: planned anew
+        plan = _linear_plan.__wrapped__(*key)
+    weights, error, levels, kept, point_dtype, layout = plan
+    if weights is None:
+        weights, error, levels = _weight_arrays(scheme, xp, *key[2:5])
     if f0 is not None and scheme.part == "real":
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
     family = scheme.family
-    if size and problem.evaluator.min_calls == 1:
-        point_dtype = _points.points_dtype(xp, family, dtype)
-        layout = _plan(problem, [family], size, m, kept, point_dtype)
-        if layout.one_call:  # run's steps for one call and one unit, without the closure
-            values, mixed = _one_call_values(problem, layout, (x4, xg, hg), point_dtype, head)
-            values = xp.reshape(values, (m, family.groups, family.sets, size))
-            rows = combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish)
-            return rows if mixed is None else _mixing.poisoned(xp, mixed, [rows])[0]
+    if layout is not None:  # run's steps for one call and one unit, without the closure
+        evaluator.wave_points = layout.in_flight
+        values, mixed = _one_call_values(problem, layout, (x4, xg, hg), point_dtype, head)
+        values = xp.reshape(values, (m, family.groups, family.sets, size))
+        rows = combine_linear(xp, scheme, values, f0, weights, step, error, levels, finish)
+        return rows if mixed is None else _mixing.poisoned(xp, mixed, [rows])[0]
     total = family.groups  # one group when elementwise: its units split base points alone
 
     def combine(index: int, groups: tuple[int, int], blocks: tuple[int, int], values: Any) -> Any:
@@ -346,23 +365,62 @@ def run_linear(
     return rows
 
 
-def _linear_arrays(
-    problem: Problem, scheme: LinearScheme, m: int, size: int
-) -> tuple[Any, Any, Any, int]:
-    """A linear scheme's weights, error weights and levels on the device (the last two
-    None where not used), and the bytes of the outputs that the caller keeps."""
-    xp, device, dtype = problem.xp, problem.device, problem.dtype
+@functools.lru_cache(maxsize=256)
+def _linear_plan(
+    scheme: LinearScheme,
+    xp: Any,
+    device: Any,
+    dtype: Any,
+    with_error: bool,
+    m: int,
+    size: int,
+    n: int,
+    budget: int,
+    max_batch: int | None,
+    min_calls: int,
+    check: bool,
+) -> tuple:
+    """What :func:`run_linear` needs beside the points, planned once per key (cached).
+
+    The scheme's weights, error weights (``with_error``) and levels in
+    ``dtype`` (:func:`_weight_arrays`; NumPy's only: None for other
+    libraries, whose arrays are made per call), the bytes of the outputs that
+    the caller keeps, the points' dtype, and the layout where it is one call
+    and one unit (``layout.plan_layout``; else None: :func:`run` plans the
+    calls). ``check``: the last call checks that func does not mix points.
+    """
+    with_error = with_error and scheme.error is not None
+    outputs = (1 + with_error) * scheme.weights.shape[1]
+    outputs += 0 if scheme.levels is None else scheme.levels.shape[1]
+    rows_bytes = outputs * m * scheme.family.groups * size * _layout.itemsize_of(xp, dtype)
+    numpy = _backend.is_numpy_namespace(xp)
+    kept = rows_bytes * (1 if numpy else 2)
+    point_dtype = _points.points_dtype(xp, scheme.family, dtype)
+    layout = None
+    if size and min_calls == 1:
+        itemsize = _layout.itemsize_of(xp, point_dtype)
+        planned = _layout.plan_layout(
+            (scheme.family,), n, size, m, budget, kept, itemsize, itemsize, max_batch, 1, check
+        )
+        layout = planned if planned.one_call else None
+    weights = error = levels = None  # a device's arrays are made per call (jax.jit: traced)
+    if numpy:
+        weights, error, levels = _weight_arrays(scheme, xp, device, dtype, with_error)
+    return weights, error, levels, kept, point_dtype, layout
+
+
+def _weight_arrays(
+    scheme: LinearScheme, xp: Any, device: Any, dtype: Any, with_error: bool
+) -> tuple[Any, Any, Any]:
+    """A linear scheme's weights, error weights (``with_error``) and levels on the device,
+    in ``dtype`` (the last two None where not used)."""
     weights = _backend.host_to_device(scheme.weights, xp, device, dtype)
     error = levels = None
-    if (problem.full_output or scheme.select) and scheme.error is not None:
+    if with_error and scheme.error is not None:
         error = _backend.host_to_device(scheme.error, xp, device, dtype)
     if scheme.levels is not None:
         levels = _backend.host_to_device(scheme.levels, xp, device, dtype)
-    outputs = (1 + (error is not None)) * scheme.weights.shape[1]
-    outputs += 0 if levels is None else levels.shape[1]
-    rows_bytes = outputs * m * scheme.family.groups * size * _layout.itemsize_of(xp, dtype)
-    kept = rows_bytes * (1 if _backend.is_numpy_namespace(xp) else 2)
-    return weights, error, levels, kept
+    return weights, error, levels
 
 
 def combine_linear(

@@ -29,7 +29,7 @@ from .. import _backend
 from .layout import itemsize_of
 from .problem import Problem
 
-__all__ = ["over_points", "point_bytes"]
+__all__ = ["one_point", "over_points", "point_bytes"]
 
 #: the share of the budget that arrays of the batch's size may take before the batch is
 #: split: the rest is the engine's, for the points of a call and their values
@@ -39,6 +39,17 @@ SHARE = 2
 def point_bytes(problem: Problem, numbers: int) -> int:
     """Bytes of ``numbers`` numbers of x's dtype per base point, over the whole batch."""
     return numbers * problem.size * itemsize_of(problem.xp, problem.dtype)
+
+
+def one_point(problem: Problem, f0: Any) -> Problem:
+    """The problem of one base point (nothing to split) under the budget less f(x).
+
+    What :func:`over_points` hands ``compute`` for one base point: the work's
+    own count of its result decides, as without chunks; never less than half
+    the budget (:data:`SHARE`).
+    """
+    floor = max(1, problem.budget // SHARE)
+    return problem.with_budget(max(problem.budget - _nbytes(problem, f0), floor))
 
 
 def over_points(
@@ -70,11 +81,11 @@ def over_points(
     without chunks.
     """
     size = problem.size
+    if size <= 1:
+        return compute(one_point(problem, f0), f0)
     floor = max(1, problem.budget // SHARE)  # the work's share: never less
     budget = max(problem.budget - _nbytes(problem, f0), floor)  # f(x), held throughout
     whole = point_bytes(problem, held)
-    if size <= 1:
-        return compute(problem.with_budget(budget), f0)
     if whole <= budget // SHARE:
         return compute(problem.with_budget(max(budget - whole, floor)), f0)
     copies = 1 if _backend.is_numpy_namespace(problem.xp) else 2  # parts and their join

@@ -54,6 +54,7 @@ class Rectangle:
     __slots__ = (
         "b0",
         "b1",
+        "cast",
         "columns",
         "coords",
         "family",
@@ -70,6 +71,8 @@ class Rectangle:
 
     def __init__(self, family: Any, t0: int, t1: int, b0: int, b1: int) -> None:
         self.family, self.t0, self.t1, self.b0, self.b1 = family, t0, t1, b0, b1
+        #: NumPy's builder: the first move's multipliers per points' dtype (see numpy_multiplier)
+        self.cast: dict[Any, np.ndarray] = {}
         #: how many point sets, and points (sets times base points), it holds
         self.sets, self.points = t1 - t0, (t1 - t0) * (b1 - b0)
         sets = family.sets
@@ -104,6 +107,14 @@ class Rectangle:
             self.multipliers = [
                 np.ascontiguousarray(multipliers[:, q, None]) for q in range(coords.shape[1])
             ]
+
+    def numpy_multiplier(self, dtype: Any) -> np.ndarray:
+        """The first move's multipliers in the points' NumPy ``dtype`` (cast once, kept)."""
+        m = self.cast.get(dtype)
+        if m is None:
+            m = self.cast[dtype] = np.asarray(self.multipliers[0], dtype=dtype)
+            m.flags.writeable = False
+        return m
 
     def all_multipliers(self) -> np.ndarray:
         """An "all" rectangle's multipliers, ``(n, T, 1)``: every coordinate, every set.
@@ -153,7 +164,8 @@ def build(
         b0, b1 = rect.b0, rect.b1
         whole = (b0, b1) == (0, x4.shape[3])
         if rect.kind == "diagonal":
-            moved = _moved_diagonal(xp, rect, xg, hg, device, dtype, whole)
+            m = _multiplier(xp, rect.multipliers[0], device, dtype)
+            moved = _moved_diagonal(rect, xg, hg, m, whole)
             base = x4 if whole else x4[..., b0:b1]
             eye = _backend.host_to_device(_eye(n, rect.g0, rect.g1), xp, device)
             points = xp.where(eye, moved, base)  # (n, G, L, B)
@@ -191,19 +203,25 @@ def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
     return column
 
 
+def _sentinel_into(column: np.ndarray, x0: np.ndarray, d: np.ndarray) -> None:
+    """:func:`sentinel` written into ``column`` (x0's dtype), in place."""
+    np.abs(x0, out=column)
+    column += 1
+    column *= d.astype(x0.dtype, copy=False)
+    column += x0
+
+
 def _eye(n: int, g0: int, g1: int) -> np.ndarray:
     """Coordinate c of group g is moved: ``(n, G, 1, 1)`` booleans."""
     return (np.arange(n)[:, None] == np.arange(g0, g1)[None, :])[:, :, None, None]
 
 
-def _moved_diagonal(
-    xp: Any, rect: Rectangle, xg: Any, hg: Any, device: Any, dtype: Any, whole: bool
-) -> Any:
-    """Group g's moved coordinate g, for each set: ``(1, G, L, B)``."""
+def _moved_diagonal(rect: Rectangle, xg: Any, hg: Any, m: Any, whole: bool) -> Any:
+    """Group g's moved coordinate g, for each set: ``(1, G, L, B)``; ``m`` the multipliers
+    ``(1, G, L, 1)`` in the points' dtype, on the device."""
     g0, g1, b0, b1 = rect.g0, rect.g1, rect.b0, rect.b1
     whole = whole and (g0, g1) == (0, xg.shape[1])
     base = xg if whole else xg[:, g0:g1, :, b0:b1]
-    m = _multiplier(xp, rect.multipliers[0], device, dtype)
     if rect.family.relative:
         return base + m * (hg if whole else hg[:, g0:g1, :, b0:b1])
     return base + m
@@ -266,15 +284,11 @@ def _masked_into(block: np.ndarray, rect: Rectangle, base: Any, steps: Any, dtyp
         np.add(base[:, 0, :], m, out=block[:, k, :])
 
 
-def _moved_into(
+def _grouped_into(
     block: np.ndarray, rect: Rectangle, xg: Any, hg: Any, dtype: Any, whole: bool
 ) -> None:
     """NumPy: whole groups' moved coordinates written into their ``block`` of base points."""
     b0, b1 = rect.b0, rect.b1
-    if rect.kind == "diagonal":  # the generic builder's values, the same operations
-        moved = _moved_diagonal(np, rect, xg, hg, None, dtype, whole)
-        block[rect.rows[0], rect.columns[0]] = moved[0]
-        return
     xb = xg if whole else xg[..., b0:b1]
     hb = None if hg is None else hg if whole else hg[..., b0:b1]
     for q, multipliers in enumerate(rect.multipliers):
@@ -301,10 +315,15 @@ def _build_numpy(
         whole = (b0, b1) == (0, x4.shape[3])
         block = out[:, start : start + rect.points]
         start += rect.points
-        if rect.kind in ("diagonal", "grouped"):
+        if rect.kind == "diagonal":  # the generic builder's moved values, the same operations
             block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
             block[...] = x4 if whole else x4[..., b0:b1]
-            _moved_into(block, rect, xg, hg, dtype, whole)
+            moved = _moved_diagonal(rect, xg, hg, rect.numpy_multiplier(dtype), whole)
+            block[rect.rows[0], rect.columns[0]] = moved[0]
+        elif rect.kind == "grouped":
+            block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
+            block[...] = x4 if whole else x4[..., b0:b1]
+            _grouped_into(block, rect, xg, hg, dtype, whole)
         elif rect.kind == "all":
             block = block.reshape(n, rect.sets, b1 - b0)
             base = x4[:, 0, ...] if whole else x4[:, 0, :, b0:b1]
@@ -353,7 +372,10 @@ def _extra_columns(
     extra = 0
     if copy is not None:
         out[:, total] = x0
-        out[:, total + 1] = sentinel(x0, copy)
+        if out.dtype == x0.dtype:  # in place: the same operations, no temporary
+            _sentinel_into(out[:, total + 1], x0, copy)
+        else:  # a complex batch's column: NumPy's casting loops would be slower in place
+            out[:, total + 1] = sentinel(x0, copy)
         extra = 2
     if pad:  # a call of the copy and the sentinel alone repeats the copy
         out[:, total + extra] = x4[:, 0, 0, rects[0].b0] if rects else out[:, total]
