@@ -139,6 +139,9 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
         if m == 1:
             if values.item(count) == f0.item(0):
                 return kept, None
+        elif m <= 16 and f0.ndim == 1:  # a few outputs: Python's floats compare sooner
+            if values[:, count].tolist() == f0.tolist():
+                return kept, None
         elif (values[:, count] == f0.reshape(m, -1)[:, 0]).all():
             return kept, None
     differs = xp.any(_differs(xp, problem, values, kept, f0))
