@@ -289,7 +289,10 @@ class Evaluator:
         except Exception as exc:
             self._explain(xp, exc, points, batch=True)
             raise
-        return unpad(self._values(xp, value, device, batch=True), head, points, count)
+        numpy = type(value) is np.ndarray and type(points) is np.ndarray
+        if not numpy or self.complex_batch or value.dtype.kind not in "fiu":
+            value = self._values(xp, value, device, batch=True)  # else real values: as they are
+        return unpad(value, head, points, count)
 
     def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
         """Notes on an exception of func: called on a batch; given complex points."""

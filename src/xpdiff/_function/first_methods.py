@@ -215,6 +215,8 @@ def first_derivative_result(
     None unless ``full_output``: then a ``cls`` holding ``value``.
     """
     xp, settings, full_output = problem.xp, problem.settings, problem.full_output
+    if not (full_output or settings.show_details):
+        return None
     shape = value.shape
     if problem.method == "adaptive":
         if not full_output:
