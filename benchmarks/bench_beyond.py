@@ -10,7 +10,8 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    point) on a subset of ``--subset`` points, scaled to the whole set, and as
    one call on the whole array (its elementwise-vectorized use). "nd/xd" is
    numdifftools' time divided by xd's adaptive (the target: at least 10, with
-   an error no larger). For n = 1, "x grad" divides derivative's time by
+   an error no larger; point by point, xd's error on the same subset of
+   points). For n = 1, "x grad" divides derivative's time by
    ``xd.grad``'s on the same elementwise function and method, best of
    runs taken in turn (target: at most 1).
 2. ``xd.jvp`` at n = 1000, k = 1, m = 30, 300, 3000 outputs (a cheap func
@@ -84,7 +85,7 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
     print(f"\n1. xd.derivative at {points} points, orders 1-4 (time in ms, max relative error)")
     header = (
         f"{'f':>6} {'n':>2} | {'adaptive':>17} | {'Richardson':>17} | "
-        f"{'nd per point':>17} {'nd/xd':>7} {'met':>3} | "
+        f"{'nd per point':>17} {'xd there':>8} {'nd/xd':>7} {'met':>3} | "
         f"{'nd vectorized':>17} {'nd/xd':>7} {'met':>3} | "
         f"{'x grad':>6}"
     )
@@ -104,7 +105,10 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
             row = f"{name:>6} {n:>2} | {t_ad * 1e3:8.1f} {e_ad:8.1e} | "
             row += f"{t_ri * 1e3:8.1f} {e_ri:8.1e} | "
             if have_nd:
-                sub = x[:: max(1, points // subset)][:subset]
+                stride = max(1, points // subset)
+                sub = x[::stride][:subset]
+                # the same points for both: a maximum over many more points is larger
+                e_ad_sub = relative_error(d_ad[::stride][:subset], exact_of(sub, n))
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     D = nd.Derivative(func, n=n)
@@ -113,16 +117,17 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
                     t_vec, d_vec = best(lambda D=D, x=x: D(x), max(1, repeat // 2))
                 e_pp = relative_error(d_pp, exact_of(sub, n))
                 e_vec = relative_error(d_vec, exact)
-                met_pp = "yes" if e_ad <= e_pp and t_pp >= 10 * t_ad else "no"
+                met_pp = "yes" if e_ad_sub <= e_pp and t_pp >= 10 * t_ad else "no"
                 met_vec = "yes" if e_ad <= e_vec and t_vec >= 10 * t_ad else "no"
                 verdicts["per point"].append(met_pp)
                 verdicts["vectorized"].append(met_vec)
                 row += (
-                    f"{t_pp * 1e3:8.0f} {e_pp:8.1e} {t_pp / t_ad:7.0f} {met_pp:>3} | "
+                    f"{t_pp * 1e3:8.0f} {e_pp:8.1e} {e_ad_sub:8.1e} "
+                    f"{t_pp / t_ad:7.0f} {met_pp:>3} | "
                     f"{t_vec * 1e3:8.1f} {e_vec:8.1e} {t_vec / t_ad:7.1f} {met_vec:>3} | "
                 )
             else:
-                row += f"{'(numdifftools not installed)':>63} | "
+                row += f"{'(numdifftools not installed)':>72} | "
             if n == 1:  # runs taken in turn: the ratio that matters here
                 (a, b, c, d), _ = alternated(
                     [
@@ -137,9 +142,13 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
             print(row)
     print(
         "nd per point: numdifftools.Derivative called once per point on "
-        f"{subset} points, time scaled to {points}; nd vectorized: one call on all points. "
+        f"{subset} points, time scaled to {points}; 'xd there': xd's adaptive error on "
+        f"those points (its error over all points is a maximum over {points // subset} times "
+        "more points); "
+        "nd vectorized: one call on all points. "
         "met: xd.derivative's default (adaptive) is at least as accurate as that use of "
-        "numdifftools in at most 1/10 of its time (issue 23's target). x grad: "
+        "numdifftools on the same points in at most 1/10 of its time (issue 23's target). "
+        "x grad: "
         "derivative's time over grad's, n = 1, best of runs taken in turn (target: at most 1)."
     )
     for use, marks in verdicts.items():
