@@ -114,6 +114,48 @@ def test_coordinates_are_read_afresh_on_every_call():
     _same(xd.gradient(f, x, edge_order=2), np.gradient(f, x, edge_order=2))
 
 
+def test_kept_coordinates_are_compared_bit_for_bit(monkeypatch):
+    """A run keeps the last coordinates' steps and weights; the next call uses them only
+    for the same bits: changed values, -0.0 for 0.0, a float32 copy and a uniform grid
+    all give numpy.gradient's result of their own, and the kept arrays are read-only."""
+    computed = []
+    central = compiled._central
+    monkeypatch.setattr(compiled, "_central", lambda d: computed.append(d.size) or central(d))
+    f = RNG.standard_normal(40)
+    x = np.concatenate([[0.0], np.cumsum(RNG.uniform(0.5, 1.5, 39))])
+    for edge_order in (1, 2):
+        for _ in range(2):
+            _same(
+                xd.gradient(f, x, edge_order=edge_order), np.gradient(f, x, edge_order=edge_order)
+            )
+    assert len(computed) == 2  # each edge order's first call; the second calls read them
+    signed = x.copy()
+    signed[0] = -0.0  # equal values, other bits: computed anew
+    _same(xd.gradient(f, signed), np.gradient(f, signed))
+    x[5] += 1e-9
+    _same(xd.gradient(f, x), np.gradient(f, x))
+    x32 = x.astype(np.float32)
+    _same(xd.gradient(f.astype(np.float32), x32), np.gradient(f.astype(np.float32), x32))
+    even = np.arange(40.0)
+    _same(xd.gradient(f, even, edge_order=2), np.gradient(f, even, edge_order=2))
+    _same(xd.gradient(f, x), np.gradient(f, x))
+    assert len(computed) == 5
+    long = np.cumsum(RNG.uniform(0.5, 1.5, compiled.KEEP_COORDINATES + 1))
+    g = np.sin(long)
+    square = RNG.standard_normal((300, 300))  # rows split into blocks: each reads its rows
+    rows = np.cumsum(RNG.uniform(0.5, 1.5, 300))
+    for _ in range(2):
+        for edge_order in (1, 2):
+            expected = np.gradient(square, rows, axis=0, edge_order=edge_order)
+            _same(xd.gradient(square, rows, axis=0, edge_order=edge_order), expected)
+    assert len(computed) == 7
+    counts = [len(computed)]
+    for _ in range(2):
+        _same(xd.gradient(g, long), np.gradient(g, long))
+        counts.append(len(computed))
+    assert counts[2] - counts[1] == counts[1] - counts[0] > 0  # too long to keep: anew
+
+
 def test_caller_arrays_untouched_and_read_only_input():
     f = RNG.standard_normal((20, 30))
     x = np.cumsum(RNG.uniform(0.5, 1.5, 30))

@@ -283,28 +283,65 @@ def _three(f: np.ndarray, target: np.ndarray, rows: tuple, weights: tuple) -> No
     np.add(target, weights[2] * f[rows[2]], out=target)
 
 
+#: the longest coordinates whose steps and weights a run keeps for the next call (five
+#: arrays of their length: the coordinates' bits, the steps, three weights)
+KEEP_COORDINATES = 1 << 18
+
+#: unsigned integers of each float's size: coordinates compared bit for bit
+_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
 def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
-    """numpy.gradient's formulas for coordinates along ``axis``, uniform or not."""
+    """numpy.gradient's formulas for coordinates along ``axis``, uniform or not.
+
+    The steps and interior weights of the last coordinates are kept (up to
+    :data:`KEEP_COORDINATES` of them; a run split into blocks reads each
+    block's rows of them): a call with the same coordinates, bit for bit, reads them
+    instead of computing them again, one comparison instead of nine
+    operations over the axis. They are the same numbers either way.
+    """
     uniform = _uniform_run(shape, axis, edge_order)
     interior = _interior_views(shape, axis)
     e0, e1, e2, l3, l2, l1 = _edge_views(shape, axis)
     ndim = len(shape)
     weight_shape = tuple(-1 if k == axis else 1 for k in range(ndim))
     per_block = axis == 0 and len(interior) > 1
+    keep = shape[axis] <= KEEP_COORDINATES
+    kept: list[Any] = [None]  # (the coordinates' bits, steps, uniform, weights)
+
+    def steps_and_weights(x: np.ndarray) -> tuple[np.ndarray, bool, Any]:
+        bits = _BITS.get(x.dtype.itemsize) if keep and x.dtype.kind == "f" else None
+        last = kept[0]
+        same = bits is not None and last is not None and last[0].dtype == bits
+        if same and last[0].shape == x.shape and (last[0] == x.view(bits)).all():
+            return last[1:]
+        d = x[1:] - x[:-1]
+        even = bool((d == d[0]).all())
+        whole = None
+        if not even and (bits is not None or not per_block):  # else computed per block
+            whole = [w.reshape(weight_shape) for w in _central(d)]
+        if bits is not None:
+            for a in [d, *(whole or ())]:
+                a.flags.writeable = False  # read by later calls
+            kept[0] = (x.view(bits).copy(), d, even, whole)
+        return d, even, whole
 
     def run(f: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-        d = x[1:] - x[:-1]
-        if (d == d[0]).all():
+        d, even, whole = steps_and_weights(x)
+        if even:
             uniform(f, d[0], out)
             return
-        if not per_block:
-            whole = [w.reshape(weight_shape) for w in _central(d)]
 
         def step(views: tuple) -> None:
             target, before, same, after, rows = views
-            a, b, c = _central(d[rows.start : rows.stop + 1]) if per_block else whole
-            if per_block and ndim > 1:
-                a, b, c = (w.reshape(weight_shape) for w in (a, b, c))
+            if not per_block:
+                a, b, c = whole
+            elif whole is not None:  # kept: this block's rows of them
+                a, b, c = (w[rows.start : rows.stop] for w in whole)
+            else:
+                a, b, c = _central(d[rows.start : rows.stop + 1])
+                if ndim > 1:
+                    a, b, c = (w.reshape(weight_shape) for w in (a, b, c))
             block = out[target]
             np.multiply(a, f[before], out=block)
             np.add(block, b * f[same], out=block)
