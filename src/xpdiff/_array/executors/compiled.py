@@ -288,7 +288,7 @@ def _three(f: np.ndarray, target: np.ndarray, rows: tuple, weights: tuple) -> No
 KEEP_COORDINATES = 1 << 18
 
 #: unsigned integers of each float's size: coordinates compared bit for bit
-_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_BITS: dict[int, Any] = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisRun:
