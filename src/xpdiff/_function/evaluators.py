@@ -39,14 +39,8 @@ __all__ = [
     "Mapped",
     "Pointwise",
     "ResultTypeError",
-    "add_note",
     "evaluator_for",
 ]
-
-
-def add_note(exc: BaseException, note: str) -> None:
-    """PEP 678's note on ``exc`` (Python 3.11 and newer print it under the traceback)."""
-    exc.add_note(note)
 
 
 class Call:
@@ -170,8 +164,7 @@ def _note_mixed_libraries(exc: BaseException, points: Any) -> None:
     in_numpy = any(f.f_globals.get("__name__", "").split(".")[0] == "numpy" for f, _ in frames)
     if in_numpy and not _backend.is_numpy(points):
         library, kind = _backend.library_name(points), type(points)
-        add_note(
-            exc,
+        exc.add_note(
             f"func received a {library} array ({kind.__module__}.{kind.__qualname__}), the "
             f"library of x, and failed inside NumPy: NumPy's functions (np.sum(p, axis=0), "
             f"np.sin, ...) do not work on {library} arrays. Compute with x's own library: xp = "
@@ -289,9 +282,9 @@ class Evaluator:
         except Exception as exc:
             self._explain(xp, exc, points, batch=True)
             raise
-        numpy = type(value) is np.ndarray and type(points) is np.ndarray
-        if not numpy or self.complex_batch or value.dtype.kind not in "fiu":
-            value = self._values(xp, value, device, batch=True)  # else real values: as they are
+        plain = type(points) is type(value) is np.ndarray and value.dtype.kind in "fiu"
+        if self.complex_batch or not plain:  # else real values of NumPy points: as they are
+            value = self._values(xp, value, device, batch=True)
         return unpad(value, head, points, count)
 
     def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
@@ -299,15 +292,14 @@ class Evaluator:
         _note_mixed_libraries(exc, points)
         if self.complex_batch and _fails_for_complex_only(xp, self.call, points):
             # numDeriv's message, as a note: the user's exception stays as it is
-            add_note(
-                exc,
+            exc.add_note(
                 "function does not accept complex argument as required by method 'complex' "
                 "(it works on the real parts of the same points); the complex step needs a "
                 "func that computes with complex numbers (no math.*, float(), abs() of the "
                 "argument).",
             )
         elif batch:
-            add_note(exc, _batch_note(tuple(points.shape)))
+            exc.add_note(_batch_note(tuple(points.shape)))
 
     def batches(self, xp: Any, chunks: Iterable, head: tuple, device: Any) -> Iterator:
         """Values ``(*head, count)`` for each chunk ``(points, count)``, in order.

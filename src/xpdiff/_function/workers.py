@@ -17,7 +17,7 @@ import pickle
 import sys
 from typing import Any
 
-from .evaluators import Call, add_note
+from .evaluators import Call
 
 __all__ = [
     "TERMINATE_WAIT",
@@ -88,23 +88,20 @@ def note_worker_failure(exc: BaseException) -> None:
     """Notes on what the workers' map raised: which side failed to pickle, a dead worker."""
     remote = type(exc.__cause__).__name__ == "_RemoteTraceback"
     if is_pickling_error(exc) and remote:
-        add_note(
-            exc,
+        exc.add_note(
             "a worker could not send back the exception that func raised there (that "
             "exception cannot be pickled): func itself reached the worker; its exception "
             "and traceback are in the remote traceback above.",
         )
     elif is_pickling_error(exc):
-        add_note(
-            exc,
+        exc.add_note(
             "xpdiff sends func, its args and kwargs and the points to the workers; "
             "they must be picklable by the workers' map (for process pools: a "
             "function defined at the top level of a module, not a lambda or a "
             "nested function).",
         )
     elif type(exc).__name__ == "BrokenProcessPool":
-        add_note(
-            exc,
+        exc.add_note(
             "a worker process ended abruptly: it was killed (out of memory, a signal), "
             "crashed in native code, or could not import func (a func defined in "
             "python -c, standard input or a notebook cannot be imported by new "
