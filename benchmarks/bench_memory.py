@@ -11,6 +11,7 @@ and caches are not counted.
 
     python benchmarks/bench_memory.py            # every row
     python benchmarks/bench_memory.py --quick    # smaller problems
+    python benchmarks/bench_memory.py --only jvp # the rows of one function
 """
 
 from __future__ import annotations
@@ -97,8 +98,15 @@ def _cases(quick: bool) -> list[tuple[str, str, float, Callable[..., Any], Calla
     for method in ("Richardson", "adaptive"):
         rows.append(("derivative n=1", method, 16 / scale, xd.derivative, np.sin, elements))
         rows.append(("derivative n=2", method, 16 / scale, _second, np.sin, elements))
-    rows.append(("jvp", "Richardson", 16 / scale, _jvp, np.sin, elements))
-    rows.append(("hvp", "Richardson", 16 / scale, _hvp, _hvp_func, point))
+    vector = elements[: 100_000 // scale]
+    for method in ("Richardson", "simple", "complex"):
+        rows.append(("jvp k=1", method, 16 / scale, _jvp, np.sin, vector))
+        rows.append(("jvp k=4", method, 16 / scale, _jvp4, np.sin, vector))
+    # one point and its value alone are 1/4 of the budget: the engine's floor
+    rows.append(("jvp k=1 (long x)", "Richardson", 16 / scale, _jvp, np.sin, elements))
+    for n, budget in ((1_000, 1.0), (10_000, 4.0)):
+        rows.append((f"hvp k=1 n={n}", "Richardson", budget, _hvp, _hvp_func, point[:n]))
+    rows.append(("hvp k=4 n=1000", "Richardson", 1.0, _hvp4, _hvp_func, point[:1000]))
     return rows
 
 
@@ -108,6 +116,16 @@ def _second(func: Any, x: Any, method: str, **options: Any) -> Any:
 
 def _jvp(func: Any, x: Any, method: str, **options: Any) -> Any:
     return xd.jvp(func, x, np.ones_like(x), method=method, **options)
+
+
+def _jvp4(func: Any, x: Any, method: str, **options: Any) -> Any:
+    v = np.stack([np.ones_like(x), np.cos(x), -x, np.full_like(x, 0.5)], axis=1)
+    return xd.jvp(func, x, v, method=method, **options)
+
+
+def _hvp4(func: Any, x: Any, method: str, **options: Any) -> Any:
+    v = np.stack([np.ones_like(x), np.cos(x), -x, np.full_like(x, 0.5)], axis=1)
+    return xd.hvp(func, x, v, method=method, **options)
 
 
 def _hvp_func(x: Any) -> Any:
@@ -125,6 +143,7 @@ def _warm_x(x: Any) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="problems 10 times smaller")
+    parser.add_argument("--only", default="", help="the rows whose function starts with this")
     args = parser.parse_args()
     print("Peak traced memory against the memory budget, MiB (tracemalloc, NumPy)")
     header = (
@@ -133,6 +152,8 @@ def main() -> None:
     )
     print(header)
     for name, method, budget, call, func, x in _cases(args.quick):
+        if not name.startswith(args.only):
+            continue
         full = name.endswith("full_output")
         recorded = Recorded(func)
         with xd.memory_budget(int(budget * MiB)):
