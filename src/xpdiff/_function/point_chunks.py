@@ -113,7 +113,9 @@ def in_chunks(
     joined along the results' last axis.
 
     ``held`` and ``kept`` are bytes per point: what a chunk holds while it
-    runs, and what the joined result keeps. The result is counted first
+    runs, and what the joined result keeps. Where the points together hold at
+    most half the budget (or there is one), ``part(0, size, budget)`` is the
+    result, unsplit. Otherwise the result is counted first
     (twice where the parts are joined by ``concat``, once where NumPy's are
     written into one array), leaving ``rest`` (at least a quarter of the
     budget) for each chunk; a chunk's points hold at most half of it
@@ -121,6 +123,8 @@ def in_chunks(
     has at least one point (one that alone is larger is the budget's
     documented overshoot).
     """
+    if size <= 1 or held * size <= budget // SHARE:  # nothing to split
+        return part(0, size, budget)
     copies = 1 if _backend.is_numpy_namespace(xp) else 2  # parts and their join
     rest = max(budget - copies * kept * size, budget // 4)
     width = max(1, rest // SHARE // max(1, held))
