@@ -412,3 +412,38 @@ def test_hvp_chunks_agree_with_the_whole(k):
     scale = np.max(np.abs(whole.value))
     np.testing.assert_allclose(split.value, whole.value, rtol=1e-12, atol=1e-12 * scale)
     np.testing.assert_allclose(split.error, whole.error, rtol=1e-6, atol=1e-12 * scale)
+
+
+def test_jvp_level_by_level_agrees_with_the_whole(monkeypatch):
+    """20,000 outputs under 1 MiB: one direction's 8 values of func (1.2 MiB) would fill
+    the engine's share, so Richardson's levels go to the engine one after the other
+    (products._by_levels), summed as they come: the unsplit product to rounding."""
+    from xpdiff._function import products
+
+    x = np.random.default_rng(11).uniform(0.5, 1.5, 30)
+    V = np.random.default_rng(12).standard_normal((30, 3))
+    scale = np.linspace(0.5, 1.5, 20_000)
+
+    def f(z):
+        return np.sin(np.multiply.outer(scale, np.sum(z * z, axis=0)))
+
+    whole = xd.jvp(f, x, V, full_output=True)
+    runs = []
+    by_levels = products._by_levels
+
+    def spy(*args):
+        runs.append(args[3].shape)
+        return by_levels(*args)
+
+    monkeypatch.setattr(products, "_by_levels", spy)
+    with xd.memory_budget(2**20):
+        split = xd.jvp(f, x, V, full_output=True)
+    assert runs  # the levels went one after the other
+    assert split.nfev == whole.nfev
+    assert (split.value.shape, split.value.dtype) == (whole.value.shape, whole.value.dtype)
+    # to rounding: func's values round at 1e-16 and the steps t are 1e-4, so both are
+    # 1e-10 of their scale from the exact product, and from each other
+    top = np.max(np.abs(whole.value))
+    np.testing.assert_allclose(split.value, whole.value, rtol=0, atol=1e-9 * top)
+    exact = (np.cos(np.multiply.outer(scale, np.sum(x * x))) * scale)[:, None] * (2 * x @ V)
+    np.testing.assert_allclose(split.value, exact, rtol=1e-8, atol=1e-8)
