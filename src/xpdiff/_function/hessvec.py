@@ -169,8 +169,9 @@ def hvp(
     floor = max(1, problem.budget // _point_chunks.SHARE)
     # held throughout: f(x), the directions, h and |x|
     budget = max(problem.budget - (1 + n * k + 2 * n) * itemsize, floor)
-    # per direction: its 2r columns of base points, steps and differences, and its
-    # product's temporaries (value and error, a few of each)
+    # per direction: its 2r columns of base points and steps (the engine counts their
+    # differences), the differences joined, and its product's temporaries (value and
+    # error, a few of each)
     held, kept = (3 * 2 * s.r + 8) * n * itemsize, 2 * n * itemsize
 
     def part(b0: int, b1: int, rest: int) -> tuple[Any, Any]:
@@ -232,9 +233,9 @@ def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: A
         base = xp.reshape(problem.x, (n, 1)) + taken * xp.reshape(scale, (1, w))  # (n, w)
         del taken
         hg = xp.reshape(xp.reshape(h, (n, 1)) * xp.reshape(xp.abs(scale), (1, w)), (1, n, 1, w))
-        sub = problem.with_budget(max(rest - w * 3 * n * itemsize, floor))
+        sub = problem.with_budget(max(rest - w * 2 * n * itemsize, floor))
         return run_around(sub, scheme, f0, head, hg, base)  # (1, n, 1, w)
 
-    size = k * 2 * r
-    rows = _point_chunks.in_chunks(xp, size, problem.budget, 3 * n * itemsize, n * itemsize, part)
+    size = k * 2 * r  # a column holds its base point and steps; the engine its differences
+    rows = _point_chunks.in_chunks(xp, size, problem.budget, 2 * n * itemsize, n * itemsize, part)
     return xp.reshape(rows, (n, k, 2 * r))
