@@ -380,8 +380,8 @@ def _hvp_func(z):
 def test_hvp_many_directions_within_the_memory_budget():
     """n = 300, 40 directions under 8 MiB: each direction's 2r columns of base points,
     steps and differences (3 x 8 x n numbers) were held for every direction at once
-    (1.16 times the budget; under 4 MiB 1.99, now 1.29: the rest is the engine's plan
-    of its calls, about 2.4 KB of host objects per call, which it does not count)."""
+    (1.16 times the budget, now 0.97; under 4 MiB 1.99, now 1.23: the rest is the
+    engine's plan of its calls, 1 to 2.4 KB of host objects per call, uncounted)."""
     n, k, budget = 300, 40, 8 * 2**20
     x = np.random.default_rng(7).uniform(0.5, 1.5, n)
     V = np.random.default_rng(8).standard_normal((n, k))

@@ -242,11 +242,11 @@ def _jvp_engine(
     """The engine's layout: the call at x, then the points in the calls it chooses.
 
     Within the memory budget (``point_chunks.in_chunks``): f(x) and the
-    directions held throughout; per direction its steps ``t v``, x as its
-    base point, f(x) beside it and its outputs, twice (the engine's and
-    divided by t), counted; the directions in chunks where they would take
-    more than half the budget. Returns the outputs ``(m, 1, Q', k)``
-    divided by t.
+    directions held throughout; per direction its steps ``t v`` and its
+    outputs, twice (the engine's and divided by t; x as its base point and
+    f(x) beside it are views), counted; the directions in chunks where they
+    would take more than half the budget. Returns the outputs ``(m, 1, Q',
+    k)`` divided by t.
     """
     xp, n, k, itemsize = problem.xp, problem.n, t.shape[1], itemsize_of(problem.xp, problem.dtype)
     f0, head = _engine.value_at_x(problem)
@@ -254,7 +254,7 @@ def _jvp_engine(
     outputs = scheme.weights.shape[1] * (1 + (problem.full_output and scheme.error is not None))
     floor = max(1, problem.budget // _point_chunks.SHARE)
     budget = max(problem.budget - (m + n * k) * itemsize, floor)  # f(x), the directions
-    held = (2 * n + m + 2 * outputs * m) * itemsize
+    held = (2 * n + 2 * outputs * m) * itemsize
 
     def part(b0: int, b1: int, rest: int) -> Any:
         w = b1 - b0
@@ -263,9 +263,8 @@ def _jvp_engine(
         base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
         sub = problem.with_budget(max(rest - w * held, floor))
         if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
-            rows = _by_levels(sub, f0, head, steps, base, outputs)  # units of 2 sets
-        else:
-            rows = run_around(sub, scheme, f0, head, steps, base)
+            return _by_levels(sub, f0, head, steps, base, tw, outputs)  # units of 2 sets
+        rows = run_around(sub, scheme, f0, head, steps, base)
         with np.errstate(all="ignore"):
             return rows / xp.reshape(tw, (1, 1, 1, w))  # (m, 1, Q', w)
 
@@ -287,24 +286,27 @@ def _level_scheme(r: int, v: float) -> tuple[_schemes.LinearScheme, np.ndarray]:
 
 
 def _by_levels(
-    problem: _engine.Problem, f0: Any, head: tuple, steps: Any, base: Any, outputs: int
+    problem: _engine.Problem, f0: Any, head: tuple, steps: Any, base: Any, t: Any, outputs: int
 ) -> Any:
-    """Richardson's jvp rows ``(m, 1, Q', w)``, one level after the other.
+    """Richardson's jvp rows ``(m, 1, Q', w)`` divided by t, one level after the other.
 
     Where one direction's ``2 r`` values of func would fill the engine's share
     of the budget (a unit of the combination holds all the sets of a base
     point), each level's central difference is an engine run of its own, of
     two sets, added to the extrapolation as it comes: the same points, the
-    same sums to rounding, and each run's mixing check. ``steps`` ``(n, 1,
-    1, w)`` are ``t v``, ``base`` x once per direction.
+    same sums to rounding (the division by t folded into the levels'
+    weights), and each run's mixing check. ``steps`` ``(n, 1, 1, w)`` are
+    ``t v``, ``base`` x once per direction, ``t`` ``(1, w)``.
     """
-    xp, s = problem.xp, problem.settings
+    xp, s, w = problem.xp, problem.settings, steps.shape[-1]
     scheme, weights = _level_scheme(s.r, s.v)
     c = _backend.host_to_device(weights[:, :outputs], xp, problem.device, problem.dtype)
+    with np.errstate(all="ignore"):
+        c = xp.reshape(c, (s.r, 1, 1, outputs, 1)) / xp.reshape(t, (1, 1, 1, 1, w))
     out = None
     for level in range(s.r):
         rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
-        term = rows * xp.reshape(c[level, :], (1, 1, outputs, 1))  # (m, 1, Q', w)
+        term = rows * c[level]  # (m, 1, Q', w)
         out = term if out is None else out + term
     return out
 
