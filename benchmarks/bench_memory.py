@@ -11,6 +11,7 @@ and caches are not counted.
 
     python benchmarks/bench_memory.py            # every row
     python benchmarks/bench_memory.py --quick    # smaller problems
+    python benchmarks/bench_memory.py --only jvp # the rows of one function
 """
 
 from __future__ import annotations
@@ -31,16 +32,16 @@ class Recorded:
     """func, recording the largest argument it is given (for its own share, measured later)."""
 
     def __init__(self, func: Callable[[Any], Any]) -> None:
-        self.func, self.largest = func, None
+        self.func, self.largest = func, (0, (), np.float64)
 
     def __call__(self, x: Any) -> Any:
-        if self.largest is None or x.size > self.largest.size:
-            self.largest = np.empty_like(x)  # untraced by the share below: made before it
+        if x.size > self.largest[0]:  # its shape alone: no array in the traced peak
+            self.largest = (x.size, x.shape, x.dtype)
         return self.func(x)
 
     def share(self) -> float:
         """func's own peak on the largest argument it was given, MiB."""
-        x = np.ones_like(self.largest)
+        x = np.ones(self.largest[1], dtype=self.largest[2])
         tracemalloc.start()
         try:
             self.func(x)
@@ -97,8 +98,17 @@ def _cases(quick: bool) -> list[tuple[str, str, float, Callable[..., Any], Calla
     for method in ("Richardson", "adaptive"):
         rows.append(("derivative n=1", method, 16 / scale, xd.derivative, np.sin, elements))
         rows.append(("derivative n=2", method, 16 / scale, _second, np.sin, elements))
-    rows.append(("jvp", "Richardson", 16 / scale, _jvp, np.sin, elements))
-    rows.append(("hvp", "Richardson", 16 / scale, _hvp, _hvp_func, point))
+    vector = elements[: 100_000 // scale]
+    for method in ("Richardson", "simple", "complex"):
+        rows.append(("jvp k=1", method, 16 / scale, _product(xd.jvp, 1), np.sin, vector))
+        rows.append(("jvp k=4", method, 16 / scale, _product(xd.jvp, 4), np.sin, vector))
+    # a point and its values alone are half the budget: the engine's floor
+    rows.append(
+        ("jvp k=1 (long x)", "Richardson", 16 / scale, _product(xd.jvp, 1), np.sin, elements)
+    )
+    for n, k, budget in ((1_000, 1, 4.0), (300, 40, 8.0), (10_000, 1, 64.0), (10_000, 1, 4.0)):
+        name = f"hvp k={k} n={n}"
+        rows.append((name, "Richardson", budget, _product(xd.hvp, k), _hvp_func, point[:n]))
     return rows
 
 
@@ -106,16 +116,33 @@ def _second(func: Any, x: Any, method: str, **options: Any) -> Any:
     return xd.derivative(func, x, n=2, method=method, **options)
 
 
-def _jvp(func: Any, x: Any, method: str, **options: Any) -> Any:
-    return xd.jvp(func, x, np.ones_like(x), method=method, **options)
+#: the directions of each x (by id), made before the traced call: the caller's arrays
+_DIRECTIONS: dict[int, Any] = {}
+
+
+def _directions(x: Any, k: int) -> Any:
+    """``k`` directions ``(n, k)``, one as ``(n,)``, made once per x and k, untraced."""
+    key = id(x) * 64 + k
+    if key not in _DIRECTIONS:
+        v = np.stack([np.ones_like(x), np.cos(x), -x, np.full_like(x, 0.5)], axis=1)
+        if k > 4:
+            v = np.random.default_rng(k).standard_normal((x.size, k))
+        _DIRECTIONS[key] = (x, v[:, 0].copy() if k == 1 else v[:, :k])  # x kept: its id
+    return _DIRECTIONS[key][1]
+
+
+def _product(function: Callable[..., Any], k: int) -> Callable[..., Any]:
+    """``function(func, x, v)`` (jvp or hvp) with ``k`` directions of x's (see ``k``)."""
+
+    def call(func: Any, x: Any, method: str, **options: Any) -> Any:
+        return function(func, x, _directions(x, k), method=method, **options)
+
+    call.k = k  # type: ignore[attr-defined]
+    return call
 
 
 def _hvp_func(x: Any) -> Any:
     return np.sum(np.sin(x) * x[::-1], axis=0)
-
-
-def _hvp(func: Any, x: Any, method: str, **options: Any) -> Any:
-    return xd.hvp(func, x, np.ones_like(x), method=method, **options)
 
 
 def _warm_x(x: Any) -> Any:
@@ -125,6 +152,7 @@ def _warm_x(x: Any) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="problems 10 times smaller")
+    parser.add_argument("--only", default="", help="the rows whose function starts with this")
     args = parser.parse_args()
     print("Peak traced memory against the memory budget, MiB (tracemalloc, NumPy)")
     header = (
@@ -133,8 +161,12 @@ def main() -> None:
     )
     print(header)
     for name, method, budget, call, func, x in _cases(args.quick):
+        if not name.startswith(args.only):
+            continue
         full = name.endswith("full_output")
         recorded = Recorded(func)
+        if hasattr(call, "k"):
+            _directions(x, call.k)  # the caller's, untraced
         with xd.memory_budget(int(budget * MiB)):
             call(func, _warm_x(x), method=method, full_output=full)  # imports and caches
             out, peak = _peak(call, recorded, x, method=method, full_output=full)

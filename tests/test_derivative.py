@@ -381,3 +381,84 @@ def test_units_split_by_the_budget_keep_the_bits(order):
     assert split_info.ncalls > 10 * info.ncalls  # the units were split
     np.testing.assert_array_equal(split, whole, strict=True)
     np.testing.assert_array_equal(split_info.error, info.error, strict=True)
+
+
+# --- the memory budget: x's copy, f(x) and the result counted, chunks of elements -------
+
+
+def _peak_within(call, budget):
+    """``call()`` under ``budget`` bytes: (result, tracemalloc peak, func's own share), the
+    share being the output of func's largest call (its only array: ``np.sin``)."""
+    import tracemalloc
+
+    largest = [0]
+
+    def f(z):
+        largest[0] = max(largest[0], z.size)
+        return np.sin(z)
+
+    x = np.linspace(0.5, 1.5, 500_000)  # the caller's: not counted
+    with xd.memory_budget(budget):
+        call(f, x[:8])  # imports and caches: not the derivative's
+        largest[0] = 0
+        tracemalloc.start()
+        try:
+            out = call(f, x)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return out, peak, 8 * largest[0]
+
+
+@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+def test_within_the_memory_budget(order, method):
+    """5e5 elements under 8 MiB (the result alone is 3.8 MiB): x's copy for the call at x,
+    f(x) and the result were not counted (1.2 to 2.3 times the budget at 1e6 elements),
+    and n >= 2 kept every element's steps besides its value. Now the elements go in
+    chunks, func at x included, and the values agree with the unsplit ones."""
+    budget = 8 * 2**20
+
+    def call(f, x):
+        return xd.derivative(f, x, n=order, method=method)
+
+    out, peak, share = _peak_within(call, budget)
+    assert peak - share <= budget, (peak, share)
+    x = np.linspace(0.5, 1.5, 500_000)
+    whole = xd.derivative(np.sin, x, n=order, method=method)
+    np.testing.assert_allclose(out, whole, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+def test_chunks_of_elements_agree_with_the_whole(order, method):
+    """Under a tiny budget func at x and the derivatives go chunk by chunk
+    (point_chunks.over_points with f0 None): the values agree with the unsplit ones
+    within 1e-12 of their scale (the error estimates, differences of nearly equal
+    numbers, within 1e-6 relative), the steps to the bit, and nfev is unchanged."""
+    x = np.linspace(0.2, 2.0, 3000).reshape(30, 100)
+
+    def f(z):
+        return np.exp(z) * np.sin(z)
+
+    whole, info = xd.derivative(f, x, n=order, method=method, full_output=True)
+    calls = []
+
+    def spy(z):
+        calls.append(z.shape)
+        return f(z)
+
+    with xd.memory_budget(64 * 1024):
+        split, split_info = xd.derivative(spy, x, n=order, method=method, full_output=True)
+    assert split_info.ncalls > info.ncalls + 4  # chunks, each with its call at x
+    assert split_info.nfev == info.nfev
+    assert isinstance(split, np.ndarray)
+    assert split.shape == x.shape
+    assert split.dtype == whole.dtype
+    # near a zero of the derivative: rounding of its scale; Richardson's n = 3 sums
+    # values of f that cancel down to h**3 times the third derivative (h = 0.05 |x|):
+    # their rounding, a few ulps of f in another order of summation, is 1e4 times larger
+    scale = np.max(np.abs(whole)) * (1e-8 if (method, order) == ("Richardson", 3) else 1e-12)
+    np.testing.assert_allclose(split, whole, rtol=0, atol=scale)
+    np.testing.assert_allclose(split_info.error, info.error, rtol=1e-6, atol=scale)
+    np.testing.assert_array_equal(split_info.steps, info.steps, strict=True)

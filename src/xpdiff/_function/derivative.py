@@ -27,12 +27,16 @@ from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from .derivative_schemes import (
+    MAX_ORDER,
     LadderScheme,
+    check_order,
     ladder_scheme,
     ladder_settings,
+    richardson_defaults,
     richardson_scheme,
     stencil,
 )
+from .first_methods import first_derivative_numbers
 from .layout import unit_slice
 
 __all__ = [
@@ -44,43 +48,12 @@ __all__ = [
     "stencil",
 ]
 
-#: the highest derivative order: beyond it float64 keeps too few digits to be useful
-MAX_ORDER = 10
 METHODS = ("Richardson", "adaptive")
-
-#: Richardson's default relative step ``d`` (and absolute ``eps``) per order: numDeriv's
-#: 1e-4 for n = 1; for higher orders the step that balances the rounding error
-#: ``eps |f| A / h**n`` against the truncation of r = 4 levels, measured on the smooth
-#: functions of benchmarks/bench_beyond.py
-RICHARDSON_STEPS = {1: 1e-4, 2: 0.02, 3: 0.05, 4: 0.1, 5: 0.15, 6: 0.2}
-#: beyond the table
-LARGE_ORDER_STEP = 0.3
 
 #: method "adaptive", n >= 2: the highest Richardson column kept as a candidate
 ADAPTIVE_COLUMNS = 3
 #: the share of the rounding estimate counted in a candidate's error (as in adaptive)
 NOISE_WEIGHT = 0.5
-
-
-# --- settings ----------------------------------------------------------------------------
-
-
-def _check_order(n: object) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(
-            f"n must be an integer from 1 to {MAX_ORDER}, got {type(n).__name__} {n!r}"
-        )
-    if not 1 <= n <= MAX_ORDER:
-        raise ValueError(f"n must be an integer from 1 to {MAX_ORDER}, got {n!r}")
-    return int(n)
-
-
-def _defaults(method: object, order: int) -> dict | None:
-    """Richardson's step for the order (None: numDeriv's, n = 1)."""
-    if order == 1 or not isinstance(method, str) or method.lower() != "richardson":
-        return None
-    d = RICHARDSON_STEPS.get(order, LARGE_ORDER_STEP)
-    return {"d": d, "eps": d}
 
 
 # --- the two methods ---------------------------------------------------------------------
@@ -286,6 +259,48 @@ def _result(
     )
 
 
+def _numbers(problem: _engine.Problem, order: int, elementwise: bool) -> tuple[int, int]:
+    """Numbers per element that the method holds beside the engine's count, and that its
+    result keeps (``point_chunks``); none where nothing can be split.
+
+    n >= 2 assembles its rows (the value, or full_output's table) and keeps the
+    value; with full_output also the error, the steps, and Richardson's rows
+    (value, error, levels) or adaptive's order and step, each joined on its own.
+    """
+    if problem.size <= 1:  # grad's layout, or one element
+        return 0, 0
+    if order == 1:
+        return first_derivative_numbers(problem, (1,), elementwise)
+    r, full = problem.settings.r, problem.full_output
+    kept = 5 + r * (problem.method == "Richardson") if full else 1
+    return 8 + 3 * (4 + 2 * r if full else 1), kept
+
+
+def _at_points(
+    problem: _engine.Problem, order: int, elementwise: bool, ladder: dict | None
+) -> dict:
+    """func at the problem's elements, then their n-th derivatives (see :func:`derivative`)."""
+    f0, head = _engine.value_at_x(problem)
+    size = problem.size if not elementwise else problem.n
+    if head != ((size,) if elementwise else (1,)):
+        raise ValueError(
+            f"derivative assumes an elementwise function: func must return an array of "
+            f"its argument's shape {problem.shape}, got shape {tuple(f0.shape)}"
+        )
+    if order == 1:
+        return _first.first_derivatives(problem, f0, head, elementwise)
+    run = (lambda p, f, h, o: _ladder(p, f, h, o, ladder)) if ladder else _richardson
+
+    def compute(part: _engine.Problem, f: Any) -> dict:
+        out = run(part, f, head, order)
+        if not part.full_output:  # the value alone is read: nothing else kept per element
+            out = {"value": out["value"]}
+        return out
+
+    held, kept = _numbers(problem, order, False)
+    return _point_chunks.over_points(problem, f0, compute, held, kept)
+
+
 # --- derivative ----------------------------------------------------------------------------
 
 
@@ -442,7 +457,7 @@ def derivative(
     >>> bool(np.all(np.abs(res.value + 1 / x**2) <= 10 * res.error + 1e-12))
     True
     """
-    order = _check_order(n)
+    order = check_order(n)
     if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
         raise TypeError("x is a masked array: pass x.filled(...) or a plain array")
     xp, x = _backend.array_namespace(x)
@@ -460,23 +475,16 @@ def derivative(
         _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=METHODS,
         function="derivative",
-        defaults=_defaults(method, order),
+        defaults=richardson_defaults(method, order),
     )
     ladder = ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
-    f0, head = _engine.value_at_x(problem)
-    if head != ((size,) if elementwise else (1,)):
-        raise ValueError(
-            f"derivative assumes an elementwise function: func must return an array of "
-            f"its argument's shape {problem.shape}, got shape {tuple(f0.shape)}"
-        )
-    if order == 1:
-        out = _first.first_derivatives(problem, f0, head, elementwise)
-    else:  # each element's rows (and full_output's table) counted; chunked if need be
-        rows = 4 + 2 * problem.settings.r if full_output else 1
-        run = (lambda p, f, h, o: _ladder(p, f, h, o, ladder)) if ladder else _richardson
-        out = _point_chunks.over_points(
-            problem, f0, lambda p, f: run(p, f, head, order), 8 + 3 * rows, rows + 1
-        )
+    held, kept = _numbers(problem, order, elementwise)
+
+    def compute(part: _engine.Problem, _: None) -> dict:
+        return _at_points(part, order, elementwise, ladder)
+
+    # x's copy for func at x, f(x) and each element's arrays: chunks of elements if need be
+    out = _point_chunks.over_points(problem, None, compute, held + 2, kept)
     value = xp.reshape(out["value"], shape)
     if not full_output:
         return value

@@ -9,7 +9,8 @@ h/v, ...`` applies with the factors of ``_numerics.richardson``. Method
 method "adaptive" keeps every entry of a wider ladder's table as a
 candidate (``ladder_scheme``). The centre point's weight is carried by
 ``f(x)``, so a scheme has ``2 p r`` points. Plain NumPy on the host, cached
-per settings, and the checked settings of method "adaptive"; no array library.
+per settings, and the checked settings (the order, Richardson's steps per order,
+method "adaptive"'s ladder); no array library.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from . import schemes as _schemes
 
 __all__ = [
     "ADAPTIVE_DEFAULTS",
+    "MAX_ORDER",
+    "RICHARDSON_STEPS",
     "LadderScheme",
+    "check_order",
     "ladder_scheme",
     "ladder_settings",
+    "richardson_defaults",
     "richardson_scheme",
     "stencil",
 ]
@@ -38,6 +43,36 @@ __all__ = [
 #: method "adaptive", n >= 2: the ladder's first step ``H = d max(|x|, 1)``, its
 #: levels and their ratio
 ADAPTIVE_DEFAULTS = {"d": 0.5, "r": 8, "v": 2.0}
+
+#: the highest derivative order: beyond it float64 keeps too few digits to be useful
+MAX_ORDER = 10
+
+#: Richardson's default relative step ``d`` (and absolute ``eps``) per order: numDeriv's
+#: 1e-4 for n = 1; for higher orders the step that balances the rounding error
+#: ``eps |f| A / h**n`` against the truncation of r = 4 levels, measured on the smooth
+#: functions of benchmarks/bench_beyond.py
+RICHARDSON_STEPS = {1: 1e-4, 2: 0.02, 3: 0.05, 4: 0.1, 5: 0.15, 6: 0.2}
+#: beyond the table
+LARGE_ORDER_STEP = 0.3
+
+
+def check_order(n: object) -> int:
+    """The derivative's order ``n``, checked: an integer from 1 to :data:`MAX_ORDER`."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(
+            f"n must be an integer from 1 to {MAX_ORDER}, got {type(n).__name__} {n!r}"
+        )
+    if not 1 <= n <= MAX_ORDER:
+        raise ValueError(f"n must be an integer from 1 to {MAX_ORDER}, got {n!r}")
+    return int(n)
+
+
+def richardson_defaults(method: object, order: int) -> dict | None:
+    """Richardson's step for the order (None: numDeriv's, n = 1)."""
+    if order == 1 or not isinstance(method, str) or method.lower() != "richardson":
+        return None
+    d = RICHARDSON_STEPS.get(order, LARGE_ORDER_STEP)
+    return {"d": d, "eps": d}
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

@@ -21,9 +21,11 @@ import numpy as np
 from .. import _backend
 from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
+from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
+from .layout import itemsize_of
 from .products import as_directions, direction_step, frozen, product_result, run_around
 
 __all__ = ["hvp"]
@@ -162,14 +164,30 @@ def hvp(
     t = direction_step(xp, problem.x, directions, s)  # (1, k)
     magnitude = xp.abs(problem.x)
     h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
-    differences = _central_pairs(problem, f0, head, directions * t, h, k)
     w = _backend.host_to_device(_hvp_weights(s.r, s.v), xp, problem.device, problem.dtype)
-    with np.errstate(all="ignore"):
-        out = (differences @ w) / (xp.reshape(h, (n, 1, 1)) * xp.reshape(t, (1, k, 1)))
-        out = xp.where(xp.isfinite(out), out, math.nan)
+    itemsize = itemsize_of(xp, problem.dtype)
+    floor = max(1, problem.budget // _point_chunks.SHARE)
+    # held throughout: f(x), the directions, h and |x|
+    budget = max(problem.budget - (1 + n * k + 2 * n) * itemsize, floor)
+    # per direction: its 2r columns of base points and steps (the engine counts their
+    # differences), the differences joined, and its product's temporaries (value and
+    # error, a few of each)
+    held, kept = (3 * 2 * s.r + 8) * n * itemsize, 2 * n * itemsize
+
+    def part(b0: int, b1: int, rest: int) -> tuple[Any, Any]:
+        tv = directions[:, b0:b1] * t[:, b0:b1]
+        sub = problem.with_budget(max(rest - (b1 - b0) * 8 * n * itemsize, floor))
+        differences = _central_pairs(sub, f0, head, tv, h)  # (n, k', 2r)
+        with np.errstate(all="ignore"):
+            out = (differences @ w) / (
+                xp.reshape(h, (n, 1, 1)) * xp.reshape(t[:, b0:b1], (1, -1, 1))
+            )
+            out = xp.where(xp.isfinite(out), out, math.nan)
+        return out[:, :, 0], xp.abs(out[:, :, 1])
+
+    value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
     shape = (n,) if one else (n, k)
-    error = xp.abs(out[:, :, 1])
-    return product_result(problem, _results.HVPResult, out[:, :, 0], error, shape, (h, t))
+    return product_result(problem, _results.HVPResult, value, error, shape, (h, t))
 
 
 def _hvp_weights(r: int, ratio: float) -> np.ndarray:
@@ -184,31 +202,40 @@ def _hvp_weights(r: int, ratio: float) -> np.ndarray:
     return np.stack([value_c.repeat(2) * folded, (value_c - previous_c).repeat(2) * folded]).T
 
 
-def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: Any, k: int) -> Any:
+def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: Any) -> Any:
     """``f(b + h_i e_i) - f(b - h_i e_i)`` at each base point ``b = x + tau t v / v**l``.
 
     ``tv`` is ``t v`` per direction ``(n, k)``; returns ``(n, k, 2 r)``, by
-    direction, then level, then sign.
+    direction, then level, then sign. The ``2 r k`` base points (columns) go
+    to the engine in chunks where their base points, steps and differences
+    would take more than half the budget (``point_chunks.in_chunks``): each
+    column's differences are its own, the same numbers however they are cut.
     """
     xp, n, s, device = problem.xp, problem.n, problem.settings, problem.device
-    r, ratio = s.r, s.v
-    levels = _backend.host_to_device(
-        np.repeat(ratio ** -np.arange(r, dtype=np.float64), 2) * np.tile([1.0, -1.0], r),
-        xp,
-        device,
-        problem.dtype,
-    )  # (2r,): level l, sign tau -> tau / v**l
-    moves = xp.reshape(tv, (n, k, 1)) * xp.reshape(levels, (1, 1, 2 * r))
-    size = k * 2 * r
-    base = xp.reshape(xp.reshape(problem.x, (n, 1, 1)) + moves, (n, size))
-    shrink = xp.abs(xp.reshape(levels, (1, 1, 2 * r)))  # 1 / v**l per set of base points
-    hg = xp.reshape(
-        xp.reshape(h, (n, 1, 1)) * shrink + xp.zeros((1, k, 1), dtype=h.dtype, device=device),
-        (1, n, 1, size),
+    r, ratio, k = s.r, s.v, tv.shape[1]
+    # column c: direction c // 2r, level and sign c % 2r -> tau / v**l
+    levels = np.tile(
+        np.repeat(ratio ** -np.arange(r, dtype=np.float64), 2) * np.tile([1.0, -1.0], r), k
     )
     family = _schemes.Family(
         frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
     )
     scheme = _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
-    rows = run_around(problem, scheme, f0, head, hg, base)  # (1, n, 1, size)
+    itemsize = itemsize_of(xp, problem.dtype)
+    floor = max(1, problem.budget // _point_chunks.SHARE)
+
+    def part(c0: int, c1: int, rest: int) -> Any:
+        w = c1 - c0
+        taken = xp.take(
+            tv, _backend.host_to_device(np.arange(c0, c1) // (2 * r), xp, device), axis=1
+        )
+        scale = _backend.host_to_device(levels[c0:c1], xp, device, problem.dtype)
+        base = xp.reshape(problem.x, (n, 1)) + taken * xp.reshape(scale, (1, w))  # (n, w)
+        del taken
+        hg = xp.reshape(xp.reshape(h, (n, 1)) * xp.reshape(xp.abs(scale), (1, w)), (1, n, 1, w))
+        sub = problem.with_budget(max(rest - w * 2 * n * itemsize, floor))
+        return run_around(sub, scheme, f0, head, hg, base)  # (1, n, 1, w)
+
+    size = k * 2 * r  # a column holds its base point and steps; the engine its differences
+    rows = _point_chunks.in_chunks(xp, size, problem.budget, 2 * n * itemsize, n * itemsize, part)
     return xp.reshape(rows, (n, k, 2 * r))

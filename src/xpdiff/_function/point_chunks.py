@@ -29,7 +29,7 @@ from .. import _backend
 from .layout import itemsize_of
 from .problem import Problem
 
-__all__ = ["one_point", "over_points", "point_bytes"]
+__all__ = ["in_chunks", "one_point", "over_points", "point_bytes"]
 
 #: the share of the budget that arrays of the batch's size may take before the batch is
 #: split: the rest is the engine's, for the points of a call and their values
@@ -65,12 +65,19 @@ def over_points(
     the engine counts (steps, f(x), scales, the parts of its result while it
     assembles them); ``kept`` how many its result holds per base point. Where
     ``held`` over the batch takes at most half the budget, ``compute`` runs
-    once with the budget less that; otherwise over chunks of the base points,
-    each with what the joined result leaves, and the results (arrays whose
-    last axis is the base points, in dicts or tuples) are joined. Where the
-    result alone leaves less than a quarter of the budget, the chunks get that
-    quarter: the result itself cannot be smaller (the budget's documented
-    overshoot). ``f0`` is func at the base points, ``head + batch`` shaped.
+    once with the budget less that; otherwise over chunks of the base points
+    (:func:`in_chunks`), each with what the joined result leaves, and the
+    results (arrays whose last axis is the base points, in dicts or tuples)
+    are joined. Where the result alone leaves less than a quarter of the
+    budget, the chunks get that quarter: the result itself cannot be smaller
+    (the budget's documented overshoot). ``f0`` is func at the base points,
+    ``head + batch`` shaped.
+
+    ``f0`` None: ``compute(part, None)`` evaluates func at the part's base
+    points itself (``derivative``: an elementwise function's f(x) and the
+    copy of x it is evaluated on, counted in ``held``), so that even that
+    call goes chunk by chunk; ``compute`` counts what it holds in the
+    budget it gets: the whole budget, or each chunk's whole share.
 
     ``compute``'s own work (the engine's calls and units, adaptive's
     selection) never gets less than half the budget (:data:`SHARE`): counted
@@ -82,33 +89,73 @@ def over_points(
     """
     size = problem.size
     if size <= 1:
-        return compute(one_point(problem, f0), f0)
+        return compute(problem if f0 is None else one_point(problem, f0), f0)
     floor = max(1, problem.budget // SHARE)  # the work's share: never less
     budget = max(problem.budget - _nbytes(problem, f0), floor)  # f(x), held throughout
     whole = point_bytes(problem, held)
+    if f0 is None and whole <= budget // SHARE:
+        return compute(problem, None)
     if whole <= budget // SHARE:
         return compute(problem.with_budget(max(budget - whole, floor)), f0)
-    copies = 1 if _backend.is_numpy_namespace(problem.xp) else 2  # parts and their join
-    rest = max(budget - copies * point_bytes(problem, kept), budget // 4)
-    per_point = point_bytes(problem, held) // size
-    width = max(1, rest // SHARE // per_point)
+    per_point = whole // size
     xp, n = problem.xp, problem.n
     x = xp.reshape(problem.x, (n, size))
-    head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
-    f = xp.reshape(f0, (math.prod(head), size))
+    head = () if f0 is None else tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
+    f = None if f0 is None else xp.reshape(f0, (math.prod(head), size))
+
+    def part(b0: int, b1: int, rest: int) -> Any:
+        if f is None:  # compute counts its own arrays in the chunk's share
+            return compute(_part(problem, x, b0, b1, rest), None)
+        chunk = _part(problem, x, b0, b1, max(rest - (b1 - b0) * per_point, floor))
+        return compute(chunk, xp.reshape(f[:, b0:b1], (*head, b1 - b0)))
+
+    return in_chunks(xp, size, budget, per_point, point_bytes(problem, kept) // size, part)
+
+
+def in_chunks(
+    xp: Any,
+    size: int,
+    budget: int,
+    held: int,
+    kept: int,
+    part: Callable[[int, int, int], Any],
+) -> Any:
+    """``part(b0, b1, rest)`` over chunks of ``size`` points (base points, directions),
+    joined along the results' last axis.
+
+    ``held`` and ``kept`` are bytes per point: what a chunk holds while it
+    runs, and what the joined result keeps. Where the points together hold at
+    most half the budget (or there is one), ``part(0, size, budget)`` is the
+    result, unsplit. Otherwise the result is counted first
+    (twice where the parts are joined by ``concat``, once where NumPy's are
+    written into one array), leaving ``rest`` (at least a quarter of the
+    budget) for each chunk; a chunk's points hold at most half of it
+    (:data:`SHARE`), so that its own work keeps the other half, and a chunk
+    has at least one point (one that alone is larger is the budget's
+    documented overshoot).
+    """
+    if size <= 1 or held * size <= budget // SHARE:  # nothing to split
+        return part(0, size, budget)
+    copies = 1 if _backend.is_numpy_namespace(xp) else 2  # parts and their join
+    rest = max(budget - copies * kept * size, budget // 4)
+    width = max(1, rest // SHARE // max(1, held))
     joined = _Joined(xp, size)
     for b0 in range(0, size, width):
         b1 = min(size, b0 + width)
-        part = dataclasses.replace(
-            problem,
-            x=x[:, b0:b1],
-            shape=(n, b1 - b0),
-            batch_shape=(b1 - b0,),
-            size=b1 - b0,
-            budget=max(rest - (b1 - b0) * per_point, floor),
-        )
-        joined.add(b0, b1, compute(part, xp.reshape(f[:, b0:b1], (*head, b1 - b0))))
+        joined.add(b0, b1, part(b0, b1, rest))
     return joined.result()
+
+
+def _part(problem: Problem, x: Any, b0: int, b1: int, budget: int) -> Problem:
+    """The sub-problem of base points ``b0:b1`` (``x`` the batch as ``(n, size)``)."""
+    return dataclasses.replace(
+        problem,
+        x=x[:, b0:b1],
+        shape=(problem.n, b1 - b0),
+        batch_shape=(b1 - b0,),
+        size=b1 - b0,
+        budget=budget,
+    )
 
 
 def _nbytes(problem: Problem, a: Any) -> int:

@@ -28,10 +28,13 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .. import _backend
+from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
+from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
+from .layout import itemsize_of
 
 __all__ = [
     "along",
@@ -84,7 +87,7 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     The largest coordinate moves by numDeriv's step for the largest
     coordinate of x (:func:`along`).
     """
-    size = xp.max(xp.abs(x))
+    size = _largest(xp, x, None)
     h = size * settings.d
     return along(xp, xp.where(size < settings.zero_tol, h + settings.eps, h), v)
 
@@ -92,8 +95,15 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
 def along(xp: Any, h: Any, v: Any) -> Any:
     """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
     than h; a zero direction gets step h (its points are all x)."""
-    norm = xp.max(xp.abs(v), axis=0, keepdims=True)
+    norm = _largest(xp, v, 0)
     return h / xp.where(norm > 0, norm, 1.0)
+
+
+def _largest(xp: Any, a: Any, axis: int | None) -> Any:
+    """``max(|a|)`` over ``axis`` (kept, ``(1, k)``, for an axis), without a temporary of
+    ``a``'s size: the larger of the largest and minus the smallest (the same numbers)."""
+    keep = axis is not None
+    return xp.maximum(xp.max(a, axis=axis, keepdims=keep), -xp.min(a, axis=axis, keepdims=keep))
 
 
 def run_around(
@@ -112,9 +122,8 @@ def run_around(
     :func:`engine.run_linear` takes them. Returns ``(m, G, Q', B)``.
     """
     xp, n, size = problem.xp, problem.n, base.shape[-1]
-    if f0 is not None:
-        f0 = xp.reshape(f0, (math.prod(head), 1))
-        f0 = f0 + xp.zeros((1, size), dtype=f0.dtype, device=problem.device)
+    if f0 is not None:  # the same values at every base point: a view where it can be
+        f0 = xp.broadcast_to(xp.reshape(f0, (math.prod(head), 1)), (math.prod(head), size))
     x4, xg = xp.reshape(base, (n, 1, 1, size)), xp.reshape(base, (1, n, 1, size))
     return _engine.run_linear(problem, scheme, f0, head, steps, x4=x4, xg=xg)
 
@@ -228,16 +237,78 @@ def _jvp_one_call(
 
 
 def _jvp_engine(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, k: int
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
 ) -> tuple[Any, tuple]:
-    """The engine's layout: the call at x, then the points in the calls it chooses."""
-    xp, n = problem.xp, problem.n
+    """The engine's layout: the call at x, then the points in the calls it chooses.
+
+    Within the memory budget (``point_chunks.in_chunks``): f(x) and the
+    directions held throughout; per direction its steps ``t v`` and its
+    outputs, twice (the engine's and divided by t; x as its base point and
+    f(x) beside it are views), counted; the directions in chunks where they
+    would take more than half the budget. Returns the outputs ``(m, 1, Q',
+    k)`` divided by t.
+    """
+    xp, n, k, itemsize = problem.xp, problem.n, t.shape[1], itemsize_of(problem.xp, problem.dtype)
     f0, head = _engine.value_at_x(problem)
-    base = xp.reshape(problem.x, (n, 1)) + xp.zeros(
-        (1, k), dtype=problem.dtype, device=problem.device
-    )  # x repeated as k base points, an array of xpdiff's own
-    steps = xp.reshape(steps_v, (n, 1, 1, k))
-    return run_around(problem, scheme, f0, head, steps, base), head
+    m = math.prod(head)
+    outputs = scheme.weights.shape[1] * (1 + (problem.full_output and scheme.error is not None))
+    floor = max(1, problem.budget // _point_chunks.SHARE)
+    budget = max(problem.budget - (m + n * k) * itemsize, floor)  # f(x), the directions
+    held = (2 * n + 2 * outputs * m) * itemsize
+
+    def part(b0: int, b1: int, rest: int) -> Any:
+        w = b1 - b0
+        tw = t[:, b0:b1]
+        steps = xp.reshape(directions[:, b0:b1] * tw, (n, 1, 1, w))
+        base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
+        sub = problem.with_budget(max(rest - w * held, floor))
+        if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
+            return _by_levels(sub, f0, head, steps, base, tw, outputs)  # units of 2 sets
+        rows = run_around(sub, scheme, f0, head, steps, base)
+        with np.errstate(all="ignore"):
+            return rows / xp.reshape(tw, (1, 1, 1, w))  # (m, 1, Q', w)
+
+    rows = _point_chunks.in_chunks(xp, k, budget, held, outputs * m * itemsize, part)
+    return rows, head
+
+
+@functools.lru_cache(maxsize=64)
+def _level_scheme(r: int, v: float) -> tuple[_schemes.LinearScheme, np.ndarray]:
+    """Richardson's jvp level by level: one level's central difference ``(F(x + s v) -
+    F(x - s v)) / 2`` per unit step, and the ``(r, 2)`` weights of the levels
+    (steps ``t / v**l``) in the value and its error estimate, as the folded scheme
+    has them (:func:`_jvp_scheme`)."""
+    family = _schemes.Family(None, frozen(np.array([[[1.0], [-1.0]]])), relative=True, groups=1)
+    scheme = _schemes.LinearScheme(family, frozen(np.array([[[0.5, -0.5]]])))
+    value, previous = richardson_coefficients(r, v, False)
+    power = float(v) ** np.arange(r, dtype=np.float64)
+    return scheme, frozen(np.stack([value * power, (value - previous) * power], axis=1))
+
+
+def _by_levels(
+    problem: _engine.Problem, f0: Any, head: tuple, steps: Any, base: Any, t: Any, outputs: int
+) -> Any:
+    """Richardson's jvp rows ``(m, 1, Q', w)`` divided by t, one level after the other.
+
+    Where one direction's ``2 r`` values of func would fill the engine's share
+    of the budget (a unit of the combination holds all the sets of a base
+    point), each level's central difference is an engine run of its own, of
+    two sets, added to the extrapolation as it comes: the same points, the
+    same sums to rounding (the division by t folded into the levels'
+    weights), and each run's mixing check. ``steps`` ``(n, 1, 1, w)`` are
+    ``t v``, ``base`` x once per direction, ``t`` ``(1, w)``.
+    """
+    xp, s, w = problem.xp, problem.settings, steps.shape[-1]
+    scheme, weights = _level_scheme(s.r, s.v)
+    c = _backend.host_to_device(weights[:, :outputs], xp, problem.device, problem.dtype)
+    with np.errstate(all="ignore"):
+        c = xp.reshape(c, (s.r, 1, 1, outputs, 1)) / xp.reshape(t, (1, 1, 1, 1, w))
+    out = None
+    for level in range(s.r):
+        rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
+        term = rows * c[level]  # (m, 1, Q', w)
+        out = term if out is None else out + term
+    return out
 
 
 # --- jvp -----------------------------------------------------------------------------------
@@ -365,13 +436,13 @@ def jvp(
         t = along(xp, s.eps, directions)
     else:
         t = direction_step(xp, problem.x, directions, s)
-    steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
     if _one_call(problem, 1 + scheme.family.sets * k):
+        steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
         rows, head = _jvp_one_call(problem, scheme, steps_v, k)
-    else:
-        rows, head = _jvp_engine(problem, scheme, steps_v, k)
-    with np.errstate(all="ignore"):
-        rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
+        with np.errstate(all="ignore"):
+            rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
+    else:  # within the memory budget, in chunks of directions if need be
+        rows, head = _jvp_engine(problem, scheme, directions, t)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
     return product_result(problem, _results.JVPResult, rows[:, 0, 0, :], error, shape, steps)
