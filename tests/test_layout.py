@@ -19,6 +19,7 @@ from reference_functions import make
 import xpdiff as xd
 from xpdiff._function import layout as _layout
 from xpdiff._function import point_chunks as _point_chunks
+from xpdiff._function import schemes as _schemes
 
 #: one byte: every unit one group around one base point (plan_layout's floor)
 FINEST = 1
@@ -276,3 +277,36 @@ def test_split_units_on_every_backend(backend, monkeypatch, name):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * np.max(np.abs(whole[0])))
     else:
         _assert_rounding_apart(values, whole)
+
+
+def _rect_spans(call):
+    p0, p1, rects, pad, copy = call
+    return p0, p1, [(r.t0, r.t1, r.b0, r.b1) for r in rects], pad, copy
+
+
+def test_many_calls_are_built_when_made(monkeypatch):
+    """A layout of more than EAGER_CALLS calls keeps their bounds, not their rectangles
+    (layouts are cached: 40,000 calls' rectangles took 45 MB): each call is built when
+    asked, the same call as an eager layout's, and a derivative gives the same bits."""
+    family = _schemes.richardson_scheme(6, (float("nan"),), 4, 2.0, False, False, (1.0,)).family
+    args = ((family,), 6, 5, 1, 2**30, 0, 8, 8, 3, 1, True)
+    lazy = _layout.plan_layout.__wrapped__(*args)
+    assert isinstance(lazy.calls, _layout.LazyCalls)
+    monkeypatch.setattr(_layout, "EAGER_CALLS", 10**9)
+    eager = _layout.plan_layout.__wrapped__(*args)
+    assert isinstance(eager.calls, list)
+    assert len(lazy.calls) == len(eager.calls) == -(-(6 * 8 * 5 + 2) // 3)
+    assert [_rect_spans(c) for c in lazy.calls] == [_rect_spans(c) for c in eager.calls]
+    assert _rect_spans(lazy.calls[-1]) == _rect_spans(eager.calls[-1])
+    assert _rect_spans(lazy.calls[7]) == _rect_spans(eager.calls[7])
+    assert list(_layout.call_ranges(lazy.calls)) == list(_layout.call_ranges(eager.calls))
+    x = np.linspace(0.5, 1.5, 30).reshape(6, 5)  # 240 points and 2: 81 calls of 3
+    f = make("sc2", np)
+    planned = []
+    plan = _layout.plan_layout.__wrapped__  # uncached: each derivative plans anew
+    monkeypatch.setattr(_layout, "plan_layout", lambda *a: planned.append(plan(*a)) or planned[-1])
+    eager_value = xd.grad(f, x, max_batch=3)
+    assert not any(isinstance(p.calls, _layout.LazyCalls) for p in planned)
+    monkeypatch.setattr(_layout, "EAGER_CALLS", 64)
+    np.testing.assert_array_equal(xd.grad(f, x, max_batch=3), eager_value, strict=True)
+    assert any(isinstance(p.calls, _layout.LazyCalls) for p in planned)

@@ -268,7 +268,8 @@ def _evaluate(
 
     with problem.evaluator as evaluator:
         values_iter = evaluator.batches(xp, chunks, head, device)
-        for (p0, p1, _, _, copy), values in zip(layout.calls, values_iter, strict=True):
+        calls = _layout.call_ranges(layout.calls)
+        for (p0, p1, copy), values in zip(calls, values_iter, strict=True):
             if copy:
                 values, mixed = _checked(problem, values, m, p1 - p0)
             if p0 == p1:

@@ -22,9 +22,13 @@ from .mixing import EXTRA
 from .schemes import Family
 
 __all__ = [
+    "EAGER_CALLS",
     "Assembly",
+    "Call",
     "Layout",
+    "LazyCalls",
     "Unit",
+    "call_ranges",
     "itemsize_of",
     "plan_layout",
     "rectangles",
@@ -58,16 +62,70 @@ class Unit:
         self.last = False
 
 
+#: a layout of more calls than this builds each call's rectangles when it is made, not
+#: when it is planned (plans are cached; 40,000 calls' rectangles took 45 MB)
+EAGER_CALLS = 64
+
+#: one call: (first flat point, end, rectangles, pad, copy of x and sentinel at the end)
+Call = tuple[int, int, list[_points.Rectangle], bool, bool]
+
+
 class Layout:
     """Where every point goes: the calls (flat ranges, rectangles, padding) and the units."""
 
     __slots__ = ("calls", "in_flight", "one_call", "total", "units")
-    calls: list[tuple[int, int, list[_points.Rectangle], bool, bool]]
+    #: a list, or for many calls a :class:`LazyCalls` that builds each when asked
+    calls: Any
     in_flight: int
     #: one call, one unit per family: ``engine.run`` evaluates it without a loop
     one_call: bool
     total: int
     units: list[Unit]
+
+
+class LazyCalls:
+    """A layout's calls, each built from its bounds when asked (``len``, index, iteration).
+
+    :meth:`ranges` gives each call's ``(first, end, copy)`` without building
+    its rectangles.
+    """
+
+    __slots__ = ("bounds", "n", "segments", "total")
+
+    def __init__(self, segments: list, bounds: list[int], total: int, n: int) -> None:
+        self.segments, self.bounds, self.total, self.n = segments, bounds, total, n
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, index: int) -> Call:
+        index = range(len(self))[index]
+        return _call(self.segments, self.bounds[index], self.bounds[index + 1], self.total, self.n)
+
+    def __iter__(self) -> Any:
+        for p0, p1 in itertools.pairwise(self.bounds):
+            yield _call(self.segments, p0, p1, self.total, self.n)
+
+
+def _call(segments: list, p0: int, p1: int, total: int, n: int) -> Call:
+    """The call of flat points ``p0 .. p1 - 1`` (beyond ``total``: the copy and sentinel)."""
+    return (
+        p0,
+        min(p1, total),
+        rectangles(segments, p0, min(p1, total)),
+        p1 - p0 == n > 1,
+        p1 > total,
+    )
+
+
+def call_ranges(calls: Any) -> Any:
+    """Each call's ``(first, end, copy)``, without building rectangles that are not built."""
+    if isinstance(calls, LazyCalls):
+        for p0, p1 in itertools.pairwise(calls.bounds):
+            yield p0, min(p1, calls.total), p1 > calls.total
+    else:
+        for p0, p1, _, _, copy in calls:
+            yield p0, p1, copy
 
 
 _ITEMSIZE: dict[tuple[str, Any], int] = {}
@@ -148,16 +206,10 @@ def plan_layout(
         bounds.append(total + EXTRA)  # every call full: one more, of these two alone
     layout = Layout()
     # (first, end, rectangles, pad, copy): the copy is the last call's last kept point
-    layout.calls = [
-        (
-            p0,
-            min(p1, total),
-            rectangles(segments, p0, min(p1, total)),
-            p1 - p0 == n > 1,
-            p1 > total,
-        )
-        for p0, p1 in itertools.pairwise(bounds)
-    ]
+    if len(bounds) - 1 > EAGER_CALLS:
+        layout.calls = LazyCalls(segments, bounds, total, n)
+    else:
+        layout.calls = [_call(segments, p0, p1, total, n) for p0, p1 in itertools.pairwise(bounds)]
     layout.units, layout.total, layout.in_flight = units, total, in_flight
     layout.one_call = len(layout.calls) == 1 and len(units) == len(families)
     return layout
