@@ -2,11 +2,13 @@
 
 Everything that xpdiff itself holds for one derivative — the perturbed points
 of one call of func, the function values kept for the combination, the arrays
-that grow with the points of a batch (steps, f(x), scales) and the result —
-stays within this budget, a batch being split into chunks of points where
-needed (``_function.point_chunks``). Not counted: func's own temporaries, the
-caller's x and the copy of it that the call at x gets, a result that alone is
-larger than the budget, and ``jvp``/``hvp``'s directions. The budget is a
+that grow with the points of a batch (steps, f(x), scales, ``jvp``/``hvp``'s
+directions, ``derivative``'s copy of x for the call at x) and the result —
+stays within this budget, a batch being split into chunks of points or
+directions where needed (``_function.point_chunks``). Not counted: func's own
+temporaries, the caller's x and v, the copy of x that the call at x gets
+(except ``derivative``'s), a result that alone is larger than the budget, and
+the other cases docs/scaling_out.md lists. The budget is a
 process-wide default (:func:`set_memory_budget`) that a ``with
 memory_budget(...)`` block overrides in its own thread or task (a context
 variable). By default it is automatic: 128 MiB for host arrays, and a quarter
