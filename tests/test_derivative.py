@@ -296,6 +296,8 @@ def test_under_jax_jit():
         ({"n": 2, "method_args": {"r": 2}}, ValueError, "must be from 3 to 12"),
         ({"n": 2, "method_args": {"v": 1.1}}, ValueError, "v must be a finite number >= 1.5"),
         ({"n": 2, "method_args": {"d": "a"}}, TypeError, "d must be a real number"),
+        ({"n": 2, "method_args": [1]}, TypeError, "method_args must be a dict .or None"),
+        ({"method_args": [1]}, TypeError, "method_args must be a dict .or None., got list"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
