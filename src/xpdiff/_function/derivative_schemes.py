@@ -186,6 +186,8 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
 
 def ladder_settings(method_args: Any) -> dict:
     """method "adaptive" for n >= 2: ``d``, ``r`` (3 to 12) and ``v`` (>= 1.5), checked."""
+    if method_args is not None and not isinstance(method_args, dict):
+        raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
     values = dict(ADAPTIVE_DEFAULTS)
     for key, value in (method_args or {}).items():
         if key not in values:
