@@ -163,12 +163,48 @@ def test_full_output_adaptive_error_estimate_bounds_the_error():
         res = xd.derivative(np.log, x, n=n, full_output=True)
         exact = log1p_derivative(x - 1, n)
         assert res.method == "adaptive"
-        assert res.ncalls == 2
-        assert res.nfev == x.size * (1 + 2 * ((n + 1) // 2) * 8)
+        assert res.ncalls == 3  # x, the pilot, the ladder
+        assert res.nfev == x.size * (1 + 3 + 2 * ((n + 1) // 2) * 8)
         assert np.all(np.abs(res.value - exact) <= 10 * res.error + 1e-14 * np.abs(exact))
         assert res.order.shape == x.shape
         assert np.all(res.step > 0)
         assert res.method_args == {"d": 0.5, "r": 8, "v": 2.0}
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_adaptive_ladder_no_longer_than_the_function_varies(n):
+    """The ladder's first step was 0.5 max(|x|, 1) whatever func: it aliased sin(100 x)
+    (n = 2 at 0.3: 0.28 for 9880, error estimate 1.3e-12), crossed the pole of 1/x and
+    left log's domain near 0. The pilot's lambda caps it (and near a domain edge |x|
+    does): each value within its error estimate, and that estimate small."""
+    cases = [
+        (
+            lambda z: np.sin(100 * z),
+            np.array([0.3, 1.0]),
+            lambda x: 100.0**n * np.sin(100 * x + n * np.pi / 2),
+        ),
+        (
+            lambda z: 1 / z,
+            np.array([0.01, 1e-3, -2.0]),
+            lambda x: math.factorial(n) * (-1) ** n / x ** (n + 1),
+        ),
+        (
+            np.log,
+            np.array([1e-3, 1e-5, 3.0]),
+            lambda x: math.factorial(n - 1) * (-1) ** (n - 1) / x**n,
+        ),
+        (
+            np.sqrt,
+            np.array([1e-6, 1e-2, 5.0]),
+            lambda x: np.prod([0.5 - k for k in range(n)]) * x ** (0.5 - n),
+        ),
+    ]
+    for func, x, exact_of in cases:
+        with np.errstate(all="ignore"):
+            res = xd.derivative(func, x, n=n, full_output=True)
+        exact = exact_of(x)
+        assert np.all(np.abs(res.value - exact) <= 10 * res.error + 1e-13 * np.abs(exact))
+        assert np.all(res.error <= 1e-5 * np.abs(exact))
 
 
 def test_domain_edge_costs_accuracy_not_nan():
@@ -228,9 +264,10 @@ def test_one_call_per_stage_and_max_batch_workers_change_nothing():
         return np.exp(z)
 
     whole = xd.derivative(f, x, n=3)
-    assert len(calls) == 2
+    assert len(calls) == 3
     assert calls[0] == (1, 50)
-    assert calls[1] == (1, 50 * 32 + 2)  # and a copy of x and a sentinel (tests/test_mixing.py)
+    assert calls[1] == (1, 50 * 3 + 2)  # the pilot, a copy of x and a sentinel (test_mixing)
+    assert calls[2] == (1, 50 * 32 + 2)  # the ladder
     calls.clear()
     split = xd.derivative(f, x, n=3, max_batch=100)
     assert len(calls) > 2
@@ -369,7 +406,12 @@ def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
     x = np.array([0.3, 1.1, 2.5, 7.0])
     res = xd.derivative(np.exp, x, n=order, full_output=True)
     scheme = ladder_scheme(order, 8, 2.0, 3)
-    H = 2.0 ** np.floor(np.log2(0.5 * np.maximum(np.abs(x), 1.0)))
+    # H: 0.5 max(|x|, 1), no longer than the pilot's lambda (exp's: 1), a power of two
+    H = res.steps
+    longest = 2.0 ** np.floor(np.log2(0.5 * np.maximum(np.abs(x), 1.0)))
+    assert np.all(longest >= H)
+    assert np.all(H >= 0.5)
+    assert np.array_equal(2.0 ** np.floor(np.log2(H)), H)
     values = np.exp(x[None, :] + scheme.family.multipliers[0, :, 0][:, None] * H[None, :])
     f = np.exp(x)
     clean = values - f

@@ -6,9 +6,10 @@ grad's elementwise case (``first.first_derivatives``), to the bit. Higher
 orders use the central stencils of ``derivative_schemes`` (Fornberg's
 weights, Richardson's extrapolation folded into one host-side LinearScheme)
 that the engine evaluates in one batched call (``engine.run_linear``). Method
-"adaptive" evaluates a wider ladder of steps in one call and keeps, per
-element, the entry of its Richardson table with the smallest estimated error
-(truncation plus rounding), built with array operations over all elements.
+"adaptive" measures with grad's pilot how fast func varies at each element,
+then evaluates a wider ladder of steps in one call and keeps, per element, the
+entry of its Richardson table with the smallest estimated error (truncation
+plus rounding), built with array operations over all elements.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
+from . import adaptive as _adaptive
 from . import engine as _engine
 from . import first as _first
 from . import point_chunks as _point_chunks
@@ -173,14 +175,12 @@ def _choose(
 
 
 def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: dict) -> dict:
-    """n >= 2, "adaptive": the wide ladder's best entry per element, in one call."""
+    """n >= 2, "adaptive": the wide ladder's best entry per element, after the pilot."""
     xp, n, size, dtype = problem.xp, problem.n, problem.size, problem.dtype
     scheme = ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS)
     eps = _engine.machine_eps(xp, dtype)
     x4, xg = problem.base_points()
-    magnitude = xp.abs(x4)
-    H = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)  # (1, 1, 1, size)
-    H = 2.0 ** xp.floor(xp.log2(H))  # a power of two: every point exact in x's dtype
+    H = _adaptive.adaptive_element_steps(problem, f0, head, (order + 1) // 2, ladder)
     full = problem.full_output
     _, weights = stencil(order)
     host = {
@@ -361,7 +361,8 @@ def derivative(
     value at an array is the array of its values at each element) and the
     result has x's shape, for derivatives of order ``n`` from 1 to 10. Every
     perturbed point of every element goes to func in one call (the memory
-    budget and ``max_batch`` may split it), plus one call at x.
+    budget and ``max_batch`` may split it), after one call at x ("adaptive":
+    and one of its pilot).
 
     Parameters
     ----------
@@ -410,11 +411,13 @@ def derivative(
     "adaptive", n = 1, is :func:`grad`'s "adaptive" (three calls: x, a pilot
     of 3 points per element that measures how fast func varies, a ladder of
     8); its median relative error on smooth functions is about 1e-14. For
-    n >= 2 it evaluates, in one call, a ladder of ``r`` levels of the
+    n >= 2 it runs the same pilot (3 points per element, a call of its
+    own), then evaluates, in one call, a ladder of ``r`` levels of the
     central stencil of the n-th derivative (offsets ``-p .. p``, ``p =
-    ceil(n/2)``, Fornberg's weights) with steps ``H / v**k``, ``H = d
-    max(|x|, 1)`` rounded down to a power of two: ``2 p r`` points per
-    element (16 for n = 2, 32 for n = 3, 4). Every extrapolation of up to
+    ceil(n/2)``, Fornberg's weights) with steps ``H / v**k``: ``H = d
+    max(|x|, 1)`` capped by the pilot's lambda (the length over which func
+    changes; where func is not finite near x, ``|x| / 2p``), a power of two:
+    ``2 p r`` points per element (16 for n = 2, 32 for n = 3, 4). Every extrapolation of up to
     three Richardson columns of the ladder is a candidate, whose error is
     estimated as its difference from the one it improves on plus its
     rounding error; each element keeps the candidate with the smallest
