@@ -290,10 +290,10 @@ def test_many_calls_are_built_when_made(monkeypatch):
     asked, the same call as an eager layout's, and a derivative gives the same bits."""
     family = _schemes.richardson_scheme(6, (float("nan"),), 4, 2.0, False, False, (1.0,)).family
     args = ((family,), 6, 5, 1, 2**30, 0, 8, 8, 3, 1, True)
-    lazy = _layout.plan_layout.__wrapped__(*args)
+    lazy = _layout._layout_of(*args)
     assert isinstance(lazy.calls, _layout.LazyCalls)
     monkeypatch.setattr(_layout, "EAGER_CALLS", 10**9)
-    eager = _layout.plan_layout.__wrapped__(*args)
+    eager = _layout._layout_of(*args)
     assert isinstance(eager.calls, list)
     assert len(lazy.calls) == len(eager.calls) == -(-(6 * 8 * 5 + 2) // 3)
     assert [_rect_spans(c) for c in lazy.calls] == [_rect_spans(c) for c in eager.calls]
@@ -303,7 +303,7 @@ def test_many_calls_are_built_when_made(monkeypatch):
     x = np.linspace(0.5, 1.5, 30).reshape(6, 5)  # 240 points and 2: 81 calls of 3
     f = make("sc2", np)
     planned = []
-    plan = _layout.plan_layout.__wrapped__  # uncached: each derivative plans anew
+    plan = _layout._layout_of  # uncached: each derivative plans anew
     monkeypatch.setattr(_layout, "plan_layout", lambda *a: planned.append(plan(*a)) or planned[-1])
     eager_value = xd.grad(f, x, max_batch=3)
     assert not any(isinstance(p.calls, _layout.LazyCalls) for p in planned)

@@ -12,6 +12,7 @@ in n. The direction's handling and step rule are ``jvp``'s
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
@@ -202,6 +203,17 @@ def _hvp_weights(r: int, ratio: float) -> np.ndarray:
     return np.stack([value_c.repeat(2) * folded, (value_c - previous_c).repeat(2) * folded]).T
 
 
+@functools.lru_cache(maxsize=16)
+def _pairs_scheme(n: int) -> _schemes.LinearScheme:
+    """``f(b + h_i e_i) - f(b - h_i e_i)`` for each of ``n`` coordinates (cached per n: the
+    engine's plans are cached per scheme, and a scheme made per call would never be
+    found again while its plans stayed)."""
+    family = _schemes.Family(
+        frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
+    )
+    return _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
+
+
 def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: Any) -> Any:
     """``f(b + h_i e_i) - f(b - h_i e_i)`` at each base point ``b = x + tau t v / v**l``.
 
@@ -217,10 +229,7 @@ def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: A
     levels = np.tile(
         np.repeat(ratio ** -np.arange(r, dtype=np.float64), 2) * np.tile([1.0, -1.0], r), k
     )
-    family = _schemes.Family(
-        frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
-    )
-    scheme = _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
+    scheme = _pairs_scheme(n)
     itemsize = itemsize_of(xp, problem.dtype)
     floor = max(1, problem.budget // _point_chunks.SHARE)
 

@@ -142,8 +142,16 @@ def itemsize_of(xp: Namespace, dtype: Any) -> int:
     return size
 
 
-@functools.lru_cache(maxsize=128)
-def plan_layout(
+def plan_layout(families: tuple, *args: Any) -> Layout:
+    """:func:`_layout_of` (same arguments), cached per arguments: but a sparse pattern's
+    families (``masks``), made per call, are laid out anew (cached, they would never
+    be found again and would keep their masks: 0.5 MB per call at n = 2e4)."""
+    if any(family.masks is not None for family in families):
+        return _layout_of(families, *args)
+    return _cached_layout(families, *args)
+
+
+def _layout_of(
     families: tuple,
     n: int,
     size: int,
@@ -213,6 +221,9 @@ def plan_layout(
     layout.units, layout.total, layout.in_flight = units, total, in_flight
     layout.one_call = len(layout.calls) == 1 and len(units) == len(families)
     return layout
+
+
+_cached_layout = functools.lru_cache(maxsize=128)(_layout_of)
 
 
 def rectangles(
