@@ -36,6 +36,37 @@ def test_complex_step_inf_at_one_point_is_nan():
     assert np.isfinite(g[[0, 2]]).all()
 
 
+def test_complex_step_where_func_at_x_is_not_finite_is_nan(backend):
+    """log(0 + ih) = log(h) + i pi/2 is finite, but log(0) is not: the complex step gave
+    pi / (2 h), 7.07e15, as the derivative of log at 0. Every output whose value at x is
+    not finite is NaN (grad, jacobian, jvp, a batch of points); the others are kept."""
+    xp = backend.xp
+
+    def f(p):
+        return xp.stack([xp.log(p[0, ...]), p[1, ...] ** 2])
+
+    def g(p):
+        return xp.log(p[0, ...]) + p[1, ...]
+
+    x = backend.asarray(np.array([0.0, 2.0]))
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # log(0), where Dask computes it
+        grad = backend.check(xd.grad(g, x, method="complex"), dtype=np.float64, shape=(2,))
+        J = xd.jacobian(f, x, method="complex")
+        J = backend.check(J, dtype=np.float64, shape=(2, 2))
+        Jv = xd.jvp(f, x, backend.asarray(np.array([1.0, 1.0])), method="complex")
+        Jv = backend.check(Jv, dtype=np.float64, shape=(2,))
+        batch = xd.grad(g, backend.asarray(np.array([[0.0, 1.0], [2.0, 3.0]])), method="complex")
+        batch = backend.check(batch, dtype=np.float64, shape=(2, 2))
+    assert np.isnan(grad).all()
+    assert np.isnan(J[0]).all()
+    np.testing.assert_allclose(J[1], [0.0, 4.0], atol=1e-12)
+    assert math.isnan(Jv[0])
+    assert Jv[1] == pytest.approx(4.0)
+    assert np.isnan(batch[:, 0]).all()
+    np.testing.assert_allclose(batch[:, 1], [1.0, 1.0])
+
+
 def test_complex_hessian_with_inf_at_some_points():
     def f(p):
         value = np.sum(p**2, axis=0)

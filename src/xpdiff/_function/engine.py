@@ -305,9 +305,10 @@ def run_linear(
 ) -> Any:
     """Evaluate a :class:`_schemes.LinearScheme`: its outputs ``(m, G, Q', size)``.
 
-    ``f0`` is func at the base points, ``(m, size)`` (unused by the complex
-    step); ``hg`` the steps ``(1, n, 1, size)``, or ``(n, 1, 1, size)`` for
-    an elementwise function (None for absolute families). The outputs are
+    ``f0`` is func at the base points, ``(m, size)`` (the complex step reads
+    only where it is not finite; None where unknown); ``hg`` the steps ``(1,
+    n, 1, size)``, or ``(n, 1, 1, size)`` for an elementwise function (None
+    for absolute families). The outputs are
     the scheme's weighted sums (Q of them), then with ``full_output`` their
     error estimates (Q), then, when the scheme has level weights, the
     table's levels. First derivatives are divided by their step; with
@@ -343,7 +344,7 @@ def run_linear(
     weights, error, levels, kept, point_dtype, layout = plan
     if weights is None:
         weights, error, levels = _weight_arrays(scheme, xp, *key[2:5])
-    if f0 is not None and scheme.part == "real":
+    if f0 is not None:
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
     if layout is not None:  # run's steps for one call and one unit, without the closure
@@ -439,15 +440,19 @@ def combine_linear(
     """The outputs of one unit of a :class:`_schemes.LinearScheme`: ``(m, G, Q', B)``.
 
     ``values`` is ``(m, G, L, B)``; ``f0`` the function at the base points,
-    ``(m, 1, 1, B)`` (not used by the complex step); ``weights``, ``error``
-    and ``levels`` the scheme's weights on the device (the last two may be
-    None); ``step`` the divisor, broadcasting against ``(m, G, 1, B)``, or
-    None. For the complex step a value that is not finite, real or
-    imaginary part, becomes NaN before its imaginary part is taken.
+    ``(m, 1, 1, B)``, or None; ``weights``, ``error`` and ``levels`` the
+    scheme's weights on the device (the last two may be None); ``step`` the
+    divisor, broadcasting against ``(m, G, 1, B)``, or None. For the complex
+    step a value that is not finite, real or imaginary part, becomes NaN
+    before its imaginary part is taken, and so does every value of an
+    output whose f0 is not finite (``log(0 + ih)`` is finite).
     """
     with np.errstate(all="ignore"):  # NaN and inf are answers here, not NumPy warnings
         if scheme.part == "imag":
-            values = xp.where(xp.isfinite(values), xp.imag(values), math.nan)
+            finite = xp.isfinite(values)
+            if f0 is not None:  # func not finite at x: its complex values can still be
+                finite = finite & xp.isfinite(f0)
+            values = xp.where(finite, xp.imag(values), math.nan)
         else:
             values = values - f0
         rows = weights @ values

@@ -146,8 +146,9 @@ def plan_layout(families: tuple, *args: Any) -> Layout:
     """:func:`_layout_of` (same arguments), cached per arguments: but a sparse pattern's
     families (``masks``), made per call, are laid out anew (cached, they would never
     be found again and would keep their masks: 0.5 MB per call at n = 2e4)."""
-    if any(family.masks is not None for family in families):
-        return _layout_of(families, *args)
+    for family in families:  # a loop, not any(): this runs on every call of func's batch
+        if family.masks is not None:
+            return _layout_of(families, *args)
     return _cached_layout(families, *args)
 
 
