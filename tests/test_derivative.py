@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import xpdiff as xd
+from xpdiff._function import point_chunks as _point_chunks
 from xpdiff._function.derivative import ladder_scheme, richardson_scheme, stencil
 
 X = np.concatenate([np.linspace(0.5, 3.0, 6), [-0.7, 1e-9, 7.5]])
@@ -520,3 +521,21 @@ def test_chunks_of_elements_agree_with_the_whole(order, method):
     np.testing.assert_allclose(split, whole, rtol=0, atol=scale)
     np.testing.assert_allclose(split_info.error, info.error, rtol=1e-6, atol=scale)
     np.testing.assert_array_equal(split_info.steps, info.steps, strict=True)
+
+
+def test_adaptive_counts_its_ladders_rows(monkeypatch):
+    """With full_output, "adaptive" holds rows per element that grow with the ladder's
+    r (3 to 12), not with grad's "adaptive" r: the budget counts the ladder's."""
+    held = []
+    over_points = _point_chunks.over_points
+
+    def spy(problem, f0, compute, h, kept):
+        if f0 is not None:  # the derivative's own count, after the call at x
+            held.append(h)
+        return over_points(problem, f0, compute, h, kept)
+
+    monkeypatch.setattr(_point_chunks, "over_points", spy)
+    x = np.linspace(0.5, 2.0, 20)
+    for r in (3, 12):
+        xd.derivative(np.sin, x, n=2, method_args={"r": r}, full_output=True)
+    assert held[1] - held[0] == 3 * 2 * (12 - 3)

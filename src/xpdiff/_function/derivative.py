@@ -259,19 +259,20 @@ def _result(
     )
 
 
-def _numbers(problem: _engine.Problem, order: int, elementwise: bool) -> tuple[int, int]:
+def _numbers(
+    problem: _engine.Problem, order: int, elementwise: bool, ladder: Any
+) -> tuple[int, int]:
     """Numbers per element that the method holds beside the engine's count, and that its
-    result keeps (``point_chunks``); none where nothing can be split.
-
-    n >= 2 assembles its rows (the value, or full_output's table) and keeps the
-    value; with full_output also the error, the steps, and Richardson's rows
-    (value, error, levels) or adaptive's order and step, each joined on its own.
+    result keeps (``point_chunks``); none where nothing can be split. n >= 2 assembles
+    its rows (the value, or full_output's table: "adaptive"'s ``r`` is the ladder's)
+    and keeps the value; with full_output also the error, the steps, and Richardson's
+    rows (value, error, levels) or adaptive's order and step, each joined on its own.
     """
     if problem.size <= 1:  # grad's layout, or one element
         return 0, 0
     if order == 1:
         return first_derivative_numbers(problem, (1,), elementwise)
-    r, full = problem.settings.r, problem.full_output
+    r, full = ladder["r"] if ladder else problem.settings.r, problem.full_output
     kept = 5 + r * (problem.method == "Richardson") if full else 1
     return 8 + 3 * (4 + 2 * r if full else 1), kept
 
@@ -297,7 +298,7 @@ def _at_points(
             out = {"value": out["value"]}
         return out
 
-    held, kept = _numbers(problem, order, False)
+    held, kept = _numbers(problem, order, False, ladder)
     return _point_chunks.over_points(problem, f0, compute, held, kept)
 
 
@@ -481,7 +482,7 @@ def derivative(
         defaults=richardson_defaults(method, order),
     )
     ladder = ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
-    held, kept = _numbers(problem, order, elementwise)
+    held, kept = _numbers(problem, order, elementwise, ladder)
 
     def compute(part: _engine.Problem, _: None) -> dict:
         return _at_points(part, order, elementwise, ladder)
