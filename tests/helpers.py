@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import tracemalloc
 
 import numpy as np
 
@@ -10,6 +11,17 @@ import numpy as np
 #: out because XLA rewrites a division by a constant as a multiplication by its
 #: reciprocal (measured: 1 ulp apart)
 BITWISE = {"numpy", "numpy_readonly", "array_api_strict", "dask", "torch"}
+
+
+def traced_peak(fn):
+    """``fn()`` and the peak of the memory tracemalloc traced meanwhile, in bytes."""
+    tracemalloc.start()
+    try:
+        result = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
 
 
 def assert_gradient_equal(backend, result, expected) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import CountingFunc, dask_must_not_compute
+from helpers import CountingFunc, dask_must_not_compute, traced_peak
 
 import xpdiff as xd
 
@@ -390,14 +390,8 @@ def test_method_lists():
 
 
 def _peak_mib(fn):
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        out = fn()
-        return out, tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
+    out, peak = traced_peak(fn)
+    return out, peak / 2**20
 
 
 @pytest.mark.parametrize("full_output", [False, True])

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from helpers import traced_peak
 
 import xpdiff as xd
 from xpdiff._function import point_chunks as _point_chunks
@@ -448,8 +449,6 @@ def test_units_split_by_the_budget_keep_the_bits(order):
 def _peak_within(call, budget):
     """``call()`` under ``budget`` bytes: (result, tracemalloc peak, func's own share), the
     share being the output of func's largest call (its only array: ``np.sin``)."""
-    import tracemalloc
-
     largest = [0]
 
     def f(z):
@@ -460,12 +459,7 @@ def _peak_within(call, budget):
     with xd.memory_budget(budget):
         call(f, x[:8])  # imports and caches: not the derivative's
         largest[0] = 0
-        tracemalloc.start()
-        try:
-            out = call(f, x)
-            peak = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        out, peak = traced_peak(lambda: call(f, x))
     return out, peak, 8 * largest[0]
 
 

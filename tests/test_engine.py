@@ -6,7 +6,6 @@ import concurrent.futures
 import math
 import multiprocessing
 import threading
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -16,6 +15,7 @@ from helpers import (
     dask_must_not_compute,
     picklable_sc2,
     strict_functions,
+    traced_peak,
 )
 from reference_functions import exact_gradient, make
 
@@ -101,16 +101,6 @@ def test_free_device_memory_of_host_arrays_is_unknown():
 
 
 # --- calls and memory under the budget ------------------------------------------------------
-
-
-def traced_peak(fn):
-    tracemalloc.start()
-    try:
-        result = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
 
 
 def test_grad_of_many_coordinates_is_split_under_the_budget():

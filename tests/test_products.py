@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from helpers import traced_peak
 
 import xpdiff as xd
 
@@ -309,15 +310,8 @@ def test_mixing_libraries_is_a_type_error():
 def _peak(call, budget):
     """``call()`` under ``budget`` bytes (warmed up on a small problem by the caller):
     (its result, tracemalloc's peak in bytes)."""
-    import tracemalloc
-
     with xd.memory_budget(budget):
-        tracemalloc.start()
-        try:
-            out = call()
-            return out, tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
+        return traced_peak(call)
 
 
 def _directions(x, k):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from helpers import CountingFunc, dask_must_not_compute
+from helpers import CountingFunc, dask_must_not_compute, traced_peak
 
 import xpdiff as xd
 from xpdiff._function import sparse as _sparse
@@ -56,11 +56,8 @@ def test_banded_within_the_memory_budget():
     S = band_pattern(n, 2)
     groups = _sparse.pattern_of(S, (n, n)).groups
     assert groups.max() + 1 == 5  # greedy in column order: optimal for a band
-    tracemalloc.start()
     with xd.memory_budget(8 * 2**20):
-        J = xd.jacobian(broyden_banded, x, sparsity=(S, groups))
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+        J, peak = traced_peak(lambda: xd.jacobian(broyden_banded, x, sparsity=(S, groups)))
     # xpdiff's points and values within the budget; the function's own temporaries
     # (five arrays of a call's size here) come on top
     assert peak <= 2.5 * 8 * 2**20
@@ -283,15 +280,6 @@ def test_sparse_hessian_errors_and_dense_pattern():
     np.testing.assert_allclose(H, _chain_hessian(x), atol=1e-6)
 
 
-def _traced_peak(fn):
-    tracemalloc.start()
-    try:
-        out = fn()
-        return out, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_grouping_a_dense_row_is_linear():
     """Tridiagonal plus one dense row: one group per column, in memory linear in the entries
     (before: every pair of the dense row's columns was listed, 9e6 pairs at n = 3000)."""
@@ -299,7 +287,7 @@ def test_grouping_a_dense_row_is_linear():
     pattern = sp.diags([np.ones(n - 1), np.ones(n), np.ones(n - 1)], [-1, 0, 1], format="lil")
     pattern[n // 2, :] = 1.0
     pattern = pattern.tocsr()
-    groups, peak = _traced_peak(lambda: xd.group_columns(pattern))
+    groups, peak = traced_peak(lambda: xd.group_columns(pattern))
     np.testing.assert_array_equal(np.sort(groups), np.arange(n))
     assert peak < 4 * 2**20, peak
 
@@ -307,7 +295,7 @@ def test_grouping_a_dense_row_is_linear():
 def test_grouping_an_all_true_pattern_is_linear():
     """An all-True 2000 x 60 pattern: 60 groups, memory linear in its 120,000 entries."""
     pattern = np.ones((2000, 60), dtype=bool)
-    groups, peak = _traced_peak(lambda: xd.group_columns(pattern))
+    groups, peak = traced_peak(lambda: xd.group_columns(pattern))
     np.testing.assert_array_equal(groups, np.arange(60))
     assert peak < 16 * 2**20, peak
 
