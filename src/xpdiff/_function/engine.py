@@ -321,12 +321,13 @@ def run_linear(
     size = x4.shape[3]
     m = math.prod(head)
     evaluator, family = problem.evaluator, scheme.family
+    with_error = problem.full_output or scheme.select
     key = (
         scheme,
         xp,
         problem.device,
         problem.dtype,
-        problem.full_output or scheme.select,
+        with_error,
         m,
         size,
         problem.n,
@@ -343,7 +344,9 @@ def run_linear(
         plan = _linear_plan.__wrapped__(*key)
     weights, error, levels, kept, point_dtype, layout = plan
     if weights is None:
-        weights, error, levels = _weight_arrays(scheme, xp, *key[2:5])
+        weights, error, levels = _weight_arrays(
+            scheme, xp, problem.device, problem.dtype, with_error
+        )
     if f0 is not None:
         f0 = xp.reshape(f0, (m, 1, 1, size))
     step = hg if scheme.divide_by_step else None  # (1, n, 1, size), elementwise (n, 1, 1, size)
@@ -392,8 +395,7 @@ def _linear_plan(
     and one unit (``layout.plan_layout``; else None: :func:`run` plans the
     calls). ``check``: the last call checks that func does not mix points.
     """
-    with_error = with_error and scheme.error is not None
-    outputs = (1 + with_error) * scheme.weights.shape[1]
+    outputs = (1 + (with_error and scheme.error is not None)) * scheme.weights.shape[1]
     outputs += 0 if scheme.levels is None else scheme.levels.shape[1]
     rows_bytes = outputs * m * scheme.family.groups * size * _layout.itemsize_of(xp, dtype)
     numpy = _backend.is_numpy_namespace(xp)

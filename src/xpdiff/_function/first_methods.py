@@ -87,20 +87,17 @@ def first_derivatives(
     the table's levels when asked for. Non-finite function values give NaN,
     never a finite number.
     """
-    adaptive = problem.method == "adaptive"  # not one weighted sum: a module of its own
+    # "adaptive" is not one weighted sum: a module of its own
+    method = (
+        _adaptive.first_derivatives if problem.method == "adaptive" else _linear_first_derivatives
+    )
     if problem.size <= 1:  # one base point: nothing to split, nothing to count per point
-        part = _point_chunks.one_point(problem, f0)
-        if adaptive:
-            return _adaptive.first_derivatives(part, f0, head, elementwise)
-        return _linear_first_derivatives(part, f0, head, elementwise)
+        return method(_point_chunks.one_point(problem, f0), f0, head, elementwise)
     held, kept = first_derivative_numbers(problem, head, elementwise)
     full = problem.full_output or problem.settings.show_details
 
     def compute(part: _engine.Problem, f: Any) -> dict[str, Any]:
-        if adaptive:
-            out = _adaptive.first_derivatives(part, f, head, elementwise)
-        else:
-            out = _linear_first_derivatives(part, f, head, elementwise)
+        out = method(part, f, head, elementwise)
         if not full:  # the value alone is read: the rest is not kept for every point
             out = {k: v if k in ("value", "scheme") else None for k, v in out.items()}
         return out

@@ -86,8 +86,8 @@ class Layout:
 class LazyCalls:
     """A layout's calls, each built from its bounds when asked (``len``, index, iteration).
 
-    :meth:`ranges` gives each call's ``(first, end, copy)`` without building
-    its rectangles.
+    :func:`call_ranges` gives each call's ``(first, end, copy)`` without
+    building its rectangles.
     """
 
     __slots__ = ("bounds", "n", "segments", "total")
