@@ -291,3 +291,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if module is None or REQUIRE_BACKENDS or importlib.util.find_spec(module) is not None:
             continue  # where CI requires the backends, the doctest fails without them
         item.add_marker(pytest.mark.skip(reason=f"{item.name} needs {module}"))
+
+
+@pytest.fixture(autouse=True)
+def _forget_checked_funcs() -> None:
+    """Every test starts with no func remembered as checked for mixing points
+    (``mixing.remember``): a module-level func that another test called once would
+    otherwise skip the check, and the counts of calls and points would depend on the
+    order the tests run in."""
+    from xpdiff._function import mixing
+
+    mixing._PASSED.clear()

@@ -39,7 +39,8 @@ def test_default_run_shows_both_modes(capsys: pytest.CaptureFixture[str]) -> Non
     assert "All examples equal numpy.gradient." in out
     # function mode: one batched call against 1 + 2*4*20 calls of one point
     # 1 + 2 r n points of the derivative, then the copy of x and the sentinel of the check
-    assert re.search(rf"grad, batched +2 +{161 + EXTRA} ", out), out
+    assert re.search(r"grad, batched +2 +161 ", out), out  # timed: func passed the check
+    assert f"call held {EXTRA} more, a copy of x and a sentinel" in out
     assert re.search(r"grad, point by point +161 +161 ", out), out
     assert "hessian (20 x 20), batched: 2 calls" in out
     # times after warm-up, and the warm-up said to be one
@@ -53,7 +54,7 @@ def test_function_mode_counts_and_errors(capsys: pytest.CaptureFixture[str]) -> 
     out = capsys.readouterr().out
     assert "Array mode" not in out
     # 1 + 2 * r * n points with numDeriv's r = 4
-    assert re.search(rf"grad, batched +2 +{41 + EXTRA} ", out), out
+    assert re.search(r"grad, batched +2 +41 ", out), out
     assert re.search(r"grad, point by point +41 +41 ", out), out
     errors = [float(e) for e in re.findall(r"  (\d+e[-+]\d+)\n", out)]
     assert len(errors) == 2, out
@@ -81,8 +82,11 @@ def test_each_backend_runs_both_modes(backend: str, capsys: pytest.CaptureFixtur
     assert main(["--backend", backend, "--dim", "4", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     assert out.count("equals numpy.gradient") == 9
-    # the mixing check's copy of x and sentinel join on every backend
-    assert re.search(rf"grad, batched +2 +{33 + EXTRA} ", out), out
+    # the mixing check's copy of x and sentinel join the first call on every backend, and
+    # every timed one where values are off the host (never read: never remembered)
+    host = backend in ("torch", "jax")
+    assert re.search(rf"grad, batched +2 +{33 + (0 if host else EXTRA)} ", out), out
+    assert ("call held 2 more" in out) == host, out
     assert "All checks passed on" in out
 
 

@@ -8,6 +8,8 @@ coordinate) that shifts any mean, sum, max or min over the batch.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -244,6 +246,18 @@ def test_jax_jit_gives_nan(method):
     assert np.all(np.isnan(np.asarray(mixed)))
     honest = jax.jit(lambda p: xd.grad(lambda q: q[0] * jnp.sum(q, axis=0), p, method))(x)
     np.testing.assert_allclose(np.asarray(honest), [7.0, 1.0, 1.0], rtol=1e-8)
+    # a pass on eager arrays is not used under jax.jit: traced values are always checked
+    func = CountingFunc(lambda q: jnp.sum(jnp.sin(q), axis=0))
+    shapes = []
+    for derivative in (lambda p: xd.grad(func, p, method),) * 2 + (
+        jax.jit(lambda p: xd.grad(func, p, method)),
+    ):
+        func.shapes.clear()
+        derivative(x)
+        shapes.append(func.shapes[1])  # the first call after x alone
+    checked, remembered, traced = shapes
+    assert checked != remembered  # the copy of x and the sentinel, then not
+    assert traced == checked
 
 
 # --- no false alarm --------------------------------------------------------------------
@@ -297,3 +311,162 @@ def test_no_false_alarm_with_worker_processes():
 
     g = xd.grad(picklable_sc2, [0.5, 1.0, 1.5], workers=2)
     assert np.all(np.isfinite(g))
+
+
+# --- a func that passed is remembered ------------------------------------------------------
+
+
+def _sines(x, *args):
+    return np.sum(np.sin(x), axis=0)
+
+
+def test_a_func_that_passed_is_not_checked_again():
+    func = CountingFunc(_sines_kw)
+    first = xd.grad(func, X, full_output=True)
+    assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
+    func.shapes.clear()
+    again = xd.grad(func, X, full_output=True)
+    assert func.shapes == [(3,), (3, 2 * 4 * 3)]  # no copy of x, no sentinel
+    np.testing.assert_array_equal(again.value, first.value)
+    assert (again.nfev, again.ncalls) == (first.nfev, first.ncalls)
+    # another kind of call is checked again, once: x's shape, its dtype, other args or
+    # kwargs, another method, side, max_batch, vectorized=False then True
+    data = np.ones(1)
+    for kwargs in (
+        {"x": [*X, 4.0]},
+        {"x": np.array(X, dtype=np.float32)},
+        {"x": X, "args": (data,)},
+        {"x": X, "args": (2.5,)},
+        {"x": X, "kwargs": {"unused": data}},
+        {"x": X, "method": "simple"},
+        {"x": X, "side": [1, -1, 1]},
+        {"x": X, "max_batch": 26},
+    ):
+        assert _extra_points(func, kwargs) == [2, 0], kwargs
+
+
+def _extra_points(func, kwargs, times=2):
+    """The points func got beyond the scheme's in the last call of each of ``times``
+    grads: 2 where it was checked, 0 where it was not."""
+    extra = []
+    x = kwargs["x"]
+    rest = {k: v for k, v in kwargs.items() if k != "x"}
+    for _ in range(times):
+        func.shapes.clear()
+        res = xd.grad(func, x, full_output=True, **rest)
+        extra.append(sum(math.prod(s[1:]) for s in func.shapes) - res.nfev)
+    return extra
+
+
+def test_weaker_passes_are_not_remembered():
+    """A pass on a call that held only part of the points (max_batch, workers) checked
+    less of the batch: it is not remembered, and every grad is checked. One with the
+    caller's side is remembered for that side only: the documented blind spot (a max
+    with side=-1) does not reach calls that would catch it."""
+    func = CountingFunc(_sines)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        assert _extra_points(func, {"x": X, "workers": pool.map}) == [2, 2]
+    assert _extra_points(func, {"x": X, "max_batch": 13}) == [2, 2]
+
+    def blind(x):  # mixes points, unseen with side=-1: the sentinel goes down
+        return np.sum(x, axis=0) * np.max(x)
+
+    xd.grad(blind, X, side=[-1, -1, -1])
+    for kwargs in ({}, {"method": "simple"}, {"max_batch": 4}):
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.grad(blind, X, **kwargs)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.hessian(blind, X)
+
+
+def test_equal_funcs_are_remembered_apart():
+    """By identity: an equal func object (``__eq__``) is another func."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Model:
+        scale: float
+        axis: object = dataclasses.field(default=0, compare=False)
+
+        def __call__(self, x):
+            return self.scale * np.sum(x * x, axis=self.axis) * np.ones(x.shape[1:])
+
+    xd.grad(Model(1.0), X)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(Model(1.0, axis=None), X)
+
+
+def test_an_argument_that_is_gone_is_not_mistaken_for_a_new_one():
+    """args are remembered by weak reference: a new object that takes a dead one's id
+    is a new argument, and is checked."""
+
+    def f(x, axis):
+        return np.sum(x * x, axis=int(axis[0]) if axis.size else None) * np.ones(x.shape[1:])
+
+    for _ in range(20):
+        a = np.array([0])
+        xd.grad(f, X, args=(a,))
+        del a
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(f, X, args=(np.array([], dtype=int),))
+
+
+def _sines_kw(x, *args, unused=None):
+    return _sines(x)
+
+
+def test_a_func_that_mixes_is_refused_every_time():
+    func = CountingFunc(MIXING["sum"])
+    for _ in range(3):
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.grad(func, X)
+
+
+class _NoWeakReference:
+    """A callable that cannot be referenced weakly (``__slots__`` without
+    ``__weakref__``): it cannot be remembered, so it is checked on every call."""
+
+    __slots__ = ("shapes",)
+
+    def __init__(self):
+        self.shapes = []
+
+    def __call__(self, x):
+        self.shapes.append(tuple(x.shape))
+        return _sines(x)
+
+
+def test_a_func_that_cannot_be_remembered_is_checked_every_time():
+    func = _NoWeakReference()
+    for _ in range(2):
+        func.shapes.clear()
+        xd.grad(func, X)
+        assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
+
+
+def test_values_off_the_host_are_checked_every_time():
+    """array-api-strict stands for a device: the check's flag is never read, so a func
+    never passes there and is checked on every call (NaN where it mixes)."""
+    strict = pytest.importorskip("array_api_strict")
+    func = CountingFunc(lambda x: strict.sum(strict.sin(x), axis=0))
+    x = strict.asarray(X, dtype=strict.float64)
+    for _ in range(2):
+        func.shapes.clear()
+        xd.grad(func, x)
+        assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
+
+
+def test_jvp_of_a_func_that_passed_is_one_call_of_2r_plus_1_points():
+    def vector(x):
+        return np.stack([np.sum(x * x, axis=0), x[0] * np.sin(x[1]) + x[2]])
+
+    func = CountingFunc(vector)
+    v = np.array([1.0, -1.0, 0.5])
+    first = xd.jvp(func, X, v, full_output=True)
+    assert func.shapes == [(3,), (3, 8 + 2)]  # x alone, then the points, checked
+    func.shapes.clear()
+    again = xd.jvp(func, X, v, full_output=True)
+    assert func.shapes == [(3, 1 + 8)]  # x and the 2 r points in one call
+    assert (again.nfev, again.ncalls) == (9, 1)
+    np.testing.assert_allclose(again.value, first.value, rtol=1e-13)
+    exact = np.array([2 * np.array(X), [np.sin(X[1]), X[0] * np.cos(X[1]), 1.0]]) @ v
+    np.testing.assert_allclose(again.value, exact, rtol=1e-9)

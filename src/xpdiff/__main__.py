@@ -164,14 +164,8 @@ def _probe_strict() -> Found:
 
 def find_backends() -> list[Found]:
     """Probe every array library xpdiff is tested with, in the order of :data:`BACKENDS`."""
-    return [
-        _probe_numpy(),
-        _probe_cupy(),
-        _probe_torch(),
-        _probe_jax(),
-        _probe_dask(),
-        _probe_strict(),
-    ]
+    probes = (_probe_numpy, _probe_cupy, _probe_torch, _probe_jax, _probe_dask, _probe_strict)
+    return [probe() for probe in probes]
 
 
 def best_backend(found: Sequence[Found]) -> Found:
@@ -207,9 +201,7 @@ def _line(label: str, a: np.ndarray) -> str:
     return head + np.array2string(np.asarray(a), separator=", ", prefix=head)
 
 
-def _timed(
-    call: Callable[[], Any], repeat: int, budget: float = 2.0
-) -> tuple[Any, float, float, int]:
+def _timed(call: Callable[[], Any], repeat: int, budget: float = 2.0) -> tuple:
     """(result, first call's seconds, median seconds of the calls after it, their number).
 
     ``repeat`` calls after the first, fewer where they would take more than
@@ -237,7 +229,7 @@ def array_mode(best: Found, repeat: int) -> int:
     print("Array mode: numpy.gradient's documentation examples through xpdiff.gradient")
     print(f"on {best.name}, each checked against numpy.gradient (values and dtype):")
     failures = 0
-    firsts, medians = [], []
+    firsts = []
     for title, f, varargs, kwargs in _examples():
         data = make(f)
 
@@ -248,7 +240,6 @@ def array_mode(best: Found, repeat: int) -> int:
 
         (results, host), first, median, _ = _timed(call, repeat)
         firsts.append(first)
-        medians.append(median)
         expected = np.gradient(f, *varargs, **kwargs)
         expected = expected if isinstance(expected, tuple) else (expected,)
         same = all(
@@ -256,9 +247,7 @@ def array_mode(best: Found, repeat: int) -> int:
             for h, e in zip(host, expected, strict=True)
         )
         failures += not same
-        print()
-        print(f"  {title}")
-        print(_line("f", f))
+        print(f"\n  {title}\n{_line('f', f)}")
         for i, h in enumerate(host):
             print(_line("out" if len(host) == 1 else f"out[{i}]", h))
         verdict = "equals numpy.gradient" if same else "DIFFERS from numpy.gradient"
@@ -272,10 +261,11 @@ def array_mode(best: Found, repeat: int) -> int:
         f"warm-up calls took {_ms(min(firsts))} to {_ms(max(firsts))} (imports, plan caches, "
         f"compilation)."
     )
-    if failures:
-        print(f"  {failures} example(s) differ from numpy.gradient")
-    else:
-        print("  All examples equal numpy.gradient.")
+    print(
+        f"  {failures} example(s) differ from numpy.gradient"
+        if failures
+        else "  All examples equal numpy.gradient."
+    )
     return failures
 
 
@@ -299,16 +289,11 @@ def rosenbrock_gradient(x: np.ndarray) -> np.ndarray:
 
 def rosenbrock_hessian(x: np.ndarray) -> np.ndarray:
     """The exact Hessian (tridiagonal), on the host."""
-    n = x.size
-    h = np.zeros((n, n))
-    diagonal = np.zeros(n)
+    diagonal = np.zeros_like(x)
     diagonal[:-1] = 1200.0 * x[:-1] ** 2 - 400.0 * x[1:] + 2.0
     diagonal[1:] += 200.0
-    h[np.arange(n), np.arange(n)] = diagonal
     off = -400.0 * x[:-1]
-    h[np.arange(n - 1), np.arange(1, n)] = off
-    h[np.arange(1, n), np.arange(n - 1)] = off
-    return h
+    return np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
 
 
 class Counted:
@@ -325,12 +310,45 @@ class Counted:
         self.points += int(np.prod(p.shape[1:])) if self.vectorized else 1
         return self.func(p)
 
-    def reset(self) -> None:
-        self.calls = self.points = 0
-
 
 def _relative_error(result: np.ndarray, exact: np.ndarray) -> float:
     return float(np.max(np.abs(result - exact)) / np.max(np.abs(exact)))
+
+
+def _counted_grad(best: Found, func: Counted, x: Any, repeat: int) -> tuple:
+    """xpdiff.grad of ``func`` at ``x`` timed (:func:`_timed`): the result, the first
+    call's and the median time, a timed derivative's calls and points, and the points
+    the first derivative had beyond those (the check for mixed points)."""
+    counts: list[tuple[int, int]] = []
+
+    def derivative() -> np.ndarray:
+        result = best.to_host(xpdiff.grad(func, x, vectorized=func.vectorized))
+        counts.append((func.calls, func.points))
+        return result
+
+    result, first, median, timed = _timed(derivative, repeat)
+    calls = (func.calls - counts[0][0]) // timed
+    points = (func.points - counts[0][1]) // timed
+    return result, first, median, calls, points, counts[0][1] - points
+
+
+FUNCTION_MODE = """Function mode: xpdiff.grad of a vectorized function of {dim} coordinates on
+{name}: every perturbed point in one call, against the same function called
+point by point (vectorized=False):
+
+    def rosenbrock(p):  # p: coordinates on axis 0, points on the trailing axes
+        xp = array_api_compat.array_namespace(p)
+        head, tail = p[:-1, ...], p[1:, ...]
+        return xp.sum(100 * (tail - head**2)**2 + (1 - head)**2, axis=0)
+"""
+
+#: what the points column says of the check for mixed points: remembered, or not
+CHECKED = (
+    "a batched call's two last\n  are a copy of x and a sentinel that check func does "
+    "not mix the points of a batch\n  (off the host: on every call).",
+    "the first batched one's\n  call held {} more, a copy of x and a sentinel that check "
+    "func does not mix\n  the points of a batch (a func that passed is not checked again).",
+)
 
 
 def function_mode(best: Found, dim: int, repeat: int) -> int:
@@ -339,26 +357,14 @@ def function_mode(best: Found, dim: int, repeat: int) -> int:
     assert make is not None
     x_host = np.linspace(-1.2, 1.0, dim)
     x = make(x_host)
-    print(f"Function mode: xpdiff.grad of a vectorized function of {dim} coordinates on")
-    print(f"{best.name}: every perturbed point in one call, against the same function called")
-    print("point by point (vectorized=False):")
-    print()
-    print("    def rosenbrock(p):  # p: coordinates on axis 0, points on the trailing axes")
-    print("        xp = array_api_compat.array_namespace(p)")
-    print("        head, tail = p[:-1, ...], p[1:, ...]")
-    print("        return xp.sum(100 * (tail - head**2)**2 + (1 - head)**2, axis=0)")
-    print()
+    print(FUNCTION_MODE.format(dim=dim, name=best.name))
     exact = rosenbrock_gradient(x_host)
     failures = 0
-    rows, results = [], []
+    rows, results, checked = [], [], 0
     for label, vectorized in (("batched", True), ("point by point", False)):
         func = Counted(rosenbrock, vectorized=vectorized)
-
-        def derivative(func: Counted = func, vectorized: bool = vectorized) -> np.ndarray:
-            return best.to_host(xpdiff.grad(func, x, vectorized=vectorized))
-
-        result, first, median, timed = _timed(derivative, repeat)
-        calls, points = func.calls // (timed + 1), func.points // (timed + 1)
+        result, first, median, calls, points, extra = _counted_grad(best, func, x, repeat)
+        checked = max(checked, extra)
         error = _relative_error(result, exact)
         failures += not error < 1e-8
         rows.append((label, calls, points, median, first, error))
@@ -389,8 +395,8 @@ def function_mode(best: Found, dim: int, repeat: int) -> int:
     print(
         f"  Times: median of up to {repeat} derivatives (2 s) after a warm-up one, result on "
         f"the host;\n  error: the largest difference from the exact derivative, relative to "
-        f"its largest entry;\n  points: what func received, a batched call's two last being "
-        f"a copy of x and a sentinel\n  that check func does not mix the points of a batch."
+        f"its largest entry;\n  calls, points: what func received in a timed derivative; "
+        + CHECKED[checked > 0].format(checked)
     )
     return failures
 

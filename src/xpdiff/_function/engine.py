@@ -31,7 +31,6 @@ from .schemes import Family, LinearScheme
 __all__ = [
     "CombineUnit",
     "Problem",
-    "checks_mixing",
     "combine_linear",
     "machine_eps",
     "parse_sides",
@@ -48,8 +47,10 @@ CombineUnit = Callable[[int, tuple[int, int], tuple[int, int], Any], Any]
 def value_at_x(problem: Problem) -> tuple[Any, tuple]:
     """func at x, on a copy of x that xpdiff owns; returns (f0, head).
 
-    The evaluator keeps f0 (``value_at_x``): every later :func:`run` checks
-    with it that a vectorized func does not mix the points of a batch.
+    Where the check is due (``mixing.must_check``), the evaluator keeps f0
+    (``value_at_x``): the next :func:`run` checks with it that a vectorized
+    func does not mix the points of a batch, and until one passes, every
+    later one.
     """
     xp = problem.xp
     evaluator = problem.evaluator
@@ -57,24 +58,14 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
     f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
-    evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
+    if _mixing.must_check(problem):
+        evaluator.value_at_x, evaluator.x_of_value, evaluator.checked = f0, problem.x, problem
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
         if kind == "c" or (kind is None and xp.isdtype(f0.dtype, "complex floating")):
             _check_real_valued(xp, f0)
     return f0, head
-
-
-def checks_mixing(problem: Problem) -> bool:
-    """Whether :func:`run` checks that func does not mix the points of a batch.
-
-    So it does for a vectorized func (with or without workers): the check
-    compares func's value at a copy of x in the batch with its value at x
-    alone, so such a derivative calls func at x on its own first
-    (:func:`value_at_x`).
-    """
-    return _mixing.may_mix(problem.evaluator)
 
 
 def _check_real_valued(xp: Any, f0: Any) -> None:
@@ -112,13 +103,15 @@ def run(
     ``xg``; ``kept_bytes`` is what the caller holds meanwhile (the result),
     which the budget counts.
 
-    Every evaluation checks that a vectorized func does not mix the points
-    of a batch: the last call ends with an unperturbed copy of x's first
-    point and a sentinel (``layout.plan_layout`` places them), and the
-    copy's value must be func's value at x (``value_at_x``), whatever the
-    base points are. Where values are in host memory a func that mixes
-    points is a ValueError; elsewhere its results are NaN, computed on the
-    device (``mixing.check_not_mixing``).
+    Every evaluation where the check is due (``value_at_x`` kept f0: until a
+    pass is remembered, ``mixing.passed_before``) checks that a vectorized
+    func does not mix the points of a batch: the last call ends with an
+    unperturbed copy of x's first point and a sentinel
+    (``layout.plan_layout`` places them), and the copy's value must be
+    func's value at x (``value_at_x``), whatever the base points are. Where
+    values are in host memory a func that mixes points is a ValueError;
+    elsewhere its results are NaN, computed on the device
+    (``mixing.check_not_mixing``).
     """
     xp = problem.xp
     size = x4.shape[3]
@@ -167,7 +160,7 @@ def _plan(
         itemsize,
         problem.max_batch,
         evaluator.min_calls,
-        evaluator.value_at_x is not None and _mixing.may_mix(evaluator),
+        evaluator.value_at_x is not None,
     )
     evaluator.wave_points = layout.in_flight
     return layout
@@ -202,7 +195,7 @@ def _one_call_values(
         values = evaluator.one_batch(xp, chunk, head, problem.device)
     if not copy:
         return values, None
-    return _checked(problem, values, math.prod(head), count)
+    return _checked(problem, values, math.prod(head), count, True)
 
 
 def _empty(xp: Any, problem: Problem, shape: tuple, dtype: Any = None) -> Any:
@@ -226,14 +219,25 @@ def _chunks(
         yield points, p1 - p0 + _mixing.EXTRA * copy
 
 
-def _checked(problem: Problem, values: Any, m: int, count: int) -> tuple[Any, Any]:
+def _checked(problem: Problem, values: Any, m: int, count: int, whole: bool) -> tuple[Any, Any]:
     """A call's ``count`` values of the scheme, without the copy of x and the sentinel,
-    and the flag of ``mixing.check_not_mixing`` (None where func does not mix points)."""
+    and the flag of ``mixing.check_not_mixing`` (None where func does not mix points).
+
+    A pass in host memory on a call that held all the run's points (``whole``)
+    is remembered (``mixing.remember``), and the derivative's later runs skip
+    the check; after a pass on part of the points they check again.
+    """
     if values.ndim != 2:
         values = problem.xp.reshape(values, (m, count + _mixing.EXTRA))
     evaluator = problem.evaluator
     evaluator.nfev -= _mixing.EXTRA  # nfev counts the derivative's points
-    return _mixing.check_not_mixing(problem.xp, problem, values, count, evaluator.value_at_x)
+    kept, mixed = _mixing.check_not_mixing(
+        problem.xp, problem, values, count, evaluator.value_at_x
+    )
+    if mixed is None and whole:  # passed, in host memory: remembered, not checked again
+        _mixing.remember(evaluator.checked, m)
+        evaluator.value_at_x = evaluator.x_of_value = evaluator.checked = None
+    return kept, mixed
 
 
 def _evaluate(
@@ -271,7 +275,7 @@ def _evaluate(
         calls = _layout.call_ranges(layout.calls)
         for (p0, p1, copy), values in zip(calls, values_iter, strict=True):
             if copy:
-                values, mixed = _checked(problem, values, m, p1 - p0)
+                values, mixed = _checked(problem, values, m, p1 - p0, len(layout.calls) == 1)
             if p0 == p1:
                 continue  # the copy of x and the sentinel alone
             unit = units[next_unit]
@@ -334,7 +338,7 @@ def run_linear(
         problem.budget,
         problem.max_batch,
         evaluator.min_calls,
-        evaluator.value_at_x is not None and _mixing.may_mix(evaluator),
+        evaluator.value_at_x is not None,
     )
     try:
         # a sparse pattern's scheme is made per call: cached, it would never be found
@@ -452,8 +456,12 @@ def combine_linear(
     with np.errstate(all="ignore"):  # NaN and inf are answers here, not NumPy warnings
         if scheme.part == "imag":
             finite = xp.isfinite(values)
-            if f0 is not None:  # func not finite at x: its complex values can still be
+            # func not finite at x: its complex values can still be (one NumPy value at x:
+            # read as a Python float, which is sooner)
+            if f0 is not None and not (type(f0) is np.ndarray and f0.size == 1):
                 finite = finite & xp.isfinite(f0)
+            elif f0 is not None and not abs(f0.item(0)) < math.inf:  # real or complex
+                finite = xp.zeros_like(finite)
             values = xp.where(finite, xp.imag(values), math.nan)
         else:
             values = values - f0

@@ -30,6 +30,7 @@ import numpy as np
 from .. import _backend
 from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
+from . import mixing as _mixing
 from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
@@ -179,19 +180,27 @@ def _host_weights(scheme: _schemes.LinearScheme, single: bool) -> tuple:
 
 
 def _one_call(problem: _engine.Problem, columns: int) -> bool:
-    """x and every point of the product together (``vectorized=False``: point by point).
+    """x and every point of the product together, in one call.
 
-    Otherwise (a vectorized func, whose points the engine checks against
-    func at x alone; ``max_batch`` below the points, a batch beyond the
-    memory budget's share, workers to share the calls among) the engine lays
-    the calls out, with the call at x on its own.
+    So it is for ``vectorized=False`` (point by point), and for a vectorized
+    func that passed the check that it does not mix points on this kind of
+    call before (``mixing.passed_before``), whose number of outputs is then
+    known: where the points and func's values fit the memory budget, with
+    ``max_batch`` at or above the points and no workers. Otherwise the
+    engine lays the calls out, with the call at x on its own (and, where the
+    check is due, the check of ``engine.run``).
     """
     itemsize = 16 if problem.method == "complex" else 8
+    outputs = 0  # vectorized=False: func's values are func's (one point at a time)
+    if _mixing.may_mix(problem.evaluator):
+        known = _mixing.passed_before(problem)
+        if known is None:
+            return False  # x alone, then the check
+        outputs = known
     return (
-        not _engine.checks_mixing(problem)  # a vectorized func: x alone, then the check
-        and (problem.max_batch is None or columns <= problem.max_batch)
+        (problem.max_batch is None or columns <= problem.max_batch)
         and problem.evaluator.min_calls == 1
-        and 4 * columns * problem.n * itemsize <= problem.budget
+        and 4 * columns * (problem.n + outputs) * itemsize <= problem.budget
     )
 
 
