@@ -507,7 +507,9 @@ def test_selection_blocks_of_many_outputs_under_a_tiny_budget(monkeypatch):
     select = selection._select
 
     def spy(xp, values, *args):
-        rows.append(values.shape[0])
+        # one base point: the block's rows are on axis 0, or on the last axis where the
+        # selection puts the outputs last (selection._rows_long)
+        rows.append(values.shape[0] * values.shape[3])
         return select(xp, values, *args)
 
     monkeypatch.setattr(selection, "_select", spy)
@@ -594,3 +596,40 @@ def test_units_cut_by_the_one_slicing_helper(monkeypatch, name):
     scale = np.max(np.abs(whole.value))
     np.testing.assert_allclose(split.value, whole.value, rtol=0, atol=1e-12 * scale)
     np.testing.assert_allclose(split.error, whole.error, rtol=0.1)
+
+
+def test_outputs_last_selects_as_outputs_first(monkeypatch):
+    """Many outputs at one base point (an elementwise function's coordinates) go through
+    the selection with the outputs on the last axis (selection._rows_long): one matrix
+    product for the weighted sums. The same choices, and values to rounding, as with
+    the outputs first."""
+    from xpdiff._function.adaptive import selection
+
+    x = np.linspace(-3.0, 3.0, 2001)
+
+    def f(z):
+        return np.sin(z) * np.exp(-z * z / 4) + np.log1p(z * z)
+
+    taken = []
+    rows_long = selection._rows_long
+
+    def spy(values, shared):
+        taken.append(rows_long(values, shared))
+        return taken[-1]
+
+    monkeypatch.setattr(selection, "_rows_long", spy)
+    last = xd.derivative(f, x, full_output=True)
+    assert taken
+    assert all(taken)
+    monkeypatch.setattr(selection, "_rows_long", lambda values, shared: False)
+    first = xd.derivative(f, x, full_output=True)
+    np.testing.assert_array_equal(last.order, first.order)
+    np.testing.assert_array_equal(last.step, first.step)
+    np.testing.assert_allclose(last.value, first.value, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(last.error, first.error, rtol=1e-2, atol=1e-15)
+    exact = (
+        np.cos(x) * np.exp(-x * x / 4)
+        - x / 2 * np.sin(x) * np.exp(-x * x / 4)
+        + 2 * x / (1 + x * x)
+    )
+    np.testing.assert_allclose(last.value, exact, rtol=1e-8, atol=1e-10)

@@ -88,7 +88,7 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     The largest coordinate moves by numDeriv's step for the largest
     coordinate of x (:func:`along`).
     """
-    size = _largest(xp, x, None)
+    size = xp.max(xp.abs(x))  # x's own size: a temporary as small as the steps
     h = size * settings.d
     return along(xp, xp.where(size < settings.zero_tol, h + settings.eps, h), v)
 
@@ -100,11 +100,11 @@ def along(xp: Any, h: Any, v: Any) -> Any:
     return h / xp.where(norm > 0, norm, 1.0)
 
 
-def _largest(xp: Any, a: Any, axis: int | None) -> Any:
-    """``max(|a|)`` over ``axis`` (kept, ``(1, k)``, for an axis), without a temporary of
-    ``a``'s size: the larger of the largest and minus the smallest (the same numbers)."""
-    keep = axis is not None
-    return xp.maximum(xp.max(a, axis=axis, keepdims=keep), -xp.min(a, axis=axis, keepdims=keep))
+def _largest(xp: Any, a: Any, axis: int) -> Any:
+    """``max(|a|)`` over ``axis``, kept (``(1, k)``), without a temporary of ``a``'s size
+    (the directions): the larger of the largest and minus the smallest (the same
+    numbers)."""
+    return xp.maximum(xp.max(a, axis=axis, keepdims=True), -xp.min(a, axis=axis, keepdims=True))
 
 
 def run_around(

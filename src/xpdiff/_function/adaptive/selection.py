@@ -240,6 +240,10 @@ def select_within(
     per_row = g * candidates * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
 
     def select(v: Any, f: Any, d: Any, *arrays: Any) -> Any:
+        if _rows_long(v, arrays):
+            v, f, d = (xp.permute_dims(a, ROWS_LAST) for a in (v, f, d))
+            chosen = _select(xp, v, f, arrays, d, eps)[:keep]
+            return tuple(xp.permute_dims(a, ROWS_FIRST) for a in chosen)
         return _select(xp, v, f, arrays, d, eps)[:keep]
 
     arrays = _per_output(xp, ladder_arrays)
@@ -255,11 +259,34 @@ def scales_within(
     per_row = g * weights.shape[-2] * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
 
     def scales(v: Any, f: Any, t: Any, w: Any, u: Any) -> Any:
+        if _rows_long(v, (w, u)):
+            v, f = (xp.permute_dims(a, ROWS_LAST) for a in (v, f))
+            lam = _scales(xp, v, f, w, u, xp.permute_dims(t, ROWS_FIRST), eps)
+            return (xp.permute_dims(lam, ROWS_FIRST),)
         return (_scales(xp, v, f, w, u, t, eps),)
 
     w, u = _per_output(xp, (weights, used))
     (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, 3, values, f0, T, w, u)
     return lam
+
+
+#: ``(m, g, L, 1)`` -> ``(1, g, L, m)``: the outputs' axis where the base points' was
+ROWS_LAST = (3, 1, 2, 0)
+#: ``(1, g, m)`` -> ``(m, g, 1)``, and ``(m, g, 1)`` -> ``(1, g, m)``
+ROWS_FIRST = (2, 1, 0)
+
+
+def _rows_long(values: Any, shared: Any) -> bool:
+    """Whether the selection runs faster with the outputs' axis last: many outputs, one
+    base point (an elementwise function's coordinates), the ladder shared by all.
+
+    The weighted sums are then one matrix product ``(C, L) @ (L, m)`` instead
+    of m products of ``(C, L) @ (L, 1)`` (NumPy: 12 ms against 2 ms at m =
+    1e5, C = 25, L = 12), and every elementwise step runs along a long
+    axis: ``derivative(np.exp, x)`` at 1e5 points took about half the time.
+    The same sums, which round alike up to the order of their terms.
+    """
+    return values.shape[0] > 1 and values.shape[3] == 1 and all(a.shape[0] == 1 for a in shared)
 
 
 def _per_output(xp: Any, arrays: Any) -> Any:
