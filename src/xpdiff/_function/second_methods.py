@@ -130,12 +130,16 @@ def _complex_hessian(problem: _engine.Problem, f0: Any, head: tuple) -> dict[str
     # (1, i, 1, (j, level and sign, b)) -> (i, j, level and sign, b)
     gradients = xp.reshape(gradients, (n, n, 2 * r, size))
     weights = _backend.host_to_device(richardson.weights, xp, device, problem.dtype)
+    # func not finite at x: its complex values around x can still be (log at 0), and the
+    # Hessian there is NaN, as Richardson's
+    at_x = xp.isfinite(xp.reshape(f0, (1, 1, size)))
     with np.errstate(all="ignore"):  # NaN where f is: an answer, not a NumPy warning
         H = (weights @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size))
-        out = {"H": xp.where(xp.isfinite(H), H, math.nan), "steps": hg}
+        out = {"H": xp.where(xp.isfinite(H) & at_x, H, math.nan), "steps": hg}
         if problem.full_output:
             error = _backend.host_to_device(richardson.error, xp, device, problem.dtype)
-            out["error"] = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
+            error = xp.abs((error @ gradients)[:, :, 0, :] / xp.reshape(hg, (1, n, size)))
+            out["error"] = xp.where(at_x, error, math.nan)
     return out
 
 
