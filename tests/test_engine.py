@@ -392,6 +392,43 @@ def test_point_builders_agree_to_the_bit():
                 assert np.array_equal(np.signbit(built[0].real), np.signbit(built[1].real))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_point_builders_of_one_coordinate_agree_to_the_bit(dtype):
+    """An elementwise function's rectangles (one coordinate: derivative's pilot, a diagonal
+    family, and its ladder, all sets), which NumPy's builder writes in place as ``x + m h``:
+    the generic builder's bits, whole or in parts."""
+    from xpdiff._function.adaptive.ladders import pilot_scheme
+    from xpdiff._function.derivative_schemes import ladder_scheme
+
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(11)
+    size = 5
+    x = rng.normal(size=(1, size)).astype(dtype)
+    x[0, 1] = -0.0
+    h = (2.0 ** rng.integers(-12, -2, size=(1, size))).astype(dtype)
+    families = [
+        pilot_scheme(1, (math.nan,), False, 8.0)[0],
+        ladder_scheme(3, 4, 2.0, 3).family,
+        _schemes.richardson_scheme(1, (math.nan,), 3, 2.0, False, False).family,
+    ]
+    for family in families:
+        total = family.groups * family.sets
+        for t0, t1 in [(0, total), (1, total - 1), (2, 3)]:
+            for b0, b1 in [(0, size), (1, 3)]:
+                rect = _points.Rectangle(family, t0, t1, b0, b1)
+                built = []
+                for lib in (np, xps):
+                    xp = _backend.array_namespace(lib.asarray(x))[0]
+                    x4 = xp.reshape(lib.asarray(x), (1, 1, 1, size))
+                    hg = xp.reshape(lib.asarray(h), (1, 1, 1, size))
+                    points_dtype = _points.points_dtype(xp, family, x4.dtype)
+                    built.append(
+                        np.asarray(_points.build(xp, [rect], (x4, x4, hg), points_dtype, False))
+                    )
+                np.testing.assert_array_equal(built[0], built[1], strict=True)
+                assert np.array_equal(np.signbit(built[0]), np.signbit(built[1]))
+
+
 # --- laziness and tracing ------------------------------------------------------------------------
 
 

@@ -300,6 +300,25 @@ def _grouped_into(
         block[index, rect.columns[q]] = moved[0]
 
 
+def _diagonal_into(
+    block: np.ndarray, rect: Rectangle, base: tuple, dtype: Any, whole: bool
+) -> None:
+    """NumPy: a diagonal rectangle, the generic builder's moved values by the same operations.
+
+    One coordinate (an elementwise function's), moved in every set: ``x + m h``
+    written in place, without the copy of the base points and its overwrite.
+    """
+    x4, xg, hg = base
+    m = rect.numpy_multiplier(dtype)
+    if x4.shape[0] == 1 and rect.family.relative and _writes_into(block, m, hg):
+        steps, x = (a if whole else a[..., rect.b0 : rect.b1] for a in (hg, xg))
+        np.add(x, np.multiply(m, steps, out=block), out=block)
+        return
+    block[...] = x4 if whole else x4[..., rect.b0 : rect.b1]
+    moved = _moved_diagonal(rect, xg, hg, m, whole)
+    block[rect.rows[0], rect.columns[0]] = moved[0]
+
+
 def _build_numpy(
     rects: list[Rectangle], base: tuple, dtype: Any, pad: bool, copy: Any, x0: Any
 ) -> np.ndarray:
@@ -315,11 +334,9 @@ def _build_numpy(
         whole = (b0, b1) == (0, x4.shape[3])
         block = out[:, start : start + rect.points]
         start += rect.points
-        if rect.kind == "diagonal":  # the generic builder's moved values, the same operations
+        if rect.kind == "diagonal":
             block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
-            block[...] = x4 if whole else x4[..., b0:b1]
-            moved = _moved_diagonal(rect, xg, hg, rect.numpy_multiplier(dtype), whole)
-            block[rect.rows[0], rect.columns[0]] = moved[0]
+            _diagonal_into(block, rect, (x4, xg, hg), dtype, whole)
         elif rect.kind == "grouped":
             block = block.reshape(n, rect.g1 - rect.g0, rect.family.sets, b1 - b0)
             block[...] = x4 if whole else x4[..., b0:b1]
@@ -335,7 +352,9 @@ def _build_numpy(
                 _masked_into(block, rect, base, steps, dtype)
                 continue
             m = rect.all_multipliers().astype(dtype, copy=False)
-            if steps is not None:
+            if steps is not None and _writes_into(block, m, steps):
+                m = np.multiply(m, steps, out=block)  # x + m h in place: no temporary
+            elif steps is not None:
                 m = m * steps
             np.add(base, m, out=block)
         else:
@@ -357,6 +376,11 @@ def _build_numpy(
     if copy is not None or pad:
         _extra_columns(out, total, x4, rects, copy, x0, pad)
     return out
+
+
+def _writes_into(block: np.ndarray, m: np.ndarray, steps: Any) -> bool:
+    """Whether ``m * steps`` can be written into ``block``: the same dtype, the same bits."""
+    return m.dtype == block.dtype and steps.dtype == block.dtype
 
 
 def _extra_columns(
