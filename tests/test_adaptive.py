@@ -633,3 +633,14 @@ def test_outputs_last_selects_as_outputs_first(monkeypatch):
         + 2 * x / (1 + x * x)
     )
     np.testing.assert_allclose(last.value, exact, rtol=1e-8, atol=1e-10)
+
+
+def test_pilot_in_blocks_of_base_points_on_array_api_strict():
+    """A pilot whose work exceeds a quarter of the budget goes in blocks of base points
+    (selection._in_row_chunks): its rows were cut as ``a[r0:r1]``, an index that
+    array-api-strict refuses on a 4-d array (derivative, n = 3, full_output, 4 MiB)."""
+    xps = pytest.importorskip("array_api_strict")
+    x0 = np.linspace(0.5, 3.0, 2000)
+    with xd.memory_budget(4 * 2**20):
+        res = xd.derivative(xps.sin, xps.asarray(x0), n=3, full_output=True)
+    np.testing.assert_allclose(np.asarray(res.value), -np.cos(x0), rtol=1e-6, atol=1e-8)

@@ -182,7 +182,7 @@ def _in_row_chunks(
     parts = []
     for r0 in range(0, rows, step):
         r1 = min(rows, r0 + step)
-        block_arrays = [a[r0:r1] if a.shape[0] == rows else a for a in arrays]
+        block_arrays = [a[r0:r1, ...] if a.shape[0] == rows else a for a in arrays]
         columns = []
         for c0 in range(0, size, width):
             c1 = min(size, c0 + width)
