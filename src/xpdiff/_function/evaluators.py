@@ -283,8 +283,9 @@ class Evaluator:
         except Exception as exc:
             self._explain(xp, exc, points, batch=True)
             raise
-        plain = type(points) is type(value) is np.ndarray and value.dtype.kind in "fiu"
-        if self.complex_batch or not plain:  # else real values of NumPy points: as they are
+        # NumPy values of NumPy points, real (complex for the complex step): as they are
+        kinds = "c" if self.complex_batch else "fiu"
+        if not (type(points) is type(value) is np.ndarray and value.dtype.kind in kinds):
             value = self._values(xp, value, device, batch=True)
         return unpad(value, head, points, count)
 
