@@ -470,3 +470,25 @@ def test_jvp_of_a_func_that_passed_is_one_call_of_2r_plus_1_points():
     np.testing.assert_allclose(again.value, first.value, rtol=1e-13)
     exact = np.array([2 * np.array(X), [np.sin(X[1]), X[0] * np.cos(X[1]), 1.0]]) @ v
     np.testing.assert_allclose(again.value, exact, rtol=1e-9)
+
+
+def test_no_reference_cycle_keeps_a_derivatives_problem():
+    """The evaluator keeps the kind of call it checks for, not the problem (which holds
+    the evaluator): off the host the check never clears it, and a cycle would keep
+    xpdiff's copy of x (device memory on a GPU) until the garbage collector runs."""
+    import gc
+
+    from xpdiff._function.problem import Problem
+
+    strict = pytest.importorskip("array_api_strict")
+    x = strict.asarray(np.linspace(0.5, 1.5, 1000), dtype=strict.float64)
+    gc.collect()
+    gc.disable()
+    try:
+        xd.grad(lambda p: strict.sum(strict.sin(p), axis=0), x)
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.grad(MIXING["sum"], np.array(X))
+        alive = [o for o in gc.get_objects() if type(o) is Problem]
+    finally:
+        gc.enable()
+    assert alive == []

@@ -59,7 +59,8 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
         return _empty(xp, problem, problem.batch_shape), ()
     f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
     if _mixing.must_check(problem):
-        evaluator.value_at_x, evaluator.x_of_value, evaluator.checked = f0, problem.x, problem
+        evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
+        evaluator.checked = _mixing.kind_to_remember(problem)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
@@ -235,7 +236,7 @@ def _checked(problem: Problem, values: Any, m: int, count: int, whole: bool) -> 
         problem.xp, problem, values, count, evaluator.value_at_x
     )
     if mixed is None and whole:  # passed, in host memory: remembered, not checked again
-        _mixing.remember(evaluator.checked, m)
+        _mixing.remember(evaluator.call.func, evaluator.checked, m)
         evaluator.value_at_x = evaluator.x_of_value = evaluator.checked = None
     return kept, mixed
 

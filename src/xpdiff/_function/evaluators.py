@@ -198,7 +198,7 @@ class Evaluator:
         #: func at x and that x (``engine.value_at_x``): the check that func does not mix points
         self.value_at_x: Any = None
         self.x_of_value: Any = None
-        self.checked: Any = None  # the problem whose kind of call the check is for
+        self.checked: Any = None  # the kind of call the check is for (mixing.remember)
 
     def __enter__(self) -> Any:
         return self

@@ -35,6 +35,7 @@ __all__ = [
     "EXTRA",
     "SENTINEL",
     "check_not_mixing",
+    "kind_to_remember",
     "may_mix",
     "must_check",
     "passed_before",
@@ -188,11 +189,17 @@ def must_check(problem: Problem) -> bool:
     return may_mix(problem.evaluator) and passed_before(problem) is None
 
 
-def remember(problem: Problem, outputs: int) -> None:
+def kind_to_remember(problem: Problem) -> tuple[tuple, tuple] | None:
+    """The kind of call a pass of this derivative is remembered with (:func:`remember`),
+    taken where the check starts: the evaluator keeps it, not the problem (which holds
+    the evaluator: a cycle that would keep x until the garbage collector runs)."""
+    return _kind_of_call(problem)
+
+
+def remember(func: Any, kind: tuple[tuple, tuple] | None, outputs: int) -> None:
     """Note that func passed the check, with values in host memory, on a call that held
-    all of a derivative's points, giving ``outputs`` outputs per point."""
-    func = problem.evaluator.call.func
-    kind = _kind_of_call(problem)
+    all of a derivative's points, giving ``outputs`` outputs per point; ``kind`` from
+    :func:`kind_to_remember` (None: not to be remembered)."""
     if kind is None:
         return
     key = id(func)
