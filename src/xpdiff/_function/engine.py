@@ -60,7 +60,9 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
     f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
     if _mixing.must_check(problem):
         evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
-        evaluator.checked = _mixing.kind_to_remember(problem)
+        # the kind of call, not the problem: the problem holds the evaluator, a cycle that
+        # would keep x (device memory on a GPU) until the garbage collector runs
+        evaluator.checked = _mixing.kind_of_call(problem)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply

@@ -35,7 +35,7 @@ __all__ = [
     "EXTRA",
     "SENTINEL",
     "check_not_mixing",
-    "kind_to_remember",
+    "kind_of_call",
     "may_mix",
     "must_check",
     "passed_before",
@@ -110,9 +110,10 @@ _KINDS = 32
 _BY_VALUE = (type(None), bool, int, float, complex, str, bytes)
 
 
-def _kind_of_call(problem: Problem) -> tuple[tuple, tuple] | None:
+def kind_of_call(problem: Problem) -> tuple[tuple, tuple] | None:
     """What a pass is remembered with, and weak references to the arguments it holds
-    by identity; None where it cannot be remembered.
+    by identity; None where it cannot be remembered. The evaluator keeps it where
+    the check starts (``engine.value_at_x``), for :func:`remember`.
 
     The kind: the evaluator (its type, ``vectorized``, the complex batch), x's
     library, dtype and shape, the method, the sentinel's direction (the
@@ -161,7 +162,7 @@ def passed_before(problem: Problem) -> int | None:
 
     A vectorized func (:func:`may_mix`) is checked unless the same func
     object (by identity) passed the check (:func:`remember`) on the same
-    kind of call (:func:`_kind_of_call`), with x in host memory (elsewhere
+    kind of call (:func:`kind_of_call`), with x in host memory (elsewhere
     the check's flag is never read, so nothing is remembered, and a
     traced or device call is always checked). A func that mixes points
     only on some calls, depending on state that changes between them (its
@@ -174,7 +175,7 @@ def passed_before(problem: Problem) -> int | None:
     entry = _PASSED.get(id(func))
     if entry is None or entry[0]() is not func or not values_in_host_memory(problem.x):
         return None
-    kind = _kind_of_call(problem)
+    kind = kind_of_call(problem)
     if kind is None:
         return None
     found = entry[1].get(kind[0])
@@ -189,17 +190,10 @@ def must_check(problem: Problem) -> bool:
     return may_mix(problem.evaluator) and passed_before(problem) is None
 
 
-def kind_to_remember(problem: Problem) -> tuple[tuple, tuple] | None:
-    """The kind of call a pass of this derivative is remembered with (:func:`remember`),
-    taken where the check starts: the evaluator keeps it, not the problem (which holds
-    the evaluator: a cycle that would keep x until the garbage collector runs)."""
-    return _kind_of_call(problem)
-
-
 def remember(func: Any, kind: tuple[tuple, tuple] | None, outputs: int) -> None:
     """Note that func passed the check, with values in host memory, on a call that held
     all of a derivative's points, giving ``outputs`` outputs per point; ``kind`` from
-    :func:`kind_to_remember` (None: not to be remembered)."""
+    :func:`kind_of_call` (None: not to be remembered)."""
     if kind is None:
         return
     key = id(func)

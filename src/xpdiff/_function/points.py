@@ -196,10 +196,8 @@ def build(
 
 def sentinel(x0: np.ndarray, d: np.ndarray) -> np.ndarray:
     """NumPy: the sentinel point ``x0 + d * (|x0| + 1)`` (see :func:`build`), in x0's dtype."""
-    column = np.abs(x0)  # in place from here: no temporaries (writing a complex batch's
-    column += 1  # column in place would take NumPy's slower casting loops)
-    column *= d.astype(x0.dtype, copy=False)
-    column += x0
+    column = np.empty_like(x0)  # not a complex batch's column: NumPy's casting loops
+    _sentinel_into(column, x0, d)  # into it would be slower
     return column
 
 

@@ -96,15 +96,15 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
 def along(xp: Any, h: Any, v: Any) -> Any:
     """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
     than h; a zero direction gets step h (its points are all x)."""
-    norm = _largest(xp, v, 0)
+    norm = _largest(xp, v)
     return h / xp.where(norm > 0, norm, 1.0)
 
 
-def _largest(xp: Any, a: Any, axis: int) -> Any:
-    """``max(|a|)`` over ``axis``, kept (``(1, k)``), without a temporary of ``a``'s size
+def _largest(xp: Any, a: Any) -> Any:
+    """``max(|a|)`` over axis 0, kept (``(1, k)``), without a temporary of ``a``'s size
     (the directions): the larger of the largest and minus the smallest (the same
     numbers)."""
-    return xp.maximum(xp.max(a, axis=axis, keepdims=True), -xp.min(a, axis=axis, keepdims=True))
+    return xp.maximum(xp.max(a, axis=0, keepdims=True), -xp.min(a, axis=0, keepdims=True))
 
 
 def run_around(
