@@ -635,6 +635,44 @@ def test_outputs_last_selects_as_outputs_first(monkeypatch):
     np.testing.assert_allclose(last.value, exact, rtol=1e-8, atol=1e-10)
 
 
+def test_host_column_blocks_change_no_bit(monkeypatch):
+    """On NumPy the outputs-last selection and pilot go in blocks of columns that stay in
+    a core's cache (selection.HOST_BLOCK_BYTES), from a C-order copy of the strided
+    values: every operation is elementwise along the columns or reduces across the
+    others, so blocks of any width give the same bits as one block."""
+    from xpdiff._function.adaptive import selection
+
+    x = np.linspace(-3.0, 3.0, 3001)
+    x[7] = np.nan
+
+    def f(z):
+        with np.errstate(invalid="ignore"):
+            return np.sin(z) * np.exp(-z * z / 4) + np.log1p(z * z) + np.sqrt(z + 2.0)
+
+    widths = []
+    blocks = selection._in_column_blocks
+
+    def spy(xp, fn, candidates, *arrays):
+        widths.append(max(1, selection.HOST_BLOCK_BYTES // (8 * candidates)))
+        return blocks(xp, fn, candidates, *arrays)
+
+    monkeypatch.setattr(selection, "_in_column_blocks", spy)
+    monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 2**40)
+    whole = xd.derivative(f, x, full_output=True)
+    assert len(widths) >= 2  # the pilot and the ladder
+    assert min(widths) > x.size  # each in one block
+    monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 8 * 9 * 97)
+    widths.clear()
+    parts = xd.derivative(f, x, full_output=True)
+    assert len(widths) >= 2
+    assert max(widths) < x.size  # many blocks, the last one short
+    for name in ("value", "error", "order", "step"):
+        np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
+    assert np.isnan(parts.value[7])
+    assert np.isnan(parts.value[x < -2.0]).all()  # sqrt of a negative number
+    assert np.isfinite(parts.value[x > -1.9]).all()
+
+
 def test_pilot_in_blocks_of_base_points_on_array_api_strict():
     """A pilot whose work exceeds a quarter of the budget goes in blocks of base points
     (selection._in_row_chunks): its rows were cut as ``a[r0:r1]``, an index that

@@ -191,6 +191,11 @@ def copy(xp: Any, x: Any) -> Any:
     return xp.asarray(x, copy=True)
 
 
+def c_order(x: Any) -> Any:
+    """A NumPy array in C order (itself when it already is one)."""
+    return np.ascontiguousarray(x)
+
+
 def match_layout(result: Any, like: Any) -> Any:
     """Give ``result`` the memory layout of ``like`` where a library has one to keep.
 
