@@ -429,6 +429,44 @@ def test_point_builders_of_one_coordinate_agree_to_the_bit(dtype):
                 assert np.array_equal(np.signbit(built[0]), np.signbit(built[1]))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_elementwise_rectangles_at_one_base_point_agree_to_the_bit(dtype):
+    """An elementwise function's rectangles over many coordinates at one base point
+    (``xd.grad`` of an elementwise func: pilot and Richardson, "all" sets, fewer sets than
+    coordinates), which NumPy's builder writes one set at a time: the generic builder's
+    bits, every set or some, signed zeros kept."""
+    from xpdiff._function.adaptive.ladders import pilot_scheme
+
+    xps = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(12)
+    n = 40
+    x = rng.normal(size=(n, 1)).astype(dtype)
+    x[3, 0] = -0.0
+    h = (2.0 ** rng.integers(-12, -2, size=(n, 1))).astype(dtype)
+    families = [
+        pilot_scheme(n, (math.nan,) * n, True, 8.0)[0],
+        _schemes.richardson_scheme(n, (math.nan,) * n, 4, 2.0, True, False).family,
+        _schemes.richardson_scheme(n, (1.0,) * n, 3, 2.0, True, True).family,
+    ]
+    for family in families:
+        total = family.groups * family.sets
+        assert total < n
+        for t0, t1 in [(0, total), (1, total - 1)]:
+            rect = _points.Rectangle(family, t0, t1, 0, 1)
+            assert rect.kind == "all"
+            built = []
+            for lib in (np, xps):
+                xp = _backend.array_namespace(lib.asarray(x))[0]
+                x4 = xp.reshape(lib.asarray(x), (n, 1, 1, 1))
+                xg = xp.reshape(lib.asarray(x), (1, n, 1, 1))
+                hg = xp.reshape(lib.asarray(h), (n, 1, 1, 1))
+                points_dtype = _points.points_dtype(xp, family, x4.dtype)
+                points = _points.build(xp, [rect], (x4, xg, hg), points_dtype, True)
+                built.append(np.asarray(points))
+            np.testing.assert_array_equal(built[0], built[1], strict=True)
+            assert np.array_equal(np.signbit(built[0]), np.signbit(built[1]))
+
+
 # --- laziness and tracing ------------------------------------------------------------------------
 
 

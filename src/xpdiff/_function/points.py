@@ -350,6 +350,9 @@ def _build_numpy(
                 _masked_into(block, rect, base, steps, dtype)
                 continue
             m = rect.all_multipliers().astype(dtype, copy=False)
+            if b1 - b0 == 1 and rect.sets < n:
+                _all_by_sets(block, base, m, steps)
+                continue
             if steps is not None and _writes_into(block, m, steps):
                 m = np.multiply(m, steps, out=block)  # x + m h in place: no temporary
             elif steps is not None:
@@ -374,6 +377,21 @@ def _build_numpy(
     if copy is not None or pad:
         _extra_columns(out, total, x4, rects, copy, x0, pad)
     return out
+
+
+def _all_by_sets(block: np.ndarray, base: Any, m: np.ndarray, steps: Any) -> None:
+    """An "all" rectangle at one base point (an elementwise function's coordinates, ``(n,
+    T, 1)``), one set at a time: the same ``x + m h``, but each operation runs along the n
+    coordinates, not along the few sets (NumPy's inner loops of length T, with the
+    multipliers' transposed view, took 5 of derivative(np.sin, x)'s 45 ms at 1e5 points)."""
+    x = base[:, 0, 0]
+    h = None if steps is None else steps[:, 0, 0]
+    for k in range(block.shape[1]):
+        column = block[:, k, 0]
+        if h is not None and _writes_into(block, m, steps):
+            np.add(x, np.multiply(m[:, k, 0], h, out=column), out=column)
+        else:
+            np.add(x, m[:, k, 0] if h is None else m[:, k, 0] * h, out=column)
 
 
 def _writes_into(block: np.ndarray, m: np.ndarray, steps: Any) -> bool:
