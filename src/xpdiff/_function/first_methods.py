@@ -45,13 +45,8 @@ _R = TypeVar("_R", bound=_results.DerivativeResult)
 def _richardson(problem: _engine.Problem, elementwise: bool, table: bool) -> _schemes.LinearScheme:
     s = problem.settings
     return _schemes.richardson_scheme(
-        problem.n, _compact_sides(problem), s.r, s.v, elementwise, table, s.ladders
+        problem.n, problem.compact_sides, s.r, s.v, elementwise, table, s.ladders
     )
-
-
-def _compact_sides(problem: _engine.Problem) -> tuple[float, ...]:
-    """The sides, or one NaN for all when none is one-sided: a key whose cost is not n's."""
-    return problem.sides if problem.one_sided else (math.nan,)
 
 
 def _simple(problem: _engine.Problem, elementwise: bool, table: bool) -> _schemes.LinearScheme:
@@ -136,7 +131,7 @@ def _linear_first_derivatives(
         x = x4 if elementwise else xg  # the layout the points and the division need
         if scheme.steps == "simple":
             axis = 0 if elementwise else 1
-            sides = _compact_sides(problem)
+            sides = problem.compact_sides
             hg = _steps.simple_steps(xp, x, settings, sides, axis, problem.device)
         else:
             hg = _steps.numderiv_steps(xp, x, settings)

@@ -48,6 +48,13 @@ class Problem:
         """x's (real floating) dtype: the work's."""
         return self.x.dtype
 
+    @property
+    def compact_sides(self) -> tuple[float, ...]:
+        """The sides, or one NaN for all when none is one-sided: a key of cached schemes
+        whose cost is not n's (hashing n NaNs took 55 ms of grad's first adaptive call of
+        an elementwise func at 1e6 points)."""
+        return self.sides if self.one_sided else (math.nan,)
+
     def with_budget(self, budget: int) -> Problem:
         """The same problem under another memory budget (nothing is checked again).
 

@@ -190,10 +190,10 @@ def adaptive_first_derivatives(problem: Any, f0: Any, head: tuple, elementwise: 
     x4, xg = problem.base_points()
     x = x4 if elementwise else xg
     family, pilot_weights, pilot_used = pilot_scheme(
-        n, problem.sides, elementwise, pilot_ratio(eps)
+        n, problem.compact_sides, elementwise, pilot_ratio(eps)
     )
     lam, T = pilot_lengths(problem, f0, head, family, pilot_weights, pilot_used, x, elementwise)
-    ladder = first_ladder(n, problem.sides, settings.r, settings.v, elementwise)
+    ladder = first_ladder(n, problem.compact_sides, settings.r, settings.v, elementwise)
     kind = "one-sided" if problem.one_sided else "central"
     top = float(np.max(ladder.order))
     H = _ladder_steps(xp, lam, T, x, _step_constant(kind, eps, top), settings.r, settings.v, eps)
@@ -242,8 +242,7 @@ def adaptive_hessian_values(
     eps = _engine.machine_eps(xp, problem.dtype)
     check_spread(settings, eps)
     x4, xg = problem.base_points()
-    sides = (math.nan,) * n
-    family, pilot_weights, pilot_used = pilot_scheme(n, sides, False, pilot_ratio(eps))
+    family, pilot_weights, pilot_used = pilot_scheme(n, (math.nan,), False, pilot_ratio(eps))
     lam, T = pilot_lengths(problem, f0, head, family, pilot_weights, pilot_used, xg, False)
     diagonal, mixed = second_ladders(n, settings.r, settings.v, first, second)
     top = float(np.max(diagonal.order))
@@ -337,7 +336,7 @@ def adaptive_sparse_first_derivatives(problem: Any, f0: Any, head: tuple, patter
     per_column = _sparse_pilot_lengths(problem, f0r, head, pattern, T, scale, eps)
 
     # the ladder
-    ladder = first_ladder(n, problem.sides, settings.r, settings.v, True)
+    ladder = first_ladder(n, problem.compact_sides, settings.r, settings.v, True)
     arrays = ladder.arrays()
     if ladder.weights.ndim == 4:
         arrays = _per_group(pattern, arrays)
@@ -370,7 +369,7 @@ def _sparse_pilot_lengths(
     xp, device = problem.xp, problem.device
     n, m = problem.n, math.prod(head)
     x4, xg = problem.base_points()
-    family, weights, used = pilot_scheme(n, problem.sides, True, pilot_ratio(eps))
+    family, weights, used = pilot_scheme(n, problem.compact_sides, True, pilot_ratio(eps))
     if weights.ndim == 4:
         weights, used = _per_group(pattern, (weights, used))
     family = _schemes.masked_family(family, pattern.masks)
