@@ -665,11 +665,13 @@ def test_schemes_are_keyed_by_one_side_when_none_is_one_sided(monkeypatch):
     assert all(len(sides) == 1000 and sides[1] == 1.0 for _, _, sides in keys)
 
 
-def test_host_column_blocks_change_no_bit(monkeypatch):
-    """On NumPy the outputs-last selection and pilot go in blocks of columns that stay in
-    a core's cache (selection.HOST_BLOCK_BYTES), from a C-order copy of the strided
-    values: every operation is elementwise along the columns or reduces across the
-    others, so blocks of any width give the same bits as one block."""
+@pytest.mark.parametrize("n", [1, 3])
+def test_host_column_blocks_change_no_bit(monkeypatch, n):
+    """On NumPy the selection and the pilot go in blocks of columns (base points, or many
+    outputs laid out last) that stay in cache (selection.HOST_BLOCK_BYTES), from a
+    C-order copy of the strided values: every operation is elementwise along the columns
+    or reduces across the others, so blocks of any width give the same bits as one block.
+    n = 1: grad's elementwise selection and pilot; n = 3: derivative's pilot."""
     from xpdiff._function.adaptive import selection
 
     x = np.linspace(-3.0, 3.0, 3001)
@@ -682,25 +684,53 @@ def test_host_column_blocks_change_no_bit(monkeypatch):
     widths = []
     blocks = selection._in_column_blocks
 
-    def spy(xp, fn, candidates, *arrays):
-        widths.append(max(1, selection.HOST_BLOCK_BYTES // (8 * candidates)))
-        return blocks(xp, fn, candidates, *arrays)
+    def spy(xp, fn, per_column, *arrays):
+        widths.append(max(1, selection.HOST_BLOCK_BYTES // (8 * per_column)))
+        return blocks(xp, fn, per_column, *arrays)
 
     monkeypatch.setattr(selection, "_in_column_blocks", spy)
     monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 2**40)
-    whole = xd.derivative(f, x, full_output=True)
-    assert len(widths) >= 2  # the pilot and the ladder
+    whole = xd.derivative(f, x, n=n, full_output=True)
+    assert len(widths) >= (2 if n == 1 else 1)  # the pilot, and the ladder for n = 1
     assert min(widths) > x.size  # each in one block
     monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 8 * 9 * 97)
     widths.clear()
-    parts = xd.derivative(f, x, full_output=True)
-    assert len(widths) >= 2
+    parts = xd.derivative(f, x, n=n, full_output=True)
+    assert widths
     assert max(widths) < x.size  # many blocks, the last one short
     for name in ("value", "error", "order", "step"):
         np.testing.assert_array_equal(getattr(parts, name), getattr(whole, name))
     assert np.isnan(parts.value[7])
     assert np.isnan(parts.value[x < -2.0]).all()  # sqrt of a negative number
     assert np.isfinite(parts.value[x > -1.9]).all()
+
+
+def test_host_column_blocks_of_base_points_change_no_bit(monkeypatch):
+    """grad at many base points (x of shape (n, B)): the selection's blocks of base points
+    give the same bits as one block."""
+    from xpdiff._function.adaptive import selection
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.5, 1.5, size=(3, 500))
+
+    def f(z):
+        return np.sin(z[0]) * np.exp(z[1]) + z[2] ** 3 * z[0]
+
+    monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 2**40)
+    whole = xd.grad(f, x, method="adaptive", full_output=True)
+    monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 8 * 27 * 13)
+    parts = xd.grad(f, x, method="adaptive", full_output=True)
+    for name in ("error", "order", "step"):
+        np.testing.assert_array_equal(getattr(parts[1], name), getattr(whole[1], name))
+    np.testing.assert_array_equal(parts[0], whole[0])
+    exact = np.stack(
+        [
+            np.cos(x[0]) * np.exp(x[1]) + x[2] ** 3,
+            np.sin(x[0]) * np.exp(x[1]),
+            3 * x[2] ** 2 * x[0],
+        ]
+    )
+    np.testing.assert_allclose(parts[0], exact, rtol=1e-10)
 
 
 def test_pilot_in_blocks_of_base_points_on_array_api_strict():

@@ -203,9 +203,10 @@ def _in_row_chunks(
 HOST_BLOCK_BYTES = 2**19
 
 
-def _in_column_blocks(xp: Any, fn: Any, candidates: int, *arrays: Any) -> Any:
-    """``fn(*arrays)`` over blocks of the last axis (the outputs, laid out last), on the
-    host in blocks of :data:`HOST_BLOCK_BYTES` per candidate row, elsewhere whole.
+def _in_column_blocks(xp: Any, fn: Any, per_column: int, *arrays: Any) -> Any:
+    """``fn(*arrays)`` over blocks of the last axis (base points, or the outputs laid out
+    last), on the host in blocks whose temporaries of ``per_column`` numbers per column
+    take :data:`HOST_BLOCK_BYTES` each; elsewhere whole.
 
     On NumPy the arrays are first copied in C order (the outputs-last view of
     values laid out outputs first is strided, which every operation pays
@@ -213,7 +214,7 @@ def _in_column_blocks(xp: Any, fn: Any, candidates: int, *arrays: Any) -> Any:
     across the others: the same results, in parts.
     """
     size = arrays[0].shape[-1]
-    width = max(1, HOST_BLOCK_BYTES // (8 * max(1, candidates)))
+    width = max(1, HOST_BLOCK_BYTES // (8 * max(1, per_column)))
     if size <= width or not _backend.is_numpy_namespace(xp):
         return fn(*arrays)
     arrays = tuple(_backend.c_order(a) for a in arrays)
@@ -269,13 +270,14 @@ def select_within(
     per_row = g * candidates * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
 
     def select(v: Any, f: Any, d: Any, *arrays: Any) -> Any:
-        if _rows_long(v, arrays):
+        long = _rows_long(v, arrays)
+        if long:
             v, f, d = (xp.permute_dims(a, ROWS_LAST) for a in (v, f, d))
-            chosen = _in_column_blocks(
-                xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps)[:keep], candidates, v, f, d
-            )
-            return tuple(xp.permute_dims(a, ROWS_FIRST) for a in chosen)
-        return _select(xp, v, f, arrays, d, eps)[:keep]
+        per_column = v.shape[0] * v.shape[1] * candidates
+        chosen = _in_column_blocks(
+            xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps)[:keep], per_column, v, f, d
+        )
+        return tuple(xp.permute_dims(a, ROWS_FIRST) for a in chosen) if long else chosen
 
     arrays = _per_output(xp, ladder_arrays)
     return _in_row_chunks(xp, select, budget, m, per_row, 3, values, f0, divisor, *arrays)
@@ -290,18 +292,18 @@ def scales_within(
     per_row = g * weights.shape[-2] * b * SELECTION_TEMPORARIES * itemsize(xp, values.dtype)
 
     def scales(v: Any, f: Any, t: Any, w: Any, u: Any) -> Any:
-        if _rows_long(v, (w, u)):
-            v, f = (xp.permute_dims(a, ROWS_LAST) for a in (v, f))
-            (lam,) = _in_column_blocks(
-                xp,
-                lambda v, f, t: (_scales(xp, v, f, w, u, t, eps),),
-                w.shape[-2],
-                v,
-                f,
+        long = _rows_long(v, (w, u))
+        if long:
+            v, f, t = (
+                xp.permute_dims(v, ROWS_LAST),
+                xp.permute_dims(f, ROWS_LAST),
                 xp.permute_dims(t, ROWS_FIRST),
             )
-            return (xp.permute_dims(lam, ROWS_FIRST),)
-        return (_scales(xp, v, f, w, u, t, eps),)
+        per_column = v.shape[0] * v.shape[1] * w.shape[-2]
+        (lam,) = _in_column_blocks(
+            xp, lambda v, f, t: (_scales(xp, v, f, w, u, t, eps),), per_column, v, f, t
+        )
+        return (xp.permute_dims(lam, ROWS_FIRST),) if long else (lam,)
 
     w, u = _per_output(xp, (weights, used))
     (lam,) = _in_row_chunks(xp, scales, budget, m, per_row, 3, values, f0, T, w, u)
