@@ -182,7 +182,7 @@ def _layout_of(
     # unit spans both, and a unit's values (joined from the calls) with one temporary of
     # their size: a quarter of what the result leaves for each
     in_flight = max(1, available // 4 // (n * point_bytes + m * value_bytes))
-    unit_points = max(1, available // 4 // (m * value_bytes))
+    unit_points = max(1, available // 4 // max(1, m * value_bytes))  # m = 0: no outputs
 
     segments, units, start = [], [], 0
     for index, family in enumerate(families):

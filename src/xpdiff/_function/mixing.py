@@ -262,6 +262,8 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
     comparison.
     """
     kept = values[:, :count]
+    if values.shape[0] == 0:  # a func without outputs mixes nothing
+        return kept, None
     if type(values) is np.ndarray and type(f0) is np.ndarray:
         m = values.shape[0]
         if m == 1:

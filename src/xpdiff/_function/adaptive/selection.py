@@ -93,7 +93,11 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
 
 
 def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
-    """The shortest lambda along ``axis``: finite ones first; else NaN if any, else inf."""
+    """The shortest lambda along ``axis``: finite ones first; else NaN if any, else inf
+    (and inf along an empty axis: a func without outputs)."""
+    if lam.shape[axis] == 0:
+        shape = tuple(size for k, size in enumerate(lam.shape) if k != axis % lam.ndim)
+        return xp.full(shape, math.inf, dtype=lam.dtype, device=_backend.device_of(lam))
     finite = xp.isfinite(lam)
     shortest = xp.min(xp.where(finite, lam, math.inf), axis=axis)
     unknown = xp.any(xp.isnan(lam), axis=axis)
