@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -465,3 +466,29 @@ def test_repeated_hvp_finds_its_plans_again():
     assert after.currsize == before.currsize
     assert after.hits >= before.hits + 5
     np.testing.assert_allclose(first, -np.sin(x), rtol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["Richardson", "simple", "complex"])
+def test_a_non_finite_direction_gives_nan_without_warnings(method):
+    """v with inf or NaN: that direction's products are NaN (never a finite number), the
+    other directions' as without it, and no NumPy warning (the points x + t v were
+    built outside NumPy's errstate: "invalid value encountered in multiply")."""
+
+    def f(z):
+        return np.stack([z[0] * z[1], np.sin(z[0])])
+
+    x = np.array([1.0, 2.0])
+    exact = np.array([[2.0, 1.0], [np.cos(1.0), 0.0]])  # J(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for bad in (np.inf, -np.inf, np.nan):
+            single = xd.jvp(f, x, np.array([bad, 1.0]), method=method)
+            assert np.isnan(single).all()
+            both = xd.jvp(f, x, np.array([[bad, 1.0], [1.0, 2.0]]), method=method)
+            assert np.isnan(both[:, 0]).all()
+            tol = 1e-3 if method == "simple" else 1e-9
+            np.testing.assert_allclose(both[:, 1], exact @ np.array([1.0, 2.0]), rtol=tol)
+            if method == "Richardson":
+                hv = xd.hvp(lambda z: np.sum(z**3, axis=0), x, np.array([[bad, 1.0], [1.0, 1.0]]))
+                assert np.isnan(hv[:, 0]).all()
+                np.testing.assert_allclose(hv[:, 1], 6 * x, rtol=1e-7)

@@ -176,7 +176,8 @@ def hvp(
     held, kept = (3 * 2 * s.r + 8) * n * itemsize, 2 * n * itemsize
 
     def part(b0: int, b1: int, rest: int) -> tuple[Any, Any]:
-        tv = directions[:, b0:b1] * t[:, b0:b1]
+        with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
+            tv = directions[:, b0:b1] * t[:, b0:b1]
         sub = problem.with_budget(max(rest - (b1 - b0) * 8 * n * itemsize, floor))
         differences = _central_pairs(sub, f0, head, tv, h)  # (n, k', 2r)
         with np.errstate(all="ignore"):

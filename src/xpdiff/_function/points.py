@@ -155,7 +155,8 @@ def build(
     ``evaluators.unpad``).
     """
     if _backend.is_numpy_namespace(xp):
-        return _build_numpy(rects, base, dtype, pad, copy, x0)
+        with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
+            return _build_numpy(rects, base, dtype, pad, copy, x0)
     x4, xg, hg = base
     device = _backend.device_of(x4)
     n = x4.shape[0]

@@ -231,9 +231,10 @@ def _jvp_one_call(
     # (n, sets, k) with k innermost; for one direction (n, sets): a library's inner loop
     # then runs over the sets, not over an axis of length 1 (the same numbers)
     inner = (sets, k) if k > 1 else (sets,)
-    moved = xp.reshape(x, (n, *(1,) * len(inner))) + xp.reshape(
-        moves, (1, sets, *(1,) * (len(inner) - 1))
-    ) * xp.reshape(steps_v, (n, 1, k) if k > 1 else (n, 1))
+    with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
+        moved = xp.reshape(x, (n, *(1,) * len(inner))) + xp.reshape(
+            moves, (1, sets, *(1,) * (len(inner) - 1))
+        ) * xp.reshape(steps_v, (n, 1, k) if k > 1 else (n, 1))
     points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
     values = problem.evaluator.at(xp, points, device)
     head = tuple(values.shape[:-1])
@@ -268,7 +269,8 @@ def _jvp_engine(
     def part(b0: int, b1: int, rest: int) -> Any:
         w = b1 - b0
         tw = t[:, b0:b1]
-        steps = xp.reshape(directions[:, b0:b1] * tw, (n, 1, 1, w))
+        with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
+            steps = xp.reshape(directions[:, b0:b1] * tw, (n, 1, 1, w))
         base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
         sub = problem.with_budget(max(rest - w * held, floor))
         if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
@@ -446,7 +448,8 @@ def jvp(
     else:
         t = direction_step(xp, problem.x, directions, s)
     if _one_call(problem, 1 + scheme.family.sets * k):
-        steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
+        with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
+            steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
         rows, head = _jvp_one_call(problem, scheme, steps_v, k)
         with np.errstate(all="ignore"):
             rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
