@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -29,6 +30,28 @@ def work_dtype(xp: Any, data_dtype: Any, region: Any) -> Any:
             promoted.append(weight_dtype)
             dtype = xp.result_type(dtype, weight_dtype)
     return dtype
+
+
+def half_rounded_once(xp: Any, x: Any) -> Any:
+    """float64 ``x`` in float16, rounded once to nearest even, as NumPy converts.
+
+    PyTorch and JAX convert float64 to float16 through float32 and round twice:
+    where the float32 value falls on a midpoint of two float16 numbers that x
+    is not on, the tie goes to the even one, one unit in the last place from
+    NumPy's. Rounding to float32 "to odd" first (an inexact float32 value with
+    an even significand is replaced by its neighbour toward x, which is odd)
+    keeps the information of the second rounding, which is then right. A
+    significand is odd where the number does not fit in 23 bits (Veltkamp's
+    split in float64: ``c - (c - x)`` with ``c = (2**30 + 1) x``).
+    """
+    f32 = xp.float32
+    x32 = xp.astype(x, f32)
+    back = xp.astype(x32, x.dtype)
+    toward = xp.astype(xp.where(x > back, math.inf, -math.inf), f32)
+    c = back * (2.0**30 + 1.0)
+    odd = (c - (c - back)) != back
+    inexact = (back != x) & xp.isfinite(back)
+    return xp.astype(xp.where(inexact & ~odd, xp.nextafter(x32, toward), x32), xp.float16)
 
 
 def take_rows(x: Any, axis: int, start: int, stop: int) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import _backend
-from .common import along, is_weak, take_rows, work_dtype
+from .common import along, half_rounded_once, is_weak, take_rows, work_dtype
 
 __all__ = ["apply"]
 
@@ -77,8 +77,13 @@ def _half_weak(xp: Any, weight: Any, work: Any, like: Any) -> Any:
 
 
 def _as(xp: Any, x: Any, dtype: Any) -> Any:
-    """``x`` in ``dtype``: itself where it has it already (no call into the library)."""
-    return x if x.dtype == dtype else xp.astype(x, dtype, copy=False)
+    """``x`` in ``dtype``: itself where it has it already (no call into the library);
+    float64 to float16 rounded once, as NumPy does (:func:`half_rounded_once`)."""
+    if x.dtype == dtype:
+        return x
+    if dtype == getattr(xp, "float16", None) and x.dtype == xp.float64:
+        return half_rounded_once(xp, x)
+    return xp.astype(x, dtype, copy=False)
 
 
 def apply(xp: Any, f: Any, plan: Any, out_dtype: Any, like: Any = None) -> Any:
