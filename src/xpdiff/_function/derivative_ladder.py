@@ -131,8 +131,8 @@ def _choose_block(
     """:func:`choose` on one block of elements: ``(value, error[, order, step])``.
 
     The candidates come column by column of Richardson's table: entry (j, k)
-    is ``T[j-1, k] + d / (v**(2j) - 1)`` with ``d = T[j-1, k] - T[j-1, k-1]``,
-    its error ``|d| / (v**(2j) - 1)`` plus its rounding estimate. A candidate
+    is ``T[j-1, k] + u`` with ``u = (T[j-1, k] - T[j-1, k-1]) / (v**(2j) - 1)``,
+    its error ``|u|`` plus its rounding estimate. A candidate
     that uses a value that is not finite, in its estimate or its error, has a
     NaN or infinite error and is never kept (a comparison with NaN is false).
     """
@@ -156,20 +156,18 @@ def _choose_block(
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
-    size = [xp.abs(d) for d in change]
     for k in range(1, len(column)):
-        keep(column[k], size[k - 1] + noise * amplification[count])
+        keep(column[k], xp.abs(change[k - 1]) + noise * amplification[count])
     for j in range(1, min(ADAPTIVE_COLUMNS, len(column) - 1) + 1):
         share = 1.0 / (v ** (2 * j) - 1.0)
         entries = []
         for k in range(j, len(column)):
-            d, a = change[k - 1], size[k - 1]
-            entry = column[k] + d * share
-            keep(entry, a * share + noise * amplification[count])
+            step_up = change[k - 1] * share  # the entry's difference from T[j-1, k]
+            entry = column[k] + step_up
+            keep(entry, xp.abs(step_up) + noise * amplification[count])
             entries.append(entry)
         if j < ADAPTIVE_COLUMNS:  # the next column's differences
             change = [None] * j + [entries[i] - entries[i - 1] for i in range(1, len(entries))]
-            size = [None if d is None else xp.abs(d) for d in change]
             column = [None] * j + entries
     return (value, best, kind, step) if full else (value, best)
 

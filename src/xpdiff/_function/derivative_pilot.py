@@ -48,8 +48,8 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
     """lambda from the derivative rows (per ``T**k``) on the values minus f(x).
 
     A derivative within ``RESOLVED`` times its rounding noise (``eps`` times
-    ``scale`` times its weights' amplification), or whose values are not all
-    finite (NaN: a comparison with it is false), is left out as inf.
+    ``scale`` times its weights' amplification), or that is not finite, is
+    left out as inf.
     """
     d = []
     for row, power in zip(rows, powers, strict=True):
@@ -57,7 +57,8 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
         for value, w in zip(clean[1:], row[1:], strict=True):
             total = total + value * float(w)
         noise = scale * (RESOLVED * eps * float(sum(abs(w) for w in row)))
-        d.append(xp.where(xp.abs(total) > noise, total / power, math.inf))
+        resolved = (xp.abs(total) > noise) & xp.isfinite(total)
+        d.append(xp.where(resolved, total / power, math.inf))
     d1, d2, d3 = d
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
@@ -81,19 +82,18 @@ def pilot_lengths(
     curvature up to T); NaN where values are not finite and none does.
     """
     points = [values[:, :, j : j + 1, :] for j in range(4)]
-    finite = [xp.isfinite(v) for v in points]
-    clean = [xp.where(ok, v - f, 0.0) for ok, v in zip(finite, points, strict=True)]
-    size = [xp.where(ok, xp.abs(v), 0.0) for ok, v in zip(finite, points, strict=True)]
+    # every row of an estimate weighs all its points: a value that is not finite makes
+    # its sums, or its scale and so its noise, not finite, and every derivative of the
+    # estimate is left out (inf), as selection's mask does
+    clean = [v - f for v in points]
+    size = [xp.abs(v) for v in points]
     scale3 = xp.maximum(xp.maximum(xp.abs(f), size[0]), xp.maximum(size[1], size[2]))
     scale4 = xp.maximum(scale3, size[3])
-    # a value that is not finite leaves every derivative of its estimate out (NaN)
-    all3 = finite[0] & finite[1] & finite[2]
-    all4 = all3 & finite[3]
-    clean3 = [xp.where(all3, c, math.nan) for c in clean[:3]]
-    clean4 = [*clean3, xp.where(all4, clean[3], math.nan)]
+    all3 = xp.isfinite(points[0]) & xp.isfinite(points[1]) & xp.isfinite(points[2])
+    all4 = all3 & xp.isfinite(points[3])
     powers = (T, T * T, T * T * T)
-    lam3 = _lambda(xp, clean3, one_sided, scale3, powers, eps)
-    lam4 = _lambda(xp, clean4, weights, scale4, powers, eps)
+    lam3 = _lambda(xp, clean[:3], one_sided, scale3, powers, eps)
+    lam4 = _lambda(xp, clean, weights, scale4, powers, eps)
     lam3 = xp.where(xp.isnan(lam3) & all3, math.inf, lam3)
     lam4 = xp.where(xp.isnan(lam4) & all4, math.inf, lam4)
     near = (clean[0] + clean[1]) * ratio**2
