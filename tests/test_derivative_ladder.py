@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import array_api_strict as xps
 import numpy as np
 import pytest
 from array_api_compat import numpy as xpn
@@ -106,8 +107,9 @@ def test_pilot_lengths_are_selections_scales():
 
 
 def test_choice_in_blocks_keeps_the_bits():
-    """On NumPy the choice goes in blocks of elements: the same operations on each, so
-    the same bits as in one block, values that are not finite included."""
+    """On NumPy the choice goes in blocks of elements and keeps each candidate in place
+    (numpy.copyto, numpy.fmin): the same bits as in one block and as the generic path
+    (xp.where, here array-api-strict's), values that are not finite included."""
     scheme = ladder_scheme(3, 8, 2.0, 3)
     x = np.linspace(0.1, 3.0, 1000)
     H = np.full(x.size, 0.25)
@@ -119,8 +121,11 @@ def test_choice_in_blocks_keeps_the_bits():
     with np.errstate(all="ignore"):
         whole = choose(xpn, values, f, scheme, 2.0, EPS, True, width=10**6)
         blocks = choose(xpn, values, f, scheme, 2.0, EPS, True, width=97)
-    for a, b in zip(whole, blocks, strict=True):
+    with np.errstate(all="ignore"):
+        strict = choose(xps, xps.asarray(values), xps.asarray(f), scheme, 2.0, EPS, True)
+    for a, b, c in zip(whole, blocks, strict, strict=True):
         np.testing.assert_array_equal(a, b, strict=True)
+        np.testing.assert_array_equal(a, np.asarray(c), strict=True)
     assert np.all(np.isnan(whole[0][..., 17]))  # every candidate met the inf
     # near x = 0.3 the longer levels leave sqrt's domain, the shorter ones are kept
     assert np.sum(np.isfinite(whole[0])) > 900

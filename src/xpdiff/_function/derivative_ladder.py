@@ -140,19 +140,28 @@ def _choose_block(
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
     amplification = scheme.noise[:, 0].tolist()
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
+    host = _backend.is_numpy_namespace(xp)
     best = xp.full_like(f, math.inf)
     value = xp.full_like(f, math.nan)
-    kind = step = value
+    kind: Any = xp.full_like(f, math.nan) if full else None
+    step: Any = xp.full_like(f, math.nan) if full else None
     count = 0
 
     def keep(estimate: Any, error: Any) -> None:
         nonlocal best, value, kind, step, count
         better = error < best
-        best = xp.where(better, error, best)
-        value = xp.where(better, estimate, value)
-        if full:
-            kind = xp.where(better, orders[count], kind)
-            step = xp.where(better, steps[count], step)
+        if host:  # in place, into this block's own arrays: xp.where's values, 2-3 times faster
+            np.copyto(value, estimate, where=better)
+            np.fmin(best, error, out=best)  # errors >= 0: where(better, error, best)
+            if full:
+                np.copyto(kind, orders[count], where=better)
+                np.copyto(step, steps[count], where=better)
+        else:
+            best = xp.where(better, error, best)
+            value = xp.where(better, estimate, value)
+            if full:
+                kind = xp.where(better, orders[count], kind)
+                step = xp.where(better, steps[count], step)
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
