@@ -6,10 +6,11 @@ grad's elementwise case (``first.first_derivatives``), to the bit. Higher
 orders use the central stencils of ``derivative_schemes`` (Fornberg's
 weights, Richardson's extrapolation folded into one host-side LinearScheme)
 that the engine evaluates in one batched call (``engine.run_linear``). Method
-"adaptive" measures with grad's pilot how fast func varies at each element,
-then evaluates a wider ladder of steps in one call and keeps, per element, the
-entry of its Richardson table with the smallest estimated error (truncation
-plus rounding), built with array operations over all elements.
+"adaptive" (``derivative_ladder``) measures with a pilot how fast func varies
+at each element (``derivative_pilot``), then evaluates a wider ladder of
+steps in one call and keeps, per element, the entry of its Richardson table
+with the smallest estimated error (truncation plus rounding), built with
+array operations over all elements.
 """
 
 from __future__ import annotations
@@ -278,22 +279,26 @@ def derivative(
     "adaptive", n = 1, is :func:`grad`'s "adaptive" (three calls: x, a pilot
     of 3 points per element that measures how fast func varies, a ladder of
     8); its median relative error on smooth functions is about 1e-14. For
-    n >= 2 it runs the same pilot (3 points per element, a call of its
-    own), then evaluates, in one call, a ladder of ``r`` levels of the
-    central stencil of the n-th derivative (offsets ``-p .. p``, ``p =
-    ceil(n/2)``, Fornberg's weights) with steps ``H / v**k``: ``H = d
-    max(|x|, 1)`` capped by the pilot's lambda (the length over which func
-    changes; where func is not finite near x, ``|x| / 2p``), a power of two:
-    ``2 p r`` points per element (16 for n = 2, 32 for n = 3, 4). Every extrapolation of up to
-    three Richardson columns of the ladder is a candidate, whose error is
-    estimated as its difference from the one it improves on plus its
-    rounding error; each element keeps the candidate with the smallest
-    estimate among those whose points are all finite (so a domain edge, as
-    of log near 0, costs accuracy, not a NaN; on an exact tie, the first in
-    the order of increasing column, then decreasing step). The table is
-    built with array operations over all elements at once (the levels, then
-    each Richardson column from the one before); no loop over elements, no
-    transfer to the host: it runs lazily on Dask and under ``jax.jit``.
+    n >= 2 it runs a pilot of its own (4 points per element, ``x +- T/256``
+    and ``x +- T``, a call of their own), then evaluates, in one call, a
+    ladder of ``r`` levels of the central stencil of the n-th derivative
+    (offsets ``-p .. p``, ``p = ceil(n/2)``, Fornberg's weights) with steps
+    ``H / v**k``: ``H = d max(|x|, 1)`` capped by the pilot's lambda (the
+    length over which func changes; where func is not finite near x, ``|x| /
+    2p``), a power of two. Each distinct point is evaluated once: with ``v``
+    = 2 a level's ``+-2h`` are the ``+-h`` of the level above, so the ladder
+    has 16 points per element for n = 2, 18 for n = 3, 4, 34 for n = 5, 6.
+    Every extrapolation of up to three Richardson columns of the ladder is a
+    candidate, whose error is estimated as its difference from the one it
+    improves on plus its rounding error; each element keeps the candidate
+    with the smallest estimate among those whose points, and those of the
+    candidate it improves on, are all finite (so a domain edge, as of log
+    near 0, costs accuracy, not a NaN; on an exact tie, the first in the
+    order of increasing column, then decreasing step). The table is built
+    with array operations over all elements at once (the levels, then each
+    Richardson column from the one before; on NumPy in blocks that stay in
+    cache); no loop over elements, no transfer to the host: it runs lazily
+    on Dask and under ``jax.jit``.
 
     For n = 1 both methods are :func:`grad`'s elementwise case on x
     flattened, with its calls and results to the bit (and its one-call path
