@@ -119,13 +119,15 @@ def test_choice_in_blocks_keeps_the_bits():
         f = np.sqrt(x - 0.3)
     values, f = values[None, None], f.reshape(1, 1, 1, -1)
     with np.errstate(all="ignore"):
-        whole = choose(xpn, values, f, scheme, 2.0, EPS, True, width=10**6)
-        blocks = choose(xpn, values, f, scheme, 2.0, EPS, True, width=97)
+        h = np.full_like(f, 0.25)
+        whole = choose(xpn, values, f, h, 3, scheme, 2.0, EPS, True, width=10**6)
+        blocks = choose(xpn, values, f, h, 3, scheme, 2.0, EPS, True, width=97)
     with np.errstate(all="ignore"):
-        strict = choose(xps, xps.asarray(values), xps.asarray(f), scheme, 2.0, EPS, True)
-    for a, b, c in zip(whole, blocks, strict, strict=True):
-        np.testing.assert_array_equal(a, b, strict=True)
-        np.testing.assert_array_equal(a, np.asarray(c), strict=True)
-    assert np.all(np.isnan(whole[0][..., 17]))  # every candidate met the inf
+        args = (xps.asarray(values), xps.asarray(f), xps.asarray(h), 3)
+        strict = choose(xps, *args, scheme, 2.0, EPS, True)
+    assert whole.shape == (1, 1, 4, x.size)
+    np.testing.assert_array_equal(whole, blocks, strict=True)
+    np.testing.assert_array_equal(whole, np.asarray(strict), strict=True)
+    assert np.all(np.isnan(whole[..., 17]))  # every candidate met the inf
     # near x = 0.3 the longer levels leave sqrt's domain, the shorter ones are kept
-    assert np.sum(np.isfinite(whole[0])) > 900
+    assert np.sum(np.isfinite(whole[0, 0, 0])) > 900

@@ -41,11 +41,35 @@ HOST_BLOCK = 2**14
 TEMPORARIES = 48
 
 
-def _pilot_lengths(problem: Any, f0: Any, head: tuple, eps: float) -> Any:
-    """lambda per element, ``(1, 1, 1, size)``, from one pilot call of four points
-    (:func:`derivative_pilot.pilot_lengths`), ``T = d max(|x|, 1)`` a power of two
-    (grad's "adaptive" d)."""
+def _first_steps(xp: Any, lam: Any, x: Any, p: int, ladder: dict, eps: float) -> Any:
+    """H from lambda and x (any shape alike): ``d max(|x|, 1)``, no longer than lambda,
+    ``|x| / 2p`` where lambda is unknown near 0, not shorter than the shortest step that
+    still moves x; a power of two."""
+    magnitude = xp.abs(x)
+    step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
+    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
+    step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
+    shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
+    step = xp.where(step > shortest, step, shortest)
+    step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
+    return pow2_floor(xp, step)  # every point exact in x's dtype
+
+
+def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> Any:
+    """Each element's first step H, ``(1, 1, 1, size)``: a power of two.
+
+    ``d max(|x|, 1)`` (``ladder``'s d, r, v; the stencil reaches ``p`` steps
+    from x), but no longer than the length lambda over which func changes,
+    from one pilot call of four points (``derivative_pilot.pilot_lengths``;
+    ``T = d max(|x|, 1)`` a power of two, grad's "adaptive" d): a ladder of
+    fixed multiples of ``max(|x|, 1)`` aliases a function that varies faster
+    (``sin(100 x)``) or crosses a pole near x, and its candidates then agree
+    with each other on a wrong value. Where the pilot met values that are not
+    finite (log, sqrt, 1/x near 0) the farthest points stay within ``|x| /
+    2`` of x; the shortest step must still move x.
+    """
     xp, size = problem.xp, problem.size
+    eps = float(_engine.machine_eps(xp, problem.dtype))
     ratio = pilot_ratio(eps)
     family, weights, _ = pilot_scheme(ratio)
     _, one_sided, _ = grad_pilot_scheme(1, (math.nan,), False, ratio)
@@ -56,41 +80,18 @@ def _pilot_lengths(problem: Any, f0: Any, head: tuple, eps: float) -> Any:
     T = pow2_floor(xp, problem.settings.d * xp.where(size_x > 1.0, size_x, 1.0))
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        t, f = (unit_slice(xp.reshape(a, (1, 1, 1, size)), blocks, size, -1) for a in (T, f0))
-        return in_host_blocks(xp, block, width, values, f, t)[0]
+        t, f, x = (
+            unit_slice(xp.reshape(a, (1, 1, 1, size)), blocks, size, -1) for a in (T, f0, x4)
+        )
+        return in_host_blocks(xp, block, width, values, f, t, x)[0]
 
-    def block(values: Any, f: Any, t: Any) -> tuple[Any]:
-        return (pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio),)
+    def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
+        lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
+        return (_first_steps(xp, lam, x, p, ladder, eps),)
 
     with np.errstate(all="ignore"):
-        (lam,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
-    return xp.reshape(lam, (1, 1, 1, size))
-
-
-def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> Any:
-    """Each element's first step H, ``(1, 1, 1, size)``: a power of two.
-
-    ``d max(|x|, 1)`` (``ladder``'s d, r, v; the stencil reaches ``p`` steps
-    from x), but no longer than the length lambda over which func changes,
-    from the pilot (:func:`_pilot_lengths`): a ladder of fixed multiples of
-    ``max(|x|, 1)`` aliases a function that varies faster (``sin(100 x)``)
-    or crosses a pole near x, and its candidates then agree with each other
-    on a wrong value. Where the pilot met values that are not finite (log,
-    sqrt, 1/x near 0) the farthest points stay within ``|x| / 2`` of x; the
-    shortest step must still move x.
-    """
-    xp = problem.xp
-    eps = float(_engine.machine_eps(xp, problem.dtype))
-    lam = _pilot_lengths(problem, f0, head, eps)
-    x4, _ = problem.base_points()
-    magnitude = xp.abs(x4)
-    step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
-    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
-    step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
-    shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
-    step = xp.where(step > shortest, step, shortest)
-    step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
-    return pow2_floor(xp, step)  # every point exact in x's dtype
+        (H,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
+    return xp.reshape(H, (1, 1, 1, size))
 
 
 def _levels(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> list:
@@ -206,26 +207,34 @@ def choose(
     xp: Any,
     values: Any,
     f: Any,
+    h: Any,
+    order: int,
     scheme: LadderScheme,
     v: float,
     eps: float,
     full: bool,
     width: int = HOST_BLOCK,
-) -> tuple[Any, ...]:
-    """Each element's best candidate of the ladder: ``(value, error[, order, step])``.
+) -> Any:
+    """Each element's best candidate of the ladder: rows ``(1, 1, 2 or 4, B)``.
 
-    ``values`` ``(1, 1, L, B)``: func at the scheme's points, ``f`` ``(1, 1,
-    1, B)`` at x. Value and error per ``H**n``, the order of accuracy, the
-    largest step in units of H (with ``full``). An element keeps the first
-    candidate of smallest error (in ``ladder_scheme``'s order), NaN in all
-    four where none has a finite one. In blocks of ``width`` elements on
-    NumPy (:func:`in_host_blocks`).
+    ``values`` ``(1, 1, L, B)``: func at the scheme's points, ``f`` and the
+    first steps ``h`` ``(1, 1, 1, B)``. Rows: the value and its error
+    estimate, and with ``full`` the candidate's order of accuracy and largest
+    step. An element keeps the first candidate of smallest error (in
+    ``ladder_scheme``'s order), NaN in all four where none has a finite one.
+    In blocks of ``width`` elements on NumPy (:func:`in_host_blocks`).
     """
 
-    def block(values: Any, f: Any) -> tuple[Any, ...]:
-        return _choose_block(xp, values, f, scheme, v, eps, full)
+    def block(values: Any, f: Any, h: Any) -> tuple[Any]:
+        chosen = _choose_block(xp, values, f, scheme, v, eps, full)
+        scale = h**order
+        best = xp.where(chosen[1] < math.inf, chosen[1], math.nan)
+        parts = [(chosen[0] + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
+        if full:
+            parts += [chosen[2], chosen[3] * h]
+        return (xp.concat(parts, axis=2),)
 
-    return in_host_blocks(xp, block, width, values, f)
+    return in_host_blocks(xp, block, width, values, f, h)[0]
 
 
 def ladder_derivative(
@@ -247,13 +256,7 @@ def ladder_derivative(
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
         h, f = (unit_slice(a, blocks, size, -1) for a in (H, f0r))
-        chosen = choose(xp, values, f, scheme, ladder["v"], eps, full, width)
-        scale = h**order
-        best = xp.where(chosen[1] < math.inf, chosen[1], math.nan)
-        parts = [(chosen[0] + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
-        if full:
-            parts += [chosen[2], chosen[3] * h]
-        return xp.concat(parts, axis=2)
+        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)

@@ -26,9 +26,10 @@ CONSISTENT = 0.25
 
 
 def _ratio(xp: Any, a: Any, b: Any) -> Any:
-    """|a / b| where it is finite and positive, else +inf (left out of the median)."""
+    """|a / b| where it is positive (a NaN is not), else +inf (left out of the median):
+    selection's rule for derivatives that are finite and not 0, or inf."""
     q = xp.abs(a / b)
-    return xp.where(xp.isfinite(q) & (q > 0), q, math.inf)
+    return xp.where(q > 0, q, math.inf)
 
 
 def _median3(xp: Any, e: tuple) -> Any:
@@ -36,12 +37,10 @@ def _median3(xp: Any, e: tuple) -> Any:
     the two left, or the one); NaN where all three are inf (``selection``'s rule)."""
     a, b = xp.minimum(e[0], e[1]), xp.maximum(e[0], e[1])
     u = xp.minimum(b, e[2])
-    s0, s1 = xp.minimum(a, u), xp.maximum(a, u)
-    count = sum(xp.astype(xp.isfinite(v), s0.dtype) for v in e)
-    high = xp.where(count == 1, s0, s1)
-    low = xp.where(count == 3, s1, s0)
-    middle = xp.sqrt(low) * xp.sqrt(high)
-    return xp.where(count > 0, middle, math.nan)
+    s0, s1, s2 = xp.minimum(a, u), xp.maximum(a, u), xp.maximum(b, e[2])
+    two = xp.sqrt(s0) * xp.sqrt(s1)
+    one = xp.where(s0 < math.inf, s0, math.nan)
+    return xp.where(s2 < math.inf, s1, xp.where(s1 < math.inf, two, one))
 
 
 def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: float) -> Any:
@@ -57,8 +56,9 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
         for value, w in zip(clean[1:], row[1:], strict=True):
             total = total + value * float(w)
         noise = scale * (RESOLVED * eps * float(sum(abs(w) for w in row)))
-        resolved = (xp.abs(total) > noise) & xp.isfinite(total)
-        d.append(xp.where(resolved, total / power, math.inf))
+        # (a value that is not finite: total or noise not finite, -inf at worst, which
+        # every ratio below leaves out as it does inf)
+        d.append(xp.where(xp.abs(total) > noise, total / power, math.inf))
     d1, d2, d3 = d
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
