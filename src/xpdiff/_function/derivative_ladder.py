@@ -1,13 +1,14 @@
 """Function mode, ``derivative`` of order n >= 2 with method "adaptive": pilot and ladder.
 
 Two calls after the one at x: the pilot (``derivative_schemes.pilot_scheme``:
-four points per element, whose lengths ``adaptive.selection`` measures) sets
-each element's first step H; the ladder (``derivative_schemes.ladder_scheme``:
-the central stencil at steps ``H / v**k``, each distinct point once) gives
-Richardson's table, from which each element keeps the candidate of smallest
-estimated error. Array operations over the elements (on NumPy in blocks that
-stay in cache), no loop over elements and no transfer to the host: it runs
-lazily on Dask and under ``jax.jit``.
+four points per element, whose lengths ``derivative_pilot`` measures by
+``adaptive.selection``'s rules) sets each element's first step H; the
+ladder (``derivative_schemes.ladder_scheme``: the central stencil at steps
+``H / v**k``, each distinct point once) gives Richardson's table, from
+which each element keeps the candidate of smallest estimated error. Array
+operations over the elements (on NumPy in blocks that stay in cache), no
+loop over elements and no transfer to the host: it runs lazily on Dask and
+under ``jax.jit``.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
     2`` of x; the shortest step must still move x.
     """
     xp, size = problem.xp, problem.size
-    eps = float(_engine.machine_eps(xp, problem.dtype))
+    eps = _engine.machine_eps(xp, problem.dtype)
     ratio = pilot_ratio(eps)
     family, weights, _ = pilot_scheme(ratio)
     _, one_sided, _ = grad_pilot_scheme(1, (math.nan,), False, ratio)
@@ -151,7 +152,7 @@ def _choose_block(
     def keep(estimate: Any, error: Any) -> None:
         nonlocal best, value, kind, step, count
         better = error < best
-        if host:  # in place, into this block's own arrays: xp.where's values, 2-3 times faster
+        if host:  # in place, into this block's own arrays: xp.where's values, twice as fast
             np.copyto(value, estimate, where=better)
             np.fmin(best, error, out=best)  # errors >= 0: where(better, error, best)
             if full:
@@ -247,7 +248,7 @@ def ladder_derivative(
     """
     xp, n, size, dtype = problem.xp, problem.n, problem.size, problem.dtype
     scheme = ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS)
-    eps = float(_engine.machine_eps(xp, dtype))
+    eps = _engine.machine_eps(xp, dtype)
     x4, xg = problem.base_points()
     width = block_width(problem.budget)
     H = element_steps(problem, f0, head, (order + 1) // 2, ladder)

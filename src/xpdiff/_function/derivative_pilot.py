@@ -7,8 +7,9 @@ scales (the median of ``|d1/d2|``, ``|d2/d3|``, ``sqrt|d1/d3|`` among the
 derivatives that stand above their rounding noise): grad's, from the cubic
 through x, the near pair and ``x + T``, and the symmetric one, from the
 quartic through all five. Written out for one coordinate, where both share
-every operation on the values: about a fifth of the cost of two general
-calls. Array operations only, on any library.
+the operations on the values and skip selection's masks: 6.2 ms at 1e5
+points against 10.3 for two calls of ``selection.scales_within`` in the same
+blocks (shared machine). Array operations only, on any library.
 """
 
 from __future__ import annotations
