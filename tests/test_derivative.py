@@ -170,7 +170,9 @@ def test_full_output_adaptive_error_estimate_bounds_the_error():
         exact = log1p_derivative(x - 1, n)
         assert res.method == "adaptive"
         assert res.ncalls == 3  # x, the pilot, the ladder
-        assert res.nfev == x.size * (1 + 3 + 2 * ((n + 1) // 2) * 8)
+        # x, the pilot's 4 points, the ladder's distinct points: +-H/2**k for n = 2;
+        # +-H/2**k and +-2H/2**k for n = 3, 4, of which 9 pairs are distinct, not 16
+        assert res.nfev == x.size * (1 + 4 + {2: 16, 3: 18, 4: 18}[n])
         assert np.all(np.abs(res.value - exact) <= 10 * res.error + 1e-14 * np.abs(exact))
         assert res.order.shape == x.shape
         assert np.all(res.step > 0)
@@ -272,8 +274,8 @@ def test_one_call_per_stage_and_max_batch_workers_change_nothing():
     whole = xd.derivative(f, x, n=3)
     assert len(calls) == 3
     assert calls[0] == (1, 50)
-    assert calls[1] == (1, 50 * 3 + 2)  # the pilot, a copy of x and a sentinel (test_mixing)
-    assert calls[2] == (1, 50 * 32)  # the ladder: func passed the check (mixing.remember)
+    assert calls[1] == (1, 50 * 4 + 2)  # the pilot, a copy of x and a sentinel (test_mixing)
+    assert calls[2] == (1, 50 * 18)  # the ladder's distinct points: func passed the check
     calls.clear()
     split = xd.derivative(f, x, n=3, max_batch=100)
     assert len(calls) > 2
@@ -397,7 +399,10 @@ def test_richardson_scheme_is_exact_to_high_degree():
 
 def test_ladder_candidates():
     ladder = ladder_scheme(3, 8, 2.0, 3)
-    assert ladder.weights.shape == (25, 32)
+    # 8 levels of +-h, +-2h, h = H / 2**k: the +-2h of a level are the +-h of the one
+    # above, evaluated once: 18 distinct points, not 32
+    assert ladder.weights.shape == (25, 18)
+    assert np.unique(ladder.family.multipliers).size == 18
     assert set(np.unique(ladder.order_of)) == {2.0, 4.0, 6.0, 8.0}
     # every candidate is a third derivative: exact on x**3 / 6, blind to x**2
     moves = ladder.family.multipliers[0, :, 0]
@@ -422,13 +427,17 @@ def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
     f = np.exp(x)
     clean = values - f
     estimate = scheme.weights @ clean
-    magnitude = np.maximum(np.max(np.abs(values), axis=0), np.abs(f))
+    # the rounding estimate's |F|: f and the longest level's points, +-H .. +-p H
+    top = np.abs(scheme.family.multipliers[0, :, 0]) >= 1
+    magnitude = np.maximum(np.max(np.abs(values[top]), axis=0), np.abs(f))
     error = np.abs(scheme.error @ clean) + scheme.noise * 0.5 * np.finfo(float).eps * magnitude
     best = np.argmin(error, axis=0)
     columns = np.arange(x.size)
     # the same sums in another order: equal to rounding, far inside the error estimate
     np.testing.assert_allclose(res.value, estimate[best, columns] / H**order, rtol=1e-9)
-    np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=1e-3)
+    # (errors are differences of nearly equal levels, summed here pair by pair: n = 3
+    # takes F(x + h) - F(x - h), so their rounding differs by up to 0.2%)
+    np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=5e-3)
     assert np.array_equal(res.order, scheme.order_of[best, 0])
     assert np.array_equal(res.step, scheme.step[best, 0] * H)
 

@@ -6,28 +6,29 @@ grad's elementwise case (``first.first_derivatives``), to the bit. Higher
 orders use the central stencils of ``derivative_schemes`` (Fornberg's
 weights, Richardson's extrapolation folded into one host-side LinearScheme)
 that the engine evaluates in one batched call (``engine.run_linear``). Method
-"adaptive" measures with grad's pilot how fast func varies at each element,
-then evaluates a wider ladder of steps in one call and keeps, per element, the
-entry of its Richardson table with the smallest estimated error (truncation
-plus rounding), built with array operations over all elements.
+"adaptive" (``derivative_ladder``) measures with a pilot how fast func varies
+at each element (``derivative_pilot``), then evaluates a wider ladder of
+steps in one call and keeps, per element, the entry of its Richardson table
+with the smallest estimated error (truncation plus rounding), built with
+array operations over all elements.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Literal, overload
 
 import numpy as np
 
 from .. import _backend, _budget
 from .._numerics.richardson import richardson_table
-from . import adaptive as _adaptive
 from . import engine as _engine
 from . import first as _first
 from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
+from .derivative_ladder import ladder_derivative
 from .derivative_schemes import (
     MAX_ORDER,
     LadderScheme,
@@ -39,7 +40,6 @@ from .derivative_schemes import (
     stencil,
 )
 from .first_methods import first_derivative_numbers
-from .layout import unit_slice
 
 __all__ = [
     "MAX_ORDER",
@@ -51,12 +51,6 @@ __all__ = [
 ]
 
 METHODS = ("Richardson", "adaptive")
-
-#: method "adaptive", n >= 2: the highest Richardson column kept as a candidate
-ADAPTIVE_COLUMNS = 3
-#: the share of the rounding estimate counted in a candidate's error (as in adaptive)
-NOISE_WEIGHT = 0.5
-
 
 # --- the two methods ---------------------------------------------------------------------
 
@@ -75,133 +69,6 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     out = {"value": rows[:, :, 0, :], "error": None, "rows": rows, "scheme": scheme, "steps": hg}
     if problem.full_output:
         out["error"] = rows[:, :, 1, :]
-    return out
-
-
-def _levels(xp: Any, values: Any, f: Any, w: dict, r: int) -> tuple[list, list, Any]:
-    """The ladder's ``r`` level estimates (per ``H**order``), row by row.
-
-    Level k is ``sum_j w_j v**(k order) (F(x + o_j H / v**k) - f)``, a value
-    not finite counting as f there. Returns the levels ``(1, 1, 1, B)`` each,
-    whether each is touched (a value of the level, or f, not finite: no
-    candidate using it can be chosen), and ``max |F|`` over the finite values
-    and f, for the rounding estimate. One row of B elements at a time: no
-    temporary larger than a row.
-    """
-    width = values.shape[2] // r
-    finite_f = xp.isfinite(f)
-    magnitude = xp.where(finite_f, xp.abs(f), 0.0)
-    levels, touched = [], []
-    for k in range(r):
-        level, usable = None, finite_f
-        for j in range(width):
-            row = values[:, :, k * width + j : k * width + j + 1, :]
-            finite = xp.isfinite(row)
-            kept = xp.where(finite, row, f)
-            term = w["levels"][k : k + 1, j : j + 1] * (kept - f)
-            level = term if level is None else level + term
-            usable = usable & finite
-            magnitude = xp.maximum(magnitude, xp.abs(kept))
-        levels.append(level)
-        touched.append(~usable)
-    return levels, touched, magnitude
-
-
-def _candidates(xp: Any, values: Any, f: Any, w: dict, ladder: dict) -> Iterator[tuple[Any, Any]]:
-    """Every candidate's estimate and error, in ``ladder_scheme``'s order.
-
-    The entries (j, k), k >= max(j, 1), of Richardson's table, each column
-    built row by row from the one before, which is then let go; an error is
-    the difference from the entry improved on plus the rounding estimate,
-    inf where a level used is touched (:func:`_levels`).
-    """
-    r, v = ladder["r"], ladder["v"]
-    column, touched, magnitude = _levels(xp, values, f, w, r)
-    index = 0
-
-    def error_of(change: Any, touch: Any) -> Any:
-        nonlocal index
-        error = w["noise"][index : index + 1, :] * magnitude
-        error += xp.abs(change)
-        index += 1
-        return xp.where(touch, math.inf, error)
-
-    for k in range(1, r):
-        yield column[k], error_of(column[k] - column[k - 1], touched[k])
-    for j in range(1, min(ADAPTIVE_COLUMNS, r - 1) + 1):
-        factor = v ** (2 * j)
-        better, worse = [], []
-        for k in range(1, len(column)):
-            entry = column[k] * factor
-            entry -= column[k - 1]  # in place: a row of its own
-            entry /= factor - 1
-            better.append(entry)
-            worse.append(touched[k] | touched[k - 1])
-            yield entry, error_of(entry - column[k], worse[-1])
-        column, touched = better, worse
-
-
-def _choose(
-    xp: Any, values: Any, f: Any, h: Any, order: int, w: dict, ladder: dict, full: bool
-) -> Any:
-    """Each element's best candidate of the ladder: ``(1, 1, 2 or 4, B)``.
-
-    ``values`` ``(1, 1, L, B)``: func at the ladder's points, level after level;
-    ``f`` at x, ``h`` the first steps, ``w`` the scheme's arrays on the device.
-    The levels (:func:`_levels`), then the candidates (:func:`_candidates`),
-    kept as they come: an element keeps the first candidate of smallest
-    error, and NaN where none has a finite one. Array operations over all
-    elements at once, one row of B at a time; comparisons of the same arrays
-    that are kept, so a compiler (XLA) that recomputes an error with another
-    rounding cannot pick an estimate other than the error kept.
-    """
-    best = xp.full_like(f, math.inf)
-    value = xp.full_like(f, math.nan)
-    kind = step = value
-    candidates = _candidates(xp, values, f, w, ladder)
-    for index, (estimate, error) in enumerate(candidates):
-        better = error < best
-        best = xp.where(better, error, best)
-        value = xp.where(better, estimate, value)
-        if full:
-            kind = xp.where(better, w["order"][index : index + 1, :], kind)
-            step = xp.where(better, w["step"][index : index + 1, :], step)
-    scale = h**order
-    best = xp.where(best < math.inf, best, math.nan)
-    parts = [(value + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
-    if full:
-        parts += [kind, step * h]
-    return xp.concat(parts, axis=2)
-
-
-def _ladder(problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: dict) -> dict:
-    """n >= 2, "adaptive": the wide ladder's best entry per element, after the pilot."""
-    xp, n, size, dtype = problem.xp, problem.n, problem.size, problem.dtype
-    scheme = ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS)
-    eps = _engine.machine_eps(xp, dtype)
-    x4, xg = problem.base_points()
-    H = _adaptive.adaptive_element_steps(problem, f0, head, (order + 1) // 2, ladder)
-    full = problem.full_output
-    _, weights = stencil(order)
-    host = {
-        "levels": ladder["v"] ** (order * np.arange(ladder["r"], dtype=np.float64))[:, None]
-        * weights[None, :],
-        "noise": scheme.noise * (NOISE_WEIGHT * eps),
-        "order": scheme.order_of,
-        "step": scheme.step,
-    }
-    w = {k: _backend.host_to_device(a, xp, problem.device, dtype) for k, a in host.items()}
-    f0r = xp.reshape(f0, (n, 1, 1, size))
-
-    def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        h, f = (unit_slice(a, blocks, size, -1) for a in (H, f0r))
-        return _choose(xp, values, f, h, order, w, ladder, full)
-
-    with np.errstate(all="ignore"):
-        (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
-    out = {"value": rows[:, :, 0, :], "error": rows[:, :, 1, :], "steps": H}
-    if full:
-        out["order"], out["step"] = rows[:, :, 2, :], rows[:, :, 3, :]
     return out
 
 
@@ -290,7 +157,7 @@ def _at_points(
         )
     if order == 1:
         return _first.first_derivatives(problem, f0, head, elementwise)
-    run = (lambda p, f, h, o: _ladder(p, f, h, o, ladder)) if ladder else _richardson
+    run = (lambda p, f, h, o: ladder_derivative(p, f, h, o, ladder)) if ladder else _richardson
 
     def compute(part: _engine.Problem, f: Any) -> dict:
         out = run(part, f, head, order)
@@ -412,22 +279,26 @@ def derivative(
     "adaptive", n = 1, is :func:`grad`'s "adaptive" (three calls: x, a pilot
     of 3 points per element that measures how fast func varies, a ladder of
     8); its median relative error on smooth functions is about 1e-14. For
-    n >= 2 it runs the same pilot (3 points per element, a call of its
-    own), then evaluates, in one call, a ladder of ``r`` levels of the
-    central stencil of the n-th derivative (offsets ``-p .. p``, ``p =
-    ceil(n/2)``, Fornberg's weights) with steps ``H / v**k``: ``H = d
-    max(|x|, 1)`` capped by the pilot's lambda (the length over which func
-    changes; where func is not finite near x, ``|x| / 2p``), a power of two:
-    ``2 p r`` points per element (16 for n = 2, 32 for n = 3, 4). Every extrapolation of up to
-    three Richardson columns of the ladder is a candidate, whose error is
-    estimated as its difference from the one it improves on plus its
-    rounding error; each element keeps the candidate with the smallest
-    estimate among those whose points are all finite (so a domain edge, as
-    of log near 0, costs accuracy, not a NaN; on an exact tie, the first in
-    the order of increasing column, then decreasing step). The table is
-    built with array operations over all elements at once (the levels, then
-    each Richardson column from the one before); no loop over elements, no
-    transfer to the host: it runs lazily on Dask and under ``jax.jit``.
+    n >= 2 it runs a pilot of its own (4 points per element, ``x +- T/256``
+    and ``x +- T``, a call of their own), then evaluates, in one call, a
+    ladder of ``r`` levels of the central stencil of the n-th derivative
+    (offsets ``-p .. p``, ``p = ceil(n/2)``, Fornberg's weights) with steps
+    ``H / v**k``: ``H = d max(|x|, 1)`` capped by the pilot's lambda (the
+    length over which func changes; where func is not finite near x, ``|x| /
+    2p``), a power of two. Each distinct point is evaluated once: with ``v``
+    = 2 a level's ``+-2h`` are the ``+-h`` of the level above, so the ladder
+    has 16 points per element for n = 2, 18 for n = 3, 4, 34 for n = 5, 6.
+    Every extrapolation of up to three Richardson columns of the ladder is a
+    candidate, whose error is estimated as its difference from the one it
+    improves on plus its rounding error; each element keeps the candidate
+    with the smallest estimate among those whose points, and those of the
+    candidate it improves on, are all finite (so a domain edge, as of log
+    near 0, costs accuracy, not a NaN; on an exact tie, the first in the
+    order of increasing column, then decreasing step). The table is built
+    with array operations over all elements at once (the levels, then each
+    Richardson column from the one before; on NumPy in blocks that stay in
+    cache); no loop over elements, no transfer to the host: it runs lazily
+    on Dask and under ``jax.jit``.
 
     For n = 1 both methods are :func:`grad`'s elementwise case on x
     flattened, with its calls and results to the bit (and its one-call path

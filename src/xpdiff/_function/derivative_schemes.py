@@ -35,6 +35,7 @@ __all__ = [
     "check_order",
     "ladder_scheme",
     "ladder_settings",
+    "pilot_scheme",
     "richardson_defaults",
     "richardson_scheme",
     "stencil",
@@ -139,11 +140,17 @@ def richardson_scheme(order: int, r: int, v: float, table: bool) -> _schemes.Lin
 class LadderScheme:
     """Method "adaptive": the candidates of a wide ladder's Richardson table.
 
-    ``family`` moves every coordinate by ``multipliers[l] H``; candidate c is
-    ``weights[c] @ (F - f(x)) / H**order`` with truncation estimate
-    ``|error[c] @ (F - f(x))| / H**order`` and rounding amplification
-    ``noise[c]`` (per ``eps |f| / H**order``); ``order_of[c]`` is its order of
-    accuracy and ``step[c]`` its largest step in units of H.
+    ``family`` moves every coordinate by ``multipliers[l] H``, each distinct
+    point once: with ``v`` = 2 the stencil's ``+-2 h`` of a level are the
+    ``+-h`` of the level above, so the n-th derivative for n = 3, 4 needs 18
+    points for 8 levels, not 32. Level k's estimate (per ``H**order``) is
+    ``sum_i level_weights[k][i] S[level_pairs[k][i]]``, S of pair ``(a, b)``
+    ``(F[a] - f(x)) + (F[b] - f(x))`` for an even order, ``F[a] - F[b]`` for an
+    odd one (the stencil is symmetric, or antisymmetric). Candidate c is
+    ``weights[c] @ (F - f(x)) / H**order`` with truncation estimate ``|error[c]
+    @ (F - f(x))| / H**order`` and rounding amplification ``noise[c]`` (per
+    ``eps |f| / H**order``); ``order_of[c]`` is its order of accuracy and
+    ``step[c]`` its largest step in units of H.
     """
 
     family: _schemes.Family
@@ -152,12 +159,33 @@ class LadderScheme:
     noise: np.ndarray  # (C, 1)
     order_of: np.ndarray  # (C, 1)
     step: np.ndarray  # (C, 1)
+    pairs: tuple[tuple[int, int], ...]  # the columns of the points x + o h and x - o h
+    level_pairs: tuple[tuple[int, ...], ...]  # (r, p): level k's pairs
+    level_weights: tuple[tuple[float, ...], ...]  # (r, p): their weights (of x + o h)
+    odd: bool  # the order is odd
+
+
+def _distinct_levels(order: int, r: int, v: float) -> tuple[np.ndarray, np.ndarray, list]:
+    """The ladder's distinct multipliers, each level's estimate on them ``(r, L)``, and
+    each level's pairs of columns ``(x + o h, x - o h)`` among them (a point shared by
+    two levels is evaluated once: its multiplier is the same float)."""
+    offsets, weights = stencil(order)
+    index: dict[float, int] = {}
+    pairs = []
+    for k in range(r):
+        columns = [index.setdefault(float(m), len(index)) for m in offsets * float(v) ** -k]
+        pairs.append(list(zip(columns[::2], columns[1::2], strict=True)))
+    levels = np.zeros((r, len(index)))
+    for k, level in enumerate(pairs):
+        columns = [c for pair in level for c in pair]
+        levels[k, columns] = weights * float(v) ** (k * order)
+    return np.array(list(index), dtype=np.float64), levels, pairs
 
 
 @functools.lru_cache(maxsize=32)
 def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
     """Every entry (j, k), ``1 <= k``, ``j <= min(k, columns)``, of the ladder's table."""
-    moves, levels = _levels(order, r, v)
+    moves, levels, level_pairs = _distinct_levels(order, r, v)
     table = {(0, k): levels[k] for k in range(r)}
     for j in range(1, min(columns, r - 1) + 1):
         factor = float(v) ** (2 * j)
@@ -181,7 +209,45 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
         _frozen(noise[:, None]),
         _frozen(np.array(orders)[:, None]),
         _frozen(np.array(steps)[:, None]),
+        *_pairs_of(levels, level_pairs),
+        order % 2 == 1,
     )
+
+
+def _pairs_of(levels: np.ndarray, level_pairs: list) -> tuple[tuple, tuple, tuple]:
+    """The distinct pairs, each level's pairs among them and their weights (of x + o h:
+    x - o h has the same for an even order, its opposite for an odd one)."""
+    distinct: dict[tuple[int, int], int] = {}
+    numbers = tuple(
+        tuple(distinct.setdefault(pair, len(distinct)) for pair in level) for level in level_pairs
+    )
+    weights = tuple(
+        tuple(float(levels[k, plus]) for plus, _ in level) for k, level in enumerate(level_pairs)
+    )
+    return tuple(distinct), numbers, weights
+
+
+@functools.lru_cache(maxsize=8)
+def pilot_scheme(ratio: float) -> tuple[_schemes.Family, np.ndarray, np.ndarray]:
+    """Method "adaptive"'s pilot for n >= 2: ``x +- T/ratio`` and ``x +- T``.
+
+    The family (one coordinate, the elements laid out as points) and the
+    weights ``(1, 5, 4)`` that ``adaptive.selection``'s scales take: rows 0-2
+    the first three derivatives (per ``T**k``) from the quartic through x and
+    the four points, rows 3-4 the first two from x and the near pair alone
+    (where a far point is not finite). grad's pilot has one far point, and the
+    third derivative from its cubic is off by about ``f'''' T / 4``: where f'
+    and f''' vanish together (sin near pi/2) lambda came out 30 times too
+    short, and the n-th derivative's steps with it (sin, n = 4: 1.8e-7 there
+    instead of 1e-10). Symmetric far points cancel that term.
+    """
+    near = 1.0 / ratio
+    offsets = [near, -near, 1.0, -1.0]
+    rows = [fornberg([0.0, *offsets], k)[1:] for k in range(1, 4)]
+    rows += [[*fornberg([0.0, near, -near], k)[1:], 0.0, 0.0] for k in (1, 2)]
+    weights = np.array([[float(w) for w in row] for row in rows])[None]
+    family = _schemes.coordinate_family(np.array([offsets]), 1, elementwise=False)
+    return family, _frozen(weights), _frozen(weights != 0)
 
 
 def ladder_settings(method_args: Any) -> dict:

@@ -28,7 +28,6 @@ from .selection import (
 )
 
 __all__ = [
-    "adaptive_element_steps",
     "adaptive_first_derivatives",
     "adaptive_hessian",
     "adaptive_hessian_values",
@@ -120,33 +119,6 @@ def pilot_lengths(
     with np.errstate(all="ignore"):
         (lam,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T, kept_bytes=kept)
     return xp.reshape(lam, (n, 1, 1, size) if elementwise else (1, n, 1, size)), T
-
-
-def adaptive_element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> Any:
-    """``derivative``'s first step per element, ``(1, 1, 1, size)``: a power of two.
-
-    ``d max(|x|, 1)`` (``ladder``'s d, r, v; the stencil reaches ``p`` steps
-    from x), but no longer than the length lambda over which func changes,
-    from the pilot over the elements of an elementwise func laid out as ``(1,
-    size)``: a ladder of fixed multiples of ``max(|x|, 1)`` aliases a function
-    that varies faster (``sin(100 x)``) or crosses a pole near x, and its
-    candidates then agree with each other on a wrong value. Where the pilot
-    met values that are not finite (log, sqrt, 1/x near 0) the farthest
-    points stay within ``|x| / 2`` of x; the shortest step must still move x.
-    """
-    xp = problem.xp
-    eps = _engine.machine_eps(xp, problem.dtype)
-    family, weights, used = pilot_scheme(1, (math.nan,), False, pilot_ratio(eps))
-    x4, xg = problem.base_points()
-    lam, _ = pilot_lengths(problem, f0, head, family, weights, used, xg, False)
-    magnitude = xp.abs(x4)
-    step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
-    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
-    step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
-    shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
-    step = xp.where(step > shortest, step, shortest)
-    step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
-    return pow2_floor(xp, step)  # every point exact in x's dtype
 
 
 def _ladder_steps(

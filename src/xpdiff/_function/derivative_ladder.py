@@ -1,0 +1,267 @@
+"""Function mode, ``derivative`` of order n >= 2 with method "adaptive": pilot and ladder.
+
+Two calls after the one at x: the pilot (``derivative_schemes.pilot_scheme``:
+four points per element, whose lengths ``derivative_pilot`` measures by
+``adaptive.selection``'s rules) sets each element's first step H; the
+ladder (``derivative_schemes.ladder_scheme``: the central stencil at steps
+``H / v**k``, each distinct point once) gives Richardson's table, from
+which each element keeps the candidate of smallest estimated error. Array
+operations over the elements (on NumPy in blocks that stay in cache), no
+loop over elements and no transfer to the host: it runs lazily on Dask and
+under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import _backend
+from . import engine as _engine
+from .adaptive.derivatives import SHORTEST_STEP_ULPS
+from .adaptive.ladders import pilot_ratio
+from .adaptive.ladders import pilot_scheme as grad_pilot_scheme
+from .adaptive.selection import pow2_floor
+from .derivative_pilot import pilot_lengths
+from .derivative_schemes import LadderScheme, ladder_scheme, pilot_scheme
+from .layout import unit_slice
+
+__all__ = ["ADAPTIVE_COLUMNS", "NOISE_WEIGHT", "choose", "element_steps", "ladder_derivative"]
+
+#: the highest Richardson column kept as a candidate
+ADAPTIVE_COLUMNS = 3
+#: the share of the rounding estimate counted in a candidate's error
+NOISE_WEIGHT = 0.5
+#: elements per block of the pilot's and the ladder's work on the host (NumPy): their few
+#: dozen temporaries of a block stay in cache, and the allocator reuses their memory
+HOST_BLOCK = 2**14
+#: numbers per element that the ladder's choice holds at once (levels, differences,
+#: entries, best so far): a block's share of the memory budget
+TEMPORARIES = 48
+
+
+def _first_steps(xp: Any, lam: Any, x: Any, p: int, ladder: dict, eps: float) -> Any:
+    """H from lambda and x (any shape alike): ``d max(|x|, 1)``, no longer than lambda,
+    ``|x| / 2p`` where lambda is unknown near 0, not shorter than the shortest step that
+    still moves x; a power of two."""
+    magnitude = xp.abs(x)
+    step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
+    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
+    step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
+    shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
+    step = xp.where(step > shortest, step, shortest)
+    step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
+    return pow2_floor(xp, step)  # every point exact in x's dtype
+
+
+def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> Any:
+    """Each element's first step H, ``(1, 1, 1, size)``: a power of two.
+
+    ``d max(|x|, 1)`` (``ladder``'s d, r, v; the stencil reaches ``p`` steps
+    from x), but no longer than the length lambda over which func changes,
+    from one pilot call of four points (``derivative_pilot.pilot_lengths``;
+    ``T = d max(|x|, 1)`` a power of two, grad's "adaptive" d): a ladder of
+    fixed multiples of ``max(|x|, 1)`` aliases a function that varies faster
+    (``sin(100 x)``) or crosses a pole near x, and its candidates then agree
+    with each other on a wrong value. Where the pilot met values that are not
+    finite (log, sqrt, 1/x near 0) the farthest points stay within ``|x| /
+    2`` of x; the shortest step must still move x.
+    """
+    xp, size = problem.xp, problem.size
+    eps = _engine.machine_eps(xp, problem.dtype)
+    ratio = pilot_ratio(eps)
+    family, weights, _ = pilot_scheme(ratio)
+    _, one_sided, _ = grad_pilot_scheme(1, (math.nan,), False, ratio)
+    rows, rows1 = weights[0, :3, :].tolist(), one_sided[0, :3, :].tolist()
+    x4, xg = problem.base_points()
+    width = block_width(problem.budget)
+    size_x = xp.abs(xg)
+    T = pow2_floor(xp, problem.settings.d * xp.where(size_x > 1.0, size_x, 1.0))
+
+    def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
+        t, f, x = (
+            unit_slice(xp.reshape(a, (1, 1, 1, size)), blocks, size, -1) for a in (T, f0, x4)
+        )
+        return in_host_blocks(xp, block, width, values, f, t, x)[0]
+
+    def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
+        lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
+        return (_first_steps(xp, lam, x, p, ladder, eps),)
+
+    with np.errstate(all="ignore"):
+        (H,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
+    return xp.reshape(H, (1, 1, 1, size))
+
+
+def _levels(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> list:
+    """The ladder's level estimates (per ``H**order``), ``(1, 1, 1, B)`` each.
+
+    Level k is ``sum_i w_ki S_i`` over its pairs of points (``LadderScheme``):
+    a value that is not finite makes its level not finite, and with it every
+    candidate that uses it.
+    """
+
+    def pair(a: int, b: int) -> Any:
+        plus, minus = values[:, :, a : a + 1, :], values[:, :, b : b + 1, :]
+        return plus - minus if scheme.odd else (plus - f) + (minus - f)
+
+    sums = [pair(a, b) for a, b in scheme.pairs]
+    levels = []
+    for numbers, weights in zip(scheme.level_pairs, scheme.level_weights, strict=True):
+        level = sums[numbers[0]] * weights[0]
+        for i, w in zip(numbers[1:], weights[1:], strict=True):
+            level = level + sums[i] * w
+        levels.append(level)
+    return levels
+
+
+def _magnitude(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> Any:
+    """``max |F|`` over f and the finite values of the longest level, for the rounding
+    estimate (shorter levels' values lie between those and f for smooth functions)."""
+    magnitude = xp.abs(f)
+    for c in (c for i in scheme.level_pairs[0] for c in scheme.pairs[i]):
+        size = xp.abs(values[:, :, c : c + 1, :])
+        magnitude = xp.maximum(magnitude, xp.where(size < math.inf, size, 0.0))
+    return magnitude
+
+
+def _choose_block(
+    xp: Any, values: Any, f: Any, scheme: LadderScheme, v: float, eps: float, full: bool
+) -> tuple[Any, ...]:
+    """:func:`choose` on one block of elements: ``(value, error[, order, step])``.
+
+    The candidates come column by column of Richardson's table: entry (j, k)
+    is ``T[j-1, k] + u`` with ``u = (T[j-1, k] - T[j-1, k-1]) / (v**(2j) - 1)``,
+    its error ``|u|`` plus its rounding estimate. A candidate
+    that uses a value that is not finite, in its estimate or its error, has a
+    NaN or infinite error and is never kept (a comparison with NaN is false).
+    """
+    column = _levels(xp, values, f, scheme)
+    noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
+    amplification = scheme.noise[:, 0].tolist()
+    orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
+    host = _backend.is_numpy_namespace(xp)
+    best = xp.full_like(f, math.inf)
+    value = xp.full_like(f, math.nan)
+    kind: Any = xp.full_like(f, math.nan) if full else None
+    step: Any = xp.full_like(f, math.nan) if full else None
+    count = 0
+
+    def keep(estimate: Any, error: Any) -> None:
+        nonlocal best, value, kind, step, count
+        better = error < best
+        if host:  # in place, into this block's own arrays: xp.where's values, twice as fast
+            np.copyto(value, estimate, where=better)
+            np.fmin(best, error, out=best)  # errors >= 0: where(better, error, best)
+            if full:
+                np.copyto(kind, orders[count], where=better)
+                np.copyto(step, steps[count], where=better)
+        else:
+            best = xp.where(better, error, best)
+            value = xp.where(better, estimate, value)
+            if full:
+                kind = xp.where(better, orders[count], kind)
+                step = xp.where(better, steps[count], step)
+        count += 1
+
+    change = [column[k] - column[k - 1] for k in range(1, len(column))]
+    for k in range(1, len(column)):
+        keep(column[k], xp.abs(change[k - 1]) + noise * amplification[count])
+    for j in range(1, min(ADAPTIVE_COLUMNS, len(column) - 1) + 1):
+        share = 1.0 / (v ** (2 * j) - 1.0)
+        entries = []
+        for k in range(j, len(column)):
+            step_up = change[k - 1] * share  # the entry's difference from T[j-1, k]
+            entry = column[k] + step_up
+            keep(entry, xp.abs(step_up) + noise * amplification[count])
+            entries.append(entry)
+        if j < ADAPTIVE_COLUMNS:  # the next column's differences
+            change = [None] * j + [entries[i] - entries[i - 1] for i in range(1, len(entries))]
+            column = [None] * j + entries
+    return (value, best, kind, step) if full else (value, best)
+
+
+def block_width(budget: int) -> int:
+    """Elements per host block: :data:`HOST_BLOCK`, or fewer whose :data:`TEMPORARIES`
+    take at most a quarter of the memory ``budget`` (at least 256)."""
+    return max(256, min(HOST_BLOCK, budget // (4 * 8 * TEMPORARIES)))
+
+
+def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any) -> Any:
+    """``fn(*arrays)``, on NumPy over blocks of ``width`` elements (the last axis of the
+    first array, and of the others of its length), elsewhere whole; ``fn`` returns a
+    tuple of arrays, joined along the last axis. Elementwise work: the same bits
+    either way."""
+    size = arrays[0].shape[-1]
+    if size <= width or not _backend.is_numpy_namespace(xp):
+        return fn(*arrays)
+    parts = [
+        fn(*(a[..., b : b + width] if a.shape[-1] == size else a for a in arrays))
+        for b in range(0, size, width)
+    ]
+    return tuple(xp.concat([part[i] for part in parts], axis=-1) for i in range(len(parts[0])))
+
+
+def choose(
+    xp: Any,
+    values: Any,
+    f: Any,
+    h: Any,
+    order: int,
+    scheme: LadderScheme,
+    v: float,
+    eps: float,
+    full: bool,
+    width: int = HOST_BLOCK,
+) -> Any:
+    """Each element's best candidate of the ladder: rows ``(1, 1, 2 or 4, B)``.
+
+    ``values`` ``(1, 1, L, B)``: func at the scheme's points, ``f`` and the
+    first steps ``h`` ``(1, 1, 1, B)``. Rows: the value and its error
+    estimate, and with ``full`` the candidate's order of accuracy and largest
+    step. An element keeps the first candidate of smallest error (in
+    ``ladder_scheme``'s order), NaN in all four where none has a finite one.
+    In blocks of ``width`` elements on NumPy (:func:`in_host_blocks`).
+    """
+
+    def block(values: Any, f: Any, h: Any) -> tuple[Any]:
+        chosen = _choose_block(xp, values, f, scheme, v, eps, full)
+        scale = h**order
+        best = xp.where(chosen[1] < math.inf, chosen[1], math.nan)
+        parts = [(chosen[0] + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
+        if full:
+            parts += [chosen[2], chosen[3] * h]
+        return (xp.concat(parts, axis=2),)
+
+    return in_host_blocks(xp, block, width, values, f, h)[0]
+
+
+def ladder_derivative(
+    problem: _engine.Problem, f0: Any, head: tuple, order: int, ladder: dict
+) -> dict:
+    """n >= 2, "adaptive": the ladder's best entry per element, after the pilot.
+
+    Returns the value, its error estimate and the first steps H, ``(1, 1,
+    size)`` each, and with full_output the chosen candidate's order and step.
+    """
+    xp, n, size, dtype = problem.xp, problem.n, problem.size, problem.dtype
+    scheme = ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS)
+    eps = _engine.machine_eps(xp, dtype)
+    x4, xg = problem.base_points()
+    width = block_width(problem.budget)
+    H = element_steps(problem, f0, head, (order + 1) // 2, ladder)
+    full = problem.full_output
+    f0r = xp.reshape(f0, (n, 1, 1, size))
+
+    def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
+        h, f = (unit_slice(a, blocks, size, -1) for a in (H, f0r))
+        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width)
+
+    with np.errstate(all="ignore"):
+        (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
+    out = {"value": rows[:, :, 0, :], "error": rows[:, :, 1, :], "steps": H}
+    if full:
+        out["order"], out["step"] = rows[:, :, 2, :], rows[:, :, 3, :]
+    return out

@@ -1,0 +1,133 @@
+"""xd.derivative, n >= 2, method "adaptive": its pilot, its ladder's points and its choice."""
+
+from __future__ import annotations
+
+import math
+
+import array_api_strict as xps
+import numpy as np
+import pytest
+from array_api_compat import numpy as xpn
+
+import xpdiff as xd
+from xpdiff._function.adaptive.ladders import pilot_scheme as grad_pilot_scheme
+from xpdiff._function.adaptive.selection import scales_within
+from xpdiff._function.derivative_ladder import choose
+from xpdiff._function.derivative_pilot import pilot_lengths
+from xpdiff._function.derivative_schemes import ladder_scheme, pilot_scheme
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_sin_near_pi_over_2(n):
+    """grad's one-sided pilot put the ladder's first step at 1/8192 within 3e-4 of pi/2,
+    where sin' and sin''' vanish and its cubic's third derivative is off by sin T / 4:
+    n = 4 lost every digit there (error 1.0, 1.8e-7 at 1e5 points of [0.5, 3]). The
+    symmetric pilot sees the length 1 there as everywhere."""
+    x = np.pi / 2 + np.linspace(-3e-4, 3e-4, 61)
+    res = xd.derivative(np.sin, x, n=n, full_output=True)
+    exact = np.sin(x + n * np.pi / 2)
+    assert np.max(np.abs(res.value - exact) / np.maximum(np.abs(exact), 1.0)) < 1e-9
+    assert np.all(np.abs(res.value - exact) <= res.error)
+    assert np.all(res.steps == 0.5)  # d max(|x|, 1), as for every x of [0.5, 3]
+
+
+def test_first_column_candidate_needs_both_levels():
+    """The order-2 candidate of level k has level k - 1 in its error estimate: where that
+    level has a value that is not finite, the candidate is left out. It was kept (its
+    error from a level whose value had been replaced by f(x)), and a function whose
+    broken level agreed with the next by chance gave 182.9 for 180.8, error 9e-13."""
+    x0, k = 1.0, 3.0
+
+    def make(c):
+        def f(z):
+            out = np.exp(k * z) + c * (z < x0 - 0.75 * H)  # moves x - H alone
+            return np.where(z > x0 + 0.75 * H, np.nan, out)  # x + H not finite
+
+        return f
+
+    H = 0.25  # the pilot's lambda 1/3, a power of two
+    level1 = 4 * (np.exp(k * (x0 + H / 2)) + np.exp(k * (x0 - H / 2)) - 2 * np.exp(k * x0))
+    c = np.exp(k * x0) + level1 - np.exp(k * (x0 - H))  # broken level 0 == level 1
+    with np.errstate(all="ignore"):
+        res = xd.derivative(make(c), np.array([x0]), n=2, full_output=True)
+    assert res.steps[0] == H
+    exact = k**2 * np.exp(k * x0)
+    assert abs(res.value[0] - exact) <= res.error[0]
+    assert abs(res.value[0] - exact) < 1e-9 * exact
+
+
+def _pilot_values(func, x, ratio=256.0):
+    """The pilot's points and values at x: T = 0.1 max(|x|, 1), a power of two."""
+    T = 2.0 ** np.floor(np.log2(0.1 * np.maximum(np.abs(x), 1.0)))
+    family, _, _ = pilot_scheme(ratio)
+    moves = family.multipliers[0, :, 0]
+    with np.errstate(all="ignore"):
+        values = func(x[None, :] + moves[:, None] * T[None, :])
+        f = func(x)
+    return values[None, None], f.reshape(1, 1, 1, -1), T
+
+
+def test_pilot_lengths_are_selections_scales():
+    """derivative's pilot writes out adaptive.selection's rules for four points: its
+    lambda is selection's from the symmetric weights where the far pair agrees with
+    the near one, from grad's one-sided weights (the first three points) elsewhere."""
+    _, weights, used = pilot_scheme(256.0)
+    _, one_sided, one_used = grad_pilot_scheme(1, (math.nan,), False, 256.0)
+    rng = np.random.default_rng(1)
+    cases = [
+        (np.sin, rng.uniform(0.1, 5, 200)),
+        (lambda z: np.sin(100 * z), rng.uniform(0.1, 3, 200)),
+        (lambda z: 1 / z, np.geomspace(1e-4, 10, 200)),
+        (np.log, np.geomspace(1e-5, 10, 200)),
+        (np.exp, rng.uniform(-30, 30, 200)),
+        (lambda z: z**2, rng.uniform(-3, 3, 200)),
+        (lambda z: np.cos(z), rng.uniform(1e4, 1e4 + 7, 200)),
+    ]
+    branches = np.zeros(2, dtype=int)  # elements of each branch: both are checked
+    for func, x in cases:
+        values, f, T = _pilot_values(func, x)
+        t = T.reshape(1, 1, 1, -1)
+        with np.errstate(all="ignore"):
+            lam = pilot_lengths(
+                xpn, values, f, t, weights[0, :3].tolist(), one_sided[0, :3].tolist(), EPS, 256.0
+            )
+            sym = scales_within(xpn, values, f, weights, used, T.reshape(1, 1, -1), EPS, 2**30)
+            one = scales_within(
+                xpn, values[:, :, :3], f, one_sided, one_used, T.reshape(1, 1, -1), EPS, 2**30
+            )
+            near = (values[0, 0, 0] + values[0, 0, 1] - 2 * f[0, 0, 0]) * 256.0**2
+            far = values[0, 0, 2] + values[0, 0, 3] - 2 * f[0, 0, 0]
+            agree = np.abs(far - near) <= 0.25 * np.abs(near)
+        expected = np.where(agree, sym.reshape(-1), one.reshape(-1))
+        np.testing.assert_allclose(lam.reshape(-1), expected, rtol=1e-9)
+        branches += [np.sum(agree), np.sum(~agree)]
+    assert np.all(branches > 100)
+
+
+def test_choice_in_blocks_keeps_the_bits():
+    """On NumPy the choice goes in blocks of elements and keeps each candidate in place
+    (numpy.copyto, numpy.fmin): the same bits as in one block and as the generic path
+    (xp.where, here array-api-strict's), values that are not finite included."""
+    scheme = ladder_scheme(3, 8, 2.0, 3)
+    x = np.linspace(0.1, 3.0, 1000)
+    H = np.full(x.size, 0.25)
+    with np.errstate(all="ignore"):
+        values = np.sqrt(x[None, :] - 0.3 + scheme.family.multipliers[0, :, 0][:, None] * H)
+        values[:, 17] = np.inf
+        f = np.sqrt(x - 0.3)
+    values, f = values[None, None], f.reshape(1, 1, 1, -1)
+    with np.errstate(all="ignore"):
+        h = np.full_like(f, 0.25)
+        whole = choose(xpn, values, f, h, 3, scheme, 2.0, EPS, True, width=10**6)
+        blocks = choose(xpn, values, f, h, 3, scheme, 2.0, EPS, True, width=97)
+    with np.errstate(all="ignore"):
+        args = (xps.asarray(values), xps.asarray(f), xps.asarray(h), 3)
+        strict = choose(xps, *args, scheme, 2.0, EPS, True)
+    assert whole.shape == (1, 1, 4, x.size)
+    np.testing.assert_array_equal(whole, blocks, strict=True)
+    np.testing.assert_array_equal(whole, np.asarray(strict), strict=True)
+    assert np.all(np.isnan(whole[..., 17]))  # every candidate met the inf
+    # near x = 0.3 the longer levels leave sqrt's domain, the shorter ones are kept
+    assert np.sum(np.isfinite(whole[0, 0, 0])) > 900
