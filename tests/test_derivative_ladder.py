@@ -131,3 +131,22 @@ def test_choice_in_blocks_keeps_the_bits():
     assert np.all(np.isnan(whole[..., 17]))  # every candidate met the inf
     # near x = 0.3 the longer levels leave sqrt's domain, the shorter ones are kept
     assert np.sum(np.isfinite(whole[0, 0, 0])) > 900
+
+
+def test_where_into_writes_into_numpy_arrays_only():
+    """_backend.where_into: where(condition, new, old), into ``old`` on NumPy (the
+    ladder's choice keeps its candidates in its own arrays), a new array elsewhere."""
+    from xpdiff import _backend
+
+    condition = np.array([True, False, True])
+    old = np.array([1.0, 2.0, 3.0])
+    out = _backend.where_into(xpn, condition, np.array([7.0, 8.0, np.nan]), old)
+    assert out is old
+    np.testing.assert_array_equal(old, [7.0, 2.0, np.nan])
+    out = _backend.where_into(xpn, condition, 5.0, old)
+    np.testing.assert_array_equal(out, [5.0, 2.0, 5.0])
+    strict_old = xps.asarray([1.0, 2.0, 3.0])
+    got = _backend.where_into(xps, xps.asarray([True, False, True]), 9.0, strict_old)
+    assert got is not strict_old
+    np.testing.assert_array_equal(np.asarray(got), [9.0, 2.0, 9.0])
+    np.testing.assert_array_equal(np.asarray(strict_old), [1.0, 2.0, 3.0])

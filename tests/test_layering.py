@@ -34,6 +34,8 @@ ALGORITHMS = (
     "_function/second_methods.py",
     "_function/sparse_second.py",
     "_function/derivative.py",
+    "_function/derivative_ladder.py",
+    "_function/derivative_pilot.py",
     "_function/products.py",
     "_function/hessvec.py",
 )

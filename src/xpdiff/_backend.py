@@ -191,9 +191,38 @@ def copy(xp: Any, x: Any) -> Any:
     return xp.asarray(x, copy=True)
 
 
-def c_order(x: Any) -> Any:
-    """A NumPy array in C order (itself when it already is one)."""
-    return np.ascontiguousarray(x)
+def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = False) -> Any:
+    """``fn(*arrays)``: on NumPy over blocks of ``width`` along the last axis (of the first
+    array, and of the others of its length; the rest passed whole), elsewhere in one call.
+
+    ``fn`` returns a tuple of arrays, joined along their last axis: work that is
+    elementwise along that axis (or reduces across the others) gives the same
+    bits in blocks, whose temporaries stay in a core's cache and are reused by
+    the allocator. A device's kernels and a lazy graph gain nothing from
+    blocks: one call there. ``c_order``: the arrays are first copied in C
+    order (a strided view costs every operation).
+    """
+    size = arrays[0].shape[-1]
+    if size <= width or not is_numpy_namespace(xp):
+        return fn(*arrays)
+    if c_order:
+        arrays = tuple(np.ascontiguousarray(a) for a in arrays)
+    parts = [
+        fn(*(a[..., b : b + width] if a.shape[-1] == size else a for a in arrays))
+        for b in range(0, size, width)
+    ]
+    return tuple(
+        np.concatenate([part[i] for part in parts], axis=-1) for i in range(len(parts[0]))
+    )
+
+
+def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
+    """``where(condition, new, old)``; on NumPy written into ``old``, which the caller
+    owns (``copyto``: twice as fast as ``where`` on a block of 2**14 numbers)."""
+    if type(old) is np.ndarray and is_numpy_namespace(xp):
+        np.copyto(old, new, where=condition)
+        return old
+    return xp.where(condition, new, old)
 
 
 def match_layout(result: Any, like: Any) -> Any:

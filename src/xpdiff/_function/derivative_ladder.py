@@ -84,7 +84,7 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         t, f, x = (
             unit_slice(xp.reshape(a, (1, 1, 1, size)), blocks, size, -1) for a in (T, f0, x4)
         )
-        return in_host_blocks(xp, block, width, values, f, t, x)[0]
+        return _backend.in_host_blocks(xp, block, width, values, f, t, x)[0]
 
     def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
@@ -142,7 +142,6 @@ def _choose_block(
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
     amplification = scheme.noise[:, 0].tolist()
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
-    host = _backend.is_numpy_namespace(xp)
     best = xp.full_like(f, math.inf)
     value = xp.full_like(f, math.nan)
     kind: Any = xp.full_like(f, math.nan) if full else None
@@ -152,18 +151,12 @@ def _choose_block(
     def keep(estimate: Any, error: Any) -> None:
         nonlocal best, value, kind, step, count
         better = error < best
-        if host:  # in place, into this block's own arrays: xp.where's values, twice as fast
-            np.copyto(value, estimate, where=better)
-            np.fmin(best, error, out=best)  # errors >= 0: where(better, error, best)
-            if full:
-                np.copyto(kind, orders[count], where=better)
-                np.copyto(step, steps[count], where=better)
-        else:
-            best = xp.where(better, error, best)
-            value = xp.where(better, estimate, value)
-            if full:
-                kind = xp.where(better, orders[count], kind)
-                step = xp.where(better, steps[count], step)
+        # into this block's own arrays where the library allows (NumPy): twice as fast
+        best = _backend.where_into(xp, better, error, best)
+        value = _backend.where_into(xp, better, estimate, value)
+        if full:
+            kind = _backend.where_into(xp, better, orders[count], kind)
+            step = _backend.where_into(xp, better, steps[count], step)
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
@@ -189,21 +182,6 @@ def block_width(budget: int) -> int:
     return max(256, min(HOST_BLOCK, budget // (4 * 8 * TEMPORARIES)))
 
 
-def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any) -> Any:
-    """``fn(*arrays)``, on NumPy over blocks of ``width`` elements (the last axis of the
-    first array, and of the others of its length), elsewhere whole; ``fn`` returns a
-    tuple of arrays, joined along the last axis. Elementwise work: the same bits
-    either way."""
-    size = arrays[0].shape[-1]
-    if size <= width or not _backend.is_numpy_namespace(xp):
-        return fn(*arrays)
-    parts = [
-        fn(*(a[..., b : b + width] if a.shape[-1] == size else a for a in arrays))
-        for b in range(0, size, width)
-    ]
-    return tuple(xp.concat([part[i] for part in parts], axis=-1) for i in range(len(parts[0])))
-
-
 def choose(
     xp: Any,
     values: Any,
@@ -223,7 +201,7 @@ def choose(
     estimate, and with ``full`` the candidate's order of accuracy and largest
     step. An element keeps the first candidate of smallest error (in
     ``ladder_scheme``'s order), NaN in all four where none has a finite one.
-    In blocks of ``width`` elements on NumPy (:func:`in_host_blocks`).
+    In blocks of ``width`` elements on NumPy (``_backend.in_host_blocks``).
     """
 
     def block(values: Any, f: Any, h: Any) -> tuple[Any]:
@@ -235,7 +213,7 @@ def choose(
             parts += [chosen[2], chosen[3] * h]
         return (xp.concat(parts, axis=2),)
 
-    return in_host_blocks(xp, block, width, values, f, h)[0]
+    return _backend.in_host_blocks(xp, block, width, values, f, h)[0]
 
 
 def ladder_derivative(

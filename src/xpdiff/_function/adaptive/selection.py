@@ -210,23 +210,13 @@ HOST_BLOCK_BYTES = 2**19
 def _in_column_blocks(xp: Any, fn: Any, per_column: int, *arrays: Any) -> Any:
     """``fn(*arrays)`` over blocks of the last axis (base points, or the outputs laid out
     last), on the host in blocks whose temporaries of ``per_column`` numbers per column
-    take :data:`HOST_BLOCK_BYTES` each; elsewhere whole.
-
-    On NumPy the arrays are first copied in C order (the outputs-last view of
-    values laid out outputs first is strided, which every operation pays
-    for). Every operation is elementwise along that axis or a reduction
-    across the others: the same results, in parts.
+    take :data:`HOST_BLOCK_BYTES` each, from C-order copies (the outputs-last view of
+    values laid out outputs first is strided); elsewhere whole
+    (``_backend.in_host_blocks``). Every operation is elementwise along that axis or a
+    reduction across the others: the same results, in parts.
     """
-    size = arrays[0].shape[-1]
     width = max(1, HOST_BLOCK_BYTES // (8 * max(1, per_column)))
-    if size <= width or not _backend.is_numpy_namespace(xp):
-        return fn(*arrays)
-    arrays = tuple(_backend.c_order(a) for a in arrays)
-    parts = []
-    for c0 in range(0, size, width):
-        c1 = min(size, c0 + width)
-        parts.append(fn(*(a[..., c0:c1] if a.shape[-1] == size else a for a in arrays)))
-    return _joined(xp, parts, -1)
+    return _backend.in_host_blocks(xp, fn, width, *arrays, c_order=True)
 
 
 def _joined(xp: Any, parts: list[Any], axis: int) -> Any:
