@@ -216,6 +216,19 @@ def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = F
     )
 
 
+def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
+    """``a``'s entries at ``index`` along ``axis`` (other axes broadcast), ``index`` of
+    length 1 there: ``take_along_axis``, or where a library has none (Dask) the sum of
+    ``a`` where a one-hot mask of ``index`` holds (the same numbers but -0.0)."""
+    take = getattr(xp, "take_along_axis", None)
+    if take is not None:
+        return take(a, index, axis=axis)
+    shape = [1] * len(index.shape)
+    shape[axis] = a.shape[axis]
+    positions = xp.reshape(xp.arange(a.shape[axis], device=device_of(index)), tuple(shape))
+    return xp.sum(xp.where(positions == index, a, 0.0), axis=axis, keepdims=True)
+
+
 def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
     """``where(condition, new, old)``; on NumPy written into ``old``, which the caller
     owns (``copyto``: twice as fast as ``where`` on a block of 2**14 numbers)."""
