@@ -21,8 +21,9 @@ numDeriv's default step (``d`` = 1e-4) is chosen for functions of unknown
 smoothness: on sin its rounding error dominates (about 2e-11). A larger
 first step is the right one for a smooth function, and the rows with
 ``method_args`` show it: with scipy's own first step (0.5) and one level more
-(``r`` = 5), numDeriv's Richardson is as accurate as scipy's defaults. Timings are best-of-N wall time; on a shared
-machine only the ratios mean something.
+(``r`` = 5), numDeriv's Richardson is as accurate as scipy's defaults.
+Timings are best-of-N wall time; on a shared machine only the ratios mean
+something.
 """
 
 from __future__ import annotations
