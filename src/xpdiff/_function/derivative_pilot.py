@@ -17,20 +17,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .adaptive.selection import RESOLVED
+from .adaptive.selection import RESOLVED, ratio_or_inf
 
 __all__ = ["CONSISTENT", "pilot_lengths"]
 
 #: the far pair's second difference must agree with the near pair's within this share
 #: for the symmetric estimate to be used (else grad's one-sided one is)
 CONSISTENT = 0.25
-
-
-def _ratio(xp: Any, a: Any, b: Any) -> Any:
-    """|a / b| where it is positive (a NaN is not), else +inf (left out of the median):
-    selection's rule for derivatives that are finite and not 0, or inf."""
-    q = xp.abs(a / b)
-    return xp.where(q > 0, q, math.inf)
 
 
 def _median3(xp: Any, e: tuple) -> Any:
@@ -63,8 +56,8 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
     d1, d2, d3 = d
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
-    first = xp.where(d3 == math.inf, math.inf, _ratio(xp, d1, d2))
-    return _median3(xp, (first, _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3))))
+    first = xp.where(d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
+    return _median3(xp, (first, ratio_or_inf(xp, d2, d3), xp.sqrt(ratio_or_inf(xp, d1, d3))))
 
 
 def pilot_lengths(

@@ -19,6 +19,7 @@ __all__ = [
     "held_bytes",
     "itemsize",
     "pow2_floor",
+    "ratio_or_inf",
     "scales_within",
     "select_within",
     "shortest_scale",
@@ -34,10 +35,11 @@ UNRESOLVED = 0.1
 RESOLVED = 8.0
 
 
-def _ratio(xp: Any, a: Any, b: Any) -> Any:
-    """|a / b| where it is finite and positive, else +inf (left out of the median)."""
+def ratio_or_inf(xp: Any, a: Any, b: Any) -> Any:
+    """|a / b| where it is positive and not NaN (an infinite one stays inf), else +inf:
+    left out of the median of the length scales."""
     q = xp.abs(a / b)
-    return xp.where(xp.isfinite(q) & (q > 0), q, math.inf)
+    return xp.where(q > 0, q, math.inf)
 
 
 def _median3(xp: Any, e: Any) -> Any:
@@ -83,8 +85,8 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     d2 = xp.where(xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
     # |d1 / d2| is the distance to an extremum, not a length of change, where the
     # third derivative is lost in rounding (a quadratic): left out there
-    first = xp.where(d3 == math.inf, math.inf, _ratio(xp, d1, d2))
-    estimates = (first, _ratio(xp, d2, d3), xp.sqrt(_ratio(xp, d1, d3)))
+    first = xp.where(d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
+    estimates = (first, ratio_or_inf(xp, d2, d3), xp.sqrt(ratio_or_inf(xp, d1, d3)))
     lam = _median3(xp, estimates)
     # no estimate, every value finite: no curvature to see up to T (inf, "long");
     # no estimate and values that are not finite: unknown (NaN)
