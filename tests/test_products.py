@@ -492,3 +492,43 @@ def test_a_non_finite_direction_gives_nan_without_warnings(method):
                 hv = xd.hvp(lambda z: np.sum(z**3, axis=0), x, np.array([[bad, 1.0], [1.0, 1.0]]))
                 assert np.isnan(hv[:, 0]).all()
                 np.testing.assert_allclose(hv[:, 1], 6 * x, rtol=1e-7)
+
+
+def test_jvp_one_call_points_row_major_in_their_order(backend):
+    """The one-call path builds its points along the coordinates and transposes them once:
+    func still gets (n, 1 + 8 k) in row-major order where a library has layouts, x first,
+    then set l of direction j in column 1 + l k + j."""
+    seen = []
+
+    def f(z):
+        seen.append(z)
+        return vector_func(backend.xp)(z)
+
+    V = np.stack([V0, np.array([0.0, 1.0, 0.0])], axis=1)
+    first = xd.jvp(f, backend.asarray(X0), backend.asarray(V))  # x alone, then the check
+    calls = len(seen)
+    value = xd.jvp(f, backend.asarray(X0), backend.asarray(V))  # passed: one call
+    expected_value = exact_jacobian(X0) @ V
+    assert np.allclose(backend.check(first, dtype=np.float64, shape=(2, 2)), expected_value)
+    got = backend.check(value, dtype=np.float64, shape=(2, 2))
+    assert np.allclose(got, expected_value, rtol=1e-10)
+    if backend.name in ("dask", "array_api_strict"):
+        # values off the host (a graph, a device): never remembered, checked on every call
+        assert len(seen) - calls == 2
+    else:
+        _assert_one_call_points(backend, seen[-1], V)
+
+
+def _assert_one_call_points(backend, points, V):
+    assert tuple(points.shape) == (3, 17)
+    if isinstance(points, np.ndarray):
+        assert points.flags.c_contiguous
+    if hasattr(points, "is_contiguous"):
+        assert points.is_contiguous()
+    host = backend.to_numpy(points)
+    assert np.array_equal(host[:, 0], X0)
+    t = 1e-4 * np.max(np.abs(X0)) / np.max(np.abs(V), axis=0)  # numDeriv's step along v
+    moves = np.array([1.0, -1.0, 0.5, -0.5, 0.25, -0.25, 0.125, -0.125])
+    for level, move in enumerate(moves):
+        for j in range(2):
+            assert np.array_equal(host[:, 1 + 2 * level + j], X0 + move * (V[:, j] * t[j]))

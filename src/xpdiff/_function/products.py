@@ -100,10 +100,16 @@ def along(xp: Any, h: Any, v: Any) -> Any:
     return h / xp.where(norm > 0, norm, 1.0)
 
 
+#: directions of at most this many numbers take ``max(|a|)`` through a temporary
+SMALL_DIRECTIONS = 1 << 16
+
+
 def _largest(xp: Any, a: Any) -> Any:
-    """``max(|a|)`` over axis 0, kept (``(1, k)``), without a temporary of ``a``'s size
-    (the directions): the larger of the largest and minus the smallest (the same
-    numbers)."""
+    """``max(|a|)`` over axis 0, kept (``(1, k)``); for many directions without a
+    temporary of ``a``'s size: the larger of the largest and minus the smallest (the
+    same numbers, in three operations where there are two)."""
+    if a.shape[0] * a.shape[1] <= SMALL_DIRECTIONS:
+        return xp.max(xp.abs(a), axis=0, keepdims=True)
     return xp.maximum(xp.max(a, axis=0, keepdims=True), -xp.min(a, axis=0, keepdims=True))
 
 
@@ -205,16 +211,16 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
 
 
 def _jvp_one_call(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, k: int
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, t: Any
 ) -> tuple[Any, tuple]:
     """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
 
     The lean path: the points in one broadcast, one call of func, one
     weighted sum (the engine's ``combine_linear``, so the same bits as its
-    layout). Returns the scheme's outputs ``(m, 1, Q', k)`` (not yet divided
-    by t) and the output's shape.
+    layout). Returns the scheme's outputs ``(m, 1, Q', k)`` divided by the steps ``t``
+    ``(1, k)``, and the output's shape.
     """
-    xp, n, device, dtype = problem.xp, problem.n, problem.device, problem.dtype
+    xp, n, device, dtype, k = problem.xp, problem.n, problem.device, problem.dtype, t.shape[1]
     sets = scheme.family.sets
     single = dtype == xp.float32
     point_dtype = dtype
@@ -228,21 +234,23 @@ def _jvp_one_call(
     else:
         error = None
     x = problem.x if point_dtype == dtype else xp.astype(problem.x, point_dtype)
-    # (n, sets, k) with k innermost; for one direction (n, sets): a library's inner loop
-    # then runs over the sets, not over an axis of length 1 (the same numbers)
-    inner = (sets, k) if k > 1 else (sets,)
+    # built as (1 + sets k, n), each operation along the n coordinates (an inner loop
+    # over the sets was twice as slow), then transposed once into (n, 1 + sets k): x,
+    # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
-        moved = xp.reshape(x, (n, *(1,) * len(inner))) + xp.reshape(
-            moves, (1, sets, *(1,) * (len(inner) - 1))
-        ) * xp.reshape(steps_v, (n, 1, k) if k > 1 else (n, 1))
-    points = xp.concat([xp.reshape(x, (n, 1)), xp.reshape(moved, (n, sets * k))], axis=1)
+        moved = xp.reshape(x, (1, 1, n)) + xp.reshape(moves, (sets, 1, 1)) * xp.reshape(
+            xp.permute_dims(steps_v, (1, 0)), (1, k, n)
+        )
+    rows_of_points = xp.concat([xp.reshape(x, (1, n)), xp.reshape(moved, (sets * k, n))])
+    points = _backend.row_major_transpose(xp, rows_of_points)
     values = problem.evaluator.at(xp, points, device)
     head = tuple(values.shape[:-1])
     m = math.prod(head)
     values = xp.reshape(values, (m, 1 + sets * k))
     f0 = xp.reshape(values[:, 0], (m, 1, 1, 1))
     values = xp.reshape(values[:, 1:], (m, 1, sets, k))
-    rows = _engine.combine_linear(xp, scheme, values, f0, weights, None, error, None, True)
+    step = xp.reshape(t, (1, 1, 1, k))
+    rows = _engine.combine_linear(xp, scheme, values, f0, weights, step, error, None, True)
     return rows, head
 
 
@@ -450,9 +458,7 @@ def jvp(
     if _one_call(problem, 1 + scheme.family.sets * k):
         with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
             steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
-        rows, head = _jvp_one_call(problem, scheme, steps_v, k)
-        with np.errstate(all="ignore"):
-            rows = rows / xp.reshape(t, (1, 1, 1, k))  # (m, 1, Q', k)
+        rows, head = _jvp_one_call(problem, scheme, steps_v, t)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
         rows, head = _jvp_engine(problem, scheme, directions, t)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
