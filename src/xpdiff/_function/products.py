@@ -211,7 +211,7 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
 
 
 def _jvp_one_call(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, steps_v: Any, t: Any
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
 ) -> tuple[Any, tuple]:
     """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
 
@@ -238,6 +238,7 @@ def _jvp_one_call(
     # over the sets was twice as slow), then transposed once into (n, 1 + sets k): x,
     # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
+        steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
         moved = xp.reshape(x, (1, 1, n)) + xp.reshape(moves, (sets, 1, 1)) * xp.reshape(
             xp.permute_dims(steps_v, (1, 0)), (1, k, n)
         )
@@ -456,9 +457,7 @@ def jvp(
     else:
         t = direction_step(xp, problem.x, directions, s)
     if _one_call(problem, 1 + scheme.family.sets * k):
-        with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
-            steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
-        rows, head = _jvp_one_call(problem, scheme, steps_v, t)  # (m, 1, Q', k)
+        rows, head = _jvp_one_call(problem, scheme, directions, t)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
         rows, head = _jvp_engine(problem, scheme, directions, t)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
