@@ -130,6 +130,36 @@ def test_float32_is_kept():
     assert relative_error(value, np.exp(x.astype(np.float64))) < 1e-3
 
 
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 6])
+def test_richardson_near_zero_takes_the_absolute_step(n):
+    """|x| < 1 takes the absolute step for n >= 2: d |x| shrank with x while rounding grows
+    as 1 / h**n (exp's 4th derivative at 0.01 came out 0.86, the error estimate 3e-3)."""
+    x = np.array([1e-8, 0.01, 0.1, 0.5, 0.99])
+    res = xd.derivative(np.exp, x, n=n, method="Richardson", full_output=True)
+    error = relative_error(res.value, np.exp(x))
+    assert error < [0, 0, 1e-9, 1e-9, 1e-7, 1e-6, 1e-4][n]
+    if n <= 4:  # beyond, rounding dominates, which Richardson's estimate does not measure
+        assert np.all(np.abs(res.value - np.exp(x)) <= 100 * res.error + 1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_float32_richardson_keeps_digits(n):
+    """float32's own steps for n >= 2 (3 levels): n = 2 about 4 digits, n = 3 about 2,
+    on |x| from 0.01 to 30 (float64's steps grown as for first derivatives: 7e-3, 0.1)."""
+    x = np.concatenate([np.linspace(0.01, 3, 30), np.linspace(3, 30, 10)]).astype(np.float32)
+    exact = {2: -np.sin(x.astype(np.float64)), 3: -np.cos(x.astype(np.float64))}[n]
+    value = xd.derivative(np.sin, x, n=n, method="Richardson")
+    assert value.dtype == np.float32
+    assert relative_error(value, exact) < {2: 1e-3, 3: 3e-2}[n]
+
+
+@pytest.mark.parametrize("method", ["adaptive", "Adaptive", "ADAPTIVE"])
+def test_method_name_case_insensitive_at_every_order(method):
+    """ "Adaptive" took the first-order checks for n >= 2 (r from 2 to 10, not 3 to 12)."""
+    value = xd.derivative(np.exp, [1.0], n=2, method=method, method_args={"r": 12})
+    assert relative_error(value, np.exp([1.0])) < 1e-9
+
+
 @pytest.mark.parametrize("n", [2, 3])
 def test_full_output_richardson(n):
     x = np.linspace(0.5, 2.0, 5)
@@ -343,6 +373,16 @@ def test_under_jax_jit():
         ({"n": 2, "method_args": {"d": "a"}}, TypeError, "d must be a real number"),
         ({"n": 2, "method_args": [1]}, TypeError, "method_args must be a dict .or None"),
         ({"method_args": [1]}, TypeError, "method_args must be a dict .or None., got list"),
+        # settings that leave only rounding noise for the order, as hessian refuses them
+        (
+            {"n": 2, "method": "Richardson", "method_args": {"d": 1e-6}},
+            ValueError,
+            "rounding noise.*smallest d allowed",
+        ),
+        ({"n": 4, "method": "Richardson", "method_args": {"r": 8}}, ValueError, "largest r"),
+        # a ladder whose steps would not move x, at any order, as grad's "adaptive"
+        ({"n": 2, "method_args": {"v": 1e8}}, ValueError, "spreads the adaptive ladder"),
+        ({"n": 3, "method": "ADAPTIVE", "method_args": {"v": 1e8}}, ValueError, "spreads"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):

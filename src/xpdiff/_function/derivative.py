@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -28,6 +29,8 @@ from . import first as _first
 from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
+from . import settings as _settings
+from .adaptive import check_spread
 from .derivative_ladder import ladder_derivative
 from .derivative_schemes import (
     MAX_ORDER,
@@ -310,9 +313,15 @@ def derivative(
     n >= 2 the stencil is the same, its error has only even powers of h,
     which the extrapolation removes two at a time. Rounding errors grow as
     ``eps / h**n``, so the default relative step grows with n: ``d`` = 0.02,
-    0.05, 0.1, 0.15, 0.2 for n = 2 .. 6 and 0.3 beyond (``eps`` the same).
-    Functions that vary much faster than x over that step need a smaller
-    ``d``, or "adaptive".
+    0.05, 0.1, 0.15, 0.2 for n = 2 .. 6 and 0.3 beyond (``eps`` the same),
+    and the absolute step ``eps`` serves every ``|x| < 1`` (``zero_tol`` 1):
+    a step ``d |x|`` that shrank with x took exp's 4th derivative at 0.01 to
+    0.86. float32 takes ``d`` = 0.1, 0.1, 0.2, 0.2 for n = 2 .. 5 and 0.3
+    beyond over ``r`` = 3 levels: n = 2, 3 keep about 4 and 2 digits, n >= 4
+    none reliably (use "adaptive"). Settings given in ``method_args`` that
+    leave only rounding noise for the order are a ValueError, as for
+    :func:`hessian`. Functions that vary much faster than x over that step
+    need a smaller ``d``, or "adaptive".
 
     A function value that is not finite gives NaN in that element, never a
     finite wrong number.
@@ -340,19 +349,23 @@ def derivative(
     size = math.prod(shape)
     if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")
+    method = _settings.canonical_method(method, METHODS, "derivative")
     elementwise = order == 1 and _grad_layout(x, size, max_batch, workers)
+    ladder = ladder_settings(method_args) if method == "adaptive" and order > 1 else None
     problem = _problem.setup(
         func,
         xp.reshape(x, (size,) if elementwise else (1, size)),
         method,
         None,
-        None if method == "adaptive" and order > 1 else method_args,
+        None if ladder is not None else method_args,
         _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output),
         methods=METHODS,
         function="derivative",
         defaults=richardson_defaults(method, order),
+        derivative_order=order if method == "Richardson" else 1,
     )
-    ladder = ladder_settings(method_args) if problem.method == "adaptive" and order > 1 else None
+    if ladder is not None:  # steps that would not move x: refused as grad's "adaptive" is
+        check_spread(SimpleNamespace(**ladder), _engine.machine_eps(xp, problem.dtype))
     held, kept = _numbers(problem, order, elementwise, ladder)
 
     def compute(part: _engine.Problem, _: None) -> dict:

@@ -185,8 +185,11 @@ def _settings(
     if not isinstance(method_args, dict):
         raise TypeError(f"method_args must be a dict (or None), got {type(method_args).__name__}")
     base = dict(NUMDERIV_DEFAULTS)
-    if defaults:
-        base.update(defaults)
+    defaults = dict(defaults or {})
+    # the caller's settings for dtypes coarser than float64, ((name, value), ...), which
+    # replace the rules below (derivative's per order): for derivatives of order 2 and up
+    low = defaults.pop("low_precision", ())
+    base.update(defaults)
     values = dict(base)
     given = set()
     for key, value in method_args.items():
@@ -199,22 +202,7 @@ def _settings(
 
     ladders: tuple[float, ...] = (1.0,)
     if machine_eps > FLOAT64_EPS:
-        if method == "simple":
-            if "eps" not in given:
-                values["eps"] = max(1e-4, math.sqrt(machine_eps))
-        elif derivative_order == 1:
-            scale = (machine_eps / FLOAT64_EPS) ** (1.0 / 3)
-            for name in ("d", "eps"):
-                if name not in given:
-                    values[name] = min(base[name] * scale, max(base[name], 0.1))
-            if not given & {"d", "eps", "v"}:
-                ladders = LOW_PRECISION_LADDERS
-        else:
-            for name, value in LOW_PRECISION_SECOND.items():
-                if name not in given:
-                    values[name] = value
-        if "zero_tol" not in given:
-            values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
+        ladders = _low_precision(values, given, base, method, machine_eps, derivative_order, low)
 
     for name in ("eps", "d", "v"):
         _validation.check_positive_real(f"method_args {name}", values[name])
@@ -242,6 +230,38 @@ def _settings(
     if method == "Richardson" and settings.given & {"d", "r", "v", "eps", "zero_tol"}:
         check_noise(settings, machine_eps, derivative_order)
     return settings
+
+
+def _low_precision(
+    values: dict,
+    given: set,
+    base: dict,
+    method: str,
+    machine_eps: float,
+    derivative_order: int,
+    low: tuple,
+) -> tuple[float, ...]:
+    """A dtype coarser than float64: its defaults written into ``values`` (those not
+    ``given``); returns the ladders (two for Richardson's first derivatives). ``low``:
+    the caller's settings for such dtypes, which replace the rules here."""
+    ladders: tuple[float, ...] = (1.0,)
+    if method == "simple":
+        if "eps" not in given:
+            values["eps"] = max(1e-4, math.sqrt(machine_eps))
+    elif derivative_order == 1:
+        scale = (machine_eps / FLOAT64_EPS) ** (1.0 / 3)
+        for name in ("d", "eps"):
+            if name not in given:
+                values[name] = min(base[name] * scale, max(base[name], 0.1))
+        if not given & {"d", "eps", "v"}:
+            ladders = LOW_PRECISION_LADDERS
+    else:
+        for name, value in low or LOW_PRECISION_SECOND.items():
+            if name not in given:
+                values[name] = value
+    if "zero_tol" not in given and not low:
+        values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
+    return ladders
 
 
 def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
@@ -278,8 +298,8 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
         f"than 3 correct digits (noise {noise(r, v, d):.2g} > {NOISE_LIMIT:g} of the "
         f"derivative). {{}}"
     )
-    if "d" in settings.given and noise(r, v, NUMDERIV_DEFAULTS["d"]) <= NOISE_LIMIT:
-        d_min = (noise(r, v, 1.0) / NOISE_LIMIT) ** (1 / order)
+    d_min = (noise(r, v, 1.0) / NOISE_LIMIT) ** (1 / order)
+    if "d" in settings.given and d_min <= 1.0:  # a step that d |x| can still take
         raise ValueError(what.format(f"d={d:g}", f"The smallest d allowed here is {d_min:.3g}."))
     if abs(math.log(v)) < math.log(1.5) and noise(r, 2.0, d) <= NOISE_LIMIT:
         raise ValueError(
@@ -295,7 +315,8 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
         raise ValueError(what.format(f"r={r}", f"The largest r allowed here is {r_max}."))
     raise ValueError(
         what.format(
-            f"d={d:g}, r={r}, v={v:g}", "Use numDeriv's defaults (d=1e-4, r=4, v=2) or larger d."
+            f"d={d:g}, r={r}, v={v:g}",
+            "Use the defaults (numDeriv's d=1e-4, r=4, v=2 for first derivatives) or a larger d.",
         )
     )
 
