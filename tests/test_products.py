@@ -292,6 +292,14 @@ def test_bad_arguments(product):
         product(f, X0, V0, "nope")
     with pytest.raises(TypeError, match="func must be callable"):
         product(None, X0, V0)
+    # not an array of numbers: a TypeError naming what was given (was a shape ValueError)
+    for v in (None, "ab", b"ab"):
+        with pytest.raises(TypeError, match=r"v must be a real array of shape \(3,\)"):
+            product(f, X0, v)
+    with pytest.raises(TypeError, match="v must be a real array, got dtype <U1"):
+        product(f, X0, ["a", "b", "c"])
+    with pytest.raises(TypeError, match="v is a masked array"):  # as x's mask is refused
+        product(f, X0, np.ma.masked_array(V0, [0, 1, 0]))
 
 
 def test_hvp_needs_a_scalar_function():
@@ -303,8 +311,27 @@ def test_hvp_needs_a_scalar_function():
 
 def test_mixing_libraries_is_a_type_error():
     torch = pytest.importorskip("torch")
-    with pytest.raises(TypeError, match="cannot mix array libraries"):
+    with pytest.raises(TypeError, match="x is a numpy array but a v is a torch array"):
         xd.jvp(scalar_func(np), X0, torch.asarray(V0))
+
+
+@pytest.mark.parametrize("scale", [1e-305, 1e-3, 1e15, 1e17, 1e300])
+def test_jvp_complex_step_scaled_by_the_direction(scale):
+    """The complex step moves no coordinate farther than i h: t = 1 / |v|_inf (the step
+    was h v: a relative error of 1.05 at |v| = 1e16, 1e8 at 1e17, NaN at 1e300)."""
+    v = V0 * scale
+    with np.errstate(over="ignore"):
+        exact = exact_jacobian(X0) @ v
+    value = xd.jvp(vector_func(np), X0, v, "complex")
+    assert np.all(np.isfinite(value))
+    assert np.max(np.abs(value - exact)) < 1e-14 * np.max(np.abs(exact))
+
+
+def test_subnormal_direction_gives_nan_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value = xd.jvp(lambda z: z[0] * z[1], X0, np.array([5e-324, 0.0, 0.0]))
+    assert np.isnan(value)
 
 
 # --- the memory budget: directions, steps, base points counted; chunks of directions -----

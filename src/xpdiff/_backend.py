@@ -82,14 +82,17 @@ def library_name(x: object) -> str:
     return type(x).__module__.split(".", 1)[0]
 
 
-def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argument") -> Any:
+def array_namespace(
+    f: Any, others: tuple[Any, ...] = (), *, what: str = "argument", first: str = "f"
+) -> Any:
     """Resolve the namespace of ``f`` and check ``others`` against it.
 
     ``f`` may be an array of any Array API library, or a Python scalar, list
     or tuple (which mean NumPy). Each of ``others`` may be a Python scalar, a
     list or tuple, a NumPy array or scalar (host data, accepted with any
     ``f`` and moved later), or an array of ``f``'s own library. An array of a
-    third library is a TypeError naming both libraries.
+    third library is a TypeError naming both libraries (``f`` as ``first``, the
+    others as ``what``).
 
     Returns
     -------
@@ -108,7 +111,7 @@ def array_namespace(f: Any, others: tuple[Any, ...] = (), *, what: str = "argume
             other_library = library_name(other)
             if other_library != f_library:
                 raise TypeError(
-                    f"cannot mix array libraries: f is a {f_library} array but a "
+                    f"cannot mix array libraries: {first} is a {f_library} array but a "
                     f"{what} is a {other_library} array; give the {what} as a "
                     f"{f_library} array, a NumPy array, a list or a Python scalar"
                 )

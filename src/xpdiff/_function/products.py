@@ -67,9 +67,15 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     xp, n = problem.xp, problem.n
     if len(problem.shape) != 1:
         raise ValueError(f"x must be a vector of shape (n,), got shape {problem.shape}")
+    if v is None or isinstance(v, (str, bytes)):
+        raise TypeError(f"v must be a real array of shape ({n},) or ({n}, k), got {v!r:.40}")
+    if isinstance(v, np.ma.MaskedArray):
+        raise TypeError("v is a masked array: the product cannot honour a mask; pass v.filled(0)")
     v_xp, v = _backend.array_namespace(v)
+    if not v_xp.isdtype(v.dtype, ("real floating", "integral", "bool", "complex floating")):
+        raise TypeError(f"v must be a real array, got dtype {v.dtype}")
     if v_xp is not xp:
-        _backend.array_namespace(problem.x, (v,), what="v")  # a third library: TypeError
+        _backend.array_namespace(problem.x, (v,), what="v", first="x")  # a third library
         v = _backend.host_to_device(np.asarray(v), xp, problem.device)
     shape: tuple[int, ...] = tuple(v.shape)
     one = len(shape) == 1
@@ -97,7 +103,8 @@ def along(xp: Any, h: Any, v: Any) -> Any:
     """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
     than h; a zero direction gets step h (its points are all x)."""
     norm = _largest(xp, v)
-    return h / xp.where(norm > 0, norm, 1.0)
+    with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
+        return h / xp.where(norm > 0, norm, 1.0)
 
 
 #: directions of at most this many numbers take ``max(|a|)`` through a temporary
@@ -405,7 +412,8 @@ def jvp(
     method : {"Richardson", "simple", "complex"}, optional
         numDeriv's methods, along v: Richardson's central differences
         extrapolated over ``r`` levels (default), the forward difference,
-        or the complex step ``Im f(x + i h v) / h``.
+        or the complex step ``Im f(x + i h t v) / (h t)`` with ``t = 1 /
+        |v|_inf`` (no coordinate moves farther than ``i h``).
     method_args : dict, optional
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
@@ -450,8 +458,8 @@ def jvp(
     directions, k, one = as_directions(problem, v)
     h = _engine.machine_eps(xp, problem.dtype) if problem.method == "complex" else 0.0
     scheme = _jvp_scheme(problem.method, s.r, s.v, h)
-    if problem.method == "complex":
-        t = xp.ones((1, k), dtype=problem.dtype, device=problem.device)
+    if problem.method == "complex":  # no coordinate moves farther than i h: 1 / |v|_inf
+        t = along(xp, 1.0, directions)
     elif problem.method == "simple":
         t = along(xp, s.eps, directions)
     else:
