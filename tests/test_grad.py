@@ -254,6 +254,43 @@ def test_float32(backend):
         assert np.max(np.abs(values - exact) / (1 + exact)) < tol, method
 
 
+@pytest.mark.skipif(
+    np.finfo(np.longdouble).eps >= np.finfo(np.float64).eps, reason="no wider float"
+)
+def test_longdouble_x_is_worked_in_float64():
+    """A float wider than float64 (NumPy's longdouble) becomes float64, the widest the work
+    has: it was made float32, as float16 is, losing nine digits without a word."""
+    x = np.array([0.5, 1.0, 2.0], dtype=np.longdouble)
+    calls = [
+        lambda: xd.grad(np.sin, x),
+        lambda: xd.jacobian(lambda p: np.stack([p[0] * p[1], p[2]]), x),
+        lambda: xd.derivative(np.sin, x, n=2),
+        lambda: xd.jvp(lambda p: np.sin(p), x, [1.0, 0.0, 0.0]),
+    ]
+    for call in calls:
+        assert call().dtype == np.float64
+    assert np.max(np.abs(xd.grad(np.sin, x) - np.cos(x.astype(np.float64)))) < 1e-10
+
+
+def test_dask_x_of_unknown_sizes_is_a_clear_value_error():
+    """x[x > 0] on Dask has shape (nan,): grad and jvp failed with "can't multiply sequence
+    by non-int of type 'float'", derivative with "cannot convert float NaN to integer"."""
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.linspace(-1.0, 1.0, 10), chunks=5)
+    unknown = x[x > 0]
+    calls = [
+        lambda: xd.grad(np.sin, unknown),
+        lambda: xd.derivative(np.sin, unknown, n=2),
+        lambda: xd.jvp(lambda p: p, unknown, np.ones(5)),
+        lambda: xd.hessian(lambda p: np.sum(p, axis=0), unknown),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"x has sizes that are not known.*compute_chunk"):
+            call()
+    known = unknown.compute_chunk_sizes().rechunk(5)  # its chunks (0, 5): one of them empty
+    assert np.allclose(xd.grad(np.sin, known).compute(), np.cos(known.compute()))
+
+
 def test_args_and_kwargs():
     def func(x, a, *, b):
         return np.sum(a * x**2, axis=0) + b * x[0]

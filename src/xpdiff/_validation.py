@@ -11,6 +11,7 @@ import functools
 import math
 import numbers
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_max_batch",
     "check_positive_real",
     "check_real",
+    "known_shape",
     "method_name",
     "sides",
 ]
@@ -32,6 +34,21 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, np.bool_):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def known_shape(name: str, shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints; a size that is not known (a Dask array after boolean
+    indexing has NaN there) is a ValueError saying how to know it."""
+    shape = tuple(shape)
+    if all(type(size) is int for size in shape):
+        return shape
+    if any(size is None or (isinstance(size, float) and math.isnan(size)) for size in shape):
+        raise ValueError(
+            f"{name} has sizes that are not known, shape {shape} (a Dask array after boolean "
+            f"indexing); call {name}.compute_chunk_sizes() first, or give an array whose "
+            f"shape is known"
+        )
+    return tuple(operator.index(size) for size in shape)
 
 
 def check_max_batch(max_batch: object) -> int | None:

@@ -22,7 +22,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from .. import _backend, _budget
+from .. import _backend, _budget, _validation
 from .._numerics.richardson import richardson_table
 from . import engine as _engine
 from . import first as _first
@@ -345,7 +345,7 @@ def derivative(
     if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
         raise TypeError("x is a masked array: pass x.filled(...) or a plain array")
     xp, x = _backend.array_namespace(x)
-    shape = tuple(x.shape)
+    shape = _validation.known_shape("x", x.shape)
     size = math.prod(shape)
     if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")

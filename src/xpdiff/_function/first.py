@@ -98,7 +98,8 @@ def grad(
     x : array_like
         The point, shape ``(n,)``, or a batch of points, shape ``(n, *B)``
         (the gradient at each of them, still in one call). A scalar is one
-        coordinate. Integers become float64; float32 is kept. An empty batch
+        coordinate. Integers become float64 (as does NumPy's longdouble, wider
+        than the work's float64); float32 is kept. An empty batch
         ``(n, 0)`` gives an empty result.
     method : {"Richardson", "simple", "complex", "adaptive"}, optional
         numDeriv's methods, case-insensitive, and xpdiff's "adaptive", whose

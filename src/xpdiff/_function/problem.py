@@ -91,7 +91,8 @@ class Problem:
 
 
 def _real_point(xp: Namespace, x: Array) -> Array:
-    """``x`` as a real floating array: integers and bools to float64, float16 to float32."""
+    """``x`` as a real floating array: integers and bools to float64, float16 to float32,
+    a float wider than float64 (NumPy's longdouble) to float64, the widest the work has."""
     dtype = x.dtype
     if dtype == xp.float64 or dtype == xp.float32:
         return x
@@ -101,6 +102,8 @@ def _real_point(xp: Namespace, x: Array) -> Array:
         return xp.astype(x, _backend.widest_float(xp))
     if not xp.isdtype(dtype, "real floating"):
         raise TypeError(f"x must be a real array, got dtype {dtype}")
+    if xp.finfo(dtype).eps < xp.finfo(xp.float64).eps:  # longdouble: was made float32
+        return xp.astype(x, _backend.widest_float(xp))
     return xp.astype(x, xp.float32)  # float16 and other short floats
 
 
@@ -190,7 +193,7 @@ def setup(
     full_output = _validation.check_bool("full_output", options.full_output)
     max_batch = _validation.check_max_batch(options.max_batch)
     xp, device, x = _checked_point(x)
-    shape = tuple(x.shape)
+    shape = _validation.known_shape("x", x.shape)
     n = shape[0] if shape else 1
     if n == 0:
         raise ValueError("x must have at least one coordinate")
