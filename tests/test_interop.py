@@ -246,3 +246,31 @@ def test_bad_options(wrap):
         getattr(xd, wrap)(simulator, full_output=True)
     with pytest.raises(TypeError, match="func must be callable"):
         getattr(xd, wrap)(None)
+    # the options are jacobian's, checked when the wrapper is made: inside JAX's callback a
+    # bad method became JAX's runtime error at the first gradient, and vectorized="yes"
+    # was never checked on the values' path
+    bad = [
+        ({"method": "bogus"}, ValueError, "method must be one of"),
+        ({"vectorized": "yes"}, TypeError, "vectorized must be True or False"),
+        ({"method_args": {"q": 1}}, ValueError, "unknown method_args key 'q'"),
+        ({"method_args": {"d": 1e-300}}, ValueError, "rounding noise"),
+        ({"max_batch": 0}, ValueError, "max_batch must be"),
+        ({"kwargs": [1]}, TypeError, "kwargs must be a dict"),
+    ]
+    for options, error, match in bad:
+        with pytest.raises(error, match=match):
+            getattr(xd, wrap)(simulator, **options)
+
+
+def test_as_jax_list_args_one_argument_for_values_and_derivatives(jax):
+    """args that are not a tuple are one argument, for the values as for jacobian's
+    derivatives (the values unpacked a list: func got its items)."""
+
+    def func(x, scale):
+        return np.stack([scale[0] * np.sin(x[0]), scale[1] * x[1] ** 2])
+
+    f = xd.as_jax(func, args=[2.0, 3.0])
+    x = jax.numpy.array([0.5, 0.2])
+    assert np.allclose(np.asarray(f(x)), [2 * np.sin(0.5), 3 * 0.04], rtol=1e-12)
+    J = np.asarray(jax.jacfwd(f)(x))
+    assert np.allclose(J, [[2 * np.cos(0.5), 0.0], [0.0, 3 * 0.4]], rtol=1e-7, atol=1e-10)

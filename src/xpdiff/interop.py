@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend
+from . import _backend, _validation
+from ._function import settings as _settings
 from ._function.first import jacobian
 
 __all__ = ["as_jax", "as_torch"]
@@ -39,6 +40,22 @@ OPTIONS = (
 )
 
 
+def _check_options(options: dict) -> None:
+    """The wrapper's options as :func:`~xpdiff.jacobian` checks them (``side``, whose
+    length is x's, and ``workers`` at the first derivative): a bad one is a TypeError or
+    ValueError when the wrapper is made; inside JAX's callback it became JAX's own
+    runtime error at the first derivative."""
+    method = _settings.canonical_method(
+        options.get("method", "Richardson"), _settings.METHODS, "jacobian"
+    )
+    _settings.method_settings(method, options.get("method_args"))
+    _validation.check_bool("vectorized", options.get("vectorized", True))
+    _validation.check_max_batch(options.get("max_batch"))
+    kwargs = options.get("kwargs")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
+
+
 class _BlackBox:
     """func on host float64 arrays of shape ``(*batch, n)``: its values and Jacobians."""
 
@@ -53,7 +70,9 @@ class _BlackBox:
             )
         self.func = func
         self.options = options
-        self.args = tuple(options.get("args", ()))
+        _check_options(options)  # when the wrapper is made, not inside a callback
+        args = options.get("args", ())
+        self.args = args if isinstance(args, tuple) else (args,)
         self.kwargs = dict(options.get("kwargs") or {})
         self.vectorized = options.get("vectorized", True)
         self.out_shapes: dict[int, tuple[int, ...]] = {}
@@ -133,7 +152,12 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     derivative rule is a ``custom_jvp`` whose tangent is ``J(x) @ dx``,
     linear in dx, which JAX transposes for reverse mode. Higher derivatives
     (``jax.hessian`` of the wrapper) are not available: the Jacobian's
-    callback has no derivative rule.
+    callback has no derivative rule. The options are checked when the
+    wrapper is made. An exception that func raises inside a callback reaches
+    the caller as JAX's ``jax.errors.JaxRuntimeError``, with func's
+    traceback in its message: JAX's callbacks do not raise Python exceptions
+    as themselves (:func:`as_torch` does; so does the wrapper's first call,
+    which learns the output's shape outside JAX).
 
     Examples
     --------
