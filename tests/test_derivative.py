@@ -322,6 +322,23 @@ def test_pointwise_func():
     assert np.array_equal(value, xd.derivative(np.exp, x, n=2))
 
 
+@pytest.mark.parametrize("n", [1, 2])
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+def test_pointwise_func_gets_one_element_at_every_order(n, method):
+    """vectorized=False: func gets one element, shape (1,), at n = 1 as at n >= 2 (at n = 1
+    it got all of x as one point of N coordinates)."""
+    shapes = set()
+
+    def one_value(z):
+        shapes.add(z.shape)
+        return math.exp(float(z[0])) * np.ones(1)  # a func that handles one value at a time
+
+    x = np.linspace(0.5, 2.0, 4)
+    value = xd.derivative(one_value, x, n=n, method=method, vectorized=False)
+    assert shapes == {(1,)}
+    assert relative_error(value, np.exp(x)) < 1e-8
+
+
 def test_callers_array_is_never_handed_to_func():
     x = np.linspace(0.5, 2.0, 4)
     original = x.copy()

@@ -75,7 +75,9 @@ def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> d
     return out
 
 
-def _grad_layout(x: Any, size: int, max_batch: object, workers: object) -> bool:
+def _grad_layout(
+    x: Any, size: int, max_batch: object, workers: object, vectorized: object
+) -> bool:
     """n = 1: lay the elements out as grad's coordinates, to grad's path and bits.
 
     x as ``(size,)``, an elementwise function of ``size`` coordinates: every
@@ -83,11 +85,13 @@ def _grad_layout(x: Any, size: int, max_batch: object, workers: object) -> bool:
     executor). With ``max_batch`` or ``workers``, or points beyond the
     memory budget's share, the elements are the points of one coordinate
     instead, ``(1, size)``, so that calls can split between elements (the
-    same sums, to rounding).
+    same sums, to rounding); with ``vectorized=False`` too, so that func gets
+    one element at a time, as at every other order (it got all of x as one point).
     """
     columns = 16  # the most points per element any first-derivative method sends at once
     return (
-        max_batch is None
+        vectorized is True
+        and max_batch is None
         and workers is None
         and 2 * columns * size * 16 <= _budget.get_memory_budget(x)  # points and values
     )
@@ -244,7 +248,8 @@ def derivative(
         :func:`grad` with x flattened to ``(N,)`` coordinates (``(N,)`` at x,
         ``(N, points)`` for the perturbed points), for n >= 2 (and with
         ``max_batch``, ``workers`` or points beyond the memory budget) ``(1,
-        points)``, every element and perturbed point along the last axis.
+        points)``, every element and perturbed point along the last axis;
+        with ``vectorized=False`` one element, ``(1,)``, at a time.
     x : array_like
         The points, any shape; a scalar is one point. Integers become
         float64; float32 is kept.
@@ -350,7 +355,7 @@ def derivative(
     if size == 0:
         raise ValueError(f"x must have at least one element, got shape {shape}")
     method = _settings.canonical_method(method, METHODS, "derivative")
-    elementwise = order == 1 and _grad_layout(x, size, max_batch, workers)
+    elementwise = order == 1 and _grad_layout(x, size, max_batch, workers, vectorized)
     ladder = ladder_settings(method_args) if method == "adaptive" and order > 1 else None
     problem = _problem.setup(
         func,
