@@ -48,6 +48,31 @@ def test_every_reduction_is_refused(name, method, side):
         xd.jacobian(lambda x: np.stack([func(x), x[1]]), X, method, side=sides)
 
 
+@pytest.mark.parametrize(
+    ("method", "method_args"),
+    [("Richardson", {"d": 0.01}), ("simple", {"eps": 0.01}), ("adaptive", None)],
+)
+def test_a_noisy_honest_func_is_not_taken_for_one_that_mixes(method, method_args):
+    """A simulation whose values carry noise (1e-5 of values about 5) gave the copy of x a
+    value beyond sqrt(eps) of f(x) and was refused as mixing points. func at x once more
+    tells noise from mixing: the check's call counts in ncalls, not in nfev."""
+    rng = np.random.default_rng(0)
+
+    def noisy(x):
+        return np.sum(x**2, axis=0) + 1e-5 * rng.standard_normal(x.shape[1:])
+
+    res = xd.grad(noisy, [1.0, 2.0], method, method_args=method_args, full_output=True)
+    assert np.allclose(res.value, [2.0, 4.0], atol=0.2)  # noise over steps of 1e-3 or so
+    quiet = xd.grad(lambda x: np.sum(x**2, axis=0), [1.0, 2.0], method,
+                    method_args=method_args, full_output=True)  # fmt: skip
+    assert res.nfev == quiet.nfev
+    assert res.ncalls == quiet.ncalls + 1
+    # a func that gives x the same value twice and mixes points is still refused, noise or
+    # not beside it (the mean's shift is far beyond 100 times its noise)
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.grad(lambda x: x[0] ** 2 + np.mean(x) + 1e-9 * rng.standard_normal(), [1.0, 2.0])
+
+
 @pytest.mark.parametrize("name", list(MIXING))
 @pytest.mark.parametrize("method", ["Richardson", "complex"])
 def test_every_reduction_is_refused_by_hessian(name, method):
@@ -185,6 +210,10 @@ def test_every_function_accepts_an_honest_func(function, kwargs):
     func = lambda x: x[0] * np.sum(x, axis=0)  # noqa: E731
     if function is xd.jacobian:
         func = lambda x: np.stack([x[0] * np.sum(x, axis=0), x[1]])  # noqa: E731
+    if function is _elementwise:
+        # elementwise, as derivative's func must be: x[0] * sum(x, axis=0) is one only on
+        # (1, points), not on n = 1's (N,) coordinates, while vectorized=False gets (1,)
+        func = lambda x: x * np.abs(x)  # noqa: E731
     batched = function(func, np.array(X), **kwargs)
     single = function(func, np.array(X), vectorized=False, **kwargs)
     batched = batched.D if function is xd.genD else batched
