@@ -235,3 +235,21 @@ def test_argmin_and_take_along_are_numpys(shape, axis):
         np.take_along_axis(per_candidate, index, axis=axis),
         strict=True,
     )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp2_is_the_power_of_two_exactly(dtype):
+    """_backend.exp2 (pow2_floor's power, numpy.exp2 for NumPy's float64) is ``2.0 **
+    k`` to the bit for every whole exponent of the dtype and beyond it, infinities and
+    NaN (float32's numpy.exp2 gave 2**127 one unit off: the power there)."""
+    from xpdiff import _backend
+
+    info = np.finfo(dtype)
+    low, high = int(np.log2(info.smallest_subnormal)) - 4, info.maxexp + 4
+    with np.errstate(over="ignore"):
+        k = np.concatenate([np.arange(low, high), [np.inf, -np.inf, np.nan]]).astype(dtype)
+        expected = dtype(2.0) ** k
+        got = _backend.exp2(xpn, k)
+        strict = np.asarray(_backend.exp2(xps, xps.asarray(k)))
+    np.testing.assert_array_equal(got, expected, strict=True)
+    np.testing.assert_array_equal(strict, expected, strict=True)

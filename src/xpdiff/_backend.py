@@ -279,6 +279,15 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
     return xp.sum(xp.where(positions == index, a, 0.0), axis=axis, keepdims=True)
 
 
+def exp2(xp: Any, k: Any) -> Any:
+    """``2.0 ** k`` for whole numbers ``k`` (and infinities, NaN): for NumPy's float64
+    its ``exp2``, a sixth of ``power``'s time and exact there (a test checks every
+    exponent; float32's exp2 is not: 2**127 one unit off); elsewhere the power."""
+    if type(k) is np.ndarray and k.dtype == np.float64:
+        return np.exp2(k)
+    return 2.0**k
+
+
 def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
     """``where(condition, new, old)``; on NumPy written into ``old``, which the caller
     owns (``copyto``: twice as fast as ``where`` on a block of 2**14 numbers)."""

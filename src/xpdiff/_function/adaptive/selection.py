@@ -83,9 +83,11 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     noise = (RESOLVED * eps) * scale * amplification
     # lost in rounding: inf, left out below (d, times T**k, is this function's own)
     d = _backend.where_into(xp, ~(xp.abs(d) > noise), math.inf, d)
-    d1, d2, d3 = (d[:, :, k, :] / T ** (k + 1) for k in range(3))
+    # T is a power of two: its products are T**k exactly (T**3 is a pow, 4 ns a number)
+    powers = (T, T * T, T * T * T)
+    d1, d2, d3 = (d[:, :, k, :] / powers[k] for k in range(3))
     d1 = _backend.where_into(xp, xp.isnan(d1), d[:, :, 3, :] / T, d1)
-    d2 = _backend.where_into(xp, xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
+    d2 = _backend.where_into(xp, xp.isnan(d2), d[:, :, 4, :] / powers[1], d2)
     # |d1 / d2| is the distance to an extremum, not a length of change, where the
     # third derivative is lost in rounding (a quadratic): left out there
     first = xp.where(d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
@@ -355,4 +357,4 @@ def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any
 
 def pow2_floor(xp: Any, h: Any) -> Any:
     """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
-    return 2.0 ** xp.floor(xp.log2(h))
+    return _backend.exp2(xp, xp.floor(xp.log2(h)))
