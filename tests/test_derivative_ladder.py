@@ -253,3 +253,20 @@ def test_exp2_is_the_power_of_two_exactly(dtype):
         strict = np.asarray(_backend.exp2(xps, xps.asarray(k)))
     np.testing.assert_array_equal(got, expected, strict=True)
     np.testing.assert_array_equal(strict, expected, strict=True)
+
+
+def test_weighs_any_is_the_product():
+    """_backend.weighs_any: ``(used @ bad) > 0``; on NumPy without the product where no
+    value is bad (all False, of the product's shape), the product where some are."""
+    from xpdiff import _backend
+
+    rng = np.random.default_rng(4)
+    used = (rng.random((1, 2, 9, 8)) < 0.4).astype(np.float64)
+    for bad in (np.zeros((3, 1, 8, 50), dtype=bool), rng.random((3, 1, 8, 50)) < 0.05):
+        expected = (used @ bad.astype(np.float64)) > 0
+        got = _backend.weighs_any(xpn, used, bad)
+        np.testing.assert_array_equal(got, expected, strict=True)
+        strict = _backend.weighs_any(xps, xps.asarray(used), xps.asarray(bad))
+        np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)
+    assert expected.any()
+    assert not expected.all()

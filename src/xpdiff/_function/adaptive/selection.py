@@ -75,8 +75,8 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     # where_into's copyto costs a fifth of a where)
     bad = ~xp.isfinite(values)
     clean = _backend.where_into(xp, bad, 0.0, values - f0)
-    touched = used @ xp.astype(bad, values.dtype)
-    d = _backend.where_into(xp, touched != 0, math.nan, weights @ clean)  # (m, g, 5, B)
+    touched = _backend.weighs_any(xp, used, bad)
+    d = _backend.where_into(xp, touched, math.nan, weights @ clean)  # (m, g, 5, B)
     scale = xp.max(_backend.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
     amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
@@ -128,11 +128,10 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
     """
     weights, error_w, noise_w, order, step, used, error2_w = ladder_arrays
     bad = ~(xp.isfinite(values) & xp.isfinite(f0))
-    dtype = values.dtype
     # where(finite, ..., 0.0) written into the fresh array (where_into: NumPy's copyto
     # under a mask that is mostly False costs a fifth of a where)
     clean = _backend.where_into(xp, bad, 0.0, values - f0)
-    touched = used @ xp.astype(bad, dtype)  # candidates using a bad value: > 0
+    touched = _backend.weighs_any(xp, used, bad)  # candidates using a bad value
     estimate = (weights @ clean) / divisor
     first = xp.abs(error_w @ clean) / divisor
     # and from the estimate of the order below one level longer: two differences that
@@ -143,7 +142,7 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
     # NOISE_WEIGHT on the components' scale, not on every candidate: one operation fewer
     noise = ((eps * scale) * NOISE_WEIGHT) * noise_w / divisor
     error = truncation + noise
-    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
+    ok = ~touched & xp.isfinite(estimate) & xp.isfinite(error)
     rank = _backend.where_into(xp, ~ok, math.inf, first + noise)
     index = _backend.argmin_first(xp, rank, 2)  # of equal ranks, the first candidate
 
