@@ -270,3 +270,21 @@ def test_weighs_any_is_the_product():
         np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)
     assert expected.any()
     assert not expected.all()
+
+
+def test_minimum_into_keeps_the_smaller_not_nan():
+    """_backend.minimum_into: where(new < old, new, old) for old without NaN (the ladder's
+    smallest error so far): into ``old`` on NumPy, a new array elsewhere; NaN in new is
+    never taken, inf is."""
+    from xpdiff import _backend
+
+    old = np.array([1.0, 2.0, np.inf, 3.0, np.inf])
+    new = np.array([0.5, np.nan, 4.0, 3.0, np.inf])
+    expected = np.where(new < old, new, old)
+    strict_old = xps.asarray(old)
+    strict = _backend.minimum_into(xps, strict_old, xps.asarray(new))
+    out = _backend.minimum_into(xpn, old, new)
+    assert out is old
+    np.testing.assert_array_equal(out, expected, strict=True)
+    np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)
+    assert strict is not strict_old

@@ -152,8 +152,8 @@ def _choose_block(
         nonlocal best, value, kind, step, count
         better = error < best
         # into this block's own arrays where the library allows (NumPy): twice as fast
-        best = _backend.where_into(xp, better, error, best)
         value = _backend.where_into(xp, better, estimate, value)
+        best = _backend.minimum_into(xp, best, error)  # errors are never -0.0 nor kept NaN
         if full:
             kind = _backend.where_into(xp, better, orders[count], kind)
             step = _backend.where_into(xp, better, steps[count], step)
