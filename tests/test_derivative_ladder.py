@@ -206,13 +206,14 @@ def test_where_computed_runs_fn_where_needed_alone():
 
 
 @pytest.mark.parametrize(
-    ("shape", "axis"), [((3, 2, 9, 50), 2), ((1, 1, 9, 7), 2), ((4, 9, 5), 1), ((9, 6), 0)]
+    ("shape", "axis"),
+    [((3, 2, 9, 50), 2), ((1, 1, 9, 7), 2), ((4, 9, 5), 1), ((9, 6), 0), ((2, 9, 0), 1)],
 )
 def test_argmin_and_take_along_are_numpys(shape, axis):
     """_backend.argmin_first (a scan on NumPy) is argmin with keepdims: the first of
     equal entries, inf included; _backend.take_along (one take at flat positions on
     NumPy) is take_along_axis, on strided views and on arrays broadcast against the
-    index (a ladder's order and step per candidate)."""
+    index (a ladder's order and step per candidate), and on no base point."""
     from xpdiff import _backend
 
     rng = np.random.default_rng(3)

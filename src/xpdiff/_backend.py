@@ -221,7 +221,7 @@ def argmin_first(xp: Any, a: Any, axis: int) -> Any:
     NaN; on NumPy a scan over a short axis that is not the last (a ladder's candidates:
     argmin across that strided axis took 90 µs for 9 x 7281 numbers, the scan 60)."""
     length = a.shape[axis]
-    if type(a) is not np.ndarray or length > 64 or axis % a.ndim == a.ndim - 1:
+    if type(a) is not np.ndarray or not 0 < length <= 64 or axis % a.ndim == a.ndim - 1:
         return xp.argmin(a, axis=axis, keepdims=True)
     at = [slice(None)] * a.ndim
 
@@ -260,7 +260,7 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
     length 1 there: ``take_along_axis`` (NumPy: :func:`_take_along_numpy`), or where a
     library has none (Dask) the sum of ``a`` where a one-hot mask of ``index`` holds
     (the same numbers but -0.0)."""
-    if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim:
+    if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim and a.size:
         return _take_along_numpy(a, index, axis)
     take = getattr(xp, "take_along_axis", None)
     if take is not None:
