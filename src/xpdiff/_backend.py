@@ -220,20 +220,14 @@ def argmin_first(xp: Any, a: Any, axis: int) -> Any:
     """``argmin(a, axis, keepdims=True)`` (the first of equal entries) for ``a`` without
     NaN; on NumPy a scan over a short axis that is not the last (a ladder's candidates:
     argmin across that strided axis took 90 µs for 9 x 7281 numbers, the scan 60)."""
-    length = a.shape[axis]
-    if type(a) is not np.ndarray or not 0 < length <= 64 or axis % a.ndim == a.ndim - 1:
+    length, axis = a.shape[axis], axis % a.ndim
+    if type(a) is not np.ndarray or not 0 < length <= 64 or axis == a.ndim - 1:
         return xp.argmin(a, axis=axis, keepdims=True)
-    at = [slice(None)] * a.ndim
-
-    def entry(k: int) -> np.ndarray:
-        at[axis] = slice(k, k + 1)
-        return a[tuple(at)]
-
-    best = entry(0).copy()
+    entries = [a[(slice(None),) * axis + (slice(k, k + 1),)] for k in range(length)]
+    best = entries[0].copy()
     index = np.zeros(best.shape, dtype=np.intp)
     better = np.empty(best.shape, dtype=bool)
-    for k in range(1, length):
-        candidate = entry(k)
+    for k, candidate in enumerate(entries[1:], 1):
         np.less(candidate, best, out=better)  # strictly: the first of equal ones stays
         np.copyto(index, k, where=better)
         np.minimum(best, candidate, out=best)
@@ -241,10 +235,9 @@ def argmin_first(xp: Any, a: Any, axis: int) -> Any:
 
 
 def _take_along_numpy(a: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
-    """NumPy's ``take_along_axis`` by one ``take`` at flat positions (its broadcast index
-    arrays took 40 µs for 9 x 7281 numbers, this 10): the same numbers."""
-    a = np.ascontiguousarray(a)
-    ones = [1] * a.ndim
+    """``take_along_axis`` by one ``take`` at flat positions (40 µs for 9 x 7281 numbers
+    by NumPy's broadcast index arrays, 20 this way)."""
+    a, ones = np.ascontiguousarray(a), [1] * a.ndim
     shape = np.broadcast_shapes(index.shape, (*a.shape[:axis], 1, *a.shape[axis + 1 :]))
     strides = [s // a.itemsize for s in a.strides]
     position = index * strides[axis]
@@ -272,9 +265,8 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
 
 
 def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
-    """``(used @ bad) > 0``: the rows of ``used`` (0 or 1, ``(..., C, L)``) that weigh a
-    ``bad`` value (booleans ``(..., L, B)``); on NumPy all False without the product
-    where no value is bad (a smooth function's: the product took 6% of a selection)."""
+    """``(used @ bad) > 0`` for ``used`` of 0 and 1 and boolean ``bad``; on NumPy all False
+    without the product where nothing is bad (a smooth func: 6% of a selection)."""
     if type(used) is np.ndarray and type(bad) is np.ndarray and not bad.any():
         batch = np.broadcast_shapes(used.shape[:-2], bad.shape[:-2])
         return np.zeros((*batch, used.shape[-2], bad.shape[-1]), dtype=bool)
@@ -282,9 +274,8 @@ def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
 
 
 def exp2(xp: Any, k: Any) -> Any:
-    """``2.0 ** k`` for whole numbers ``k`` (and infinities, NaN): for NumPy's float64
-    its ``exp2``, a sixth of ``power``'s time and exact there (a test checks every
-    exponent; float32's exp2 is not: 2**127 one unit off); elsewhere the power."""
+    """``2.0 ** k`` for whole ``k``: NumPy's float64 ``exp2`` (a sixth of the time, exact:
+    tested for every exponent; float32's is not, 2**127 one unit off), else the power."""
     if type(k) is np.ndarray and k.dtype == np.float64:
         return np.exp2(k)
     return 2.0**k
@@ -300,9 +291,8 @@ def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
 
 
 def minimum_into(xp: Any, old: Any, new: Any) -> Any:
-    """``where(new < old, new, old)`` for ``old`` without NaN (a NaN in ``new`` is not
-    taken); on NumPy ``fmin`` written into ``old``, which the caller owns (twice as fast
-    as ``copyto`` where most of ``new`` is smaller). Of equal zeros either may be kept."""
+    """``where(new < old, new, old)``, ``old`` without NaN nor -0.0: on NumPy ``fmin`` into
+    ``old``, the caller's (twice as fast as a copyto where most of ``new`` is smaller)."""
     if type(old) is np.ndarray and is_numpy_namespace(xp):
         return np.fmin(old, new, out=old)
     return xp.where(new < old, new, old)
@@ -312,12 +302,8 @@ def where_computed(xp: Any, condition: Any, fn: Any, arrays: tuple, old: Any) ->
     """``where(condition, fn(*arrays), old)``, ``fn`` elementwise on arrays of old's shape;
     on NumPy ``fn`` runs on the elements where ``condition`` holds alone, written into
     ``old`` (the caller's): a fallback that few elements need costs only those."""
-    if (
-        type(old) is np.ndarray
-        and is_numpy_namespace(xp)
-        and old.flags.c_contiguous
-        and all(a.shape == old.shape for a in (condition, *arrays))
-    ):
+    shapes = all(a.shape == old.shape for a in (condition, *arrays))
+    if type(old) is np.ndarray and is_numpy_namespace(xp) and old.flags.c_contiguous and shapes:
         where = np.flatnonzero(condition)
         if where.size < old.size:
             if where.size:
