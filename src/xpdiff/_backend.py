@@ -216,6 +216,22 @@ def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = F
     )
 
 
+def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
+    """``a``'s entries at ``index`` along ``axis`` (other axes broadcast), ``index`` of
+    length 1 there: ``take_along_axis`` (NumPy: :func:`_take_along_numpy`), or where a
+    library has none (Dask) the sum of ``a`` where a one-hot mask of ``index`` holds
+    (the same numbers but -0.0)."""
+    if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim and a.size:
+        return _take_along_numpy(a, index, axis)
+    take = getattr(xp, "take_along_axis", None)
+    if take is not None:
+        return take(a, index, axis=axis)
+    shape = [1] * len(index.shape)
+    shape[axis] = a.shape[axis]
+    positions = xp.reshape(xp.arange(a.shape[axis], device=device_of(index)), tuple(shape))
+    return xp.sum(xp.where(positions == index, a, 0.0), axis=axis, keepdims=True)
+
+
 def argmin_first(xp: Any, a: Any, axis: int) -> Any:
     """``argmin(a, axis, keepdims=True)`` (the first of equal entries) for ``a`` without
     NaN; on NumPy a scan over a short axis that is not the last (a ladder's candidates:
@@ -246,22 +262,6 @@ def _take_along_numpy(a: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray
             along = np.arange(0, length * strides[k], strides[k])
             position = position + along.reshape([*ones[:k], length, *ones[k + 1 :]])
     return np.take(a.reshape(-1), np.broadcast_to(position, shape))
-
-
-def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
-    """``a``'s entries at ``index`` along ``axis`` (other axes broadcast), ``index`` of
-    length 1 there: ``take_along_axis`` (NumPy: :func:`_take_along_numpy`), or where a
-    library has none (Dask) the sum of ``a`` where a one-hot mask of ``index`` holds
-    (the same numbers but -0.0)."""
-    if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim and a.size:
-        return _take_along_numpy(a, index, axis)
-    take = getattr(xp, "take_along_axis", None)
-    if take is not None:
-        return take(a, index, axis=axis)
-    shape = [1] * len(index.shape)
-    shape[axis] = a.shape[axis]
-    positions = xp.reshape(xp.arange(a.shape[axis], device=device_of(index)), tuple(shape))
-    return xp.sum(xp.where(positions == index, a, 0.0), axis=axis, keepdims=True)
 
 
 def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
