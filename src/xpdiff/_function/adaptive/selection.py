@@ -111,8 +111,11 @@ def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
     return xp.where(xp.isfinite(shortest) | ~unknown, shortest, math.nan)  # else inf
 
 
-def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps: Any) -> Any:
-    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``.
+def _select(
+    xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps: Any, keep: int = 4
+) -> Any:
+    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``,
+    or with ``keep`` 1 the value alone (its other picks not made).
 
     Values that are not finite are set aside before the weighted sums, and
     every candidate that uses one of them is left out. The candidate is the
@@ -151,6 +154,8 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
 
     some = pick(rank) < math.inf
     value = xp.where(some, pick(estimate) + 0.0, math.nan)  # + 0.0: no -0.0
+    if keep == 1:  # derivative's and grad's value alone: four picks fewer
+        return (value,)
     error = xp.where(some, pick(error), math.nan)
     # no digit survives truncation (a pole or a jump within the steps): unknown error
     unresolved = (pick(truncation) > UNRESOLVED * xp.abs(value)) & some
@@ -276,7 +281,7 @@ def select_within(
             v, f, d = (xp.permute_dims(a, ROWS_LAST) for a in (v, f, d))
         per_column = v.shape[0] * v.shape[1] * candidates
         chosen = _in_column_blocks(
-            xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps)[:keep], per_column, v, f, d
+            xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps, keep)[:keep], per_column, v, f, d
         )
         return tuple(xp.permute_dims(a, ROWS_FIRST) for a in chosen) if long else chosen
 
