@@ -218,9 +218,8 @@ def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = F
 
 def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
     """``a``'s entries at ``index`` along ``axis`` (other axes broadcast), ``index`` of
-    length 1 there: ``take_along_axis`` (NumPy: :func:`_take_along_numpy`), or where a
-    library has none (Dask) the sum of ``a`` where a one-hot mask of ``index`` holds
-    (the same numbers but -0.0)."""
+    length 1 there: ``take_along_axis``, or where a library has none (Dask) the sum of
+    ``a`` where a one-hot mask of ``index`` holds (the same numbers but -0.0)."""
     if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim and a.size:
         return _take_along_numpy(a, index, axis)
     take = getattr(xp, "take_along_axis", None)
@@ -233,40 +232,34 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
 
 
 def argmin_first(xp: Any, a: Any, axis: int) -> Any:
-    """``argmin(a, axis, keepdims=True)`` (the first of equal entries) for ``a`` without
-    NaN; on NumPy a scan over a short axis that is not the last (a ladder's candidates:
-    argmin across that strided axis took 90 µs for 9 x 7281 numbers, the scan 60)."""
+    """``argmin(a, axis, keepdims=True)`` for ``a`` without NaN; on NumPy a scan of a short
+    axis that is not the last (argmin across it: 90 µs for 9 x 7281 numbers, the scan 60)."""
     length, axis = a.shape[axis], axis % a.ndim
     if type(a) is not np.ndarray or not 0 < length <= 64 or axis == a.ndim - 1:
         return xp.argmin(a, axis=axis, keepdims=True)
     entries = [a[(slice(None),) * axis + (slice(k, k + 1),)] for k in range(length)]
     best = entries[0].copy()
     index = np.zeros(best.shape, dtype=np.intp)
-    better = np.empty(best.shape, dtype=bool)
     for k, candidate in enumerate(entries[1:], 1):
-        np.less(candidate, best, out=better)  # strictly: the first of equal ones stays
-        np.copyto(index, k, where=better)
+        np.copyto(index, k, where=candidate < best)  # strictly: the first of equal ones
         np.minimum(best, candidate, out=best)
     return index
 
 
 def _take_along_numpy(a: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
-    """``take_along_axis`` by one ``take`` at flat positions (40 µs for 9 x 7281 numbers
-    by NumPy's broadcast index arrays, 20 this way)."""
-    a, ones = np.ascontiguousarray(a), [1] * a.ndim
-    shape = np.broadcast_shapes(index.shape, (*a.shape[:axis], 1, *a.shape[axis + 1 :]))
+    """``take_along_axis`` by one ``take`` at flat positions (faster than its index arrays)."""
+    a, axis = np.ascontiguousarray(a), axis % a.ndim
     strides = [s // a.itemsize for s in a.strides]
-    position = index * strides[axis]
-    for k, length in enumerate(a.shape):
-        if k != axis % a.ndim and length > 1:
-            along = np.arange(0, length * strides[k], strides[k])
-            position = position + along.reshape([*ones[:k], length, *ones[k + 1 :]])
-    return np.take(a.reshape(-1), np.broadcast_to(position, shape))
+    position = index * strides[axis]  # broadcast to the result's shape by the axes below
+    for k, n in enumerate(a.shape):
+        if k != axis and n > 1:
+            shape = [n if j == k else 1 for j in range(a.ndim)]
+            position = position + np.arange(0, n * strides[k], strides[k]).reshape(shape)
+    return np.take(a.reshape(-1), position)
 
 
 def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
-    """``(used @ bad) > 0`` for ``used`` of 0 and 1 and boolean ``bad``; on NumPy all False
-    without the product where nothing is bad (a smooth func: 6% of a selection)."""
+    """``(used @ bad) > 0`` (``used`` 0 or 1); on NumPy no product where nothing is ``bad``."""
     if type(used) is np.ndarray and type(bad) is np.ndarray and not bad.any():
         batch = np.broadcast_shapes(used.shape[:-2], bad.shape[:-2])
         return np.zeros((*batch, used.shape[-2], bad.shape[-1]), dtype=bool)
@@ -274,8 +267,7 @@ def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
 
 
 def exp2(xp: Any, k: Any) -> Any:
-    """``2.0 ** k`` for whole ``k``: NumPy's float64 ``exp2`` (a sixth of the time, exact:
-    tested for every exponent; float32's is not, 2**127 one unit off), else the power."""
+    """``2.0 ** k`` for whole ``k``: NumPy float64's exact ``exp2`` (not float32's), or pow."""
     if type(k) is np.ndarray and k.dtype == np.float64:
         return np.exp2(k)
     return 2.0**k
@@ -291,8 +283,7 @@ def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
 
 
 def minimum_into(xp: Any, old: Any, new: Any) -> Any:
-    """``where(new < old, new, old)``, ``old`` without NaN nor -0.0: on NumPy ``fmin`` into
-    ``old``, the caller's (twice as fast as a copyto where most of ``new`` is smaller)."""
+    """``where(new < old, new, old)`` for ``old`` without NaN, -0.0: NumPy's fmin into ``old``."""
     if type(old) is np.ndarray and is_numpy_namespace(xp):
         return np.fmin(old, new, out=old)
     return xp.where(new < old, new, old)
@@ -300,8 +291,7 @@ def minimum_into(xp: Any, old: Any, new: Any) -> Any:
 
 def where_computed(xp: Any, condition: Any, fn: Any, arrays: tuple, old: Any) -> Any:
     """``where(condition, fn(*arrays), old)``, ``fn`` elementwise on arrays of old's shape;
-    on NumPy ``fn`` runs on the elements where ``condition`` holds alone, written into
-    ``old`` (the caller's): a fallback that few elements need costs only those."""
+    on NumPy ``fn`` runs only where ``condition`` holds, written into ``old`` (the caller's)."""
     shapes = all(a.shape == old.shape for a in (condition, *arrays))
     if type(old) is np.ndarray and is_numpy_namespace(xp) and old.flags.c_contiguous and shapes:
         where = np.flatnonzero(condition)
