@@ -240,6 +240,8 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
     """``a``'s entries at ``index`` along ``axis`` (other axes broadcast), ``index`` of
     length 1 there: ``take_along_axis``, or where a library has none (Dask) the sum of
     ``a`` where a one-hot mask of ``index`` holds (the same numbers but -0.0)."""
+    if type(a) is np.ndarray and type(index) is np.ndarray and a.ndim == index.ndim and a.size:
+        return _take_along_numpy(a, index, axis)
     take = getattr(xp, "take_along_axis", None)
     if take is not None:
         return take(a, index, axis=axis)
@@ -249,6 +251,48 @@ def take_along(xp: Any, a: Any, index: Any, axis: int) -> Any:
     return xp.sum(xp.where(positions == index, a, 0.0), axis=axis, keepdims=True)
 
 
+def argmin_first(xp: Any, a: Any, axis: int) -> Any:
+    """``argmin(a, axis, keepdims=True)`` for ``a`` without NaN; on NumPy a scan of a short
+    axis that is not the last (argmin across it: 90 µs for 9 x 7281 numbers, the scan 60)."""
+    length, axis = a.shape[axis], axis % a.ndim
+    if type(a) is not np.ndarray or not 0 < length <= 64 or axis == a.ndim - 1:
+        return xp.argmin(a, axis=axis, keepdims=True)
+    entries = [a[(slice(None),) * axis + (slice(k, k + 1),)] for k in range(length)]
+    best = entries[0].copy()
+    index = np.zeros(best.shape, dtype=np.intp)
+    for k, candidate in enumerate(entries[1:], 1):
+        np.copyto(index, k, where=candidate < best)  # strictly: the first of equal ones
+        np.minimum(best, candidate, out=best)
+    return index
+
+
+def _take_along_numpy(a: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """``take_along_axis`` by one ``take`` at flat positions (faster than its index arrays)."""
+    a, axis = np.ascontiguousarray(a), axis % a.ndim
+    strides = [s // a.itemsize for s in a.strides]
+    position = index * strides[axis]  # broadcast to the result's shape by the axes below
+    for k, n in enumerate(a.shape):
+        if k != axis and n > 1:
+            shape = [n if j == k else 1 for j in range(a.ndim)]
+            position = position + np.arange(0, n * strides[k], strides[k]).reshape(shape)
+    return np.take(a.reshape(-1), position)
+
+
+def weighs_any(xp: Any, used: Any, bad: Any) -> Any:
+    """``(used @ bad) > 0`` (``used`` 0 or 1); on NumPy no product where nothing is ``bad``."""
+    if type(used) is np.ndarray and type(bad) is np.ndarray and not bad.any():
+        batch = np.broadcast_shapes(used.shape[:-2], bad.shape[:-2])
+        return np.zeros((*batch, used.shape[-2], bad.shape[-1]), dtype=bool)
+    return (used @ xp.astype(bad, used.dtype)) > 0
+
+
+def exp2(xp: Any, k: Any) -> Any:
+    """``2.0 ** k`` for whole ``k``: NumPy float64's exact ``exp2`` (not float32's), or pow."""
+    if type(k) is np.ndarray and k.dtype == np.float64:
+        return np.exp2(k)
+    return 2.0**k
+
+
 def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
     """``where(condition, new, old)``; on NumPy written into ``old``, which the caller
     owns (``copyto``: twice as fast as ``where`` on a block of 2**14 numbers)."""
@@ -256,6 +300,26 @@ def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
         np.copyto(old, new, where=condition)
         return old
     return xp.where(condition, new, old)
+
+
+def minimum_into(xp: Any, old: Any, new: Any) -> Any:
+    """``where(new < old, new, old)`` for ``old`` without NaN, -0.0: NumPy's fmin into ``old``."""
+    if type(old) is np.ndarray and is_numpy_namespace(xp):
+        return np.fmin(old, new, out=old)
+    return xp.where(new < old, new, old)
+
+
+def where_computed(xp: Any, condition: Any, fn: Any, arrays: tuple, old: Any) -> Any:
+    """``where(condition, fn(*arrays), old)``, ``fn`` elementwise on arrays of old's shape;
+    on NumPy ``fn`` runs only where ``condition`` holds, written into ``old`` (the caller's)."""
+    shapes = all(a.shape == old.shape for a in (condition, *arrays))
+    if type(old) is np.ndarray and is_numpy_namespace(xp) and old.flags.c_contiguous and shapes:
+        where = np.flatnonzero(condition)
+        if where.size < old.size:
+            if where.size:
+                old.reshape(-1)[where] = fn(*(a.reshape(-1)[where] for a in arrays))
+            return old
+    return xp.where(condition, fn(*arrays), old)
 
 
 def match_layout(result: Any, like: Any) -> Any:

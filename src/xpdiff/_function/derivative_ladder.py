@@ -122,8 +122,8 @@ def _magnitude(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> Any:
     estimate (shorter levels' values lie between those and f for smooth functions)."""
     magnitude = xp.abs(f)
     for c in (c for i in scheme.level_pairs[0] for c in scheme.pairs[i]):
-        size = xp.abs(values[:, :, c : c + 1, :])
-        magnitude = xp.maximum(magnitude, xp.where(size < math.inf, size, 0.0))
+        size = xp.abs(values[:, :, c : c + 1, :])  # its own: NaN and inf written over
+        magnitude = xp.maximum(magnitude, _backend.where_into(xp, ~(size < math.inf), 0.0, size))
     return magnitude
 
 
@@ -152,8 +152,8 @@ def _choose_block(
         nonlocal best, value, kind, step, count
         better = error < best
         # into this block's own arrays where the library allows (NumPy): twice as fast
-        best = _backend.where_into(xp, better, error, best)
         value = _backend.where_into(xp, better, estimate, value)
+        best = _backend.minimum_into(xp, best, error)  # errors are never -0.0 nor kept NaN
         if full:
             kind = _backend.where_into(xp, better, orders[count], kind)
             step = _backend.where_into(xp, better, steps[count], step)

@@ -39,7 +39,7 @@ def ratio_or_inf(xp: Any, a: Any, b: Any) -> Any:
     """|a / b| where it is positive and not NaN (an infinite one stays inf), else +inf:
     left out of the median of the length scales."""
     q = xp.abs(a / b)
-    return xp.where(q > 0, q, math.inf)
+    return _backend.where_into(xp, ~(q > 0), math.inf, q)
 
 
 def _median3(xp: Any, e: Any) -> Any:
@@ -71,18 +71,23 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     out; the first two derivatives then come from the nearest points alone
     where those are finite.
     """
-    finite = xp.isfinite(values)
-    clean = xp.where(finite, values - f0, 0.0)
-    touched = used @ xp.astype(~finite, values.dtype)
-    d = xp.where(touched == 0, weights @ clean, math.nan)  # (m, g, 5, B), times T**k
-    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    # where(...) written into fresh arrays under masks that are mostly False (NumPy:
+    # where_into's copyto costs a fifth of a where)
+    bad = ~xp.isfinite(values)
+    clean = _backend.where_into(xp, bad, 0.0, values - f0)
+    touched = _backend.weighs_any(xp, used, bad)
+    d = _backend.where_into(xp, touched, math.nan, weights @ clean)  # (m, g, 5, B)
+    scale = xp.max(_backend.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
     amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
     noise = (RESOLVED * eps) * scale * amplification
-    d = xp.where(xp.abs(d) > noise, d, math.inf)  # lost in rounding: inf, left out below
-    d1, d2, d3 = (d[:, :, k, :] / T ** (k + 1) for k in range(3))
-    d1 = xp.where(xp.isnan(d1), d[:, :, 3, :] / T, d1)
-    d2 = xp.where(xp.isnan(d2), d[:, :, 4, :] / T**2, d2)
+    # lost in rounding: inf, left out below (d, times T**k, is this function's own)
+    d = _backend.where_into(xp, ~(xp.abs(d) > noise), math.inf, d)
+    # T is a power of two: its products are T**k exactly (T**3 is a pow, 4 ns a number)
+    powers = (T, T * T, T * T * T)
+    d1, d2, d3 = (d[:, :, k, :] / powers[k] for k in range(3))
+    d1 = _backend.where_into(xp, xp.isnan(d1), d[:, :, 3, :] / T, d1)
+    d2 = _backend.where_into(xp, xp.isnan(d2), d[:, :, 4, :] / powers[1], d2)
     # |d1 / d2| is the distance to an extremum, not a length of change, where the
     # third derivative is lost in rounding (a quadratic): left out there
     first = xp.where(d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
@@ -90,8 +95,8 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     lam = _median3(xp, estimates)
     # no estimate, every value finite: no curvature to see up to T (inf, "long");
     # no estimate and values that are not finite: unknown (NaN)
-    smooth = xp.all(finite, axis=2)
-    return xp.where(xp.isnan(lam) & smooth, math.inf, lam)
+    smooth = ~xp.any(bad, axis=2)
+    return _backend.where_into(xp, xp.isnan(lam) & smooth, math.inf, lam)
 
 
 def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
@@ -106,8 +111,11 @@ def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
     return xp.where(xp.isfinite(shortest) | ~unknown, shortest, math.nan)  # else inf
 
 
-def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps: Any) -> Any:
-    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``.
+def _select(
+    xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps: Any, keep: int = 4
+) -> Any:
+    """Each component's best candidate: (value, error, order, step) of shape ``(m, g, B)``,
+    or with ``keep`` 1 the value alone (its other picks not made).
 
     Values that are not finite are set aside before the weighted sums, and
     every candidate that uses one of them is left out. The candidate is the
@@ -122,29 +130,32 @@ def _select(xp: Any, values: Any, f0: Any, ladder_arrays: Any, divisor: Any, eps
     value, order and step (their mean was taken before: an order of 4.22).
     """
     weights, error_w, noise_w, order, step, used, error2_w = ladder_arrays
-    finite = xp.isfinite(values) & xp.isfinite(f0)
-    dtype = values.dtype
-    clean = xp.where(finite, values - f0, 0.0)
-    touched = used @ xp.astype(~finite, dtype)  # candidates using a bad value: > 0
+    bad = ~(xp.isfinite(values) & xp.isfinite(f0))
+    # where(finite, ..., 0.0) written into the fresh array (where_into: NumPy's copyto
+    # under a mask that is mostly False costs a fifth of a where)
+    clean = _backend.where_into(xp, bad, 0.0, values - f0)
+    touched = _backend.weighs_any(xp, used, bad)  # candidates using a bad value
     estimate = (weights @ clean) / divisor
     first = xp.abs(error_w @ clean) / divisor
     # and from the estimate of the order below one level longer: two differences that
     # rarely vanish together by chance
     truncation = xp.maximum(first, xp.abs(error2_w @ clean) / divisor)
-    scale = xp.max(xp.where(finite, xp.abs(values), 0.0), axis=2, keepdims=True)
+    scale = xp.max(_backend.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.where(xp.isfinite(f0), xp.abs(f0), 0.0))
     # NOISE_WEIGHT on the components' scale, not on every candidate: one operation fewer
     noise = ((eps * scale) * NOISE_WEIGHT) * noise_w / divisor
     error = truncation + noise
-    ok = (touched == 0) & xp.isfinite(estimate) & xp.isfinite(error)
-    rank = xp.where(ok, first + noise, math.inf)
-    index = xp.argmin(rank, axis=2, keepdims=True)  # of equal ranks, the first candidate
+    ok = ~touched & xp.isfinite(estimate) & xp.isfinite(error)
+    rank = _backend.where_into(xp, ~ok, math.inf, first + noise)
+    index = _backend.argmin_first(xp, rank, 2)  # of equal ranks, the first candidate
 
     def pick(a: Any) -> Any:
         return _backend.take_along(xp, a, index, 2)[:, :, 0, :]
 
     some = pick(rank) < math.inf
     value = xp.where(some, pick(estimate) + 0.0, math.nan)  # + 0.0: no -0.0
+    if keep == 1:  # derivative's and grad's value alone: four picks fewer
+        return (value,)
     error = xp.where(some, pick(error), math.nan)
     # no digit survives truncation (a pole or a jump within the steps): unknown error
     unresolved = (pick(truncation) > UNRESOLVED * xp.abs(value)) & some
@@ -270,7 +281,7 @@ def select_within(
             v, f, d = (xp.permute_dims(a, ROWS_LAST) for a in (v, f, d))
         per_column = v.shape[0] * v.shape[1] * candidates
         chosen = _in_column_blocks(
-            xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps)[:keep], per_column, v, f, d
+            xp, lambda v, f, d: _select(xp, v, f, arrays, d, eps, keep)[:keep], per_column, v, f, d
         )
         return tuple(xp.permute_dims(a, ROWS_FIRST) for a in chosen) if long else chosen
 
@@ -350,4 +361,4 @@ def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any
 
 def pow2_floor(xp: Any, h: Any) -> Any:
     """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
-    return 2.0 ** xp.floor(xp.log2(h))
+    return _backend.exp2(xp, xp.floor(xp.log2(h)))
