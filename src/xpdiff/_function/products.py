@@ -418,7 +418,12 @@ def jvp(
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
         (``eps`` where ``|x|_inf < zero_tol``), divided by ``|v|_inf``, so that
-        no coordinate moves farther than that.
+        no coordinate moves farther than that. It suits a func that varies on
+        the scale of ``|x|_inf`` along every coordinate v moves (coordinates
+        near 0 then cost no accuracy, where :func:`jacobian`'s relative steps
+        do); for coordinates of very different scales (x = [1000, 1e-3] with
+        func varying on 1e-3 along the second), rescale them, give ``d``, or
+        use ``jacobian(func, x) @ v``.
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
