@@ -224,8 +224,8 @@ def row_major_transpose(xp: Any, a: Any) -> Any:
     (NumPy, CuPy, torch: a copy), elsewhere the library's transpose (JAX, Dask).
 
     Work that broadcasts along a short axis runs NumPy's inner loops over that
-    axis: built with the long axis last and transposed once, ``x + m t v`` for
-    a jvp's 8 sets of 1000 coordinates took 14 microseconds, where it took 26.
+    axis: a jvp's ``x + m t v`` is built with the n coordinates last (inner
+    loops over n, not over the 8 sets) and transposed once here.
     """
     t = xp.permute_dims(a, (1, 0))
     if type(t) is np.ndarray:
