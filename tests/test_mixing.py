@@ -71,6 +71,9 @@ def test_a_noisy_honest_func_is_not_taken_for_one_that_mixes(method, method_args
     # not beside it (the mean's shift is far beyond 100 times its noise)
     with pytest.raises(ValueError, match="mixes the points"):
         xd.grad(lambda x: x[0] ** 2 + np.mean(x) + 1e-9 * rng.standard_normal(), [1.0, 2.0])
+    # one noisy output does not excuse another that mixes points and is not noisy
+    with pytest.raises(ValueError, match="mixes the points"):
+        xd.jacobian(lambda x: np.stack([noisy(x), x[0] * np.mean(x)]), [1.0, 2.0])
 
 
 @pytest.mark.parametrize("name", list(MIXING))
