@@ -322,7 +322,7 @@ def derivative(
     and the absolute step ``eps`` serves every ``|x| < 1`` (``zero_tol`` 1):
     a step ``d |x|`` that shrank with x took exp's 4th derivative at 0.01 to
     0.86. float32 takes ``d`` = 0.1, 0.1, 0.2, 0.2 for n = 2 .. 5 and 0.3
-    beyond over ``r`` = 3 levels: n = 2, 3 keep about 4 and 2 digits, n >= 4
+    beyond over ``r`` = 3 levels: n = 2, 3 keep about 3 and 2 digits, n >= 4
     none reliably (use "adaptive"). Settings given in ``method_args`` that
     leave only rounding noise for the order are a ValueError, as for
     :func:`hessian`. Functions that vary much faster than x over that step
