@@ -144,7 +144,7 @@ def test_richardson_near_zero_takes_the_absolute_step(n):
 
 @pytest.mark.parametrize("n", [2, 3])
 def test_float32_richardson_keeps_digits(n):
-    """float32's own steps for n >= 2 (3 levels): n = 2 about 4 digits, n = 3 about 2,
+    """float32's own steps for n >= 2 (3 levels): n = 2 about 3 digits, n = 3 about 2,
     on |x| from 0.01 to 30 (float64's steps grown as for first derivatives: 7e-3, 0.1)."""
     x = np.concatenate([np.linspace(0.01, 3, 30), np.linspace(3, 30, 10)]).astype(np.float32)
     exact = {2: -np.sin(x.astype(np.float64)), 3: -np.cos(x.astype(np.float64))}[n]
