@@ -21,6 +21,7 @@ __all__ = [
     "check_max_batch",
     "check_positive_real",
     "check_real",
+    "func_arguments",
     "known_shape",
     "method_name",
     "sides",
@@ -34,6 +35,18 @@ def check_bool(name: str, value: object) -> bool:
     if not isinstance(value, np.bool_):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
     return bool(value)
+
+
+def func_arguments(args: object, kwargs: object) -> tuple[tuple, dict]:
+    """func's extra arguments: ``args`` as a tuple (an object that is not a tuple: a
+    tuple of it) and ``kwargs`` as a dict (None: empty; anything else a TypeError)."""
+    if kwargs is None:
+        kwargs = {}
+    elif not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
+    if type(args) is not tuple:
+        args = tuple(args) if isinstance(args, tuple) else (args,)
+    return args, kwargs
 
 
 def known_shape(name: str, shape: Any) -> tuple[int, ...]:

@@ -42,7 +42,8 @@ OPTIONS = (
 
 def _check_options(options: dict) -> None:
     """The wrapper's options as :func:`~xpdiff.jacobian` checks them (``side``, whose
-    length is x's, and ``workers`` at the first derivative): a bad one is a TypeError or
+    length is x's, and ``workers`` at the first derivative; ``args`` and ``kwargs`` in
+    :class:`_BlackBox`): a bad one is a TypeError or
     ValueError when the wrapper is made; inside JAX's callback it became JAX's own
     runtime error at the first derivative."""
     method = _settings.canonical_method(
@@ -51,9 +52,6 @@ def _check_options(options: dict) -> None:
     _settings.method_settings(method, options.get("method_args"))
     _validation.check_bool("vectorized", options.get("vectorized", True))
     _validation.check_max_batch(options.get("max_batch"))
-    kwargs = options.get("kwargs")
-    if kwargs is not None and not isinstance(kwargs, dict):
-        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
 
 
 class _BlackBox:
@@ -71,9 +69,11 @@ class _BlackBox:
         self.func = func
         self.options = options
         _check_options(options)  # when the wrapper is made, not inside a callback
-        args = options.get("args", ())
-        self.args = args if isinstance(args, tuple) else (args,)
-        self.kwargs = dict(options.get("kwargs") or {})
+        # as jacobian takes them: the values and the derivatives get the same arguments
+        self.args, kwargs = _validation.func_arguments(
+            options.get("args", ()), options.get("kwargs")
+        )
+        self.kwargs = dict(kwargs)
         self.vectorized = options.get("vectorized", True)
         self.out_shapes: dict[int, tuple[int, ...]] = {}
 

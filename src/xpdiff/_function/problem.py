@@ -123,17 +123,6 @@ def machine_eps(xp: Namespace, dtype: Any) -> float:
 parse_sides = _validation.sides
 
 
-def _arguments_of_func(args: object, kwargs: object) -> tuple[tuple, dict]:
-    """``args`` as a tuple (one object: a tuple of it) and ``kwargs`` as a dict."""
-    if kwargs is None:
-        kwargs = {}
-    elif not isinstance(kwargs, dict):
-        raise TypeError(f"kwargs must be a dict or None, got {type(kwargs).__name__}")
-    if type(args) is not tuple:
-        args = tuple(args) if isinstance(args, tuple) else (args,)
-    return args, kwargs
-
-
 class CallOptions(NamedTuple):
     """The keywords that every public function of function mode shares.
 
@@ -188,7 +177,7 @@ def setup(
     method = _settings.canonical_method(method, methods, function)
     if not callable(func):
         raise TypeError(f"func must be callable, got {type(func).__name__}")
-    args, kwargs = _arguments_of_func(options.args, options.kwargs)
+    args, kwargs = _validation.func_arguments(options.args, options.kwargs)
     vectorized = _validation.check_bool("vectorized", options.vectorized)
     full_output = _validation.check_bool("full_output", options.full_output)
     max_batch = _validation.check_max_batch(options.max_batch)
