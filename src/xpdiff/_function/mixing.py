@@ -275,10 +275,11 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
                 return kept, None
         elif (values[:, count] == f0.reshape(m, -1)[:, 0]).all():
             return kept, None
-    differs = xp.any(_differs(xp, problem, values, kept, f0))
+    per_output = _differs(xp, problem, values, kept, f0)
+    differs = xp.any(per_output)
     if not values_in_host_memory(values):
         return kept, differs
-    if bool(differs) and not _noise_explains(xp, problem, values, kept, f0):
+    if bool(differs) and not _noise_explains(xp, problem, values[:, count], f0, per_output):
         raise ValueError(MESSAGE)
     return kept, None
 
@@ -287,9 +288,10 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
 NOISE_FACTOR = 100.0
 
 
-def _noise_explains(xp: Any, problem: Problem, values: Any, kept: Any, f0: Any) -> bool:
+def _noise_explains(xp: Any, problem: Problem, copy_value: Any, f0: Any, differs: Any) -> bool:
     """Whether func's own noise explains the copy's difference (host memory, after the
-    check failed): func at x once more, on the same points as the first time. A func
+    check failed on the outputs ``differs``): func at x once more, on the same points as
+    the first time; ``copy_value`` ``(m,)`` is the copy's value in the batch. A func
     that gives x the same value twice mixes points; a noisy one (a simulation) passes
     where the copy's value is within ``NOISE_FACTOR`` times the two values' difference
     (beyond the tolerance: a noisy func that also mixes points, by less, passes).
@@ -301,15 +303,15 @@ def _noise_explains(xp: Any, problem: Problem, values: Any, kept: Any, f0: Any) 
     nfev = evaluator.nfev
     again = evaluator.at(xp, _backend.copy(xp, x), problem.device)
     evaluator.nfev = nfev
-    m = values.shape[0]
+    m = copy_value.shape[0]
     at_x = xp.reshape(f0, (m, -1))[:, 0]
     with np.errstate(all="ignore"):
         noise = xp.abs(xp.reshape(again, (m, -1))[:, 0] - at_x)
         if not bool(xp.any(noise > 0)):
             return False  # the same value twice: the copy's difference is mixing
         # an output whose two values at x agree gets no more than the tolerance
-        far = xp.abs(values[:, kept.shape[1]] - at_x) > NOISE_FACTOR * noise
-        return not bool(xp.any(far & _differs(xp, problem, values, kept, f0)))
+        far = xp.abs(copy_value - at_x) > NOISE_FACTOR * noise
+        return not bool(xp.any(far & differs))
 
 
 def _differs(xp: Any, problem: Problem, values: Any, kept: Any, f0: Any) -> Any:
