@@ -293,6 +293,47 @@ def exp2(xp: Any, k: Any) -> Any:
     return 2.0**k
 
 
+def max_abs(xp: Any, a: Any, axis: int | None = None) -> Any:
+    """``max(|a|)``, over ``axis`` kept (``keepdims``) or over all of ``a`` (0-d); on NumPy
+    through the array's own methods, the same numbers with less Python."""
+    if type(a) is np.ndarray:
+        return np.abs(a).max(axis=axis, keepdims=axis is not None)
+    return xp.max(xp.abs(a), axis=axis, keepdims=axis is not None)
+
+
+def is_numeric(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` holds numbers: bool, integers, real or complex floats."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "biufc"
+    return bool(xp.isdtype(dtype, ("real floating", "integral", "bool", "complex floating")))
+
+
+def stack_moved(xp: Any, x: Any, moves: Any, steps: Any) -> Any:
+    """x ``(n,)`` above ``x + moves * steps`` (``(s, 1, 1)`` times ``(1, k, n)``), as rows
+    ``(1 + s k, n)``; on NumPy written into one array (no concatenation): the product,
+    then x added in place, the same two roundings."""
+    n = x.shape[0]
+    if type(x) is np.ndarray and type(moves) is np.ndarray and type(steps) is np.ndarray:
+        s, k = moves.shape[0], steps.shape[1]
+        dtype = np.result_type(x, moves, steps)
+        rows = np.empty((1 + s * k, n), dtype=dtype)
+        rows[0] = x
+        moved = rows[1:].reshape(s, k, n)
+        np.multiply(moves, steps, out=moved)
+        moved += x
+        return rows
+    moved = xp.reshape(x, (1, 1, n)) + moves * steps
+    return xp.concat([xp.reshape(x, (1, n)), xp.reshape(moved, (-1, n))])
+
+
+def pick_scalar(xp: Any, condition: Any, yes: Any, no: Any) -> Any:
+    """``where(condition, yes, no)`` of 0-d values; a NumPy scalar condition is read on the
+    host (a Python choice), elsewhere (lazy, traced, device arrays) ``where``."""
+    if isinstance(condition, np.bool_):
+        return yes if condition else no
+    return xp.where(condition, yes, no)
+
+
 def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
     """``where(condition, new, old)``; on NumPy written into ``old``, which the caller
     owns (``copyto``: twice as fast as ``where`` on a block of 2**14 numbers)."""

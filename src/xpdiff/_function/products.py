@@ -72,7 +72,7 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     if isinstance(v, np.ma.MaskedArray):
         raise TypeError("v is a masked array: the product cannot honour a mask; pass v.filled(0)")
     v_xp, v = _backend.array_namespace(v)
-    if not v_xp.isdtype(v.dtype, ("real floating", "integral", "bool", "complex floating")):
+    if not _backend.is_numeric(v_xp, v.dtype):
         raise TypeError(f"v must be a real array, got dtype {v.dtype}")
     if v_xp is not xp:
         _backend.array_namespace(problem.x, (v,), what="v", first="x")  # a third library
@@ -94,9 +94,9 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     The largest coordinate moves by numDeriv's step for the largest
     coordinate of x (:func:`along`).
     """
-    size = xp.max(xp.abs(x))  # x's own size: a temporary as small as the steps
+    size = _backend.max_abs(xp, x)  # x's own size
     h = size * settings.d
-    return along(xp, xp.where(size < settings.zero_tol, h + settings.eps, h), v)
+    return along(xp, _backend.pick_scalar(xp, size < settings.zero_tol, h + settings.eps, h), v)
 
 
 def along(xp: Any, h: Any, v: Any) -> Any:
@@ -116,7 +116,7 @@ def _largest(xp: Any, a: Any) -> Any:
     temporary of ``a``'s size: the larger of the largest and minus the smallest (the
     same numbers, in three operations where there are two)."""
     if a.shape[0] * a.shape[1] <= SMALL_DIRECTIONS:
-        return xp.max(xp.abs(a), axis=0, keepdims=True)
+        return _backend.max_abs(xp, a, axis=0)
     return xp.maximum(xp.max(a, axis=0, keepdims=True), -xp.min(a, axis=0, keepdims=True))
 
 
@@ -246,10 +246,12 @@ def _jvp_one_call(
     # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
         steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
-        moved = xp.reshape(x, (1, 1, n)) + xp.reshape(moves, (sets, 1, 1)) * xp.reshape(
-            xp.permute_dims(steps_v, (1, 0)), (1, k, n)
+        rows_of_points = _backend.stack_moved(
+            xp,
+            x,
+            xp.reshape(moves, (sets, 1, 1)),
+            xp.reshape(xp.permute_dims(steps_v, (1, 0)), (1, k, n)),
         )
-    rows_of_points = xp.concat([xp.reshape(x, (1, n)), xp.reshape(moved, (sets * k, n))])
     points = _backend.row_major_transpose(xp, rows_of_points)
     values = problem.evaluator.at(xp, points, device)
     head = tuple(values.shape[:-1])
