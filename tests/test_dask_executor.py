@@ -237,3 +237,30 @@ def test_unknown_chunk_sizes_are_a_value_error_that_says_what_to_do():
     np.testing.assert_array_equal(xd.gradient(rows, axis=1).compute(), expected)
     w.compute_chunk_sizes()
     np.testing.assert_array_equal(xd.gradient(w).compute(), np.gradient(np.arange(10.0) ** 2))
+
+
+def test_empty_chunks_after_boolean_indexing():
+    """x[x > 0].compute_chunk_sizes() can leave a chunk of size 0, which the executor's
+    tasks indexed (an IndexError inside a task); the gradient is numpy.gradient's."""
+    data = np.array([-1.0, -2.0, 0.5, 1.0, 1.6, 2.0, 2.5])
+    v = da.from_array(data, chunks=2)
+    w = v[v > 0]
+    w.compute_chunk_sizes()
+    assert w.chunks == ((0, 2, 2, 1),)
+    kept = data[data > 0]
+    coordinates = da.from_array(np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 5.0, 7.0]), chunks=3)
+    coordinates = coordinates[coordinates > 0]
+    coordinates.compute_chunk_sizes()
+    assert 0 in coordinates.chunks[0]
+    cases = [
+        ((), {}, np.gradient(kept)),
+        ((), {"edge_order": 2}, np.gradient(kept, edge_order=2)),
+        ((coordinates,), {}, np.gradient(kept, np.array([1.0, 2.0, 3.0, 5.0, 7.0]))),
+        ((), {"periodic": True, "accuracy": 4}, xd.gradient(kept, periodic=True, accuracy=4)),
+        ((), {"n": 2}, xd.gradient(kept, n=2)),
+    ]
+    for spacing, options, expected in cases:
+        got = xd.gradient(w, *spacing, **options)
+        assert isinstance(got, da.Array)
+        assert 0 not in got.chunks[0]
+        np.testing.assert_allclose(got.compute(), expected, rtol=1e-14, atol=1e-15)

@@ -376,6 +376,15 @@ def match_layout(result: Any, like: Any) -> Any:
     return result
 
 
+def without_empty_chunks(x: Any) -> Any:
+    """``x`` with no chunk of size 0: a Dask array after boolean indexing and
+    ``compute_chunk_sizes()`` can have one, and Dask's reductions without an identity
+    (``min``, ``max``) fail on its empty block. Other arrays unchanged."""
+    if not array_api_compat.is_dask_array(x) or not any(0 in c for c in x.chunks):
+        return x
+    return x.rechunk(tuple(tuple(size for size in c if size) or (0,) for c in x.chunks))
+
+
 def device_of(x: Any) -> Any:
     """The device of ``x``, as array-api-compat reports it."""
     if type(x) is np.ndarray:

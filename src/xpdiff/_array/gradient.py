@@ -210,6 +210,7 @@ def gradient(
             f, varargs, axis, edge_order, order, accuracy, periodic
         )
     xp, f = _backend.array_namespace(f, varargs, what="spacing")
+    f = _backend.without_empty_chunks(f)  # Dask after boolean indexing: no empty block
     axes = normalize_axis_tuple(axis, f.ndim) if axis is not None else tuple(range(f.ndim))
     wraps = _arguments.check_periodic(periodic, len(axes))
     # plans live where the executor wants their numbers (Dask's: on the host)

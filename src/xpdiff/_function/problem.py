@@ -154,6 +154,8 @@ def _checked_point(x: ArrayLike) -> tuple[Namespace, Device, Array]:
             "is perturbed); pass x.filled(...) or the unmasked coordinates as a plain array"
         )
     xp, x = _backend.array_namespace(x)
+    if type(x) is not np.ndarray:
+        x = _backend.without_empty_chunks(x)
     return xp, _backend.device_of(x), _real_point(xp, x)
 
 
