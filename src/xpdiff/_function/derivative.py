@@ -269,7 +269,10 @@ def derivative(
         zero_tol)``; ``d`` and ``eps`` default to 1e-4 for n = 1 and grow
         with n, see Notes).
     args, kwargs, vectorized, max_batch, workers
-        As in :func:`grad`.
+        As in :func:`grad`: ``args`` and ``kwargs`` reach every call of func
+        unchanged. Unlike scipy.differentiate.derivative's, arrays among them
+        are not laid out like the points (func's arrays are not of x's shape,
+        above), so a parameter per element of x does not broadcast with them.
     full_output : bool, optional
         Return a :class:`~xpdiff.DerivativeResult` (``value``, ``error``,
         ``nfev``, ``ncalls``, ``steps``; the Richardson ``table``; the
