@@ -134,19 +134,19 @@ def test_choice_in_blocks_keeps_the_bits():
 
 
 def test_where_into_writes_into_numpy_arrays_only():
-    """_backend.where_into: where(condition, new, old), into ``old`` on NumPy (the
+    """_host.where_into: where(condition, new, old), into ``old`` on NumPy (the
     ladder's choice keeps its candidates in its own arrays), a new array elsewhere."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     condition = np.array([True, False, True])
     old = np.array([1.0, 2.0, 3.0])
-    out = _backend.where_into(xpn, condition, np.array([7.0, 8.0, np.nan]), old)
+    out = _host.where_into(xpn, condition, np.array([7.0, 8.0, np.nan]), old)
     assert out is old
     np.testing.assert_array_equal(old, [7.0, 2.0, np.nan])
-    out = _backend.where_into(xpn, condition, 5.0, old)
+    out = _host.where_into(xpn, condition, 5.0, old)
     np.testing.assert_array_equal(out, [5.0, 2.0, 5.0])
     strict_old = xps.asarray([1.0, 2.0, 3.0])
-    got = _backend.where_into(xps, xps.asarray([True, False, True]), 9.0, strict_old)
+    got = _host.where_into(xps, xps.asarray([True, False, True]), 9.0, strict_old)
     assert got is not strict_old
     np.testing.assert_array_equal(np.asarray(got), [9.0, 2.0, 9.0])
     np.testing.assert_array_equal(np.asarray(strict_old), [1.0, 2.0, 3.0])
@@ -154,7 +154,7 @@ def test_where_into_writes_into_numpy_arrays_only():
 
 def test_pilot_lengths_keep_the_bits_of_the_generic_path():
     """On NumPy grad's one-sided lambda is computed only where the far pair disagrees
-    (``_backend.where_computed``): the same bits as array-api-strict's path, which
+    (``_host.where_computed``): the same bits as array-api-strict's path, which
     computes both everywhere, on elements of both branches side by side."""
     _, weights, _ = pilot_scheme(256.0)
     _, one_sided, _ = grad_pilot_scheme(1, (math.nan,), False, 256.0)
@@ -176,9 +176,9 @@ def test_pilot_lengths_keep_the_bits_of_the_generic_path():
 
 
 def test_where_computed_runs_fn_where_needed_alone():
-    """_backend.where_computed: where(condition, fn(*arrays), old); on NumPy fn sees the
+    """_host.where_computed: where(condition, fn(*arrays), old); on NumPy fn sees the
     elements where condition holds alone and writes into ``old``, elsewhere all."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     seen = []
 
@@ -189,16 +189,16 @@ def test_where_computed_runs_fn_where_needed_alone():
     a, b = np.arange(6.0).reshape(1, 6), np.full((1, 6), 2.0)
     condition = np.array([[True, False, False, True, False, False]])
     old = np.full((1, 6), -1.0)
-    out = _backend.where_computed(xpn, condition, fn, (a, b), old)
+    out = _host.where_computed(xpn, condition, fn, (a, b), old)
     assert out is old
     assert seen == [2]
     np.testing.assert_array_equal(out, [[1.0, -1.0, -1.0, 7.0, -1.0, -1.0]])
-    out = _backend.where_computed(xpn, np.zeros((1, 6), dtype=bool), fn, (a, b), old)
+    out = _host.where_computed(xpn, np.zeros((1, 6), dtype=bool), fn, (a, b), old)
     assert out is old
     assert seen == [2]  # nowhere: fn not called
-    out = _backend.where_computed(xpn, np.ones((1, 6), dtype=bool), fn, (a, b), old)
+    out = _host.where_computed(xpn, np.ones((1, 6), dtype=bool), fn, (a, b), old)
     np.testing.assert_array_equal(out, a * b + 1.0)
-    strict = _backend.where_computed(
+    strict = _host.where_computed(
         xps, xps.asarray(condition), fn, (xps.asarray(a), xps.asarray(b)), xps.asarray(old)
     )
     assert seen[-1] == 6  # every element, then where
@@ -210,29 +210,29 @@ def test_where_computed_runs_fn_where_needed_alone():
     [((3, 2, 9, 50), 2), ((1, 1, 9, 7), 2), ((4, 9, 5), 1), ((9, 6), 0), ((2, 9, 0), 1)],
 )
 def test_argmin_and_take_along_are_numpys(shape, axis):
-    """_backend.argmin_first (a scan on NumPy) is argmin with keepdims: the first of
-    equal entries, inf included; _backend.take_along (one take at flat positions on
+    """_host.argmin_first (a scan on NumPy) is argmin with keepdims: the first of
+    equal entries, inf included; _host.take_along (one take at flat positions on
     NumPy) is take_along_axis, on strided views and on arrays broadcast against the
     index (a ladder's order and step per candidate), and on no base point."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     rng = np.random.default_rng(3)
     a = rng.integers(0, 4, shape).astype(np.float64)  # many ties
     a[a == 3] = np.inf
-    index = _backend.argmin_first(xpn, a, axis)
+    index = _host.argmin_first(xpn, a, axis)
     expected = np.argmin(a, axis=axis, keepdims=True)
     np.testing.assert_array_equal(index, expected, strict=True)
-    strict = _backend.argmin_first(xps, xps.asarray(a), axis)
+    strict = _host.argmin_first(xps, xps.asarray(a), axis)
     np.testing.assert_array_equal(np.asarray(strict), expected)
     b = rng.standard_normal((*shape[:-1], 2 * shape[-1]))[..., ::2]  # a strided view
     np.testing.assert_array_equal(
-        _backend.take_along(xpn, b, index, axis),
+        _host.take_along(xpn, b, index, axis),
         np.take_along_axis(b, index, axis=axis),
         strict=True,
     )
     per_candidate = rng.standard_normal([n if k == axis else 1 for k, n in enumerate(shape)])
     np.testing.assert_array_equal(
-        _backend.take_along(xpn, per_candidate, index, axis),
+        _host.take_along(xpn, per_candidate, index, axis),
         np.take_along_axis(per_candidate, index, axis=axis),
         strict=True,
     )
@@ -240,51 +240,51 @@ def test_argmin_and_take_along_are_numpys(shape, axis):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_exp2_is_the_power_of_two_exactly(dtype):
-    """_backend.exp2 (pow2_floor's power, numpy.exp2 for NumPy's float64) is ``2.0 **
+    """_host.exp2 (pow2_floor's power, numpy.exp2 for NumPy's float64) is ``2.0 **
     k`` to the bit for every whole exponent of the dtype and beyond it, infinities and
     NaN (float32's numpy.exp2 gave 2**127 one unit off: the power there)."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     info = np.finfo(dtype)
     low, high = int(np.log2(info.smallest_subnormal)) - 4, info.maxexp + 4
     with np.errstate(over="ignore"):
         k = np.concatenate([np.arange(low, high), [np.inf, -np.inf, np.nan]]).astype(dtype)
         expected = dtype(2.0) ** k
-        got = _backend.exp2(xpn, k)
-        strict = np.asarray(_backend.exp2(xps, xps.asarray(k)))
+        got = _host.exp2(xpn, k)
+        strict = np.asarray(_host.exp2(xps, xps.asarray(k)))
     np.testing.assert_array_equal(got, expected, strict=True)
     np.testing.assert_array_equal(strict, expected, strict=True)
 
 
 def test_weighs_any_is_the_product():
-    """_backend.weighs_any: ``(used @ bad) > 0``; on NumPy without the product where no
+    """_host.weighs_any: ``(used @ bad) > 0``; on NumPy without the product where no
     value is bad (all False, of the product's shape), the product where some are."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     rng = np.random.default_rng(4)
     used = (rng.random((1, 2, 9, 8)) < 0.4).astype(np.float64)
     for bad in (np.zeros((3, 1, 8, 50), dtype=bool), rng.random((3, 1, 8, 50)) < 0.05):
         expected = (used @ bad.astype(np.float64)) > 0
-        got = _backend.weighs_any(xpn, used, bad)
+        got = _host.weighs_any(xpn, used, bad)
         np.testing.assert_array_equal(got, expected, strict=True)
-        strict = _backend.weighs_any(xps, xps.asarray(used), xps.asarray(bad))
+        strict = _host.weighs_any(xps, xps.asarray(used), xps.asarray(bad))
         np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)
     assert expected.any()
     assert not expected.all()
 
 
 def test_minimum_into_keeps_the_smaller_not_nan():
-    """_backend.minimum_into: where(new < old, new, old) for old without NaN (the ladder's
+    """_host.minimum_into: where(new < old, new, old) for old without NaN (the ladder's
     smallest error so far): into ``old`` on NumPy, a new array elsewhere; NaN in new is
     never taken, inf is."""
-    from xpdiff import _backend
+    from xpdiff import _host
 
     old = np.array([1.0, 2.0, np.inf, 3.0, np.inf])
     new = np.array([0.5, np.nan, 4.0, 3.0, np.inf])
     expected = np.where(new < old, new, old)
     strict_old = xps.asarray(old)
-    strict = _backend.minimum_into(xps, strict_old, xps.asarray(new))
-    out = _backend.minimum_into(xpn, old, new)
+    strict = _host.minimum_into(xps, strict_old, xps.asarray(new))
+    out = _host.minimum_into(xpn, old, new)
     assert out is old
     np.testing.assert_array_equal(out, expected, strict=True)
     np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _backend
+from .. import _host
 from . import engine as _engine
 from .adaptive.derivatives import SHORTEST_STEP_ULPS
 from .adaptive.ladders import pilot_ratio
@@ -84,7 +84,7 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         t, f, x = (
             unit_slice(xp.reshape(a, (1, 1, 1, size)), blocks, size, -1) for a in (T, f0, x4)
         )
-        return _backend.in_host_blocks(xp, block, width, values, f, t, x)[0]
+        return _host.in_host_blocks(xp, block, width, values, f, t, x)[0]
 
     def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
@@ -123,7 +123,7 @@ def _magnitude(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> Any:
     magnitude = xp.abs(f)
     for c in (c for i in scheme.level_pairs[0] for c in scheme.pairs[i]):
         size = xp.abs(values[:, :, c : c + 1, :])  # its own: NaN and inf written over
-        magnitude = xp.maximum(magnitude, _backend.where_into(xp, ~(size < math.inf), 0.0, size))
+        magnitude = xp.maximum(magnitude, _host.where_into(xp, ~(size < math.inf), 0.0, size))
     return magnitude
 
 
@@ -152,11 +152,11 @@ def _choose_block(
         nonlocal best, value, kind, step, count
         better = error < best
         # into this block's own arrays where the library allows (NumPy): twice as fast
-        value = _backend.where_into(xp, better, estimate, value)
-        best = _backend.minimum_into(xp, best, error)  # errors are never -0.0 nor kept NaN
+        value = _host.where_into(xp, better, estimate, value)
+        best = _host.minimum_into(xp, best, error)  # errors are never -0.0 nor kept NaN
         if full:
-            kind = _backend.where_into(xp, better, orders[count], kind)
-            step = _backend.where_into(xp, better, steps[count], step)
+            kind = _host.where_into(xp, better, orders[count], kind)
+            step = _host.where_into(xp, better, steps[count], step)
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
@@ -201,7 +201,7 @@ def choose(
     estimate, and with ``full`` the candidate's order of accuracy and largest
     step. An element keeps the first candidate of smallest error (in
     ``ladder_scheme``'s order), NaN in all four where none has a finite one.
-    In blocks of ``width`` elements on NumPy (``_backend.in_host_blocks``).
+    In blocks of ``width`` elements on NumPy (``_host.in_host_blocks``).
     """
 
     def block(values: Any, f: Any, h: Any) -> tuple[Any]:
@@ -213,7 +213,7 @@ def choose(
             parts += [chosen[2], chosen[3] * h]
         return (xp.concat(parts, axis=2),)
 
-    return _backend.in_host_blocks(xp, block, width, values, f, h)[0]
+    return _host.in_host_blocks(xp, block, width, values, f, h)[0]
 
 
 def ladder_derivative(

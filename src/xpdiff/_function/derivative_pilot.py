@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import _backend
+from .. import _host
 from .adaptive.selection import RESOLVED, ratio_or_inf
 
 __all__ = ["CONSISTENT", "pilot_lengths"]
@@ -36,9 +36,9 @@ def _median3(xp: Any, e: tuple) -> Any:
     two = xp.sqrt(s0) * xp.sqrt(s1)
     # where(...) written into this function's own arrays (s0, two, s1), under masks that
     # are mostly False (NumPy: where_into's copyto costs a fifth of a where)
-    one = _backend.where_into(xp, ~(s0 < math.inf), math.nan, s0)
-    two = _backend.where_into(xp, ~(s1 < math.inf), one, two)
-    return _backend.where_into(xp, ~(s2 < math.inf), two, s1)
+    one = _host.where_into(xp, ~(s0 < math.inf), math.nan, s0)
+    two = _host.where_into(xp, ~(s1 < math.inf), one, two)
+    return _host.where_into(xp, ~(s2 < math.inf), two, s1)
 
 
 def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: float) -> Any:
@@ -56,11 +56,11 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
         noise = scale * (RESOLVED * eps * float(sum(abs(w) for w in row)))
         # (a value that is not finite: total or noise not finite, -inf at worst, which
         # every ratio below leaves out as it does inf)
-        d.append(_backend.where_into(xp, ~(xp.abs(total) > noise), math.inf, total / power))
+        d.append(_host.where_into(xp, ~(xp.abs(total) > noise), math.inf, total / power))
     d1, d2, d3 = d
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
-    first = _backend.where_into(xp, d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
+    first = _host.where_into(xp, d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
     return _median3(xp, (first, ratio_or_inf(xp, d2, d3), xp.sqrt(ratio_or_inf(xp, d1, d3))))
 
 
@@ -91,15 +91,15 @@ def pilot_lengths(
     all4 = all3 & xp.isfinite(points[3])
     powers = (T, T * T, T * T * T)
     lam4 = _lambda(xp, clean, weights, scale4, powers, eps)
-    lam4 = _backend.where_into(xp, xp.isnan(lam4) & all4, math.inf, lam4)
+    lam4 = _host.where_into(xp, xp.isnan(lam4) & all4, math.inf, lam4)
     near = (clean[0] + clean[1]) * ratio**2
     far = clean[2] + clean[3]
     agree = all4 & (xp.abs(far - near) <= CONSISTENT * xp.abs(near))
 
     def one_sided_lengths(c0: Any, c1: Any, c2: Any, scale: Any, *rest: Any) -> Any:
         lam3 = _lambda(xp, [c0, c1, c2], one_sided, scale, rest[:3], eps)
-        return _backend.where_into(xp, xp.isnan(lam3) & rest[3], math.inf, lam3)
+        return _host.where_into(xp, xp.isnan(lam3) & rest[3], math.inf, lam3)
 
     # grad's lambda where the two disagree alone (on NumPy: few elements of a smooth func)
     arrays = (*clean[:3], scale3, *powers, all3)
-    return _backend.where_computed(xp, ~agree, one_sided_lengths, arrays, lam4)
+    return _host.where_computed(xp, ~agree, one_sided_lengths, arrays, lam4)

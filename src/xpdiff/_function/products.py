@@ -27,7 +27,7 @@ from typing import Any, Literal, overload
 
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _host
 from .._numerics.richardson import richardson_coefficients
 from . import engine as _engine
 from . import mixing as _mixing
@@ -72,7 +72,7 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     if isinstance(v, np.ma.MaskedArray):
         raise TypeError("v is a masked array: the product cannot honour a mask; pass v.filled(0)")
     v_xp, v = _backend.array_namespace(v)
-    if not _backend.is_numeric(v_xp, v.dtype):
+    if not _host.is_numeric(v_xp, v.dtype):
         raise TypeError(f"v must be a real array, got dtype {v.dtype}")
     if v_xp is not xp:
         _backend.array_namespace(problem.x, (v,), what="v", first="x")  # a third library
@@ -94,9 +94,9 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
     The largest coordinate moves by numDeriv's step for the largest
     coordinate of x (:func:`along`).
     """
-    size = _backend.max_abs(xp, x)  # x's own size
+    size = _host.max_abs(xp, x)  # x's own size
     h = size * settings.d
-    return along(xp, _backend.pick_scalar(xp, size < settings.zero_tol, h + settings.eps, h), v)
+    return along(xp, _host.pick_scalar(xp, size < settings.zero_tol, h + settings.eps, h), v)
 
 
 def along(xp: Any, h: Any, v: Any) -> Any:
@@ -116,7 +116,7 @@ def _largest(xp: Any, a: Any) -> Any:
     temporary of ``a``'s size: the larger of the largest and minus the smallest (the
     same numbers, in three operations where there are two)."""
     if a.shape[0] * a.shape[1] <= SMALL_DIRECTIONS:
-        return _backend.max_abs(xp, a, axis=0)
+        return _host.max_abs(xp, a, axis=0)
     return xp.maximum(xp.max(a, axis=0, keepdims=True), -xp.min(a, axis=0, keepdims=True))
 
 
@@ -246,7 +246,7 @@ def _jvp_one_call(
     # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
         steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
-        rows_of_points = _backend.stack_moved(
+        rows_of_points = _host.stack_moved(
             xp,
             x,
             xp.reshape(moves, (sets, 1, 1)),

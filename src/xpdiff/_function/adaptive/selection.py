@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ... import _backend
+from ... import _backend, _host
 from .ladders import Ladder
 
 __all__ = [
@@ -39,7 +39,7 @@ def ratio_or_inf(xp: Any, a: Any, b: Any) -> Any:
     """|a / b| where it is positive and not NaN (an infinite one stays inf), else +inf:
     left out of the median of the length scales."""
     q = xp.abs(a / b)
-    return _backend.where_into(xp, ~(q > 0), math.inf, q)
+    return _host.where_into(xp, ~(q > 0), math.inf, q)
 
 
 def _median3(xp: Any, e: Any) -> Any:
@@ -74,20 +74,20 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     # where(...) written into fresh arrays under masks that are mostly False (NumPy:
     # where_into's copyto costs a fifth of a where)
     bad = ~xp.isfinite(values)
-    clean = _backend.where_into(xp, bad, 0.0, values - f0)
-    touched = _backend.weighs_any(xp, used, bad)
-    d = _backend.where_into(xp, touched, math.nan, weights @ clean)  # (m, g, 5, B)
-    scale = xp.max(_backend.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
+    clean = _host.where_into(xp, bad, 0.0, values - f0)
+    touched = _host.weighs_any(xp, used, bad)
+    d = _host.where_into(xp, touched, math.nan, weights @ clean)  # (m, g, 5, B)
+    scale = xp.max(_host.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
     amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
     noise = (RESOLVED * eps) * scale * amplification
     # lost in rounding: inf, left out below (d, times T**k, is this function's own)
-    d = _backend.where_into(xp, ~(xp.abs(d) > noise), math.inf, d)
+    d = _host.where_into(xp, ~(xp.abs(d) > noise), math.inf, d)
     # T is a power of two: its products are T**k exactly (T**3 is a pow, 4 ns a number)
     powers = (T, T * T, T * T * T)
     d1, d2, d3 = (d[:, :, k, :] / powers[k] for k in range(3))
-    d1 = _backend.where_into(xp, xp.isnan(d1), d[:, :, 3, :] / T, d1)
-    d2 = _backend.where_into(xp, xp.isnan(d2), d[:, :, 4, :] / powers[1], d2)
+    d1 = _host.where_into(xp, xp.isnan(d1), d[:, :, 3, :] / T, d1)
+    d2 = _host.where_into(xp, xp.isnan(d2), d[:, :, 4, :] / powers[1], d2)
     # |d1 / d2| is the distance to an extremum, not a length of change, where the
     # third derivative is lost in rounding (a quadratic): left out there
     first = xp.where(d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
@@ -96,7 +96,7 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     # no estimate, every value finite: no curvature to see up to T (inf, "long");
     # no estimate and values that are not finite: unknown (NaN)
     smooth = ~xp.any(bad, axis=2)
-    return _backend.where_into(xp, xp.isnan(lam) & smooth, math.inf, lam)
+    return _host.where_into(xp, xp.isnan(lam) & smooth, math.inf, lam)
 
 
 def shortest_scale(xp: Any, lam: Any, axis: int) -> Any:
@@ -133,24 +133,24 @@ def _select(
     bad = ~(xp.isfinite(values) & xp.isfinite(f0))
     # where(finite, ..., 0.0) written into the fresh array (where_into: NumPy's copyto
     # under a mask that is mostly False costs a fifth of a where)
-    clean = _backend.where_into(xp, bad, 0.0, values - f0)
-    touched = _backend.weighs_any(xp, used, bad)  # candidates using a bad value
+    clean = _host.where_into(xp, bad, 0.0, values - f0)
+    touched = _host.weighs_any(xp, used, bad)  # candidates using a bad value
     estimate = (weights @ clean) / divisor
     first = xp.abs(error_w @ clean) / divisor
     # and from the estimate of the order below one level longer: two differences that
     # rarely vanish together by chance
     truncation = xp.maximum(first, xp.abs(error2_w @ clean) / divisor)
-    scale = xp.max(_backend.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
+    scale = xp.max(_host.where_into(xp, bad, 0.0, xp.abs(values)), axis=2, keepdims=True)
     scale = xp.maximum(scale, xp.where(xp.isfinite(f0), xp.abs(f0), 0.0))
     # NOISE_WEIGHT on the components' scale, not on every candidate: one operation fewer
     noise = ((eps * scale) * NOISE_WEIGHT) * noise_w / divisor
     error = truncation + noise
     ok = ~touched & xp.isfinite(estimate) & xp.isfinite(error)
-    rank = _backend.where_into(xp, ~ok, math.inf, first + noise)
-    index = _backend.argmin_first(xp, rank, 2)  # of equal ranks, the first candidate
+    rank = _host.where_into(xp, ~ok, math.inf, first + noise)
+    index = _host.argmin_first(xp, rank, 2)  # of equal ranks, the first candidate
 
     def pick(a: Any) -> Any:
-        return _backend.take_along(xp, a, index, 2)[:, :, 0, :]
+        return _host.take_along(xp, a, index, 2)[:, :, 0, :]
 
     some = pick(rank) < math.inf
     value = xp.where(some, pick(estimate) + 0.0, math.nan)  # + 0.0: no -0.0
@@ -224,11 +224,11 @@ def _in_column_blocks(xp: Any, fn: Any, per_column: int, *arrays: Any) -> Any:
     last), on the host in blocks whose temporaries of ``per_column`` numbers per column
     take :data:`HOST_BLOCK_BYTES` each, from C-order copies (the outputs-last view of
     values laid out outputs first is strided); elsewhere whole
-    (``_backend.in_host_blocks``). Every operation is elementwise along that axis or a
+    (``_host.in_host_blocks``). Every operation is elementwise along that axis or a
     reduction across the others: the same results, in parts.
     """
     width = max(1, HOST_BLOCK_BYTES // (8 * max(1, per_column)))
-    return _backend.in_host_blocks(xp, fn, width, *arrays, c_order=True)
+    return _host.in_host_blocks(xp, fn, width, *arrays, c_order=True)
 
 
 def _joined(xp: Any, parts: list[Any], axis: int) -> Any:
@@ -361,4 +361,4 @@ def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any
 
 def pow2_floor(xp: Any, h: Any) -> Any:
     """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
-    return _backend.exp2(xp, xp.floor(xp.log2(h)))
+    return _host.exp2(xp, xp.floor(xp.log2(h)))
