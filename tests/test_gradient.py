@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import array_api_compat
 import numpy as np
 import pytest
@@ -508,3 +510,153 @@ def test_float16_computed_in_float64_is_rounded_once(backend):
         expected = np.gradient(f, coords, axis=0, edge_order=2)
         result = xd.gradient(backend.asarray(f), coords, axis=0, edge_order=2)
         assert_gradient_equal(backend, result, expected)
+
+
+# --- parity found by trying odd arguments (each failed before its fix) -------------------
+
+
+@pytest.mark.parametrize(
+    "coords",
+    [
+        [0.0, 0.0, 1.0, 2.0, 3.0, 4.0],  # a repeated first coordinate: a zero edge step
+        [0.0, 1.0, 2.0, 3.0, 4.0, 4.0],  # a repeated last one
+        [0.0, 1e-200, 2e-200, 1.0, 2.0, 3.0],  # edge steps whose product underflows
+        [0, 0, 1, 2, 3, 4],  # integers
+    ],
+)
+def test_zero_edge_steps_are_numpys_inf_and_nan(coords):
+    """edge_order=2 with a zero edge step: numpy's float64 scalars give inf and NaN (and
+    its warnings); the compiled path's Python floats raised ZeroDivisionError."""
+    f = np.arange(6.0) ** 2
+    with np.errstate(all="ignore"):
+        expected = np.gradient(f, np.array(coords), edge_order=2)
+        got = xd.gradient(f, np.array(coords), edge_order=2)
+    assert not np.isfinite(expected).all()
+    np.testing.assert_array_equal(got, expected)
+    with pytest.warns(RuntimeWarning):  # numpy warns too
+        xd.gradient(f, np.array(coords), edge_order=2)
+
+
+def test_a_float_axis_is_refused_after_an_int_axis_was_compiled():
+    """1.0 == 1 with equal hashes: the compiled programs' key found the int axis's program
+    and a float axis was taken after any call with the int."""
+    a = np.arange(12.0).reshape(3, 4) ** 2
+    np.testing.assert_array_equal(xd.gradient(a, axis=1), np.gradient(a, axis=1))
+    for axis in (1.0, np.float64(1.0), (0, 1.0)):
+        with pytest.raises(TypeError) as ours:
+            xd.gradient(a, axis=axis)
+        with pytest.raises(TypeError) as numpys:
+            np.gradient(a, axis=axis)
+        assert str(ours.value) == str(numpys.value)
+    np.testing.assert_array_equal(xd.gradient(a, axis=np.int64(1)), np.gradient(a, axis=1))
+
+
+@pytest.mark.parametrize("spacing", [(), (2.0,), (2.0, 3.0)])
+def test_no_axis_is_an_empty_tuple(spacing):
+    got = xd.gradient(np.ones((3, 4)), *spacing[:1], axis=())
+    assert got == np.gradient(np.ones((3, 4)), *spacing[:1], axis=()) == ()
+
+
+@pytest.mark.parametrize("integer", [np.int8, np.uint8, np.int16, np.uint16, np.int32])
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_small_integer_spacing_with_complex64_data_to_the_bit(integer, edge_order):
+    """numpy divides edge_order 1's edges by the integer itself: with complex64 data and an
+    integer of at most 16 bits the division is complex64's (it was complex128's, one unit
+    in the last place off in about half of random arrays)."""
+    rng = np.random.default_rng(7)
+    step = integer(3)
+    for _ in range(20):
+        f = (20 * rng.standard_normal(7) + 20j * rng.standard_normal(7)).astype(np.complex64)
+        for spacing in (step, np.array(step)):
+            expected = np.gradient(f, spacing, edge_order=edge_order)
+            got = xd.gradient(f, spacing, edge_order=edge_order)
+            assert got.dtype == expected.dtype == np.complex64
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_numpy_only_spacings_get_numpys_results_and_errors():
+    """Spacings only numpy.gradient understands go to it with NumPy data: masked
+    coordinates (their mask: NaN; the mask was dropped), object and time dtypes, Python
+    numbers of other types (Decimal: numpy's TypeError; it was computed)."""
+    import decimal
+    import fractions
+
+    f = np.array([0.0, 1.0, 4.0, 9.0, 16.0])
+    spacings = [
+        np.ma.array([0.0, 1.0, 2.0, 3.0, 4.0], mask=[0, 1, 0, 0, 0]),
+        np.array([0, 1, 2, 3, 5], dtype=object),
+        np.array([1, 2, 4, 5, 9], "m8[s]"),
+        np.array(0.5, dtype=object),
+        fractions.Fraction(1, 2),
+    ]
+    with warnings.catch_warnings():  # numpy's: "converting a masked element to nan", ...
+        warnings.simplefilter("ignore")
+        for spacing in spacings:
+            expected = np.gradient(f, spacing)
+            got = xd.gradient(f, spacing)
+            assert type(got) is type(expected)
+            assert got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
+        assert np.isnan(xd.gradient(f, spacings[0])[0])  # the masked coordinate's NaN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PendingDeprecationWarning)  # np.matrix's
+        matrix = np.matrix([0.0, 1, 2, 3, 5])
+    for spacing in (decimal.Decimal("0.5"), np.timedelta64(2, "s"), matrix):
+        with pytest.raises((TypeError, ValueError)) as numpys:
+            np.gradient(f, spacing)
+        with pytest.raises(type(numpys.value)) as ours:
+            xd.gradient(f, spacing)
+        assert str(ours.value) == str(numpys.value)
+    with pytest.raises(TypeError, match="a spacing is a MaskedArray, which only numpy"):
+        xd.gradient(f, spacings[0], accuracy=4)
+    with pytest.raises(TypeError, match="f is a MaskedArray, which only numpy"):
+        xd.gradient(np.ma.array(np.arange(6.0)), accuracy=4)
+
+
+def test_masked_coordinates_with_other_data_are_refused(backend):
+    f = backend.asarray(np.arange(5.0))
+    if isinstance(f, np.ndarray):
+        pytest.skip("NumPy data take numpy.gradient's rules for a mask")
+    masked = np.ma.array([0.0, 1.0, 2.0, 3.0, 4.0], mask=[0, 1, 0, 0, 0])
+    with pytest.raises(TypeError, match=r"MaskedArray go with NumPy data.*filled"):
+        xd.gradient(f, masked)
+
+
+def test_mixing_message_names_each_allowed_form_once():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError) as info:
+        xd.gradient(np.arange(3.0), torch.asarray([0.0, 1.0, 2.0]))
+    assert str(info.value).endswith("give the spacing as a NumPy array, a list or a Python scalar")
+
+
+def test_jax_jit_periodic_coordinates_that_cannot_be_checked_give_nan():
+    """Traced periodic coordinates: N non-uniform ones leave the period unknown (eager:
+    a ValueError) and N + 1 whose period is not positive are refused eagerly; under
+    jax.jit the values needed to check are unknown, so the result is NaN, not a guessed
+    period's numbers. Uniform and closed coordinates keep the eager results."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    x = np.array([0.0, 0.3, 1.1, 1.5, 2.6, 3.0, 4.1, 5.2])
+    f = np.sin(x)
+    closed = np.append(x, x[0] + 2 * np.pi)
+    uniform = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+    for options in ({}, {"accuracy": 4}):
+        jitted = jax.jit(lambda a, c, options=options: xd.gradient(a, c, periodic=True, **options))
+        with pytest.raises(ValueError, match="leave the period unknown"):
+            xd.gradient(jnp.asarray(f), jnp.asarray(x), periodic=True, **options)
+        assert np.isnan(np.asarray(jitted(jnp.asarray(f), jnp.asarray(x)))).all()
+        zero_period = np.append(x, x[0])
+        assert np.isnan(np.asarray(jitted(jnp.asarray(f), jnp.asarray(zero_period)))).all()
+        np.testing.assert_allclose(
+            np.asarray(jitted(jnp.asarray(f), jnp.asarray(closed))),
+            xd.gradient(f, closed, periodic=True, **options),
+            rtol=1e-12,
+            atol=1e-12,
+        )
+        np.testing.assert_allclose(
+            np.asarray(jitted(jnp.asarray(np.sin(uniform)), jnp.asarray(uniform))),
+            xd.gradient(np.sin(uniform), uniform, periodic=True, **options),
+            rtol=1e-12,
+            atol=1e-12,
+        )

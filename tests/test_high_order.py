@@ -60,7 +60,7 @@ def test_fd_weights_match_sympy(numerators, n, x0):
     ("points", "n", "x0", "error", "match"),
     [
         ([0, 1, 1, 2], 1, 0.0, ValueError, r"points must be distinct; repeated: \[1.0\]"),
-        ([0, 1, 2], 3, 0.0, ValueError, "the 3-th derivative needs at least 4 points, got 3"),
+        ([0, 1, 2], 3, 0.0, ValueError, "the 3rd derivative needs at least 4 points, got 3"),
         ([0, 1], 2, 0.0, ValueError, "needs at least 3 points, got 2"),
         ([0, 1, 2], -1, 0.0, ValueError, "n must be an integer >= 0"),
         ([0, 1, 2], 1.5, 0.0, TypeError, "n must be an integer >= 0"),
@@ -422,7 +422,7 @@ def test_periodic_coordinates_of_wrong_length(backend):
 
 def test_numpy_only_types_refuse_new_options():
     t = np.arange(5).astype("timedelta64[D]")
-    with pytest.raises(TypeError, match="n, accuracy and periodic need numeric data"):
+    with pytest.raises(TypeError, match="n, accuracy and periodic need plain numeric arrays"):
         xd.gradient(t, n=2)
     np.testing.assert_array_equal(xd.gradient(t, accuracy=2), np.gradient(t, edge_order=2))
 
@@ -464,3 +464,12 @@ def test_kept_coordinate_plans_are_bounded():
         )
     kept = sum(kept is not None for kept, _ in planner._PLANS.values())
     assert 0 < kept <= planner.MAX_COORDINATE_PLANS
+
+
+def test_fd_weights_takes_a_zero_dimensional_x0_and_says_the_order_in_words():
+    np.testing.assert_array_equal(
+        xd.fd_weights([0.0, 1.0, 2.0], 1, np.array(0.5)), xd.fd_weights([0.0, 1.0, 2.0], 1, 0.5)
+    )
+    for n, word in ((1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (21, "21st")):
+        with pytest.raises(ValueError, match=f"the {word} derivative needs at least"):
+            xd.fd_weights(np.arange(float(n)), n)

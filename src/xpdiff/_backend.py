@@ -110,10 +110,11 @@ def array_namespace(
         if is_array(other) and not is_numpy(other):
             other_library = library_name(other)
             if other_library != f_library:
+                own = "" if f_library == "numpy" else f"a {f_library} array, "
                 raise TypeError(
                     f"cannot mix array libraries: {first} is a {f_library} array but a "
-                    f"{what} is a {other_library} array; give the {what} as a "
-                    f"{f_library} array, a NumPy array, a list or a Python scalar"
+                    f"{what} is a {other_library} array; give the {what} as "
+                    f"{own}a NumPy array, a list or a Python scalar"
                 )
     if is_numpy(f):
         return numpy_namespace(), np.asarray(f)

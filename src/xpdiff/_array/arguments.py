@@ -26,7 +26,7 @@ __all__ = [
     "check_options",
     "check_periodic",
     "input_dtypes",
-    "is_numpy_only",
+    "numpy_only",
     "numpy_only_gradient",
     "parse_spacings",
 ]
@@ -51,6 +51,10 @@ class Spacing:
     period: Any = None
     #: complex spacing (complex data only): numpy.gradient's formulas only
     complex: bool = False
+    #: edge_order 1's divisor where it is not ``value``: numpy.gradient divides the edges
+    #: by an integer spacing as it is given, so complex64 data and an integer of at most
+    #: 16 bits divide in complex64 (the interior's ``2. * dx`` is float64)
+    edge: Any = None
 
     @property
     def on_host(self) -> bool:
@@ -74,11 +78,32 @@ def check_edge_order(edge_order: object) -> int:
     return int(edge_order)
 
 
-def is_numpy_only(f: object) -> bool:
-    """Inputs that only numpy.gradient understands: time types and ndarray subclasses."""
+def numpy_only(f: object, varargs: tuple = ()) -> str | None:
+    """What makes a call numpy.gradient's alone, or None: time types and ndarray subclasses
+    (a masked array's mask, a matrix) as data, or, with NumPy data, as spacings, and
+    spacings of object dtype or of a number type of Python's other than int, float and
+    complex (``Decimal``): numpy.gradient's own results and errors for them."""
     if isinstance(f, np.ndarray):
-        return type(f) is not np.ndarray or f.dtype.kind in "mM"
-    return isinstance(f, (np.datetime64, np.timedelta64))
+        if type(f) is not np.ndarray:
+            return f"f is a {type(f).__name__}"
+        if f.dtype.kind in "mM":
+            return f"f has dtype {f.dtype}"
+    elif isinstance(f, (np.datetime64, np.timedelta64)):
+        return f"f is a {type(f).__name__}"
+    elif _backend.is_array(f):
+        return None  # another library's data: xpdiff checks its spacings
+    for value in varargs:
+        if isinstance(value, np.ndarray):
+            if type(value) is not np.ndarray:
+                return f"a spacing is a {type(value).__name__}"
+            if value.dtype.kind in "OmM":
+                return f"a spacing has dtype {value.dtype}"
+        elif isinstance(value, (np.datetime64, np.timedelta64)) or (
+            isinstance(value, numbers.Number)
+            and not isinstance(value, (int, float, complex, np.generic))
+        ):
+            return f"a spacing is a {type(value).__name__}"
+    return None
 
 
 def _ndim(x: Any) -> int:
@@ -130,11 +155,16 @@ def _scalar_spacing(xp: Any, device: Any, value: Any, complex_data: bool) -> Spa
     if _backend.is_numpy(value):
         value = np.asarray(value)
         _check_spacing_dtype(value.dtype.kind, value, complex_data)
+        edge = None
         if value.dtype.kind in "iu":
-            # numpy promotes integer spacings to float64 in every formula
+            # numpy's formulas take 2. * dx and -1.5 / dx, float64; its edges of order 1
+            # divide by dx itself: an integer of at most 16 bits keeps complex64 data in
+            # complex64 (complex division rounds otherwise than complex128's)
+            if complex_data and value.dtype.itemsize <= 2:
+                edge = _backend.host_to_device(value.astype(np.float32), xp, device)
             value = value.astype(np.float64)
         step = _backend.host_to_device(value, xp, device)
-        return Spacing(step, uniform=True, complex=value.dtype.kind == "c")
+        return Spacing(step, uniform=True, complex=value.dtype.kind == "c", edge=edge)
     # a 0-d array of f's own library
     value = _xp_coordinates(xp, value, complex_data)
     return Spacing(value, uniform=True, complex=xp.isdtype(value.dtype, "complex floating"))
@@ -219,6 +249,12 @@ def _coordinate_spacing(
     (x[-1] - x[0])``), and refused otherwise: the period would be a guess.
     """
     if not _backend.is_array(coords) or _backend.is_numpy(coords):
+        if isinstance(coords, np.ndarray) and type(coords) is not np.ndarray:
+            raise TypeError(
+                f"coordinates given as a {type(coords).__name__} go with NumPy data "
+                f"(numpy.gradient's rules, a mask's NaN); with another library's data give "
+                f"a plain array (np.asarray(c), or c.filled(...) for a masked one)"
+            )
         coords = np.asarray(coords)
         return _host_coordinate_spacing(xp, device, coords, length, periodic, complex_data)
     closed = _check_coordinate_count(coords, length, periodic)
@@ -234,19 +270,22 @@ def _coordinate_spacing(
     traced = _backend.is_traced(coords)
     if not traced and bool(xp.all(diffs == diffs[0])):
         return Spacing(diffs[0], uniform=True, coords=coords, complex=is_complex)
-    period = None
+    period = valid = None
     if closed:
         period, coords, diffs = coords[-1] - coords[0], coords[:-1], diffs[:-1]
-        if not _backend.is_traced(period) and not bool(period > 0):  # a second sync, rare
+        valid = period > 0
+        if not _backend.is_traced(period) and not bool(valid):  # a second sync, rare
             raise ValueError(_closed_message(coords[0], coords[0] + period))
     elif periodic:
-        if not traced:  # uniform up to rounding, or refused (one more sync)
-            spread = xp.max(xp.abs(diffs - xp.mean(diffs)))
-            eps = xp.finfo(diffs.dtype).eps
-            if not bool(spread <= _UNIFORM_ROUNDING * eps * xp.max(xp.abs(coords))):
-                raise ValueError(_open_periodic_message(length))
-        # the uniform grid's period, as documented (traced: uniform or not is unknown)
+        spread = xp.max(xp.abs(diffs - xp.mean(diffs)))
+        eps = xp.finfo(diffs.dtype).eps
+        valid = spread <= _UNIFORM_ROUNDING * eps * xp.max(xp.abs(coords))
+        if not traced and not bool(valid):  # uniform up to rounding, or refused (a sync)
+            raise ValueError(_open_periodic_message(length))
+        # the uniform grid's period, as documented
         period = (coords[-1] - coords[0]) * (length / (length - 1))
+    if period is not None and traced:  # the checks above need values: NaN, not a guess
+        coords, diffs, period = (xp.where(valid, a, xp.nan) for a in (coords, diffs, period))
     return Spacing(diffs, uniform=False, coords=coords, period=period, complex=is_complex)
 
 
@@ -362,13 +401,21 @@ def check_options(
 
 
 def numpy_only_gradient(
-    f: Any, varargs: tuple, axis: Any, edge_order: int | None, n: int, accuracy: Any, periodic: Any
+    reason: str,
+    f: Any,
+    varargs: tuple,
+    axis: Any,
+    edge_order: int | None,
+    n: int,
+    accuracy: Any,
+    periodic: Any,
 ) -> Any:
-    """numpy.gradient's own result for datetimes and NumPy subclasses (masked arrays)."""
+    """numpy.gradient's own result where :func:`numpy_only` gave ``reason`` (datetimes,
+    NumPy subclasses such as masked arrays, object spacings)."""
     if n != 1 or accuracy not in (None, 2) or periodic is not False:
         raise TypeError(
-            f"n, accuracy and periodic need numeric data; {f.dtype} arrays and NumPy "
-            "subclasses support numpy.gradient's arguments only"
+            f"n, accuracy and periodic need plain numeric arrays and real spacings; "
+            f"{reason}, which only numpy.gradient's own arguments support"
         )
     numpy_gradient: Any = np.gradient
     return numpy_gradient(f, *varargs, axis=axis, edge_order=edge_order or accuracy or 1)

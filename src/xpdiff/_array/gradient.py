@@ -205,9 +205,10 @@ def gradient(
     from . import planner as _planner
 
     order, accuracy, edge_order = _arguments.check_options(f, n, accuracy, edge_order)
-    if _arguments.is_numpy_only(f):
+    numpy_only = _arguments.numpy_only(f, varargs)
+    if numpy_only is not None:
         return _arguments.numpy_only_gradient(
-            f, varargs, axis, edge_order, order, accuracy, periodic
+            numpy_only, f, varargs, axis, edge_order, order, accuracy, periodic
         )
     xp, f = _backend.array_namespace(f, varargs, what="spacing")
     f = _backend.without_empty_chunks(f)  # Dask after boolean indexing: no empty block

@@ -162,7 +162,7 @@ def numpy_plan(
             kind="difference",
             divisor=_plans.central_uniform_denominator(h),
         )
-        h_first = h_last = h
+        h_first = h_last = h if spacing.edge is None else spacing.edge
     else:
         diffs = spacing.value
         # row 1 + r: dx1 = diffs[r], dx2 = diffs[r + 1]

@@ -89,6 +89,12 @@ def first_derivative_weights(offsets: Any, centre: int) -> Any:
     return weights
 
 
+def _ordinal(n: int) -> str:
+    """``1st``, ``2nd``, ``3rd``, ``4th``, ``11th``, ``21st``: for messages."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def fd_weights_host(points: Any, n: int, x0: float) -> np.ndarray:
     """Validated host float64 Fornberg weights (the engine of ``xpdiff.fd_weights``).
 
@@ -102,6 +108,8 @@ def fd_weights_host(points: Any, n: int, x0: float) -> np.ndarray:
         raise TypeError(f"n must be an integer >= 0 (the derivative order), got {n!r}")
     if n < 0:
         raise ValueError(f"n must be an integer >= 0 (the derivative order), got {n!r}")
+    if type(x0) is np.ndarray and x0.ndim == 0 and x0.dtype.kind in "iuf":
+        x0 = x0.item()  # a 0-d array of a real number: the number
     if isinstance(x0, (bool, np.bool_)) or not isinstance(x0, numbers.Real):
         raise TypeError(f"x0 must be a real number, got {type(x0).__name__} {x0!r}")
     x0 = float(x0)
@@ -114,7 +122,9 @@ def fd_weights_host(points: Any, n: int, x0: float) -> np.ndarray:
     if not np.all(np.isfinite(pts)) or not np.isfinite(x0):
         raise ValueError("points and x0 must be finite")
     if len(pts) <= n:
-        raise ValueError(f"the {n}-th derivative needs at least {n + 1} points, got {len(pts)}")
+        raise ValueError(
+            f"the {_ordinal(n)} derivative needs at least {n + 1} points, got {len(pts)}"
+        )
     ordered = np.sort(pts)
     repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     if repeated.size:

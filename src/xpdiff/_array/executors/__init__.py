@@ -69,6 +69,10 @@ def compiled_program(
         library = _torch
     else:
         return None
+    if (axis is not None and type(axis) is not int) and (
+        type(axis) is not tuple or any(type(a) is not int for a in axis)
+    ):
+        return None  # 1.0 == 1 and hash alike: the general path checks the type
     kinds = tuple(map(library.spacing_kind, varargs)) if varargs else ()
     key = (f.shape, f.dtype, axis, edge_order, kinds)
     programs = library.PROGRAMS

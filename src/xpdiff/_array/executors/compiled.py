@@ -117,6 +117,8 @@ def compile_program(
         axes = normalize_axis_tuple(range(len(shape)) if axis is None else axis, len(shape))
     except (TypeError, ValueError):  # the general path raises numpy's error
         return None
+    if not axes:  # axis=(): numpy's empty tuple, from the general path
+        return None
     convert = dtype.kind in "iu"  # numpy's rule: integers become float64 first
     out_dtype = np.dtype(np.float64) if convert else dtype
     if len(kinds) == 1 and kinds[0] == "scalar":
@@ -355,10 +357,24 @@ def _coordinate_run(shape: tuple[int, ...], axis: int, edge_order: int) -> AxisR
             np.subtract(f[l1], f[l2], out=last)
             np.divide(last, d[-1], out=last)
             return
-        _three(f, first, (e0, e1, e2), _first_edge(*_scalars(d, 0, 1)))
-        _three(f, last, (l3, l2, l1), _last_edge(*_scalars(d, -2, -1)))
+        _three(f, first, (e0, e1, e2), _edge_weights(_first_edge, d, 0, 1))
+        _three(f, last, (l3, l2, l1), _edge_weights(_last_edge, d, -2, -1))
 
     return run
+
+
+def _edge_weights(edge: Callable[[Any, Any], tuple], d: np.ndarray, i: int, j: int) -> tuple:
+    """An edge's three weights from steps ``d[i]``, ``d[j]``, as numpy.gradient computes them.
+
+    Python floats where they are float64 (the same IEEE arithmetic, cheaper);
+    a zero step, or products that underflow to zero, divide by zero, which
+    numpy's float64 scalars answer with inf or NaN (and NumPy's warning),
+    where a Python float raises ZeroDivisionError: those take NumPy's scalars.
+    """
+    try:
+        return edge(*_scalars(d, i, j))
+    except ZeroDivisionError:
+        return edge(d[i], d[j])
 
 
 def _scalars(d: np.ndarray, i: int, j: int) -> tuple[Any, Any]:
