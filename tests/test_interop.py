@@ -184,6 +184,19 @@ def test_as_torch_gradcheck(torch):
     assert torch.autograd.gradcheck(f, (batch,))
 
 
+def test_as_torch_second_derivatives_raise_instead_of_zeros(torch):
+    """A backward with create_graph=True (a Hessian, a gradient penalty) raises: with
+    once_differentiable it ran, and the black box's second derivatives came back 0."""
+    f = xd.as_torch(lambda h: np.sum(h**3, axis=0))
+    x = torch.tensor([0.5, 0.2, -1.5], dtype=torch.float64, requires_grad=True)
+    with pytest.raises(RuntimeError, match="backward is not differentiable"):
+        torch.autograd.functional.hessian(f, x)
+    with pytest.raises(RuntimeError, match=r"xd\.hessian or xd\.hvp"):
+        torch.autograd.grad(f(x), x, create_graph=True)
+    f(x).backward()  # first derivatives as before
+    np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-8)
+
+
 def test_as_torch_training_step(torch):
     torch.manual_seed(0)
     inputs = torch.randn(8, 2, dtype=torch.float64)

@@ -248,8 +248,10 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
 
     Notes
     -----
-    The backward is once differentiable: a second derivative through the
-    wrapper (``create_graph=True`` then ``backward`` again) raises.
+    The backward is once differentiable: a backward with
+    ``create_graph=True`` through the wrapper (a second derivative,
+    ``torch.autograd.functional.hessian``) raises a RuntimeError, instead of
+    giving second derivatives without the black box's terms.
 
     Examples
     --------
@@ -279,8 +281,13 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
             return torch.as_tensor(box.values(host(x)), dtype=x.dtype, device=x.device)
 
         @staticmethod
-        @torch.autograd.function.once_differentiable
         def backward(ctx: Any, grad_output: Any) -> Any:
+            if torch.is_grad_enabled():  # create_graph=True: its derivative would be zero
+                raise RuntimeError(
+                    "as_torch's backward is not differentiable: a second derivative "
+                    "through the black box (create_graph=True, a Hessian) would miss its "
+                    "terms; take second derivatives with xd.hessian or xd.hvp on func"
+                )
             (x,) = ctx.saved_tensors
             J = box.jacobians(host(x))  # (*batch, *out, n)
             n = J.shape[-1]
