@@ -191,6 +191,25 @@ def test_jvp_numpy_primitives_keep_the_generic_bits(dtype):
     assert not _host.is_numeric(xpn, np.dtype(object))
 
 
+def test_jvp_complex_step_nan_at_x_stays_nan_once_func_is_remembered():
+    """The one-call path evaluates x in complex arithmetic: sqrt(-1 + 0j) = 1j is finite
+    where the real value is NaN, and later calls gave about 1 / h (4.5e15) where the
+    first gave NaN."""
+    x = np.array([-1.0, 2.0])
+
+    def f(p):
+        return np.sqrt(p[0]) + p[1]
+
+    with np.errstate(invalid="ignore"):
+        got = [float(xd.jvp(f, x, [1.0, 0.0], method="complex")) for _ in range(3)]
+        assert np.isnan(got).all()
+        res = xd.jvp(f, x, [1.0, 0.0], method="complex", full_output=True)
+    assert res.ncalls == 1  # the one-call path was taken
+    fine = np.array([0.25, 2.0])
+    values = [float(xd.jvp(f, fine, [1.0, 0.0], method="complex")) for _ in range(2)]
+    np.testing.assert_allclose(values, 1.0, rtol=1e-15)  # d sqrt / dx at 0.25
+
+
 def test_jvp_scalar_function_and_max_batch_workers():
     f = scalar_func(np)
     x = X0

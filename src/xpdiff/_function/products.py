@@ -258,6 +258,10 @@ def _jvp_one_call(
     m = math.prod(head)
     values = xp.reshape(values, (m, 1 + sets * k))
     f0 = xp.reshape(values[:, 0], (m, 1, 1, 1))
+    if scheme.family.is_complex:  # x in complex arithmetic: where func is complex, its real
+        # value is not defined (sqrt(-1 + 0j) = 1j, NaN in real arithmetic): NaN there, as
+        # f(x) from a real call gives (combine_linear's rule for an f0 that is not finite)
+        f0 = xp.where(xp.imag(f0) == 0, f0, math.nan)
     values = xp.reshape(values[:, 1:], (m, 1, sets, k))
     step = xp.reshape(t, (1, 1, 1, k))
     rows = _engine.combine_linear(xp, scheme, values, f0, weights, step, error, None, True)
