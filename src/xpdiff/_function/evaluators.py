@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import _backend
 from ..errors import BatchShapeError, ResultTypeError
+from .func_values import as_values, in_work_dtype
 
 __all__ = [
     "BatchShapeError",
@@ -61,65 +62,8 @@ class Call:
         self.func, self.args, self.kwargs = state
 
 
-# --- what func returns ------------------------------------------------------------------
-
-
-_NUMPY_NUMBERS = (np.ndarray, np.float64, np.float32, np.complex128, np.complex64)
-
-
-def as_values(xp: Any, value: Any, device: Any) -> Any:
-    """func's result as a numeric array of ``xp``, or a TypeError saying what was wrong."""
-    if type(value) in _NUMPY_NUMBERS and _backend.is_numpy_namespace(xp):
-        if type(value) is not np.ndarray:
-            return np.asarray(value)  # a NumPy scalar, as a 0-d array
-        if value.dtype.kind in "fc":
-            return value  # the common case, checked cheaply
-    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
-        raise ResultTypeError(
-            f"func returned {type(value).__name__} {value!r:.80}; expected a number or an "
-            f"array of numbers"
-        )
-    if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
-        return xp.asarray(value, device=device)
-    if not _backend.is_array(value):
-        raise ResultTypeError(
-            f"func returned a {type(value).__module__}.{type(value).__name__}; expected a "
-            f"number or an array of the same library as x ({_library_of_namespace(xp)})"
-        )
-    if _backend.is_numpy(value) and not _backend.is_numpy_namespace(xp):
-        library = _library_of_namespace(xp)
-        if value.ndim == 0 and value.dtype.kind in "iufc":
-            return xp.asarray(value.item(), device=device)  # a NumPy scalar: a number
-        raise ResultTypeError(
-            f"func returned a NumPy array for x of library {library}; return an array of "
-            f"{library} (the library of x), so that the derivative stays on x's device"
-        )
-    if not _backend.is_numpy(value) and not _same_library(xp, value):
-        raise ResultTypeError(
-            f"func returned a {_backend.library_name(value)} array for x of library "
-            f"{_library_of_namespace(xp)}; return an array of the library of x"
-        )
-    if _backend.is_numpy(value):
-        value = np.asarray(value)
-        if value.dtype.kind not in "iufc":
-            raise ResultTypeError(
-                f"func returned an array of dtype {value.dtype}; expected numbers"
-            )
-        return value
-    if xp.isdtype(value.dtype, "bool"):
-        raise ResultTypeError(f"func returned an array of dtype {value.dtype}; expected numbers")
-    return value
-
-
-def _same_library(xp: Any, value: Any) -> bool:
-    try:
-        return _backend.namespace_of(value) is xp
-    except TypeError:
-        return False
-
-
-def _library_of_namespace(xp: Any) -> str:
-    return getattr(xp, "__name__", str(xp)).replace("array_api_compat.", "")
+def _integral(xp: Any, dtype: Any, kind: str | None) -> bool:
+    return kind in ("i", "u") if kind is not None else bool(xp.isdtype(dtype, "integral"))
 
 
 def check_batch_shape(value: Any, head: tuple, points: int, shape: tuple) -> None:
@@ -187,6 +131,8 @@ class Evaluator:
     min_calls = 1
     #: the most points whose chunks may be held at once (set from the memory budget)
     wave_points: int | None = None
+    #: x's floating dtype: func's values are taken in it (``func_values.in_work_dtype``)
+    work_dtype: Any = None
 
     def __init__(
         self, func: Any, args: tuple, kwargs: dict, *, complex_batch: bool = False
@@ -213,19 +159,20 @@ class Evaluator:
             kind == "c" if kind is not None else xp.isdtype(value.dtype, "complex floating")
         )
         if self.complex_batch:
-            if batch and not is_complex:
-                # numDeriv's message
+            if batch and not is_complex and not _integral(xp, value.dtype, kind):
+                # numDeriv's message (integers: a constant, whose imaginary part is 0)
                 raise ResultTypeError(
                     "function does not return a complex value as required by method 'complex'."
                 )
-            return value  # at x, a complex dtype (zero imaginary part) is fine too
+            # at x, a complex dtype (zero imaginary part) is fine too
+            return in_work_dtype(xp, value, self.work_dtype, is_complex or batch)
         if is_complex:
             raise ResultTypeError(
                 f"func returned complex values (dtype {value.dtype}) at real points; "
                 f"derivatives here are of real functions: differentiate the real and "
                 f"imaginary parts as two outputs (e.g. stack them) instead"
             )
-        return value
+        return in_work_dtype(xp, value, self.work_dtype, False)
 
     def at(self, xp: Any, x: Any, device: Any) -> Any:
         """func at the point(s) ``x`` of shape ``(n, *B)`` (a copy that xpdiff owns)."""
@@ -283,9 +230,9 @@ class Evaluator:
         except Exception as exc:
             self._explain(xp, exc, points, batch=True)
             raise
-        # NumPy values of NumPy points, real (complex for the complex step): as they are
-        kinds = "c" if self.complex_batch else "fiu"
-        if not (type(points) is type(value) is np.ndarray and value.dtype.kind in kinds):
+        # NumPy values of NumPy points, of the points' dtype (x's, or its complex
+        # counterpart for the complex step): as they are
+        if not (type(points) is type(value) is np.ndarray and value.dtype == points.dtype):
             value = self._values(xp, value, device, batch=True)
         return unpad(value, head, points, count)
 
@@ -480,11 +427,14 @@ def evaluator_for(
     vectorized: bool,
     workers: Any,
     complex_batch: bool = False,
+    dtype: Any = None,
 ) -> Evaluator:
-    """The evaluator that the arguments ask for."""
+    """The evaluator that the arguments ask for; ``dtype``: x's floating dtype, in which
+    func's values are taken (``Evaluator.work_dtype``)."""
     _check_workers(workers)
+    evaluator: Evaluator
     if workers is not None:
-        return Mapped(
+        evaluator = Mapped(
             func,
             args,
             kwargs,
@@ -492,6 +442,9 @@ def evaluator_for(
             vectorized=vectorized,
             complex_batch=complex_batch,
         )
-    if vectorized:
-        return Batched(func, args, kwargs, complex_batch=complex_batch)
-    return Pointwise(func, args, kwargs, complex_batch=complex_batch)
+    elif vectorized:
+        evaluator = Batched(func, args, kwargs, complex_batch=complex_batch)
+    else:
+        evaluator = Pointwise(func, args, kwargs, complex_batch=complex_batch)
+    evaluator.work_dtype = dtype
+    return evaluator

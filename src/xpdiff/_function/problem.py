@@ -206,6 +206,7 @@ def setup(
         vectorized=vectorized,
         workers=options.workers,
         complex_batch=method == "complex",
+        dtype=x.dtype,
     )
     return Problem(
         xp,
