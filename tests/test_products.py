@@ -621,3 +621,23 @@ def _assert_one_call_points(backend, points, V):
     for level, move in enumerate(moves):
         for j in range(2):
             assert np.array_equal(host[:, 1 + 2 * level + j], X0 + move * (V[:, j] * t[j]))
+
+
+def test_v_on_another_device_of_xs_library_is_moved():
+    """array-api-strict: x on device1, v on device2 gave the library's "Arrays from two
+    different devices can not be combined"; the docstring says v is moved."""
+    xps = pytest.importorskip("array_api_strict")
+    x = xps.asarray(X0, device=xps.Device("device1"))
+    v = xps.asarray(V0, device=xps.Device("device2"))
+    f = vector_func(xps)
+    got = xd.jvp(f, x, v)
+    assert got.device == x.device
+    expected = xd.jvp(vector_func(np), X0, V0)
+    np.testing.assert_allclose(np.asarray(got.to_device(xps.Device("CPU_DEVICE"))), expected)
+    hv = xd.hvp(scalar_func(xps), x, v)
+    assert hv.device == x.device
+    np.testing.assert_allclose(
+        np.asarray(hv.to_device(xps.Device("CPU_DEVICE"))),
+        exact_hessian(X0) @ V0,
+        rtol=1e-6,
+    )

@@ -335,6 +335,13 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None) -> Any:
     return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)
 
 
+def to_device(x: Any, device: Any) -> Any:
+    """``x`` (an array of the work's library) on ``device``: as it is where it is there."""
+    if type(x) is np.ndarray or device_of(x) == device:
+        return x
+    return array_api_compat.to_device(x, device)
+
+
 def jax_module() -> Any:
     """The ``jax`` module (imported on first use; for ``interop.as_jax``)."""
     import jax

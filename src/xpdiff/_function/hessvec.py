@@ -101,7 +101,8 @@ def hvp(
         The point, shape ``(n,)``.
     v : array_like
         The direction, shape ``(n,)``, or k directions as the columns of an
-        ``(n, k)`` array (all in the same call).
+        ``(n, k)`` array (all in the same call), as :func:`jvp`'s: an array of
+        x's library on any device, a NumPy array or a list.
     method : {"Richardson"}, optional
         The four-point mixed difference of e_i and v (see Notes),
         extrapolated over ``r`` levels.

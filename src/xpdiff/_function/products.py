@@ -77,6 +77,8 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     if v_xp is not xp:
         _backend.array_namespace(problem.x, (v,), what="v", first="x")  # a third library
         v = _backend.host_to_device(np.asarray(v), xp, problem.device)
+    else:  # x's library, maybe on another device: moved as host data is
+        v = _backend.to_device(v, problem.device)
     shape: tuple[int, ...] = tuple(v.shape)
     one = len(shape) == 1
     if shape != (n,) and not (len(shape) == 2 and shape[0] == n and shape[-1] >= 1):
@@ -413,8 +415,9 @@ def jvp(
         The point, shape ``(n,)``.
     v : array_like
         The direction, shape ``(n,)``, or k directions as the columns of an
-        ``(n, k)`` array (all in the same call). Any library's array, a
-        NumPy array or a list; it is moved to x's namespace and device.
+        ``(n, k)`` array (all in the same call). An array of x's library (on
+        any of its devices), a NumPy array or a list: it is moved to x's
+        device; another library's array is a TypeError.
     method : {"Richardson", "simple", "complex"}, optional
         numDeriv's methods, along v: Richardson's central differences
         extrapolated over ``r`` levels (default), the forward difference,
