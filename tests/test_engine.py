@@ -194,6 +194,17 @@ def test_workers_process_pool():
     np.testing.assert_array_equal(xd.hessian(picklable_sc2, x[:3], workers=2), H)
 
 
+def test_workers_process_pool_with_a_torch_x_that_requires_grad():
+    """Points built from such an x are not leaves: "Cowardly refusing to serialize
+    non-leaf tensor which requires_grad" before; they go to the processes detached."""
+    torch = pytest.importorskip("torch")
+    x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
+    jac = xd.jacobian(torch.sin, x, workers=2)
+    np.testing.assert_allclose(jac.detach().numpy(), np.diag(np.cos([0.5, 1.5])), rtol=1e-9)
+    g = xd.grad(torch.sin, x, workers=2, vectorized=False)
+    np.testing.assert_allclose(g.detach().numpy(), np.cos([0.5, 1.5]), rtol=1e-9)
+
+
 @pytest.mark.parametrize("kind", ["threads", "processes", "multiprocessing"])
 def test_workers_map_like(kind):
     x = np.linspace(0.2, 1.4, 5)

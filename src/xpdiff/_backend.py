@@ -189,9 +189,13 @@ def is_numpy_namespace(xp: Any) -> bool:
 
 
 def copy(xp: Any, x: Any) -> Any:
-    """A copy of ``x`` that xpdiff owns (NumPy: ``ndarray.copy``, the cheapest)."""
+    """A copy of ``x`` that xpdiff owns (NumPy: ``ndarray.copy``, the cheapest; PyTorch:
+    ``clone``, which keeps autograd's graph as ``asarray`` now does, without its warning
+    that ``requires_grad`` defaults to the tensor's)."""
     if type(x) is np.ndarray:
         return x.copy()
+    if library_name(x) == "torch":
+        return x.clone()
     return xp.asarray(x, copy=True)
 
 
@@ -333,6 +337,14 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None) -> Any:
     if not values.flags.writeable:
         values = values.copy()  # torch warns about read-only (cached) host arrays
     return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)
+
+
+def without_graph(x: Any) -> Any:
+    """``x`` without an autograd graph (PyTorch: ``detach()``), for pickling to a process:
+    a tensor that requires grad and is not a leaf cannot be pickled."""
+    if getattr(x, "requires_grad", False) and callable(getattr(x, "detach", None)):
+        return x.detach()
+    return x
 
 
 def to_device(x: Any, device: Any) -> Any:

@@ -347,6 +347,8 @@ class Mapped(Evaluator):
 
     def _map(self, xp: Any, tasks: list) -> list:
         mapper = self.pool.map if self.pool is not None else self.workers
+        if self.pool is not None:  # to processes: points without autograd's graph
+            tasks = [_backend.without_graph(t) for t in tasks]
         try:
             return list(mapper(self.call, tasks))
         except Exception as exc:
