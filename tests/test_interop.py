@@ -197,6 +197,17 @@ def test_as_torch_second_derivatives_raise_instead_of_zeros(torch):
     np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-8)
 
 
+def test_as_torch_bfloat16(torch):
+    """NumPy has no bfloat16: the forward failed with "Got unsupported ScalarType"."""
+    f = xd.as_torch(lambda h: np.sum(h**2, axis=0))
+    x = torch.tensor([0.5, 1.5], dtype=torch.bfloat16, requires_grad=True)
+    y = f(x)
+    assert y.dtype == torch.bfloat16
+    y.backward()
+    assert x.grad.dtype == torch.bfloat16
+    np.testing.assert_allclose(x.grad.double().numpy(), [1.0, 3.0], rtol=1e-2)
+
+
 def test_as_torch_training_step(torch):
     torch.manual_seed(0)
     inputs = torch.randn(8, 2, dtype=torch.float64)

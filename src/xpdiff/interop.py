@@ -268,8 +268,8 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     box = _BlackBox(func, options, "as_torch")
     torch = _backend.torch_module()
 
-    def host(t: Any) -> np.ndarray:
-        return np.array(t.detach().cpu().numpy(), dtype=np.float64, copy=True)
+    def host(t: Any) -> np.ndarray:  # float64 first: NumPy has no bfloat16
+        return np.array(t.detach().cpu().to(torch.float64).numpy(), copy=True)
 
     function: Any = torch.autograd.Function
 
