@@ -50,7 +50,9 @@ def test_matches_numderiv(backend, case):
         assert error < 1e-5
     else:
         assert error < 1e-8, error
-    assert func.calls == 2
+    # x, then the points; hessian's complex step also takes func at its real base points
+    complex_hessian = case["kind"] == "hessian" and case["method"] == "complex"
+    assert func.calls == (3 if complex_hessian else 2)
 
 
 # --- jacobian -------------------------------------------------------------------------
@@ -200,11 +202,14 @@ def test_hessian_calls_and_points(method):
     n = 6
     func = CountingFunc(make("cubic3", np))
     xd.hessian(func, np.linspace(0.5, 1.5, n), method)
-    assert func.calls == 2
     points = 4 * (n * n + n) if method == "Richardson" else 2 * 4 * n * n
+    # the complex step takes func at its 2 r n real base points first (NaN where not finite)
+    assert func.calls == (2 if method == "Richardson" else 3)
+    if method == "complex":
+        assert func.shapes[1] == (n, 2 * 4 * n)
     # the batch ends with an unperturbed copy of x and a sentinel: func must not mix
     # points
-    assert func.shapes[1] == (n, points + 2)
+    assert func.shapes[-1] == (n, points + 2)
 
 
 def test_hessian_batch_of_points(backend):
@@ -286,7 +291,8 @@ def test_full_output(backend):
     backend.check(info.steps, dtype=np.float64, shape=(4, 3))
     Hc, info_c = xd.hessian(func, backend.asarray(x), "complex", full_output=True)
     np.testing.assert_allclose(backend.to_numpy(Hc), backend.to_numpy(H), atol=1e-6)
-    assert info_c.nfev == 1 + 2 * 4 * 9
+    assert info_c.nfev == 1 + 2 * 4 * 3 + 2 * 4 * 9  # x, the real base points, complex ones
+    assert info_c.ncalls == 3
     backend.check(info_c.error, dtype=np.float64, shape=(3, 3))
     result, info_d = xd.genD(func, backend.asarray(x), full_output=True)
     backend.check(info_d.error, dtype=np.float64, shape=(1, 9))
@@ -294,3 +300,29 @@ def test_full_output(backend):
     np.testing.assert_array_equal(
         backend.to_numpy(xd.hessian(func, backend.asarray(x))), backend.to_numpy(H)
     )
+
+
+@pytest.mark.parametrize("max_batch", [None, 3])
+def test_complex_hessian_is_nan_where_its_points_leave_the_domain(backend, max_batch):
+    """sqrt(1 - x0) at 0.91 to 0.99: the outer Richardson points cross 1, where complex
+    arithmetic gives finite values and the complex-step gradient about 1e15 (H00 was
+    2.8e11 to -7.8e15 where Richardson gives NaN); within the domain, the same numbers."""
+    xp = backend.xp
+
+    def f(p):
+        return xp.sqrt(1 - p[0, ...]) + p[1, ...]
+
+    with np.errstate(invalid="ignore"):
+        for x0 in (0.91, 0.95, 0.99):
+            x = backend.asarray(np.array([x0, 2.0]))
+            H = backend.check(
+                xd.hessian(f, x, "complex", max_batch=max_batch), dtype=np.float64, shape=(2, 2)
+            )
+            richardson = backend.to_numpy(xd.hessian(f, x))
+            assert np.isnan(H[0, 0])
+            assert np.isnan(richardson[0, 0])
+        x = backend.asarray(np.array([0.5, 2.0]))
+        H = backend.check(
+            xd.hessian(f, x, "complex", max_batch=max_batch), dtype=np.float64, shape=(2, 2)
+        )
+    np.testing.assert_allclose(H, [[-0.25 * 0.5**-1.5, 0.0], [0.0, 0.0]], atol=1e-9)

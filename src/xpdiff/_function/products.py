@@ -133,13 +133,16 @@ def run_around(
     """The engine's rows of ``scheme`` around base points of xpdiff's own.
 
     ``base`` ``(n, B)``; ``f0`` is func at x, standing for func at every
-    base point (they are x, or the scheme's weights cancel it), or None for
-    a scheme that does not use it (the complex step); ``steps`` as
-    :func:`engine.run_linear` takes them. Returns ``(m, G, Q', B)``.
+    base point (they are x, or the scheme's weights cancel it), or func at
+    each base point ``(m, B)`` (the complex step reads only where it is not
+    finite), or None; ``steps`` as :func:`engine.run_linear` takes them.
+    Returns ``(m, G, Q', B)``.
     """
     xp, n, size = problem.xp, problem.n, base.shape[-1]
     if f0 is not None:  # the same values at every base point: a view where it can be
-        f0 = xp.broadcast_to(xp.reshape(f0, (math.prod(head), 1)), (math.prod(head), size))
+        m = math.prod(head)
+        f0 = xp.reshape(f0, (m, 1 if math.prod(f0.shape) == m else size))
+        f0 = xp.broadcast_to(f0, (m, size))
     x4, xg = xp.reshape(base, (n, 1, 1, size)), xp.reshape(base, (1, n, 1, size))
     return _engine.run_linear(problem, scheme, f0, head, steps, x4=x4, xg=xg)
 

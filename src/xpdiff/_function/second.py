@@ -274,7 +274,9 @@ def hessian(
         "Richardson": from :func:`genD` with numDeriv's hessian default
         ``d = 0.1``. "complex": numDeriv's Richardson Jacobian of the
         complex-step gradient, all complex-step gradients at all Richardson
-        points in one call (``2 r n**2`` complex points). "adaptive":
+        points in one call (``2 r n**2`` complex points), after func at those
+        ``2 r n`` real points (a gradient is NaN where func is not finite
+        there, as :func:`grad`'s complex step at x). "adaptive":
         xpdiff's, steps chosen per coordinate from the function (as in
         :func:`grad`), a ladder of ``r`` second differences per diagonal
         entry and of ``r`` four-point mixed differences per pair, each entry

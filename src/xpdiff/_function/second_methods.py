@@ -152,15 +152,27 @@ def complex_step_gradients(
     returns ``(1, n, 1, sets * size)``: coordinate i's derivative at each
     point, the points in the family's order (group, set, base point). The
     points are the complex step's own base points (the engine checks that
-    func does not mix the points of a batch against its own f(x)).
+    func does not mix the points of a batch against its own f(x)). As
+    :func:`grad`'s complex step at x, each gradient is NaN where func's real
+    value at its point is not finite (``sqrt(1 - x)`` beyond 1: complex
+    arithmetic gives a finite value there, and a gradient of about 1e15):
+    func at the base points, in real arithmetic, in calls of at most
+    ``max_batch`` points.
     """
     xp, n = problem.xp, problem.n
     x4, xg = problem.base_points()
     sets = family.groups * family.sets
     rect = _points.Rectangle(family, 0, sets, 0, problem.size)
     base = _points.build(xp, [rect], (x4, xg, hg), problem.dtype, False)  # (n, sets size)
+    total = base.shape[1]
+    width = total if problem.max_batch is None else problem.max_batch
+    at_base = [
+        problem.evaluator.at(xp, base[:, b : min(b + width, total)], problem.device)
+        for b in range(0, total, width)
+    ]
+    f_base = at_base[0] if len(at_base) == 1 else xp.concat(at_base, axis=-1)
     complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    return _products.run_around(problem, complex_step, None, head, None, base)
+    return _products.run_around(problem, complex_step, f_base, head, None, base)
 
 
 #: hessian's methods: numDeriv's, and xpdiff's adaptive one
