@@ -165,12 +165,14 @@ def complex_step_gradients(
     rect = _points.Rectangle(family, 0, sets, 0, problem.size)
     base = _points.build(xp, [rect], (x4, xg, hg), problem.dtype, False)  # (n, sets size)
     total = base.shape[1]
-    width = total if problem.max_batch is None else problem.max_batch
+    width = max(1, total if problem.max_batch is None else problem.max_batch)
     at_base = [
         problem.evaluator.at(xp, base[:, b : min(b + width, total)], problem.device)
         for b in range(0, total, width)
     ]
-    f_base = at_base[0] if len(at_base) == 1 else xp.concat(at_base, axis=-1)
+    f_base = None  # no point (x of shape (n, 0)): nothing to read
+    if at_base:
+        f_base = at_base[0] if len(at_base) == 1 else xp.concat(at_base, axis=-1)
     complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
     return _products.run_around(problem, complex_step, f_base, head, None, base)
 
