@@ -251,8 +251,9 @@ def derivative(
         points)``, every element and perturbed point along the last axis;
         with ``vectorized=False`` one element, ``(1,)``, at a time.
     x : array_like
-        The points, any shape; a scalar is one point. Integers become
-        float64; float32 is kept.
+        The points, any shape (at least one element); a scalar is one point.
+        Integers become float64; float32 is kept; float16 and bfloat16
+        become float32, the result's dtype too.
     n : int, optional
         The order of the derivative, 1 to 10. Default 1.
     method : {"adaptive", "Richardson"}, optional

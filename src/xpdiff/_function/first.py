@@ -99,7 +99,8 @@ def grad(
         The point, shape ``(n,)``, or a batch of points, shape ``(n, *B)``
         (the gradient at each of them, still in one call). A scalar is one
         coordinate. Integers become float64 (as does NumPy's longdouble, wider
-        than the work's float64); float32 is kept. An empty batch
+        than the work's float64); float32 is kept; shorter floats (float16,
+        bfloat16) become float32, the result's dtype too. An empty batch
         ``(n, 0)`` gives an empty result.
     method : {"Richardson", "simple", "complex", "adaptive"}, optional
         numDeriv's methods, case-insensitive, and xpdiff's "adaptive", whose
