@@ -229,6 +229,11 @@ def match_layout(result: Any, like: Any) -> Any:
     return result
 
 
+def complex_dtype(xp: Any, real: Any) -> Any:
+    """The complex dtype of a real floating ``real`` (float32's complex64, else complex128)."""
+    return xp.complex128 if real == xp.float64 else xp.complex64
+
+
 def without_empty_chunks(x: Any) -> Any:
     """``x`` with no chunk of size 0: a Dask array after boolean indexing and
     ``compute_chunk_sizes()`` can have one, and Dask's reductions without an identity

@@ -207,11 +207,8 @@ def work_dtypes(xp: Any, f_dtype: Any, spacing: Spacing) -> Any:
     typed = spacing.value if not isinstance(spacing.value, float) else None
     if typed is not None:
         real = xp.result_type(real, typed.dtype)
-    if xp.isdtype(f_dtype, "complex floating"):
-        data = xp.complex128 if real == xp.float64 else xp.complex64
-    else:
-        data = real
-    return real, data
+    complex_data = xp.isdtype(f_dtype, "complex floating")
+    return real, (_backend.complex_dtype(xp, real) if complex_data else real)
 
 
 def _uniform_weights(

@@ -85,5 +85,5 @@ def in_work_dtype(xp: Any, value: Any, dtype: Any, is_complex: bool) -> Any:
     if dtype is None:
         return value
     if is_complex:
-        dtype = xp.complex64 if dtype == xp.float32 else xp.complex128
+        dtype = _backend.complex_dtype(xp, dtype)
     return value if value.dtype == dtype else xp.astype(value, dtype)

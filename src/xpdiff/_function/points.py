@@ -37,7 +37,7 @@ def points_dtype(xp: Any, family: Any, dtype: Any) -> Any:
     """The dtype of the family's points for real base points of ``dtype``."""
     if not family.is_complex:
         return dtype
-    return xp.complex128 if dtype == xp.float64 else xp.complex64
+    return _backend.complex_dtype(xp, dtype)
 
 
 class Rectangle:

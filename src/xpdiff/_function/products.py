@@ -235,9 +235,7 @@ def _jvp_one_call(
     xp, n, device, dtype, k = problem.xp, problem.n, problem.device, problem.dtype, t.shape[1]
     sets = scheme.family.sets
     single = dtype == xp.float32
-    point_dtype = dtype
-    if scheme.family.is_complex:
-        point_dtype = xp.complex64 if single else xp.complex128
+    point_dtype = _backend.complex_dtype(xp, dtype) if scheme.family.is_complex else dtype
     moves, weights, error = _host_weights(scheme, single)
     moves = _backend.host_to_device(moves, xp, device, point_dtype)
     weights = _backend.host_to_device(weights, xp, device, dtype)
