@@ -548,10 +548,10 @@ def test_repeated_hvp_finds_its_plans_again():
 
     first = xd.hvp(f, x, np.ones(40))
     xd.hvp(f, x, np.ones(40))  # f passed the check for mixing points: the unchecked plans
-    before = engine._linear_plan.cache_info()
+    before = engine.linear_plan.cache_info()
     for _ in range(5):
         np.testing.assert_array_equal(xd.hvp(f, x, np.ones(40)), first)
-    after = engine._linear_plan.cache_info()
+    after = engine.linear_plan.cache_info()
     assert after.currsize == before.currsize
     assert after.hits >= before.hits + 5
     np.testing.assert_allclose(first, -np.sin(x), rtol=1e-7)

@@ -31,7 +31,9 @@ from .schemes import Family, LinearScheme
 __all__ = [
     "CombineUnit",
     "Problem",
+    "check_real_valued",
     "combine_linear",
+    "linear_plan",
     "machine_eps",
     "parse_sides",
     "run",
@@ -44,8 +46,9 @@ __all__ = [
 CombineUnit = Callable[[int, tuple[int, int], tuple[int, int], Any], Any]
 
 
-def value_at_x(problem: Problem) -> tuple[Any, tuple]:
-    """func at x, on a copy of x that xpdiff owns; returns (f0, head).
+def value_at_x(problem: Problem, f0: Any = None) -> tuple[Any, tuple]:
+    """func at x, on a copy of x that xpdiff owns; returns (f0, head). ``f0``: the
+    evaluator's value at x where it was taken already (``quick``), checked here.
 
     Where the check is due (``mixing.must_check``), the evaluator keeps f0
     (``value_at_x``): the next :func:`run` checks with it that a vectorized
@@ -57,7 +60,8 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
     if problem.size == 0 and not _mixing.may_mix(evaluator):
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
-    f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
+    if f0 is None:
+        f0 = evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
     if _mixing.must_check(problem):
         evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
         # the kind of call, not the problem: the problem holds the evaluator, a cycle that
@@ -67,11 +71,11 @@ def value_at_x(problem: Problem) -> tuple[Any, tuple]:
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
         if kind == "c" or (kind is None and xp.isdtype(f0.dtype, "complex floating")):
-            _check_real_valued(xp, f0)
+            check_real_valued(xp, f0)
     return f0, head
 
 
-def _check_real_valued(xp: Any, f0: Any) -> None:
+def check_real_valued(xp: Any, f0: Any) -> None:
     """The complex step differentiates real functions: refuse complex values at real x."""
     if _backend.is_traced(f0) or _backend.library_name(f0) == "dask":
         return  # no values to look at yet
@@ -346,9 +350,9 @@ def run_linear(
     try:
         # a sparse pattern's scheme is made per call: cached, it would never be found
         # again and would keep its masks and plan (0.5 MB per call at n = 2e4)
-        plan = _linear_plan.__wrapped__(*key) if family.masks is not None else _linear_plan(*key)
+        plan = linear_plan.__wrapped__(*key) if family.masks is not None else linear_plan(*key)
     except TypeError:  # a device that is not hashable: planned anew
-        plan = _linear_plan.__wrapped__(*key)
+        plan = linear_plan.__wrapped__(*key)
     weights, error, levels, kept, point_dtype, layout = plan
     if weights is None:
         weights, error, levels = _weight_arrays(
@@ -379,7 +383,7 @@ def run_linear(
 
 
 @functools.lru_cache(maxsize=256)
-def _linear_plan(
+def linear_plan(
     scheme: LinearScheme,
     xp: Any,
     device: Any,

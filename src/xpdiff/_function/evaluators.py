@@ -181,8 +181,12 @@ class Evaluator:
         try:
             value = self.call(x)
         except Exception as exc:
-            _note_mixed_libraries(exc, x)
+            _note_mixed_libraries(exc, x)  # NumPy x: nothing to note
             raise
+        return self.checked_at(xp, x, device, value)
+
+    def checked_at(self, xp: Any, x: Any, device: Any, value: Any) -> Any:
+        """func's ``value`` at the point(s) ``x``, checked (:meth:`at` without the call)."""
         value = self._values(xp, value, device, batch=False)
         batch_shape = tuple(x.shape[1:])
         if batch_shape and (
@@ -230,11 +234,21 @@ class Evaluator:
         except Exception as exc:
             self._explain(xp, exc, points, batch=True)
             raise
+        return self.batch_values(xp, value, points, count, head, device)
+
+    def batch_values(
+        self, xp: Any, value: Any, points: Any, count: int, head: tuple, device: Any
+    ) -> Any:
+        """func's ``value`` on ``points``, checked (:meth:`batch` without the call)."""
         # NumPy values of NumPy points, of the points' dtype (x's, or its complex
         # counterpart for the complex step): as they are
         if not (type(points) is type(value) is np.ndarray and value.dtype == points.dtype):
             value = self._values(xp, value, device, batch=True)
         return unpad(value, head, points, count)
+
+    def explain(self, xp: Any, exc: Any, points: Any) -> None:
+        """Notes on an exception of func on a batch of ``points`` (:meth:`batch`'s)."""
+        self._explain(xp, exc, points, batch=True)
 
     def _explain(self, xp: Any, exc: Any, points: Any, *, batch: bool) -> None:
         """Notes on an exception of func: called on a batch; given complex points."""

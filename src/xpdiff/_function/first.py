@@ -17,10 +17,13 @@ import math
 from collections.abc import Callable
 from typing import Literal, overload
 
+import numpy as np
+
 from .._typing import Array, ArrayLike, SparseMatrix
 from . import engine as _engine
 from . import first_methods as _first_methods
 from . import problem as _problem
+from . import quick as _quick
 from . import results as _results
 from . import sparse_first as _sparse_first
 from .first_methods import FIRST_DERIVATIVE_SCHEMES, first_derivatives
@@ -220,10 +223,29 @@ def grad(
     >>> print(np.abs(g * 2 * np.sqrt(x) - 1).max() < 1e-13)
     True
     """
+    f0 = None
+    if (
+        type(x) is np.ndarray
+        and side is None
+        and method_args is None
+        and type(args) is tuple
+        and not args
+        and kwargs is None
+        and vectorized is True
+        and max_batch is None
+        and workers is None
+        and full_output is False
+    ):  # the everyday call: planned once (quick), where func passed the mixing check
+        plan = _quick.plan_for(func, x, method)
+        if plan is not None:
+            f0 = plan.value_at_x(func, x)
+            if f0.shape in ((), (1,)):
+                return plan.gradient(func, x, f0)
+            # not a scalar function's value this time: the general path, from f0
     options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)
     problem = _problem.setup(func, x, method, side, method_args, options)
     n = problem.n
-    f0, head = _engine.value_at_x(problem)
+    f0, head = _engine.value_at_x(problem, f0)
     elementwise = head == (n,)
     if not elementwise and head not in ((), (1,)):
         raise ValueError("grad assumes a scalar valued function.")

@@ -40,6 +40,7 @@ __all__ = [
     "may_mix",
     "must_check",
     "passed_before",
+    "passed_on",
     "poisoned",
     "remember",
     "sentinel_direction",
@@ -177,10 +178,17 @@ def passed_before(problem: Problem) -> int | None:
     if entry is None or entry[0]() is not func or not values_in_host_memory(problem.x):
         return None
     kind = kind_of_call(problem)
-    if kind is None:
+    return None if kind is None else passed_on(func, kind[0])
+
+
+def passed_on(func: Any, kind: tuple) -> int | None:
+    """:func:`passed_before` for a kind of call known already (``kind_of_call(...)[0]``,
+    x in host memory): grad's quick path keeps its kind in its plan (``quick``)."""
+    entry = _PASSED.get(id(func))
+    if entry is None or entry[0]() is not func:
         return None
-    found = entry[1].get(kind[0])
-    if found is None or any(ref() is None for ref in found[1]):
+    found = entry[1].get(kind)
+    if found is None or (found[1] and any(ref() is None for ref in found[1])):
         return None  # an argument it was remembered with is gone: its id may be reused
     return found[0]
 

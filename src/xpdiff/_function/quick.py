@@ -1,0 +1,173 @@
+"""grad's quick path: the everyday call, planned once, run with little Python.
+
+``xd.grad(func, x)`` with a NumPy float64 ``x`` of shape ``(n,)``, method
+"Richardson" or "complex", and none of the other arguments (numDeriv's
+defaults): everything but func's values depends on (method, n, memory budget)
+alone — the checked settings, the scheme, its weights, the layout of its one
+call — so :func:`plan_for` plans it once (cached) from the general path's own
+pieces (``problem.setup``, ``first_methods``, ``engine.linear_plan``), and a
+call runs only what depends on x and func: func at x (``Plan.value_at_x``),
+the steps, the points, func on them and the weighted sum
+(``Plan.gradient``). These are the general path's functions, called in the
+same order on arrays of the same shapes, so the results are the same bits
+(tests/test_quick.py compares them); what is left out is Python that
+decides what the plan already knows.
+
+A func goes this way only where it passed the check that it does not mix
+points on this kind of call (``mixing.passed_on``): its first call takes the
+general path, which checks it. grad takes the general path again from func's
+value at x where that value is not a scalar function's (``first.grad``).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from .. import _budget
+from . import engine as _engine
+from . import evaluators as _evaluators
+from . import mixing as _mixing
+from . import point_chunks as _point_chunks
+from . import steps as _steps
+from .first_methods import FIRST_DERIVATIVE_SCHEMES
+
+__all__ = ["Plan", "plan_for"]
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+class Plan:
+    """What grad's general path decides for one (method, n, budget), decided once."""
+
+    __slots__ = (
+        "complex",
+        "count",
+        "device",
+        "divide",
+        "flat",
+        "kind",
+        "multiplier",
+        "n",
+        "point_dtype",
+        "points_shape",
+        "relative",
+        "scheme",
+        "settings",
+        "values_shape",
+        "weights",
+        "xp",
+    )
+
+    def __init__(self, method: str, n: int, budget: int) -> None:
+        problem = _engine.setup(_planning_only, np.zeros(n), method, None, None)
+        # a scalar function's f0: one number, as the general path's one_point counts it
+        part = _point_chunks.one_point(problem, np.zeros(()))
+        scheme = FIRST_DERIVATIVE_SCHEMES[method](part, False, False)
+        key = (scheme, part.xp, part.device, part.dtype, False, 1, 1, n, part.budget, None)
+        weights, _, _, _, point_dtype, layout = _engine.linear_plan(
+            *key, part.evaluator.min_calls, False
+        )
+        kind = _mixing.kind_of_call(problem)
+        self.xp, self.device, self.settings = problem.xp, problem.device, problem.settings
+        self.n, self.complex, self.scheme, self.weights = n, method == "complex", scheme, weights
+        # the kind of call of the mixing check (mixing.passed_on); () where not quick
+        self.kind = () if kind is None or layout is None or budget != problem.budget else kind[0]
+        count, rects, pad = layout.calls[0][1:4] if layout else (0, [], False)
+        if len(rects) != 1 or rects[0].kind != "diagonal" or rects[0].points != count:
+            self.kind = ()  # not one diagonal rectangle: not this module's points
+        sets = scheme.family.sets
+        self.count, self.point_dtype, self.relative = count, point_dtype, scheme.family.relative
+        self.multiplier = rects[0].numpy_multiplier(point_dtype) if rects else None
+        self.divide = scheme.divide_by_step
+        self.values_shape = (1, scheme.family.groups, sets, 1)
+        self.points_shape = (n, count + pad)
+        # coordinate g moved in set l of group g: points[g, g * sets + l] (rows of count + pad)
+        width = count + pad
+        self.flat = (np.arange(n)[:, None] * (width + sets) + np.arange(sets)).reshape(-1)
+
+    def evaluator(self, func: Any) -> _evaluators.Evaluator:
+        """The evaluator the general path would make: its checks and notes."""
+        return _evaluators.evaluator_for(
+            func, (), {}, vectorized=True, workers=None, complex_batch=self.complex, dtype=_FLOAT64
+        )
+
+    def value_at_x(self, func: Any, x: np.ndarray) -> Any:
+        """func at a copy of x, checked as the evaluator's ``at`` checks it."""
+        xc = x.copy()
+        f0 = func(xc)  # NumPy x: no note for an exception (evaluators.Evaluator.at)
+        if type(f0) is np.float64:  # a scalar function's value, as NumPy's sum gives it
+            return np.asarray(f0)
+        return self.evaluator(func).checked_at(self.xp, xc, self.device, f0)
+
+    def gradient(self, func: Any, x: np.ndarray, f0: Any) -> Any:
+        """The gradient of a scalar func (``f0`` of shape ``()`` or ``(1,)``) at x."""
+        xp, n = self.xp, self.n
+        if self.complex and f0.dtype.kind == "c":
+            _engine.check_real_valued(xp, f0)
+        xg = x.reshape(1, n, 1, 1)
+        # the points as points.build writes a diagonal rectangle and its padding column: x in
+        # every column, then x + m h (x + m for the complex step) on the diagonal
+        points = np.empty(self.points_shape, self.point_dtype)
+        points[...] = x.reshape(n, 1)
+        if self.relative:
+            hg = _steps.numderiv_steps(xp, xg, self.settings)
+            with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
+                moved = xg + self.multiplier * hg
+        else:
+            hg, moved = None, xg + self.multiplier
+        points.reshape(-1)[self.flat] = moved.reshape(-1)
+        try:
+            values = func(points)
+        except Exception as exc:
+            self.evaluator(func).explain(xp, exc, points)
+            raise
+        if (
+            type(values) is np.ndarray
+            and values.dtype == self.point_dtype
+            and (values.shape == (*f0.shape, self.points_shape[1]))
+        ):  # as the evaluator's batch_values keeps them (the padding column dropped)
+            values = values[..., : self.count]
+        else:
+            values = self.evaluator(func).batch_values(
+                xp, values, points, self.count, f0.shape, self.device
+            )
+        step = hg if self.divide else None
+        rows = _engine.combine_linear(
+            xp,
+            self.scheme,
+            values.reshape(self.values_shape),
+            f0.reshape(1, 1, 1, 1),
+            self.weights,
+            step,
+            None,
+            None,
+            True,
+        )
+        return rows[:, :, 0, :].reshape(n)
+
+
+def _planning_only(x: Any) -> Any:
+    """The func a plan's problem holds: never called."""
+    raise AssertionError("a quick plan never calls func")
+
+
+@functools.lru_cache(maxsize=64)
+def _plan(method: str, n: int, budget: int) -> Plan | None:
+    plan = Plan(method, n, budget)
+    return plan if plan.kind else None
+
+
+def plan_for(func: Any, x: np.ndarray, method: Any) -> Plan | None:
+    """The plan of ``grad(func, x, method)`` with a NumPy ``x`` and no other argument,
+    where the quick path serves it; else None (the general path)."""
+    if x.ndim != 1 or x.dtype is not _FLOAT64 or x.shape[0] == 0:
+        return None
+    if type(method) is not str or method not in ("Richardson", "complex"):
+        return None
+    plan = _plan(method, x.shape[0], _budget.get_memory_budget(x))
+    if plan is None or _mixing.passed_on(func, plan.kind) != 1:
+        return None
+    return plan
