@@ -231,3 +231,63 @@ def test_other_arguments_take_the_general_path():
     assert quick.plan_for(quadratic, x.astype(np.float32), "Richardson") is None
     assert quick.plan_for(quadratic, x.reshape(2, 1), "Richardson") is None
     assert quick.plan_for(lambda p: quadratic(p), x, "Richardson") is None  # not checked yet
+
+
+def test_no_plan_for_an_n_whose_points_exceed_the_budget():
+    def sine(p):  # elementwise, remembered once checked
+        return np.sin(p)
+
+    x = np.linspace(0.1, 3.0, 100_000)
+    quick._PLANS.clear()
+    for method in ("Richardson", "complex"):
+        for _ in range(2):
+            value = xd.grad(sine, x, method)
+        np.testing.assert_allclose(value, np.cos(x), rtol=1e-9, atol=1e-9)
+    assert quick._PLANS == {}  # nothing planned, not even "no plan"
+
+
+def test_a_func_never_checked_plans_nothing():
+    x = np.linspace(0.5, 1.5, 17)
+    quick._PLANS.clear()
+    assert quick.plan_for(lambda p: quadratic(p), x, "Richardson") is None
+    assert quick._PLANS == {}
+
+
+@pytest.mark.parametrize(("method", "budget"), [("Richardson", 28240), ("complex", 7120)])
+def test_at_the_budgets_edge_the_calls_are_the_general_paths(method, budget):
+    calls = []
+
+    def f(p):  # f(x) of shape (1,): its 8 bytes count in the general path's budget
+        calls.append(p.shape)
+        return np.sum(np.sin(p), axis=0, keepdims=True)
+
+    x = np.linspace(0.5, 1.5, 10)
+    with xd.memory_budget(budget):
+        xd.jvp(f, x, np.ones(10), method)  # the check passed on jvp's call (same kind)
+        calls.clear()
+        general = xd.grad(f, x, method, kwargs={})
+        general_calls = calls[:]
+        calls.clear()
+        _same(xd.grad(f, x, method), general)
+        assert calls == general_calls
+    assert len(general_calls) == 3  # this budget splits the points: the edge is tested
+
+
+def test_a_func_that_is_no_longer_callable_gets_the_general_message():
+    class Square:
+        def __call__(self, p):
+            return quadratic(p)
+
+    func = Square()
+    x = np.array([1.0, 2.0])
+    xd.grad(func, x)
+    del Square.__call__
+    with pytest.raises(TypeError, match="func must be callable"):
+        xd.grad(func, x)
+
+
+def test_a_plan_is_made_with_its_keys_budget():
+    with xd.memory_budget(2**20):
+        plan = quick.Plan("Richardson", 3, 2**27)
+    assert 2**27 in plan.kind
+    assert 2**20 not in plan.kind

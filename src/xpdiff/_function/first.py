@@ -239,7 +239,7 @@ def grad(
         plan = _quick.plan_for(func, x, method)
         if plan is not None:
             f0 = plan.value_at_x(func, x)
-            if f0.shape in ((), (1,)):
+            if f0.shape in plan.heads:
                 return plan.gradient(func, x, f0)
             # not a scalar function's value this time: the general path, from f0
     options = _problem.CallOptions(args, kwargs, vectorized, max_batch, workers, full_output)

@@ -39,6 +39,7 @@ __all__ = [
     "kind_of_call",
     "may_mix",
     "must_check",
+    "passed_any",
     "passed_before",
     "passed_on",
     "poisoned",
@@ -179,6 +180,12 @@ def passed_before(problem: Problem) -> int | None:
         return None
     kind = kind_of_call(problem)
     return None if kind is None else passed_on(func, kind[0])
+
+
+def passed_any(func: Any) -> bool:
+    """Whether func passed the check on some kind of call (:func:`remember`)."""
+    entry = _PASSED.get(id(func))
+    return entry is not None and entry[0]() is func
 
 
 def passed_on(func: Any, kind: tuple) -> int | None:

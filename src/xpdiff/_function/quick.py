@@ -21,7 +21,6 @@ value at x where that value is not a scalar function's (``first.grad``).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -38,6 +37,9 @@ __all__ = ["Plan", "plan_for"]
 
 _FLOAT64 = np.dtype(np.float64)
 
+#: bytes of a scalar func's points per n**2: 8 n float64 points (Richardson), n complex128
+_POINT_BYTES = {"Richardson": 64, "complex": 16}
+
 
 class Plan:
     """What grad's general path decides for one (method, n, budget), decided once."""
@@ -48,6 +50,7 @@ class Plan:
         "device",
         "divide",
         "flat",
+        "heads",
         "kind",
         "multiplier",
         "n",
@@ -62,19 +65,27 @@ class Plan:
     )
 
     def __init__(self, method: str, n: int, budget: int) -> None:
-        problem = _engine.setup(_planning_only, np.zeros(n), method, None, None)
-        # a scalar function's f0: one number, as the general path's one_point counts it
-        part = _point_chunks.one_point(problem, np.zeros(()))
-        scheme = FIRST_DERIVATIVE_SCHEMES[method](part, False, False)
-        key = (scheme, part.xp, part.device, part.dtype, False, 1, 1, n, part.budget, None)
-        weights, _, _, _, point_dtype, layout = _engine.linear_plan(
-            *key, part.evaluator.min_calls, False
-        )
+        with _budget.memory_budget(budget):  # the key's, whatever another thread sets
+            problem = _engine.setup(_planning_only, np.zeros(n), method, None, None)
+        layouts = []
+        for f0 in (np.zeros(()), np.zeros(1)):  # f(x) of shape () and (1,): the budget less
+            # what the general path's one_point counts of it (nothing for a 0-d array)
+            part = _point_chunks.one_point(problem, f0)
+            scheme = FIRST_DERIVATIVE_SCHEMES[method](part, False, False)
+            key = (scheme, part.xp, part.device, part.dtype, False, 1, 1, n, part.budget, None)
+            weights, _, _, _, point_dtype, layout = _engine.linear_plan(
+                *key, part.evaluator.min_calls, False
+            )
+            layouts.append(layout)
+        layout = layouts[0]
+        #: f(x)'s shapes whose general path makes this one call (at a budget's edge, the 8
+        #: bytes of a (1,) f(x) can split it: that one goes the general way from f(x))
+        self.heads = ((),) if layouts[1] is None else ((), (1,))
         kind = _mixing.kind_of_call(problem)
         self.xp, self.device, self.settings = problem.xp, problem.device, problem.settings
         self.n, self.complex, self.scheme, self.weights = n, method == "complex", scheme, weights
         # the kind of call of the mixing check (mixing.passed_on); () where not quick
-        self.kind = () if kind is None or layout is None or budget != problem.budget else kind[0]
+        self.kind = () if kind is None or layout is None else kind[0]
         count, rects, pad = layout.calls[0][1:4] if layout else (0, [], False)
         if len(rects) != 1 or rects[0].kind != "diagonal" or rects[0].points != count:
             self.kind = ()  # not one diagonal rectangle: not this module's points
@@ -154,10 +165,11 @@ def _planning_only(x: Any) -> Any:
     raise AssertionError("a quick plan never calls func")
 
 
-@functools.lru_cache(maxsize=64)
-def _plan(method: str, n: int, budget: int) -> Plan | None:
-    plan = Plan(method, n, budget)
-    return plan if plan.kind else None
+#: (method, n, budget) -> its plan, or None where the quick path cannot serve it
+_PLANS: dict[tuple[str, int, int], Plan | None] = {}
+
+#: the most plans kept (then all are forgotten and made again as needed)
+PLANS = 64
 
 
 def plan_for(func: Any, x: np.ndarray, method: Any) -> Plan | None:
@@ -165,9 +177,20 @@ def plan_for(func: Any, x: np.ndarray, method: Any) -> Plan | None:
     where the quick path serves it; else None (the general path)."""
     if x.ndim != 1 or x.dtype is not _FLOAT64 or x.shape[0] == 0:
         return None
-    if type(method) is not str or method not in ("Richardson", "complex"):
+    if type(method) is not str or method not in _POINT_BYTES or not callable(func):
         return None
-    plan = _plan(method, x.shape[0], _budget.get_memory_budget(x))
+    key = (method, x.shape[0], _budget.get_memory_budget(x))
+    plan = _PLANS.get(key)
+    if plan is None and key not in _PLANS:
+        # planned only for a func that passed the check on some call, and where the points
+        # alone fit the budget (one call can hold them): never for a large elementwise n
+        if not _mixing.passed_any(func) or key[1] ** 2 * _POINT_BYTES[method] > key[2]:
+            return None
+        made = Plan(*key)
+        plan = made if made.kind else None
+        if len(_PLANS) >= PLANS:
+            _PLANS.clear()
+        _PLANS[key] = plan
     if plan is None or _mixing.passed_on(func, plan.kind) != 1:
         return None
     return plan
