@@ -527,3 +527,20 @@ def test_no_reference_cycle_keeps_a_derivatives_problem():
     finally:
         gc.enable()
     assert alive == []
+
+
+def test_complex_rounding_of_an_honest_func_is_not_taken_for_mixing():
+    """NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its real value: the complex step's
+    copy of x (complex) differs from f(x) (real) beyond the tolerance; func at x once more,
+    in complex arithmetic like the copy, shows the difference is not the batch's."""
+
+    def honest(p):
+        return np.log1p(np.sum(p * p, axis=0))
+
+    def mixing(p):
+        return np.log1p(np.sum(p * p, axis=0) + 1e-3 * np.mean(p))
+
+    for x in (np.array([1e-6]), np.array([1e-6, -2e-6, 3e-6])):
+        np.testing.assert_allclose(xd.grad(honest, x, "complex"), 2 * x, rtol=1e-9)
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.grad(mixing, x, "complex")

@@ -307,7 +307,9 @@ def _noise_explains(xp: Any, problem: Problem, copy_value: Any, f0: Any, differs
     """Whether func's own noise explains the copy's difference (host memory, after the
     check failed on the outputs ``differs``): func at x once more, on the same points as
     the first time; ``copy_value`` ``(m,)`` is the copy's value in the batch. A func
-    that gives x the same value twice mixes points; a noisy one (a simulation) passes
+    that gives x the same value twice mixes points (for the complex step, x in complex
+    arithmetic, as its copy: a library's complex functions may round otherwise than its
+    real ones, by more than the tolerance); a noisy one (a simulation) passes
     where the copy's value is within ``NOISE_FACTOR`` times the two values' difference
     (beyond the tolerance: a noisy func that also mixes points, by less, passes).
     The call counts in ``ncalls``, not in ``nfev`` (the derivative's points)."""
@@ -316,7 +318,11 @@ def _noise_explains(xp: Any, problem: Problem, copy_value: Any, f0: Any, differs
     if x is None:
         return False
     nfev = evaluator.nfev
-    again = evaluator.at(xp, _backend.copy(xp, x), problem.device)
+    point = _backend.copy(xp, x)
+    if evaluator.complex_batch:  # the complex step's copy is x in complex arithmetic: so is
+        # this call (NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its real one)
+        point = xp.astype(point, _backend.complex_dtype(xp, point.dtype))
+    again = evaluator.at(xp, point, problem.device)
     evaluator.nfev = nfev
     m = copy_value.shape[0]
     at_x = xp.reshape(f0, (m, -1))[:, 0]
