@@ -59,6 +59,7 @@ class Plan:
         "relative",
         "scheme",
         "settings",
+        "shift",
         "values_shape",
         "weights",
         "xp",
@@ -80,7 +81,7 @@ class Plan:
         layout = layouts[0]
         #: f(x)'s shapes whose general path makes this one call (at a budget's edge, the 8
         #: bytes of a (1,) f(x) can split it: that one goes the general way from f(x))
-        self.heads = ((),) if layouts[1] is None else ((), (1,))
+        heads = ((),) if layouts[1] is None else ((), (1,))
         kind = _mixing.kind_of_call(problem)
         self.xp, self.device, self.settings = problem.xp, problem.device, problem.settings
         self.n, self.complex, self.scheme, self.weights = n, method == "complex", scheme, weights
@@ -92,9 +93,13 @@ class Plan:
         sets = scheme.family.sets
         self.count, self.point_dtype, self.relative = count, point_dtype, scheme.family.relative
         self.multiplier = rects[0].numpy_multiplier(point_dtype) if rects else None
+        # the complex step's one multiplier, i h, as a NumPy scalar of the points' dtype
+        self.shift = self.multiplier.reshape(-1)[0] if self.multiplier is not None else None
         self.divide = scheme.divide_by_step
         self.values_shape = (1, scheme.family.groups, sets, 1)
         self.points_shape = (n, count + pad)
+        #: f(x)'s shape -> the shape of func's values on the points
+        self.heads = {head: (*head, count + pad) for head in heads}
         # coordinate g moved in set l of group g: points[g, g * sets + l] (rows of count + pad)
         width = count + pad
         self.flat = (np.arange(n)[:, None] * (width + sets) + np.arange(sets)).reshape(-1)
@@ -110,7 +115,7 @@ class Plan:
         xc = x.copy()
         f0 = func(xc)  # NumPy x: no note for an exception (evaluators.Evaluator.at)
         if type(f0) is np.float64:  # a scalar function's value, as NumPy's sum gives it
-            return np.asarray(f0)
+            return f0  # what follows reads it as the evaluator's 0-d array
         return self.evaluator(func).checked_at(self.xp, xc, self.device, f0)
 
     def gradient(self, func: Any, x: np.ndarray, f0: Any) -> Any:
@@ -118,18 +123,18 @@ class Plan:
         xp, n = self.xp, self.n
         if self.complex and f0.dtype.kind == "c":
             _engine.check_real_valued(xp, f0)
-        xg = x.reshape(1, n, 1, 1)
         # the points as points.build writes a diagonal rectangle and its padding column: x in
         # every column, then x + m h (x + m for the complex step) on the diagonal
         points = np.empty(self.points_shape, self.point_dtype)
         points[...] = x.reshape(n, 1)
         if self.relative:
+            xg = x.reshape(1, n, 1, 1)
             hg = _steps.numderiv_steps(xp, xg, self.settings)
             with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
-                moved = xg + self.multiplier * hg
+                moved = (xg + self.multiplier * hg).reshape(-1)
         else:
-            hg, moved = None, xg + self.multiplier
-        points.reshape(-1)[self.flat] = moved.reshape(-1)
+            hg, moved = None, x + self.shift  # one set: (n,) is the diagonal's order
+        points.reshape(-1)[self.flat] = moved
         try:
             values = func(points)
         except Exception as exc:
@@ -138,7 +143,7 @@ class Plan:
         if (
             type(values) is np.ndarray
             and values.dtype == self.point_dtype
-            and (values.shape == (*f0.shape, self.points_shape[1]))
+            and values.shape == self.heads[f0.shape]
         ):  # as the evaluator's batch_values keeps them (the padding column dropped)
             values = values[..., : self.count]
         else:
