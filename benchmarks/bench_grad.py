@@ -17,7 +17,10 @@ For each function and n: best-of-N wall time and error of
   (or ``Im f / h``) — with none of xd.grad's checks; "batch only" leaves the
   call at x out;
 - numdifftools.Gradient, scipy.differentiate.jacobian and
-  scipy.optimize.approx_fprime, where installed.
+  scipy.optimize.approx_fprime, where installed;
+- with ``--max-batch N ...``, xd.grad Richardson in calls of at most N points
+  each: on a CPU, calls whose points fit the cache can beat the floor's one
+  call on a large batch.
 
 error = max |g - exact| / (1 + |exact|). "x floor" divides a total time by the
 floor of the same method, "x min" by the minimal implementation's; "xd
@@ -214,6 +217,13 @@ def main() -> None:
     )
     parser.add_argument("--plot", help="with --sweep: write the figure to this PNG")
     parser.add_argument(
+        "--max-batch",
+        type=int,
+        nargs="+",
+        default=[],
+        help="also time xd.grad with these max_batch (calls of at most so many points)",
+    )
+    parser.add_argument(
         "--dynamic-malloc",
         action="store_true",
         help="leave glibc's malloc thresholds dynamic (its defaults) instead of fixing them",
@@ -252,6 +262,10 @@ def main() -> None:
             t_mc0, _ = best(partial(minimal_complex, func, x, False), args.repeat)
             t_r, g = best(partial(xd.grad, func, x), args.repeat)
             rows.append(("xd.grad Richardson", t_r, t_r / t_floor_r, t_r / t_mr, None, g))
+            for cap in args.max_batch:  # calls of at most cap points: the same numbers
+                t, g = best(partial(xd.grad, func, x, max_batch=cap), args.repeat)
+                label = f"  xd.grad Richardson, max_batch={cap}"
+                rows.append((label, t, t / t_floor_r, t / t_mr, None, g))
             rows.append(("  floor: func on its 8n points", t_floor_r, 1.0, None, None, None))
             rows.append(("  minimal (call at x + batch)", t_mr, t_mr / t_floor_r, 1.0, None, None))
             rows.append(("  minimal, batch only", t_mr0, t_mr0 / t_floor_r, None, None, None))
