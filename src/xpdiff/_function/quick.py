@@ -162,7 +162,7 @@ class Plan:
             None,
             True,
         )
-        return rows[:, :, 0, :].reshape(n)
+        return rows.reshape(n)  # (1, n, 1, 1): one output row, the gradient
 
 
 def _planning_only(x: Any) -> Any:
