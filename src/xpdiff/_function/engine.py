@@ -439,11 +439,6 @@ def _weight_arrays(
     return weights, error, levels
 
 
-#: NaN as a 0-d NumPy array: ``where`` takes it without converting a Python float
-_NAN = np.array(math.nan)
-_NAN.flags.writeable = False
-
-
 def combine_linear(
     xp: Any,
     scheme: LinearScheme,
@@ -474,8 +469,7 @@ def combine_linear(
                 finite = finite & xp.isfinite(f0)
             elif f0 is not None and not abs(f0.item(0)) < math.inf:  # real or complex
                 finite = xp.zeros_like(finite)
-            nan = _NAN if type(values) is np.ndarray else math.nan  # NumPy: no scalar made
-            values = xp.where(finite, xp.imag(values), nan)
+            values = xp.where(finite, xp.imag(values), math.nan)
         else:
             values = values - f0
         rows = weights @ values
