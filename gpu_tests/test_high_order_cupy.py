@@ -55,7 +55,15 @@ def test_beyond_numpy_matches_numpy_results(cp, dtype, options, where):
         spacing = (X, Y)
     else:
         spacing = (cp.asarray(X), cp.asarray(Y))
-    host = (X, Y) if where != "scalar" else (0.05,)
+    periodic = options.get("periodic", False)
+    periodic = [periodic] * 2 if isinstance(periodic, bool) else periodic
+    if where != "scalar":  # a periodic axis's non-uniform coordinates: N + 1, closed
+        closed = tuple(
+            np.append(c, c[-1] + (c[1] - c[0])) if p else c
+            for c, p in zip((X, Y), periodic, strict=True)
+        )
+        spacing = closed if where == "host coords" else tuple(cp.asarray(c) for c in closed)
+    host = closed if where != "scalar" else (0.05,)
     expected = xd.gradient(f, *host, **options)
     got = xd.gradient(fg, *spacing, **options)
     _close(cp, got, expected, array_api_compat.device(fg), dtype)

@@ -294,36 +294,78 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
     differs = xp.any(per_output)
     if not values_in_host_memory(values):
         return kept, differs
-    if bool(differs) and not _noise_explains(xp, problem, values[:, count], f0, per_output):
+    if not bool(differs):
+        return kept, None
+    copy_value, again = values[:, count], _value_again(xp, problem)
+    if again is None:
         raise ValueError(MESSAGE)
+    mixed = _differs(xp, problem, values, kept, f0, real_part=True)
+    if bool(xp.any(mixed)) and not _noise_explains(xp, copy_value, f0, again, mixed):
+        raise ValueError(MESSAGE)
+    _refuse_imaginary_part(xp, copy_value, f0, again)  # never excused as noise
     return kept, None
+
+
+COMPLEX_ROUNDING = (
+    "method 'complex' needs a func whose complex arithmetic keeps a real point real: at the "
+    "real point x, in complex arithmetic, func has the imaginary part {imag:.3g}, rounding "
+    "that would swamp the complex step's Im f(x + ih) / h, h being the machine epsilon (a "
+    "power or function computed through exp and log does this, as CuPy's complex power "
+    "does). Use method 'Richardson', or operations exact in complex arithmetic (p * p * p "
+    "for p**3)."
+)
+
+
+def _refuse_imaginary_part(xp: Any, copy_value: Any, f0: Any, again: Any) -> None:
+    """Host memory, the complex step: a ValueError where the copy of x, a real point, has
+    an imaginary part (where f0 is finite). Where func at x alone (``again``, in complex
+    arithmetic) has one too, its arithmetic is to blame (:data:`COMPLEX_ROUNDING`); else
+    the batch gave the copy the others' imaginary parts (``x[0] * x.max()``): it mixes
+    points. Off the host the check's flag makes the results NaN instead."""
+    if not xp.isdtype(copy_value.dtype, "complex floating"):
+        return
+    finite = xp.isfinite(xp.reshape(f0, (copy_value.shape[0], -1))[:, 0])
+    if not bool(xp.any(finite & (xp.imag(copy_value) != 0))):
+        return
+    again = xp.reshape(again, (copy_value.shape[0], -1))[:, 0]
+    if not xp.isdtype(again.dtype, "complex floating"):
+        raise ValueError(MESSAGE)  # x alone is real: the imaginary part came from the batch
+    largest = float(xp.max(xp.where(finite, xp.abs(xp.imag(again)), 0.0)))
+    if largest > 0:
+        raise ValueError(COMPLEX_ROUNDING.format(imag=largest))
+    raise ValueError(MESSAGE)
 
 
 #: how many times the difference of func's two values at x the copy's value may differ
 NOISE_FACTOR = 100.0
 
 
-def _noise_explains(xp: Any, problem: Problem, copy_value: Any, f0: Any, differs: Any) -> bool:
-    """Whether func's own noise explains the copy's difference (host memory, after the
-    check failed on the outputs ``differs``): func at x once more, on the same points as
-    the first time; ``copy_value`` ``(m,)`` is the copy's value in the batch. A func
-    that gives x the same value twice mixes points (for the complex step, x in complex
-    arithmetic, as its copy: a library's complex functions may round otherwise than its
-    real ones, by more than the tolerance); a noisy one (a simulation) passes
-    where the copy's value is within ``NOISE_FACTOR`` times the two values' difference
-    (beyond the tolerance: a noisy func that also mixes points, by less, passes).
-    The call counts in ``ncalls``, not in ``nfev`` (the derivative's points)."""
+def _value_again(xp: Any, problem: Problem) -> Any:
+    """Host memory, after the check failed: func at x once more, on the points of the
+    first time, ``(m,)``, or None where that x is not known. For the complex step x in
+    complex arithmetic, as its copy (NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its
+    real one). The call counts in ``ncalls``, not in ``nfev`` (the derivative's points)."""
     evaluator = problem.evaluator
     x = evaluator.x_of_value
     if x is None:
-        return False
+        return None
     nfev = evaluator.nfev
     point = _backend.copy(xp, x)
-    if evaluator.complex_batch:  # the complex step's copy is x in complex arithmetic: so is
-        # this call (NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its real one)
+    if evaluator.complex_batch:
         point = xp.astype(point, _backend.complex_dtype(xp, point.dtype))
     again = evaluator.at(xp, point, problem.device)
     evaluator.nfev = nfev
+    return again
+
+
+def _noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) -> bool:
+    """Whether func's own noise explains the copy's difference (host memory, after the
+    check failed on the outputs ``differs``): ``again`` is func at x once more
+    (:func:`_value_again`), ``copy_value`` ``(m,)`` the copy's value in the batch. A
+    func that gives x the same value twice mixes points; a noisy one (a simulation)
+    passes where the copy's value is within ``NOISE_FACTOR`` times the two values'
+    difference (beyond the tolerance: a noisy func that also mixes points, by less,
+    passes)."""
     m = copy_value.shape[0]
     at_x = xp.reshape(f0, (m, -1))[:, 0]
     with np.errstate(all="ignore"):
@@ -335,15 +377,22 @@ def _noise_explains(xp: Any, problem: Problem, copy_value: Any, f0: Any, differs
         return not bool(xp.any(far & differs))
 
 
-def _differs(xp: Any, problem: Problem, values: Any, kept: Any, f0: Any) -> Any:
+def _differs(
+    xp: Any, problem: Problem, values: Any, kept: Any, f0: Any, *, real_part: bool = False
+) -> Any:
     """Per output, whether the copy's value differs from f0's beyond rounding: ``(m,)``.
 
     Finite f0: the copy's value within the tolerance (NaN and inf are not),
-    and for the complex step no imaginary part at all. Non-finite f0:
-    the copy's value not finite (at NaN f0, nothing is checked: the
+    and for the complex step no imaginary part at all (complex arithmetic
+    that rounds a real point off the real axis swamps the step's signal;
+    ``real_part``: the real part alone, for the host's message, where
+    :func:`_refuse_imaginary_part` looks at the imaginary part). Non-finite
+    f0: the copy's value not finite (at NaN f0, nothing is checked: the
     derivative there is NaN anyway).
     """
     copy_value = values[:, kept.shape[1]]
+    if real_part and xp.isdtype(copy_value.dtype, "complex floating"):
+        copy_value = xp.real(copy_value)  # the imaginary part: _refuse_imaginary_part's
     m = copy_value.shape[0]
     at_x = xp.reshape(f0, (m, -1))[:, 0]
     tolerance = math.sqrt(machine_eps(xp, problem.dtype))
