@@ -410,8 +410,6 @@ def test_bad_arguments(kwargs, error, match):
 def test_bad_func_and_x():
     with pytest.raises(TypeError, match="func must be callable"):
         xd.derivative(3, [1.0])
-    with pytest.raises(ValueError, match="at least one element"):
-        xd.derivative(np.exp, np.zeros((0, 3)))
     with pytest.raises(ValueError, match=r"func\(x\) returned shape"):
         xd.derivative(lambda z: np.sum(z, axis=1), [1.0, 2.0], n=2)
     with pytest.raises(ValueError, match="elementwise function"):
@@ -603,3 +601,30 @@ def test_adaptive_counts_its_ladders_rows(monkeypatch):
     for r in (3, 12):
         xd.derivative(np.sin, x, n=2, method_args={"r": r}, full_output=True)
     assert held[1] - held[0] == 3 * 2 * (12 - 3)
+
+
+@pytest.mark.parametrize(
+    ("order", "method"), [(1, "adaptive"), (1, "Richardson"), (3, "adaptive")]
+)
+def test_an_empty_x_gives_an_empty_result_without_a_call(backend, order, method):
+    """scipy.differentiate.derivative's contract: an empty x, an empty result of its
+    shape (it raised a ValueError); func is not called; the arguments are still
+    checked."""
+    calls = []
+
+    def func(p):
+        calls.append(p.shape)
+        return p
+
+    for shape in ((0,), (0, 3), (2, 0)):
+        x = backend.asarray(np.zeros(shape, dtype=np.int64))
+        d = xd.derivative(func, x, n=order, method=method)
+        backend.check(d, dtype=np.float64, shape=shape)
+        res = xd.derivative(func, x, n=order, method=method, full_output=True)
+        assert res.value.shape == res.error.shape == shape
+        assert (res.nfev, res.ncalls) == (0, 0)
+    assert calls == []
+    with pytest.raises(TypeError, match="func must be callable"):
+        xd.derivative(3, np.zeros(0))
+    with pytest.raises(ValueError, match="spreads"):
+        xd.derivative(np.exp, np.zeros(0), n=2, method_args={"v": 1e8})

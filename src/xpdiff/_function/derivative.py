@@ -251,7 +251,8 @@ def derivative(
         points)``, every element and perturbed point along the last axis;
         with ``vectorized=False`` one element, ``(1,)``, at a time.
     x : array_like
-        The points, any shape (at least one element); a scalar is one point.
+        The points, any shape; a scalar is one point. An empty x gives an
+        empty result (func is not called), as scipy.differentiate.derivative.
         Integers become float64; float32 is kept; float16 and bfloat16
         become float32, the result's dtype too.
     n : int, optional
@@ -356,14 +357,16 @@ def derivative(
     xp, x = _backend.array_namespace(x)
     shape = _validation.known_shape("x", x.shape)
     size = math.prod(shape)
-    if size == 0:
-        raise ValueError(f"x must have at least one element, got shape {shape}")
     method = _settings.canonical_method(method, METHODS, "derivative")
-    elementwise = order == 1 and _grad_layout(x, size, max_batch, workers, vectorized)
+    elementwise = size > 0 and order == 1 and _grad_layout(x, size, max_batch, workers, vectorized)
     ladder = ladder_settings(method_args) if method == "adaptive" and order > 1 else None
+    if size:
+        points = xp.reshape(x, (size,) if elementwise else (1, size))
+    else:  # no element (Dask cannot reshape (0, 3) to (1, 0)): its dtype and device
+        points = xp.zeros((1, 0), dtype=x.dtype, device=_backend.device_of(x))
     problem = _problem.setup(
         func,
-        xp.reshape(x, (size,) if elementwise else (1, size)),
+        points,
         method,
         None,
         None if ladder is not None else method_args,
@@ -375,6 +378,13 @@ def derivative(
     )
     if ladder is not None:  # steps that would not move x: refused as grad's "adaptive" is
         check_spread(SimpleNamespace(**ladder), _engine.machine_eps(xp, problem.dtype))
+    if size == 0:  # scipy.differentiate.derivative's empty result; func is not called
+        empty = xp.zeros(shape, dtype=problem.dtype, device=problem.device)
+        if not full_output:
+            return empty
+        res = _results.result(_results.DerivativeResult, problem, empty, empty)
+        res.method_args = dict(ladder) if ladder is not None else res.method_args
+        return res
     held, kept = _numbers(problem, order, elementwise, ladder)
 
     def compute(part: _engine.Problem, _: None) -> dict:
