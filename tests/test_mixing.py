@@ -578,3 +578,37 @@ def test_complex_arithmetic_that_rounds_a_real_point_off_the_axis_is_refused():
         assert np.all(np.isnan(np.asarray(xd.hessian(cube_by_logs, x, "complex"))))
         g = np.asarray(xd.grad(cube_exactly, x, "complex"))
         np.testing.assert_allclose(g, exact, rtol=1e-6 if dtype == "float32" else 1e-14)
+
+
+def test_inexact_complex_arithmetic_does_not_excuse_a_func_that_mixes():
+    """NumPy's complex log1p is far off its real one at small arguments; with func at x
+    + 0i taken as the noise, a func that mixes points through a min over the batch was
+    accepted, with wrong derivatives ([8.75e-06, 0, 0] for [2e-05, 0, 0], helper-31).
+    The copy must match func at x + 0i alone, imaginary part too; else only func's own
+    noise at the real x explains a difference."""
+    for scale, dtype in ((1e-5, np.float32), (1e-12, np.float64)):
+
+        def mixing(p, scale=scale):
+            return np.log1p(p.dtype.type(scale) * p[0] * (1 + np.min(p)))
+
+        x = np.array([1.0, 2.0, 3.0], dtype=dtype)
+        for call in (xd.grad, xd.hessian):
+            with pytest.raises(ValueError, match="mixes the points"):
+                call(mixing, x, "complex")
+        with pytest.raises(ValueError, match="mixes the points"):
+            xd.jvp(lambda p: np.stack([mixing(p), p[1]]), x, np.ones(3, dtype), "complex")
+
+
+def test_an_imaginary_part_far_below_the_steps_signal_is_accepted():
+    """A term p**150 leaves 2.6e-26 at the real point (NumPy's power by squaring), far
+    below the step's signal h f' (1e-16): the derivative is right to 1e-10, and it is
+    not refused (it was, with any imaginary part at all)."""
+
+    def f(p):
+        return np.sum(p**2, axis=0) + 1e-12 * p[2] ** 150
+
+    x = np.array([0.3, 0.5, -1.0])
+    copy = f(x.astype(complex)[:, None])[0]
+    assert copy.imag != 0  # the premise
+    exact = 2 * x + np.array([0.0, 0.0, 150e-12 * x[2] ** 149])
+    np.testing.assert_allclose(xd.grad(f, x, "complex"), exact, rtol=1e-9)

@@ -296,62 +296,87 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
         return kept, differs
     if not bool(differs):
         return kept, None
-    copy_value, again = values[:, count], _value_again(xp, problem)
-    if again is None:
+    copy_value = values[:, count]
+    if xp.isdtype(copy_value.dtype, "complex floating"):
+        # the copy is x in complex arithmetic, which may round otherwise than real
+        # arithmetic (NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its real one): func
+        # at x + 0i alone, and the copy within the tolerance of it, imaginary part too
+        alone = _value_again(xp, problem, complex_point=True)
+        if alone is not None and not bool(xp.any(_differs(xp, problem, values, kept, alone))):
+            _refuse_imaginary_part(xp, problem, values, kept, f0)
+            return kept, None
+    again = _value_again(xp, problem)
+    if again is None or not _noise_explains(xp, copy_value, f0, again, per_output):
         raise ValueError(MESSAGE)
-    mixed = _differs(xp, problem, values, kept, f0, real_part=True)
-    if bool(xp.any(mixed)) and not _noise_explains(xp, copy_value, f0, again, mixed):
-        raise ValueError(MESSAGE)
-    _refuse_imaginary_part(xp, copy_value, f0, again)  # never excused as noise
+    _refuse_imaginary_part(xp, problem, values, kept, f0)  # noise excuses no imaginary part
     return kept, None
 
 
 COMPLEX_ROUNDING = (
     "method 'complex' needs a func whose complex arithmetic keeps a real point real: at the "
-    "real point x, in complex arithmetic, func has the imaginary part {imag:.3g}, rounding "
-    "that would swamp the complex step's Im f(x + ih) / h, h being the machine epsilon (a "
-    "power or function computed through exp and log does this, as CuPy's complex power "
-    "does). Use method 'Richardson', or operations exact in complex arithmetic (p * p * p "
-    "for p**3)."
+    "real point x, in complex arithmetic, func has the imaginary part {imag:.3g}, where the "
+    "step's largest signal Im f(x + ih) is {signal:.3g} (h the machine epsilon): the "
+    "derivative would carry that rounding (a power or function computed through exp and "
+    "log does this, as CuPy's complex power does). Use method 'Richardson', or operations "
+    "exact in complex arithmetic (p * p * p for p**3)."
 )
 
 
-def _refuse_imaginary_part(xp: Any, copy_value: Any, f0: Any, again: Any) -> None:
-    """Host memory, the complex step: a ValueError where the copy of x, a real point, has
-    an imaginary part (where f0 is finite). Where func at x alone (``again``, in complex
-    arithmetic) has one too, its arithmetic is to blame (:data:`COMPLEX_ROUNDING`); else
-    the batch gave the copy the others' imaginary parts (``x[0] * x.max()``): it mixes
-    points. Off the host the check's flag makes the results NaN instead."""
+def _refuse_imaginary_part(xp: Any, problem: Problem, values: Any, kept: Any, f0: Any) -> None:
+    """Host memory, the complex step, func not mixing points: a ValueError where func at
+    the real point x has an imaginary part beyond the tolerance of the step's signal
+    (:func:`_imaginary_parts`), where f0 is finite. Off the host :func:`_differs` flags
+    it, and the results are NaN."""
+    copy_value = values[:, kept.shape[1]]
     if not xp.isdtype(copy_value.dtype, "complex floating"):
         return
-    finite = xp.isfinite(xp.reshape(f0, (copy_value.shape[0], -1))[:, 0])
-    if not bool(xp.any(finite & (xp.imag(copy_value) != 0))):
-        return
-    again = xp.reshape(again, (copy_value.shape[0], -1))[:, 0]
-    if not xp.isdtype(again.dtype, "complex floating"):
-        raise ValueError(MESSAGE)  # x alone is real: the imaginary part came from the batch
-    largest = float(xp.max(xp.where(finite, xp.abs(xp.imag(again)), 0.0)))
-    if largest > 0:
-        raise ValueError(COMPLEX_ROUNDING.format(imag=largest))
-    raise ValueError(MESSAGE)
+    m = copy_value.shape[0]
+    imag, allowed = _imaginary_parts(xp, problem, kept, copy_value, None)
+    finite = xp.isfinite(xp.reshape(f0, (m, -1))[:, 0])
+    with np.errstate(all="ignore"):
+        beyond = finite & (imag > allowed)
+        if bool(xp.any(beyond)):
+            worst = float(xp.max(xp.where(beyond, imag, 0.0)))
+            signal = float(xp.max(xp.where(beyond, allowed, 0.0)))
+            signal /= math.sqrt(machine_eps(xp, problem.dtype))
+            raise ValueError(COMPLEX_ROUNDING.format(imag=worst, signal=signal))
+
+
+def _imaginary_parts(
+    xp: Any, problem: Problem, kept: Any, copy_value: Any, reference: Any
+) -> tuple[Any, Any]:
+    """The complex step: per output, ``|Im copy - Im reference|`` (``reference`` None: 0)
+    and what it may be: sqrt(eps) times the largest ``|Im f(x + ih)|`` of the call, the
+    step's signal ``h |f'|`` (an honest func in exact complex arithmetic has none at the
+    real point; one that rounds it off the axis by that much gives derivatives off by as
+    much; 0 where the call holds no other value)."""
+    imag = xp.imag(copy_value)
+    if reference is not None and xp.isdtype(reference.dtype, "complex floating"):
+        imag = imag - xp.imag(reference)
+    with np.errstate(all="ignore"):
+        if kept.shape[1]:
+            signal = xp.max(xp.abs(xp.imag(kept)), axis=1)
+        else:
+            signal = xp.zeros_like(xp.abs(imag))
+        return xp.abs(imag), math.sqrt(machine_eps(xp, problem.dtype)) * signal
 
 
 #: how many times the difference of func's two values at x the copy's value may differ
 NOISE_FACTOR = 100.0
 
 
-def _value_again(xp: Any, problem: Problem) -> Any:
+def _value_again(xp: Any, problem: Problem, *, complex_point: bool = False) -> Any:
     """Host memory, after the check failed: func at x once more, on the points of the
-    first time, ``(m,)``, or None where that x is not known. For the complex step x in
-    complex arithmetic, as its copy (NumPy's complex log1p(1e-12 + 0j) is 9e-5 off its
-    real one). The call counts in ``ncalls``, not in ``nfev`` (the derivative's points)."""
+    first time (``complex_point``: at x + 0i, in complex arithmetic), ``(m, ...)``, or
+    None where that x is not known. The call counts in ``ncalls``, not in ``nfev`` (the
+    derivative's points)."""
     evaluator = problem.evaluator
     x = evaluator.x_of_value
     if x is None:
         return None
     nfev = evaluator.nfev
     point = _backend.copy(xp, x)
-    if evaluator.complex_batch:
+    if complex_point:
         point = xp.astype(point, _backend.complex_dtype(xp, point.dtype))
     again = evaluator.at(xp, point, problem.device)
     evaluator.nfev = nfev
@@ -377,40 +402,36 @@ def _noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any)
         return not bool(xp.any(far & differs))
 
 
-def _differs(
-    xp: Any, problem: Problem, values: Any, kept: Any, f0: Any, *, real_part: bool = False
-) -> Any:
-    """Per output, whether the copy's value differs from f0's beyond rounding: ``(m,)``.
+def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) -> Any:
+    """Per output, whether the copy's value differs from ``reference`` (f0, or func at
+    x + 0i alone) beyond rounding: ``(m,)``.
 
-    Finite f0: the copy's value within the tolerance (NaN and inf are not),
-    and for the complex step no imaginary part at all (complex arithmetic
-    that rounds a real point off the real axis swamps the step's signal;
-    ``real_part``: the real part alone, for the host's message, where
-    :func:`_refuse_imaginary_part` looks at the imaginary part). Non-finite
-    f0: the copy's value not finite (at NaN f0, nothing is checked: the
+    Finite reference: the copy's value within the tolerance (NaN and inf are
+    not); for the complex step its imaginary part too, within the tolerance of
+    the step's signal (:func:`_imaginary_parts`): complex arithmetic that rounds
+    a real point off the real axis by more would swamp it. Non-finite
+    reference: the copy's value not finite (at NaN, nothing is checked: the
     derivative there is NaN anyway).
     """
     copy_value = values[:, kept.shape[1]]
-    if real_part and xp.isdtype(copy_value.dtype, "complex floating"):
-        copy_value = xp.real(copy_value)  # the imaginary part: _refuse_imaginary_part's
     m = copy_value.shape[0]
-    at_x = xp.reshape(f0, (m, -1))[:, 0]
+    at_x = xp.reshape(reference, (m, -1))[:, 0]
     tolerance = math.sqrt(machine_eps(xp, problem.dtype))
     with np.errstate(all="ignore"):
         scale = xp.abs(at_x)
         if kept.shape[1]:  # else a call of the copy and the sentinel alone
             # reductions, no temporary of the call's values; a row with a value that is not
             # finite falls back to |f0|
-            if xp.isdtype(kept.dtype, "complex floating"):
-                kept = xp.real(kept)  # the complex step: the values' scale (NumPy: a view)
-            largest = xp.maximum(xp.max(kept, axis=1), -xp.min(kept, axis=1))
+            real = xp.real(kept) if xp.isdtype(kept.dtype, "complex floating") else kept
+            largest = xp.maximum(xp.max(real, axis=1), -xp.min(real, axis=1))
             scale = xp.where(largest < math.inf, xp.maximum(scale, largest), scale)
         # |copy - f0| <= tol * scale: False for NaN; for inf f0, True only for a finite copy
         close = xp.abs(copy_value - at_x) <= tolerance * scale
         finite = xp.isfinite(at_x)
         differs = close != finite
         if xp.isdtype(copy_value.dtype, "complex floating"):  # a real point's value is real
-            differs = differs | (finite & (xp.imag(copy_value) != 0))
+            imag, allowed = _imaginary_parts(xp, problem, kept, copy_value, at_x)
+            differs = differs | (finite & (imag > allowed))
         return differs
 
 
