@@ -299,8 +299,9 @@ def test_user_exception_from_a_worker_propagates():
 
 
 #: the ceilings documented in docs/benchmarks.md ("Operations per derivative"); the check
-#: that func does not mix points adds about 26 where values are not in host memory
-FIRST_DERIVATIVE_CEILING = 60
+#: that func does not mix points adds about 26 where values are not in host memory (the
+#: complex step's 5 more: the copy's imaginary part against the step's signal)
+FIRST_DERIVATIVE_CEILING = 64
 SECOND_DERIVATIVE_CEILING = 90
 
 
