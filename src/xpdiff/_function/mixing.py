@@ -263,8 +263,14 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
     within sqrt(eps) of the largest value of the call (of ``|f0|`` where
     some value is not finite; a reduction's rounding stays far below that
     even where its terms cancel), finite where f0 is, and non-finite where
-    f0 is not; the complex step's copy, a real point, has no imaginary
-    part. A func that reduces over the whole array (``np.sum(x)`` without
+    f0 is not; the complex step's copy, a real point, has an imaginary part
+    within sqrt(eps) of the step's signal (rounding of complex arithmetic that
+    is larger would be in the derivative). In host memory, a difference is
+    looked at once more: for the complex step, func at x + 0i alone (its complex
+    arithmetic may round the real part otherwise: not mixing where the copy has
+    that value, but an imaginary part beyond the tolerance is refused with
+    :data:`COMPLEX_ROUNDING`); else func at x, whose own noise may explain it
+    (:func:`_noise_explains`). A func that reduces over the whole array (``np.sum(x)`` without
     ``axis=0``, ``np.mean(x)``, ``x.max()``, ``np.linalg.norm(x)``) gives
     every point a value that depends on the others: a derivative from it
     would be wrong without a word.
