@@ -10,21 +10,11 @@ from __future__ import annotations
 
 import importlib.util
 
-import array_api_compat
 import numpy as np
 import pytest
+from helpers import on_gpu
 
 import xpdiff as xd
-
-
-def _on_gpu(cp, result, x, dtype, shape):
-    assert isinstance(result, cp.ndarray), type(result)
-    assert result.device == x.device
-    assert array_api_compat.array_namespace(result) is array_api_compat.array_namespace(x)
-    assert result.dtype == dtype
-    assert result.shape == shape
-    return cp.asnumpy(result)
-
 
 #: (method, n) -> the largest error |d - exact| / max(|exact|, 1) allowed in float64
 TOLERANCE = {1: 1e-9, 2: 1e-8, 3: 1e-6, 4: 1e-5}
@@ -37,7 +27,7 @@ def test_derivative_of_order_n_on_the_gpu(cp, no_sync, method, order):
     x = cp.asarray(xh)
     with no_sync():
         d = xd.derivative(cp.sin, x, n=order, method=method)
-    values = _on_gpu(cp, d, x, np.float64, x.shape)
+    values = on_gpu(cp, d, x, np.float64, x.shape)
     exact = np.sin(xh + order * np.pi / 2)
     assert np.max(np.abs(values - exact) / np.maximum(np.abs(exact), 1.0)) < TOLERANCE[order]
 
@@ -46,7 +36,7 @@ def test_derivative_float32_and_a_batch_shape(cp):
     xh = np.linspace(0.5, 3.0, 600).reshape(20, 30)
     x = cp.asarray(xh, dtype=cp.float32)
     d = xd.derivative(cp.exp, x, n=2)
-    values = _on_gpu(cp, d, x, np.float32, x.shape)
+    values = on_gpu(cp, d, x, np.float32, x.shape)
     assert np.max(np.abs(values - np.exp(xh)) / np.exp(xh)) < 1e-3
 
 
@@ -64,7 +54,7 @@ def test_jvp_is_the_jacobian_times_v_on_the_gpu(cp, no_sync, method):
     with no_sync():
         jv = xd.jvp(f, x, v, method)
         res = xd.jvp(f, x, v, method, full_output=True)
-    product = _on_gpu(cp, jv, x, np.float64, (m, k))
+    product = on_gpu(cp, jv, x, np.float64, (m, k))
     reference = cp.asnumpy(xd.jacobian(f, x, method) @ v)
     assert np.max(np.abs(product - reference)) / np.max(np.abs(reference)) < 1e-8
     assert res.nfev <= 2 * 4 * k + 1  # 2 r k + 1 points, whatever n
@@ -81,7 +71,7 @@ def test_hvp_is_the_hessian_times_v_on_the_gpu(cp, no_sync):
 
     with no_sync():
         hv = xd.hvp(rosenbrock, x, v)
-    product = _on_gpu(cp, hv, x, np.float64, (n, 2))
+    product = on_gpu(cp, hv, x, np.float64, (n, 2))
     z, w = cp.asnumpy(x), cp.asnumpy(v)
     exact = np.zeros((n, 2))  # Rosenbrock's Hessian times w, term by term
     exact[:-1] += (1200 * z[:-1, None] ** 2 - 400 * z[1:, None] + 2) * w[:-1] - 400 * z[

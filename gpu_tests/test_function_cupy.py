@@ -13,6 +13,7 @@ from pathlib import Path
 import array_api_compat
 import numpy as np
 import pytest
+from helpers import on_gpu
 from reference_functions import exact_gradient, make
 
 import xpdiff as xd
@@ -39,15 +40,6 @@ class Counting:
         return self.func(x)
 
 
-def _on_gpu(cp, result, x, dtype, shape):
-    assert isinstance(result, cp.ndarray), type(result)
-    assert result.device == x.device
-    assert array_api_compat.array_namespace(result) is array_api_compat.array_namespace(x)
-    assert result.dtype == dtype
-    assert result.shape == shape
-    return cp.asnumpy(result)
-
-
 @pytest.mark.parametrize("case", GRAD, ids=[c["name"] for c in GRAD])
 def test_grad_matches_numderiv(cp, case):
     x = cp.asarray(np.array(case["x"], dtype=np.float64))
@@ -55,7 +47,7 @@ def test_grad_matches_numderiv(cp, case):
     g = xd.grad(
         func, x, case["method"], side=case["side"], method_args=case["method_args"] or None
     )
-    values = _on_gpu(cp, g, x, np.float64, x.shape)
+    values = on_gpu(cp, g, x, np.float64, x.shape)
     expected = np.asarray(case["result"])
     assert np.linalg.norm(values - expected) / np.linalg.norm(expected) < 1e-8
     assert func.calls == 2
@@ -73,7 +65,7 @@ def test_jacobian_hessian_genD_match_numderiv(cp, case):
     else:
         result = xd.hessian(func, x, case["method"], **kwargs)
     expected = np.asarray(case["result"])
-    values = _on_gpu(cp, result, x, np.float64, expected.shape)
+    values = on_gpu(cp, result, x, np.float64, expected.shape)
     error = np.linalg.norm(values - expected) / np.linalg.norm(expected)
     assert error < (1e-5 if case["name"] in NOISY else 1e-8), error
     # the complex Hessian also takes func at the real points of its gradients: 3 calls
@@ -91,7 +83,7 @@ def test_grad_float32(cp, name, method, tol):
     x = cp.asarray(x64.astype(np.float32))
     func = make(name, array_api_compat.array_namespace(x))
     g = xd.grad(func, x, method)
-    values = _on_gpu(cp, g, x, np.float32, x.shape)
+    values = on_gpu(cp, g, x, np.float32, x.shape)
     exact = exact_gradient(name, x64.astype(np.float32).astype(np.float64))
     assert np.max(np.abs(values - exact) / (1 + np.abs(exact))) < tol
 
@@ -102,7 +94,7 @@ def test_hessian_float32(cp, method):
     x = cp.asarray(x64.astype(np.float32))
     # p * p * p: CuPy's complex p**3 goes through exp and log (test_complex_power_is_nan)
     H = xd.hessian(lambda p: cp.sum(p * p * p, axis=0) + p[0] * p[1], x, method)
-    values = _on_gpu(cp, H, x, np.float32, (3, 3))
+    values = on_gpu(cp, H, x, np.float32, (3, 3))
     exact = np.diag(6 * x64.astype(np.float32).astype(np.float64))
     exact[0, 1] = exact[1, 0] = 1.0
     np.testing.assert_allclose(values, exact, atol=5e-3)
@@ -113,7 +105,7 @@ def test_batch_of_points_and_workers(cp):
     x = cp.asarray(np.random.default_rng(0).uniform(-1, 1, (4, 7)))
     func = make("exp_cos", array_api_compat.array_namespace(x))
     g = xd.grad(func, x)
-    values = _on_gpu(cp, g, x, np.float64, (4, 7))
+    values = on_gpu(cp, g, x, np.float64, (4, 7))
     np.testing.assert_allclose(values, exact_gradient("exp_cos", cp.asnumpy(x)), rtol=1e-9)
     split = xd.grad(func, x, max_batch=5)
     assert bool(cp.all(split == g))
@@ -178,7 +170,7 @@ def test_complex_power_is_nan(cp, dtype):
     copy = cp.sum(x.astype(cp.complex128 if dtype == np.float64 else cp.complex64) ** 3)
     assert float(copy.imag) != 0  # the premise, as seen on an H200 (CuPy 14.2)
     g = xd.grad(lambda p: cp.sum(p**3, axis=0) + p[0] * p[1], x, "complex")
-    assert np.all(np.isnan(_on_gpu(cp, g, x, dtype, (3,))))
+    assert np.all(np.isnan(on_gpu(cp, g, x, dtype, (3,))))
     exact = 3 * x64**2 + np.array([x64[1], x64[0], 0.0])
     g = xd.grad(lambda p: cp.sum(p * p * p, axis=0) + p[0] * p[1], x, "complex")
-    np.testing.assert_allclose(_on_gpu(cp, g, x, dtype, (3,)), exact, rtol=1e-5)
+    np.testing.assert_allclose(on_gpu(cp, g, x, dtype, (3,)), exact, rtol=1e-5)

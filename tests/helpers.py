@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import tracemalloc
 
+import array_api_compat
 import numpy as np
 
 #: backends whose results must equal numpy.gradient's to the bit; JAX is left
@@ -232,3 +233,14 @@ def require(module: str):
             pytest.fail(f"XPDIFF_REQUIRE_BACKENDS=1 but {module} cannot be imported")
         # at a module's top too (tests/test_torch_gradient.py): the whole file skipped
         pytest.skip(f"{module} is not installed", allow_module_level=True)
+
+
+def on_gpu(cp, result, x, dtype, shape) -> np.ndarray:
+    """gpu_tests: ``result`` a CuPy array on x's device, in x's namespace, of ``dtype`` and
+    ``shape``; its values on the host."""
+    assert isinstance(result, cp.ndarray), type(result)
+    assert result.device == x.device
+    assert array_api_compat.array_namespace(result) is array_api_compat.array_namespace(x)
+    assert result.dtype == dtype
+    assert result.shape == shape
+    return cp.asnumpy(result)
