@@ -18,7 +18,8 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    to a moderately expensive one): its points (target: at most 2 r + 1 = 9),
    its time over one bare call of func on the same 9 points, already built
    (target: at most 1.2), beside the same ratio for a minimal hand-written
-   NumPy JVP (the floor), and its difference from ``xd.jacobian(f, x) @ v``
+   NumPy JVP (the floor) and for jvp's general path (``kwargs={}``: the
+   same call without the quick path), and its difference from ``xd.jacobian(f, x) @ v``
    (target: 1e-8 relative, in the max norm), both against the exact J v.
 3. ``xd.hvp`` at n = 200: its points beside ``xd.hessian``'s (target: at least
    20 times fewer) and its difference from ``xd.hessian(f, x) @ v`` (target:
@@ -182,7 +183,7 @@ def jvp_table(repeat: int) -> None:
     print("\n2. xd.jvp, n = 1000, k = 1 (f: R^1000 -> R^m, tanh(A x), |x_i| in [0.5, 1.5])")
     print(
         f"{'m':>5} {'points':>7} {'target':>7} | {'jvp us':>9} {'bare us':>9} {'ratio':>6} "
-        f"{'target':>6} {'floor':>6} | {'jvp-Jv':>8} {'target':>6} | "
+        f"{'target':>6} {'floor':>6} {'gen.':>6} | {'jvp-Jv':>8} {'target':>6} | "
         f"{'jvp err':>8} {'J v err':>8}"
     )
     for m in (30, 300, 3000):
@@ -198,11 +199,13 @@ def jvp_table(repeat: int) -> None:
         batch = x[:, None] + np.linspace(-1e-4, 1e-4, 9)[None, :] * v[:, None]
         # the call a user makes (full_output adds the error estimate's rows): its count
         # from a call with full_output after the timed ones
-        (t_jvp, t_floor, t_bare), _ = alternated(
+        (t_jvp, t_floor, t_bare, t_general), _ = alternated(
             [
                 lambda f=f, x=x, v=v: xd.jvp(f, x, v),
                 lambda f=f, x=x, v=v: minimal_numpy_jvp(f, x, v),
                 lambda f=f, batch=batch: f(batch),
+                # kwargs={}: the same call by the general path (the quick path's is None)
+                lambda f=f, x=x, v=v: xd.jvp(f, x, v, kwargs={}),
             ],
             4 * repeat + 1,
         )
@@ -213,7 +216,8 @@ def jvp_table(repeat: int) -> None:
         difference = np.max(np.abs(res.value - Jv)) / np.max(np.abs(Jv))
         print(
             f"{m:>5} {res.nfev:>7} {'<= 9':>7} | {t_jvp * 1e6:9.1f} {t_bare * 1e6:9.1f} "
-            f"{t_jvp / t_bare:6.2f} {'<= 1.2':>6} {t_floor / t_bare:6.2f} | "
+            f"{t_jvp / t_bare:6.2f} {'<= 1.2':>6} {t_floor / t_bare:6.2f} "
+            f"{t_general / t_bare:6.2f} | "
             f"{difference:8.1e} {'<= 1e-8':>6} | "
             f"{np.max(np.abs(res.value - exact)) / scale:8.1e} "
             f"{np.max(np.abs(Jv - exact)) / scale:8.1e}"
@@ -223,7 +227,8 @@ def jvp_table(repeat: int) -> None:
         "adds rows; points and errors from a call with it) over one bare call of f on 9 "
         "points already built, runs taken in turn; floor: the same ratio for a minimal "
         "hand-written NumPy JVP (build the 9 points, call f, one weighted sum): what any "
-        "JVP costs beyond f. jvp-Jv: max "
+        "JVP costs beyond f; gen.: the same ratio for the general path (kwargs={}: "
+        "the everyday call without the quick path's plan). jvp-Jv: max "
         "|jvp - J v| / max |J v| with J = xd.jacobian(f, x); err: max difference from the "
         "exact J v over max |exact|."
     )

@@ -189,6 +189,13 @@ def test_jvp_numpy_primitives_keep_the_generic_bits(dtype):
         assert _host.is_numeric(xpn, np.dtype(kind))
     assert not _host.is_numeric(xpn, np.dtype("U3"))
     assert not _host.is_numeric(xpn, np.dtype(object))
+    for norm in ([[2.5]], [[0.0]], [[np.nan]], [[1e-310]], [[3.0, 0.0, np.nan]]):
+        a = np.array(norm, dtype=real)
+        ours_norm = _host.where_positive(xpn, a, 1.0)
+        strict_norm = np.asarray(_host.where_positive(xps, xps.asarray(a), 1.0))
+        assert ours_norm.dtype == real
+        assert ours_norm.shape == a.shape
+        assert np.array_equal(ours_norm, strict_norm)
 
 
 def test_jvp_complex_step_nan_at_x_stays_nan_once_func_is_remembered():

@@ -29,6 +29,7 @@ __all__ = [
     "weighs_any",
     "where_computed",
     "where_into",
+    "where_positive",
 ]
 
 
@@ -147,6 +148,13 @@ def stack_moved(xp: Any, x: Any, moves: Any, steps: Any) -> Any:
         return rows
     moved = xp.reshape(x, (1, 1, n)) + moves * steps
     return xp.concat([xp.reshape(x, (1, n)), xp.reshape(moved, (-1, n))])
+
+
+def where_positive(xp: Any, a: Any, other: float) -> Any:
+    """``where(a > 0, a, other)``; on NumPy one positive value as it is (no ``where``)."""
+    if type(a) is np.ndarray and a.size == 1 and a.item() > 0:
+        return a
+    return xp.where(a > 0, a, other)
 
 
 def pick_scalar(xp: Any, condition: Any, yes: Any, no: Any) -> Any:

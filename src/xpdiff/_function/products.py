@@ -33,9 +33,11 @@ from . import engine as _engine
 from . import mixing as _mixing
 from . import point_chunks as _point_chunks
 from . import problem as _problem
+from . import quick_jvp as _quick_jvp
 from . import results as _results
 from . import schemes as _schemes
 from .layout import itemsize_of
+from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
 __all__ = [
     "along",
@@ -46,8 +48,6 @@ __all__ = [
     "product_result",
     "run_around",
 ]
-
-JVP_METHODS = ("Richardson", "simple", "complex")
 
 
 def frozen(array: np.ndarray) -> np.ndarray:
@@ -104,9 +104,7 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
 def along(xp: Any, h: Any, v: Any) -> Any:
     """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
     than h; a zero direction gets step h (its points are all x)."""
-    norm = _largest(xp, v)
-    if not (type(norm) is np.ndarray and norm.size == 1 and norm.item() > 0):
-        norm = xp.where(norm > 0, norm, 1.0)  # (NumPy, one direction: none to replace)
+    norm = _host.where_positive(xp, _largest(xp, v), 1.0)
     with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
         return h / norm
 
@@ -163,42 +161,6 @@ def product_result(
     return _results.result(kind, problem, value, xp.reshape(error, shape), steps=steps)
 
 
-@functools.lru_cache(maxsize=64)
-def _jvp_scheme(method: str, r: int, v: float, h: float) -> _schemes.LinearScheme:
-    """The method's scheme of one coordinate, moving every coordinate (steps ``t v``).
-
-    Host arrays only, cached per settings (``h``: the complex step's, else
-    unused).
-    """
-    if method == "Richardson":
-        base = _schemes.richardson_scheme(1, (math.nan,), r, v, True, False)
-        weights, error = base.weights, base.error
-        moves = base.family.multipliers  # (1, 2r, 1)
-        part = "real"
-    elif method == "simple":
-        moves, weights, error, part = np.ones((1, 1, 1)), np.ones((1, 1, 1)), None, "real"
-    else:
-        moves = np.full((1, 1, 1), complex(0.0, h))
-        weights, error, part = np.array([[[1.0 / h]]]), None, "imag"
-    family = _schemes.Family(None, frozen(moves), relative=True, groups=1)
-    return _schemes.LinearScheme(family, frozen(weights), part=part, error=error)
-
-
-@functools.lru_cache(maxsize=64)
-def _host_weights(scheme: _schemes.LinearScheme, single: bool) -> tuple:
-    """The scheme's moves, weights and error weights (or None) in x's precision."""
-    real = np.float32 if single else np.float64
-    moves = scheme.family.multipliers[0, :, 0]
-    if np.iscomplexobj(moves):
-        moves = moves.astype(np.complex64 if single else np.complex128)
-    error = None if scheme.error is None else frozen(scheme.error.astype(real))
-    return (
-        frozen(moves.astype(moves.dtype if np.iscomplexobj(moves) else real)),
-        frozen(scheme.weights.astype(real)),
-        error,
-    )
-
-
 def _one_call(problem: _engine.Problem, columns: int) -> bool:
     """x and every point of the product together, in one call.
 
@@ -238,7 +200,7 @@ def _jvp_one_call(
     sets = scheme.family.sets
     single = dtype == xp.float32
     point_dtype = _backend.complex_dtype(xp, dtype) if scheme.family.is_complex else dtype
-    moves, weights, error = _host_weights(scheme, single)
+    moves, weights, error = host_weights(scheme, single)
     moves = _backend.host_to_device(moves, xp, device, point_dtype)
     weights = _backend.host_to_device(weights, xp, device, dtype)
     if error is not None and problem.full_output:
@@ -315,7 +277,7 @@ def _level_scheme(r: int, v: float) -> tuple[_schemes.LinearScheme, np.ndarray]:
     """Richardson's jvp level by level: one level's central difference ``(F(x + s v) -
     F(x - s v)) / 2`` per unit step, and the ``(r, 2)`` weights of the levels
     (steps ``t / v**l``) in the value and its error estimate, as the folded scheme
-    has them (:func:`_jvp_scheme`)."""
+    has them (:func:`quick_jvp.jvp_scheme`)."""
     family = _schemes.Family(None, frozen(np.array([[[1.0], [-1.0]]])), relative=True, groups=1)
     scheme = _schemes.LinearScheme(family, frozen(np.array([[[0.5, -0.5]]])))
     value, previous = richardson_coefficients(r, v, False)
@@ -461,6 +423,24 @@ def jvp(
     >>> bool(np.allclose(xd.jvp(f, x, np.eye(3)), xd.jacobian(f, x), rtol=1e-10))
     True
     """
+    if (
+        type(x) is np.ndarray
+        and type(v) is np.ndarray
+        and type(method) is str
+        and method == "Richardson"
+        and method_args is None
+        and type(args) is tuple
+        and not args
+        and kwargs is None
+        and vectorized is True
+        and max_batch is None
+        and workers is None
+        and full_output is False
+    ):  # the everyday call: planned once (quick_jvp), where func passed the mixing check
+        plan = _quick_jvp.plan_for(func, x, v)
+        value = None if plan is None else plan.jvp(func, x, v)
+        if value is not None:
+            return value
     problem = _problem.setup(
         func,
         x,
@@ -474,7 +454,7 @@ def jvp(
     xp, s = problem.xp, problem.settings
     directions, k, one = as_directions(problem, v)
     h = _engine.machine_eps(xp, problem.dtype) if problem.method == "complex" else 0.0
-    scheme = _jvp_scheme(problem.method, s.r, s.v, h)
+    scheme = jvp_scheme(problem.method, s.r, s.v, h)
     if problem.method == "complex":  # no coordinate moves farther than i h: 1 / |v|_inf
         t = along(xp, 1.0, directions)
     elif problem.method == "simple":
