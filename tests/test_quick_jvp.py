@@ -274,3 +274,32 @@ def test_a_plan_is_made_with_its_keys_budget():
     assert 2**20 not in plan.kind
     assert plan.fits(3)
     assert not quick_jvp.Plan(3, 2**10).fits(3)
+
+
+@pytest.mark.parametrize("how", ["raise", "warn"])
+def test_a_callers_errstate_sees_the_same_underflow(how, quick_calls):
+    """helper-32: an underflowing step h / |v|_inf raised in the general path and was
+    silent on the quick path."""
+
+    def g(p):
+        return np.sum(np.arctan(p), axis=0)
+
+    x, v = np.array([2e-5, 0.0, 0.0]), np.array([1e300, 1.0, 0.0])  # t about 2e-309
+    xd.jvp(g, x, v)
+    assert quick_jvp.plan_for(g, x, v) is not None  # the first call below is quick
+    outcomes = []
+    for kwargs in ({}, {"kwargs": {}}):  # the quick path, then the general one
+        with np.errstate(under=how), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                outcomes.append(("value", xd.jvp(g, x, v, **kwargs)))
+            except FloatingPointError as exc:
+                outcomes.append(("error", str(exc)))
+        outcomes.append(("warnings", [str(w.message) for w in caught]))
+    assert quick_calls == ([] if how == "raise" else [(3,)])  # raised inside, or taken
+    assert outcomes[0][0] == outcomes[2][0]
+    if how == "raise":
+        assert outcomes[0] == outcomes[2] == ("error", "underflow encountered in divide")
+    else:
+        _same(outcomes[0][1], outcomes[2][1])
+    assert outcomes[1] == outcomes[3]

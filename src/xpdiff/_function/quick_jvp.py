@@ -20,8 +20,10 @@ already knows: 45 µs beyond func at n = 1000 where the general path takes 80
 
 A func goes this way only where products' one-call path would take it: it
 passed the check that it does not mix points on this kind of call
-(``mixing.passed_on``), and its points and values fit the memory budget. Its
-first call takes the general path, which checks it.
+(``mixing.passed_on``: a pass on grad's, jacobian's or hessian's call of the
+same x, budget and method counts, as it does for the general path), and its
+points and values fit the memory budget. A func never checked takes the
+general path, which checks it.
 """
 
 from __future__ import annotations
@@ -122,15 +124,18 @@ class Plan:
         func not called) for a direction v without a finite, nonzero largest coordinate,
         which the general path takes."""
         s, n = self.settings, self.n
-        norm = np.abs(v).max()  # products.direction_step's numbers, as Python decides them
-        if not (norm > 0 and norm < math.inf):
+        # products.direction_step's numbers and floating-point errors (a caller's errstate
+        # sees an underflow of t), as Python decides them: |v|_inf as an array of one
+        norm = np.abs(v).max(keepdims=True)
+        if not (norm[0] > 0 and norm[0] < math.inf):
             return None
         size = np.abs(x).max()
         h = size * s.d
         if size < s.zero_tol:
             h = h + s.eps
-        with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
+        with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
             t = h / norm
+        with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
             rows = np.empty((self.columns, n))  # as _host.stack_moved writes them
             rows[0] = x
             np.multiply(self.moves, v * t, out=rows[1:])
