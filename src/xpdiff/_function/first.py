@@ -227,14 +227,9 @@ def grad(
     if (
         type(x) is np.ndarray
         and side is None
-        and method_args is None
-        and type(args) is tuple
-        and not args
-        and kwargs is None
-        and vectorized is True
-        and max_batch is None
-        and workers is None
-        and full_output is False
+        and _problem.defaults_only(
+            method_args, args, kwargs, vectorized, max_batch, workers, full_output
+        )
     ):  # the everyday call: planned once (quick), where func passed the mixing check
         plan = _quick.plan_for(func, x, method)
         if plan is not None:

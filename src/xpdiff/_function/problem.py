@@ -20,7 +20,7 @@ from .._typing import Array, ArrayLike, Device, Namespace
 from . import evaluators as _evaluators
 from . import settings as _settings
 
-__all__ = ["CallOptions", "Problem", "machine_eps", "parse_sides", "setup"]
+__all__ = ["CallOptions", "Problem", "defaults_only", "machine_eps", "parse_sides", "setup"]
 
 
 @dataclass(slots=True)
@@ -144,6 +144,29 @@ class CallOptions(NamedTuple):
 
 #: the public functions' defaults
 DEFAULT_OPTIONS = CallOptions()
+
+
+def defaults_only(
+    method_args: object,
+    args: object,
+    kwargs: object,
+    vectorized: object,
+    max_batch: object,
+    workers: object,
+    full_output: object,
+) -> bool:
+    """Whether a call gave none of these keywords (each its default): the everyday
+    call that grad's and jvp's quick paths serve (``quick``, ``quick_jvp``)."""
+    return (
+        method_args is None
+        and type(args) is tuple
+        and not args
+        and kwargs is None
+        and vectorized is True
+        and max_batch is None
+        and workers is None
+        and full_output is False
+    )
 
 
 def _checked_point(x: ArrayLike) -> tuple[Namespace, Device, Array]:

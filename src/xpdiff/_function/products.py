@@ -428,14 +428,9 @@ def jvp(
         and type(v) is np.ndarray
         and type(method) is str
         and method == "Richardson"
-        and method_args is None
-        and type(args) is tuple
-        and not args
-        and kwargs is None
-        and vectorized is True
-        and max_batch is None
-        and workers is None
-        and full_output is False
+        and _problem.defaults_only(
+            method_args, args, kwargs, vectorized, max_batch, workers, full_output
+        )
     ):  # the everyday call: planned once (quick_jvp), where func passed the mixing check
         plan = _quick_jvp.plan_for(func, x, v)
         value = None if plan is None else plan.jvp(func, x, v)
