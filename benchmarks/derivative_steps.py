@@ -1,6 +1,6 @@
 """derivative's Richardson steps for n >= 2: the largest error by order and range of x.
 
-Run: ``python benchmarks/derivative_steps.py``
+Run: ``python benchmarks/derivative_steps.py [--levels R ...]``
 
 For exp, sin, log1p and sqrt, elementwise at 40 points in each range of x
 (0.01 to 0.1, 0.1 to 1, 1 to 3, 3 to 30), in float64 and float32: the largest
@@ -9,11 +9,14 @@ For exp, sin, log1p and sqrt, elementwise at 40 points in each range of x
 ``RICHARDSON_STEPS``, ``LOW_PRECISION_STEPS``, ``HIGH_ORDER_ZERO_TOL``).
 Relative steps ``d |x|`` suit a function that varies on the scale of x; sin
 and exp far from 0 vary on a shorter one, where "adaptive" (printed beside)
-is the method.
+is the method. ``--levels R ...`` prints "adaptive" also with the ladder's
+``r`` = R (``method_args={"r": R}``; the default is 8), in float64: what fewer
+levels, and so fewer points per element, cost in accuracy.
 """
 
 from __future__ import annotations
 
+import argparse
 import math
 import warnings
 
@@ -31,26 +34,34 @@ RANGES = ((0.01, 0.1), (0.1, 1.0), (1.0, 3.0), (3.0, 30.0))
 ORDERS = (2, 3, 4, 5, 6)
 
 
-def worst(method: str, dtype, lo: float, hi: float, n: int) -> float:
+def worst(method: str, dtype, lo: float, hi: float, n: int, args=None) -> float:
     x = np.linspace(lo, hi, 40).astype(dtype)
     errors = []
     for func, exact in FUNCTIONS.values():
-        d = np.asarray(xd.derivative(func, x, n=n, method=method), dtype=np.float64)
+        d = xd.derivative(func, x, n=n, method=method, method_args=args)
+        d = np.asarray(d, dtype=np.float64)
         e = exact(x.astype(np.float64), n)
         errors.append(float(np.max(np.abs(d - e) / np.maximum(np.abs(e), 1.0))))
     return max(errors)
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--levels", type=int, nargs="*", default=[], metavar="R")
+    levels = parser.parse_args().levels
     warnings.simplefilter("ignore")  # sqrt's far points at small x: NaN, counted as such
     orders = " ".join(f"{'n=' + str(n):>8}" for n in ORDERS)
     print(f"{'dtype':>8} {'x from':>7} {'to':>5}  {orders}")
     for dtype in (np.float64, np.float32):
         for lo, hi in RANGES:
-            for method in ("Richardson", "adaptive"):
-                errors = " ".join(f"{worst(method, dtype, lo, hi, n):8.0e}" for n in ORDERS)
+            runs = [("Richardson", None), ("adaptive", None)]
+            if dtype == np.float64:
+                runs += [("adaptive", {"r": r}) for r in levels]
+            for method, args in runs:
+                errors = " ".join(f"{worst(method, dtype, lo, hi, n, args):8.0e}" for n in ORDERS)
                 name = np.dtype(dtype).name
-                print(f"{name:>8} {lo:7g} {hi:5g}  {errors}  {method}")
+                label = method if args is None else f"{method} r={args['r']}"
+                print(f"{name:>8} {lo:7g} {hi:5g}  {errors}  {label}")
 
 
 if __name__ == "__main__":
