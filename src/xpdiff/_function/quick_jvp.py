@@ -12,11 +12,12 @@ own pieces (``problem.setup``, :func:`jvp_scheme`, :func:`host_weights`), and
 a call runs only what depends on x, v and func (:meth:`Plan.jvp`): the step
 along v, the ``2 r`` points beside x, func on them and the weighted sum. These
 are the operations of products' one-call path (``direction_step``,
-``_host.stack_moved``, ``engine.combine_linear``) in the same order on arrays
-of the same shapes, so the results are the same bits (tests/test_quick_jvp.py
+``_host.stack_moved``, ``engine.combine_linear``), element by element in the
+same order, so the results are the same bits (tests/test_quick_jvp.py
 compares them); what is left out is Python that decides what the plan
-already knows: 45 µs beyond func at n = 1000 where the general path takes 80
-(``benchmarks/bench_beyond.py --only jvp``).
+already knows: 37 and 48 µs beyond func at n = 1000 with 30 and 300 outputs,
+where the general path takes 58 and 80 (``benchmarks/bench_beyond.py --only
+jvp``: its times and ratios).
 
 A func goes this way only where products' one-call path would take it: it
 passed the check that it does not mix points on this kind of call
