@@ -33,7 +33,7 @@ from . import point_chunks as _point_chunks
 from . import steps as _steps
 from .first_methods import FIRST_DERIVATIVE_SCHEMES
 
-__all__ = ["Plan", "plan_for"]
+__all__ = ["Plan", "plan_for", "planning_only"]
 
 _FLOAT64 = np.dtype(np.float64)
 
@@ -67,7 +67,7 @@ class Plan:
 
     def __init__(self, method: str, n: int, budget: int) -> None:
         with _budget.memory_budget(budget):  # the key's, whatever another thread sets
-            problem = _engine.setup(_planning_only, np.zeros(n), method, None, None)
+            problem = _engine.setup(planning_only, np.zeros(n), method, None, None)
         layouts = []
         for f0 in (np.zeros(()), np.zeros(1)):  # f(x) of shape () and (1,): the budget less
             # what the general path's one_point counts of it (nothing for a 0-d array)
@@ -165,7 +165,7 @@ class Plan:
         return rows.reshape(n)  # (1, n, 1, 1): one output row, the gradient
 
 
-def _planning_only(x: Any) -> Any:
+def planning_only(x: Any) -> Any:
     """The func a plan's problem holds: never called."""
     raise AssertionError("a quick plan never calls func")
 

@@ -41,6 +41,7 @@ from . import evaluators as _evaluators
 from . import mixing as _mixing
 from . import problem as _problem
 from . import schemes as _schemes
+from .quick import planning_only
 
 __all__ = ["JVP_METHODS", "Plan", "host_weights", "jvp_scheme", "plan_for"]
 
@@ -93,7 +94,7 @@ class Plan:
     def __init__(self, n: int, budget: int) -> None:
         with _budget.memory_budget(budget):  # the key's, whatever another thread sets
             problem = _problem.setup(
-                _planning_only,
+                planning_only,
                 np.zeros(n),
                 "Richardson",
                 None,
@@ -165,11 +166,6 @@ class Plan:
             True,
         )
         return rows.reshape(head)
-
-
-def _planning_only(x: Any) -> Any:
-    """The func a plan's problem holds: never called."""
-    raise AssertionError("a quick plan never calls func")
 
 
 #: (n, budget) -> its plan
