@@ -41,6 +41,9 @@ __all__ = [
     "stencil",
 ]
 
+#: a scheme's host array, frozen (``schemes.frozen``) in float64
+_float64 = functools.partial(_schemes.frozen, dtype=np.float64)
+
 #: method "adaptive", n >= 2: the ladder's first step ``H = d max(|x|, 1)``, its
 #: levels and their ratio
 ADAPTIVE_DEFAULTS = {"d": 0.5, "r": 8, "v": 2.0}
@@ -97,12 +100,6 @@ def richardson_defaults(method: object, order: int) -> dict | None:
     }
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array, dtype=np.float64)
-    array.flags.writeable = False
-    return array
-
-
 @functools.lru_cache(maxsize=32)
 def stencil(order: int) -> tuple[np.ndarray, np.ndarray]:
     """The central stencil of the ``order``-th derivative without its centre.
@@ -116,7 +113,7 @@ def stencil(order: int) -> tuple[np.ndarray, np.ndarray]:
     weights = fornberg(offsets, order)
     by_offset = dict(zip(range(-p, p + 1), weights, strict=True))
     moved = [s * j for j in range(1, p + 1) for s in (1, -1)]
-    return _frozen(np.array(moved, dtype=np.float64)), _frozen(
+    return _float64(np.array(moved, dtype=np.float64)), _float64(
         np.array([float(by_offset[j]) for j in moved])
     )
 
@@ -148,12 +145,12 @@ def richardson_scheme(order: int, r: int, v: float, table: bool) -> _schemes.Lin
     """
     moves, levels = _levels(order, r, v)
     value, previous = richardson_coefficients(r, v, False)
-    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
+    family = _schemes.Family(None, _float64(moves[None, :, None]), relative=True, groups=1)
     return _schemes.LinearScheme(
         family,
-        _frozen((value @ levels)[None, None, :]),
-        error=_frozen(((value - previous) @ levels)[None, None, :]),
-        levels=_frozen(levels[None]) if table else None,
+        _float64((value @ levels)[None, None, :]),
+        error=_float64(((value - previous) @ levels)[None, None, :]),
+        levels=_float64(levels[None]) if table else None,
     )
 
 
@@ -222,14 +219,14 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
         steps.append(float(v) ** -(k - j))
     weights = np.array(rows)
     noise = np.sum(np.abs(weights), axis=1) + np.abs(np.sum(weights, axis=1))
-    family = _schemes.Family(None, _frozen(moves[None, :, None]), relative=True, groups=1)
+    family = _schemes.Family(None, _float64(moves[None, :, None]), relative=True, groups=1)
     return LadderScheme(
         family,
-        _frozen(weights),
-        _frozen(np.array(errors)),
-        _frozen(noise[:, None]),
-        _frozen(np.array(orders)[:, None]),
-        _frozen(np.array(steps)[:, None]),
+        _float64(weights),
+        _float64(np.array(errors)),
+        _float64(noise[:, None]),
+        _float64(np.array(orders)[:, None]),
+        _float64(np.array(steps)[:, None]),
         *_pairs_of(levels, level_pairs),
         order % 2 == 1,
     )
@@ -268,7 +265,7 @@ def pilot_scheme(ratio: float) -> tuple[_schemes.Family, np.ndarray, np.ndarray]
     rows += [[*fornberg([0.0, near, -near], k)[1:], 0.0, 0.0] for k in (1, 2)]
     weights = np.array([[float(w) for w in row] for row in rows])[None]
     family = _schemes.coordinate_family(np.array([offsets]), 1, elementwise=False)
-    return family, _frozen(weights), _frozen(weights != 0)
+    return family, _float64(weights), _float64(weights != 0)
 
 
 def ladder_settings(method_args: Any) -> dict:

@@ -27,7 +27,7 @@ from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 from .layout import itemsize_of
-from .products import as_directions, direction_step, frozen, product_result, run_around
+from .products import as_directions, direction_step, product_result, run_around
 
 __all__ = ["hvp"]
 
@@ -211,9 +211,12 @@ def _pairs_scheme(n: int) -> _schemes.LinearScheme:
     engine's plans are cached per scheme, and a scheme made per call would never be
     found again while its plans stayed)."""
     family = _schemes.Family(
-        frozen(np.arange(n)[:, None]), frozen(np.array([[[1.0], [-1.0]]])), True, n
+        _schemes.frozen(np.arange(n)[:, None]),
+        _schemes.frozen(np.array([[[1.0], [-1.0]]])),
+        True,
+        n,
     )
-    return _schemes.LinearScheme(family, frozen(np.array([[[1.0, -1.0]]])))
+    return _schemes.LinearScheme(family, _schemes.frozen(np.array([[[1.0, -1.0]]])))
 
 
 def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: Any) -> Any:

@@ -43,18 +43,10 @@ __all__ = [
     "along",
     "as_directions",
     "direction_step",
-    "frozen",
     "jvp",
     "product_result",
     "run_around",
 ]
-
-
-def frozen(array: np.ndarray) -> np.ndarray:
-    """A read-only contiguous copy, for the cached host-side schemes."""
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array
 
 
 def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
@@ -278,11 +270,12 @@ def _level_scheme(r: int, v: float) -> tuple[_schemes.LinearScheme, np.ndarray]:
     F(x - s v)) / 2`` per unit step, and the ``(r, 2)`` weights of the levels
     (steps ``t / v**l``) in the value and its error estimate, as the folded scheme
     has them (:func:`quick_jvp.jvp_scheme`)."""
-    family = _schemes.Family(None, frozen(np.array([[[1.0], [-1.0]]])), relative=True, groups=1)
-    scheme = _schemes.LinearScheme(family, frozen(np.array([[[0.5, -0.5]]])))
+    moves = _schemes.frozen(np.array([[[1.0], [-1.0]]]))
+    family = _schemes.Family(None, moves, relative=True, groups=1)
+    scheme = _schemes.LinearScheme(family, _schemes.frozen(np.array([[[0.5, -0.5]]])))
     value, previous = richardson_coefficients(r, v, False)
     power = float(v) ** np.arange(r, dtype=np.float64)
-    return scheme, frozen(np.stack([value * power, (value - previous) * power], axis=1))
+    return scheme, _schemes.frozen(np.stack([value * power, (value - previous) * power], axis=1))
 
 
 def _by_levels(
