@@ -244,3 +244,22 @@ def on_gpu(cp, result, x, dtype, shape) -> np.ndarray:
     assert result.dtype == dtype
     assert result.shape == shape
     return cp.asnumpy(result)
+
+
+def quick_points(rng, n):
+    """n coordinates in [-3, 3) for the quick paths' tests; from n = 4 on the first four
+    are 0, -0.0, one below numDeriv's zero_tol and a large one."""
+    x = rng.uniform(-3, 3, n)
+    if n > 3:
+        x[:4] = [0.0, -0.0, 1e-9, 300.0]
+    return x
+
+
+def assert_same_bits(a, b) -> None:
+    """Two NumPy float64 results equal to the bit: shape, values, NaN and signed zeros."""
+    assert type(a) is np.ndarray
+    assert type(b) is np.ndarray
+    assert a.dtype == b.dtype == np.float64
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a, b, strict=True)
+    assert np.array_equal(np.signbit(a), np.signbit(b))

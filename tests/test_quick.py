@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import assert_same_bits, quick_points
 
 import xpdiff as xd
 from xpdiff._function import quick
@@ -35,22 +36,6 @@ def logs(x):
     return np.sum(np.log(x), axis=0)
 
 
-def _points(n):
-    x = RNG.uniform(-3, 3, n)
-    if n > 3:
-        x[:4] = [0.0, -0.0, 1e-9, 300.0]  # zero, signed zero, below zero_tol, large
-    return x
-
-
-def _same(a, b):
-    assert type(a) is np.ndarray
-    assert type(b) is np.ndarray
-    assert a.dtype == b.dtype == np.float64
-    assert a.shape == b.shape
-    np.testing.assert_array_equal(a, b, strict=True)
-    assert np.array_equal(np.signbit(a), np.signbit(b))
-
-
 @pytest.fixture
 def quick_calls(monkeypatch):
     """How many gradients the quick path computed."""
@@ -69,14 +54,14 @@ def quick_calls(monkeypatch):
 @pytest.mark.parametrize("func", [quadratic, mixed])
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 64, 300])
 def test_later_calls_are_the_first_calls_bits(method, func, n, quick_calls):
-    x = _points(n)
+    x = quick_points(RNG, n)
     first = xd.grad(func, x, method)  # checks func: the general path
     assert quick_calls == []
-    _same(xd.grad(func, x, method), first)
+    assert_same_bits(xd.grad(func, x, method), first)
     assert quick_calls == [(n,)]
-    _same(xd.grad(func, x, method, kwargs={}), first)  # the general path again
-    y = _points(n)  # another point of the same size: the plan, new values
-    _same(xd.grad(func, y, method), xd.grad(func, y, method, kwargs={}))
+    assert_same_bits(xd.grad(func, x, method, kwargs={}), first)  # the general path again
+    y = quick_points(RNG, n)  # another point of the same size: the plan, new values
+    assert_same_bits(xd.grad(func, y, method), xd.grad(func, y, method, kwargs={}))
     assert quick_calls == [(n,), (n,)]
 
 
@@ -87,7 +72,7 @@ def test_non_finite_values_give_nan_as_on_the_general_path(method):
         xd.grad(logs, x, method)
         quick_value = xd.grad(logs, x, method)
         general = xd.grad(logs, x, method, kwargs={})
-    _same(quick_value, general)
+    assert_same_bits(quick_value, general)
     assert np.isnan(quick_value).all()  # log(0) and log(inf) at x: every component NaN
     with np.errstate(invalid="ignore"):
         assert np.isnan(xd.grad(quadratic, np.array([1.0, np.nan]), method)).all()
@@ -103,7 +88,7 @@ def test_an_infinite_step_warns_as_little_as_the_general_path():
         first = xd.grad(linear, x)
         assert quick.plan_for(linear, x, "Richardson") is not None
         value = xd.grad(linear, x)
-    _same(value, first)
+    assert_same_bits(value, first)
     assert np.isnan(value).all()  # f is inf at every point: no finite difference
 
 
@@ -133,7 +118,7 @@ def test_the_same_two_calls_on_fresh_arrays(method):
     general_calls = [(p.shape, p.dtype) for p, _ in func.calls]
     func.calls.clear()
     assert quick.plan_for(func, x, method) is not None
-    _same(xd.grad(func, x, method), expected)
+    assert_same_bits(xd.grad(func, x, method), expected)
     assert [(p.shape, p.dtype) for p, _ in func.calls] == general_calls
     assert len(general_calls) == 2
     for p, _ in func.calls:  # never x itself
@@ -165,8 +150,8 @@ def test_outputs_that_are_not_float64_arrays_are_checked_and_converted(method):
     x = np.array([0.25, 2.0, -1.0])
     first = xd.grad(as_float, x, method)
     assert quick.plan_for(as_float, x, method) is not None
-    _same(xd.grad(as_float, x, method), first)
-    _same(first, xd.grad(as_float, x, method, kwargs={}))
+    assert_same_bits(xd.grad(as_float, x, method), first)
+    assert_same_bits(first, xd.grad(as_float, x, method, kwargs={}))
 
     state = {"list": False}
 
@@ -213,11 +198,11 @@ def test_an_exception_in_the_batch_keeps_its_class_and_gets_the_notes():
 
 @pytest.mark.parametrize("budget", [2**10, 2**14, 2**27])
 def test_the_memory_budget_is_part_of_the_plan(budget):
-    x = _points(40)
+    x = quick_points(RNG, 40)
     with xd.memory_budget(budget):
         first = xd.grad(mixed, x)
-        _same(xd.grad(mixed, x), first)
-        _same(xd.grad(mixed, x, kwargs={}), first)
+        assert_same_bits(xd.grad(mixed, x), first)
+        assert_same_bits(xd.grad(mixed, x, kwargs={}), first)
         taken = quick.plan_for(mixed, x, "Richardson") is not None
     assert taken == (budget == 2**27)  # small budgets: more calls, the general path
 
@@ -268,7 +253,7 @@ def test_at_the_budgets_edge_the_calls_are_the_general_paths(method, budget):
         general = xd.grad(f, x, method, kwargs={})
         general_calls = calls[:]
         calls.clear()
-        _same(xd.grad(f, x, method), general)
+        assert_same_bits(xd.grad(f, x, method), general)
         assert calls == general_calls
     assert len(general_calls) == 3  # this budget splits the points: the edge is tested
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import assert_same_bits, quick_points
 
 import xpdiff as xd
 from xpdiff._function import quick_jvp
@@ -37,22 +38,6 @@ def matrix(p):  # outputs of shape (2, 2)
     return np.stack([np.stack([p[0], p[0] * p[-1]]), np.stack([np.sin(p[-1]), p[0] ** 2])])
 
 
-def _points(n):
-    x = RNG.uniform(-3, 3, n)
-    if n > 3:
-        x[:4] = [0.0, -0.0, 1e-9, 300.0]  # zero, signed zero, below zero_tol, large
-    return x
-
-
-def _same(a, b):
-    assert type(a) is np.ndarray
-    assert type(b) is np.ndarray
-    assert a.dtype == b.dtype == np.float64
-    assert a.shape == b.shape
-    np.testing.assert_array_equal(a, b, strict=True)
-    assert np.array_equal(np.signbit(a), np.signbit(b))
-
-
 @pytest.fixture
 def quick_calls(monkeypatch):
     """The shapes of x of the products the quick path computed."""
@@ -71,23 +56,23 @@ def quick_calls(monkeypatch):
 @pytest.mark.parametrize("func", [vector, scalar, elementwise, matrix])
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 64, 300])
 def test_later_calls_are_the_general_paths_bits(func, n, quick_calls):
-    x, v = _points(n), RNG.standard_normal(n)
+    x, v = quick_points(RNG, n), RNG.standard_normal(n)
     first = xd.jvp(func, x, v)  # checks func: the general path, x called on its own
     assert quick_calls == []
     quick = xd.jvp(func, x, v)
     assert quick_calls == [(n,)]
-    _same(quick, xd.jvp(func, x, v, kwargs={}))  # the general path's one call
+    assert_same_bits(quick, xd.jvp(func, x, v, kwargs={}))  # the general path's one call
     # the first call has func at x alone: a sum over x's axis alone rounds otherwise
     np.testing.assert_allclose(quick, first, rtol=1e-12, atol=1e-12)
     expected = {vector: (3,), scalar: (), elementwise: (n,), matrix: (2, 2)}[func]
     assert quick.shape == expected
-    y, w = _points(n), 1e-3 * RNG.standard_normal(n)  # the plan, new numbers
-    _same(xd.jvp(func, y, w), xd.jvp(func, y, w, kwargs={}))
+    y, w = quick_points(RNG, n), 1e-3 * RNG.standard_normal(n)  # the plan, new numbers
+    assert_same_bits(xd.jvp(func, y, w), xd.jvp(func, y, w, kwargs={}))
     assert quick_calls == [(n,), (n,)]
 
 
 def test_the_product_is_j_v():
-    x, v = _points(20), RNG.standard_normal(20)
+    x, v = quick_points(RNG, 20), RNG.standard_normal(20)
     xd.jvp(vector, x, v)
     value = xd.jvp(vector, x, v)
     np.testing.assert_allclose(value, xd.jacobian(vector, x) @ v, rtol=1e-8, atol=1e-9)
@@ -100,7 +85,7 @@ def test_the_product_is_j_v():
 def test_x_near_zero_takes_the_absolute_step(x, quick_calls):
     v = np.array([1.0, -2.0, 0.5, 0.0, 3.0])
     xd.jvp(vector, x, v)
-    _same(xd.jvp(vector, x, v), xd.jvp(vector, x, v, kwargs={}))
+    assert_same_bits(xd.jvp(vector, x, v), xd.jvp(vector, x, v, kwargs={}))
     assert quick_calls == [(5,)]
 
 
@@ -109,12 +94,12 @@ def test_x_near_zero_takes_the_absolute_step(x, quick_calls):
     [np.zeros(4), np.array([1.0, np.nan, 0.0, 1.0]), np.array([np.inf, 1.0, 0.0, 1.0])],
 )
 def test_a_direction_without_a_finite_largest_coordinate_goes_the_general_way(v, quick_calls):
-    x = _points(4)
+    x = quick_points(RNG, 4)
     xd.jvp(vector, x, np.ones(4))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no NumPy warning on either path
         general = xd.jvp(vector, x, v, kwargs={})
-        _same(xd.jvp(vector, x, v), general)
+        assert_same_bits(xd.jvp(vector, x, v), general)
     assert quick_calls == [None]  # planned, declined before calling func
     assert np.isnan(general).any() == (not np.isfinite(v).all())
 
@@ -129,7 +114,7 @@ def test_non_finite_values_give_nan_as_on_the_general_path(quick_calls):
         general = xd.jvp(f, x, v, kwargs={})
         quick = xd.jvp(f, x, v)
     assert quick_calls == [(3,)]
-    _same(quick, general)
+    assert_same_bits(quick, general)
     assert np.isnan(quick).all()
 
 
@@ -140,7 +125,7 @@ def test_func_gets_a_fresh_array_and_the_callers_arrays_stay(quick_calls):
         seen.append(p)
         return vector(p)
 
-    x, v = _points(6), RNG.standard_normal(6)
+    x, v = quick_points(RNG, 6), RNG.standard_normal(6)
     x0, v0 = x.copy(), v.copy()
     xd.jvp(f, x, v)
     seen.clear()
@@ -162,57 +147,33 @@ def test_values_of_other_dtypes_are_converted_as_on_the_general_path(kind, quick
         value = vector(p)
         return value.astype(np.float32) if kind == "float32" else np.round(value).astype(int)
 
-    x, v = _points(5), RNG.standard_normal(5)
+    x, v = quick_points(RNG, 5), RNG.standard_normal(5)
     xd.jvp(f, x, v)
-    _same(xd.jvp(f, x, v), xd.jvp(f, x, v, kwargs={}))
+    assert_same_bits(xd.jvp(f, x, v), xd.jvp(f, x, v, kwargs={}))
     assert quick_calls == [(5,)]
 
 
-def test_values_that_are_not_an_array_get_the_general_error():
-    state = {"list": False}
-
-    def f(p):
-        return vector(p).tolist() if state["list"] else vector(p)
-
-    x, v = _points(4), RNG.standard_normal(4)
-    xd.jvp(f, x, v)
-    state["list"] = True
-    with pytest.raises(ResultTypeError, match=r"builtins\.list") as quick:
-        xd.jvp(f, x, v)
-    with pytest.raises(ResultTypeError) as general:
-        xd.jvp(f, x, v, kwargs={})
-    assert str(quick.value) == str(general.value)
-
-
-def test_complex_values_are_refused_on_the_quick_path_too():
-    state = {"complex": False}
-
-    def f(p):
-        value = vector(p)
-        return value + 1j if state["complex"] else value
-
-    x, v = _points(4), RNG.standard_normal(4)
-    xd.jvp(f, x, v)
-    state["complex"] = True
-    with pytest.raises(ResultTypeError, match="complex values") as quick:
-        xd.jvp(f, x, v)
-    with pytest.raises(ResultTypeError) as general:
-        xd.jvp(f, x, v, kwargs={})
-    assert str(quick.value) == str(general.value)
-
-
-def test_values_without_the_batch_axis_get_the_general_error():
+@pytest.mark.parametrize(
+    ("bad", "error", "match"),
+    [
+        (lambda value: value.tolist(), ResultTypeError, r"builtins\.list"),  # not an array
+        (lambda value: value + 1j, ResultTypeError, "complex values"),
+        (lambda value: value[:, :4], BatchShapeError, "batch shape"),  # a point short
+    ],
+)
+def test_bad_values_get_the_general_paths_error(bad, error, match):
     state = {"bad": False}
 
     def f(p):
-        return vector(p)[:, :4] if state["bad"] else vector(p)
+        return bad(vector(p)) if state["bad"] else vector(p)
 
-    x, v = _points(4), RNG.standard_normal(4)
+    x, v = quick_points(RNG, 4), RNG.standard_normal(4)
     xd.jvp(f, x, v)
+    assert quick_jvp.plan_for(f, x, v) is not None  # the first call below is quick
     state["bad"] = True
-    with pytest.raises(BatchShapeError) as quick:
+    with pytest.raises(error, match=match) as quick:
         xd.jvp(f, x, v)
-    with pytest.raises(BatchShapeError) as general:
+    with pytest.raises(error) as general:
         xd.jvp(f, x, v, kwargs={})
     assert str(quick.value) == str(general.value)
 
@@ -228,7 +189,7 @@ def test_an_exception_of_func_propagates_as_itself():
             raise Mine("mine")
         return vector(p)
 
-    x, v = _points(4), RNG.standard_normal(4)
+    x, v = quick_points(RNG, 4), RNG.standard_normal(4)
     xd.jvp(f, x, v)
     state["fail"] = True
     with pytest.raises(Mine, match="mine"):
@@ -236,7 +197,7 @@ def test_an_exception_of_func_propagates_as_itself():
 
 
 def test_other_arguments_take_the_general_path(quick_calls):
-    x, v = _points(3), RNG.standard_normal(3)
+    x, v = quick_points(RNG, 3), RNG.standard_normal(3)
     xd.jvp(vector, x, v)
     assert quick_jvp.plan_for(vector, x, v) is not None
     assert quick_jvp.plan_for(vector, x.astype(np.float32), v) is None
@@ -258,11 +219,11 @@ def test_other_arguments_take_the_general_path(quick_calls):
 
 @pytest.mark.parametrize("budget", [2**10, 2**14, 2**27])
 def test_the_memory_budget_is_part_of_the_plan(budget, quick_calls):
-    x, v = _points(40), RNG.standard_normal(40)
+    x, v = quick_points(RNG, 40), RNG.standard_normal(40)
     with xd.memory_budget(budget):
         first = xd.jvp(elementwise, x, v)
-        _same(xd.jvp(elementwise, x, v), first)
-        _same(xd.jvp(elementwise, x, v, kwargs={}), first)
+        assert_same_bits(xd.jvp(elementwise, x, v), first)
+        assert_same_bits(xd.jvp(elementwise, x, v, kwargs={}), first)
     # 9 columns of 40 coordinates and 40 outputs, 4 times over: 92160 bytes
     assert quick_calls == ([(40,)] if budget == 2**27 else [])
 
@@ -301,5 +262,5 @@ def test_a_callers_errstate_sees_the_same_underflow(how, quick_calls):
     if how == "raise":
         assert outcomes[0] == outcomes[2] == ("error", "underflow encountered in divide")
     else:
-        _same(outcomes[0][1], outcomes[2][1])
+        assert_same_bits(outcomes[0][1], outcomes[2][1])
     assert outcomes[1] == outcomes[3]
