@@ -12,6 +12,7 @@ from helpers import traced_peak
 import xpdiff as xd
 from xpdiff._function import point_chunks as _point_chunks
 from xpdiff._function.derivative import ladder_scheme, richardson_scheme, stencil
+from xpdiff._function.derivative_schemes import RICHARDSON_STEPS
 
 X = np.concatenate([np.linspace(0.5, 3.0, 6), [-0.7, 1e-9, 7.5]])
 
@@ -628,3 +629,17 @@ def test_an_empty_x_gives_an_empty_result_without_a_call(backend, order, method)
         xd.derivative(3, np.zeros(0))
     with pytest.raises(ValueError, match="spreads"):
         xd.derivative(np.exp, np.zeros(0), n=2, method_args={"v": 1e8})
+
+
+@pytest.mark.parametrize("n", range(2, 11))
+def test_richardson_defaults_keep_digits_at_every_order(n):
+    """Richardson's default steps pass the check that refuses given settings leaving only
+    rounding noise, at every order (n = 9 and 10 took d = 0.3, which that check refuses:
+    exp's 10th derivative at 1 came out 53), and keep digits on exp."""
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
+    d = RICHARDSON_STEPS[n]
+    given = xd.derivative(np.exp, x, n=n, method="Richardson", method_args={"d": d, "eps": d})
+    value = xd.derivative(np.exp, x, n=n, method="Richardson")
+    assert np.array_equal(value, given)
+    bound = {7: 1e-5, 8: 5e-5, 9: 2e-4, 10: 2e-3}.get(n, TOLERANCE["Richardson"].get(n))
+    assert relative_error(value, np.exp(x)) < bound

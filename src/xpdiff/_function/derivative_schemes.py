@@ -54,10 +54,23 @@ MAX_ORDER = 10
 #: Richardson's default relative step ``d`` (and absolute ``eps``) per order: numDeriv's
 #: 1e-4 for n = 1; for higher orders the step that balances the rounding error
 #: ``eps |f| A / h**n`` against the truncation of r = 4 levels, measured on the smooth
-#: functions of benchmarks/bench_beyond.py
-RICHARDSON_STEPS = {1: 1e-4, 2: 0.02, 3: 0.05, 4: 0.1, 5: 0.15, 6: 0.2}
-#: beyond the table
-LARGE_ORDER_STEP = 0.3
+#: functions of benchmarks/bench_beyond.py; n = 7 .. 10 by ``python
+#: benchmarks/derivative_steps.py --high`` (exp, sin and cos at x from -3 to 3: largest
+#: errors 4e-6, 1e-5, 7e-5 and 8e-4, where the 0.3 these orders took gave 3e-5 and
+#: 7e-3, and for n = 9 and 10 noise that ``settings.check_noise`` refuses when given:
+#: exp's 10th derivative at 1 came out 53)
+RICHARDSON_STEPS = {
+    1: 1e-4,
+    2: 0.02,
+    3: 0.05,
+    4: 0.1,
+    5: 0.15,
+    6: 0.2,
+    7: 0.4,
+    8: 0.6,
+    9: 0.6,
+    10: 0.8,
+}
 #: float32 (and other dtypes coarser than float64), n >= 2: the step per order over
 #: three levels. Rounding error dominates (eps32 / h**n); on exp, sin, log1p and sqrt
 #: at |x| from 0.01 to 30 the largest relative errors are 6e-4 and 2e-2 for n = 2, 3
@@ -90,7 +103,7 @@ def richardson_defaults(method: object, order: int) -> dict | None:
     steps over fewer levels."""
     if order == 1 or not isinstance(method, str) or method.lower() != "richardson":
         return None
-    d = RICHARDSON_STEPS.get(order, LARGE_ORDER_STEP)
+    d = RICHARDSON_STEPS[order]
     low = LOW_PRECISION_STEPS.get(order, LOW_PRECISION_LARGE_ORDER_STEP)
     return {
         "d": d,
