@@ -80,7 +80,13 @@ def test_as_jax_vmap_is_one_batched_call(jax):
     values = jax.vmap(f)(jnp.asarray(points))
     assert values.shape == (3, 3)
     assert np.allclose(np.asarray(values), simulator(points.T).T)
-    assert calls[-1] == (3, 3)  # the three points in one call, coordinates on axis 0
+    # the first batch at this n: with a copy of its first point and a sentinel, then func
+    # at that point alone (the check that func does not mix points)
+    assert calls[-2:] == [(3, 5), (3,)]
+    calls.clear()
+    again = jax.vmap(f)(jnp.asarray(points))
+    assert np.array_equal(np.asarray(again), np.asarray(values))
+    assert calls == [(3, 3)]  # the three points in one call, coordinates on axis 0
     jacobians = jax.jit(jax.vmap(jax.jacrev(f)))(jnp.asarray(points))
     for point, jacobian in zip(points, np.asarray(jacobians), strict=True):
         assert relative(jacobian, simulator_exact_jacobian(point)) < 1e-9
@@ -280,6 +286,10 @@ def test_bad_options(wrap):
         ({"method_args": {"d": 1e-300}}, ValueError, "rounding noise"),
         ({"max_batch": 0}, ValueError, "max_batch must be"),
         ({"kwargs": [1]}, TypeError, "kwargs must be a dict"),
+        # workers and side's values too (side's length is x's, checked at the call)
+        ({"workers": -2}, ValueError, "workers must be a number of processes"),
+        ({"workers": "many"}, TypeError, "workers must be None"),
+        ({"side": [2, 0]}, ValueError, "should have values NA, \\+1, or -1"),
     ]
     for options, error, match in bad:
         with pytest.raises(error, match=match):
@@ -298,3 +308,103 @@ def test_as_jax_list_args_one_argument_for_values_and_derivatives(jax):
     assert np.allclose(np.asarray(f(x)), [2 * np.sin(0.5), 3 * 0.04], rtol=1e-12)
     J = np.asarray(jax.jacfwd(f)(x))
     assert np.allclose(J, [[2 * np.cos(0.5), 0.0], [0.0, 3 * 0.4]], rtol=1e-7, atol=1e-10)
+
+
+# --- batches: checked as jacobian checks its calls ------------------------------------------
+
+
+def mixing(h):
+    """Written for one point: np.sum without axis=0 sums over the whole batch."""
+    return h[0] * np.sum(h)
+
+
+def outputs_last(h):
+    """The outputs stacked on the last axis: (P, 2) for a batch, where (2, P) is expected."""
+    return np.stack([h[0] + h[1], h[0] * h[1]], axis=-1)
+
+
+BATCH = np.array([[1.0, 2.0], [3.0, 4.0]])  # two points (one per row), n = 2
+
+
+def test_as_torch_batch_of_a_func_that_mixes_points_is_refused(torch):
+    """A batch's values were func's on the points with no check: mixing(h) gave [10, 30]
+    for [3, 21], under no_grad without a word; outputs_last gave values in the wrong order."""
+    with torch.no_grad(), pytest.raises(ValueError, match="func mixes the points of a batch"):
+        xd.as_torch(mixing)(torch.tensor(BATCH))
+    with pytest.raises(xd.errors.BatchShapeError, match=r"expected \(2, 4\)"):
+        xd.as_torch(outputs_last)(torch.tensor(BATCH))
+    # one point at a time: right
+    pointwise = xd.as_torch(mixing, vectorized=False)(torch.tensor(BATCH))
+    assert np.array_equal(pointwise.numpy(), [3.0, 21.0])
+
+
+def test_as_jax_batch_of_a_func_that_mixes_points_is_refused(jax):
+    jnp = jax.numpy
+    for f in (xd.as_jax(mixing), jax.jit(jax.vmap(xd.as_jax(mixing)))):
+        with pytest.raises(Exception, match="func mixes the points of a batch"):
+            np.asarray(f(jnp.asarray(BATCH)))
+    with pytest.raises(Exception, match="BatchShapeError"):
+        np.asarray(xd.as_jax(outputs_last)(jnp.asarray(BATCH)))
+
+
+def test_batch_check_passes_rounding_and_is_made_once_per_n(torch):
+    """A func whose batch rounds otherwise than one point (a matrix product) passes; the
+    check is made on the first batch at each n, then a batch is one call."""
+    A = np.random.default_rng(1).standard_normal((4, 3))
+    calls = []
+
+    def layer(h):
+        calls.append(h.shape)
+        return np.tanh(A @ h)
+
+    f = xd.as_torch(layer)
+    points = np.random.default_rng(2).standard_normal((5, 3))
+    y = f(torch.tensor(points))
+    assert np.allclose(y.numpy(), np.tanh(points @ A.T), rtol=1e-14)
+    assert calls == [(3,), (3, 7), (3,)]  # its shape, the batch with two more, one alone
+    calls.clear()
+    f(torch.tensor(points[:2]))
+    assert calls == [(3, 2)]
+
+
+def test_empty_batches(jax, torch):
+    """(0, n): no call of func, values (0, m) and gradients (0, n) (the gradient and
+    backward raised in reshapes)."""
+    jnp = jax.numpy
+    f = xd.as_jax(simulator)
+    empty = jnp.zeros((0, 3))
+    assert f(empty).shape == (0, 3)
+    assert jax.grad(lambda X: f(X).sum())(empty).shape == (0, 3)
+    t = torch.zeros((0, 3), dtype=torch.float64, requires_grad=True)
+    for g in (xd.as_torch(simulator), xd.as_torch(simulator, vectorized=False)):
+        y = g(t)
+        assert tuple(y.shape) == (0, 3)
+        y.sum().backward()
+        assert tuple(t.grad.shape) == (0, 3)
+
+
+def test_complex_x_is_refused(jax, torch):
+    """Not its real part, silently (JAX and torch dropped the imaginary part with a
+    warning; torch's complex128 became float32)."""
+    with pytest.raises(TypeError, match="x must be real, got dtype complex128"):
+        xd.as_jax(simulator)(jax.numpy.asarray(X + 1j))
+    with pytest.raises(TypeError, match=r"x must be real, got dtype torch\.complex128"):
+        xd.as_torch(simulator)(torch.tensor(X + 1j))
+    with pytest.raises(TypeError, match="x must be real"):
+        xd.as_torch(simulator)(X + 1j)
+
+
+def test_batch_check_with_a_func_that_writes_to_its_points(torch):
+    """func may write to the points it gets: the check's point alone is x's own copy."""
+
+    def scribbles(h):
+        value = np.stack([np.sin(h[0]) * h[1], h[0] + h[1]])
+        h[...] = 7.0  # a finite scribble: the value alone at it would differ
+        return value
+
+    points = np.array([[0.5, 0.2], [1.5, -0.3], [2.0, 1.0]])
+    x = torch.tensor(points)
+    y = xd.as_torch(scribbles)(x)
+    exact = np.stack([np.sin(points[:, 0]) * points[:, 1], points.sum(axis=1)], axis=1)
+    assert np.allclose(y.numpy(), exact, rtol=1e-15)
+    assert np.array_equal(x.numpy(), points)

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from . import _backend, _validation
+from ._function import mixing as _mixing
 from ._function import settings as _settings
+from ._function.evaluators import check_batch_shape, check_workers
 from ._function.first import jacobian
 
 __all__ = ["as_jax", "as_torch"]
@@ -41,8 +43,8 @@ OPTIONS = (
 
 
 def _check_options(options: dict) -> None:
-    """The wrapper's options as :func:`~xpdiff.jacobian` checks them (``side``, whose
-    length is x's, and ``workers`` at the first derivative; ``args`` and ``kwargs`` in
+    """The wrapper's options as :func:`~xpdiff.jacobian` checks them (``side``'s length,
+    which is x's, at the first derivative; ``args`` and ``kwargs`` in
     :class:`_BlackBox`): a bad one is a TypeError or
     ValueError when the wrapper is made; inside JAX's callback it became JAX's own
     runtime error at the first derivative."""
@@ -52,6 +54,10 @@ def _check_options(options: dict) -> None:
     _settings.method_settings(method, options.get("method_args"))
     _validation.check_bool("vectorized", options.get("vectorized", True))
     _validation.check_max_batch(options.get("max_batch"))
+    check_workers(options.get("workers"))
+    side = options.get("side")
+    if side is not None:  # its values: NaN or None, +1, -1 (as many as it has)
+        _validation.sides(side, 1 if np.isscalar(side) else np.asarray(side, dtype=object).size)
 
 
 class _BlackBox:
@@ -76,6 +82,7 @@ class _BlackBox:
         self.kwargs = dict(kwargs)
         self.vectorized = options.get("vectorized", True)
         self.out_shapes: dict[int, tuple[int, ...]] = {}
+        self.not_mixing: set[int] = set()  # the n at which func passed the mixing check
 
     def _call(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.func(x, *self.args, **self.kwargs), dtype=np.float64)
@@ -94,18 +101,55 @@ class _BlackBox:
         if not batch:
             return np.reshape(self._call(x), out)
         points = np.reshape(x, (-1, n))
+        if points.shape[0] == 0:  # an empty batch: func is not called
+            return np.zeros((*batch, *out))
         if self.vectorized:
-            value = self._call(np.ascontiguousarray(points.T))  # (*out, P)
-            value = np.moveaxis(np.reshape(value, (math.prod(out), -1)), -1, 0)
+            value = np.moveaxis(self._batch(np.ascontiguousarray(points.T), out), -1, 0)
         else:
             value = np.stack([np.reshape(self._call(p.copy()), (-1,)) for p in points])
         return np.reshape(value, (*batch, *out))
+
+    def _batch(self, points: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+        """func on the batch ``points`` ``(n, P)``, checked as :func:`~xpdiff.jacobian`
+        checks its calls: ``(m, P)``.
+
+        The values must have the shape ``(*out, P)`` (else the BatchShapeError that
+        points to ``vectorized=False``). The first batch at each n also holds a copy of
+        its first point and a sentinel (``mixing``'s, which shifts reductions over the
+        batch), and func at that point alone must give the copy its value, to rounding
+        or to func's own noise (``mixing.copy_differs``, ``mixing.noise_explains``):
+        else func mixes the points (``np.sum(x)`` without ``axis=0``), and the
+        ValueError says so, where the values would be wrong without a word.
+        """
+        n, count = points.shape
+        check = n not in self.not_mixing
+        if check:
+            x0 = points[:, 0]
+            sentinel = x0 + _mixing.SENTINEL * (np.abs(x0) + 1.0)
+            points = np.concatenate([points, x0[:, None], sentinel[:, None]], axis=1)
+        value = self._call(points)
+        check_batch_shape(value, out, points.shape[1], points.shape)
+        value = np.reshape(value, (math.prod(out), points.shape[1]))
+        if not check:
+            return value
+        kept, copy_value = value[:, :count], value[:, count]
+        alone = np.reshape(self._call(x0.copy()), (-1,))  # x0: not handed to func before
+        tolerance = math.sqrt(np.finfo(np.float64).eps)
+        differs = _mixing.copy_differs(np, copy_value, kept, alone, tolerance)
+        if np.any(differs):
+            again = np.reshape(self._call(x0.copy()), (-1,))
+            if not _mixing.noise_explains(np, copy_value, alone, again, differs):
+                raise ValueError(_mixing.MESSAGE)
+        self.not_mixing.add(n)
+        return kept
 
     def jacobians(self, x: Any) -> np.ndarray:
         """The Jacobian at each point of ``x`` ``(*batch, n)``: ``(*batch, *out, n)``."""
         x = np.array(x, dtype=np.float64, copy=True)
         batch, n = x.shape[:-1], x.shape[-1]
         out = self.out_shape(n)
+        if 0 in batch:  # an empty batch: func is not called
+            return np.zeros((*batch, *out, n))
         points = np.ascontiguousarray(np.reshape(x, (-1, n)).T)  # (n, P): one batched call
         J = jacobian(self.func, points if batch else points[:, 0], **self.options)
         J = np.reshape(np.asarray(J), (math.prod(out), n, -1))  # (m, n, P)
@@ -153,9 +197,15 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     linear in dx, which JAX transposes for reverse mode. Higher derivatives
     (``jax.hessian`` of the wrapper) are not available: the Jacobian's
     callback has no derivative rule. The options are checked when the
-    wrapper is made. An exception that func raises inside a callback reaches
-    the caller as JAX's ``jax.errors.JaxRuntimeError``, with func's
-    traceback in its message: JAX's callbacks do not raise Python exceptions
+    wrapper is made (``side``'s length, x's, at the first derivative). A
+    batch's values are checked as :func:`~xpdiff.jacobian` checks its
+    calls: their shape ``(*out, P)``, and at the first batch of each n, from
+    a copy of its first point and a sentinel, that func does not mix the
+    points (``np.sum(x)`` without ``axis=0``: a ValueError); an empty batch
+    calls nothing; a complex x is a TypeError. An exception that func
+    raises inside a callback reaches the caller as JAX's
+    ``jax.errors.JaxRuntimeError``, with func's traceback in its message:
+    JAX's callbacks do not raise Python exceptions
     as themselves (:func:`as_torch` does; so does the wrapper's first call,
     which learns the output's shape outside JAX).
 
@@ -207,12 +257,15 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
         J = jacobian_of(x)  # (*batch, *out, n)
         n = x.shape[-1]
         batch = x.shape[:-1]
-        Jr = jnp.reshape(J, (math.prod(batch), -1, n))
-        dy = jnp.einsum("pmn,pn->pm", Jr, jnp.reshape(dx, (-1, n)))
+        m = math.prod(y.shape[len(batch) :])  # explicit: an empty batch has no -1
+        Jr = jnp.reshape(J, (math.prod(batch), m, n))
+        dy = jnp.einsum("pmn,pn->pm", Jr, jnp.reshape(dx, (math.prod(batch), n)))
         return y, jnp.reshape(dy, y.shape)
 
     def f(x: Any) -> Any:
         x = jnp.asarray(x)
+        if jnp.issubdtype(x.dtype, jnp.complexfloating):  # not its real part, silently
+            raise TypeError(f"x must be real, got dtype {x.dtype}")
         if not jnp.issubdtype(x.dtype, jnp.floating):
             x = x.astype(jnp.result_type(float))
         return wrapped(x)
@@ -248,6 +301,7 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
 
     Notes
     -----
+    A batch's values, the options and x are checked as in :func:`as_jax`.
     The backward is once differentiable: a backward with
     ``create_graph=True`` through the wrapper (a second derivative,
     ``torch.autograd.functional.hessian``) raises a RuntimeError, instead of
@@ -293,14 +347,19 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
             n = J.shape[-1]
             batch = tuple(x.shape[:-1])
             P = math.prod(batch)
-            g = np.reshape(host(grad_output), (P, -1))
-            vjp = np.einsum("pm,pmn->pn", g, np.reshape(J, (P, -1, n)))
+            m = math.prod(J.shape[len(batch) : -1])  # explicit: an empty batch has no -1
+            g = np.reshape(host(grad_output), (P, m))
+            vjp = np.einsum("pm,pmn->pn", g, np.reshape(J, (P, m, n)))
             return torch.as_tensor(np.reshape(vjp, x.shape), dtype=x.dtype, device=x.device)
 
     def f(x: Any) -> Any:
         if not isinstance(x, torch.Tensor):
-            x = torch.as_tensor(x, dtype=torch.float64)
-        elif not x.is_floating_point():
+            x = torch.as_tensor(x)
+            if not x.is_complex():
+                x = x.to(torch.float64)
+        if x.is_complex():  # not its real part, silently
+            raise TypeError(f"x must be real, got dtype {x.dtype}")
+        if not x.is_floating_point():
             x = x.to(torch.get_default_dtype())
         return BlackBox.apply(x)
 

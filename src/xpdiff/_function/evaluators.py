@@ -40,6 +40,8 @@ __all__ = [
     "Mapped",
     "Pointwise",
     "ResultTypeError",
+    "check_batch_shape",
+    "check_workers",
     "evaluator_for",
 ]
 
@@ -421,7 +423,8 @@ def _fails_for_complex_only(xp: Any, call: Any, points: Any) -> bool:
     return True
 
 
-def _check_workers(workers: Any) -> None:
+def check_workers(workers: Any) -> None:
+    """``workers``: None, an int >= 1 or -1, or a map-like callable; else the error."""
     if workers is None or callable(workers):
         return
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
@@ -447,7 +450,7 @@ def evaluator_for(
 ) -> Evaluator:
     """The evaluator that the arguments ask for; ``dtype``: x's floating dtype, in which
     func's values are taken (``Evaluator.work_dtype``)."""
-    _check_workers(workers)
+    check_workers(workers)
     evaluator: Evaluator
     if workers is not None:
         evaluator = Mapped(

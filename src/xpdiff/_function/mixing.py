@@ -8,7 +8,7 @@ evaluation with an unperturbed copy of x and a sentinel
 (:func:`sentinel_direction`); :func:`check_not_mixing` compares the copy's
 value with func's value at x alone. Where values are in host memory it raises
 a ValueError, unless func at x once more gives another value that explains the
-difference (a noisy func, :func:`_noise_explains`); elsewhere (a device, Dask,
+difference (a noisy func, :func:`noise_explains`); elsewhere (a device, Dask,
 ``jax.jit``) it returns a flag on the device that the engine turns into NaN
 results, so that the check never reads a value on the host.
 
@@ -34,11 +34,14 @@ from .problem import Problem, machine_eps
 
 __all__ = [
     "EXTRA",
+    "MESSAGE",
     "SENTINEL",
     "check_not_mixing",
+    "copy_differs",
     "kind_of_call",
     "may_mix",
     "must_check",
+    "noise_explains",
     "passed_any",
     "passed_before",
     "passed_on",
@@ -270,7 +273,7 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
     arithmetic may round the real part otherwise: not mixing where the copy has
     that value, but an imaginary part beyond the tolerance is refused with
     :data:`COMPLEX_ROUNDING`); else func at x, whose own noise may explain it
-    (:func:`_noise_explains`). A func that reduces over the whole array (``np.sum(x)`` without
+    (:func:`noise_explains`). A func that reduces over the whole array (``np.sum(x)`` without
     ``axis=0``, ``np.mean(x)``, ``x.max()``, ``np.linalg.norm(x)``) gives
     every point a value that depends on the others: a derivative from it
     would be wrong without a word.
@@ -312,7 +315,7 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
             _refuse_imaginary_part(xp, problem, values, kept, f0)
             return kept, None
     again = _value_again(xp, problem)
-    if again is None or not _noise_explains(xp, copy_value, f0, again, per_output):
+    if again is None or not noise_explains(xp, copy_value, f0, again, per_output):
         raise ValueError(MESSAGE)
     _refuse_imaginary_part(xp, problem, values, kept, f0)  # noise excuses no imaginary part
     return kept, None
@@ -389,7 +392,7 @@ def _value_again(xp: Any, problem: Problem, *, complex_point: bool = False) -> A
     return again
 
 
-def _noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) -> bool:
+def noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) -> bool:
     """Whether func's own noise explains the copy's difference (host memory, after the
     check failed on the outputs ``differs``): ``again`` is func at x once more
     (:func:`_value_again`), ``copy_value`` ``(m,)`` the copy's value in the batch. A
@@ -423,6 +426,20 @@ def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) 
     m = copy_value.shape[0]
     at_x = xp.reshape(reference, (m, -1))[:, 0]
     tolerance = math.sqrt(machine_eps(xp, problem.dtype))
+    differs = copy_differs(xp, copy_value, kept, at_x, tolerance)
+    if xp.isdtype(copy_value.dtype, "complex floating"):  # a real point's value is real
+        with np.errstate(all="ignore"):
+            imag, allowed = _imaginary_parts(xp, problem, kept, copy_value, at_x)
+            differs = differs | (xp.isfinite(at_x) & (imag > allowed))
+    return differs
+
+
+def copy_differs(xp: Any, copy_value: Any, kept: Any, at_x: Any, tolerance: float) -> Any:
+    """Per output, whether the copy's value ``(m,)`` in a batch differs from func's value
+    ``at_x`` ``(m,)`` at the same point alone beyond rounding (real parts): for a finite
+    ``at_x``, beyond ``tolerance`` times the largest of ``|at_x|`` and the batch's other
+    values ``kept`` ``(m, P)`` (where those are finite) or not finite; for a non-finite
+    one, finite."""
     with np.errstate(all="ignore"):
         scale = xp.abs(at_x)
         if kept.shape[1]:  # else a call of the copy and the sentinel alone
@@ -433,12 +450,7 @@ def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) 
             scale = xp.where(largest < math.inf, xp.maximum(scale, largest), scale)
         # |copy - f0| <= tol * scale: False for NaN; for inf f0, True only for a finite copy
         close = xp.abs(copy_value - at_x) <= tolerance * scale
-        finite = xp.isfinite(at_x)
-        differs = close != finite
-        if xp.isdtype(copy_value.dtype, "complex floating"):  # a real point's value is real
-            imag, allowed = _imaginary_parts(xp, problem, kept, copy_value, at_x)
-            differs = differs | (finite & (imag > allowed))
-        return differs
+        return close != xp.isfinite(at_x)
 
 
 def poisoned(xp: Any, mixed: Any, results: list) -> list:
