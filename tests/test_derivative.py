@@ -340,6 +340,22 @@ def test_pointwise_func_gets_one_element_at_every_order(n, method):
     assert relative_error(value, np.exp(x)) < 1e-8
 
 
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+def test_pointwise_func_may_return_a_scalar(n, method):
+    """vectorized=False: a func of one element may return a scalar, the same value as its
+    (1,) (it was a ValueError naming shapes (1, 2) and (2,) that func never saw)."""
+    x = np.array([[0.5, 1.0], [1.5, 2.0]])
+    scalar = xd.derivative(
+        lambda z: math.sin(float(z[0])), x, n=n, method=method, vectorized=False
+    )
+    one = xd.derivative(lambda z: np.sin(z), x, n=n, method=method, vectorized=False)
+    assert scalar.shape == x.shape
+    assert np.array_equal(scalar, one)
+    exact = np.sin(x + n * np.pi / 2)
+    assert relative_error(scalar, exact) < TOLERANCE[method][n]
+
+
 def test_callers_array_is_never_handed_to_func():
     x = np.linspace(0.5, 2.0, 4)
     original = x.copy()

@@ -380,7 +380,7 @@ def test_hvp_needs_a_scalar_function():
 
 def test_mixing_libraries_is_a_type_error():
     torch = pytest.importorskip("torch")
-    with pytest.raises(TypeError, match="x is a numpy array but a v is a torch array"):
+    with pytest.raises(TypeError, match="x is a numpy array but a direction v is a torch array"):
         xd.jvp(scalar_func(np), X0, torch.asarray(V0))
 
 

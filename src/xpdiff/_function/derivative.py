@@ -157,7 +157,9 @@ def _at_points(
     """func at the problem's elements, then their n-th derivatives (see :func:`derivative`)."""
     f0, head = _engine.value_at_x(problem)
     size = problem.size if not elementwise else problem.n
-    if head != ((size,) if elementwise else (1,)):
+    # one element at a time (vectorized=False): its value (1,) or a scalar, () here
+    one_element = not elementwise and not problem.evaluator.vectorized and head == ()
+    if head != ((size,) if elementwise else (1,)) and not one_element:
         raise ValueError(
             f"derivative assumes an elementwise function: func must return an array of "
             f"its argument's shape {problem.shape}, got shape {tuple(f0.shape)}"
@@ -249,7 +251,8 @@ def derivative(
         ``(N, points)`` for the perturbed points), for n >= 2 (and with
         ``max_batch``, ``workers`` or points beyond the memory budget) ``(1,
         points)``, every element and perturbed point along the last axis;
-        with ``vectorized=False`` one element, ``(1,)``, at a time.
+        with ``vectorized=False`` one element, ``(1,)``, at a time, whose
+        value may be ``(1,)`` or a scalar.
     x : array_like
         The points, any shape; a scalar is one point. An empty x gives an
         empty result (func is not called), as scipy.differentiate.derivative.

@@ -135,6 +135,8 @@ class Evaluator:
     wave_points: int | None = None
     #: x's floating dtype: func's values are taken in it (``func_values.in_work_dtype``)
     work_dtype: Any = None
+    #: func takes a batch of points (False: one point at a time, ``vectorized=False``)
+    vectorized = True
 
     def __init__(
         self, func: Any, args: tuple, kwargs: dict, *, complex_batch: bool = False
@@ -293,6 +295,8 @@ class Batched(Evaluator):
 
 class Pointwise(Evaluator):
     """``vectorized=False``: func takes one point of shape ``(n,)`` and is called per point."""
+
+    vectorized = False
 
     def at(self, xp: Any, x: Any, device: Any) -> Any:
         return self._at_pointwise(xp, x, device)

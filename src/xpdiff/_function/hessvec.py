@@ -111,7 +111,12 @@ def hvp(
         :func:`hessian`'s default ``d`` = 0.1. Coordinate i moves by ``h_i =
         d |x_i|`` (``eps`` where ``|x_i| < zero_tol``), the direction by ``t
         v`` with ``t`` numDeriv's step for ``|x|_inf`` divided by
-        ``|v|_inf``.
+        ``|v|_inf``. As :func:`jvp`'s step along v, ``t`` suits a func that
+        varies on the scale of ``|x|_inf`` along every coordinate v moves; for
+        coordinates of very different scales (x = [1000, 1] with func
+        ``exp(x[1])``: the direction [0, 1] moves x[1] by 100, and the product
+        comes out -1e38, its error estimate 1e38) rescale them, give ``d``, or
+        use ``hessian(func, x) @ v``.
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional

@@ -67,7 +67,7 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     if not _host.is_numeric(v_xp, v.dtype):
         raise TypeError(f"v must be a real array, got dtype {v.dtype}")
     if v_xp is not xp:
-        _backend.array_namespace(problem.x, (v,), what="v", first="x")  # a third library
+        _backend.array_namespace(problem.x, (v,), what="direction v", first="x")  # a third library
         v = _backend.host_to_device(np.asarray(v), xp, problem.device)
     else:  # x's library, maybe on another device: moved as host data is
         v = _backend.to_device(v, problem.device)
