@@ -242,8 +242,8 @@ def test_adaptive_ladder_no_longer_than_the_function_varies(n):
         with np.errstate(all="ignore"):
             res = xd.derivative(func, x, n=n, full_output=True)
         exact = exact_of(x)
-        assert np.all(np.abs(res.value - exact) <= 10 * res.error + 1e-13 * np.abs(exact))
-        assert np.all(res.error <= 1e-5 * np.abs(exact))
+        assert np.all(np.abs(res.value - exact) <= res.error + 1e-13 * np.abs(exact))
+        assert np.all(res.error <= 1e-3 * np.abs(exact))
 
 
 def test_domain_edge_costs_accuracy_not_nan():
@@ -502,14 +502,20 @@ def test_adaptive_choice_matches_the_ladder_schemes_matrix_form(order):
     # the rounding estimate's |F|: f and the longest level's points, +-H .. +-p H
     top = np.abs(scheme.family.multipliers[0, :, 0]) >= 1
     magnitude = np.maximum(np.max(np.abs(values[top]), axis=0), np.abs(f))
-    error = np.abs(scheme.error @ clean) + scheme.noise * 0.5 * np.finfo(float).eps * magnitude
-    best = np.argmin(error, axis=0)
+    rounding = scheme.noise * 0.5 * np.finfo(float).eps * magnitude
+    rank = np.abs(scheme.error @ clean) + rounding
+    best = np.argmin(rank, axis=0)
+    # the kept candidate's error: the larger of its two differences (from the entry it
+    # improves on, and from the order below one level longer) plus its rounding, as grad's
+    truncation = np.maximum(np.abs(scheme.error @ clean), np.abs(scheme.error2 @ clean))
+    error = truncation + rounding
     columns = np.arange(x.size)
     # the same sums in another order: equal to rounding, far inside the error estimate
     np.testing.assert_allclose(res.value, estimate[best, columns] / H**order, rtol=1e-9)
     # (errors are differences of nearly equal levels, summed here pair by pair: n = 3
     # takes F(x + h) - F(x - h), so their rounding differs by up to 0.2%)
     np.testing.assert_allclose(res.error, error[best, columns] / H**order, rtol=5e-3)
+    assert np.all(res.error >= rank[best, columns] / H**order)  # the second difference
     assert np.array_equal(res.order, scheme.order_of[best, 0])
     assert np.array_equal(res.step, scheme.step[best, 0] * H)
 
@@ -659,3 +665,45 @@ def test_richardson_defaults_keep_digits_at_every_order(n):
     assert np.array_equal(value, given)
     bound = {7: 1e-5, 8: 5e-5, 9: 2e-4, 10: 2e-3}.get(n, TOLERANCE["Richardson"].get(n))
     assert relative_error(value, np.exp(x)) < bound
+
+
+def _runge(x, n):
+    """The n-th derivative of 1 / (1 + x**2) = Im(1 / (x - i))."""
+    return np.imag((-1) ** n * math.factorial(n) / (x - 1j) ** (n + 1))
+
+
+#: functions whose complex poles, at +-i, are about 1 from real points: their Richardson
+#: tables converge slowly at the ladder's longest steps (name: func, n-th derivative)
+POLES_NEAR = {
+    "1/(1+x^2)": (lambda z: 1 / (1 + z * z), _runge),
+    "atan": (np.arctan, lambda x, n: _runge(x, n - 1)),
+    "log(1+x^2)": (
+        lambda z: np.log1p(z * z),
+        lambda x, n: 2 * np.real((-1) ** (n - 1) * math.factorial(n - 1) / (x - 1j) ** n),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(POLES_NEAR))
+@pytest.mark.parametrize("n", [2, 3, 4, 5])
+def test_adaptive_error_estimates_do_not_understate(name, n):
+    """The kept candidate's error is the larger of its two differences plus rounding, as
+    grad's "adaptive" estimates it: the first difference alone understated the error by up
+    to 120 (n = 4) and 360 times (n = 5) at points where it vanished by chance."""
+    func, exact_of = POLES_NEAR[name]
+    x = np.linspace(-4.0, 4.0, 81) + 0.0123
+    res = xd.derivative(func, x, n=n, full_output=True)
+    exact = exact_of(x, n)
+    assert np.all(np.isfinite(res.error))
+    assert np.all(np.abs(res.value - exact) <= 10 * res.error)
+
+
+@pytest.mark.parametrize(
+    ("func", "x", "n"), [(lambda z: 1 / z, 1e-5, 2), (np.tan, np.pi / 2 - 1e-4, 3)]
+)
+def test_adaptive_pole_within_the_steps_has_an_unknown_error(func, x, n):
+    """A pole within the pilot's shortest steps: no estimate has a digit, and the error is
+    inf (as grad's), where it claimed about 20% (1/x at 1e-5, n = 2: -1.7e13 for 2e15)."""
+    res = xd.derivative(func, np.array([x, 1.0]), n=n, full_output=True)
+    assert res.error[0] == np.inf
+    assert np.isfinite(res.error[1])

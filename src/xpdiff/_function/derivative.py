@@ -305,12 +305,18 @@ def derivative(
     = 2 a level's ``+-2h`` are the ``+-h`` of the level above, so the ladder
     has 16 points per element for n = 2, 18 for n = 3, 4, 34 for n = 5, 6.
     Every extrapolation of up to three Richardson columns of the ladder is a
-    candidate, whose error is estimated as its difference from the one it
-    improves on plus its rounding error; each element keeps the candidate
-    with the smallest estimate among those whose points, and those of the
-    candidate it improves on, are all finite (so a domain edge, as of log
-    near 0, costs accuracy, not a NaN; on an exact tie, the first in the
-    order of increasing column, then decreasing step). The table is built
+    candidate, ranked by its difference from the one it improves on plus its
+    rounding error; each element keeps the candidate of smallest rank among
+    those whose points, and those of the candidate it improves on, are all
+    finite (so a domain edge, as of log near 0, costs accuracy, not a NaN;
+    on an exact tie, the first in the order of increasing column, then
+    decreasing step). Its error (``full_output``) is estimated as
+    :func:`grad`'s "adaptive" estimates it: the larger of that difference and
+    its difference from the estimate of the order below one level longer
+    (two differences rarely vanish together by chance: the first alone
+    understated the error up to 360 times on atan, n = 5), plus the rounding
+    error; inf where that exceeds a tenth of the value (a pole within the
+    steps, as of 1/x at 1e-5: no digit to trust). The table is built
     with array operations over all elements at once (the levels, then each
     Richardson column from the one before; on NumPy in blocks that stay in
     cache); no loop over elements, no transfer to the host: it runs lazily

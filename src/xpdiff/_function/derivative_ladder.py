@@ -23,7 +23,7 @@ from . import engine as _engine
 from .adaptive.derivatives import SHORTEST_STEP_ULPS
 from .adaptive.ladders import pilot_ratio
 from .adaptive.ladders import pilot_scheme as grad_pilot_scheme
-from .adaptive.selection import pow2_floor
+from .adaptive.selection import UNRESOLVED, pow2_floor
 from .derivative_pilot import pilot_lengths
 from .derivative_schemes import LadderScheme, ladder_scheme, pilot_scheme
 from .layout import unit_slice
@@ -130,13 +130,21 @@ def _magnitude(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> Any:
 def _choose_block(
     xp: Any, values: Any, f: Any, scheme: LadderScheme, v: float, eps: float, full: bool
 ) -> tuple[Any, ...]:
-    """:func:`choose` on one block of elements: ``(value, error[, order, step])``.
+    """:func:`choose` on one block of elements: ``(value, rank[, error, order, step])``.
 
     The candidates come column by column of Richardson's table: entry (j, k)
     is ``T[j-1, k] + u`` with ``u = (T[j-1, k] - T[j-1, k-1]) / (v**(2j) - 1)``,
-    its error ``|u|`` plus its rounding estimate. A candidate
-    that uses a value that is not finite, in its estimate or its error, has a
-    NaN or infinite error and is never kept (a comparison with NaN is false).
+    ranked by ``|u|`` plus its rounding estimate (for j = 0, level k's
+    difference from level k - 1). A candidate that uses a value that is not
+    finite, in its estimate or its rank, has a NaN or infinite rank and is
+    never kept (a comparison with NaN is false). With ``full``, the kept
+    candidate's error is estimated as :func:`grad`'s "adaptive" does
+    (``adaptive.selection``): the larger of that difference and the one from
+    the estimate of the order below one level longer (``T[j-1, k-1]``; for j
+    = 0, level k - 2), two differences that rarely vanish together by chance,
+    plus the rounding estimate; inf where that truncation exceeds
+    ``UNRESOLVED`` of the value (a pole or a jump within the steps: no digit
+    to trust).
     """
     column = _levels(xp, values, f, scheme)
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
@@ -144,36 +152,46 @@ def _choose_block(
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
     best = xp.full_like(f, math.inf)
     value = xp.full_like(f, math.nan)
-    kind: Any = xp.full_like(f, math.nan) if full else None
-    step: Any = xp.full_like(f, math.nan) if full else None
+    kept: list[Any] = [xp.full_like(f, math.nan) for _ in range(4)] if full else []
     count = 0
 
-    def keep(estimate: Any, error: Any) -> None:
-        nonlocal best, value, kind, step, count
-        better = error < best
+    def keep(estimate: Any, first: Any, below: Any) -> None:
+        """Candidate ``count``: its estimate, ``|u|`` and the order below one level longer."""
+        nonlocal best, value, count
+        rounding = noise * amplification[count]
+        rank = first + rounding
+        better = rank < best
         # into this block's own arrays where the library allows (NumPy): twice as fast
         value = _host.where_into(xp, better, estimate, value)
-        best = _host.minimum_into(xp, best, error)  # errors are never -0.0 nor kept NaN
+        best = _host.minimum_into(xp, best, rank)  # ranks are never -0.0 nor kept NaN
         if full:
-            kind = _host.where_into(xp, better, orders[count], kind)
-            step = _host.where_into(xp, better, steps[count], step)
+            truncation = xp.maximum(first, xp.abs(estimate - below))
+            for i, a in enumerate((truncation, truncation + rounding)):
+                kept[i] = _host.where_into(xp, better, a, kept[i])
+            kept[2] = _host.where_into(xp, better, orders[count], kept[2])
+            kept[3] = _host.where_into(xp, better, steps[count], kept[3])
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
     for k in range(1, len(column)):
-        keep(column[k], xp.abs(change[k - 1]) + noise * amplification[count])
+        keep(column[k], xp.abs(change[k - 1]), column[k - 2] if k >= 2 else column[0])
     for j in range(1, min(ADAPTIVE_COLUMNS, len(column) - 1) + 1):
         share = 1.0 / (v ** (2 * j) - 1.0)
         entries = []
         for k in range(j, len(column)):
             step_up = change[k - 1] * share  # the entry's difference from T[j-1, k]
             entry = column[k] + step_up
-            keep(entry, xp.abs(step_up) + noise * amplification[count])
+            keep(entry, xp.abs(step_up), column[k - 1])
             entries.append(entry)
         if j < ADAPTIVE_COLUMNS:  # the next column's differences
             change = [None] * j + [entries[i] - entries[i - 1] for i in range(1, len(entries))]
             column = [None] * j + entries
-    return (value, best, kind, step) if full else (value, best)
+    if not full:
+        return value, best
+    truncation, error, order, step = kept
+    with np.errstate(invalid="ignore"):
+        unresolved = truncation > UNRESOLVED * xp.abs(value)
+    return value, best, xp.where(unresolved, math.inf, error), order, step
 
 
 def block_width(budget: int) -> int:
@@ -207,10 +225,12 @@ def choose(
     def block(values: Any, f: Any, h: Any) -> tuple[Any]:
         chosen = _choose_block(xp, values, f, scheme, v, eps, full)
         scale = h**order
-        best = xp.where(chosen[1] < math.inf, chosen[1], math.nan)
-        parts = [(chosen[0] + 0.0) / scale, best / scale]  # + 0.0: a zero derivative is +0
+        some = chosen[1] < math.inf  # a candidate was kept
+        error = chosen[2] if full else chosen[1]
+        error = xp.where(some, error, math.nan)
+        parts = [(chosen[0] + 0.0) / scale, error / scale]  # + 0.0: a zero derivative is +0
         if full:
-            parts += [chosen[2], chosen[3] * h]
+            parts += [chosen[3], chosen[4] * h]
         return (xp.concat(parts, axis=2),)
 
     return _host.in_host_blocks(xp, block, width, values, f, h)[0]

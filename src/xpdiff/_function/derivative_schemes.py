@@ -179,14 +179,18 @@ class LadderScheme:
     ``(F[a] - f(x)) + (F[b] - f(x))`` for an even order, ``F[a] - F[b]`` for an
     odd one (the stencil is symmetric, or antisymmetric). Candidate c is
     ``weights[c] @ (F - f(x)) / H**order`` with truncation estimate ``|error[c]
-    @ (F - f(x))| / H**order`` and rounding amplification ``noise[c]`` (per
-    ``eps |f| / H**order``); ``order_of[c]`` is its order of accuracy and
+    @ (F - f(x))| / H**order`` (its difference from the entry it improves on)
+    and rounding amplification ``noise[c]`` (per ``eps |f| / H**order``);
+    ``error2[c]`` is its difference from the estimate of the order below one
+    level longer (for column 0, level k - 2), which the reported error also
+    takes (``derivative_ladder``); ``order_of[c]`` is its order of accuracy and
     ``step[c]`` its largest step in units of H.
     """
 
     family: _schemes.Family
     weights: np.ndarray  # (C, L)
     error: np.ndarray  # (C, L)
+    error2: np.ndarray  # (C, L)
     noise: np.ndarray  # (C, 1)
     order_of: np.ndarray  # (C, 1)
     step: np.ndarray  # (C, 1)
@@ -222,12 +226,13 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
         factor = float(v) ** (2 * j)
         for k in range(j, r):
             table[j, k] = (table[j - 1, k] * factor - table[j - 1, k - 1]) / (factor - 1)
-    rows, errors, orders, steps = [], [], [], []
+    rows, errors, errors2, orders, steps = [], [], [], [], []
     for (j, k), row in sorted(table.items()):
         if k == 0:
             continue
         rows.append(row)
         errors.append(row - (table[j - 1, k] if j else table[0, k - 1]))
+        errors2.append(row - (table[j - 1, k - 1] if j else table[0, max(k - 2, 0)]))
         orders.append(2.0 + 2.0 * j)
         steps.append(float(v) ** -(k - j))
     weights = np.array(rows)
@@ -237,6 +242,7 @@ def ladder_scheme(order: int, r: int, v: float, columns: int) -> LadderScheme:
         family,
         _float64(weights),
         _float64(np.array(errors)),
+        _float64(np.array(errors2)),
         _float64(noise[:, None]),
         _float64(np.array(orders)[:, None]),
         _float64(np.array(steps)[:, None]),
