@@ -707,3 +707,13 @@ def test_adaptive_pole_within_the_steps_has_an_unknown_error(func, x, n):
     res = xd.derivative(func, np.array([x, 1.0]), n=n, full_output=True)
     assert res.error[0] == np.inf
     assert np.isfinite(res.error[1])
+
+
+@pytest.mark.parametrize(("n", "x"), [(2, 1e-200), (3, 1e-120)])
+def test_adaptive_tiny_steps_whose_power_underflows(n, x):
+    """sqrt near 0: steps near 1e-200, whose n-th power underflows to 0 where the
+    derivative (about 1e299) does not: the division by h**n gave -inf and inf."""
+    value = xd.derivative(np.sqrt, np.array([x, 1.0]), n=n)
+    exact = np.prod([0.5 - k for k in range(n)]) * np.array([x, 1.0]) ** (0.5 - n)
+    assert np.all(np.isfinite(value))
+    assert relative_error(value, exact) < 1e-6

@@ -224,11 +224,14 @@ def choose(
 
     def block(values: Any, f: Any, h: Any) -> tuple[Any]:
         chosen = _choose_block(xp, values, f, scheme, v, eps, full)
-        scale = h**order
+        # h**order in two divisions: h is a power of two, so each is exact, and h**order
+        # may underflow where the result does not (sqrt's 2nd derivative at 1e-200 was -inf)
+        first, second = h ** (order // 2), h ** (order - order // 2)
         some = chosen[1] < math.inf  # a candidate was kept
         error = chosen[2] if full else chosen[1]
         error = xp.where(some, error, math.nan)
-        parts = [(chosen[0] + 0.0) / scale, error / scale]  # + 0.0: a zero derivative is +0
+        # + 0.0: a zero derivative is +0
+        parts = [((chosen[0] + 0.0) / first) / second, (error / first) / second]
         if full:
             parts += [chosen[3], chosen[4] * h]
         return (xp.concat(parts, axis=2),)
