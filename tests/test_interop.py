@@ -195,12 +195,34 @@ def test_as_torch_second_derivatives_raise_instead_of_zeros(torch):
     once_differentiable it ran, and the black box's second derivatives came back 0."""
     f = xd.as_torch(lambda h: np.sum(h**3, axis=0))
     x = torch.tensor([0.5, 0.2, -1.5], dtype=torch.float64, requires_grad=True)
-    with pytest.raises(RuntimeError, match="backward is not differentiable"):
+    with pytest.raises(RuntimeError, match="derivative is not differentiable in PyTorch"):
         torch.autograd.functional.hessian(f, x)
     with pytest.raises(RuntimeError, match=r"xd\.hessian or xd\.hvp"):
         torch.autograd.grad(f(x), x, create_graph=True)
     f(x).backward()  # first derivatives as before
     np.testing.assert_allclose(x.grad.numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-8)
+
+
+def test_as_jax_second_derivatives_say_what_to_use(jax):
+    """jax.hessian and derivatives of the gradient raise the wrapper's error (a
+    RuntimeError naming xd.hessian and xd.hvp), where JAX's said to use jax.custom_jvp,
+    which the wrapper already is; first derivatives are unchanged."""
+    jnp = jax.numpy
+    f = xd.as_jax(lambda h: np.sum(h**3, axis=0))
+    x = jnp.asarray(X)
+    second = [
+        jax.hessian(f),
+        jax.jit(jax.hessian(f)),
+        jax.jacfwd(jax.jacrev(f)),
+        jax.grad(lambda y: jnp.sum(jax.grad(f)(y))),
+    ]
+    for g in second:
+        with pytest.raises(
+            RuntimeError, match=r"not differentiable in JAX.*xd\.hessian or xd\.hvp"
+        ):
+            g(x)
+    np.testing.assert_allclose(np.asarray(jax.grad(f)(x)), 3 * X**2, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(jax.jit(jax.grad(f))(x)), 3 * X**2, rtol=1e-8)
 
 
 def test_as_torch_bfloat16(torch):

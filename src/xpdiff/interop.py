@@ -60,6 +60,15 @@ def _check_options(options: dict) -> None:
         _validation.sides(side, 1 if np.isscalar(side) else np.asarray(side, dtype=object).size)
 
 
+SECOND_DERIVATIVES = (
+    "the wrapper's derivative is not differentiable in {library}: a derivative of its "
+    "derivative (a second derivative, a Hessian, create_graph=True, or a forward-mode "
+    "product built from two reverse ones, as torch.autograd.functional.jvp) would miss "
+    "the black box's second derivatives; take second derivatives with xd.hessian or "
+    "xd.hvp on func, and products with xd.jvp"
+)
+
+
 class _BlackBox:
     """func on host float64 arrays of shape ``(*batch, n)``: its values and Jacobians."""
 
@@ -195,9 +204,11 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     is one call of func on the whole batch, and one batched Jacobian). The
     derivative rule is a ``custom_jvp`` whose tangent is ``J(x) @ dx``,
     linear in dx, which JAX transposes for reverse mode. Higher derivatives
-    (``jax.hessian`` of the wrapper) are not available: the Jacobian's
-    callback has no derivative rule. The options are checked when the
-    wrapper is made (``side``'s length, x's, at the first derivative). A
+    (``jax.hessian`` of the wrapper, a gradient of its gradient) raise a
+    NotImplementedError (a RuntimeError) that points to
+    :func:`~xpdiff.hessian` and :func:`~xpdiff.hvp`: the Jacobian's callback
+    has no derivative rule. The options are checked when the wrapper is made
+    (``side``'s length, x's, at the first derivative). A
     batch's values are checked as :func:`~xpdiff.jacobian` checks its
     calls: their shape ``(*out, P)``, and at the first batch of each n, from
     a copy of its first point and a sentinel, that func does not mix the
@@ -237,6 +248,7 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
 
         return jax.pure_callback(host, shape, x, vmap_method="expand_dims")
 
+    @jax.custom_jvp
     def jacobian_of(x: Any) -> Any:
         n = box.check(x.shape)
         shape = jax.ShapeDtypeStruct((*x.shape[:-1], *box.out_shape(n), n), x.dtype)
@@ -246,6 +258,12 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
 
         return jax.pure_callback(host, shape, x, vmap_method="expand_dims")
 
+    @jacobian_of.defjvp
+    def second(primals: tuple, tangents: tuple) -> tuple:
+        # JAX's own error ("Pure callbacks do not support JVP. Please use
+        # jax.custom_jvp") pointed to what the wrapper already is
+        raise NotImplementedError(SECOND_DERIVATIVES.format(library="JAX"))
+
     @jax.custom_jvp
     def wrapped(x: Any) -> Any:
         return value_of(x)
@@ -253,7 +271,7 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     @wrapped.defjvp
     def rule(primals: tuple, tangents: tuple) -> tuple:
         (x,), (dx,) = primals, tangents
-        y = value_of(x)
+        y = wrapped(x)  # its own rule: a second derivative meets jacobian_of's
         J = jacobian_of(x)  # (*batch, *out, n)
         n = x.shape[-1]
         batch = x.shape[:-1]
@@ -337,11 +355,7 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
         @staticmethod
         def backward(ctx: Any, grad_output: Any) -> Any:
             if torch.is_grad_enabled():  # create_graph=True: its derivative would be zero
-                raise RuntimeError(
-                    "as_torch's backward is not differentiable: a second derivative "
-                    "through the black box (create_graph=True, a Hessian) would miss its "
-                    "terms; take second derivatives with xd.hessian or xd.hvp on func"
-                )
+                raise RuntimeError(SECOND_DERIVATIVES.format(library="PyTorch"))
             (x,) = ctx.saved_tensors
             J = box.jacobians(host(x))  # (*batch, *out, n)
             n = J.shape[-1]
