@@ -430,3 +430,30 @@ def test_batch_check_with_a_func_that_writes_to_its_points(torch):
     exact = np.stack([np.sin(points[:, 0]) * points[:, 1], points.sum(axis=1)], axis=1)
     assert np.allclose(y.numpy(), exact, rtol=1e-15)
     assert np.array_equal(x.numpy(), points)
+
+
+def test_batch_check_values_near_zero_and_one_sided_sentinel(torch):
+    """Values that are all rounding (a constraint at feasible points) were refused: the
+    tolerance took their scale alone, not the sentinel's; the sentinel follows side, and
+    an error of func on the batch says which points xpdiff added."""
+
+    def constraint(h):
+        return np.sum(h * h, axis=0) - 1.0
+
+    points = np.random.default_rng(1).standard_normal((3, 10))
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    assert np.max(np.abs(xd.as_torch(constraint)(torch.tensor(points)).numpy())) < 1e-15
+
+    def probability(p):
+        if np.any(p > 1) or np.any(p < 0):
+            raise ValueError("p must be a probability")
+        return np.log1p(-0.5 * p)
+
+    batch = np.array([[0.95, 0.2], [0.5, 0.5]])
+    below = xd.as_torch(probability, side=[-1, -1])(torch.tensor(batch))
+    assert np.allclose(below.numpy(), np.log1p(-0.5 * batch), rtol=1e-15)
+    with pytest.raises(ValueError, match="p must be a probability") as info:
+        xd.as_torch(probability)(torch.tensor(batch))
+    assert any(
+        "xpdiff added two points to the 2 of this batch" in note for note in info.value.__notes__
+    )

@@ -42,12 +42,12 @@ OPTIONS = (
 )
 
 
-def _check_options(options: dict) -> None:
+def _check_options(options: dict) -> str:
     """The wrapper's options as :func:`~xpdiff.jacobian` checks them (``side``'s length,
     which is x's, at the first derivative; ``args`` and ``kwargs`` in
     :class:`_BlackBox`): a bad one is a TypeError or
     ValueError when the wrapper is made; inside JAX's callback it became JAX's own
-    runtime error at the first derivative."""
+    runtime error at the first derivative. Returns the method's name."""
     method = _settings.canonical_method(
         options.get("method", "Richardson"), _settings.METHODS, "jacobian"
     )
@@ -58,6 +58,16 @@ def _check_options(options: dict) -> None:
     side = options.get("side")
     if side is not None:  # its values: NaN or None, +1, -1 (as many as it has)
         _validation.sides(side, 1 if np.isscalar(side) else np.asarray(side, dtype=object).size)
+    return method
+
+
+#: the note on an error of func on a batch that holds the mixing check's two points
+ADDED = (
+    "xpdiff added two points to the {count} of this batch, as xd.jacobian does once per "
+    "n, for the check that func does not mix the points of a batch: a copy of the first "
+    "point, and a sentinel, the first point moved by 0.0625 (|x| + 1) on every "
+    "coordinate (towards the coordinate's side where side gives one)"
+)
 
 
 SECOND_DERIVATIVES = (
@@ -83,7 +93,7 @@ class _BlackBox:
             )
         self.func = func
         self.options = options
-        _check_options(options)  # when the wrapper is made, not inside a callback
+        self.method = _check_options(options)  # when the wrapper is made, not in a callback
         # as jacobian takes them: the values and the derivatives get the same arguments
         self.args, kwargs = _validation.func_arguments(
             options.get("args", ()), options.get("kwargs")
@@ -134,17 +144,27 @@ class _BlackBox:
         check = n not in self.not_mixing
         if check:
             x0 = points[:, 0]
-            sentinel = x0 + _mixing.SENTINEL * (np.abs(x0) + 1.0)
+            sides = _validation.sides(self.options.get("side"), n)
+            direction = _mixing.direction_for(sides, self.method, n)
+            sentinel = x0 + direction * (np.abs(x0) + 1.0)
             points = np.concatenate([points, x0[:, None], sentinel[:, None]], axis=1)
-        value = self._call(points)
-        check_batch_shape(value, out, points.shape[1], points.shape)
+        try:
+            value = self._call(points)
+            check_batch_shape(value, out, points.shape[1], points.shape)
+        except Exception as exc:
+            if check:  # points func was not given: say where they come from
+                exc.add_note(ADDED.format(count=count))
+            raise
         value = np.reshape(value, (math.prod(out), points.shape[1]))
         if not check:
             return value
         kept, copy_value = value[:, :count], value[:, count]
         alone = np.reshape(self._call(x0.copy()), (-1,))  # x0: not handed to func before
         tolerance = math.sqrt(np.finfo(np.float64).eps)
-        differs = _mixing.copy_differs(np, copy_value, kept, alone, tolerance)
+        # the scale of rounding: the batch's values and the sentinel's, which moves every
+        # coordinate (values all near 0, a constraint at feasible points, have no other)
+        others = np.delete(value, count, axis=1)
+        differs = _mixing.copy_differs(np, copy_value, others, alone, tolerance)
         if np.any(differs):
             again = np.reshape(self._call(x0.copy()), (-1,))
             if not _mixing.noise_explains(np, copy_value, alone, again, differs):

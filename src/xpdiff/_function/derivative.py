@@ -315,8 +315,10 @@ def derivative(
     its difference from the estimate of the order below one level longer
     (two differences rarely vanish together by chance: the first alone
     understated the error up to 360 times on atan, n = 5), plus the rounding
-    error; inf where that exceeds a tenth of the value (a pole within the
-    steps, as of 1/x at 1e-5: no digit to trust). The table is built
+    error; inf where the first difference exceeds a tenth of the value and
+    the rounding error (a pole within the steps, as of 1/x at 1e-5: no digit
+    to trust; not a derivative near 0, whose candidates differ by rounding).
+    The table is built
     with array operations over all elements at once (the levels, then each
     Richardson column from the one before; on NumPy in blocks that stay in
     cache); no loop over elements, no transfer to the host: it runs lazily

@@ -130,7 +130,8 @@ def _magnitude(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> Any:
 def _choose_block(
     xp: Any, values: Any, f: Any, scheme: LadderScheme, v: float, eps: float, full: bool
 ) -> tuple[Any, ...]:
-    """:func:`choose` on one block of elements: ``(value, rank[, error, order, step])``.
+    """:func:`choose` on one block of elements: ``(value, rank[, error, order, step,
+    unresolved])``, the error per ``H**order`` as the value is.
 
     The candidates come column by column of Richardson's table: entry (j, k)
     is ``T[j-1, k] + u`` with ``u = (T[j-1, k] - T[j-1, k-1]) / (v**(2j) - 1)``,
@@ -142,9 +143,11 @@ def _choose_block(
     (``adaptive.selection``): the larger of that difference and the one from
     the estimate of the order below one level longer (``T[j-1, k-1]``; for j
     = 0, level k - 2), two differences that rarely vanish together by chance,
-    plus the rounding estimate; inf where that truncation exceeds
-    ``UNRESOLVED`` of the value (a pole or a jump within the steps: no digit
-    to trust).
+    plus the rounding estimate. ``unresolved`` where the first difference
+    exceeds ``UNRESOLVED`` of the value and the rounding estimate (a pole or
+    a jump within the steps: no digit to trust; a derivative near 0 whose
+    candidates differ by rounding alone is not): :func:`choose` makes that
+    error inf.
     """
     column = _levels(xp, values, f, scheme)
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
@@ -152,7 +155,7 @@ def _choose_block(
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
     best = xp.full_like(f, math.inf)
     value = xp.full_like(f, math.nan)
-    kept: list[Any] = [xp.full_like(f, math.nan) for _ in range(4)] if full else []
+    kept: list[Any] = [xp.full_like(f, math.nan) for _ in range(5)] if full else []
     count = 0
 
     def keep(estimate: Any, first: Any, below: Any) -> None:
@@ -166,10 +169,8 @@ def _choose_block(
         best = _host.minimum_into(xp, best, rank)  # ranks are never -0.0 nor kept NaN
         if full:
             truncation = xp.maximum(first, xp.abs(estimate - below))
-            for i, a in enumerate((truncation, truncation + rounding)):
+            for i, a in enumerate((first, truncation, rounding, orders[count], steps[count])):
                 kept[i] = _host.where_into(xp, better, a, kept[i])
-            kept[2] = _host.where_into(xp, better, orders[count], kept[2])
-            kept[3] = _host.where_into(xp, better, steps[count], kept[3])
         count += 1
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
@@ -188,10 +189,12 @@ def _choose_block(
             column = [None] * j + entries
     if not full:
         return value, best
-    truncation, error, order, step = kept
+    first, truncation, rounding, order, step = kept
     with np.errstate(invalid="ignore"):
-        unresolved = truncation > UNRESOLVED * xp.abs(value)
-    return value, best, xp.where(unresolved, math.inf, error), order, step
+        # no digit: the first difference beyond a tenth of the value and beyond rounding
+        # (a derivative near 0 is resolved where its candidates differ by rounding alone)
+        unresolved = (first > UNRESOLVED * xp.abs(value)) & (first > rounding)
+    return value, best, truncation + rounding, order, step, unresolved
 
 
 def block_width(budget: int) -> int:
@@ -229,9 +232,11 @@ def choose(
         first, second = h ** (order // 2), h ** (order - order // 2)
         some = chosen[1] < math.inf  # a candidate was kept
         error = chosen[2] if full else chosen[1]
-        error = xp.where(some, error, math.nan)
+        error = xp.where(some, (error / first) / second, math.nan)
+        if full:  # inf after the division: h**n may overflow (inf / inf is NaN)
+            error = xp.where(chosen[5], math.inf, error)
         # + 0.0: a zero derivative is +0
-        parts = [((chosen[0] + 0.0) / first) / second, (error / first) / second]
+        parts = [((chosen[0] + 0.0) / first) / second, error]
         if full:
             parts += [chosen[3], chosen[4] * h]
         return (xp.concat(parts, axis=2),)

@@ -38,6 +38,7 @@ __all__ = [
     "SENTINEL",
     "check_not_mixing",
     "copy_differs",
+    "direction_for",
     "kind_of_call",
     "may_mix",
     "must_check",
@@ -83,8 +84,14 @@ def sentinel_direction(problem: Problem) -> np.ndarray:
     are symmetric about x (Richardson's central batch averages back to x).
     Cached per side, method and n (read-only).
     """
-    sides = problem.sides if problem.one_sided else None
-    return _direction(sides, problem.method == "Richardson", problem.n)
+    return direction_for(problem.sides, problem.method, problem.n)
+
+
+def direction_for(sides: tuple[float, ...], method: str, n: int) -> np.ndarray:
+    """:func:`sentinel_direction` for the checked ``sides`` (NaN, +1 or -1 per
+    coordinate) and ``method`` of a call with n coordinates."""
+    one_sided = any(not math.isnan(s) for s in sides)
+    return _direction(sides if one_sided else None, method == "Richardson", n)
 
 
 @functools.lru_cache(maxsize=128)
