@@ -55,10 +55,12 @@ MAX_ORDER = 10
 #: 1e-4 for n = 1; for higher orders the step that balances the rounding error
 #: ``eps |f| A / h**n`` against the truncation of r = 4 levels, measured on the smooth
 #: functions of benchmarks/bench_beyond.py; n = 7 .. 10 by ``python
-#: benchmarks/derivative_steps.py --high`` (exp, sin and cos at x from -3 to 3: largest
-#: errors 4e-6, 1e-5, 7e-5 and 8e-4, where the 0.3 these orders took gave 3e-5 and
-#: 7e-3, and for n = 9 and 10 noise that ``settings.check_noise`` refuses when given:
-#: exp's 10th derivative at 1 came out 53)
+#: benchmarks/derivative_steps.py --high``: the step of smallest worst error over entire
+#: functions (exp, sin, cosh, exp(-x**2)) and functions with poles at +-i (1/(1+x**2),
+#: atan) from -3 to 3, 2e-4, 2e-3, 4e-2 and 7e-2 of the largest derivative (longer
+#: steps suit the first, shorter the second); n = 9 and 10 at the shortest that
+#: ``settings.check_noise`` allows, where the 0.3 all four took was noise (exp's 10th
+#: derivative at 1 came out 53)
 RICHARDSON_STEPS = {
     1: 1e-4,
     2: 0.02,
@@ -66,10 +68,10 @@ RICHARDSON_STEPS = {
     4: 0.1,
     5: 0.15,
     6: 0.2,
-    7: 0.4,
-    8: 0.6,
-    9: 0.6,
-    10: 0.8,
+    7: 0.2,
+    8: 0.3,
+    9: 0.4,
+    10: 0.5,
 }
 #: float32 (and other dtypes coarser than float64), n >= 2: the step per order over
 #: three levels. Rounding error dominates (eps32 / h**n); on exp, sin, log1p and sqrt
