@@ -457,3 +457,18 @@ def test_batch_check_values_near_zero_and_one_sided_sentinel(torch):
     assert any(
         "xpdiff added two points to the 2 of this batch" in note for note in info.value.__notes__
     )
+
+
+@pytest.mark.parametrize(
+    ("func", "match"),
+    [
+        (lambda h: [h[0], h[1]], "returned a builtins.list"),
+        (lambda h: h * (1 + 1j), "complex values"),
+        (lambda h: None, "returned NoneType"),
+    ],
+)
+def test_values_checked_as_jacobian_checks_them(torch, func, match):
+    """The values took what np.asarray made of func's result: a list passed (and the
+    backward then raised), complex values lost their imaginary part with a warning."""
+    with pytest.raises(xd.errors.ResultTypeError, match=match):
+        xd.as_torch(func)(torch.tensor([1.0, 2.0], dtype=torch.float64))

@@ -24,8 +24,10 @@ import numpy as np
 from . import _backend, _validation
 from ._function import mixing as _mixing
 from ._function import settings as _settings
-from ._function.evaluators import check_batch_shape, check_workers
+from ._function.evaluators import COMPLEX_VALUES, check_batch_shape, check_workers
 from ._function.first import jacobian
+from ._function.func_values import as_values
+from .errors import ResultTypeError
 
 __all__ = ["as_jax", "as_torch"]
 
@@ -104,7 +106,14 @@ class _BlackBox:
         self.not_mixing: set[int] = set()  # the n at which func passed the mixing check
 
     def _call(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.func(x, *self.args, **self.kwargs), dtype=np.float64)
+        """func at x, checked as xd.jacobian checks it (a list, None, another library's
+        array or complex values: a ResultTypeError), in float64."""
+        value = as_values(
+            _backend.numpy_namespace(), self.func(x, *self.args, **self.kwargs), None
+        )
+        if value.dtype.kind == "c":  # not its real part, silently
+            raise ResultTypeError(COMPLEX_VALUES.format(dtype=value.dtype))
+        return np.asarray(value, dtype=np.float64)
 
     def out_shape(self, n: int) -> tuple[int, ...]:
         """The shape of func's value at one point (func called once, at ones, per n)."""

@@ -34,6 +34,7 @@ from ..errors import BatchShapeError, ResultTypeError
 from .func_values import as_values, in_work_dtype
 
 __all__ = [
+    "COMPLEX_VALUES",
     "BatchShapeError",
     "Batched",
     "Call",
@@ -66,6 +67,14 @@ class Call:
 
 def _integral(xp: Any, dtype: Any, kind: str | None) -> bool:
     return kind in ("i", "u") if kind is not None else bool(xp.isdtype(dtype, "integral"))
+
+
+#: func's complex values at real points
+COMPLEX_VALUES = (
+    "func returned complex values (dtype {dtype}) at real points; derivatives here are of "
+    "real functions: differentiate the real and imaginary parts as two outputs (e.g. "
+    "stack them) instead"
+)
 
 
 def check_batch_shape(value: Any, head: tuple, points: int, shape: tuple) -> None:
@@ -171,11 +180,7 @@ class Evaluator:
             # at x, a complex dtype (zero imaginary part) is fine too
             return in_work_dtype(xp, value, self.work_dtype, is_complex or batch)
         if is_complex:
-            raise ResultTypeError(
-                f"func returned complex values (dtype {value.dtype}) at real points; "
-                f"derivatives here are of real functions: differentiate the real and "
-                f"imaginary parts as two outputs (e.g. stack them) instead"
-            )
+            raise ResultTypeError(COMPLEX_VALUES.format(dtype=value.dtype))
         return in_work_dtype(xp, value, self.work_dtype, False)
 
     def at(self, xp: Any, x: Any, device: Any) -> Any:
