@@ -738,3 +738,22 @@ def test_adaptive_derivative_near_zero_keeps_a_finite_error(func, x, n, exact):
     res = xd.derivative(func, np.array([x]), n=n, full_output=True)
     assert np.isfinite(res.error[0])
     assert abs(res.value[0] - exact) <= res.error[0] + 1e-300
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+@pytest.mark.parametrize(
+    ("func", "exact"),
+    [
+        (lambda z: np.exp(z) - 1 - z, lambda n: 1.0),
+        (lambda z: z * z * np.exp(z), lambda n: float(n * (n - 1))),
+        (lambda z: np.cos(z) - 1, lambda n: [1.0, 0.0, -1.0, 0.0][n % 4]),
+    ],
+)
+def test_adaptive_at_an_extremum(func, exact, n):
+    """At an extremum (f'(0) = 0) the pilot's |f'/f''| is the distance to it, 0, not a
+    length over which func changes: lambda came out 2e-6, and with func's cancellation
+    (exp(x) - 1 - x) the 3rd and 4th derivatives at 0 were 0 for 1, errors 6e-9, 6e-2."""
+    res = xd.derivative(func, np.array([0.0]), n=n, full_output=True)
+    assert res.steps[0] >= 0.25
+    assert abs(res.value[0] - exact(n)) <= res.error[0]
+    assert abs(res.value[0] - exact(n)) < 1e-6

@@ -72,7 +72,10 @@ def _pilot_values(func, x, ratio=256.0):
 def test_pilot_lengths_are_selections_scales():
     """derivative's pilot writes out adaptive.selection's rules for four points: its
     lambda is selection's from the symmetric weights where the far pair agrees with
-    the near one, from grad's one-sided weights (the first three points) elsewhere."""
+    the near one, from grad's one-sided weights (the first three points) elsewhere;
+    except where an extremum lies within the near pair (|d1 / d2| < T / 256), whose
+    distance is no length over which func changes: there d1's two lengths are left out,
+    and lambda is never shorter than selection's."""
     _, weights, used = pilot_scheme(256.0)
     _, one_sided, one_used = grad_pilot_scheme(1, (math.nan,), False, 256.0)
     rng = np.random.default_rng(1)
@@ -84,8 +87,11 @@ def test_pilot_lengths_are_selections_scales():
         (np.exp, rng.uniform(-30, 30, 200)),
         (lambda z: z**2, rng.uniform(-3, 3, 200)),
         (lambda z: np.cos(z), rng.uniform(1e4, 1e4 + 7, 200)),
+        (lambda z: np.exp(z) - 1 - z, rng.uniform(-1e-6, 1e-6, 200)),  # extrema at 0
+        (np.cos, np.pi * rng.integers(-3, 4, 200) + rng.uniform(-1e-5, 1e-5, 200)),
     ]
     branches = np.zeros(2, dtype=int)  # elements of each branch: both are checked
+    stationary_count = 0
     for func, x in cases:
         values, f, T = _pilot_values(func, x)
         t = T.reshape(1, 1, 1, -1)
@@ -100,10 +106,19 @@ def test_pilot_lengths_are_selections_scales():
             near = (values[0, 0, 0] + values[0, 0, 1] - 2 * f[0, 0, 0]) * 256.0**2
             far = values[0, 0, 2] + values[0, 0, 3] - 2 * f[0, 0, 0]
             agree = np.abs(far - near) <= 0.25 * np.abs(near)
+            clean = values[0, 0] - f[0, 0]
+            d = [
+                np.where(agree, weights[0, k] @ clean, one_sided[0, k] @ clean[:3]) for k in (0, 1)
+            ]
+            stationary = np.abs(d[0] / d[1]) * T < T / 256.0  # |d1 / d2| per T, then in x
         expected = np.where(agree, sym.reshape(-1), one.reshape(-1))
-        np.testing.assert_allclose(lam.reshape(-1), expected, rtol=1e-9)
+        lam = lam.reshape(-1)
+        np.testing.assert_allclose(lam[~stationary], expected[~stationary], rtol=1e-9)
+        assert np.all(~(lam[stationary] < expected[stationary]))
         branches += [np.sum(agree), np.sum(~agree)]
+        stationary_count += int(np.sum(stationary))
     assert np.all(branches > 100)
+    assert stationary_count > 300
 
 
 def test_choice_in_blocks_keeps_the_bits():

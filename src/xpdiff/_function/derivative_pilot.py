@@ -41,12 +41,15 @@ def _median3(xp: Any, e: tuple) -> Any:
     return _host.where_into(xp, ~(s2 < math.inf), two, s1)
 
 
-def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: float) -> Any:
+def _lambda(
+    xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: float, near: float
+) -> Any:
     """lambda from the derivative rows (per ``T**k``) on the values minus f(x).
 
     A derivative within ``RESOLVED`` times its rounding noise (``eps`` times
     ``scale`` times its weights' amplification), or that is not finite, is
-    left out as inf.
+    left out as inf; so are the two lengths of d1 where ``|d1 / d2|`` is
+    shorter than the near pair's offset ``T / near`` (an extremum within it).
     """
     d = []
     for row, power in zip(rows, powers, strict=True):
@@ -60,8 +63,14 @@ def _lambda(xp: Any, clean: list, rows: Any, scale: Any, powers: tuple, eps: flo
     d1, d2, d3 = d
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
-    first = _host.where_into(xp, d3 == math.inf, math.inf, ratio_or_inf(xp, d1, d2))
-    return _median3(xp, (first, ratio_or_inf(xp, d2, d3), xp.sqrt(ratio_or_inf(xp, d1, d3))))
+    first = ratio_or_inf(xp, d1, d2)
+    # an extremum within the near pair (|d1 / d2| shorter than its offset T / ratio):
+    # d1's lengths measure the distance to it, not a length over which func changes, and
+    # the n-th derivatives' steps (n >= 2) need none of it: left out
+    stationary = first < powers[0] / near
+    first = _host.where_into(xp, (d3 == math.inf) | stationary, math.inf, first)
+    third = _host.where_into(xp, stationary, math.inf, xp.sqrt(ratio_or_inf(xp, d1, d3)))
+    return _median3(xp, (first, ratio_or_inf(xp, d2, d3), third))
 
 
 def pilot_lengths(
@@ -90,14 +99,14 @@ def pilot_lengths(
     all3 = xp.isfinite(points[0]) & xp.isfinite(points[1]) & xp.isfinite(points[2])
     all4 = all3 & xp.isfinite(points[3])
     powers = (T, T * T, T * T * T)
-    lam4 = _lambda(xp, clean, weights, scale4, powers, eps)
+    lam4 = _lambda(xp, clean, weights, scale4, powers, eps, ratio)
     lam4 = _host.where_into(xp, xp.isnan(lam4) & all4, math.inf, lam4)
     near = (clean[0] + clean[1]) * ratio**2
     far = clean[2] + clean[3]
     agree = all4 & (xp.abs(far - near) <= CONSISTENT * xp.abs(near))
 
     def one_sided_lengths(c0: Any, c1: Any, c2: Any, scale: Any, *rest: Any) -> Any:
-        lam3 = _lambda(xp, [c0, c1, c2], one_sided, scale, rest[:3], eps)
+        lam3 = _lambda(xp, [c0, c1, c2], one_sided, scale, rest[:3], eps, ratio)
         return _host.where_into(xp, xp.isnan(lam3) & rest[3], math.inf, lam3)
 
     # grad's lambda where the two disagree alone (on NumPy: few elements of a smooth func)
