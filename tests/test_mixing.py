@@ -635,3 +635,23 @@ def test_an_imaginary_part_far_below_the_steps_signal_is_accepted():
     assert copy.imag != 0  # the premise
     exact = 2 * x + np.array([0.0, 0.0, 150e-12 * x[2] ** 149])
     np.testing.assert_allclose(xd.grad(f, x, "complex"), exact, rtol=1e-9)
+
+
+def test_noisy_outputs_do_not_excuse_a_noise_free_one_that_mixes():
+    """The pooled noise goes to noisy outputs only, as their median relative noise: a
+    residual near 0 (relative noise of order 1) or one output of noise 1e-3 let a
+    noise-free output that mixes points pass, with a wrong Jacobian (review finding)."""
+    rng = np.random.default_rng(11)
+
+    def residual(x):  # a noisy residual about 0, beside a norm over the whole batch
+        noise = 1e-6 * rng.standard_normal(np.shape(x[0]))
+        return np.stack([x[0] - 1 + noise, x[1] / np.linalg.norm(x) + 0 * x[0]])
+
+    def rough(x):  # noise of 1e-3 on one output, a mean over the whole batch beside it
+        noise = 1e-3 * rng.standard_normal(np.shape(x[0]))
+        return np.stack([np.exp(x[0]) * (1 + noise), x[1] / np.mean(x)])
+
+    for func in (residual, rough):
+        for _ in range(5):
+            with pytest.raises(ValueError, match="mixes the points"):
+                xd.jacobian(lambda x, func=func: func(x), np.array([1.0, 2.0]))

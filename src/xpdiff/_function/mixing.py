@@ -405,10 +405,11 @@ def noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) 
     (:func:`_value_again`), ``copy_value`` ``(m,)`` the copy's value in the batch. A
     func that gives x the same value twice mixes points; a noisy one (a simulation)
     passes where the copy's value is within ``NOISE_FACTOR`` times the noise of its
-    output: the two values' difference there, or the largest such difference relative
-    to the outputs' sizes, times its size (beyond the tolerance: a noisy func that also
-    mixes points, by less, passes). Pooled over the outputs: for m outputs of
-    independent noise, one copy beyond 100 times its own output's difference is
+    output: the two values' difference there, or for a noisy output the median such
+    difference of the noisy outputs relative to their sizes, times its size (beyond
+    the tolerance: a noisy func that also mixes points, by less, passes; an output
+    whose two values agree gets no allowance). Pooled over the outputs: for m outputs
+    of independent noise, one copy beyond 100 times its own output's difference is
     likely at large m (about 0.6% per output: 44 of 100 funcs with 100 outputs and a
     noise of 1e-6 were refused)."""
     m = copy_value.shape[0]
@@ -419,9 +420,15 @@ def noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) 
             return False  # the same value twice: the copy's difference is mixing
         size = xp.abs(at_x)
         relative = noise / size  # NaN or inf where an output is 0 or not finite
-        pooled = xp.max(xp.where((relative < math.inf) & (size > 0), relative, 0.0))
-        # an output whose two values at x agree gets the others' relative noise at most
-        allowed = NOISE_FACTOR * xp.maximum(noise, pooled * size)
+        usable = (noise > 0) & (relative < math.inf)
+        count = int(xp.sum(xp.astype(usable, xp.int64)))
+        # the median relative noise of the noisy outputs (one near 0, a residual, has a
+        # huge one: not the largest)
+        ordered = xp.sort(xp.where(usable, relative, math.inf))
+        pooled = ordered[(count - 1) // 2] if count else 0.0
+        # only to outputs that are noisy themselves: a noise-free one that mixes points
+        # beside noisy ones is refused
+        allowed = NOISE_FACTOR * xp.where(noise > 0, xp.maximum(noise, pooled * size), noise)
         far = xp.abs(copy_value - at_x) > allowed
         return not bool(xp.any(far & differs))
 
