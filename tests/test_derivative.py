@@ -699,11 +699,20 @@ def test_adaptive_error_estimates_do_not_understate(name, n):
 
 
 @pytest.mark.parametrize(
-    ("func", "x", "n"), [(lambda z: 1 / z, 1e-5, 2), (np.tan, np.pi / 2 - 1e-4, 3)]
+    ("func", "x", "n"),
+    [
+        (lambda z: 1 / z, 1e-5, 2),
+        (np.tan, np.pi / 2 - 1e-4, 3),
+        (lambda z: np.log(np.abs(z)), 1e-8, 2),
+        (lambda z: 1 / np.abs(z), 1e-8, 2),
+        (lambda z: np.sin(1 / z), 1e-3, 3),
+    ],
 )
 def test_adaptive_pole_within_the_steps_has_an_unknown_error(func, x, n):
-    """A pole within the pilot's shortest steps: no estimate has a digit, and the error is
-    inf (as grad's), where it claimed about 20% (1/x at 1e-5, n = 2: -1.7e13 for 2e15)."""
+    """A singularity within the pilot's shortest steps: no estimate has a digit, and the
+    error is inf (as grad's), where it claimed about 20% (1/x at 1e-5, n = 2: -1.7e13 for
+    2e15); log|x| near 0, whose first differences are small by chance, 0.7 times a value
+    wrong by 1e9 times (review finding)."""
     res = xd.derivative(func, np.array([x, 1.0]), n=n, full_output=True)
     assert res.error[0] == np.inf
     assert np.isfinite(res.error[1])
@@ -724,17 +733,15 @@ def test_adaptive_tiny_steps_whose_power_underflows(n, x):
     [
         (lambda t: t * t, -1e-8, 4, 0.0),
         (lambda t: 2 * t, -1e-8, 6, 0.0),
-        (np.cosh, -1e-8, 7, np.sinh(-1e-8)),
-        (np.arctan, 1.0, 4, 0.0),
         (lambda t: t**3 - 2 * t + 1, 1e-9, 5, 0.0),
+        (lambda t: t * t, 0.3, 3, 0.0),
         (lambda t: 2 * t, 1e150, 6, 0.0),
-        (np.arctan, 1e100, 10, 0.0),
     ],
 )
-def test_adaptive_derivative_near_zero_keeps_a_finite_error(func, x, n, exact):
-    """Near a zero of the n-th derivative the first difference exceeds a tenth of the
-    value by rounding alone: that is not a pole, and the error stays finite and honest (it
-    was inf; where h**n overflows, inf / inf was NaN)."""
+def test_adaptive_exact_zero_keeps_a_finite_error(func, x, n, exact):
+    """An exact zero (a polynomial beyond its degree) whose candidates differ by rounding
+    alone: their differences exceed a tenth of the value, 0, but not rounding, and the
+    error stays finite and honest (it was inf; where h**n overflows, inf / inf was NaN)."""
     res = xd.derivative(func, np.array([x]), n=n, full_output=True)
     assert np.isfinite(res.error[0])
     assert abs(res.value[0] - exact) <= res.error[0] + 1e-300

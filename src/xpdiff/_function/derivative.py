@@ -315,9 +315,9 @@ def derivative(
     its difference from the estimate of the order below one level longer
     (two differences rarely vanish together by chance: the first alone
     understated the error up to 360 times on atan, n = 5), plus the rounding
-    error; inf where the first difference exceeds a tenth of the value and
-    the rounding error (a pole within the steps, as of 1/x at 1e-5: no digit
-    to trust; not a derivative near 0, whose candidates differ by rounding).
+    error; inf where that exceeds a tenth of the value and the rounding error
+    (a singularity within the steps, as of 1/x at 1e-5: no digit to trust;
+    not an exact zero, whose candidates differ by rounding alone).
     The table is built
     with array operations over all elements at once (the levels, then each
     Richardson column from the one before; on NumPy in blocks that stay in

@@ -143,11 +143,14 @@ def _choose_block(
     (``adaptive.selection``): the larger of that difference and the one from
     the estimate of the order below one level longer (``T[j-1, k-1]``; for j
     = 0, level k - 2), two differences that rarely vanish together by chance,
-    plus the rounding estimate. ``unresolved`` where the first difference
-    exceeds ``UNRESOLVED`` of the value and the rounding estimate (a pole or
-    a jump within the steps: no digit to trust; a derivative near 0 whose
-    candidates differ by rounding alone is not): :func:`choose` makes that
-    error inf.
+    plus the rounding estimate. ``unresolved`` where that truncation exceeds
+    ``UNRESOLVED`` of the value and the rounding estimate (a pole or a jump
+    within the steps: no digit to trust; also a derivative near 0 beside an
+    estimate above rounding; not an exact zero whose candidates differ by
+    rounding alone): :func:`choose` makes that error inf. (The first
+    difference alone is small by chance where the steps straddle a
+    singularity: log|x| near 0 kept an error of 0.7 times a value wrong by
+    1e9 times.)
     """
     column = _levels(xp, values, f, scheme)
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
@@ -155,7 +158,7 @@ def _choose_block(
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
     best = xp.full_like(f, math.inf)
     value = xp.full_like(f, math.nan)
-    kept: list[Any] = [xp.full_like(f, math.nan) for _ in range(5)] if full else []
+    kept: list[Any] = [xp.full_like(f, math.nan) for _ in range(4)] if full else []
     count = 0
 
     def keep(estimate: Any, first: Any, below: Any) -> None:
@@ -169,7 +172,7 @@ def _choose_block(
         best = _host.minimum_into(xp, best, rank)  # ranks are never -0.0 nor kept NaN
         if full:
             truncation = xp.maximum(first, xp.abs(estimate - below))
-            for i, a in enumerate((first, truncation, rounding, orders[count], steps[count])):
+            for i, a in enumerate((truncation, rounding, orders[count], steps[count])):
                 kept[i] = _host.where_into(xp, better, a, kept[i])
         count += 1
 
@@ -189,11 +192,11 @@ def _choose_block(
             column = [None] * j + entries
     if not full:
         return value, best
-    first, truncation, rounding, order, step = kept
+    truncation, rounding, order, step = kept
     with np.errstate(invalid="ignore"):
-        # no digit: the first difference beyond a tenth of the value and beyond rounding
-        # (a derivative near 0 is resolved where its candidates differ by rounding alone)
-        unresolved = (first > UNRESOLVED * xp.abs(value)) & (first > rounding)
+        # no digit: the truncation beyond a tenth of the value and beyond rounding (an
+        # exact zero whose candidates differ by rounding alone keeps its error bar)
+        unresolved = (truncation > UNRESOLVED * xp.abs(value)) & (truncation > rounding)
     return value, best, truncation + rounding, order, step, unresolved
 
 
