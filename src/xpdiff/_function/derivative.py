@@ -337,9 +337,10 @@ def derivative(
     0.05, 0.1, 0.15, 0.2, 0.2, 0.3, 0.4, 0.5 for n = 2 .. 10 (``eps`` the same;
     n = 7 .. 10 keep about 3, 2, 1 and 1 digits of the largest derivative near
     x on functions that vary on the scale of 1, entire or with poles at +-i,
-    and their farthest points lie 0.8 to 2.5 times ``|x|`` from x (``|x| +
-    1`` where ``|x| < 1``), across 0 for a function of x's scale, as log: use
-    "adaptive"),
+    but none for n = 8 .. 10 on one of scale 3 (``exp(x / 3)``): a fixed step
+    suits one scale at these orders; their farthest points lie 0.8 to 2.5
+    times ``|x|`` from x (``|x| + 1`` where ``|x| < 1``), across 0 for a
+    function of x's scale, as log: use "adaptive"),
     and the absolute step ``eps`` serves every ``|x| < 1`` (``zero_tol`` 1):
     a step ``d |x|`` that shrank with x took exp's 4th derivative at 0.01 to
     0.86. float32 takes ``d`` = 0.1, 0.1, 0.2, 0.2 for n = 2 .. 5 and 0.3
