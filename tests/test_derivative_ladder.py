@@ -73,9 +73,9 @@ def test_pilot_lengths_are_selections_scales():
     """derivative's pilot writes out adaptive.selection's rules for four points: its
     lambda is selection's from the symmetric weights where the far pair agrees with
     the near one, from grad's one-sided weights (the first three points) elsewhere;
-    except where an extremum lies within the near pair (|d1 / d2| < T / 256), whose
-    distance is no length over which func changes: there d1's two lengths are left out,
-    and lambda is never shorter than selection's."""
+    except, in the symmetric estimate, where an extremum lies within the near pair
+    (|d1 / d2| < T / 256), whose distance is no length over which func changes: there
+    d1's two lengths are left out, and lambda is never shorter than selection's."""
     _, weights, used = pilot_scheme(256.0)
     _, one_sided, one_used = grad_pilot_scheme(1, (math.nan,), False, 256.0)
     rng = np.random.default_rng(1)
@@ -110,11 +110,12 @@ def test_pilot_lengths_are_selections_scales():
             d = [
                 np.where(agree, weights[0, k] @ clean, one_sided[0, k] @ clean[:3]) for k in (0, 1)
             ]
-            stationary = np.abs(d[0] / d[1]) * T < T / 256.0  # |d1 / d2| per T, then in x
+            # the symmetric estimate, |d1 / d2| (per T, then in x) within the near pair
+            stationary = agree & (np.abs(d[0] / d[1]) * T < T / 256.0)
         expected = np.where(agree, sym.reshape(-1), one.reshape(-1))
         lam = lam.reshape(-1)
         np.testing.assert_allclose(lam[~stationary], expected[~stationary], rtol=1e-9)
-        assert np.all(~(lam[stationary] < expected[stationary]))
+        assert np.all(~(lam[stationary] < expected[stationary] * (1 - 1e-9)))
         branches += [np.sum(agree), np.sum(~agree)]
         stationary_count += int(np.sum(stationary))
     assert np.all(branches > 100)

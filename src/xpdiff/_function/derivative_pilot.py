@@ -48,8 +48,11 @@ def _lambda(
 
     A derivative within ``RESOLVED`` times its rounding noise (``eps`` times
     ``scale`` times its weights' amplification), or that is not finite, is
-    left out as inf; so are the two lengths of d1 where ``|d1 / d2|`` is
-    shorter than the near pair's offset ``T / near`` (an extremum within it).
+    left out as inf; with ``near`` (the symmetric estimate's call), so are the
+    two lengths of d1 where ``|d1 / d2|`` is shorter than the near pair's offset
+    ``T / near`` (an extremum within it; 0: grad's one-sided estimate, which
+    keeps them: there func is not smooth over T, and an extremum within the
+    near pair of cos at 1e4 is an alias of its fast turns).
     """
     d = []
     for row, power in zip(rows, powers, strict=True):
@@ -64,12 +67,17 @@ def _lambda(
     # |d1 / d2| is the distance to an extremum where the third derivative is lost in
     # rounding (a quadratic): left out there
     first = ratio_or_inf(xp, d1, d2)
-    # an extremum within the near pair (|d1 / d2| shorter than its offset T / ratio):
-    # d1's lengths measure the distance to it, not a length over which func changes, and
-    # the n-th derivatives' steps (n >= 2) need none of it: left out
-    stationary = first < powers[0] / near
-    first = _host.where_into(xp, (d3 == math.inf) | stationary, math.inf, first)
-    third = _host.where_into(xp, stationary, math.inf, xp.sqrt(ratio_or_inf(xp, d1, d3)))
+    third = xp.sqrt(ratio_or_inf(xp, d1, d3))
+    left_out = d3 == math.inf
+    if near:
+        # the symmetric estimate (func smooth over T: the far pair agrees with the near
+        # one), an extremum within the near pair (|d1 / d2| shorter than its offset T /
+        # near): d1's lengths measure the distance to it, not a length over which func
+        # changes, and the n-th derivatives' steps (n >= 2) need none of it
+        stationary = first < powers[0] / near
+        left_out = left_out | stationary
+        third = _host.where_into(xp, stationary, math.inf, third)
+    first = _host.where_into(xp, left_out, math.inf, first)
     return _median3(xp, (first, ratio_or_inf(xp, d2, d3), third))
 
 
@@ -106,7 +114,7 @@ def pilot_lengths(
     agree = all4 & (xp.abs(far - near) <= CONSISTENT * xp.abs(near))
 
     def one_sided_lengths(c0: Any, c1: Any, c2: Any, scale: Any, *rest: Any) -> Any:
-        lam3 = _lambda(xp, [c0, c1, c2], one_sided, scale, rest[:3], eps, ratio)
+        lam3 = _lambda(xp, [c0, c1, c2], one_sided, scale, rest[:3], eps, 0.0)
         return _host.where_into(xp, xp.isnan(lam3) & rest[3], math.inf, lam3)
 
     # grad's lambda where the two disagree alone (on NumPy: few elements of a smooth func)
