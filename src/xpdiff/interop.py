@@ -176,7 +176,8 @@ class _BlackBox:
         differs = _mixing.copy_differs(np, copy_value, others, alone, tolerance)
         if np.any(differs):
             again = np.reshape(self._call(x0.copy()), (-1,))
-            if not _mixing.noise_explains(np, copy_value, alone, again, differs):
+            scale = _mixing.output_scale(np, others, alone)
+            if not _mixing.noise_explains(np, copy_value, alone, again, differs, scale):
                 raise ValueError(_mixing.MESSAGE)
         self.not_mixing.add(n)
         return kept

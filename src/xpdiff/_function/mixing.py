@@ -43,6 +43,7 @@ __all__ = [
     "may_mix",
     "must_check",
     "noise_explains",
+    "output_scale",
     "passed_any",
     "passed_before",
     "passed_on",
@@ -322,7 +323,8 @@ def check_not_mixing(xp: Any, problem: Problem, values: Any, count: int, f0: Any
             _refuse_imaginary_part(xp, problem, values, kept, f0)
             return kept, None
     again = _value_again(xp, problem)
-    if again is None or not noise_explains(xp, copy_value, f0, again, per_output):
+    scale = output_scale(xp, kept, xp.reshape(f0, (values.shape[0], -1))[:, 0])
+    if again is None or not noise_explains(xp, copy_value, f0, again, per_output, scale):
         raise ValueError(MESSAGE)
     _refuse_imaginary_part(xp, problem, values, kept, f0)  # noise excuses no imaginary part
     return kept, None
@@ -399,14 +401,18 @@ def _value_again(xp: Any, problem: Problem, *, complex_point: bool = False) -> A
     return again
 
 
-def noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) -> bool:
+def noise_explains(
+    xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any, scale: Any
+) -> bool:
     """Whether func's own noise explains the copy's difference (host memory, after the
     check failed on the outputs ``differs``): ``again`` is func at x once more
     (:func:`_value_again`), ``copy_value`` ``(m,)`` the copy's value in the batch. A
     func that gives x the same value twice mixes points; a noisy one (a simulation)
     passes where the copy's value is within ``NOISE_FACTOR`` times the noise of its
     output: the two values' difference there, or for a noisy output the median such
-    difference of the noisy outputs relative to their sizes, times its size (beyond
+    difference of the noisy outputs relative to their ``scale`` (:func:`output_scale`:
+    a residual near 0 at x is measured against its values in the batch), times its
+    scale (beyond
     the tolerance: a noisy func that also mixes points, by less, passes; an output
     whose two values agree gets no allowance). Pooled over the outputs: for m outputs
     of independent noise, one copy beyond 100 times its own output's difference is
@@ -418,7 +424,7 @@ def noise_explains(xp: Any, copy_value: Any, f0: Any, again: Any, differs: Any) 
         noise = xp.abs(xp.reshape(again, (m, -1))[:, 0] - at_x)
         if not bool(xp.any(noise > 0)):
             return False  # the same value twice: the copy's difference is mixing
-        size = xp.abs(at_x)
+        size = scale
         relative = noise / size  # NaN or inf where an output is 0 or not finite
         usable = (noise > 0) & (relative < math.inf)
         count = int(xp.sum(xp.astype(usable, xp.int64)))
@@ -459,20 +465,26 @@ def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) 
 def copy_differs(xp: Any, copy_value: Any, kept: Any, at_x: Any, tolerance: float) -> Any:
     """Per output, whether the copy's value ``(m,)`` in a batch differs from func's value
     ``at_x`` ``(m,)`` at the same point alone beyond rounding (real parts): for a finite
-    ``at_x``, beyond ``tolerance`` times the largest of ``|at_x|`` and the batch's other
-    values ``kept`` ``(m, P)`` (where those are finite) or not finite; for a non-finite
-    one, finite."""
+    ``at_x``, beyond ``tolerance`` times the output's scale (:func:`output_scale`) or
+    not finite; for a non-finite one, finite."""
+    with np.errstate(all="ignore"):
+        # |copy - f0| <= tol * scale: False for NaN; for inf f0, True only for a finite copy
+        close = xp.abs(copy_value - at_x) <= tolerance * output_scale(xp, kept, at_x)
+        return close != xp.isfinite(at_x)
+
+
+def output_scale(xp: Any, kept: Any, at_x: Any) -> Any:
+    """Per output, the largest of ``|at_x|`` ``(m,)`` and the batch's other values
+    ``kept`` ``(m, P)`` (a row with a value that is not finite: ``|at_x|``): the size
+    its rounding, and its noise, are measured against."""
     with np.errstate(all="ignore"):
         scale = xp.abs(at_x)
         if kept.shape[1]:  # else a call of the copy and the sentinel alone
-            # reductions, no temporary of the call's values; a row with a value that is not
-            # finite falls back to |f0|
+            # reductions, no temporary of the call's values
             real = xp.real(kept) if xp.isdtype(kept.dtype, "complex floating") else kept
             largest = xp.maximum(xp.max(real, axis=1), -xp.min(real, axis=1))
             scale = xp.where(largest < math.inf, xp.maximum(scale, largest), scale)
-        # |copy - f0| <= tol * scale: False for NaN; for inf f0, True only for a finite copy
-        close = xp.abs(copy_value - at_x) <= tolerance * scale
-        return close != xp.isfinite(at_x)
+        return scale
 
 
 def poisoned(xp: Any, mixed: Any, results: list) -> list:
