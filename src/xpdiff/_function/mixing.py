@@ -85,12 +85,14 @@ def sentinel_direction(problem: Problem) -> np.ndarray:
     are symmetric about x (Richardson's central batch averages back to x).
     Cached per side, method and n (read-only).
     """
-    return direction_for(problem.sides, problem.method, problem.n)
+    sides = problem.sides if problem.one_sided else None  # known: no pass over n sides
+    return _direction(sides, problem.method == "Richardson", problem.n)
 
 
 def direction_for(sides: tuple[float, ...], method: str, n: int) -> np.ndarray:
     """:func:`sentinel_direction` for the checked ``sides`` (NaN, +1 or -1 per
-    coordinate) and ``method`` of a call with n coordinates."""
+    coordinate) and ``method`` of a call with n coordinates (as_jax's and as_torch's
+    batches, whose problem is not set up)."""
     one_sided = any(not math.isnan(s) for s in sides)
     return _direction(sides if one_sided else None, method == "Richardson", n)
 
