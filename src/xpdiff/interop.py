@@ -172,11 +172,10 @@ class _BlackBox:
         tolerance = math.sqrt(np.finfo(np.float64).eps)
         # the scale of rounding: the batch's values and the sentinel's, which moves every
         # coordinate (values all near 0, a constraint at feasible points, have no other)
-        others = np.delete(value, count, axis=1)
-        differs = _mixing.copy_differs(np, copy_value, others, alone, tolerance)
+        scale = _mixing.output_scale(np, np.delete(value, count, axis=1), alone)
+        differs = _mixing.copy_differs(np, copy_value, alone, scale, tolerance)
         if np.any(differs):
             again = np.reshape(self._call(x0.copy()), (-1,))
-            scale = _mixing.output_scale(np, others, alone)
             if not _mixing.noise_explains(np, copy_value, alone, again, differs, scale):
                 raise ValueError(_mixing.MESSAGE)
         self.not_mixing.add(n)

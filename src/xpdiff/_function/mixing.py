@@ -414,11 +414,10 @@ def noise_explains(
     output: the two values' difference there, or for a noisy output the median such
     difference of the noisy outputs relative to their ``scale`` (:func:`output_scale`:
     a residual near 0 at x is measured against its values in the batch), times its
-    scale (beyond
-    the tolerance: a noisy func that also mixes points, by less, passes; an output
-    whose two values agree gets no allowance). Pooled over the outputs: for m outputs
-    of independent noise, one copy beyond 100 times its own output's difference is
-    likely at large m (about 0.6% per output: 44 of 100 funcs with 100 outputs and a
+    scale (beyond the tolerance: a noisy func that also mixes points, by less, passes;
+    an output whose two values agree gets no allowance). Pooled over the outputs: for m
+    outputs of independent noise, one copy beyond 100 times its own output's difference
+    is likely at large m (about 0.6% per output: 44 of 100 funcs with 100 outputs and a
     noise of 1e-6 were refused)."""
     m = copy_value.shape[0]
     at_x = xp.reshape(f0, (m, -1))[:, 0]
@@ -426,8 +425,7 @@ def noise_explains(
         noise = xp.abs(xp.reshape(again, (m, -1))[:, 0] - at_x)
         if not bool(xp.any(noise > 0)):
             return False  # the same value twice: the copy's difference is mixing
-        size = scale
-        relative = noise / size  # NaN or inf where an output is 0 or not finite
+        relative = noise / scale  # NaN or inf where an output is 0 or not finite
         usable = (noise > 0) & (relative < math.inf)
         count = int(xp.sum(xp.astype(usable, xp.int64)))
         # the median relative noise of the noisy outputs (one near 0, a residual, has a
@@ -436,7 +434,7 @@ def noise_explains(
         pooled = ordered[(count - 1) // 2] if count else 0.0
         # only to outputs that are noisy themselves: a noise-free one that mixes points
         # beside noisy ones is refused
-        allowed = NOISE_FACTOR * xp.where(noise > 0, xp.maximum(noise, pooled * size), noise)
+        allowed = NOISE_FACTOR * xp.where(noise > 0, xp.maximum(noise, pooled * scale), noise)
         far = xp.abs(copy_value - at_x) > allowed
         return not bool(xp.any(far & differs))
 
@@ -456,7 +454,7 @@ def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) 
     m = copy_value.shape[0]
     at_x = xp.reshape(reference, (m, -1))[:, 0]
     tolerance = math.sqrt(machine_eps(xp, problem.dtype))
-    differs = copy_differs(xp, copy_value, kept, at_x, tolerance)
+    differs = copy_differs(xp, copy_value, at_x, output_scale(xp, kept, at_x), tolerance)
     if xp.isdtype(copy_value.dtype, "complex floating"):  # a real point's value is real
         with np.errstate(all="ignore"):
             imag, allowed = _imaginary_parts(xp, problem, kept, copy_value, at_x)
@@ -464,14 +462,14 @@ def _differs(xp: Any, problem: Problem, values: Any, kept: Any, reference: Any) 
     return differs
 
 
-def copy_differs(xp: Any, copy_value: Any, kept: Any, at_x: Any, tolerance: float) -> Any:
+def copy_differs(xp: Any, copy_value: Any, at_x: Any, scale: Any, tolerance: float) -> Any:
     """Per output, whether the copy's value ``(m,)`` in a batch differs from func's value
     ``at_x`` ``(m,)`` at the same point alone beyond rounding (real parts): for a finite
-    ``at_x``, beyond ``tolerance`` times the output's scale (:func:`output_scale`) or
-    not finite; for a non-finite one, finite."""
+    ``at_x``, beyond ``tolerance`` times the output's ``scale`` (:func:`output_scale`)
+    or not finite; for a non-finite one, finite."""
     with np.errstate(all="ignore"):
         # |copy - f0| <= tol * scale: False for NaN; for inf f0, True only for a finite copy
-        close = xp.abs(copy_value - at_x) <= tolerance * output_scale(xp, kept, at_x)
+        close = xp.abs(copy_value - at_x) <= tolerance * scale
         return close != xp.isfinite(at_x)
 
 
