@@ -396,11 +396,52 @@ def test_jvp_complex_step_scaled_by_the_direction(scale):
     assert np.max(np.abs(value - exact)) < 1e-14 * np.max(np.abs(exact))
 
 
-def test_subnormal_direction_gives_nan_without_warnings():
+@pytest.mark.parametrize("scale", [5e-324, 1e-310, 2.0**-1060, 1e300, 1e307])
+@pytest.mark.parametrize("product", ["jvp", "hvp"])
+def test_subnormal_and_huge_directions_are_scaled_by_a_power_of_two(product, scale):
+    """The product is linear in v: v over a power of two, the product times it. A
+    subnormal v had an infinite step (NaN), a huge one a subnormal step (1e308: NaN).
+    Both the quick path (NumPy, no options) and the general one (full_output)."""
+    v = V0 * scale
+    with np.errstate(all="ignore"):
+        exact = (exact_jacobian(X0) if product == "jvp" else exact_hessian(X0)) @ v
+    func = vector_func(np) if product == "jvp" else scalar_func(np)
+    if product == "jvp":
+        xd.jvp(func, X0, V0)  # the mixing check passed: the next calls may take the quick path
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        value = xd.jvp(lambda z: z[0] * z[1], X0, np.array([5e-324, 0.0, 0.0]))
-    assert np.isnan(value)
+        value = getattr(xd, product)(func, X0, v)
+        res = getattr(xd, product)(func, X0, v, full_output=True)
+    assert np.array_equal(res.value, value)
+    assert np.all(np.isfinite(value))
+    tolerance = 1e-7 * np.max(np.abs(exact))
+    if scale < 1e-300:  # the exact product is subnormal: its own rounding at most
+        tolerance = max(tolerance, 4 * 5e-324)
+    assert np.max(np.abs(value - exact)) <= tolerance
+    assert np.all(res.error >= 0)
+    step = res.steps if product == "jvp" else res.steps[1]
+    unit = getattr(xd, product)(func, X0, V0, full_output=True)
+    unit_step = unit.steps if product == "jvp" else unit.steps[1]
+    with np.errstate(over="ignore", under="ignore"):  # the step along v itself
+        assert step == unit_step * np.max(np.abs(V0)) / np.max(np.abs(v))
+
+
+@pytest.mark.parametrize("product", ["jvp", "hvp"])
+def test_direction_scaling_keeps_the_bits(product):
+    """Powers of two commute with rounding: v = V0 * 2**40 gives the product of V0 times
+    2**40 to the bit, and a direction with its largest coordinate in [1, 2) is as before."""
+    func = vector_func(np) if product == "jvp" else scalar_func(np)
+    call = getattr(xd, product)
+    base = call(func, X0, V0, full_output=True)
+    big = call(func, X0, V0 * 2.0**40, full_output=True)
+    assert np.array_equal(big.value, base.value * 2.0**40)
+    assert np.array_equal(big.error, base.error * 2.0**40)
+
+
+def test_huge_product_overflows_to_inf():
+    """A product beyond float's range is inf, as J v's exact value rounds; not NaN."""
+    value = xd.jvp(lambda z: 4 * z[0], np.array([1.0]), np.array([1e308]))
+    assert value == np.inf
 
 
 # --- the memory budget: directions, steps, base points counted; chunks of directions -----

@@ -36,6 +36,7 @@ from . import problem as _problem
 from . import quick_jvp as _quick_jvp
 from . import results as _results
 from . import schemes as _schemes
+from .adaptive.selection import pow2_floor
 from .layout import itemsize_of
 from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
@@ -44,6 +45,7 @@ __all__ = [
     "as_directions",
     "direction_step",
     "jvp",
+    "moved_by",
     "product_result",
     "run_around",
 ]
@@ -82,23 +84,47 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     return (xp.reshape(v, (n, 1)) if one else v), (1 if one else shape[-1]), one
 
 
-def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> Any:
-    """numDeriv's step rule along v: ``h(|x|_inf) / |v|_inf`` per direction, ``(1, k)``.
+def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> tuple[Any, Any]:
+    """numDeriv's step rule along v: ``h(|x|_inf) / |v|_inf`` per direction, as
+    :func:`along` gives it (the step along v over its power of two, and that power).
 
     The largest coordinate moves by numDeriv's step for the largest
-    coordinate of x (:func:`along`).
+    coordinate of x.
     """
     size = _host.max_abs(xp, x)  # x's own size
     h = size * settings.d
     return along(xp, _host.pick_scalar(xp, size < settings.zero_tol, h + settings.eps, h), v)
 
 
-def along(xp: Any, h: Any, v: Any) -> Any:
-    """The step ``h / |v|_inf`` per direction, ``(1, k)``: no coordinate moves farther
-    than h; a zero direction gets step h (its points are all x)."""
-    norm = _host.where_positive(xp, _largest(xp, v), 1.0)
-    with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
-        return h / norm
+def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
+    """The step ``h / |u|_inf`` along ``u = v / power`` per direction, and the power of
+    two that brings v's largest coordinate into [1, 2) (1 for a zero or non-finite
+    direction), ``(1, k)`` each.
+
+    No coordinate moves farther than h (the points are ``x + c t u``,
+    :func:`moved_by`); a zero direction gets step h (its points are all x).
+    The product is linear in v: the caller multiplies it by the power, and
+    the step along v itself is ``t / power``. Where ``h / |v|_inf`` neither
+    overflows nor underflows, the points and the product keep their bits
+    (powers of two commute with rounding); a subnormal v had an infinite step
+    (NaN), a huge one a subnormal step (1e308: NaN).
+    """
+    norm = _largest(xp, v)
+    usable = (norm > 0) & (norm < math.inf)
+    if type(norm) is np.ndarray and norm.size == 1 and 1.0 <= norm.item() < 2.0:
+        power = np.ones_like(norm)  # (one direction of the everyday size: no logarithm)
+    else:
+        power = xp.where(usable, pow2_floor(xp, xp.where(usable, norm, 1.0)), 1.0)
+    with np.errstate(over="ignore"):
+        return h / _host.where_positive(xp, norm / power, 1.0), power
+
+
+def moved_by(xp: Any, v: Any, power: Any, t: Any) -> Any:
+    """``(v / power) t``, ``(n, k)``: each direction's step vector (:func:`along`)."""
+    unit = v / power
+    if type(unit) is np.ndarray:
+        return np.multiply(unit, t, out=unit)
+    return unit * t
 
 
 #: directions of at most this many numbers take ``max(|a|)`` through a temporary
@@ -179,9 +205,10 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
 
 
 def _jvp_one_call(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any, power: Any
 ) -> tuple[Any, tuple]:
-    """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
+    """x, then set l of direction j at ``x + multipliers[l] t_j u_j``, in one call (``u =
+    v / power``, :func:`along`).
 
     The lean path: the points in one broadcast, one call of func, one
     weighted sum (the engine's ``combine_linear``, so the same bits as its
@@ -204,7 +231,7 @@ def _jvp_one_call(
     # over the sets was twice as slow), then transposed once into (n, 1 + sets k): x,
     # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
-        steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
+        steps_v = moved_by(xp, directions, power, t)  # (n, k): set l moves x by c_l t u
         rows_of_points = _host.stack_moved(
             xp,
             x,
@@ -228,7 +255,7 @@ def _jvp_one_call(
 
 
 def _jvp_engine(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any, power: Any
 ) -> tuple[Any, tuple]:
     """The engine's layout: the call at x, then the points in the calls it chooses.
 
@@ -251,7 +278,8 @@ def _jvp_engine(
         w = b1 - b0
         tw = t[:, b0:b1]
         with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
-            steps = xp.reshape(directions[:, b0:b1] * tw, (n, 1, 1, w))
+            steps = moved_by(xp, directions[:, b0:b1], power[:, b0:b1], tw)
+            steps = xp.reshape(steps, (n, 1, 1, w))
         base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
         sub = problem.with_budget(max(rest - w * held, floor))
         if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
@@ -385,8 +413,10 @@ def jvp(
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
         (``eps`` where ``|x|_inf < zero_tol``), divided by ``|v|_inf``, so that
-        no coordinate moves farther than that. It suits a func that varies on
-        the scale of ``|x|_inf`` along every coordinate v moves (coordinates
+        no coordinate moves farther than that (v is taken over a power of
+        two and the product multiplied back: a subnormal or huge v gives its
+        product, the same bits as v of ordinary size). It suits a func that
+        varies on the scale of ``|x|_inf`` along every coordinate v moves (coordinates
         near 0 then cost no accuracy, where :func:`jacobian`'s relative steps
         do); for coordinates of very different scales (x = [1000, 1e-3] with
         func varying on 1e-3 along the second), rescale them, give ``d``, or
@@ -444,15 +474,18 @@ def jvp(
     h = _engine.machine_eps(xp, problem.dtype) if problem.method == "complex" else 0.0
     scheme = jvp_scheme(problem.method, s.r, s.v, h)
     if problem.method == "complex":  # no coordinate moves farther than i h: 1 / |v|_inf
-        t = along(xp, 1.0, directions)
+        t, power = along(xp, 1.0, directions)
     elif problem.method == "simple":
-        t = along(xp, s.eps, directions)
+        t, power = along(xp, s.eps, directions)
     else:
-        t = direction_step(xp, problem.x, directions, s)
+        t, power = direction_step(xp, problem.x, directions, s)
     if _one_call(problem, 1 + scheme.family.sets * k):
-        rows, head = _jvp_one_call(problem, scheme, directions, t)  # (m, 1, Q', k)
+        rows, head = _jvp_one_call(problem, scheme, directions, t, power)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
-        rows, head = _jvp_engine(problem, scheme, directions, t)
-    error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
+        rows, head = _jvp_engine(problem, scheme, directions, t, power)
+    with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
+        value = rows[:, 0, 0, :] * power  # J u times the power: J v
+        error = rows[:, 0, 1, :] * power if full_output and scheme.error is not None else None
+        t = t / power  # the step along v
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
-    return product_result(problem, _results.JVPResult, rows[:, 0, 0, :], error, shape, steps)
+    return product_result(problem, _results.JVPResult, value, error, shape, steps)

@@ -48,6 +48,8 @@ __all__ = ["JVP_METHODS", "Plan", "host_weights", "jvp_scheme", "plan_for"]
 JVP_METHODS = ("Richardson", "simple", "complex")
 
 _FLOAT64 = np.dtype(np.float64)
+#: the smallest normal float64: a shorter step is the general path's (``products.along``)
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 @functools.lru_cache(maxsize=64)
@@ -126,8 +128,8 @@ class Plan:
         func not called) for a direction v without a finite, nonzero largest coordinate,
         which the general path takes."""
         s, n = self.settings, self.n
-        # products.direction_step's numbers and floating-point errors (a caller's errstate
-        # sees an underflow of t), as Python decides them: |v|_inf as an array of one
+        # products.direction_step's numbers, as Python decides them: |v|_inf as an array
+        # of one
         norm = np.abs(v).max(keepdims=True)
         if not (norm[0] > 0 and norm[0] < math.inf):
             return None
@@ -135,8 +137,10 @@ class Plan:
         h = size * s.d
         if size < s.zero_tol:
             h = h + s.eps
-        with np.errstate(over="ignore"):  # a subnormal direction: an infinite step, NaN
+        with np.errstate(over="ignore", under="ignore"):
             t = h / norm
+        if not (t[0] >= _TINY and t[0] < math.inf):
+            return None  # a step out of float's normal range: the general path scales v
         with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
             rows = np.empty((self.columns, n))  # as _host.stack_moved writes them
             rows[0] = x
