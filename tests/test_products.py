@@ -396,7 +396,9 @@ def test_jvp_complex_step_scaled_by_the_direction(scale):
     assert np.max(np.abs(value - exact)) < 1e-14 * np.max(np.abs(exact))
 
 
-@pytest.mark.parametrize("scale", [5e-324, 1e-310, 2.0**-1060, 1e300, 1e307])
+@pytest.mark.parametrize(
+    "scale", [5e-324, 1e-310, 2.0**-1060, 1e300, 1e307, np.finfo(np.float64).max / 8]
+)
 @pytest.mark.parametrize("product", ["jvp", "hvp"])
 def test_subnormal_and_huge_directions_are_scaled_by_a_power_of_two(product, scale):
     """The product is linear in v: v over a power of two, the product times it. A
@@ -436,6 +438,34 @@ def test_direction_scaling_keeps_the_bits(product):
     big = call(func, X0, V0 * 2.0**40, full_output=True)
     assert np.array_equal(big.value, base.value * 2.0**40)
     assert np.array_equal(big.error, base.error * 2.0**40)
+
+
+def test_largest_float_direction_and_float32():
+    """log2 of the largest float rounds up to 1024 (128 in float32): its power of two
+    was inf, the product NaN (review finding)."""
+    f = lambda z: 0.5 * z[0] + z[1]  # noqa: E731
+    x = np.array([0.5, 0.25])
+    for dtype in (np.float64, np.float32):
+        top = np.finfo(dtype).max
+        v = np.array([top, 0.0], dtype=dtype)
+        value = xd.jvp(f, x.astype(dtype), v, kwargs={})
+        assert value.dtype == dtype
+        assert np.isclose(value, top / 2, rtol=1e-5)
+    value = xd.hvp(lambda z: z[0] * z[1] * 0.5, x, np.array([np.finfo(np.float64).max, 0.0]))
+    assert np.allclose(
+        value, [0.0, np.finfo(np.float64).max / 2], rtol=1e-9, atol=1e-12 * value[1]
+    )
+
+
+def test_directions_of_far_apart_coordinates_keep_numderivs_step():
+    """Where numDeriv's step h / |v|_inf is a normal float, v is not scaled: a direction
+    whose coordinates span 600 orders kept its small ones (over a power of two first,
+    3e-300 came out 0 on the general path and 3e-300 on the quick one; review finding)."""
+    f = lambda z: 3 * z[1]  # noqa: E731
+    x, v = np.array([1e300, 0.0]), np.array([1e300, 1e-300])
+    general = xd.jvp(f, x, v, kwargs={})
+    assert general == 3e-300
+    assert xd.jvp(f, x, v) == general  # the quick path's turn
 
 
 def test_huge_product_overflows_to_inf():

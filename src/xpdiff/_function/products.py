@@ -36,7 +36,6 @@ from . import problem as _problem
 from . import quick_jvp as _quick_jvp
 from . import results as _results
 from . import schemes as _schemes
-from .adaptive.selection import pow2_floor
 from .layout import itemsize_of
 from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
@@ -97,26 +96,30 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> tuple[Any, Any]:
 
 
 def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
-    """The step ``h / |u|_inf`` along ``u = v / power`` per direction, and the power of
-    two that brings v's largest coordinate into [1, 2) (1 for a zero or non-finite
-    direction), ``(1, k)`` each.
+    """The step ``h / |v|_inf`` per direction and a power of two, ``(1, k)`` each: the
+    points are ``x + c t (v / power)`` (:func:`moved_by`), no coordinate farther than h;
+    the caller multiplies the product by the power, and the step along v itself is ``t
+    / power``.
 
-    No coordinate moves farther than h (the points are ``x + c t u``,
-    :func:`moved_by`); a zero direction gets step h (its points are all x).
-    The product is linear in v: the caller multiplies it by the power, and
-    the step along v itself is ``t / power``. Where ``h / |v|_inf`` neither
-    overflows nor underflows, the points and the product keep their bits
-    (powers of two commute with rounding); a subnormal v had an infinite step
-    (NaN), a huge one a subnormal step (1e308: NaN).
+    The power is 1 (numDeriv's step, the same bits as ever) where that step is a normal
+    float; else (a subnormal v: an infinite step and NaN; a huge one: a subnormal step,
+    1e308 gave NaN) the power of two that brings v's largest coordinate into [1, 2)
+    (at most the largest power of two of the dtype), the step then along ``v / power``.
+    A zero direction gets step h (its points are all x).
     """
     norm = _largest(xp, v)
-    usable = (norm > 0) & (norm < math.inf)
-    if type(norm) is np.ndarray and norm.size == 1 and 1.0 <= norm.item() < 2.0:
-        power = np.ones_like(norm)  # (one direction of the everyday size: no logarithm)
-    else:
-        power = xp.where(usable, pow2_floor(xp, xp.where(usable, norm, 1.0)), 1.0)
+    with np.errstate(over="ignore", under="ignore"):
+        t = h / _host.where_positive(xp, norm, 1.0)
+    info = xp.finfo(t.dtype)
+    tiny = float(info.smallest_normal)
+    if type(t) is np.ndarray and t.size == 1 and tiny <= t.item() < math.inf:
+        return t, np.ones_like(t)  # (one direction of the everyday size: no logarithm)
+    scaled = (norm > 0) & (norm < math.inf) & ~((t >= tiny) & (t < math.inf))
+    exponent = xp.floor(xp.log2(xp.where(scaled, norm, 1.0)))
+    top = float(math.frexp(float(info.max))[1] - 1)  # log2 of the largest may round up
+    power = xp.where(scaled, _host.exp2(xp, xp.where(exponent > top, top, exponent)), 1.0)
     with np.errstate(over="ignore"):
-        return h / _host.where_positive(xp, norm / power, 1.0), power
+        return xp.where(scaled, h / xp.where(scaled, norm / power, 1.0), t), power
 
 
 def moved_by(xp: Any, v: Any, power: Any, t: Any) -> Any:
@@ -413,12 +416,12 @@ def jvp(
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
         (``eps`` where ``|x|_inf < zero_tol``), divided by ``|v|_inf``, so that
-        no coordinate moves farther than that (v is taken over a power of
-        two and the product multiplied back: a subnormal or huge v gives its
-        product, the same bits as v of ordinary size). It suits a func that
-        varies on the scale of ``|x|_inf`` along every coordinate v moves (coordinates
-        near 0 then cost no accuracy, where :func:`jacobian`'s relative steps
-        do); for coordinates of very different scales (x = [1000, 1e-3] with
+        no coordinate moves farther than that (where that step is not a
+        normal float, v is taken over a power of two and the product
+        multiplied back: a subnormal or huge v gives its product). It suits a
+        func that varies on the scale of ``|x|_inf`` along every coordinate v
+        moves (coordinates near 0 then cost no accuracy, where
+        :func:`jacobian`'s relative steps do); for coordinates of very different scales (x = [1000, 1e-3] with
         func varying on 1e-3 along the second), rescale them, give ``d``, or
         use ``jacobian(func, x) @ v``.
     args, kwargs, vectorized, max_batch, workers
