@@ -330,6 +330,12 @@ def _by_levels(
     out = None
     for level in range(s.r):
         rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
+        if out is not None and type(out) is np.ndarray:  # in place: no second sum held
+            term = np.empty_like(rows)  # (m, 1, 1, w), each output's term in turn
+            for q in range(outputs):
+                np.multiply(rows, c[level][:, :, q : q + 1, :], out=term)
+                np.add(out[:, :, q : q + 1, :], term, out=out[:, :, q : q + 1, :])
+            continue
         term = rows * c[level]  # (m, 1, Q', w)
         out = term if out is None else out + term
     return out
@@ -421,9 +427,10 @@ def jvp(
         multiplied back: a subnormal or huge v gives its product). It suits a
         func that varies on the scale of ``|x|_inf`` along every coordinate v
         moves (coordinates near 0 then cost no accuracy, where
-        :func:`jacobian`'s relative steps do); for coordinates of very different scales (x = [1000, 1e-3] with
-        func varying on 1e-3 along the second), rescale them, give ``d``, or
-        use ``jacobian(func, x) @ v``.
+        :func:`jacobian`'s relative steps do); for coordinates of very
+        different scales (x = [1000, 1e-3] with func varying on 1e-3 along
+        the second), rescale them, give ``d``, or use ``jacobian(func, x) @
+        v``.
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
