@@ -170,12 +170,19 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
 
 
 def minimal_numpy_jvp(f, x, v):
-    """A minimal hand-written NumPy JVP: build the 9 points, call f, one weighted sum."""
+    """A minimal hand-written NumPy JVP: build the 9 points, call f, one weighted sum.
+
+    The points are built as ``(9, n)``, each operation along the n coordinates,
+    and transposed once into the row-major ``(n, 9)`` that f gets: built as ``(n,
+    9)`` directly (NumPy's inner loops over the 8 sets) they took 27 us at n = 1000,
+    more than f's call at m = 30 (an earlier version of this floor did that).
+    """
     t = np.max(np.abs(x)) * 1e-4 / np.max(np.abs(v))
-    points = np.empty((x.size, 9))
-    points[:, 0] = x
-    np.add(x[:, None], MOVES[None, :] * (t * v)[:, None], out=points[:, 1:])
-    values = f(points)
+    rows = np.empty((9, x.size))
+    rows[0] = x
+    np.multiply(MOVES[:, None], t * v, out=rows[1:])
+    rows[1:] += x
+    values = f(np.ascontiguousarray(rows.T))
     return (values[:, 1:] - values[:, :1]) @ WEIGHTS / t
 
 

@@ -137,14 +137,13 @@ class Plan:
         h = size * s.d
         if size < s.zero_tol:
             h = h + s.eps
-        with np.errstate(over="ignore", under="ignore"):
+        with np.errstate(all="ignore"):  # one context (each costs about 3 us)
             t = h / norm
-        if not (t[0] >= _TINY and t[0] < math.inf):
-            return None  # a step out of float's normal range: the general path scales v
-        with np.errstate(all="ignore"):  # an infinite step: NaN points, not NumPy warnings
+            if not (t[0] >= _TINY and t[0] < math.inf):
+                return None  # a step out of float's normal range: the general path scales v
             rows = np.empty((self.columns, n))  # as _host.stack_moved writes them
             rows[0] = x
-            np.multiply(self.moves, v * t, out=rows[1:])
+            np.multiply(self.moves, v * t, out=rows[1:])  # (x and v finite: no warning)
             rows[1:] += x
         points = np.ascontiguousarray(rows.T)  # _backend.row_major_transpose's copy
         values = func(points)
