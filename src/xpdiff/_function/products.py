@@ -103,9 +103,8 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
 
     The power is 1 (numDeriv's step, the same bits as ever) where that step is a normal
     float; else (a subnormal v: an infinite step and NaN; a huge one: a subnormal step,
-    1e308 gave NaN) the power of two that brings v's largest coordinate into [1, 2)
-    (at most the largest power of two of the dtype), the step then along ``v / power``.
-    A zero direction gets step h (its points are all x).
+    1e308 gave NaN) the power of two (at most the dtype's largest) that brings v's
+    largest coordinate into [1, 2). A zero direction gets step h (its points are x).
     """
     norm = _largest(xp, v)
     with np.errstate(over="ignore", under="ignore"):
