@@ -143,7 +143,7 @@ class Plan:
                 return None  # a step out of float's normal range: the general path scales v
             rows = np.empty((self.columns, n))  # as _host.stack_moved writes them
             rows[0] = x
-            np.multiply(self.moves, v * t, out=rows[1:])  # (x and v finite: no warning)
+            np.multiply(self.moves, v * t, out=rows[1:])
             rows[1:] += x
         points = np.ascontiguousarray(rows.T)  # _backend.row_major_transpose's copy
         values = func(points)
