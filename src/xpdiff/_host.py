@@ -17,12 +17,15 @@ import numpy as np
 from ._backend import device_of, is_numpy_namespace
 
 __all__ = [
+    "add_product_into",
+    "all_true",
     "argmin_first",
     "exp2",
     "in_host_blocks",
     "is_numeric",
     "max_abs",
     "minimum_into",
+    "multiply_into",
     "pick_scalar",
     "stack_moved",
     "take_along",
@@ -172,6 +175,32 @@ def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
         np.copyto(old, new, where=condition)
         return old
     return xp.where(condition, new, old)
+
+
+def all_true(xp: Any, mask: Any) -> bool:
+    """Whether ``mask`` is a NumPy array all true, read on the host; False elsewhere (a
+    lazy, traced or device array is not read: the caller's general arithmetic runs)."""
+    return type(mask) is np.ndarray and is_numpy_namespace(xp) and bool(mask.all())
+
+
+def multiply_into(xp: Any, a: Any, b: Any) -> Any:
+    """``a * b``; on NumPy written into ``a``, which the caller owns."""
+    if type(a) is np.ndarray and is_numpy_namespace(xp):
+        return np.multiply(a, b, out=a)
+    return a * b
+
+
+def add_product_into(xp: Any, out: Any, a: Any, b: Any) -> Any:
+    """``out + a * b``, ``a`` of one row along axis -2 and ``b``, ``out`` of Q; on NumPy
+    written into ``out`` (the caller's), a row at a time: one temporary of ``a``'s size,
+    where ``out + a * b`` holds two of ``out``'s beside it (the same arithmetic)."""
+    if type(out) is np.ndarray and is_numpy_namespace(xp):
+        term = np.empty_like(a)
+        for q in range(out.shape[-2]):
+            np.multiply(a, b[..., q : q + 1, :], out=term)
+            np.add(out[..., q : q + 1, :], term, out=out[..., q : q + 1, :])
+        return out
+    return out + a * b
 
 
 def minimum_into(xp: Any, old: Any, new: Any) -> Any:

@@ -27,7 +27,14 @@ from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 from .layout import itemsize_of
-from .products import as_directions, direction_step, moved_by, product_result, run_around
+from .products import (
+    as_directions,
+    direction_step,
+    moved_by,
+    product_result,
+    run_around,
+    scaled_back,
+)
 
 __all__ = ["hvp"]
 
@@ -194,8 +201,7 @@ def hvp(
         return out[:, :, 0], xp.abs(out[:, :, 1])
 
     value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
-    with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
-        value, error, t = value * power, error * power, t / power  # H v, the step along v
+    value, error, t = scaled_back(xp, power, value, error, t)  # H v, the step along v
     shape = (n,) if one else (n, k)
     return product_result(problem, _results.HVPResult, value, error, shape, (h, t))
 

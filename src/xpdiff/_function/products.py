@@ -47,6 +47,7 @@ __all__ = [
     "moved_by",
     "product_result",
     "run_around",
+    "scaled_back",
 ]
 
 
@@ -98,8 +99,7 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> tuple[Any, Any]:
 def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
     """The step ``h / |v|_inf`` per direction and a power of two, ``(1, k)`` each: the
     points are ``x + c t (v / power)`` (:func:`moved_by`), no coordinate farther than h;
-    the caller multiplies the product by the power, and the step along v itself is ``t
-    / power``.
+    the product goes back times the power, the step along v over it (:func:`scaled_back`).
 
     The power is 1 (numDeriv's step, the same bits as ever) where that step is a normal
     float; else (a subnormal v: an infinite step and NaN; a huge one: a subnormal step,
@@ -110,10 +110,10 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
     with np.errstate(over="ignore", under="ignore"):
         t = h / _host.where_positive(xp, norm, 1.0)
     info = xp.finfo(t.dtype)
-    tiny = float(info.smallest_normal)
-    if type(t) is np.ndarray and t.size == 1 and tiny <= t.item() < math.inf:
-        return t, np.ones_like(t)  # (one direction of the everyday size: no logarithm)
-    scaled = (norm > 0) & (norm < math.inf) & ~((t >= tiny) & (t < math.inf))
+    normal = (t >= float(info.smallest_normal)) & (t < math.inf)
+    if _host.all_true(xp, normal):
+        return t, xp.ones_like(t)  # (directions of the everyday size: no logarithm)
+    scaled = (norm > 0) & (norm < math.inf) & ~normal
     exponent = xp.floor(xp.log2(xp.where(scaled, norm, 1.0)))
     top = float(math.frexp(float(info.max))[1] - 1)  # log2 of the largest may round up
     power = xp.where(scaled, _host.exp2(xp, xp.where(exponent > top, top, exponent)), 1.0)
@@ -123,10 +123,18 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
 
 def moved_by(xp: Any, v: Any, power: Any, t: Any) -> Any:
     """``(v / power) t``, ``(n, k)``: each direction's step vector (:func:`along`)."""
-    unit = v / power
-    if type(unit) is np.ndarray:
-        return np.multiply(unit, t, out=unit)
-    return unit * t
+    if _host.all_true(xp, power == 1.0):
+        return v * t
+    return _host.multiply_into(xp, v / power, t)
+
+
+def scaled_back(xp: Any, power: Any, value: Any, error: Any, t: Any) -> tuple[Any, Any, Any]:
+    """The product and its error times ``power``, and the step along v itself (``t /
+    power``, :func:`along`); on NumPy where every power is 1, the arrays themselves."""
+    if _host.all_true(xp, power == 1.0):
+        return value, error, t
+    with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
+        return value * power, None if error is None else error * power, t / power
 
 
 #: directions of at most this many numbers take ``max(|a|)`` through a temporary
@@ -329,14 +337,8 @@ def _by_levels(
     out = None
     for level in range(s.r):
         rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
-        if out is not None and type(out) is np.ndarray:  # in place: no second sum held
-            term = np.empty_like(rows)  # (m, 1, 1, w), each output's term in turn
-            for q in range(outputs):
-                np.multiply(rows, c[level][:, :, q : q + 1, :], out=term)
-                np.add(out[:, :, q : q + 1, :], term, out=out[:, :, q : q + 1, :])
-            continue
-        term = rows * c[level]  # (m, 1, Q', w)
-        out = term if out is None else out + term
+        # (m, 1, Q', w); on NumPy added into the sum: no second sum held beside it
+        out = rows * c[level] if out is None else _host.add_product_into(xp, out, rows, c[level])
     return out
 
 
@@ -492,9 +494,7 @@ def jvp(
         rows, head = _jvp_one_call(problem, scheme, directions, t, power)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
         rows, head = _jvp_engine(problem, scheme, directions, t, power)
-    with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
-        value = rows[:, 0, 0, :] * power  # J u times the power: J v
-        error = rows[:, 0, 1, :] * power if full_output and scheme.error is not None else None
-        t = t / power  # the step along v
+    error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
+    value, error, t = scaled_back(xp, power, rows[:, 0, 0, :], error, t)  # J u times it: J v
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
     return product_result(problem, _results.JVPResult, value, error, shape, steps)

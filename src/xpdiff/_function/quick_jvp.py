@@ -15,9 +15,9 @@ are the operations of products' one-call path (``direction_step``,
 ``_host.stack_moved``, ``engine.combine_linear``), element by element in the
 same order, so the results are the same bits (tests/test_quick_jvp.py
 compares them); what is left out is Python that decides what the plan
-already knows: 37 and 48 µs beyond func at n = 1000 with 30 and 300 outputs,
-where the general path takes 58 and 80 (``benchmarks/bench_beyond.py --only
-jvp``: its times and ratios).
+already knows: 36 and 47 µs beyond func at n = 1000 with 30 and 300 outputs,
+where the general path takes 67 and 94 (``benchmarks/bench_beyond.py --only
+jvp``: its times and ratios, one run).
 
 A func goes this way only where products' one-call path would take it: it
 passed the check that it does not mix points on this kind of call
