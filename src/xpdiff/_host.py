@@ -10,6 +10,7 @@ only here (``where_computed``, ``weighs_any``): there is nothing to synchronise.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,14 +19,13 @@ from ._backend import device_of, is_numpy_namespace
 
 __all__ = [
     "add_product_into",
-    "all_true",
+    "all_normal",
     "argmin_first",
     "exp2",
     "in_host_blocks",
     "is_numeric",
     "max_abs",
     "minimum_into",
-    "multiply_into",
     "pick_scalar",
     "stack_moved",
     "take_along",
@@ -177,17 +177,17 @@ def where_into(xp: Any, condition: Any, new: Any, old: Any) -> Any:
     return xp.where(condition, new, old)
 
 
-def all_true(xp: Any, mask: Any) -> bool:
-    """Whether ``mask`` is a NumPy array all true, read on the host; False elsewhere (a
-    lazy, traced or device array is not read: the caller's general arithmetic runs)."""
-    return type(mask) is np.ndarray and is_numpy_namespace(xp) and bool(mask.all())
-
-
-def multiply_into(xp: Any, a: Any, b: Any) -> Any:
-    """``a * b``; on NumPy written into ``a``, which the caller owns."""
-    if type(a) is np.ndarray and is_numpy_namespace(xp):
-        return np.multiply(a, b, out=a)
-    return a * b
+def all_normal(xp: Any, a: Any) -> bool:
+    """Whether ``a`` is a NumPy float array of normal numbers only (no 0, subnormal, inf
+    or NaN), read on the host (one number as a Python float); False elsewhere (a lazy,
+    traced or device array is not read: the caller's general arithmetic runs)."""
+    if type(a) is not np.ndarray or not is_numpy_namespace(xp):
+        return False
+    tiny = float(np.finfo(a.dtype).smallest_normal)
+    if a.size == 1:
+        return tiny <= abs(a.item()) < math.inf
+    size = np.abs(a)
+    return bool(((size >= tiny) & (size < math.inf)).all())
 
 
 def add_product_into(xp: Any, out: Any, a: Any, b: Any) -> Any:

@@ -27,14 +27,7 @@ from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 from .layout import itemsize_of
-from .products import (
-    as_directions,
-    direction_step,
-    moved_by,
-    product_result,
-    run_around,
-    scaled_back,
-)
+from .products import as_directions, direction_step, product_result, run_around, scaled_back
 
 __all__ = ["hvp"]
 
@@ -175,7 +168,9 @@ def hvp(
         raise ValueError(
             f"hvp assumes a scalar valued function: func(x) has shape {tuple(f0.shape)}"
         )
-    t, power = direction_step(xp, problem.x, directions, s)  # (1, k) each: along u = v / power
+    t, power = direction_step(xp, problem.x, directions, s)  # (1, k)
+    if power is not None:  # the step along v / power (products.along)
+        directions = directions / power
     magnitude = xp.abs(problem.x)
     h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
     w = _backend.host_to_device(_hvp_weights(s.r, s.v), xp, problem.device, problem.dtype)
@@ -190,7 +185,7 @@ def hvp(
 
     def part(b0: int, b1: int, rest: int) -> tuple[Any, Any]:
         with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
-            tv = moved_by(xp, directions[:, b0:b1], power[:, b0:b1], t[:, b0:b1])
+            tv = directions[:, b0:b1] * t[:, b0:b1]
         sub = problem.with_budget(max(rest - (b1 - b0) * 8 * n * itemsize, floor))
         differences = _central_pairs(sub, f0, head, tv, h)  # (n, k', 2r)
         with np.errstate(all="ignore"):
@@ -201,7 +196,7 @@ def hvp(
         return out[:, :, 0], xp.abs(out[:, :, 1])
 
     value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
-    value, error, t = scaled_back(xp, power, value, error, t)  # H v, the step along v
+    value, error, t = scaled_back(power, value, error, t)  # H v, the step along v
     shape = (n,) if one else (n, k)
     return product_result(problem, _results.HVPResult, value, error, shape, (h, t))
 

@@ -44,7 +44,6 @@ __all__ = [
     "as_directions",
     "direction_step",
     "jvp",
-    "moved_by",
     "product_result",
     "run_around",
     "scaled_back",
@@ -86,7 +85,7 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
 
 def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> tuple[Any, Any]:
     """numDeriv's step rule along v: ``h(|x|_inf) / |v|_inf`` per direction, as
-    :func:`along` gives it (the step along v over its power of two, and that power).
+    :func:`along` gives it (the step, and None or the power of two v goes over).
 
     The largest coordinate moves by numDeriv's step for the largest
     coordinate of x.
@@ -97,23 +96,25 @@ def direction_step(xp: Any, x: Any, v: Any, settings: Any) -> tuple[Any, Any]:
 
 
 def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
-    """The step ``h / |v|_inf`` per direction and a power of two, ``(1, k)`` each: the
-    points are ``x + c t (v / power)`` (:func:`moved_by`), no coordinate farther than h;
-    the product goes back times the power, the step along v over it (:func:`scaled_back`).
+    """The step ``h / |v|_inf`` per direction, ``(1, k)``, and None (numDeriv's step,
+    the same bits as ever: NumPy steps all normal floats) or a power of two per
+    direction, ``(1, k)``: the points are then ``x + c t (v / power)``, no coordinate
+    farther than h, and the product goes back times the power (:func:`scaled_back`).
 
-    The power is 1 (numDeriv's step, the same bits as ever) where that step is a normal
-    float; else (a subnormal v: an infinite step and NaN; a huge one: a subnormal step,
-    1e308 gave NaN) the power of two (at most the dtype's largest) that brings v's
-    largest coordinate into [1, 2). A zero direction gets step h (its points are x).
+    The power is 1 where the step is a normal float; else (a subnormal v: an infinite
+    step and NaN; a huge one: a subnormal step, 1e308 gave NaN) the power of two (at
+    most the dtype's largest) that brings v's largest coordinate into [1, 2). A zero
+    direction gets step h (its points are x).
     """
     norm = _largest(xp, v)
     with np.errstate(over="ignore", under="ignore"):
         t = h / _host.where_positive(xp, norm, 1.0)
+    if _host.all_normal(xp, t):
+        return t, None  # (read on the host: the everyday case, no logarithm)
     info = xp.finfo(t.dtype)
-    normal = (t >= float(info.smallest_normal)) & (t < math.inf)
-    if _host.all_true(xp, normal):
-        return t, xp.ones_like(t)  # (directions of the everyday size: no logarithm)
-    scaled = (norm > 0) & (norm < math.inf) & ~normal
+    scaled = (
+        (norm > 0) & (norm < math.inf) & ~((t >= float(info.smallest_normal)) & (t < math.inf))
+    )
     exponent = xp.floor(xp.log2(xp.where(scaled, norm, 1.0)))
     top = float(math.frexp(float(info.max))[1] - 1)  # log2 of the largest may round up
     power = xp.where(scaled, _host.exp2(xp, xp.where(exponent > top, top, exponent)), 1.0)
@@ -121,17 +122,10 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
         return xp.where(scaled, h / xp.where(scaled, norm / power, 1.0), t), power
 
 
-def moved_by(xp: Any, v: Any, power: Any, t: Any) -> Any:
-    """``(v / power) t``, ``(n, k)``: each direction's step vector (:func:`along`)."""
-    if _host.all_true(xp, power == 1.0):
-        return v * t
-    return _host.multiply_into(xp, v / power, t)
-
-
-def scaled_back(xp: Any, power: Any, value: Any, error: Any, t: Any) -> tuple[Any, Any, Any]:
+def scaled_back(power: Any, value: Any, error: Any, t: Any) -> tuple[Any, Any, Any]:
     """The product and its error times ``power``, and the step along v itself (``t /
-    power``, :func:`along`); on NumPy where every power is 1, the arrays themselves."""
-    if _host.all_true(xp, power == 1.0):
+    power``); for ``power`` None (:func:`along`), the arrays themselves."""
+    if power is None:
         return value, error, t
     with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
         return value * power, None if error is None else error * power, t / power
@@ -215,10 +209,9 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
 
 
 def _jvp_one_call(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any, power: Any
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
 ) -> tuple[Any, tuple]:
-    """x, then set l of direction j at ``x + multipliers[l] t_j u_j``, in one call (``u =
-    v / power``, :func:`along`).
+    """x, then set l of direction j at ``x + multipliers[l] t_j v_j``, in one call.
 
     The lean path: the points in one broadcast, one call of func, one
     weighted sum (the engine's ``combine_linear``, so the same bits as its
@@ -241,7 +234,7 @@ def _jvp_one_call(
     # over the sets was twice as slow), then transposed once into (n, 1 + sets k): x,
     # then set l of direction j in column 1 + l k + j (the same numbers)
     with np.errstate(all="ignore"):  # an infinite direction: NaN points, not NumPy warnings
-        steps_v = moved_by(xp, directions, power, t)  # (n, k): set l moves x by c_l t u
+        steps_v = directions * t  # (n, k): set l moves x by multipliers[l] * t v
         rows_of_points = _host.stack_moved(
             xp,
             x,
@@ -265,7 +258,7 @@ def _jvp_one_call(
 
 
 def _jvp_engine(
-    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any, power: Any
+    problem: _engine.Problem, scheme: _schemes.LinearScheme, directions: Any, t: Any
 ) -> tuple[Any, tuple]:
     """The engine's layout: the call at x, then the points in the calls it chooses.
 
@@ -288,8 +281,7 @@ def _jvp_engine(
         w = b1 - b0
         tw = t[:, b0:b1]
         with np.errstate(all="ignore"):  # an infinite direction: NaN, not a NumPy warning
-            steps = moved_by(xp, directions[:, b0:b1], power[:, b0:b1], tw)
-            steps = xp.reshape(steps, (n, 1, 1, w))
+            steps = xp.reshape(directions[:, b0:b1] * tw, (n, 1, 1, w))
         base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
         sub = problem.with_budget(max(rest - w * held, floor))
         if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
@@ -490,11 +482,13 @@ def jvp(
         t, power = along(xp, s.eps, directions)
     else:
         t, power = direction_step(xp, problem.x, directions, s)
+    if power is not None:  # the step along v / power (along)
+        directions = directions / power
     if _one_call(problem, 1 + scheme.family.sets * k):
-        rows, head = _jvp_one_call(problem, scheme, directions, t, power)  # (m, 1, Q', k)
+        rows, head = _jvp_one_call(problem, scheme, directions, t)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
-        rows, head = _jvp_engine(problem, scheme, directions, t, power)
+        rows, head = _jvp_engine(problem, scheme, directions, t)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
-    value, error, t = scaled_back(xp, power, rows[:, 0, 0, :], error, t)  # J u times it: J v
+    value, error, t = scaled_back(power, rows[:, 0, 0, :], error, t)  # J u times it: J v
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
     return product_result(problem, _results.JVPResult, value, error, shape, steps)
