@@ -54,6 +54,7 @@ def test_jvp_several_directions_in_one_call(backend):
     value = xd.jvp(vector_func(backend.xp), backend.asarray(X0), backend.asarray(V))
     got = backend.check(value, dtype=np.float64, shape=(2, 3))
     assert np.allclose(got, exact_jacobian(X0) @ V, rtol=1e-10, atol=1e-12)
+    assert np.all(got[:, 2] == 0)  # a zero direction's product: 0, not rounding
 
 
 def test_jvp_v_as_numpy_or_list_with_any_backend(backend):
@@ -245,9 +246,16 @@ def test_hvp_every_backend(backend):
 
 def test_hvp_several_directions(backend):
     V = np.stack([V0, np.eye(3)[0], np.zeros(3)], axis=1)
-    value = xd.hvp(scalar_func(backend.xp), backend.asarray(X0), backend.asarray(V))
-    got = backend.check(value, dtype=np.float64, shape=(3, 3))
+    res = xd.hvp(
+        scalar_func(backend.xp), backend.asarray(X0), backend.asarray(V), full_output=True
+    )
+    got = backend.check(res.value, dtype=np.float64, shape=(3, 3))
     assert np.allclose(got, exact_hessian(X0) @ V, rtol=1e-9, atol=1e-9)
+    # a zero direction's product and its error: 0, not the rounding of the other
+    # directions' weights (each level's two base points are x: their difference first)
+    error = backend.check(res.error, dtype=np.float64, shape=(3, 3))
+    assert np.all(got[:, 2] == 0) and np.all(error[:, 2] == 0)
+    assert np.all(np.isfinite(error) & (error >= 0))
 
 
 def rosenbrock(z):
