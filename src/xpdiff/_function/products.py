@@ -423,7 +423,11 @@ def jvp(
         :func:`jacobian`'s relative steps do); for coordinates of very
         different scales (x = [1000, 1e-3] with func varying on 1e-3 along
         the second), rescale them, give ``d``, or use ``jacobian(func, x) @
-        v``.
+        v``. A component of v far below ``|v|_inf`` moves its coordinate by a
+        few units of x's rounding, and its share of the product loses digits
+        without a word (4 at 1e-8 of ``|v|_inf``, all at 1e-13: v = [1e13, 1]
+        on the identity gives [1e13, 0], error 0): give it a direction of its
+        own (v of shape (n, k)).
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`.
     full_output : bool, optional
