@@ -261,6 +261,26 @@ def test_domain_edge_costs_accuracy_not_nan():
     assert relative_error(value, -1 / x**2) < 1e-8
 
 
+@pytest.mark.parametrize(
+    ("func", "x", "exact", "orders"),
+    [
+        (np.exp, 700.0, lambda x, n: np.exp(x), (2, 3, 4)),  # exp overflows 9.8 beyond
+        (np.arcsin, 0.9999, lambda x, n: x / (1 - x * x) ** 1.5, (2,)),
+        (np.arccosh, 1.0001, lambda x, n: -x / (x * x - 1) ** 1.5, (2,)),
+        (lambda t: np.where(t > 1.5, np.nan, t**3), 1.4999, lambda x, n: 6 * x, (2,)),
+    ],
+)
+def test_domain_edge_away_from_0_costs_accuracy_not_nan(func, x, exact, orders):
+    # where the pilot meets values that are not finite and the edge is not at 0, the
+    # ladder stays within T / 16 (the near pair finite) or T / 1024 of x: its longest
+    # steps had been d |x| (exp at 700: 350) or |x| / 2p, every candidate NaN
+    for n in orders:
+        with np.errstate(all="ignore"):
+            res = xd.derivative(func, np.array([x]), n=n, full_output=True)
+        assert np.isfinite(res.value[0]), (n, res.value)
+        assert abs(res.value[0] - exact(x, n)) <= 1e-6 * abs(exact(x, n))
+
+
 def test_non_finite_values_give_nan():
     def f(x):
         return np.where(x > 1.5, np.inf, np.sin(x))
@@ -315,6 +335,39 @@ def test_one_call_per_stage_and_max_batch_workers_change_nothing():
     with ThreadPoolExecutor(2) as pool:
         mapped = xd.derivative(np.exp, x, n=3, workers=pool.map)
     assert np.array_equal(whole, mapped)
+
+
+@pytest.mark.parametrize(("n", "method"), [(1, "adaptive"), (2, "adaptive"), (3, "Richardson")])
+def test_max_batch_bounds_every_call_the_one_at_x_too(backend, n, method):
+    # max_batch: "at most this many points per call", the call at x's elements too (it got
+    # all of them); each chunk its own copy; the same values, to rounding (Dask's blocks
+    # follow the chunks, and n = 3's weights amplify a sum's rounding 1e4 times)
+    x = np.linspace(0.5, 2.0, 23)
+    sizes = []
+
+    def f(z):
+        sizes.append(math.prod(z.shape[1:]))
+        return backend.xp.exp(z)
+
+    whole = xd.derivative(backend.xp.exp, backend.asarray(x), n=n, method=method)
+    split = xd.derivative(f, backend.asarray(x), n=n, method=method, max_batch=5)
+    got = backend.check(split, dtype=np.float64, shape=(23,))
+    assert sizes and max(sizes) <= 5
+    assert sizes[:5] == [5, 5, 5, 5, 3]  # the call at x, in chunks
+    np.testing.assert_allclose(got, backend.check(whole, dtype=np.float64, shape=(23,)), rtol=1e-9)
+
+
+def test_max_batch_bounds_the_call_at_a_batch_of_base_points():
+    x = np.random.default_rng(1).uniform(0.5, 1.5, (3, 40))
+    shapes = []
+
+    def f(z):
+        shapes.append(z.shape)
+        return np.sum(z**2, axis=0)
+
+    g = xd.grad(f, x, max_batch=8)
+    assert shapes[:5] == [(3, 8)] * 5 and all(s[1] <= 8 for s in shapes)
+    np.testing.assert_allclose(g, 2 * x, rtol=1e-9)
 
 
 def test_pointwise_func():

@@ -301,7 +301,8 @@ def derivative(
     (offsets ``-p .. p``, ``p = ceil(n/2)``, Fornberg's weights) with steps
     ``H / v**k``: ``H = d max(|x|, 1)`` capped by the pilot's lambda (the
     length over which func changes; where func is not finite near x, ``|x| /
-    2p``), a power of two. Each distinct point is evaluated once: with ``v``
+    2p``, and its farthest point within ``T / 16`` of x, ``T / 1024`` where the
+    pilot's near pair was not finite either), a power of two. Each distinct point is evaluated once: with ``v``
     = 2 a level's ``+-2h`` are the ``+-h`` of the level above, so the ladder
     has 16 points per element for n = 2, 18 for n = 3, 4, 34 for n = 5, 6.
     Every extrapolation of up to three Richardson columns of the ladder is a

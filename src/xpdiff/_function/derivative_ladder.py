@@ -42,14 +42,23 @@ HOST_BLOCK = 2**14
 TEMPORARIES = 48
 
 
-def _first_steps(xp: Any, lam: Any, x: Any, p: int, ladder: dict, eps: float) -> Any:
+def _first_steps(
+    xp: Any, lam: Any, x: Any, t: Any, seen: Any, p: int, ladder: dict, eps: float
+) -> Any:
     """H from lambda and x (any shape alike): ``d max(|x|, 1)``, no longer than lambda,
-    ``|x| / 2p`` where lambda is unknown near 0, not shorter than the shortest step that
-    still moves x; a power of two."""
+    ``|x| / 2p`` where lambda is unknown near 0; where it is unknown (a pilot value not
+    finite), the farthest point within ``T / 16`` of x where the pilot's near pair was
+    finite (``seen``: func is finite there, not at ``T``), within ``T / 1024`` where
+    it was not; not shorter than the shortest step that still moves x; a power of two."""
     magnitude = xp.abs(x)
     step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
-    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
+    unknown = xp.isnan(lam)
+    near = unknown & (magnitude > 0) & (magnitude < 2 * p * step)
     step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
+    # an edge of func's domain or of its range away from 0 (arcsin at 0.9999, exp at
+    # 700): every candidate of longer steps met a value that is not finite (NaN)
+    within = xp.where(seen, t / 16, t / 1024) / p
+    step = xp.where(unknown & (within < step), within, step)
     shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
     step = xp.where(step > shortest, step, shortest)
     step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
@@ -88,7 +97,8 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
 
     def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
-        return (_first_steps(xp, lam, x, p, ladder, eps),)
+        seen = xp.isfinite(values[:, :, 0:1, :]) & xp.isfinite(values[:, :, 1:2, :])
+        return (_first_steps(xp, lam, x, t, seen, p, ladder, eps),)
 
     with np.errstate(all="ignore"):
         (H,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
