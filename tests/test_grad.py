@@ -167,6 +167,29 @@ def test_max_batch_on_every_backend(backend):
     np.testing.assert_allclose(values, xd.grad(make("rosenbrock", np), x), rtol=1e-9)
 
 
+@pytest.mark.parametrize("max_batch", [1, 3, 4, 7])
+def test_max_batch_on_a_batch_of_base_points_on_every_backend(backend, max_batch):
+    # a chunk of one set of points (a rectangle that cuts a group): Dask's take with an
+    # index of one number along axis 0 gave axis 0's whole length, and the points' reshape
+    # failed ("total size of new array must be unchanged")
+    x = np.random.default_rng(0).uniform(0.5, 1.5, (3, 10))
+
+    def f(z):
+        return backend.xp.sum(z**2, axis=0) + z[0, ...] * z[1, ...]
+
+    # xp.asarray: Dask's one chunk along axis 0 (the harness's halves hid the bug)
+    xb = backend.xp.asarray(x) if backend.name == "dask" else backend.asarray(x)
+    for function, shape in ((xd.grad, (3, 10)), (xd.hessian, (3, 3, 10))):
+        got = function(f, xb, max_batch=max_batch)
+        values = backend.check(got, dtype=np.float64, shape=shape)
+        expected = function(make_batch_reference, x)
+        np.testing.assert_allclose(values, expected, rtol=1e-7, atol=1e-7)
+
+
+def make_batch_reference(z):
+    return np.sum(z**2, axis=0) + z[0] * z[1]
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_not_vectorized_same_results(backend, method):
     rng = np.random.default_rng(2)

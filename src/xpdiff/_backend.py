@@ -350,6 +350,15 @@ def host_to_device(values: Any, xp: Any, device: Any, dtype: Any = None) -> Any:
     return xp.asarray(values, dtype=available_dtype(xp, dtype), device=device)
 
 
+def index_to_device(values: Any, xp: Any, device: Any) -> Any:
+    """Host indices for ``xp.take``: :func:`host_to_device`'s, but NumPy's own for Dask,
+    whose ``take`` with a Dask index of one number along axis 0 gives the wrong shape
+    (axis 0's whole length: a later reshape fails), with NumPy indices the right one."""
+    if array_api_compat.is_dask_namespace(xp):
+        return np.asarray(values)
+    return host_to_device(values, xp, device)
+
+
 def without_graph(x: Any) -> Any:
     """``x`` without an autograd graph (PyTorch: ``detach()``), for pickling to a process:
     a tensor that requires grad and is not a leaf cannot be pickled."""

@@ -240,7 +240,7 @@ def _grouped(
         if id(multipliers) not in on_device:  # a pair's moves share their multipliers
             on_device[id(multipliers)] = _multiplier(xp, multipliers, device, dtype)
         m = on_device[id(multipliers)]
-        index = _backend.host_to_device(np.maximum(coords, 0), xp, device)
+        index = _backend.index_to_device(np.maximum(coords, 0), xp, device)
         delta = m * xp.take(hb, index, axis=1) if hb is not None else m
         moved = xp.take(xb, index, axis=1) + delta  # (1, G, L, B)
         hit = coordinate == _backend.host_to_device(coords[None, :, None, None], xp, device)
@@ -262,7 +262,7 @@ def _general(
     coordinate = _backend.host_to_device(np.arange(n)[:, None, None], xp, device)
     points = base
     for coords, multipliers in zip(rect.coords, rect.multipliers, strict=True):
-        index = _backend.host_to_device(np.maximum(coords, 0), xp, device)
+        index = _backend.index_to_device(np.maximum(coords, 0), xp, device)
         m = _multiplier(xp, multipliers, device, dtype)
         delta = m * xp.take(h2, index, axis=0) if h2 is not None else m
         moved = xp.take(x2, index, axis=0) + delta  # (T, B)
