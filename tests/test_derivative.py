@@ -261,24 +261,40 @@ def test_domain_edge_costs_accuracy_not_nan():
     assert relative_error(value, -1 / x**2) < 1e-8
 
 
+def _cut(z):  # cos, NaN beyond 3
+    return np.where(z > 3, np.nan, np.cos(z))
+
+
 @pytest.mark.parametrize(
     ("func", "x", "exact", "orders"),
     [
-        (np.exp, 700.0, lambda x, n: np.exp(x), (2, 3, 4)),  # exp overflows 9.8 beyond
+        (np.exp, 700.0, lambda x, n: np.exp(x), (2, 3, 4, 5, 6)),  # inf 9.8 beyond
+        (lambda z: np.exp(-z), -700.0, lambda x, n: (-1) ** n * np.exp(-x), (2, 3, 4)),
+        (np.cosh, -700.0, lambda x, n: np.cosh(x) if n % 2 == 0 else np.sinh(x), (2, 3)),
         (np.arcsin, 0.9999, lambda x, n: x / (1 - x * x) ** 1.5, (2,)),
         (np.arccosh, 1.0001, lambda x, n: -x / (x * x - 1) ** 1.5, (2,)),
         (lambda t: np.where(t > 1.5, np.nan, t**3), 1.4999, lambda x, n: 6 * x, (2,)),
+        # edges the old longest steps met at their longest levels only: no worse than then
+        (_cut, 2.8, lambda x, n: -np.sin(x), (5,)),
+        (_cut, 2.85, lambda x, n: -np.sin(x), (5,)),
+        (lambda z: (3 - z) ** 1.5, 2.8, lambda x, n: 1.40625 * (3 - x) ** -3.5, (5,)),
+        (lambda z: np.log(100 - z), 92.0, lambda x, n: -24 / (100 - x) ** 5, (5,)),
+        (lambda z: np.sqrt(-z), -0.027, lambda x, n: -14.765625 * (-x) ** -5.5, (6,)),
     ],
 )
 def test_domain_edge_away_from_0_costs_accuracy_not_nan(func, x, exact, orders):
-    # where the pilot meets values that are not finite and the edge is not at 0, the
-    # ladder stays within T / 16 (the near pair finite) or T / 1024 of x: its longest
-    # steps had been d |x| (exp at 700: 350) or |x| / 2p, every candidate NaN
+    # where a pilot value is not finite, the ladder's shortest level reaches no farther
+    # than the pilot's near pair (finite there): its longest steps had been d |x| (exp at
+    # 700: 350) or |x| / 2p, every candidate NaN; values near float's largest go over a
+    # power of two (the levels' sums overflowed)
     for n in orders:
         with np.errstate(all="ignore"):
             res = xd.derivative(func, np.array([x]), n=n, full_output=True)
         assert np.isfinite(res.value[0]), (n, res.value)
-        assert abs(res.value[0] - exact(x, n)) <= 1e-6 * abs(exact(x, n))
+        assert abs(res.value[0] - exact(x, n)) <= 1e-6 * max(abs(exact(x, n)), 1.0)
+        # an estimate checked against a level that met the edge is not kept: the error
+        # is finite (it was NaN for 1.4999) and holds the true error
+        assert abs(res.value[0] - exact(x, n)) <= res.error[0] < math.inf
 
 
 def test_non_finite_values_give_nan():
@@ -352,9 +368,21 @@ def test_max_batch_bounds_every_call_the_one_at_x_too(backend, n, method):
     whole = xd.derivative(backend.xp.exp, backend.asarray(x), n=n, method=method)
     split = xd.derivative(f, backend.asarray(x), n=n, method=method, max_batch=5)
     got = backend.check(split, dtype=np.float64, shape=(23,))
-    assert sizes and max(sizes) <= 5
+    assert sizes
+    assert max(sizes) <= 5
     assert sizes[:5] == [5, 5, 5, 5, 3]  # the call at x, in chunks
     np.testing.assert_allclose(got, backend.check(whole, dtype=np.float64, shape=(23,)), rtol=1e-9)
+
+
+def test_a_later_chunk_at_x_of_another_shape_is_a_batch_shape_error():
+    calls = []
+
+    def f(z):
+        calls.append(z.shape)
+        return np.stack([np.exp(z)] * 2) if len(calls) == 2 else np.exp(z)
+
+    with pytest.raises(xd.errors.BatchShapeError, match="the same outputs at every point"):
+        xd.derivative(f, np.linspace(0.5, 1.5, 12), max_batch=5)
 
 
 def test_max_batch_bounds_the_call_at_a_batch_of_base_points():
@@ -366,7 +394,8 @@ def test_max_batch_bounds_the_call_at_a_batch_of_base_points():
         return np.sum(z**2, axis=0)
 
     g = xd.grad(f, x, max_batch=8)
-    assert shapes[:5] == [(3, 8)] * 5 and all(s[1] <= 8 for s in shapes)
+    assert shapes[:5] == [(3, 8)] * 5
+    assert all(s[1] <= 8 for s in shapes)
     np.testing.assert_allclose(g, 2 * x, rtol=1e-9)
 
 

@@ -149,6 +149,19 @@ def test_choice_in_blocks_keeps_the_bits():
     assert np.sum(np.isfinite(whole[0, 0, 0])) > 900
 
 
+def test_huge_scale_is_a_power_of_two_beyond_2_600_on_every_path():
+    """_host.huge_scale: |f|'s power of two where finite beyond 2**600, else 1; None on
+    NumPy where nothing is beyond (the generic path's numbers over 1)."""
+    from xpdiff import _host
+
+    f = np.array([1e304, -3e200, 2.0**600, -(2.0**601), np.inf, np.nan, 0.0])
+    expected = [2.0**1009, 2.0**665, 1.0, 2.0**601, 1.0, 1.0, 1.0]
+    np.testing.assert_array_equal(_host.huge_scale(xpn, f), expected)
+    got = _host.huge_scale(xps, xps.asarray(f))
+    np.testing.assert_array_equal(np.asarray(got), expected)
+    assert _host.huge_scale(xpn, np.array([1e180, -1.0, np.nan])) is None  # 2**600: 4e180
+
+
 def test_where_into_writes_into_numpy_arrays_only():
     """_host.where_into: where(condition, new, old), into ``old`` on NumPy (the
     ladder's choice keeps its candidates in its own arrays), a new array elsewhere."""

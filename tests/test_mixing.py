@@ -150,6 +150,31 @@ def test_max_batch_filled_exactly_is_checked(max_batch, shapes):
         xd.grad(MIXING["mean"], [1.0, 2.0], max_batch=8)  # n = 2: the extra call is padded
 
 
+@pytest.mark.parametrize(
+    ("function", "x", "kwargs"),
+    [
+        (xd.derivative, np.linspace(0.5, 1.5, 12), {}),
+        (xd.derivative, np.linspace(0.5, 1.5, 12), {"n": 2}),
+        (xd.derivative, np.linspace(0.5, 1.5, 12), {"n": 3, "method": "Richardson"}),
+        (xd.grad, np.linspace(0.5, 1.5, 30).reshape(3, 10), {}),
+        (xd.hessian, np.linspace(0.5, 1.5, 30).reshape(3, 10), {}),
+    ],
+)
+def test_a_call_at_x_in_chunks_of_max_batch_is_checked(function, x, kwargs):
+    # func at x in calls of at most max_batch points: the check's call at x once more
+    # takes the same chunks (in one call, a func that mixes points gave x other values,
+    # taken for noise, and the derivatives were wrong without a word)
+    def mixes(z):
+        return np.exp(z - np.mean(z)) if function is xd.derivative else np.sum(z**2, axis=0)
+
+    def mixes_batch(z):
+        return np.sum(z**2, axis=0) + np.mean(z)
+
+    func = mixes if function is xd.derivative else mixes_batch
+    with pytest.raises(ValueError, match="mixes the points"):
+        function(func, x, max_batch=5, **kwargs)
+
+
 def test_one_point_per_call_cannot_mix():
     func = CountingFunc(MIXING["sum"])
     g = xd.grad(func, X, max_batch=1)

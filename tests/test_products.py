@@ -254,7 +254,8 @@ def test_hvp_several_directions(backend):
     # a zero direction's product and its error: 0, not the rounding of the other
     # directions' weights (each level's two base points are x: their difference first)
     error = backend.check(res.error, dtype=np.float64, shape=(3, 3))
-    assert np.all(got[:, 2] == 0) and np.all(error[:, 2] == 0)
+    assert np.all(got[:, 2] == 0)
+    assert np.all(error[:, 2] == 0)
     assert np.all(np.isfinite(error) & (error >= 0))
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "all_normal",
     "argmin_first",
     "exp2",
+    "huge_scale",
     "in_host_blocks",
     "is_numeric",
     "max_abs",
@@ -116,6 +117,17 @@ def exp2(xp: Any, k: Any) -> Any:
     if type(k) is np.ndarray and k.dtype == np.float64:
         return np.exp2(k)
     return 2.0**k
+
+
+def huge_scale(xp: Any, f: Any, above: float = 2.0**600) -> Any:
+    """A power of two per element of ``f``: ``|f|``'s (rounded down) where it is finite and
+    beyond ``above``, else 1 (dividing by it is exact); None where no NumPy value is beyond
+    (nothing to scale: the generic path's numbers divided by 1)."""
+    if type(f) is np.ndarray and is_numpy_namespace(xp) and not (np.abs(f) > above).any():
+        return None
+    size = xp.abs(f)
+    huge = (size > above) & (size < math.inf)
+    return xp.where(huge, exp2(xp, xp.floor(xp.log2(xp.where(huge, size, 1.0)))), 1.0)
 
 
 def max_abs(xp: Any, a: Any, axis: int | None = None) -> Any:

@@ -301,15 +301,18 @@ def derivative(
     (offsets ``-p .. p``, ``p = ceil(n/2)``, Fornberg's weights) with steps
     ``H / v**k``: ``H = d max(|x|, 1)`` capped by the pilot's lambda (the
     length over which func changes; where func is not finite near x, ``|x| /
-    2p``, and its farthest point within ``T / 16`` of x, ``T / 1024`` where the
-    pilot's near pair was not finite either), a power of two. Each distinct point is evaluated once: with ``v``
-    = 2 a level's ``+-2h`` are the ``+-h`` of the level above, so the ladder
-    has 16 points per element for n = 2, 18 for n = 3, 4, 34 for n = 5, 6.
+    2p``; where a pilot value was not finite, its shortest level reaching no
+    farther than the pilot's near pair, its longest no farther than ``T / 1024``
+    where the near pair was not finite either), a power of two. Each distinct
+    point is evaluated once: with ``v`` = 2 a level's ``+-2h`` are the ``+-h``
+    of the level above, so the ladder has 16 points per element for n = 2, 18
+    for n = 3, 4, 34 for n = 5, 6.
     Every extrapolation of up to three Richardson columns of the ladder is a
     candidate, ranked by its difference from the one it improves on plus its
     rounding error; each element keeps the candidate of smallest rank among
-    those whose points, and those of the candidate it improves on, are all
-    finite (so a domain edge, as of log near 0, costs accuracy, not a NaN;
+    those whose points, and those of the candidate it improves on (and of the
+    estimate its error is checked against), are all finite (so a domain edge,
+    as of log near 0, costs accuracy, not a NaN;
     on an exact tie, the first in the order of increasing column, then
     decreasing step). Its error (``full_output``) is estimated as
     :func:`grad`'s "adaptive" estimates it: the larger of that difference and

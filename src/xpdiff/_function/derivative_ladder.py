@@ -43,22 +43,24 @@ TEMPORARIES = 48
 
 
 def _first_steps(
-    xp: Any, lam: Any, x: Any, t: Any, seen: Any, p: int, ladder: dict, eps: float
+    xp: Any, lam: Any, x: Any, t: Any, seen: tuple, p: int, ladder: dict, eps: float
 ) -> Any:
     """H from lambda and x (any shape alike): ``d max(|x|, 1)``, no longer than lambda,
-    ``|x| / 2p`` where lambda is unknown near 0; where it is unknown (a pilot value not
-    finite), the farthest point within ``T / 16`` of x where the pilot's near pair was
-    finite (``seen``: func is finite there, not at ``T``), within ``T / 1024`` where
-    it was not; not shorter than the shortest step that still moves x; a power of two."""
+    ``|x| / 2p`` where lambda is unknown near 0; where a pilot value was not finite
+    (``seen``: the near pair finite, all four), the ladder's shortest level reaches no
+    farther than the near pair ``T / ratio`` (func is finite there), its longest no
+    farther than ``T / 1024`` where the near pair was not finite; not shorter than the
+    shortest step that still moves x; a power of two."""
+    near_pair, ratio, all_four = seen
     magnitude = xp.abs(x)
     step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
-    unknown = xp.isnan(lam)
-    near = unknown & (magnitude > 0) & (magnitude < 2 * p * step)
+    near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
     step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
     # an edge of func's domain or of its range away from 0 (arcsin at 0.9999, exp at
-    # 700): every candidate of longer steps met a value that is not finite (NaN)
-    within = xp.where(seen, t / 16, t / 1024) / p
-    step = xp.where(unknown & (within < step), within, step)
+    # +-700): the longest steps d |x| or |x| / 2p met it at every level, NaN
+    shortest_level = ladder["v"] ** (ladder["r"] - 1)
+    reach = xp.where(near_pair, (t / ratio) * shortest_level, t / 1024) / p
+    step = xp.where(~all_four & (reach < step), reach, step)
     shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
     step = xp.where(step > shortest, step, shortest)
     step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
@@ -96,8 +98,13 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         return _host.in_host_blocks(xp, block, width, values, f, t, x)[0]
 
     def block(values: Any, f: Any, t: Any, x: Any) -> tuple[Any]:
+        scale = _host.huge_scale(xp, f)  # as choose's: the derivatives' sums overflowed
+        if scale is not None:
+            values, f = values / scale, f / scale
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
-        seen = xp.isfinite(values[:, :, 0:1, :]) & xp.isfinite(values[:, :, 1:2, :])
+        finite = [xp.isfinite(values[:, :, j : j + 1, :]) for j in range(4)]
+        near_pair = finite[0] & finite[1]
+        seen = (near_pair, ratio, near_pair & finite[2] & finite[3])
         return (_first_steps(xp, lam, x, t, seen, p, ladder, eps),)
 
     with np.errstate(all="ignore"):
@@ -147,8 +154,9 @@ def _choose_block(
     is ``T[j-1, k] + u`` with ``u = (T[j-1, k] - T[j-1, k-1]) / (v**(2j) - 1)``,
     ranked by ``|u|`` plus its rounding estimate (for j = 0, level k's
     difference from level k - 1). A candidate that uses a value that is not
-    finite, in its estimate or its rank, has a NaN or infinite rank and is
-    never kept (a comparison with NaN is false). With ``full``, the kept
+    finite, in its estimate, its rank or (j = 0) the level k - 2 its error is
+    checked against, has a NaN or infinite rank and is never kept (a
+    comparison with NaN is false; its error would be NaN). With ``full``, the kept
     candidate's error is estimated as :func:`grad`'s "adaptive" does
     (``adaptive.selection``): the larger of that difference and the one from
     the estimate of the order below one level longer (``T[j-1, k-1]``; for j
@@ -188,7 +196,10 @@ def _choose_block(
 
     change = [column[k] - column[k - 1] for k in range(1, len(column))]
     for k in range(1, len(column)):
-        keep(column[k], xp.abs(change[k - 1]), column[k - 2] if k >= 2 else column[0])
+        first = xp.abs(change[k - 1])
+        if k >= 2:  # a level checked against a level not finite is left out (NaN), as grad's
+            first = first + column[k - 2] * 0.0  # "adaptive" leaves out its candidates
+        keep(column[k], first, column[k - 2] if k >= 2 else column[0])
     for j in range(1, min(ADAPTIVE_COLUMNS, len(column) - 1) + 1):
         share = 1.0 / (v ** (2 * j) - 1.0)
         entries = []
@@ -239,6 +250,11 @@ def choose(
     """
 
     def block(values: Any, f: Any, h: Any) -> tuple[Any]:
+        # values near float's largest (exp at 700: 1e304) over f's power of two, exactly:
+        # the levels' weighted sums (up to 16**7 times a value for n = 4) overflowed
+        scale = _host.huge_scale(xp, f)
+        if scale is not None:
+            values, f = values / scale, f / scale
         chosen = _choose_block(xp, values, f, scheme, v, eps, full)
         # h**order in two divisions: h is a power of two, so each is exact, and h**order
         # may underflow where the result does not (sqrt's 2nd derivative at 1e-200 was -inf)
@@ -250,6 +266,8 @@ def choose(
             error = xp.where(chosen[5], math.inf, error)
         # + 0.0: a zero derivative is +0
         parts = [((chosen[0] + 0.0) / first) / second, error]
+        if scale is not None:
+            parts = [parts[0] * scale, parts[1] * scale]
         if full:
             parts += [chosen[3], chosen[4] * h]
         return (xp.concat(parts, axis=2),)

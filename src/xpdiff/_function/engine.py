@@ -24,9 +24,8 @@ import numpy as np
 from .. import _backend
 from . import layout as _layout
 from . import mixing as _mixing
-from . import point_chunks as _point_chunks
 from . import points as _points
-from .problem import Problem, machine_eps, parse_sides, setup
+from .problem import Problem, at_x, machine_eps, parse_sides, setup
 from .schemes import Family, LinearScheme
 
 __all__ = [
@@ -62,7 +61,7 @@ def value_at_x(problem: Problem, f0: Any = None) -> tuple[Any, tuple]:
         # func one point at a time, and no point: a scalar function's (empty) values
         return _empty(xp, problem, problem.batch_shape), ()
     if f0 is None:
-        f0 = _point_chunks.at_x(xp, problem)  # in calls of at most max_batch points
+        f0 = at_x(xp, problem)  # in calls of at most max_batch points
     if _mixing.must_check(problem):
         evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
         # the kind of call, not the problem: the problem holds the evaluator, a cycle that

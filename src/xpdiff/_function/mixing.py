@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _backend
 from . import evaluators as _evaluators
-from .problem import Problem, machine_eps
+from .problem import Problem, at_x, machine_eps
 
 __all__ = [
     "EXTRA",
@@ -395,10 +395,11 @@ def _value_again(xp: Any, problem: Problem, *, complex_point: bool = False) -> A
     if x is None:
         return None
     nfev = evaluator.nfev
-    point = _backend.copy(xp, x)
     if complex_point:
-        point = xp.astype(point, _backend.complex_dtype(xp, point.dtype))
-    again = evaluator.at(xp, point, problem.device)
+        x = xp.astype(x, _backend.complex_dtype(xp, x.dtype))
+    # in the calls of the first time (max_batch): a func that mixes the points of a call
+    # gives x the same values again, not another mix taken for noise
+    again = at_x(xp, problem, x)
     evaluator.nfev = nfev
     return again
 

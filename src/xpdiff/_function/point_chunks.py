@@ -29,7 +29,7 @@ from .. import _backend
 from .layout import itemsize_of
 from .problem import Problem
 
-__all__ = ["at_x", "in_chunks", "one_point", "over_points", "point_bytes"]
+__all__ = ["in_chunks", "one_point", "over_points", "point_bytes"]
 
 #: the share of the budget that arrays of the batch's size may take before the batch is
 #: split: the rest is the engine's, for the points of a call and their values
@@ -228,19 +228,3 @@ def _map(fn: Callable[[list[Any]], Any], outs: list[Any]) -> Any:
     if isinstance(first, tuple):
         return tuple(_map(fn, [o[i] for o in outs]) for i in range(len(first)))
     return fn(outs)
-
-
-def at_x(xp: Any, problem: Problem) -> Any:
-    """func at x's copy: one call, or calls of at most ``max_batch`` points (``derivative``'s
-    elements, a batch of base points), each on a copy of its own, joined."""
-    evaluator, limit = problem.evaluator, problem.max_batch
-    count = math.prod(problem.batch_shape)
-    if limit is None or count <= limit or not evaluator.vectorized:
-        return evaluator.at(xp, _backend.copy(xp, problem.x), problem.device)
-    flat = xp.reshape(problem.x, (problem.n, count))
-    parts = [
-        evaluator.at(xp, _backend.copy(xp, flat[:, b : min(b + limit, count)]), problem.device)
-        for b in range(0, count, limit)
-    ]
-    values = xp.concat(parts, axis=-1)
-    return xp.reshape(values, (*values.shape[:-1], *problem.batch_shape))

@@ -20,7 +20,15 @@ from .._typing import Array, ArrayLike, Device, Namespace
 from . import evaluators as _evaluators
 from . import settings as _settings
 
-__all__ = ["CallOptions", "Problem", "defaults_only", "machine_eps", "parse_sides", "setup"]
+__all__ = [
+    "CallOptions",
+    "Problem",
+    "at_x",
+    "defaults_only",
+    "machine_eps",
+    "parse_sides",
+    "setup",
+]
 
 
 @dataclass(slots=True)
@@ -248,3 +256,28 @@ def setup(
         full_output,
         _budget.get_memory_budget(x),
     )
+
+
+def at_x(xp: Any, problem: Problem, x: Any = None) -> Any:
+    """func at x (``problem.x``, or points ``x`` of its shape: ``mixing``'s call once more),
+    on copies that xpdiff owns: one call, or calls of at most ``max_batch`` points
+    (``derivative``'s elements, a batch of base points), joined."""
+    x = problem.x if x is None else x
+    evaluator, limit, batch = problem.evaluator, problem.max_batch, tuple(x.shape[1:])
+    count = math.prod(batch)
+    if limit is None or count <= limit or not evaluator.vectorized:
+        return evaluator.at(xp, _backend.copy(xp, x), problem.device)
+    flat = xp.reshape(x, (x.shape[0], count))
+    parts: list = []
+    for b in range(0, count, limit):
+        points = _backend.copy(xp, flat[:, b : min(b + limit, count)])
+        part = evaluator.at(xp, points, problem.device)
+        if parts and tuple(part.shape[:-1]) != tuple(parts[0].shape[:-1]):
+            raise _evaluators.BatchShapeError(
+                f"func returned shape {tuple(part.shape)} for points of shape "
+                f"{tuple(points.shape)}, and {tuple(parts[0].shape)} for the first "
+                f"{parts[0].shape[-1]} points of x: the same outputs at every point"
+            )
+        parts.append(part)
+    values = xp.concat(parts, axis=-1)
+    return xp.reshape(values, (*values.shape[:-1], *batch))

@@ -42,8 +42,10 @@ class DerivativeResult:
         Per-component error estimate, shaped like the derivative: the
         difference between the last two Richardson extrapolation levels (NaN
         with ``r=1`` and for the methods "simple" and "complex", which have
-        none); for "adaptive", the kept estimate's difference from the one of
-        the order below plus its rounding error.
+        none): a sign of truncation only, without rounding, not a bound
+        (exp's derivative at 1: 2.0e-13 for an error of 1.6e-11); for
+        "adaptive", the kept estimate's difference from the one of the order
+        below plus its rounding error.
     nfev : int
         Number of points at which func was evaluated, ``x`` itself included
         (not the copy of x and the sentinel in a vectorized batch that check
