@@ -97,7 +97,7 @@ def test_pilot_lengths_are_selections_scales():
         t = T.reshape(1, 1, 1, -1)
         with np.errstate(all="ignore"):
             lam = pilot_lengths(
-                xpn, values, f, t, weights[0, :3].tolist(), one_sided[0, :3].tolist(), EPS, 256.0
+                xpn, values, f, t, weights[0, :5].tolist(), one_sided[0, :3].tolist(), EPS, 256.0
             )
             sym = scales_within(xpn, values, f, weights, used, T.reshape(1, 1, -1), EPS, 2**30)
             one = scales_within(
@@ -149,17 +149,22 @@ def test_choice_in_blocks_keeps_the_bits():
     assert np.sum(np.isfinite(whole[0, 0, 0])) > 900
 
 
-def test_huge_scale_is_a_power_of_two_beyond_2_600_on_every_path():
-    """_host.huge_scale: |f|'s power of two where finite beyond 2**600, else 1; None on
-    NumPy where nothing is beyond (the generic path's numbers over 1)."""
+def test_huge_scale_is_a_power_of_two_beyond_the_square_root_of_the_largest():
+    """_host.huge_scale: |f|'s power of two where finite beyond sqrt(finfo.max) (float64:
+    2**512, float32: 2**64), else 1; None on NumPy where nothing is beyond (the generic
+    path's numbers over 1)."""
     from xpdiff import _host
 
-    f = np.array([1e304, -3e200, 2.0**600, -(2.0**601), np.inf, np.nan, 0.0])
-    expected = [2.0**1009, 2.0**665, 1.0, 2.0**601, 1.0, 1.0, 1.0]
+    f = np.array([1e304, -3e200, 2.0**512, -(2.0**513), np.inf, np.nan, 0.0])
+    expected = [2.0**1009, 2.0**665, 1.0, 2.0**513, 1.0, 1.0, 1.0]
     np.testing.assert_array_equal(_host.huge_scale(xpn, f), expected)
     got = _host.huge_scale(xps, xps.asarray(f))
     np.testing.assert_array_equal(np.asarray(got), expected)
-    assert _host.huge_scale(xpn, np.array([1e180, -1.0, np.nan])) is None  # 2**600: 4e180
+    assert _host.huge_scale(xpn, np.array([1e150, -1.0, np.nan])) is None
+    f32 = np.array([1e30, 1e19, -(2.0**70)], dtype=np.float32)
+    expected32 = np.array([2.0**99, 1.0, 2.0**70], dtype=np.float32)
+    np.testing.assert_array_equal(_host.huge_scale(xpn, f32), expected32)
+    np.testing.assert_array_equal(np.asarray(_host.huge_scale(xps, xps.asarray(f32))), expected32)
 
 
 def test_where_into_writes_into_numpy_arrays_only():
@@ -190,7 +195,7 @@ def test_pilot_lengths_keep_the_bits_of_the_generic_path():
     rng = np.random.default_rng(2)
     x = np.concatenate([rng.uniform(0.1, 5, 300), np.geomspace(1e-5, 1e-2, 300)])
     values, f, T = _pilot_values(np.log, rng.permutation(x))
-    rows = (weights[0, :3].tolist(), one_sided[0, :3].tolist(), EPS, 256.0)
+    rows = (weights[0, :5].tolist(), one_sided[0, :3].tolist(), EPS, 256.0)
     with np.errstate(all="ignore"):
         lam = pilot_lengths(xpn, values, f, T.reshape(1, 1, 1, -1), *rows)
         args = (xps.asarray(values), xps.asarray(f), xps.asarray(T.reshape(1, 1, 1, -1)))
@@ -202,6 +207,20 @@ def test_pilot_lengths_keep_the_bits_of_the_generic_path():
     assert 50 < np.sum(disagree) < x.size - 50  # both branches, many elements each
     assert lam.shape == (1, 1, 1, x.size)
     np.testing.assert_array_equal(lam, np.asarray(strict), strict=True)
+    # an edge above x (log(6 - x)): far values NaN, lambda from x and the near pair alone
+    x = rng.uniform(5.0, 5.99, 300)
+    values, f, T = _pilot_values(lambda z: np.log(6 - z), x)
+    with np.errstate(all="ignore"):
+        lam = pilot_lengths(xpn, values, f, T.reshape(1, 1, 1, -1), *rows)
+        args = (xps.asarray(values), xps.asarray(f), xps.asarray(T.reshape(1, 1, 1, -1)))
+        strict = pilot_lengths(xps, *args, *rows)
+    far_nan = np.isnan(values[0, 0, 2]) | np.isnan(values[0, 0, 3])
+    assert np.sum(far_nan & ~np.isnan(values[0, 0, 0])) > 50  # the near pair's branch
+    np.testing.assert_array_equal(lam, np.asarray(strict), strict=True)
+    # there lambda is about the distance to the edge (log's length), not NaN
+    ok = far_nan & np.isfinite(values[0, 0, 0]) & np.isfinite(values[0, 0, 1])
+    ratio = lam[0, 0, 0, ok] / (6 - x[ok])
+    assert np.all((ratio > 0.3) & (ratio < 3))
 
 
 def test_where_computed_runs_fn_where_needed_alone():

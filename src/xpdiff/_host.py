@@ -119,10 +119,11 @@ def exp2(xp: Any, k: Any) -> Any:
     return 2.0**k
 
 
-def huge_scale(xp: Any, f: Any, above: float = 2.0**600) -> Any:
+def huge_scale(xp: Any, f: Any) -> Any:
     """A power of two per element of ``f``: ``|f|``'s (rounded down) where it is finite and
-    beyond ``above``, else 1 (dividing by it is exact); None where no NumPy value is beyond
-    (nothing to scale: the generic path's numbers divided by 1)."""
+    beyond the square root of its dtype's largest (float64: 2**512), else 1 (dividing by it
+    is exact); None where no NumPy value is beyond (the generic path's numbers over 1)."""
+    above = 2.0 ** (math.frexp(float(xp.finfo(f.dtype).max))[1] // 2)
     if type(f) is np.ndarray and is_numpy_namespace(xp) and not (np.abs(f) > above).any():
         return None
     size = xp.abs(f)

@@ -47,10 +47,11 @@ def _first_steps(
 ) -> Any:
     """H from lambda and x (any shape alike): ``d max(|x|, 1)``, no longer than lambda,
     ``|x| / 2p`` where lambda is unknown near 0; where a pilot value was not finite
-    (``seen``: the near pair finite, all four), the ladder's shortest level reaches no
-    farther than the near pair ``T / ratio`` (func is finite there), its longest no
-    farther than ``T / 1024`` where the near pair was not finite; not shorter than the
-    shortest step that still moves x; a power of two."""
+    (``seen``: the near pair finite, all four), the ladder's second shortest level
+    reaches no farther than the near pair ``T / ratio`` (func is finite there: two
+    levels at least, a candidate), its longest no farther than ``T / 1024`` where the
+    near pair was not finite; not shorter than the shortest step that still moves x; a
+    power of two."""
     near_pair, ratio, all_four = seen
     magnitude = xp.abs(x)
     step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
@@ -58,8 +59,11 @@ def _first_steps(
     step = xp.where(lam < step, lam, xp.where(near, magnitude / (2 * p), step))
     # an edge of func's domain or of its range away from 0 (arcsin at 0.9999, exp at
     # +-700): the longest steps d |x| or |x| / 2p met it at every level, NaN
-    shortest_level = ladder["v"] ** (ladder["r"] - 1)
-    reach = xp.where(near_pair, (t / ratio) * shortest_level, t / 1024) / p
+    # (the shortest level alone within it: NaN where the edge lies within twice the near
+    # pair's offset; the third shortest: n = 5, 6 lost up to 5 digits more where the
+    # edge is farther, tests/test_derivative.py)
+    second_shortest = ladder["v"] ** (ladder["r"] - 2)
+    reach = xp.where(near_pair, (t / ratio) * second_shortest, t / 1024) / p
     step = xp.where(~all_four & (reach < step), reach, step)
     shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
     step = xp.where(step > shortest, step, shortest)
@@ -85,7 +89,7 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
     ratio = pilot_ratio(eps)
     family, weights, _ = pilot_scheme(ratio)
     _, one_sided, _ = grad_pilot_scheme(1, (math.nan,), False, ratio)
-    rows, rows1 = weights[0, :3, :].tolist(), one_sided[0, :3, :].tolist()
+    rows, rows1 = weights[0, :5, :].tolist(), one_sided[0, :3, :].tolist()
     x4, xg = problem.base_points()
     width = block_width(problem.budget)
     size_x = xp.abs(xg)

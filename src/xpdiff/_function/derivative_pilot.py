@@ -86,15 +86,19 @@ def pilot_lengths(
 ) -> Any:
     """lambda per element, ``(1, 1, 1, B)``, from the pilot's values ``(1, 1, 4, B)``.
 
-    ``weights`` ``(3, 4)`` and ``one_sided`` ``(3, 3)``: the symmetric and
-    grad's rows of the first three derivatives (host arrays). The symmetric
+    ``weights`` ``(5, 4)`` and ``one_sided`` ``(3, 3)``: the symmetric and
+    grad's rows of the first three derivatives (host arrays), and the first
+    two from x and the near pair alone (rows 3, 4). The symmetric
     lambda where the far pair's second difference agrees with the near
     pair's within :data:`CONSISTENT` (func smooth over T: sin near pi/2,
     where grad's one-sided cubic is off by ``f'''' T / 4`` and lambda came
     out 30 times too short), else grad's (a pole or a faster oscillation
     within T, which one far point meets less often: 1/x near 0, cos near
     1e4). inf where every value is finite and no estimate survives (no
-    curvature up to T); NaN where values are not finite and none does.
+    curvature up to T). Where a far value is not finite and the near pair's
+    are, ``|d1 / d2|`` from x and the near pair (exp at 650, whose far point
+    overflows: its length 1, not the edge's distance), inf where d1 or d2 is
+    lost in rounding; NaN where values are not finite and none does.
     """
     points = [values[:, :, j : j + 1, :] for j in range(4)]
     # every row of an estimate weighs all its points: a value that is not finite makes
@@ -107,7 +111,7 @@ def pilot_lengths(
     all3 = xp.isfinite(points[0]) & xp.isfinite(points[1]) & xp.isfinite(points[2])
     all4 = all3 & xp.isfinite(points[3])
     powers = (T, T * T, T * T * T)
-    lam4 = _lambda(xp, clean, weights, scale4, powers, eps, ratio)
+    lam4 = _lambda(xp, clean, weights[:3], scale4, powers, eps, ratio)
     lam4 = _host.where_into(xp, xp.isnan(lam4) & all4, math.inf, lam4)
     near = (clean[0] + clean[1]) * ratio**2
     far = clean[2] + clean[3]
@@ -119,4 +123,16 @@ def pilot_lengths(
 
     # grad's lambda where the two disagree alone (on NumPy: few elements of a smooth func)
     arrays = (*clean[:3], scale3, *powers, all3)
-    return _host.where_computed(xp, ~agree, one_sided_lengths, arrays, lam4)
+    lam = _host.where_computed(xp, ~agree, one_sided_lengths, arrays, lam4)
+
+    def near_lengths(c0: Any, c1: Any, scale: Any, t: Any) -> Any:
+        d = []
+        for row, power in zip(weights[3:], (t, t * t), strict=True):
+            total = c0 * float(row[0]) + c1 * float(row[1])
+            noise = scale * (RESOLVED * eps * float(abs(row[0]) + abs(row[1])))
+            d.append(_host.where_into(xp, ~(xp.abs(total) > noise), math.inf, total / power))
+        return ratio_or_inf(xp, d[0], d[1])
+
+    scale2 = xp.maximum(xp.abs(f), xp.maximum(size[0], size[1]))
+    near_only = xp.isnan(lam) & xp.isfinite(points[0]) & xp.isfinite(points[1])
+    return _host.where_computed(xp, near_only, near_lengths, (*clean[:2], scale2, T), lam)
