@@ -63,8 +63,13 @@ def _first_steps(
     # pair's offset; the third shortest: n = 5, 6 lost up to 5 digits more where the
     # edge is farther, tests/test_derivative.py)
     second_shortest = ladder["v"] ** (ladder["r"] - 2)
-    reach = xp.where(near_pair, (t / ratio) * second_shortest, t / 1024) / p
-    step = xp.where(~all_four & (reach < step), reach, step)
+
+    def capped(step: Any, t: Any, near_pair: Any) -> Any:
+        reach = xp.where(near_pair, (t / ratio) * second_shortest, t / 1024) / p
+        return xp.where(reach < step, reach, step)
+
+    # on NumPy where a pilot value was not finite alone (few elements, if any)
+    step = _host.where_computed(xp, ~all_four, capped, (step, t, near_pair), step)
     shortest = magnitude * (eps * SHORTEST_STEP_ULPS * ladder["v"] ** (ladder["r"] - 1))
     step = xp.where(step > shortest, step, shortest)
     step = xp.where(xp.isfinite(step) & (step > 0), step, ladder["d"])
@@ -106,9 +111,9 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         if scale is not None:
             values, f = values / scale, f / scale
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
-        finite = [xp.isfinite(values[:, :, j : j + 1, :]) for j in range(4)]
-        near_pair = finite[0] & finite[1]
-        seen = (near_pair, ratio, near_pair & finite[2] & finite[3])
+        finite = xp.isfinite(values)  # (1, 1, 4, B)
+        near_pair = finite[:, :, 0:1, :] & finite[:, :, 1:2, :]
+        seen = (near_pair, ratio, xp.all(finite, axis=2, keepdims=True))
         return (_first_steps(xp, lam, x, t, seen, p, ladder, eps),)
 
     with np.errstate(all="ignore"):
