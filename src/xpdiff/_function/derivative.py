@@ -301,13 +301,13 @@ def derivative(
     (offsets ``-p .. p``, ``p = ceil(n/2)``, Fornberg's weights) with steps
     ``H / v**k``: ``H = d max(|x|, 1)`` capped by the pilot's lambda (the
     length over which func changes; where func is not finite near x, ``|x| /
-    2p``, lambda from x and the pilot's near pair where a far value is not finite;
-    there the ladder's second shortest level reaches no farther than the near
-    pair, its longest no farther than ``T / 1024`` where the near pair was not
-    finite either), a power of two. Each distinct
-    point is evaluated once: with ``v`` = 2 a level's ``+-2h`` are the ``+-h``
-    of the level above, so the ladder has 16 points per element for n = 2, 18
-    for n = 3, 4, 34 for n = 5, 6.
+    2p``, lambda from x and the pilot's near pair where a far value is not
+    finite; there the ladder's second shortest level reaches no farther than
+    the near pair, its longest no farther than ``T / 1024`` where the near
+    pair was not finite either), a power of two. Each distinct point is
+    evaluated once: with ``v`` = 2 a level's ``+-2h`` are the ``+-h`` of the
+    level above, so the ladder has 16 points per element for n = 2, 18 for n
+    = 3, 4, 34 for n = 5, 6.
     Every extrapolation of up to three Richardson columns of the ladder is a
     candidate, ranked by its difference from the one it improves on plus its
     rounding error; each element keeps the candidate of smallest rank among

@@ -60,8 +60,8 @@ def _first_steps(
     # an edge of func's domain or of its range away from 0 (arcsin at 0.9999, exp at
     # +-700): the longest steps d |x| or |x| / 2p met it at every level, NaN
     # (the shortest level alone within it: NaN where the edge lies within twice the near
-    # pair's offset; the third shortest: n = 5, 6 lost up to 5 digits more where the
-    # edge is farther, tests/test_derivative.py)
+    # pair's offset; the third shortest: n = 5, 6 lost 1.5 digits more where the edge is
+    # farther, a NaN cutoff 0.1 from x; tests/test_derivative.py)
     second_shortest = ladder["v"] ** (ladder["r"] - 2)
 
     def capped(step: Any, t: Any, near_pair: Any) -> Any:
