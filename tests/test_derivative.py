@@ -387,7 +387,7 @@ def test_a_later_chunk_at_x_of_another_shape_is_a_batch_shape_error():
         calls.append(z.shape)
         return np.stack([np.exp(z)] * 2) if len(calls) == 2 else np.exp(z)
 
-    with pytest.raises(xd.errors.BatchShapeError, match="the same outputs at every point"):
+    with pytest.raises(xd.errors.BatchShapeError, match=r"shape \(2, 1, 5\).*expected \(1, 5\)"):
         xd.derivative(f, np.linspace(0.5, 1.5, 12), max_batch=5)
 
 

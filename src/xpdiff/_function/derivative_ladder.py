@@ -52,7 +52,8 @@ def _first_steps(
     levels at least, a candidate), its longest no farther than ``T / 1024`` where the
     near pair was not finite; not shorter than the shortest step that still moves x; a
     power of two."""
-    near_pair, ratio, all_four = seen
+    near_pair, all_four = seen
+    ratio = pilot_ratio(eps)
     magnitude = xp.abs(x)
     step = ladder["d"] * xp.where(magnitude > 1.0, magnitude, 1.0)
     near = xp.isnan(lam) & (magnitude > 0) & (magnitude < 2 * p * step)
@@ -113,7 +114,7 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         lam = pilot_lengths(xp, values, f, t, rows, rows1, eps, ratio)
         finite = xp.isfinite(values)  # (1, 1, 4, B)
         near_pair = finite[:, :, 0:1, :] & finite[:, :, 1:2, :]
-        seen = (near_pair, ratio, xp.all(finite, axis=2, keepdims=True))
+        seen = (near_pair, xp.all(finite, axis=2, keepdims=True))
         return (_first_steps(xp, lam, x, t, seen, p, ladder, eps),)
 
     with np.errstate(all="ignore"):

@@ -108,8 +108,10 @@ def pilot_lengths(
     size = [xp.abs(v) for v in points]
     scale3 = xp.maximum(xp.maximum(xp.abs(f), size[0]), xp.maximum(size[1], size[2]))
     scale4 = xp.maximum(scale3, size[3])
-    all3 = xp.isfinite(points[0]) & xp.isfinite(points[1]) & xp.isfinite(points[2])
-    all4 = all3 & xp.isfinite(points[3])
+    finite = [xp.isfinite(v) for v in points]
+    near_pair = finite[0] & finite[1]
+    all3 = near_pair & finite[2]
+    all4 = all3 & finite[3]
     powers = (T, T * T, T * T * T)
     lam4 = _lambda(xp, clean, weights[:3], scale4, powers, eps, ratio)
     lam4 = _host.where_into(xp, xp.isnan(lam4) & all4, math.inf, lam4)
@@ -134,5 +136,5 @@ def pilot_lengths(
         return ratio_or_inf(xp, d[0], d[1])
 
     scale2 = xp.maximum(xp.abs(f), xp.maximum(size[0], size[1]))
-    near_only = xp.isnan(lam) & xp.isfinite(points[0]) & xp.isfinite(points[1])
+    near_only = xp.isnan(lam) & near_pair
     return _host.where_computed(xp, near_only, near_lengths, (*clean[:2], scale2, T), lam)

@@ -272,12 +272,9 @@ def at_x(xp: Any, problem: Problem, x: Any = None) -> Any:
     for b in range(0, count, limit):
         points = _backend.copy(xp, flat[:, b : min(b + limit, count)])
         part = evaluator.at(xp, points, problem.device)
-        if parts and tuple(part.shape[:-1]) != tuple(parts[0].shape[:-1]):
-            raise _evaluators.BatchShapeError(
-                f"func returned shape {tuple(part.shape)} for points of shape "
-                f"{tuple(points.shape)}, and {tuple(parts[0].shape)} for the first "
-                f"{parts[0].shape[-1]} points of x: the same outputs at every point"
-            )
+        if parts:  # the first chunk's outputs at every point
+            head = tuple(parts[0].shape[:-1])
+            _evaluators.check_batch_shape(part, head, points.shape[1], tuple(points.shape))
         parts.append(part)
     values = xp.concat(parts, axis=-1)
     return xp.reshape(values, (*values.shape[:-1], *batch))
