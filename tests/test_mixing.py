@@ -175,6 +175,26 @@ def test_a_call_at_x_in_chunks_of_max_batch_is_checked(function, x, kwargs):
         function(func, x, max_batch=5, **kwargs)
 
 
+@pytest.mark.parametrize("n", [2, 3, 5])
+@pytest.mark.parametrize("function", [xd.grad, xd.jacobian, xd.hessian])
+def test_max_batch_equal_to_n_is_never_exceeded(function, n):
+    # a call of exactly n points gets one more (evaluators.unpad): with max_batch = n the
+    # calls held n + 1 points; now they hold at most n - 1 moved points and no padding
+    x = np.linspace(0.5, 1.5, n)
+
+    def honest(z):
+        value = np.sum(np.sin(z) * z, axis=0)
+        return np.stack([value, z[0] * z[-1]]) if function is xd.jacobian else value
+
+    func = CountingFunc(honest)
+    result = function(func, x, max_batch=n)
+    assert max(s[1] for s in func.shapes[1:]) <= n
+    np.testing.assert_allclose(result, function(honest, x), rtol=1e-9, atol=1e-12)
+    if n > 2:  # n = 2: one point per call, where func cannot mix points
+        with pytest.raises(ValueError, match="mixes the points"):
+            function(lambda z: honest(z) + np.mean(z), x, max_batch=n)
+
+
 def test_one_point_per_call_cannot_mix():
     func = CountingFunc(MIXING["sum"])
     g = xd.grad(func, X, max_batch=1)
