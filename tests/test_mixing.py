@@ -175,12 +175,14 @@ def test_a_call_at_x_in_chunks_of_max_batch_is_checked(function, x, kwargs):
         function(func, x, max_batch=5, **kwargs)
 
 
+@pytest.mark.parametrize("points", [None, 2, 3])
 @pytest.mark.parametrize("n", [2, 3, 5])
 @pytest.mark.parametrize("function", [xd.grad, xd.jacobian, xd.hessian])
-def test_max_batch_equal_to_n_is_never_exceeded(function, n):
+def test_max_batch_equal_to_n_is_never_exceeded(function, n, points):
     # a call of exactly n points gets one more (evaluators.unpad): with max_batch = n the
-    # calls held n + 1 points; now they hold at most n - 1 moved points and no padding
-    x = np.linspace(0.5, 1.5, n)
+    # calls held n + 1 points; now they hold at most n - 1, the call at x too
+    shape = (n,) if points is None else (n, points)
+    x = np.linspace(0.5, 1.5, math.prod(shape)).reshape(shape)
 
     def honest(z):
         value = np.sum(np.sin(z) * z, axis=0)
@@ -188,11 +190,18 @@ def test_max_batch_equal_to_n_is_never_exceeded(function, n):
 
     func = CountingFunc(honest)
     result = function(func, x, max_batch=n)
-    assert max(s[1] for s in func.shapes[1:]) <= n
+    assert max(math.prod(s[1:]) for s in func.shapes) <= n
     np.testing.assert_allclose(result, function(honest, x), rtol=1e-9, atol=1e-12)
-    if n > 2:  # n = 2: one point per call, where func cannot mix points
+
+    def mixes(z):
+        return honest(z) + np.mean(z)
+
+    if n > 2:
         with pytest.raises(ValueError, match="mixes the points"):
-            function(lambda z: honest(z) + np.mean(z), x, max_batch=n)
+            function(mixes, x, max_batch=n)
+    else:  # one point per call, at x too: func cannot mix points (x (2, 3) was 1e3 off)
+        alone = function(mixes, x, vectorized=False)
+        np.testing.assert_allclose(function(mixes, x, max_batch=n), alone, rtol=1e-9)
 
 
 def test_one_point_per_call_cannot_mix():
