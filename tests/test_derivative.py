@@ -502,14 +502,35 @@ def test_under_jax_jit():
             "rounding noise.*smallest d allowed",
         ),
         ({"n": 4, "method": "Richardson", "method_args": {"r": 8}}, ValueError, "largest r"),
+        # d**n below float64's smallest: a ValueError, not Python's ZeroDivisionError
+        ({"n": 2, "method": "Richardson", "method_args": {"d": 1e-200}}, ValueError, "d=1e-200"),
+        ({"n": 4, "method": "Richardson", "method_args": {"d": 1e-100}}, ValueError, "d=1e-100"),
         # a ladder whose steps would not move x, at any order, as grad's "adaptive"
         ({"n": 2, "method_args": {"v": 1e8}}, ValueError, "spreads the adaptive ladder"),
         ({"n": 3, "method": "ADAPTIVE", "method_args": {"v": 1e8}}, ValueError, "spreads"),
+        # v**(r-1) beyond float64: the same ValueError, not Python's OverflowError
+        ({"n": 4, "method_args": {"v": 1e200}}, ValueError, "spreads.*= inf"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         xd.derivative(np.exp, [1.0, 2.0], **kwargs)
+
+
+def test_a_huge_step_is_no_python_overflow():
+    # d**n beyond float64 raised OverflowError in the noise check; such steps leave no
+    # rounding noise: computed (x**4's 4th derivative is exact at any step), or NaN where
+    # func overflows, never a finite number from infinite values
+    x = np.array([0.5, 1.0, 3.0])
+    quartic = xd.derivative(lambda t: t**4, x, n=4, method="Richardson", method_args={"d": 1e60})
+    np.testing.assert_allclose(quartic, 24.0, rtol=1e-12)
+    with np.errstate(over="ignore"):
+        huge = xd.derivative(np.exp, x, n=4, method="Richardson", method_args={"d": 1e100})
+        assert np.isnan(huge).all()
+        hv = xd.hvp(lambda t: np.sum(t**2, axis=0), x, x, method_args={"d": 1e200})
+    assert np.isnan(hv).all()
+    with pytest.raises(ValueError, match="d=1e-200"):
+        xd.hvp(lambda t: np.sum(t**2, axis=0), x, x, method_args={"d": 1e-200})
 
 
 def test_bad_func_and_x():

@@ -287,7 +287,12 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
                 )
         except OverflowError:  # v**(2 r) beyond float64: nothing but noise
             return math.inf
-        return machine_eps * amplification / d_**order
+        try:
+            power = d_**order
+        except OverflowError:  # d**order beyond float64 (d = 1e100): no rounding noise
+            return 0.0
+        # d**order below float64's smallest (d = 1e-200): nothing but noise
+        return machine_eps * amplification / power if power > 0 else math.inf
 
     if noise(r, v, d) <= NOISE_LIMIT:
         _check_absolute_step(settings, machine_eps)

@@ -56,7 +56,8 @@ def check_spread(settings: Any, eps: float) -> None:
     """
     d, r, v = settings.d, settings.r, settings.v
     limit = d / (SHORTEST_STEP_ULPS * eps)
-    spread = math.exp((r - 1) * math.log(v))
+    exponent = (r - 1) * math.log(v)
+    spread = math.exp(exponent) if exponent < 709.0 else math.inf  # v = 1e200: inf
     if spread <= limit:
         return
     v_max = limit ** (1.0 / (r - 1))
