@@ -389,6 +389,32 @@ def test_batch_check_passes_rounding_and_is_made_once_per_n(torch):
     assert calls == [(3, 2)]
 
 
+@pytest.mark.parametrize("max_batch", [1, 2, 3, 8])
+def test_values_in_calls_of_max_batch(jax, torch, max_batch):
+    """max_batch bounds the values' calls as it does the Jacobian's: a batch of 50 went
+    to func in one call of 52 points (a simulator that takes 8 at most failed on the
+    forward pass); the check's two points join the first call (max_batch 2: the
+    sentinel beside the first point; 1: none, one point cannot mix)."""
+    points = np.random.default_rng(3).standard_normal((50, 3))
+    sizes = []
+
+    def capped(h):
+        sizes.append(1 if h.ndim == 1 else h.shape[1])
+        return np.sum(np.sin(h), axis=0) * np.stack([np.ones_like(h[0]), h[0]])
+
+    exact = np.sum(np.sin(points), axis=1)[:, None] * np.stack([np.ones(50), points[:, 0]], 1)
+    for values in (
+        lambda: xd.as_torch(capped, max_batch=max_batch)(torch.tensor(points)).numpy(),
+        lambda: np.asarray(xd.as_jax(capped, max_batch=max_batch)(jax.numpy.asarray(points))),
+    ):
+        np.testing.assert_allclose(values(), exact, rtol=1e-13, atol=1e-13)
+        assert max(sizes) <= max_batch
+        sizes.clear()
+    if max_batch > 1:
+        with pytest.raises(ValueError, match="func mixes the points of a batch"):
+            xd.as_torch(mixing, max_batch=max_batch)(torch.tensor(points[:, :2].copy()))
+
+
 def test_empty_batches(jax, torch):
     """(0, n): no call of func, values (0, m) and gradients (0, n) (the gradient and
     backward raised in reshapes)."""

@@ -132,12 +132,32 @@ class _BlackBox:
         if points.shape[0] == 0:  # an empty batch: func is not called
             return np.zeros((*batch, *out))
         if self.vectorized:
-            value = np.moveaxis(self._batch(np.ascontiguousarray(points.T), out), -1, 0)
+            value = np.moveaxis(self._batches(np.ascontiguousarray(points.T), out), -1, 0)
         else:
             value = np.stack([np.reshape(self._call(p.copy()), (-1,)) for p in points])
         return np.reshape(value, (*batch, *out))
 
-    def _batch(self, points: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+    def _batches(self, points: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+        """func on ``points`` ``(n, P)`` in calls of at most ``max_batch`` points, the
+        check's two in the first (``max_batch`` 2: the sentinel alone beside the first
+        point; 1: no check, func cannot mix points): ``(m, P)``."""
+        limit = self.options.get("max_batch")
+        n, total = points.shape
+        check = n not in self.not_mixing
+        if limit is None or total + 2 * check <= limit:
+            return self._batch(points, out, check)
+        parts, start = [], 0
+        if check and limit >= 2:
+            start = max(1, limit - 2)
+            parts.append(self._batch(points[:, :start], out, True, own_copy=limit >= 3))
+        for b in range(start, total, limit):
+            chunk = np.ascontiguousarray(points[:, b : b + limit])
+            parts.append(self._batch(chunk, out, False))
+        return np.concatenate(parts, axis=1)
+
+    def _batch(
+        self, points: np.ndarray, out: tuple[int, ...], check: bool, own_copy: bool = True
+    ) -> np.ndarray:
         """func on the batch ``points`` ``(n, P)``, checked as :func:`~xpdiff.jacobian`
         checks its calls: ``(m, P)``.
 
@@ -147,16 +167,17 @@ class _BlackBox:
         batch), and func at that point alone must give the copy its value, to rounding
         or to func's own noise (``mixing.copy_differs``, ``mixing.noise_explains``):
         else func mixes the points (``np.sum(x)`` without ``axis=0``), and the
-        ValueError says so, where the values would be wrong without a word.
+        ValueError says so, where the values would be wrong without a word. Without
+        ``own_copy`` (a call of two points at most) the first point is its own copy.
         """
         n, count = points.shape
-        check = n not in self.not_mixing
         if check:
-            x0 = points[:, 0]
+            x0 = points[:, 0].copy()
             sides = _validation.sides(self.options.get("side"), n)
             direction = _mixing.direction_for(sides, self.method, n)
             sentinel = x0 + direction * (np.abs(x0) + 1.0)
-            points = np.concatenate([points, x0[:, None], sentinel[:, None]], axis=1)
+            extra = [x0[:, None], sentinel[:, None]] if own_copy else [sentinel[:, None]]
+            points = np.concatenate([points, *extra], axis=1)
         try:
             value = self._call(points)
             check_batch_shape(value, out, points.shape[1], points.shape)
@@ -167,12 +188,13 @@ class _BlackBox:
         value = np.reshape(value, (math.prod(out), points.shape[1]))
         if not check:
             return value
-        kept, copy_value = value[:, :count], value[:, count]
+        kept, copy_value = value[:, :count], value[:, count if own_copy else 0]
         alone = np.reshape(self._call(x0.copy()), (-1,))  # x0: not handed to func before
         tolerance = math.sqrt(np.finfo(np.float64).eps)
         # the scale of rounding: the batch's values and the sentinel's, which moves every
         # coordinate (values all near 0, a constraint at feasible points, have no other)
-        scale = _mixing.output_scale(np, np.delete(value, count, axis=1), alone)
+        others = np.delete(value, count, axis=1) if own_copy else value
+        scale = _mixing.output_scale(np, others, alone)
         differs = _mixing.copy_differs(np, copy_value, alone, scale, tolerance)
         if np.any(differs):
             again = np.reshape(self._call(x0.copy()), (-1,))
@@ -219,7 +241,9 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     **options
         :func:`~xpdiff.jacobian`'s keywords: ``method``, ``side``,
         ``method_args``, ``args``, ``kwargs``, ``vectorized``,
-        ``max_batch``, ``workers``.
+        ``max_batch``, ``workers``. ``max_batch`` bounds the values' calls
+        too; the values are computed in the calling process (``workers``
+        serves the Jacobian).
 
     Returns
     -------
