@@ -286,6 +286,15 @@ def test_as_torch_float32(torch):
     (y**2).sum().backward()
     assert x.grad.dtype == torch.float32
     assert relative(x.grad.numpy(), loss_gradient_exact(X)) < 1e-5
+    # a NumPy array keeps its float dtype, as as_jax does (float32 came back float64);
+    # a list and integers are float64, as NumPy makes them
+    for data, dtype in (
+        (X.astype(np.float32), torch.float32),
+        (X.astype(np.float16), torch.float16),
+        (list(X), torch.float64),
+        (np.array([1, 2, 3]), torch.float64),
+    ):
+        assert f(data).dtype == dtype
 
 
 # --- options --------------------------------------------------------------------------------

@@ -421,8 +421,11 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
 
     def f(x: Any) -> Any:
         if not isinstance(x, torch.Tensor):
+            # a NumPy float array keeps its dtype (float32 came back float64); other data
+            # (lists, integers) is float64, as NumPy makes it
+            floating = isinstance(x, np.ndarray) and x.dtype.kind == "f"
             x = torch.as_tensor(x)
-            if not x.is_complex():
+            if not x.is_complex() and not floating:
                 x = x.to(torch.float64)
         if x.is_complex():  # not its real part, silently
             raise TypeError(f"x must be real, got dtype {x.dtype}")
