@@ -289,7 +289,7 @@ def test_as_torch_float32(torch):
     # a NumPy array keeps its float dtype, as as_jax does (float32 came back float64);
     # a list and integers are float64, as NumPy makes them
     for data, dtype in (
-        (X.astype(np.float32), torch.float32),
+        (X.astype(np.float32)[::-1], torch.float32),  # negative strides: torch takes a copy
         (X.astype(np.float16), torch.float16),
         (list(X), torch.float64),
         (np.array([1, 2, 3]), torch.float64),
@@ -422,6 +422,24 @@ def test_values_in_calls_of_max_batch(jax, torch, max_batch):
     if max_batch > 1:
         with pytest.raises(ValueError, match="func mixes the points of a batch"):
             xd.as_torch(mixing, max_batch=max_batch)(torch.tensor(points[:, :2].copy()))
+
+    class Mine(Exception):
+        pass
+
+    def refuses_batches(h):
+        if h.ndim > 1:
+            raise Mine("no batches")
+        return np.sin(h[0])
+
+    with pytest.raises(Mine) as info:
+        xd.as_torch(refuses_batches, max_batch=max_batch)(torch.tensor(points))
+    # func's own exception, with a note of the points xpdiff added to its first call (none
+    # with one point per call: no check)
+    notes = getattr(info.value, "__notes__", [])
+    added = {2: "one point to the 1", 3: "two points to the 1", 8: "two points to the 6"}
+    assert len(notes) == (max_batch > 1)
+    if max_batch > 1:
+        assert f"xpdiff added {added[max_batch]} of this batch" in notes[0]
 
 
 def test_empty_batches(jax, torch):

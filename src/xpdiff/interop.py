@@ -65,11 +65,17 @@ def _check_options(options: dict) -> str:
 
 #: the note on an error of func on a batch that holds the mixing check's two points
 ADDED = (
-    "xpdiff added two points to the {count} of this batch, as xd.jacobian does once per "
-    "n, for the check that func does not mix the points of a batch: a copy of the first "
-    "point, and a sentinel, the first point moved by 0.0625 (|x| + 1) on every "
-    "coordinate (towards the coordinate's side where side gives one)"
+    "xpdiff added {added} to the {count} of this batch, as xd.jacobian does once per "
+    "n, for the check that func does not mix the points of a batch: {which}a sentinel, "
+    "the first point moved by 0.0625 (|x| + 1) on every coordinate (towards the "
+    "coordinate's side where side gives one)"
 )
+#: ADDED's words for the points added: a copy of the first point and the sentinel, or
+#: (max_batch 2) the sentinel alone, the first point its own copy
+ADDED_POINTS = {
+    True: {"added": "two points", "which": "a copy of the first point, and "},
+    False: {"added": "one point", "which": "the first point serving as its own copy, and "},
+}
 
 
 SECOND_DERIVATIVES = (
@@ -183,7 +189,7 @@ class _BlackBox:
             check_batch_shape(value, out, points.shape[1], points.shape)
         except Exception as exc:
             if check:  # points func was not given: say where they come from
-                exc.add_note(ADDED.format(count=count))
+                exc.add_note(ADDED.format(count=count, **ADDED_POINTS[own_copy]))
             raise
         value = np.reshape(value, (math.prod(out), points.shape[1]))
         if not check:
@@ -424,7 +430,8 @@ def as_torch(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
             # a NumPy float array keeps its dtype (float32 came back float64); other data
             # (lists, integers) is float64, as NumPy makes it
             floating = isinstance(x, np.ndarray) and x.dtype.kind == "f"
-            x = torch.as_tensor(x)
+            # a copy: torch takes no NumPy array of negative strides (x[::-1])
+            x = torch.as_tensor(np.array(x, copy=True) if isinstance(x, np.ndarray) else x)
             if not x.is_complex() and not floating:
                 x = x.to(torch.float64)
         if x.is_complex():  # not its real part, silently
