@@ -251,11 +251,30 @@ def test_small_functions_keep_their_sign():
         ({"v": 1 + 1e-9}, r"v=1.000000001 leaves only rounding noise.*too close to 1"),
         ({"zero_tol": math.nan}, r"zero_tol must be a number >= 0 \(inf allowed\), got nan"),
         ({"eps": 1e-30}, r"eps=1e-30 is too small for zero_tol"),
+        # steps that grow beyond float64 (v below 1): Python's OverflowError, or NaN
+        ({"v": 1e-200}, r"v=1e-200 with r=4 makes the steps grow.*smallest v allowed"),
+        ({"v": 1e-60, "r": 8.0}, r"v=1e-60 with r=8.0 makes the steps grow"),
     ],
 )
 def test_settings_that_leave_only_noise_are_refused(method_args, match):
     with pytest.raises(ValueError, match=match):
         xd.grad(np.sin, [1.0, 2.0], method_args=method_args)
+
+
+def test_steps_that_grow_beyond_float64_are_refused_everywhere():
+    # derivative's Richardson raised OverflowError (float(v) ** -k), hessian and hvp gave
+    # NaN with a NumPy warning; a v below 1 whose factors fit is computed (steps growing)
+    f = lambda p: np.sum(np.sin(p), axis=0)  # noqa: E731
+    x = np.array([0.5, 1.0])
+    for call in (
+        lambda a: xd.derivative(np.sin, x, n=2, method="Richardson", method_args=a),
+        lambda a: xd.hessian(f, x, method_args=a),
+        lambda a: xd.hvp(f, x, x, method_args=a),
+        lambda a: xd.jacobian(f, x, method_args=a),
+    ):
+        with pytest.raises(ValueError, match="makes the steps grow"):
+            call({"v": 1e-200})
+    np.testing.assert_allclose(xd.grad(f, x, method_args={"v": 0.5}), np.cos(x), rtol=1e-8)
 
 
 def test_float32_steps_at_every_scale():

@@ -208,6 +208,7 @@ def _settings(
         _validation.check_positive_real(f"method_args {name}", values[name])
     if values["v"] == 1:
         raise ValueError("method_args v (the step reduction factor) must not be 1")
+    _check_growth(values["v"], values["r"])
     zero_tol = _validation.check_real("method_args zero_tol", values["zero_tol"])
     if not zero_tol >= 0:
         raise ValueError(
@@ -262,6 +263,27 @@ def _low_precision(
     if "zero_tol" not in given and not low:
         values["zero_tol"] = math.sqrt(machine_eps / 7e-7)
     return ladders
+
+
+def _check_growth(v: Any, r: Any) -> None:
+    """A v below 1 makes the steps grow, ``h / v**k``: a ValueError where their
+    extrapolation's factors ``v**(-2k)`` leave float64 (v = 1e-200 raised Python's
+    OverflowError, or gave NaN with a NumPy warning). r is checked after this."""
+    real = isinstance(r, (int, float, np.integer, np.floating)) and not isinstance(r, bool)
+    if not (real and math.isfinite(r) and r == int(r) and r > 1):
+        return  # r's own check names a bad r
+    exponent = 2 * (int(r) - 1) * -math.log(float(v))
+    if v < 1 and exponent > _LARGEST_EXPONENT:
+        smallest = math.exp(-_LARGEST_EXPONENT / (2 * (int(r) - 1)))
+        raise ValueError(
+            f"method_args v={v!r} with r={r} makes the steps grow by v**-(r-1) and the "
+            f"extrapolation's factors v**(-2(r-1)) beyond float64; the smallest v allowed "
+            f"with r={r} is {smallest:.3g} (v = 2, the default, shrinks the steps)"
+        )
+
+
+#: the natural logarithm of float64's largest, less a margin
+_LARGEST_EXPONENT = 700.0
 
 
 def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
