@@ -57,6 +57,20 @@ def test_jvp_several_directions_in_one_call(backend):
     assert np.all(got[:, 2] == 0)  # a zero direction's product: 0, not rounding
 
 
+def test_jvp_simple_step_that_moves_x_nowhere_is_nan(backend):
+    # method "simple" moves x by eps / |v|_inf absolutely: eps = 1e-30 left x where it
+    # was, and the product came out 0 (the values' difference) without a word
+    V = np.stack([V0, np.zeros(3)], axis=1)
+    args = {"eps": 1e-30}
+    x, v = backend.asarray(X0), backend.asarray(V)
+    value = xd.jvp(vector_func(backend.xp), x, v, "simple", args)
+    got = backend.check(value, dtype=np.float64, shape=(2, 2))
+    assert np.isnan(got[:, 0]).all()
+    assert np.all(got[:, 1] == 0)  # a zero direction's product stays 0
+    near_zero = xd.jvp(vector_func(np), np.zeros(3), V0, "simple", args)  # moves 0 by 1e-30
+    assert np.isfinite(near_zero).all()
+
+
 def test_jvp_v_as_numpy_or_list_with_any_backend(backend):
     value = xd.jvp(vector_func(backend.xp), backend.asarray(X0), V0.tolist())
     got = backend.check(value, dtype=np.float64, shape=(2,))

@@ -9,13 +9,9 @@ how many coordinates x has the way a Jacobian's or a Hessian's does:
   coordinate moves), with ``t v`` as the steps: a set moves x to ``x +
   c t v``. numDeriv's Richardson scheme of one coordinate then gives ``J
   v`` from ``2 r`` points per direction, whatever n is.
-- ``hvp``: the four-point mixed difference of e_i and v,
-  ``(f(x + h e_i + t v) - f(x - h e_i + t v) - f(x + h e_i - t v) + f(x -
-  h e_i - t v)) / (4 h t)``, whose error series has only even powers when h
-  and t shrink together, extrapolated by Richardson. The base points are
-  ``x +- t v / v**k`` (per level and direction); the family is a
-  gradient's central pair around each of them, with steps ``h_i / v**k``:
-  ``4 r n`` points per direction, linear in n.
+- ``hvp`` (``hessvec``, which takes this module's direction handling): the
+  four-point mixed difference of e_i and v around base points ``x +- t v /
+  v**k``, ``4 r n`` points per direction, linear in n.
 """
 
 from __future__ import annotations
@@ -408,9 +404,10 @@ def jvp(
         device; another library's array is a TypeError.
     method : {"Richardson", "simple", "complex"}, optional
         numDeriv's methods, along v: Richardson's central differences
-        extrapolated over ``r`` levels (default), the forward difference,
-        or the complex step ``Im f(x + i h t v) / (h t)`` with ``t = 1 /
-        |v|_inf`` (no coordinate moves farther than ``i h``).
+        extrapolated over ``r`` levels (default), the forward difference
+        (step ``eps / |v|_inf``: NaN where it moves no coordinate), or the
+        complex step ``Im f(x + i h t v) / (h t)`` with ``t = 1 / |v|_inf``
+        (no coordinate moves farther than ``i h``).
     method_args : dict, optional
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
@@ -476,7 +473,7 @@ def jvp(
         methods=JVP_METHODS,
         function="jvp",
     )
-    xp, s = problem.xp, problem.settings
+    xp, s, n = problem.xp, problem.settings, problem.n
     directions, k, one = as_directions(problem, v)
     h = _engine.machine_eps(xp, problem.dtype) if problem.method == "complex" else 0.0
     scheme = jvp_scheme(problem.method, s.r, s.v, h)
@@ -492,6 +489,11 @@ def jvp(
         rows, head = _jvp_one_call(problem, scheme, directions, t)  # (m, 1, Q', k)
     else:  # within the memory budget, in chunks of directions if need be
         rows, head = _jvp_engine(problem, scheme, directions, t)
+    if problem.method == "simple":  # an absolute step eps that moves x nowhere: NaN, not 0
+        x, finite = xp.reshape(problem.x, (n, 1)), xp.isfinite(directions)  # no 0 inf
+        moved = x + t * xp.where(finite, directions, 0.0) != x
+        still = ~xp.any(moved, axis=0) & xp.any(directions != 0, axis=0)
+        rows = xp.where(xp.reshape(still, (1, 1, 1, k)), math.nan, rows)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
     value, error, t = scaled_back(power, rows[:, 0, 0, :], error, t)  # J u times it: J v
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
