@@ -173,7 +173,10 @@ def hvp(
         directions = directions / power
     magnitude = xp.abs(problem.x)
     h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
-    w = _backend.host_to_device(_hvp_weights(s.r, s.v), xp, problem.device, problem.dtype)
+    host_w = _hvp_weights(s.r, s.v)
+    w = _backend.host_to_device(host_w, xp, problem.device, problem.dtype)
+    # each level's pair weighs four values by its weight: eps times their amplification
+    rounding = _engine.machine_eps(xp, problem.dtype) * 4.0 * float(np.sum(np.abs(host_w[:, 0])))
     itemsize = itemsize_of(xp, problem.dtype)
     floor = max(1, problem.budget // _point_chunks.SHARE)
     # held throughout: f(x), the directions, h and |x|
@@ -193,14 +196,28 @@ def hvp(
             # points, so its product is 0 exactly (weighted apart, a fused multiply-add
             # left their rounding: 2e-15 beside a product of 1)
             pairs = differences[:, :, 0::2] - differences[:, :, 1::2]  # (n, k', r)
-            out = (pairs @ w) / (xp.reshape(h, (n, 1, 1)) * xp.reshape(t[:, b0:b1], (1, -1, 1)))
+            steps = xp.reshape(h, (n, 1, 1)) * xp.reshape(t[:, b0:b1], (1, -1, 1))
+            out = (pairs @ w) / steps
             out = xp.where(xp.isfinite(out), out, math.nan)
-        return out[:, :, 0], xp.abs(out[:, :, 1])
+            noise = _rounding(xp, f0, differences, directions[:, b0:b1], steps, rounding)
+        return out[:, :, 0], xp.abs(out[:, :, 1]) + noise
 
     value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
     value, error, t = scaled_back(power, value, error, t)  # H v, the step along v
     shape = (n,) if one else (n, k)
     return product_result(problem, _results.HVPResult, value, error, shape, (h, t))
+
+
+def _rounding(
+    xp: Any, f0: Any, differences: Any, directions: Any, steps: Any, rounding: float
+) -> Any:
+    """The value's rounding error, ``(n, k')``: ``eps max|F|`` times the amplification of
+    the four values' weights (``rounding``) over the steps, as the engine's Richardson
+    estimates add it; 0 along a zero direction, whose points are the same and whose
+    product is 0 exactly."""
+    size = xp.abs(xp.reshape(f0, ())) + xp.max(xp.abs(differences), axis=2, keepdims=True)
+    moves = xp.reshape(xp.any(directions != 0, axis=0), (1, -1, 1))  # (1, k', 1)
+    return xp.where(moves, (size * rounding) / steps, 0.0)[:, :, 0]
 
 
 def _hvp_weights(r: int, ratio: float) -> np.ndarray:

@@ -35,15 +35,8 @@ from . import schemes as _schemes
 from .layout import itemsize_of
 from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
-__all__ = [
-    "along",
-    "as_directions",
-    "direction_step",
-    "jvp",
-    "product_result",
-    "run_around",
-    "scaled_back",
-]
+__all__ = ["along", "as_directions", "direction_step", "jvp", "product_result", "run_around"]
+__all__ += ["scaled_back"]
 
 
 def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
@@ -322,12 +315,18 @@ def _by_levels(
     c = _backend.host_to_device(weights[:, :outputs], xp, problem.device, problem.dtype)
     with np.errstate(all="ignore"):
         c = xp.reshape(c, (s.r, 1, 1, outputs, 1)) / xp.reshape(t, (1, 1, 1, 1, w))
-    out = None
+    out: Any = None
     for level in range(s.r):
         rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
         # (m, 1, Q', w); on NumPy added into the sum: no second sum held beside it
         out = rows * c[level] if out is None else _host.add_product_into(xp, out, rows, c[level])
-    return out
+    if outputs == 1:
+        return out
+    # the error row: its size (it was signed here) plus the value's rounding, eps |f(x)|
+    # times the value's weights on the 2 r values, as the engine's (combine_linear)
+    size = xp.abs(xp.reshape(f0, (-1, 1, 1, 1))) * _engine.machine_eps(xp, problem.dtype)
+    noise = size * xp.sum(xp.abs(c[:, :, :, :1]), axis=0)
+    return xp.concat([out[:, :, :1, :], xp.abs(out[:, :, 1:, :]) + noise], axis=2)
 
 
 # --- jvp -----------------------------------------------------------------------------------

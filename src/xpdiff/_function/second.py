@@ -159,7 +159,8 @@ def genD(
     full_output : bool, optional
         Return a :class:`~xpdiff.GenDResult` whose ``value`` is the GenD and
         whose ``error`` has D's shape (the difference of the last two
-        Richardson levels of each entry); it unpacks as ``(GenD, info)``.
+        Richardson levels of each entry plus its rounding error); it unpacks
+        as ``(GenD, info)``.
 
     Returns
     -------
