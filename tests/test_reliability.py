@@ -664,3 +664,43 @@ def test_richardson_error_estimates_include_rounding():
     whole = xd.jvp(np.sin, z, np.cos(z), full_output=True)
     assert np.all(np.abs(small.value - np.cos(z) ** 2) <= small.error)
     np.testing.assert_allclose(small.error, whole.error, rtol=0.01)
+
+
+def test_richardson_rounding_term_edges():
+    # eps first: a value near float's largest keeps a finite estimate (it was inf)
+    big = xd.derivative(
+        lambda t: 1e308 * (1 + 0.1 * np.sin(t)), [1.0], method="Richardson", full_output=True
+    )
+    assert np.isfinite(big.value).all()
+    assert np.isfinite(big.error).all()
+    # no rounding where every value is f(x): an exact zero keeps its estimate of 0
+    J = xd.jacobian(lambda t: np.stack([t[0] ** 2, 1e3 + t[0]]), [0.7, 1.5], full_output=True)
+    assert np.all(J.value[:, 1] == 0)
+    assert np.all(J.error[:, 1] == 0)
+    assert np.all(J.error[:, 0] > 0)
+    zero = xd.jvp(np.exp, np.array([0.5, 1.0]), np.zeros(2), full_output=True)
+    assert np.all(zero.value == 0)
+    assert np.all(zero.error == 0)
+    # float32 first derivatives pick a ladder by the levels' difference and their own
+    # rounding term (select_ladder), as before: the same value with or without full_output
+    x32 = np.linspace(-1, 1, 9, dtype=np.float32)
+    full = xd.derivative(np.sin, x32, method="Richardson", full_output=True)
+    assert np.array_equal(full.value, xd.derivative(np.sin, x32, method="Richardson"))
+    # (at x = 0 its rounding term, from |f(x)| = 0, is 0: an error of 1 ulp goes unseen)
+    bounded = np.abs(full.value - np.cos(x32.astype(np.float64))) <= full.error
+    assert np.all(bounded[x32 != 0])
+
+
+def test_jvp_level_by_level_on_array_api_strict():
+    # c[level] indexed a 5-D array with one index: an IndexError on array-api-strict
+    xps = pytest.importorskip("array_api_strict")
+
+    def f(z):
+        return xps.stack([z[0, ...] * z[1, ...]])
+
+    x, v = xps.asarray([0.7, -1.3]), xps.asarray([0.3, 1.0])
+    with xd.memory_budget(200):
+        small = xd.jvp(f, x, v, full_output=True)
+    whole = xd.jvp(f, x, v, full_output=True)
+    assert abs(float(small.value[0]) - (-1.3 * 0.3 + 0.7)) < 1e-9
+    assert float(small.error[0]) == pytest.approx(float(whole.error[0]), rel=0.01)

@@ -25,6 +25,7 @@ from .. import _backend
 from . import layout as _layout
 from . import mixing as _mixing
 from . import points as _points
+from . import steps as _steps
 from .problem import Problem, at_x, machine_eps, parse_sides, setup
 from .schemes import Family, LinearScheme
 
@@ -482,16 +483,15 @@ def combine_linear(
         if error is None and levels is None:
             return rows
         parts = [rows]
+        # the complex step's imaginary parts cancel nothing; select_ladder adds its own
+        rounded = scheme.part == "real" and f0 is not None and not scheme.select
         for extra in (error, levels):
             if extra is not None:
                 part = extra @ values
-                if extra is error and scheme.part == "real" and f0 is not None:
-                    # plus the value's rounding, eps max|F| sum |w| (the complex step's
-                    # imaginary parts cancel nothing): the levels' difference alone was
-                    # 50 to 500 times below the true error of exp's 3rd derivative
-                    size = xp.abs(f0) + xp.max(xp.abs(values), axis=2, keepdims=True)
-                    noise = size * xp.sum(xp.abs(weights), axis=-1, keepdims=True)
-                    part = xp.abs(part) + float(xp.finfo(f0.dtype).eps) * noise
+                if extra is error and rounded:  # plus the value's rounding
+                    spread = xp.max(xp.abs(values), axis=2, keepdims=True)
+                    amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)
+                    part = xp.abs(part) + _steps.value_rounding(xp, f0, spread, amplification)
                 part = part / step if step is not None else part
                 parts.append(xp.abs(part) if extra is error else part)
         return xp.concat(parts, axis=2)

@@ -32,6 +32,7 @@ from . import problem as _problem
 from . import quick_jvp as _quick_jvp
 from . import results as _results
 from . import schemes as _schemes
+from . import steps as _steps
 from .layout import itemsize_of
 from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
@@ -306,9 +307,8 @@ def _by_levels(
     of the budget (a unit of the combination holds all the sets of a base
     point), each level's central difference is an engine run of its own, of
     two sets, added to the extrapolation as it comes: the same points, the
-    same sums to rounding (the division by t folded into the levels'
-    weights), and each run's mixing check. ``steps`` ``(n, 1, 1, w)`` are
-    ``t v``, ``base`` x once per direction, ``t`` ``(1, w)``.
+    same sums to rounding (the division by t folded into the levels' weights),
+    each run's mixing check. ``steps`` ``(n, 1, 1, w)``: ``t v``; ``t`` ``(1, w)``.
     """
     xp, s, w = problem.xp, problem.settings, steps.shape[-1]
     scheme, weights = _level_scheme(s.r, s.v)
@@ -316,16 +316,17 @@ def _by_levels(
     with np.errstate(all="ignore"):
         c = xp.reshape(c, (s.r, 1, 1, outputs, 1)) / xp.reshape(t, (1, 1, 1, 1, w))
     out: Any = None
+    spread: Any = 0.0  # the largest |F(x + s v) - F(x - s v)| / 2: about |F - f(x)|
     for level in range(s.r):
         rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
+        spread, cl = xp.maximum(xp.abs(rows[:, :, :1, :]), spread), c[level, ...]
         # (m, 1, Q', w); on NumPy added into the sum: no second sum held beside it
-        out = rows * c[level] if out is None else _host.add_product_into(xp, out, rows, c[level])
+        out = rows * cl if out is None else _host.add_product_into(xp, out, rows, cl)
     if outputs == 1:
         return out
-    # the error row: its size (it was signed here) plus the value's rounding, eps |f(x)|
-    # times the value's weights on the 2 r values, as the engine's (combine_linear)
-    size = xp.abs(xp.reshape(f0, (-1, 1, 1, 1))) * _engine.machine_eps(xp, problem.dtype)
-    noise = size * xp.sum(xp.abs(c[:, :, :, :1]), axis=0)
+    # the error row's size (it was signed) plus the value's rounding, as combine_linear's
+    amplification = xp.sum(xp.abs(c[..., :1, :]), axis=0)
+    noise = _steps.value_rounding(xp, xp.reshape(f0, (-1, 1, 1, 1)), spread, amplification)
     return xp.concat([out[:, :, :1, :], xp.abs(out[:, :, 1:, :]) + noise], axis=2)
 
 

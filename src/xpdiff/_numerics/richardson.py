@@ -40,11 +40,13 @@ def richardson_table(levels: Any, factors: Any) -> list[list[Any]]:
     """
     table = [list(levels)]
     current = list(levels)
-    for factor in factors:
-        current = [
-            (current[k + 1] * factor - current[k]) / (factor - 1) for k in range(len(current) - 1)
-        ]
-        table.append(current)
+    with np.errstate(all="ignore"):  # levels near float's largest: inf entries, no warning
+        for factor in factors:
+            current = [
+                (current[k + 1] * factor - current[k]) / (factor - 1)
+                for k in range(len(current) - 1)
+            ]
+            table.append(current)
     return table
 
 
