@@ -28,6 +28,7 @@ __all__ = [
     "max_abs",
     "minimum_into",
     "pick_scalar",
+    "pow2_floor",
     "stack_moved",
     "take_along",
     "weighs_any",
@@ -128,7 +129,12 @@ def huge_scale(xp: Any, f: Any) -> Any:
         return None
     size = xp.abs(f)
     huge = (size > above) & (size < math.inf)
-    return xp.where(huge, exp2(xp, xp.floor(xp.log2(xp.where(huge, size, 1.0)))), 1.0)
+    return xp.where(huge, pow2_floor(xp, xp.where(huge, size, 1.0)), 1.0)
+
+
+def pow2_floor(xp: Any, h: Any) -> Any:
+    """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
+    return exp2(xp, xp.floor(xp.log2(h)))
 
 
 def max_abs(xp: Any, a: Any, axis: int | None = None) -> Any:

@@ -26,6 +26,7 @@ from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
+from . import steps as _steps
 from .layout import itemsize_of
 from .products import as_directions, direction_step, product_result, run_around, scaled_back
 
@@ -175,8 +176,8 @@ def hvp(
     h = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)  # (n,)
     host_w = _hvp_weights(s.r, s.v)
     w = _backend.host_to_device(host_w, xp, problem.device, problem.dtype)
-    # each level's pair weighs four values by its weight: eps times their amplification
-    rounding = _engine.machine_eps(xp, problem.dtype) * 4.0 * float(np.sum(np.abs(host_w[:, 0])))
+    # each level's pair weighs four values by its weight: their amplification
+    amplification = 4.0 * float(np.sum(np.abs(host_w[:, 0])))
     itemsize = itemsize_of(xp, problem.dtype)
     floor = max(1, problem.budget // _point_chunks.SHARE)
     # held throughout: f(x), the directions, h and |x|
@@ -199,7 +200,7 @@ def hvp(
             steps = xp.reshape(h, (n, 1, 1)) * xp.reshape(t[:, b0:b1], (1, -1, 1))
             out = (pairs @ w) / steps
             out = xp.where(xp.isfinite(out), out, math.nan)
-            noise = _rounding(xp, f0, differences, directions[:, b0:b1], steps, rounding)
+            noise = _rounding(xp, f0, differences, directions[:, b0:b1], steps, amplification)
         return out[:, :, 0], xp.abs(out[:, :, 1]) + noise
 
     value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
@@ -209,15 +210,15 @@ def hvp(
 
 
 def _rounding(
-    xp: Any, f0: Any, differences: Any, directions: Any, steps: Any, rounding: float
+    xp: Any, f0: Any, differences: Any, directions: Any, steps: Any, amplification: float
 ) -> Any:
-    """The value's rounding error, ``(n, k')``: ``eps max|F|`` times the amplification of
-    the four values' weights (``rounding``) over the steps, as the engine's Richardson
-    estimates add it; 0 along a zero direction, whose points are the same and whose
-    product is 0 exactly."""
-    size = xp.abs(xp.reshape(f0, ())) + xp.max(xp.abs(differences), axis=2, keepdims=True)
+    """The value's rounding error, ``(n, k')``: ``steps.value_rounding`` (the engine's
+    Richardson estimates' term) over the steps; 0 along a zero direction, whose points
+    are the same and whose product is 0 exactly."""
+    spread = xp.max(xp.abs(differences), axis=2, keepdims=True)
+    noise = _steps.value_rounding(xp, xp.reshape(f0, ()), spread, amplification)
     moves = xp.reshape(xp.any(directions != 0, axis=0), (1, -1, 1))  # (1, k', 1)
-    return xp.where(moves, (size * rounding) / steps, 0.0)[:, :, 0]
+    return xp.where(moves, noise / steps, 0.0)[:, :, 0]
 
 
 def _hvp_weights(r: int, ratio: float) -> np.ndarray:

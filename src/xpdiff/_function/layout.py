@@ -19,6 +19,7 @@ import numpy as np
 from .._typing import Array, Namespace
 from . import points as _points
 from .mixing import EXTRA
+from .problem import points_per_call
 from .schemes import Family
 
 __all__ = [
@@ -203,10 +204,9 @@ def _layout_of(
     total = start
 
     per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
-    if max_batch is not None:
-        per_call = min(per_call, max_batch) if min_calls == 1 else max_batch
-        if per_call == n == max_batch > 1:  # a call of n points gets a padding point (see
-            per_call = n - 1  # evaluators.unpad): n + 1 would exceed max_batch
+    limit = points_per_call(max_batch, n)  # n - 1 where max_batch is n: no padding beyond
+    if limit is not None:
+        per_call = min(per_call, limit) if min_calls == 1 else limit
     count = max(-(-total // per_call), min(total, min_calls))
     bounds = [total * c // count for c in range(count + 1)]
     if copy and bounds[-1] - bounds[-2] + EXTRA <= per_call:

@@ -27,6 +27,7 @@ __all__ = [
     "defaults_only",
     "machine_eps",
     "parse_sides",
+    "points_per_call",
     "setup",
 ]
 
@@ -258,19 +259,23 @@ def setup(
     )
 
 
+def points_per_call(max_batch: int | None, n: int) -> int | None:
+    """The most points a call of func holds: ``max_batch``, but ``n - 1`` where it is n
+    (> 1): a call of exactly n points gets a padding point (``evaluators.unpad``), and
+    n + 1 would exceed it."""
+    return max_batch - 1 if max_batch is not None and max_batch == n > 1 else max_batch
+
+
 def at_x(xp: Any, problem: Problem, x: Any = None) -> Any:
     """func at x (``problem.x``, or points ``x`` of its shape: ``mixing``'s call once more),
     on copies that xpdiff owns: one call, or calls of at most ``max_batch`` points
     (``derivative``'s elements, a batch of base points; ``n - 1`` where ``max_batch``
     is n), joined."""
     x = problem.x if x is None else x
-    evaluator, limit, batch = problem.evaluator, problem.max_batch, tuple(x.shape[1:])
-    count = math.prod(batch)
-    if limit is not None and limit == x.shape[0] > 1:
-        # as the layout's calls (a call of n points is padded): n - 1, so that n = 2 calls
-        # one point at a time, as the derivative's calls do, where no check could see a
-        # func mix the points of x (a grad of x (2, 3) with max_batch=2 was 1e3 off)
-        limit -= 1
+    evaluator, batch = problem.evaluator, tuple(x.shape[1:])
+    # as the layout's calls: n = 2 calls one point at a time, as the derivative's calls
+    # do, where no check could see a func mix the points of x (grad of x (2, 3) was 1e3 off)
+    limit, count = points_per_call(problem.max_batch, x.shape[0]), math.prod(batch)
     if limit is None or count <= limit or not evaluator.vectorized:
         return evaluator.at(xp, _backend.copy(xp, x), problem.device)
     flat = xp.reshape(x, (x.shape[0], count))

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from ... import _backend, _host
+from ..._host import pow2_floor
 from .ladders import Ladder
 
 __all__ = [
@@ -357,8 +358,3 @@ def itemsize(xp: Any, dtype: Any) -> int:
 def device_ladder(xp: Any, ladder: Ladder, device: Any, dtype: Any) -> tuple[Any, ...]:
     """The ladder's arrays (:meth:`Ladder.arrays`) on the work's device, in its dtype."""
     return tuple(_backend.host_to_device(a, xp, device, dtype) for a in ladder.arrays())
-
-
-def pow2_floor(xp: Any, h: Any) -> Any:
-    """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
-    return _host.exp2(xp, xp.floor(xp.log2(h)))
