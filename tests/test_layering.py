@@ -38,6 +38,7 @@ ALGORITHMS = (
     "_function/derivative_pilot.py",
     "_function/products.py",
     "_function/hessvec.py",
+    "_function/around.py",
 )
 #: the questions about an array's library that only executors and evaluators may ask
 LIBRARY_QUESTIONS = {

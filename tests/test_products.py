@@ -605,8 +605,8 @@ def test_hvp_chunks_agree_with_the_whole(k):
 def test_jvp_level_by_level_agrees_with_the_whole(monkeypatch):
     """20,000 outputs under 1 MiB: one direction's 8 values of func (1.2 MiB) would fill
     the engine's share, so Richardson's levels go to the engine one after the other
-    (products._by_levels), summed as they come: the unsplit product to rounding."""
-    from xpdiff._function import products
+    (around.by_levels), summed as they come: the unsplit product to rounding."""
+    from xpdiff._function import around
 
     x = np.random.default_rng(11).uniform(0.5, 1.5, 30)
     V = np.random.default_rng(12).standard_normal((30, 3))
@@ -617,13 +617,13 @@ def test_jvp_level_by_level_agrees_with_the_whole(monkeypatch):
 
     whole = xd.jvp(f, x, V, full_output=True)
     runs = []
-    by_levels = products._by_levels
+    by_levels = around.by_levels
 
     def spy(*args):
         runs.append(args[3].shape)
         return by_levels(*args)
 
-    monkeypatch.setattr(products, "_by_levels", spy)
+    monkeypatch.setattr(around, "by_levels", spy)
     with xd.memory_budget(2**20):
         split = xd.jvp(f, x, V, full_output=True)
     assert runs  # the levels went one after the other
@@ -683,6 +683,29 @@ def test_a_non_finite_direction_gives_nan_without_warnings(method):
                 hv = xd.hvp(lambda z: np.sum(z**3, axis=0), x, np.array([[bad, 1.0], [1.0, 1.0]]))
                 assert np.isnan(hv[:, 0]).all()
                 np.testing.assert_allclose(hv[:, 1], 6 * x, rtol=1e-7)
+
+
+def test_an_infinite_x_gives_nan_not_zero_without_warnings():
+    """x with an infinite coordinate: Richardson's step along v, numDeriv's ``d |x|_inf``,
+    is infinite, its points all x's, and their differences (0) gave a product of 0 with an
+    error estimate of 0 (the exact second component is 0.1); hvp warned "invalid value
+    in add" building its base points. Now NaN, quietly; a float64 v beyond float32's range
+    cast to float32 x ("overflow in cast") is an infinite direction: NaN too."""
+    x, v = np.array([np.inf, 3.0]), np.array([0.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = xd.jvp(np.arctan, x, v, full_output=True)
+        assert np.isnan(res.value).all()
+        assert np.isnan(res.error).all()
+        assert np.isnan(xd.jvp(np.arctan, x, np.stack([v, v[::-1]], axis=1))).all()
+        hv = xd.hvp(lambda p: np.tanh(p[0]) + p[1] ** 2, x, np.array([1.0, 0.0]))
+        assert np.isnan(hv).all()
+        for product in (xd.jvp, xd.hvp):
+            big = product(lambda p: np.sum(p**2, axis=0), np.float32([1, 2]), np.array([1e39, 0]))
+            assert big.dtype == np.float32
+            assert np.isnan(big).all()
+    # the finite coordinates' steps of "simple" and "complex" reach them: J v as it is
+    np.testing.assert_allclose(xd.jvp(np.arctan, x, v, method="complex"), [0.0, 0.1], rtol=1e-14)
 
 
 def test_jvp_one_call_points_row_major_in_their_order(backend):

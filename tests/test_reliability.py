@@ -673,14 +673,34 @@ def test_richardson_rounding_term_edges():
     )
     assert np.isfinite(big.value).all()
     assert np.isfinite(big.error).all()
-    # no rounding where every value is f(x): an exact zero keeps its estimate of 0
+    # where every value is f(x), func may change below its values' rounding: 1e14 + x**2/2
+    # at 1 with steps of 1e-4 gave a derivative of 0 with an estimate of 0 (grad, jvp,
+    # hvp, derivative); a coordinate an output does not use gets eps |f(x)| A / h
+    flat = lambda t: 1e14 + 0.5 * np.sum(t * t, axis=0)  # noqa: E731
+    x, e0 = np.array([1.0, 1.0]), np.array([1.0, 0.0])
+    cubes = lambda t: 1e20 + np.sum(t**3, axis=0)  # noqa: E731
+    for res, exact in (
+        (xd.grad(flat, x, full_output=True), x),
+        (xd.jvp(flat, x, e0, full_output=True), 1.0),
+        (xd.hvp(cubes, x, e0, full_output=True), [6.0, 0.0]),
+        (
+            xd.derivative(
+                lambda t: 1e20 + t**3, [1.0], n=2, method="Richardson", full_output=True
+            ),
+            6.0,
+        ),
+    ):
+        assert np.all(np.abs(res.value - exact) <= res.error)
     J = xd.jacobian(lambda t: np.stack([t[0] ** 2, 1e3 + t[0]]), [0.7, 1.5], full_output=True)
     assert np.all(J.value[:, 1] == 0)
-    assert np.all(J.error[:, 1] == 0)
-    assert np.all(J.error[:, 0] > 0)
+    assert np.all((J.error[:, 1] > 0) & (J.error[:, 1] < 1e-7))
+    # along a zero direction the points are x itself: the product is 0 exactly
     zero = xd.jvp(np.exp, np.array([0.5, 1.0]), np.zeros(2), full_output=True)
     assert np.all(zero.value == 0)
     assert np.all(zero.error == 0)
+    some = xd.jvp(flat, x, np.array([[0.0, 1.0], [0.0, 1.0]]), full_output=True)
+    assert some.error[0] == 0
+    assert some.error[1] > 0
     # float32 first derivatives pick a ladder by the levels' difference and their own
     # rounding term (select_ladder), as before: the same value with or without full_output
     x32 = np.linspace(-1, 1, 9, dtype=np.float32)

@@ -27,8 +27,9 @@ from . import problem as _problem
 from . import results as _results
 from . import schemes as _schemes
 from . import steps as _steps
+from .around import run_around
 from .layout import itemsize_of
-from .products import as_directions, direction_step, product_result, run_around, scaled_back
+from .products import as_directions, direction_step, product_result, scaled_back
 
 __all__ = ["hvp"]
 
@@ -204,7 +205,7 @@ def hvp(
         return out[:, :, 0], xp.abs(out[:, :, 1]) + noise
 
     value, error = _point_chunks.in_chunks(xp, k, budget, held, kept, part)
-    value, error, t = scaled_back(power, value, error, t)  # H v, the step along v
+    value, error, t = scaled_back(xp, power, value, error, t)  # H v, the step along v
     shape = (n,) if one else (n, k)
     return product_result(problem, _results.HVPResult, value, error, shape, (h, t))
 
@@ -272,7 +273,8 @@ def _central_pairs(problem: _engine.Problem, f0: Any, head: tuple, tv: Any, h: A
             tv, _backend.host_to_device(np.arange(c0, c1) // (2 * r), xp, device), axis=1
         )
         scale = _backend.host_to_device(levels[c0:c1], xp, device, problem.dtype)
-        base = xp.reshape(problem.x, (n, 1)) + taken * xp.reshape(scale, (1, w))  # (n, w)
+        with np.errstate(all="ignore"):  # an infinite x or step: NaN, not a NumPy warning
+            base = xp.reshape(problem.x, (n, 1)) + taken * xp.reshape(scale, (1, w))  # (n, w)
         del taken
         hg = xp.reshape(xp.reshape(h, (n, 1)) * xp.reshape(xp.abs(scale), (1, w)), (1, n, 1, w))
         sub = problem.with_budget(max(rest - w * 2 * n * itemsize, floor))

@@ -16,7 +16,6 @@ how many coordinates x has the way a Jacobian's or a Hessian's does:
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import Any, Literal, overload
@@ -24,7 +23,7 @@ from typing import Any, Literal, overload
 import numpy as np
 
 from .. import _backend, _host
-from .._numerics.richardson import richardson_coefficients
+from . import around as _around
 from . import engine as _engine
 from . import mixing as _mixing
 from . import point_chunks as _point_chunks
@@ -32,12 +31,10 @@ from . import problem as _problem
 from . import quick_jvp as _quick_jvp
 from . import results as _results
 from . import schemes as _schemes
-from . import steps as _steps
 from .layout import itemsize_of
 from .quick_jvp import JVP_METHODS, host_weights, jvp_scheme
 
-__all__ = ["along", "as_directions", "direction_step", "jvp", "product_result", "run_around"]
-__all__ += ["scaled_back"]
+__all__ = ["along", "as_directions", "direction_step", "jvp", "product_result", "scaled_back"]
 
 
 def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
@@ -69,7 +66,8 @@ def as_directions(problem: _engine.Problem, v: Any) -> tuple[Any, int, bool]:
     if v.dtype != problem.dtype:
         if xp.isdtype(v.dtype, "complex floating"):
             raise TypeError(f"v must be real, got dtype {v.dtype}")
-        v = xp.astype(v, problem.dtype)
+        with np.errstate(over="ignore"):  # beyond x's dtype (1e39 for float32): inf, NaN
+            v = xp.astype(v, problem.dtype)
     return (xp.reshape(v, (n, 1)) if one else v), (1 if one else shape[-1]), one
 
 
@@ -112,13 +110,18 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
         return xp.where(scaled, h / xp.where(scaled, norm / power, 1.0), t), power
 
 
-def scaled_back(power: Any, value: Any, error: Any, t: Any) -> tuple[Any, Any, Any]:
+def scaled_back(xp: Any, power: Any, value: Any, error: Any, t: Any) -> tuple[Any, Any, Any]:
     """The product and its error times ``power``, and the step along v itself (``t /
-    power``); for ``power`` None (:func:`along`), the arrays themselves."""
+    power``); for ``power`` None (:func:`along`: every step normal), the arrays
+    themselves. NaN along a step that is not finite (an infinite x: its points
+    are x's, and their differences, 0, gave a product of 0 with an error of 0)."""
     if power is None:
         return value, error, t
+    lost = ~(xp.abs(t) < math.inf)  # (1, k): the step along v / power (inf: x's is)
     with np.errstate(over="ignore", under="ignore"):  # beyond float's range: inf, 0
-        return value * power, None if error is None else error * power, t / power
+        value, t = xp.where(lost, math.nan, value * power), t / power
+        error = None if error is None else xp.where(lost, math.nan, error * power)
+    return value, error, t
 
 
 #: directions of at most this many numbers take ``max(|a|)`` through a temporary
@@ -132,31 +135,6 @@ def _largest(xp: Any, a: Any) -> Any:
     if a.shape[0] * a.shape[1] <= SMALL_DIRECTIONS:
         return _host.max_abs(xp, a, axis=0)
     return xp.maximum(xp.max(a, axis=0, keepdims=True), -xp.min(a, axis=0, keepdims=True))
-
-
-def run_around(
-    problem: _engine.Problem,
-    scheme: _schemes.LinearScheme,
-    f0: Any,
-    head: tuple,
-    steps: Any,
-    base: Any,
-) -> Any:
-    """The engine's rows of ``scheme`` around base points of xpdiff's own.
-
-    ``base`` ``(n, B)``; ``f0`` is func at x, standing for func at every
-    base point (they are x, or the scheme's weights cancel it), or func at
-    each base point ``(m, B)`` (the complex step reads only where it is not
-    finite), or None; ``steps`` as :func:`engine.run_linear` takes them.
-    Returns ``(m, G, Q', B)``.
-    """
-    xp, n, size = problem.xp, problem.n, base.shape[-1]
-    if f0 is not None:  # the same values at every base point: a view where it can be
-        m = math.prod(head)
-        f0 = xp.reshape(f0, (m, 1 if math.prod(f0.shape) == m else size))
-        f0 = xp.broadcast_to(f0, (m, size))
-    x4, xg = xp.reshape(base, (n, 1, 1, size)), xp.reshape(base, (1, n, 1, size))
-    return _engine.run_linear(problem, scheme, f0, head, steps, x4=x4, xg=xg)
 
 
 def product_result(
@@ -275,59 +253,13 @@ def _jvp_engine(
         base = xp.broadcast_to(xp.reshape(problem.x, (n, 1)), (n, w))  # x, once per direction
         sub = problem.with_budget(max(rest - w * held, floor))
         if problem.method == "Richardson" and 4 * scheme.family.sets * m * itemsize > sub.budget:
-            return _by_levels(sub, f0, head, steps, base, tw, outputs)  # units of 2 sets
-        rows = run_around(sub, scheme, f0, head, steps, base)
+            return _around.by_levels(sub, f0, head, steps, base, tw, outputs)  # 2 sets
+        rows = _around.run_around(sub, scheme, f0, head, steps, base)
         with np.errstate(all="ignore"):
             return rows / xp.reshape(tw, (1, 1, 1, w))  # (m, 1, Q', w)
 
     rows = _point_chunks.in_chunks(xp, k, budget, held, outputs * m * itemsize, part)
     return rows, head
-
-
-@functools.lru_cache(maxsize=64)
-def _level_scheme(r: int, v: float) -> tuple[_schemes.LinearScheme, np.ndarray]:
-    """Richardson's jvp level by level: one level's central difference ``(F(x + s v) -
-    F(x - s v)) / 2`` per unit step, and the ``(r, 2)`` weights of the levels
-    (steps ``t / v**l``) in the value and its error estimate, as the folded scheme
-    has them (:func:`quick_jvp.jvp_scheme`)."""
-    moves = _schemes.frozen(np.array([[[1.0], [-1.0]]]))
-    family = _schemes.Family(None, moves, relative=True, groups=1)
-    scheme = _schemes.LinearScheme(family, _schemes.frozen(np.array([[[0.5, -0.5]]])))
-    value, previous = richardson_coefficients(r, v, False)
-    power = float(v) ** np.arange(r, dtype=np.float64)
-    return scheme, _schemes.frozen(np.stack([value * power, (value - previous) * power], axis=1))
-
-
-def _by_levels(
-    problem: _engine.Problem, f0: Any, head: tuple, steps: Any, base: Any, t: Any, outputs: int
-) -> Any:
-    """Richardson's jvp rows ``(m, 1, Q', w)`` divided by t, one level after the other.
-
-    Where one direction's ``2 r`` values of func would fill the engine's share
-    of the budget (a unit of the combination holds all the sets of a base
-    point), each level's central difference is an engine run of its own, of
-    two sets, added to the extrapolation as it comes: the same points, the
-    same sums to rounding (the division by t folded into the levels' weights),
-    each run's mixing check. ``steps`` ``(n, 1, 1, w)``: ``t v``; ``t`` ``(1, w)``.
-    """
-    xp, s, w = problem.xp, problem.settings, steps.shape[-1]
-    scheme, weights = _level_scheme(s.r, s.v)
-    c = _backend.host_to_device(weights[:, :outputs], xp, problem.device, problem.dtype)
-    with np.errstate(all="ignore"):
-        c = xp.reshape(c, (s.r, 1, 1, outputs, 1)) / xp.reshape(t, (1, 1, 1, 1, w))
-    out: Any = None
-    spread: Any = 0.0  # the largest |F(x + s v) - F(x - s v)| / 2: about |F - f(x)|
-    for level in range(s.r):
-        rows = run_around(problem, scheme, f0, head, steps * float(s.v) ** -level, base)
-        spread, cl = xp.maximum(xp.abs(rows[:, :, :1, :]), spread), c[level, ...]
-        # (m, 1, Q', w); on NumPy added into the sum: no second sum held beside it
-        out = rows * cl if out is None else _host.add_product_into(xp, out, rows, cl)
-    if outputs == 1:
-        return out
-    # the error row's size (it was signed) plus the value's rounding, as combine_linear's
-    amplification = xp.sum(xp.abs(c[..., :1, :]), axis=0)
-    noise = _steps.value_rounding(xp, xp.reshape(f0, (-1, 1, 1, 1)), spread, amplification)
-    return xp.concat([out[:, :, :1, :], xp.abs(out[:, :, 1:, :]) + noise], axis=2)
 
 
 # --- jvp -----------------------------------------------------------------------------------
@@ -495,6 +427,8 @@ def jvp(
         still = ~xp.any(moved, axis=0) & xp.any(directions != 0, axis=0)
         rows = xp.where(xp.reshape(still, (1, 1, 1, k)), math.nan, rows)
     error = rows[:, 0, 1, :] if full_output and scheme.error is not None else None
-    value, error, t = scaled_back(power, rows[:, 0, 0, :], error, t)  # J u times it: J v
+    if error is not None:  # a zero direction's points are x: its product is 0 exactly
+        error = xp.where(xp.any(directions != 0, axis=0), error, 0.0)
+    value, error, t = scaled_back(xp, power, rows[:, 0, 0, :], error, t)  # J u times it: J v
     shape, steps = ((*head, k), xp.reshape(t, (k,))) if not one else (head, xp.reshape(t, ()))
     return product_result(problem, _results.JVPResult, value, error, shape, steps)

@@ -43,7 +43,9 @@ class DerivativeResult:
         difference between the last two Richardson extrapolation levels plus
         the value's rounding error, ``eps max|F|`` times the sum of its weights'
         sizes over the step (NaN with ``r=1`` and for the methods "simple" and
-        "complex", which have none; the complex step's has no rounding term);
+        "complex", which have none; the complex step's has no rounding term;
+        where every value equals f(x) the rounding term remains, since func
+        may change below it, but not along a zero direction of jvp or hvp);
         an estimate, not a bound (exp's derivative at 1: 8.2e-11 for an
         error of 1.6e-11; the difference alone was 2.0e-13, and 50 to 500
         times below the error of higher derivatives); for "adaptive", the

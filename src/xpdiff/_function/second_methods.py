@@ -20,11 +20,11 @@ import numpy as np
 from .. import _backend
 from .._typing import Array
 from . import adaptive as _adaptive
+from . import around as _around
 from . import engine as _engine
 from . import first_methods as _first_methods
 from . import point_chunks as _point_chunks
 from . import points as _points
-from . import products as _products
 from . import results as _results
 from . import schemes as _schemes
 from . import steps as _steps
@@ -174,7 +174,7 @@ def complex_step_gradients(
     if at_base:
         f_base = at_base[0] if len(at_base) == 1 else xp.concat(at_base, axis=-1)
     complex_step = _schemes.complex_step_scheme(n, _engine.machine_eps(xp, problem.dtype), False)
-    return _products.run_around(problem, complex_step, f_base, head, None, base)
+    return _around.run_around(problem, complex_step, f_base, head, None, base)
 
 
 #: hessian's methods: numDeriv's, and xpdiff's adaptive one
