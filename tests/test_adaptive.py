@@ -94,6 +94,16 @@ def test_steps_spread_too_far_are_refused(method_args):
     assert calls.calls <= 1  # refused before the pilot (at most the call at x)
 
 
+def test_a_spread_no_allowed_v_fits_names_the_smallest_d():
+    # v**(r-1) above d / (1024 eps) even at v = 1.5 (the smallest v allowed): the message
+    # named a "largest v allowed" of 0.97, which v's own check refuses
+    match = r"No v >= 1.5 fits with r=10: the smallest d allowed with v=1.5 is 8.74e-12; the"
+    with pytest.raises(ValueError, match=match):
+        xd.grad(np.exp, [1.0], method="adaptive", method_args={"d": 1e-12, "r": 10})
+    d = 8.75e-12  # that d is allowed
+    xd.grad(np.exp, [1.0], method="adaptive", method_args={"d": d, "r": 10, "v": 1.5})
+
+
 def test_func_returning_integers():
     """The derivative of a constant given as integers is 0, in x's dtype (was AttributeError)."""
 
@@ -355,7 +365,8 @@ def test_dask_stays_lazy():
         ({"eps": 1e-4}, ValueError, "unknown method_args key 'eps' for method 'adaptive'"),
         ({"r": 1}, ValueError, "from 2 to 10"),
         ({"r": 11}, ValueError, "from 2 to 10"),
-        ({"r": 2.0}, TypeError, "r must be an integer"),
+        ({"r": 2.5}, ValueError, "r must be a whole number, got 2.5"),
+        ({"r": "2"}, TypeError, "r must be an integer"),
         ({"v": 1.2}, ValueError, "v .* >= 1.5"),
         ({"d": 0.0}, ValueError, "d must be a finite number > 0"),
         ({"d": "0.1"}, TypeError, "d must be a real number"),
@@ -365,6 +376,29 @@ def test_dask_stays_lazy():
 def test_bad_settings(method_args, error, match):
     with pytest.raises(error, match=match):
         xd.grad(np.exp, [1.0], method="adaptive", method_args=method_args)
+
+
+def test_a_whole_float_r_is_taken_as_by_richardson():
+    # one value, one outcome whatever the method: Richardson takes R's r = 4 (a double),
+    # "adaptive" refused 4.0 with a TypeError (grad, hessian, derivative's ladder)
+    x = np.array([0.5, 1.0])
+    f = lambda p: np.sum(np.exp(p), axis=0)  # noqa: E731
+    for r in (4, 6):
+        whole = {"r": float(r)}
+        np.testing.assert_array_equal(
+            xd.grad(f, x, method="adaptive", method_args=whole),
+            xd.grad(f, x, method="adaptive", method_args={"r": r}),
+        )
+        np.testing.assert_array_equal(
+            xd.hessian(f, x, method="adaptive", method_args=whole),
+            xd.hessian(f, x, method="adaptive", method_args={"r": r}),
+        )
+        np.testing.assert_array_equal(
+            xd.derivative(np.exp, x, n=2, method_args=whole),
+            xd.derivative(np.exp, x, n=2, method_args={"r": r}),
+        )
+    with pytest.raises(ValueError, match=r"r must be a whole number, got 7\.5"):
+        xd.derivative(np.exp, x, n=2, method_args={"r": 7.5})
 
 
 def test_settings_are_used():

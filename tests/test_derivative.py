@@ -490,7 +490,7 @@ def test_under_jax_jit():
         ({"method": "complex"}, ValueError, "derivative's method must be one of"),
         ({"method": "nope"}, ValueError, "method must be one of"),
         ({"n": 2, "method_args": {"q": 1}}, ValueError, "unknown method_args key 'q'"),
-        ({"n": 2, "method_args": {"r": 2}}, ValueError, "must be from 3 to 12"),
+        ({"n": 2, "method_args": {"r": 2}}, ValueError, "integer from 3 to 12, got 2"),
         ({"n": 2, "method_args": {"v": 1.1}}, ValueError, "v must be a finite number >= 1.5"),
         ({"n": 2, "method_args": {"d": "a"}}, TypeError, "d must be a real number"),
         ({"n": 2, "method_args": [1]}, TypeError, "method_args must be a dict .or None"),
@@ -510,11 +510,29 @@ def test_under_jax_jit():
         ({"n": 3, "method": "ADAPTIVE", "method_args": {"v": 1e8}}, ValueError, "spreads"),
         # v**(r-1) beyond float64: the same ValueError, not Python's OverflowError
         ({"n": 4, "method_args": {"v": 1e200}}, ValueError, "spreads.*= inf"),
+        # "adaptive"'s d of nothing but noise, as Richardson's (it returned 566 times e**x)
+        ({"n": 4, "method_args": {"d": 1e-4}}, ValueError, r"d=0.0001 leaves only rounding"),
+        ({"n": 2, "method_args": {"d": 1e-9}}, ValueError, "smallest d allowed here is 1.88e-06"),
+        ({"n": 6, "method_args": {"d": 1e-250}}, ValueError, "noise inf > 0.001"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         xd.derivative(np.exp, [1.0, 2.0], **kwargs)
+
+
+def test_adaptive_d_at_its_noise_limit_keeps_digits():
+    # the smallest d that "adaptive" allows keeps 3 digits; its default's noise is the
+    # limit where that is above 1e-3 (float32's 6th derivative: the default d is allowed)
+    x = np.array([0.5, 1.0, 2.0])
+    for n, d in ((2, 1.9e-6), (4, 2.8e-3), (6, 3.2e-2)):
+        value = xd.derivative(np.exp, x, n=n, method_args={"d": d})
+        assert relative_error(value, np.exp(x)) < 1e-3
+        with pytest.raises(ValueError, match="leaves only rounding noise"):
+            xd.derivative(np.exp, x, n=n, method_args={"d": d / 2})
+    x32 = x.astype(np.float32)
+    default = xd.derivative(np.exp, x32, n=6)
+    np.testing.assert_array_equal(xd.derivative(np.exp, x32, n=6, method_args={"d": 0.5}), default)
 
 
 def test_a_huge_step_is_no_python_overflow():

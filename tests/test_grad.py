@@ -408,10 +408,13 @@ def test_method_args_r_as_float_like_r():
 
 
 def test_side_errors():
-    with pytest.raises(ValueError, match="should have the same length as x"):
+    # numDeriv's messages, and what was given
+    with pytest.raises(ValueError, match=r"same length as x \(got 1 values for 2 coordinates\)"):
         xd.grad(np.sin, [1.0, 2.0], side=[1])
-    with pytest.raises(ValueError, match=r"should have values NA, \+1, or -1\."):
+    with pytest.raises(ValueError, match=r"should have values NA, \+1, or -1\. Got 2\.$"):
         xd.grad(np.sin, [1.0, 2.0], side=[1, 2])
+    with pytest.raises(ValueError, match=r"Got 'a'\.$"):
+        xd.grad(np.sin, [1.0], side="a")
     with pytest.raises(ValueError, match="method 'complex' does not support non-NULL"):
         xd.grad(np.sin, [1.0, 2.0], "complex", side=[1, None])
     # None and NaN both mean two-sided

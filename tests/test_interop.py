@@ -469,6 +469,22 @@ def test_complex_x_is_refused(jax, torch):
         xd.as_torch(simulator)(X + 1j)
 
 
+def test_x_without_a_coordinate_is_refused(jax, torch):
+    """A last axis of length 0, as jacobian refuses it: func saw ones(0) and raised its own
+    IndexError."""
+    calls = []
+
+    def f(z):
+        calls.append(z.shape)
+        return np.stack([z[0], z[0] ** 2])
+
+    with pytest.raises(ValueError, match="x must have at least one coordinate"):
+        xd.as_jax(f)(jax.numpy.ones(0))
+    with pytest.raises(ValueError, match="x must have at least one coordinate"):
+        xd.as_torch(f)(torch.ones((3, 0), dtype=torch.float64))
+    assert calls == []
+
+
 def test_batch_check_with_a_func_that_writes_to_its_points(torch):
     """func may write to the points it gets: the check's point alone is x's own copy."""
 

@@ -277,6 +277,29 @@ def test_steps_that_grow_beyond_float64_are_refused_everywhere():
     np.testing.assert_allclose(xd.grad(f, x, method_args={"v": 0.5}), np.cos(x), rtol=1e-8)
 
 
+def test_ints_beyond_float64_in_method_args_are_value_errors():
+    # 10**400 raised Python's OverflowError (float(value), math.isfinite(r)); as float64
+    # sees it, it is inf: a ValueError naming the setting, and zero_tol's inf is allowed
+    f = lambda p: np.sum(np.sin(p), axis=0)  # noqa: E731
+    x, v = np.array([0.5, 1.0]), np.array([1.0, 0.0])
+    calls = {
+        "grad": lambda a: xd.grad(f, x, method_args=a),
+        "jvp": lambda a: xd.jvp(np.sin, x, v, method_args=a),
+        "hvp": lambda a: xd.hvp(f, x, v, method_args=a),
+        "derivative": lambda a: xd.derivative(np.sin, x, n=2, method="Richardson", method_args=a),
+    }
+    for call in calls.values():
+        for key in ("d", "eps", "v", "r"):
+            with pytest.raises(ValueError, match=f"method_args {key} must be"):
+                call({key: 10**400})
+        np.testing.assert_array_equal(call({"zero_tol": 10**400}), call({"zero_tol": math.inf}))
+    for key in ("d", "v", "r"):  # "adaptive", grad's and derivative's ladder
+        with pytest.raises(ValueError, match=f"method_args {key} "):
+            xd.grad(f, x, method="adaptive", method_args={key: 10**400})
+        with pytest.raises(ValueError, match=f"method_args {key} "):
+            xd.derivative(np.sin, x, n=2, method_args={key: -(10**400)})
+
+
 def test_float32_steps_at_every_scale():
     x = np.float32([1e4])
     g = xd.grad(lambda p: np.sin(p[0]), x)

@@ -82,7 +82,10 @@ def check_real(name: str, value: object) -> float:
     """A real number (not a bool): TypeError for anything else; NaN and inf pass."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64 (10**400): infinite, as float64 sees it
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
 
 
 def check_positive_real(name: str, value: object, *, at_least: float | None = None) -> float:
@@ -157,7 +160,10 @@ def sides(side: object, n: int) -> tuple[float, ...]:
         return _two_sided(n)
     values = np.asarray(side, dtype=object).ravel() if not np.isscalar(side) else [side]
     if len(values) != n:
-        raise ValueError("Non-NULL argument 'side' should have the same length as x")
+        raise ValueError(
+            "Non-NULL argument 'side' should have the same length as x "
+            f"(got {len(values)} values for {n} coordinates)"
+        )
     parsed = []
     for value in values:
         if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
@@ -169,5 +175,7 @@ def sides(side: object, n: int) -> tuple[float, ...]:
         ):
             parsed.append(float(value))
         else:
-            raise ValueError("Non-NULL argument 'side' should have values NA, +1, or -1.")
+            raise ValueError(
+                f"Non-NULL argument 'side' should have values NA, +1, or -1. Got {value!r}."
+            )
     return tuple(parsed)

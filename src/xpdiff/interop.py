@@ -123,6 +123,8 @@ class _BlackBox:
 
     def out_shape(self, n: int) -> tuple[int, ...]:
         """The shape of func's value at one point (func called once, at ones, per n)."""
+        if n == 0:  # as jacobian refuses it, before func sees ones(0)
+            raise ValueError("x must have at least one coordinate, got a last axis of length 0")
         if n not in self.out_shapes:
             self.out_shapes[n] = tuple(self._call(np.ones(n)).shape)
         return self.out_shapes[n]
@@ -271,9 +273,12 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     batch's values are checked as :func:`~xpdiff.jacobian` checks its
     calls: their shape ``(*out, P)``, and at the first batch of each n, from
     a copy of its first point and a sentinel, that func does not mix the
-    points (``np.sum(x)`` without ``axis=0``: a ValueError); an empty batch
-    calls nothing; a complex x is a TypeError. An exception that func
-    raises inside a callback reaches the caller as JAX's
+    points (``np.sum(x)`` without ``axis=0``: a ValueError, raised inside
+    JAX's callback, so it arrives as the JaxRuntimeError below, its message
+    in it); an empty batch calls nothing; a complex x is a TypeError; x
+    without a coordinate (a last axis of length 0) is a ValueError, before
+    func is called. An exception that func raises inside a callback reaches
+    the caller as JAX's
     ``jax.errors.JaxRuntimeError``, with func's traceback in its message:
     JAX's callbacks do not raise Python exceptions
     as themselves (:func:`as_torch` does; so does the wrapper's first call,

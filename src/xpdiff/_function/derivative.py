@@ -31,6 +31,7 @@ from . import problem as _problem
 from . import results as _results
 from . import settings as _settings
 from .adaptive import check_spread
+from .derivative_ladder import check_noise as check_ladder_noise
 from .derivative_ladder import ladder_derivative
 from .derivative_schemes import (
     MAX_ORDER,
@@ -399,7 +400,10 @@ def derivative(
         derivative_order=order if method == "Richardson" else 1,
     )
     if ladder is not None:  # steps that would not move x: refused as grad's "adaptive" is
-        check_spread(SimpleNamespace(**ladder), _engine.machine_eps(xp, problem.dtype))
+        eps = _engine.machine_eps(xp, problem.dtype)
+        if "d" in (method_args or {}):  # and a d of nothing but noise, as Richardson's
+            check_ladder_noise(ladder, order, eps)
+        check_spread(SimpleNamespace(**ladder), eps)
     if size == 0:  # scipy.differentiate.derivative's empty result; func is not called
         empty = xp.zeros(shape, dtype=problem.dtype, device=problem.device)
         if not full_output:

@@ -25,10 +25,18 @@ from .adaptive.ladders import pilot_ratio
 from .adaptive.ladders import pilot_scheme as grad_pilot_scheme
 from .adaptive.selection import UNRESOLVED, pow2_floor
 from .derivative_pilot import pilot_lengths
-from .derivative_schemes import LadderScheme, ladder_scheme, pilot_scheme
+from .derivative_schemes import ADAPTIVE_DEFAULTS, LadderScheme, ladder_scheme, pilot_scheme
 from .layout import unit_slice
+from .settings import NOISE_LIMIT
 
-__all__ = ["ADAPTIVE_COLUMNS", "NOISE_WEIGHT", "choose", "element_steps", "ladder_derivative"]
+__all__ = [
+    "ADAPTIVE_COLUMNS",
+    "NOISE_WEIGHT",
+    "check_noise",
+    "choose",
+    "element_steps",
+    "ladder_derivative",
+]
 
 #: the highest Richardson column kept as a candidate
 ADAPTIVE_COLUMNS = 3
@@ -40,6 +48,36 @@ HOST_BLOCK = 2**14
 #: numbers per element that the ladder's choice holds at once (levels, differences,
 #: entries, best so far): a block's share of the memory budget
 TEMPORARIES = 48
+
+
+def check_noise(ladder: dict, order: int, eps: float) -> None:
+    """Refuse a caller's ``d`` whose ladder keeps only rounding noise (``ladder``: d, r, v).
+
+    The least noisy candidate's rounding, ``eps A / d**order`` relative to
+    the derivative of a function that varies on the scale of x (``A`` its
+    weights' amplification per ``H**order``, H at most ``d max(|x|, 1)``), may
+    exceed neither :data:`settings.NOISE_LIMIT` nor the default d's (float32's
+    high orders keep less than 3 digits at the default): Richardson's rule
+    (``settings.check_noise``). A ValueError names d and the smallest d allowed.
+    """
+    d = ladder["d"]
+    least = float(np.min(ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS).noise))
+
+    def noise(d: float) -> float:
+        power = d**order if d > 1e-300 ** (1.0 / order) else 0.0  # d**order may underflow
+        return eps * least / power if power > 0 else math.inf
+
+    limit = max(NOISE_LIMIT, noise(ADAPTIVE_DEFAULTS["d"]))
+    if noise(d) <= limit:
+        return
+    d_min = (eps * least / limit) ** (1.0 / order)
+    raise ValueError(
+        f"method_args d={d:g} leaves only rounding noise (derivative of order {order}, method "
+        f"'adaptive', r={ladder['r']}, v={ladder['v']:g}, for a dtype of machine epsilon "
+        f"{eps:.3g}): the estimate would keep fewer than 3 correct digits (noise "
+        f"{noise(d):.2g} > {limit:.2g} of the derivative). The smallest d allowed here is "
+        f"{d_min:.3g}."
+    )
 
 
 def _first_steps(

@@ -16,13 +16,13 @@ method "adaptive"'s ladder); no array library.
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from .. import _validation
 from .._numerics.richardson import richardson_coefficients
 from .._numerics.stencils import fornberg
 from . import schemes as _schemes
@@ -302,15 +302,7 @@ def ladder_settings(method_args: Any) -> dict:
             )
         values[key] = value
     d, r, v = values["d"], values["r"], values["v"]
-    for name, value in (("d", d), ("v", v)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-            raise TypeError(f"method_args {name} must be a real number, got {value!r}")
-    if not (math.isfinite(d) and d > 0):
-        raise ValueError(f"method_args d must be a finite number > 0, got {d!r}")
-    if not (math.isfinite(v) and v >= 1.5):
-        raise ValueError(f"method_args v must be a finite number >= 1.5, got {v!r}")
-    if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)):
-        raise TypeError(f"method_args r must be an integer, got {r!r}")
-    if not 3 <= r <= 12:
-        raise ValueError(f"method_args r (the ladder's levels) must be from 3 to 12, got {r!r}")
-    return {"d": float(d), "r": int(r), "v": float(v)}
+    d = _validation.check_positive_real("method_args d", d)  # 10**400: a ValueError too
+    v = _validation.check_positive_real("method_args v", v, at_least=1.5)
+    r = _validation.check_integer("method_args r", r, 3, 12)  # a whole float: Richardson's too
+    return {"d": d, "r": r, "v": v}

@@ -133,8 +133,8 @@ def adaptive_settings(method_args: Any, derivative_order: int = 1) -> AdaptiveSe
     d = _validation.check_positive_real("method_args d", values["d"])
     v = _validation.check_positive_real("method_args v", values["v"], at_least=1.5)
     largest = 10 if derivative_order == 1 else 6
-    # adaptive has always refused a float r (2.0); Richardson takes a whole one
-    r = _validation.check_integer("method_args r", values["r"], 2, largest, whole_floats=False)
+    # a whole float (R's 4) as Richardson takes it: one value, one outcome whatever the method
+    r = _validation.check_integer("method_args r", values["r"], 2, largest)
     return AdaptiveSettings(float(d), int(r), float(v), frozenset(method_args))
 
 
@@ -220,7 +220,7 @@ def _settings(
         method=method,
         eps=float(values["eps"]),
         d=float(values["d"]),
-        zero_tol=float(values["zero_tol"]),
+        zero_tol=zero_tol,
         r=int(r),
         v=float(values["v"]),
         show_details=bool(values["show_details"]),
@@ -269,9 +269,11 @@ def _check_growth(v: Any, r: Any) -> None:
     """A v below 1 makes the steps grow, ``h / v**k``: a ValueError where their
     extrapolation's factors ``v**(-2k)`` leave float64 (v = 1e-200 raised Python's
     OverflowError, or gave NaN with a NumPy warning). r is checked after this."""
-    real = isinstance(r, (int, float, np.integer, np.floating)) and not isinstance(r, bool)
-    if not (real and math.isfinite(r) and r == int(r) and r > 1):
-        return  # r's own check names a bad r
+    whole = isinstance(r, (int, np.integer)) or (
+        isinstance(r, (float, np.floating)) and math.isfinite(r) and r == int(r)
+    )
+    if isinstance(r, (bool, np.bool_)) or not whole or not 1 < r <= MAX_LEVELS:
+        return  # r's own check names a bad r (10**400 too: int(r) is no float)
     exponent = 2 * (int(r) - 1) * -math.log(float(v))
     if v < 1 and exponent > _LARGEST_EXPONENT:
         smallest = math.exp(-_LARGEST_EXPONENT / (2 * (int(r) - 1)))

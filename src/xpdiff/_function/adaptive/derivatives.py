@@ -62,13 +62,17 @@ def check_spread(settings: Any, eps: float) -> None:
         return
     v_max = limit ** (1.0 / (r - 1))
     r_max = 1 + int(math.log(limit) / math.log(v)) if limit > 1 else 1
-    raise ValueError(
+    what = (
         f"method_args v={v:g} with r={r} spreads the adaptive ladder's steps over v**(r-1) = "
         f"{spread:.3g}, more than d / (1024 eps) = {limit:.3g} (d={d:g}, eps={eps:.3g}): its "
         f"shortest steps would not move x, and the estimate would keep no correct digit. "
-        f"The largest v allowed with r={r} is {v_max:.4g}"
-        + (f"; the largest r with v={v:g} is {r_max}." if r_max >= 2 else ".")
     )
+    if v_max >= 1.5:
+        what += f"The largest v allowed with r={r} is {v_max:.4g}"
+    else:  # no v allowed (1.5 at least) fits: a longer d
+        d_min = 1.5 ** (r - 1) * SHORTEST_STEP_ULPS * eps
+        what += f"No v >= 1.5 fits with r={r}: the smallest d allowed with v=1.5 is {d_min:.3g}"
+    raise ValueError(what + (f"; the largest r with v={v:g} is {r_max}." if r_max >= 2 else "."))
 
 
 def _step_constant(kind: str, eps: float, order: float) -> float:
