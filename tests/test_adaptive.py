@@ -97,10 +97,10 @@ def test_steps_spread_too_far_are_refused(method_args):
 def test_a_spread_no_allowed_v_fits_names_the_smallest_d():
     # v**(r-1) above d / (1024 eps) even at v = 1.5 (the smallest v allowed): the message
     # named a "largest v allowed" of 0.97, which v's own check refuses
-    match = r"No v >= 1.5 fits with r=10: the smallest d allowed with v=1.5 is 8.74e-12; the"
+    match = r"No v >= 1.5 fits with r=10: the smallest d allowed with v=1.5 is 8.75e-12; the"
     with pytest.raises(ValueError, match=match):
         xd.grad(np.exp, [1.0], method="adaptive", method_args={"d": 1e-12, "r": 10})
-    d = 8.75e-12  # that d is allowed
+    d = 8.75e-12  # that d is allowed (the limit, 8.7427e-12, rounded up as shown)
     xd.grad(np.exp, [1.0], method="adaptive", method_args={"d": d, "r": 10, "v": 1.5})
 
 

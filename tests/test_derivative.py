@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -512,7 +513,7 @@ def test_under_jax_jit():
         ({"n": 4, "method_args": {"v": 1e200}}, ValueError, "spreads.*= inf"),
         # "adaptive"'s d of nothing but noise, as Richardson's (it returned 566 times e**x)
         ({"n": 4, "method_args": {"d": 1e-4}}, ValueError, r"d=0.0001 leaves only rounding"),
-        ({"n": 2, "method_args": {"d": 1e-9}}, ValueError, "smallest d allowed here is 1.88e-06"),
+        ({"n": 2, "method_args": {"d": 1e-9}}, ValueError, "smallest d allowed here is 1.89e-06"),
         ({"n": 6, "method_args": {"d": 1e-250}}, ValueError, "noise inf > 0.001"),
     ],
 )
@@ -535,6 +536,28 @@ def test_adaptive_d_at_its_noise_limit_keeps_digits():
     np.testing.assert_array_equal(xd.derivative(np.exp, x32, n=6, method_args={"d": 0.5}), default)
 
 
+def test_a_named_limit_given_back_is_allowed():
+    # the limits were shown to 3 digits rounded to nearest: 1.884864e-6 as 1.88e-06, which
+    # given back was refused again ("noise 0.001 > 0.001"); now rounded up (down for a
+    # largest v), for "adaptive" and Richardson at every order, and the ladder's spread
+    x = np.asarray(0.7)
+    pattern = (
+        r"(?:smallest d allowed here is|with v=1\.5 is|largest v allowed with r=10 is) ([^ ;]+\d)"
+    )
+    cases = [
+        ({"n": n, "method": method}, "d", {"d": 1e-12})
+        for n in range(2, 11)
+        for method in ("adaptive", "Richardson")
+    ]
+    cases += [({"n": 1, "method": "adaptive"}, "d", {"d": 1e-13, "r": 10, "v": 1.5})]
+    cases += [({"n": 1, "method": "adaptive"}, "v", {"d": 1e-10, "r": 10})]
+    for kwargs, key, method_args in cases:
+        with pytest.raises(ValueError, match=pattern) as refused:
+            xd.derivative(np.exp, x, method_args=method_args, **kwargs)
+        limit = float(re.search(pattern, str(refused.value)).group(1))
+        xd.derivative(np.exp, x, method_args=method_args | {key: limit}, **kwargs)
+
+
 def test_a_huge_step_is_no_python_overflow():
     # d**n beyond float64 raised OverflowError in the noise check; such steps leave no
     # rounding noise: computed (x**4's 4th derivative is exact at any step), or NaN where
@@ -549,6 +572,10 @@ def test_a_huge_step_is_no_python_overflow():
     assert np.isnan(hv).all()
     with pytest.raises(ValueError, match="d=1e-200"):
         xd.hvp(lambda t: np.sum(t**2, axis=0), x, x, method_args={"d": 1e-200})
+    # "adaptive"'s noise check too (its d**n overflowed at d = 1e200)
+    for d in (1e200, 10**200):
+        ladder = xd.derivative(np.exp, x, n=10, method_args={"d": d})
+        np.testing.assert_allclose(ladder, np.exp(x), rtol=1e-2)
 
 
 def test_bad_func_and_x():

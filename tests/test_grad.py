@@ -409,7 +409,7 @@ def test_method_args_r_as_float_like_r():
 
 def test_side_errors():
     # numDeriv's messages, and what was given
-    with pytest.raises(ValueError, match=r"same length as x \(got 1 values for 2 coordinates\)"):
+    with pytest.raises(ValueError, match=r"same length as x \(got 1 value for 2 coordinates\)"):
         xd.grad(np.sin, [1.0, 2.0], side=[1])
     with pytest.raises(ValueError, match=r"should have values NA, \+1, or -1\. Got 2\.$"):
         xd.grad(np.sin, [1.0, 2.0], side=[1, 2])

@@ -162,7 +162,7 @@ def sides(side: object, n: int) -> tuple[float, ...]:
     if len(values) != n:
         raise ValueError(
             "Non-NULL argument 'side' should have the same length as x "
-            f"(got {len(values)} values for {n} coordinates)"
+            f"(got {len(values)} value{'s' * (len(values) != 1)} for {n} coordinates)"
         )
     parsed = []
     for value in values:
@@ -179,3 +179,18 @@ def sides(side: object, n: int) -> tuple[float, ...]:
                 f"Non-NULL argument 'side' should have values NA, +1, or -1. Got {value!r}."
             )
     return tuple(parsed)
+
+
+def shown_limit(value: float, *, up: bool, digits: int = 3) -> str:
+    """``value`` to ``digits`` significant digits as an error message names a limit,
+    rounded ``up`` (a smallest allowed value) or down (a largest): the number shown,
+    given back, is allowed (1.884864e-6 shown as 1.88e-06 was refused again)."""
+    text = f"{value:.{digits}g}"
+    if not (math.isfinite(value) and value > 0):
+        return text
+    quantum = 10.0 ** (math.floor(math.log10(value)) - (digits - 1))
+    count = round(value / quantum)
+    while (float(text) < value) if up else (float(text) > value):
+        count += 1 if up else -1
+        text = f"{count * quantum:.{digits}g}"
+    return text

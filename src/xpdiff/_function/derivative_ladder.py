@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import _host
+from .._validation import shown_limit
 from . import engine as _engine
 from .adaptive.derivatives import SHORTEST_STEP_ULPS
 from .adaptive.ladders import pilot_ratio
@@ -64,7 +65,10 @@ def check_noise(ladder: dict, order: int, eps: float) -> None:
     least = float(np.min(ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS).noise))
 
     def noise(d: float) -> float:
-        power = d**order if d > 1e-300 ** (1.0 / order) else 0.0  # d**order may underflow
+        try:
+            power = d**order if d > 1e-300 ** (1.0 / order) else 0.0  # it may underflow
+        except OverflowError:  # d**order beyond float64 (d = 1e200): no rounding noise
+            return 0.0
         return eps * least / power if power > 0 else math.inf
 
     limit = max(NOISE_LIMIT, noise(ADAPTIVE_DEFAULTS["d"]))
@@ -76,7 +80,7 @@ def check_noise(ladder: dict, order: int, eps: float) -> None:
         f"'adaptive', r={ladder['r']}, v={ladder['v']:g}, for a dtype of machine epsilon "
         f"{eps:.3g}): the estimate would keep fewer than 3 correct digits (noise "
         f"{noise(d):.2g} > {limit:.2g} of the derivative). The smallest d allowed here is "
-        f"{d_min:.3g}."
+        f"{shown_limit(d_min, up=True)}."
     )
 
 

@@ -280,7 +280,8 @@ def _check_growth(v: Any, r: Any) -> None:
         raise ValueError(
             f"method_args v={v!r} with r={r} makes the steps grow by v**-(r-1) and the "
             f"extrapolation's factors v**(-2(r-1)) beyond float64; the smallest v allowed "
-            f"with r={r} is {smallest:.3g} (v = 2, the default, shrinks the steps)"
+            f"with r={r} is {_validation.shown_limit(smallest, up=True)} (v = 2, the default, "
+            "shrinks the steps)"
         )
 
 
@@ -329,7 +330,8 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
     )
     d_min = (noise(r, v, 1.0) / NOISE_LIMIT) ** (1 / order)
     if "d" in settings.given and d_min <= 1.0:  # a step that d |x| can still take
-        raise ValueError(what.format(f"d={d:g}", f"The smallest d allowed here is {d_min:.3g}."))
+        smallest = _validation.shown_limit(d_min, up=True)
+        raise ValueError(what.format(f"d={d:g}", f"The smallest d allowed here is {smallest}."))
     if abs(math.log(v)) < math.log(1.5) and noise(r, 2.0, d) <= NOISE_LIMIT:
         raise ValueError(
             what.format(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _backend
+from ..._validation import shown_limit
 from .. import engine as _engine
 from .. import layout as _layout
 from .. import schemes as _schemes
@@ -68,10 +69,11 @@ def check_spread(settings: Any, eps: float) -> None:
         f"shortest steps would not move x, and the estimate would keep no correct digit. "
     )
     if v_max >= 1.5:
-        what += f"The largest v allowed with r={r} is {v_max:.4g}"
+        what += f"The largest v allowed with r={r} is {shown_limit(v_max, up=False, digits=4)}"
     else:  # no v allowed (1.5 at least) fits: a longer d
         d_min = 1.5 ** (r - 1) * SHORTEST_STEP_ULPS * eps
-        what += f"No v >= 1.5 fits with r={r}: the smallest d allowed with v=1.5 is {d_min:.3g}"
+        smallest = shown_limit(d_min, up=True)
+        what += f"No v >= 1.5 fits with r={r}: the smallest d allowed with v=1.5 is {smallest}"
     raise ValueError(what + (f"; the largest r with v={v:g} is {r_max}." if r_max >= 2 else "."))
 
 
