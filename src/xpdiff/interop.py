@@ -275,7 +275,8 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     a copy of its first point and a sentinel, that func does not mix the
     points (``np.sum(x)`` without ``axis=0``: a ValueError, raised inside
     JAX's callback, so it arrives as the JaxRuntimeError below, its message
-    in it); an empty batch calls nothing; a complex x is a TypeError; x
+    in it); an empty batch calls func only for the output's shape (once per
+    n, at ``ones(n)``); a complex x is a TypeError; x
     without a coordinate (a last axis of length 0) is a ValueError, before
     func is called. An exception that func raises inside a callback reaches
     the caller as JAX's
