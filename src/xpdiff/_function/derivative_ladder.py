@@ -28,7 +28,7 @@ from .adaptive.selection import UNRESOLVED, pow2_floor
 from .derivative_pilot import pilot_lengths
 from .derivative_schemes import ADAPTIVE_DEFAULTS, LadderScheme, ladder_scheme, pilot_scheme
 from .layout import unit_slice
-from .settings import NOISE_LIMIT
+from .settings import NOISE_LIMIT, relative_noise
 
 __all__ = [
     "ADAPTIVE_COLUMNS",
@@ -65,11 +65,7 @@ def check_noise(ladder: dict, order: int, eps: float) -> None:
     least = float(np.min(ladder_scheme(order, ladder["r"], ladder["v"], ADAPTIVE_COLUMNS).noise))
 
     def noise(d: float) -> float:
-        try:
-            power = d**order if d > 1e-300 ** (1.0 / order) else 0.0  # it may underflow
-        except OverflowError:  # d**order beyond float64 (d = 1e200): no rounding noise
-            return 0.0
-        return eps * least / power if power > 0 else math.inf
+        return relative_noise(eps * least, d, order)
 
     limit = max(NOISE_LIMIT, noise(ADAPTIVE_DEFAULTS["d"]))
     if noise(d) <= limit:

@@ -289,6 +289,19 @@ def _check_growth(v: Any, r: Any) -> None:
 _LARGEST_EXPONENT = 700.0
 
 
+def relative_noise(rounding: float, d: float, order: int) -> float:
+    """``rounding / d**order``: an ``order``-th derivative's rounding noise relative to
+    the derivative of a function that varies on the scale of x, its steps ``d |x|``
+    (``rounding``: eps times the weights' amplification). 0 where ``d**order`` is beyond
+    float64 (d = 1e100: no rounding noise), inf where it is below its smallest (d =
+    1e-200: nothing but noise); Python's OverflowError and ZeroDivisionError before."""
+    try:
+        power = d**order
+    except OverflowError:
+        return 0.0
+    return rounding / power if power > 0 else math.inf
+
+
 def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
     """Refuse Richardson settings that leave only rounding noise.
 
@@ -312,12 +325,7 @@ def check_noise(settings: Settings, machine_eps: float, order: int = 1) -> None:
                 )
         except OverflowError:  # v**(2 r) beyond float64: nothing but noise
             return math.inf
-        try:
-            power = d_**order
-        except OverflowError:  # d**order beyond float64 (d = 1e100): no rounding noise
-            return 0.0
-        # d**order below float64's smallest (d = 1e-200): nothing but noise
-        return machine_eps * amplification / power if power > 0 else math.inf
+        return relative_noise(machine_eps * amplification, d_, order)
 
     if noise(r, v, d) <= NOISE_LIMIT:
         _check_absolute_step(settings, machine_eps)
