@@ -128,25 +128,21 @@ def pilot_lengths(
     return xp.reshape(lam, (n, 1, 1, size) if elementwise else (1, n, 1, size)), T
 
 
-#: lambda unknown (a near pilot point's value not finite: an edge of func's domain within
-#: ``T / ratio``): the ladder's longest step at most ``T / ratio`` over this, the
-#: n >= 2 ladder's ``T / 1024`` (sqrt(x - 1000) at 1000.03: NaN before, 1.3e-3 now)
-EDGE_SHARE = 4.0
-
-
 def _ladder_steps(
     xp: Any, lam: Any, T: Any, x: Any, constant: Any, r: Any, v: Any, eps: Any
 ) -> Any:
     """H from lambda: ``C lambda``, a power of two, in range.
 
     lambda inf (no curvature the pilot could see up to T, every value
-    finite): T. NaN (a near point's value not finite: an edge within ``T /
-    ratio``): ``T / (EDGE_SHARE ratio)``, or ``C |x|`` if shorter, for
-    functions that stop being finite near 0 (log, sqrt, 1/x) vary on the
-    scale of ``|x|``.
+    finite): T. NaN (values that are not finite): ``T / ratio``, or ``C |x|``
+    if shorter, for functions that stop being finite near 0 (log, sqrt, 1/x)
+    vary on the scale of ``|x|``.
     """
-    far = T / (EDGE_SHARE * pilot_ratio(eps))
-    fallback = xp.where((xp.abs(x) > 0) & (constant * xp.abs(x) < far), constant * xp.abs(x), far)
+    fallback = xp.where(
+        (xp.abs(x) > 0) & (constant * xp.abs(x) < T / pilot_ratio(eps)),
+        constant * xp.abs(x),
+        T / pilot_ratio(eps),
+    )
     step = xp.where(xp.isfinite(lam), constant * lam, xp.where(xp.isnan(lam), fallback, T))
     # the pilot saw the function up to T and no farther: a longer step would trust a scale
     # it never observed (sin(x**2) near 0 looks like x**2 there)

@@ -82,10 +82,8 @@ def _scales(xp: Any, values: Any, f0: Any, weights: Any, used: Any, T: Any, eps:
     scale = xp.maximum(scale, xp.abs(f0))  # (m, g, 1, B)
     amplification = xp.sum(xp.abs(weights), axis=-1, keepdims=True)  # (g, 5, 1)
     noise = (RESOLVED * eps) * scale * amplification
-    # lost in rounding: inf, left out below (d, times T**k, is this function's own); one
-    # that needs a value that is not finite stays NaN (a far point beyond a domain's edge:
-    # as inf, d3 left |d1 / d2| out too, and lambda was unknown at arcsin's 0.99)
-    d = _host.where_into(xp, xp.abs(d) <= noise, math.inf, d)
+    # lost in rounding: inf, left out below (d, times T**k, is this function's own)
+    d = _host.where_into(xp, ~(xp.abs(d) > noise), math.inf, d)
     # T is a power of two: its products are T**k exactly (T**3 is a pow, 4 ns a number)
     powers = (T, T * T, T * T * T)
     d1, d2, d3 = (d[:, :, k, :] / powers[k] for k in range(3))
