@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from .. import _host
+from .._host import pow2_floor
 from .._validation import shown_limit
 from . import engine as _engine
 from .adaptive.derivatives import SHORTEST_STEP_ULPS
 from .adaptive.ladders import pilot_ratio
 from .adaptive.ladders import pilot_scheme as grad_pilot_scheme
-from .adaptive.selection import UNRESOLVED, pow2_floor
+from .adaptive.selection import UNRESOLVED
 from .derivative_pilot import pilot_lengths
 from .derivative_schemes import ADAPTIVE_DEFAULTS, LadderScheme, ladder_scheme, pilot_scheme
 from .layout import unit_slice

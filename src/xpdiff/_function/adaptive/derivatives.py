@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _backend
+from ..._host import pow2_floor
 from ..._validation import shown_limit
 from .. import engine as _engine
 from .. import layout as _layout
@@ -21,7 +22,6 @@ from .ladders import all_pairs, first_ladder, pilot_ratio, pilot_scheme, second_
 from .selection import (
     device_ladder,
     held_bytes,
-    pow2_floor,
     scales_within,
     select_within,
     shortest_scale,

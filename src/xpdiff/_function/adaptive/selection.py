@@ -12,14 +12,12 @@ import math
 from typing import Any
 
 from ... import _backend, _host
-from ..._host import pow2_floor
 from .ladders import Ladder
 
 __all__ = [
     "device_ladder",
     "held_bytes",
     "itemsize",
-    "pow2_floor",
     "ratio_or_inf",
     "scales_within",
     "select_within",
