@@ -14,7 +14,10 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    points; vectorized, the best times of the two taken in turn, at least 3
    runs each, not the "adaptive" column's). For n = 1, "x grad" divides derivative's time by
    ``xd.grad``'s on the same elementwise function and method, best of
-   runs taken in turn (target: at most 1).
+   runs taken in turn (target: at most 1). Table 1b: for each row, the values of
+   func per point that xd and numdifftools take and func's own time on xd's
+   values: as func's cost per value grows, the vectorized ratio tends to the
+   ratio of values per point, whatever the rest costs.
 2. ``xd.jvp`` at n = 1000, k = 1, m = 30, 300, 3000 outputs (a cheap func
    to a moderately expensive one): its points (target: at most 2 r + 1 = 9),
    its time over one bare call of func on the same 9 points, already built
@@ -97,6 +100,7 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
     print(header)
     print("-" * len(header))
     verdicts: dict[str, list[str]] = {"per point": [], "vectorized": []}
+    vectorized: dict[tuple[str, int], tuple[float, float]] = {}
     for name, (func, exact_of, (lo, hi)) in FUNCTIONS.items():
         x = np.linspace(lo, hi, points)
         for n in (1, 2, 3, 4):
@@ -131,6 +135,7 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
                 met_vec = "yes" if e_ad <= e_vec and t_vec >= 10 * t_pair else "no"
                 verdicts["per point"].append(met_pp)
                 verdicts["vectorized"].append(met_vec)
+                vectorized[name, n] = (t_pair, t_vec)
                 row += (
                     f"{t_pp * 1e3:8.0f} {e_pp:8.1e} {e_ad_sub:8.1e} "
                     f"{t_pp / t_ad:7.0f} {met_pp:>3} | "
@@ -167,6 +172,62 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
                 f"issue 23's target against numdifftools {use}: met in "
                 f"{marks.count('yes')} of {len(marks)} rows"
             )
+    if vectorized:
+        func_share_table(points, repeat, vectorized)
+
+
+def values_per_point(derivative, func, x) -> float:
+    """How many values of func per point ``derivative(counting func, x)`` takes, in a
+    second call as in the timed ones (a first also checks that func does not mix points)."""
+    count = [0]
+
+    def counting(z):
+        count[0] += z.size
+        return func(z)
+
+    derivative(counting, x)
+    count[0] = 0
+    derivative(counting, x)
+    return count[0] / x.size
+
+
+def func_share_table(points: int, repeat: int, vectorized: dict) -> None:
+    """Where the time of 1/10 of numdifftools' vectorized call goes: func's own share.
+
+    For each row of table 1: the values of func per point that xd's default and
+    numdifftools take, func's own time on as many values as xd's call makes
+    (one call on one array, best of runs), xd's time and numdifftools' / 10
+    (from table 1's runs taken in turn), and what 1/10 of numdifftools' time
+    leaves for everything but func. As func's cost per value grows, the ratio
+    of the two times tends to the ratio of their values per point.
+    """
+    import numdifftools as nd
+
+    print("\n1b. func's share of the time (ms) against numdifftools' vectorized call")
+    header = (
+        f"{'f':>6} {'n':>2} | {'values/pt xd':>12} {'nd':>5} | {'func':>6} {'xd':>6} "
+        f"{'nd / 10':>7} | {'left':>6}"
+    )
+    print(header)
+    print("-" * len(header))
+    for (name, n), (t_xd, t_nd) in vectorized.items():
+        func, _, (lo, hi) = FUNCTIONS[name]
+        x = np.linspace(lo, hi, points)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = values_per_point(lambda f, x, n=n: xd.derivative(f, x, n=n), func, x)
+            theirs = values_per_point(lambda f, x, n=n: nd.Derivative(f, n=n)(x), func, x)
+        many = np.resize(x, round(ours * points))
+        t_func, _ = best(lambda f=func, many=many: f(many), repeat)
+        print(
+            f"{name:>6} {n:>2} | {ours:12.1f} {theirs:5.1f} | {t_func * 1e3:6.1f} "
+            f"{t_xd * 1e3:6.1f} {t_nd * 1e2:7.1f} | {(t_nd / 10 - t_func) * 1e3:6.1f}"
+        )
+    print(
+        "func: func alone on as many values as xd's call gives it, in one call; left: "
+        "numdifftools' time / 10 less that, what the target leaves for building the "
+        "points and choosing among the estimates (xd - func is what xd takes for them)."
+    )
 
 
 def minimal_numpy_jvp(f, x, v):
