@@ -296,9 +296,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _forget_checked_funcs() -> None:
     """Every test starts with no func remembered as checked for mixing points
-    (``mixing.remember``): a module-level func that another test called once would
+    (``passes.remember``): a module-level func that another test called once would
     otherwise skip the check, and the counts of calls and points would depend on the
     order the tests run in."""
-    from xpdiff._function import mixing
+    from xpdiff._function import passes
 
-    mixing._PASSED.clear()
+    passes._PASSED.clear()

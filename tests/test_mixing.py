@@ -554,6 +554,70 @@ def test_a_func_that_cannot_be_remembered_is_checked_every_time():
         assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
 
 
+def test_a_numpy_ufunc_is_held_and_remembered():
+    """np.sin cannot be referenced weakly; it is held instead, so that repeated
+    derivatives of a ufunc skip the check's two points as a Python function's do."""
+    from xpdiff._function import passes
+
+    x = np.linspace(0.5, 3.0, 7)
+    assert not passes.passed_any(np.sin)
+    first = xd.derivative(np.sin, x)
+    assert passes.passed_any(np.sin)
+    again = xd.derivative(np.sin, x)  # the same numbers without the check's points
+    np.testing.assert_array_equal(again, first)
+    np.testing.assert_allclose(again, np.cos(x), rtol=1e-12)
+
+
+def test_held_ufuncs_are_at_most_kinds():
+    """Ufuncs are held, not referenced weakly: at most ``passes._KINDS`` at once, the
+    oldest forgotten first (a program that makes ufuncs anew does not keep them all)."""
+    from xpdiff._function import passes
+
+    ufuncs = [u for u in vars(np).values() if type(u) is np.ufunc]
+    ufuncs = list({id(u): u for u in ufuncs}.values())[: passes._KINDS + 5]
+    assert len(ufuncs) == passes._KINDS + 5
+    for u in ufuncs:
+        passes.remember(u, (("a kind",), ()), 1)
+    held = [u for u in ufuncs if passes.passed_any(u)]
+    assert held == ufuncs[5:]
+    assert passes.passed_on(ufuncs[-1], ("a kind",)) == 1
+    assert passes.passed_on(ufuncs[0], ("a kind",)) is None
+
+
+class _Model:
+    """A class whose method is func: ``model.loss`` is a new bound method at every access."""
+
+    def __init__(self, shift):
+        self.shift = shift
+        self.shapes = []
+
+    def loss(self, x):
+        self.shapes.append(tuple(x.shape))
+        return np.sum(np.sin(x + self.shift), axis=0)
+
+
+def test_a_bound_method_made_anew_is_remembered_by_function_and_object():
+    """``grad(model.loss, x)`` in a loop: each access makes a new bound method, gone
+    after the call; it is remembered by its function and object, so the second call
+    skips the check's two points (and takes grad's quick path), as a plain function
+    does. Another object of the class is another func: checked."""
+    model, other = _Model(0.0), _Model(1.0)
+    shapes = [(3,), (3, 2 * 4 * 3 + 2)]
+    xd.grad(model.loss, X)
+    assert model.shapes == shapes
+    model.shapes.clear()
+    again = xd.grad(model.loss, X)
+    assert model.shapes == [(3,), (3, 2 * 4 * 3)]
+    np.testing.assert_allclose(again, np.cos(X), rtol=1e-9)
+    xd.grad(other.loss, X)
+    assert other.shapes == shapes
+    del model  # its object gone: the entry goes with it
+    from xpdiff._function import passes
+
+    assert not passes.passed_any(_Model(0.0).loss)
+    assert passes.passed_any(other.loss)
+
+
 def test_values_off_the_host_are_checked_every_time():
     """array-api-strict stands for a device: the check's flag is never read, so a func
     never passes there and is checked on every call (NaN where it mixes)."""

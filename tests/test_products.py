@@ -242,7 +242,7 @@ def test_jvp_scalar_function_and_max_batch_workers():
     split = xd.jvp(f, x, V0, max_batch=3, full_output=True)  # the engine's layout
     # 8 points and the check's 2, 2 per call (max_batch = n = 3: a call of 3 points would
     # be padded to 4): another max_batch is another kind of call, checked although f
-    # passed above (mixing.remember)
+    # passed above (passes.remember)
     assert split.ncalls == 1 + 5
     assert np.array_equal(split.value, value)
     with ThreadPoolExecutor(2) as pool:

@@ -24,6 +24,7 @@ import numpy as np
 from .. import _backend
 from . import layout as _layout
 from . import mixing as _mixing
+from . import passes as _passes
 from . import points as _points
 from . import steps as _steps
 from .problem import Problem, at_x, machine_eps, parse_sides, setup
@@ -51,7 +52,7 @@ def value_at_x(problem: Problem, f0: Any = None) -> tuple[Any, tuple]:
     """func at x, on a copy of x that xpdiff owns; returns (f0, head). ``f0``: the
     evaluator's value at x where it was taken already (``quick``), checked here.
 
-    Where the check is due (``mixing.must_check``), the evaluator keeps f0
+    Where the check is due (``passes.must_check``), the evaluator keeps f0
     (``value_at_x``): the next :func:`run` checks with it that a vectorized
     func does not mix the points of a batch, and until one passes, every
     later one.
@@ -63,11 +64,11 @@ def value_at_x(problem: Problem, f0: Any = None) -> tuple[Any, tuple]:
         return _empty(xp, problem, problem.batch_shape), ()
     if f0 is None:
         f0 = at_x(xp, problem)  # in calls of at most max_batch points
-    if _mixing.must_check(problem):
+    if _passes.must_check(problem):
         evaluator.value_at_x, evaluator.x_of_value = f0, problem.x
         # the kind of call, not the problem: the problem holds the evaluator, a cycle that
         # would keep x (device memory on a GPU) until the garbage collector runs
-        evaluator.checked = _mixing.kind_of_call(problem)
+        evaluator.checked = _passes.kind_of_call(problem)
     head = tuple(f0.shape[: f0.ndim - len(problem.batch_shape)])
     if problem.method == "complex":
         kind = getattr(f0.dtype, "kind", None)  # NumPy's dtypes say it cheaply
@@ -112,7 +113,7 @@ def run(
     which the budget counts.
 
     Every evaluation where the check is due (``value_at_x`` kept f0: until a
-    pass is remembered, ``mixing.passed_before``) checks that a vectorized
+    pass is remembered, ``passes.passed_before``) checks that a vectorized
     func does not mix the points of a batch: the last call ends with an
     unperturbed copy of x's first point and a sentinel
     (``layout.plan_layout`` places them), and the copy's value must be
@@ -232,7 +233,7 @@ def _checked(problem: Problem, values: Any, m: int, count: int, whole: bool) -> 
     and the flag of ``mixing.check_not_mixing`` (None where func does not mix points).
 
     A pass in host memory on a call that held all the run's points (``whole``)
-    is remembered (``mixing.remember``), and the derivative's later runs skip
+    is remembered (``passes.remember``), and the derivative's later runs skip
     the check; after a pass on part of the points they check again.
     """
     if values.ndim != 2:
@@ -243,7 +244,7 @@ def _checked(problem: Problem, values: Any, m: int, count: int, whole: bool) -> 
         problem.xp, problem, values, count, evaluator.value_at_x
     )
     if mixed is None and whole:  # passed, in host memory: remembered, not checked again
-        _mixing.remember(evaluator.call.func, evaluator.checked, m)
+        _passes.remember(evaluator.call.func, evaluator.checked, m)
         evaluator.value_at_x = evaluator.x_of_value = evaluator.checked = None
     return kept, mixed
 

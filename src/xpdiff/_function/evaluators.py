@@ -157,7 +157,7 @@ class Evaluator:
         #: func at x and that x (``engine.value_at_x``): the check that func does not mix points
         self.value_at_x: Any = None
         self.x_of_value: Any = None
-        self.checked: Any = None  # the kind of call the check is for (mixing.remember)
+        self.checked: Any = None  # the kind of call the check is for (passes.remember)
 
     def __enter__(self) -> Any:
         return self

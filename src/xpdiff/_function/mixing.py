@@ -13,17 +13,15 @@ difference (a noisy func, :func:`noise_explains`); elsewhere (a device, Dask,
 results, so that the check never reads a value on the host.
 
 A func that passed the check in host memory, on a call that held all of a
-derivative's points, is remembered (by identity, weakly: :func:`passed_before`,
-:func:`remember`) with the kind of call it passed on, and the same func on the
-same kind of call is not checked again: an optimizer's loop pays for the two
-points once.
+derivative's points, is remembered (``passes``) with the kind of call it passed
+on, and the same func on the same kind of call is not checked again: an
+optimizer's loop pays for the two points once.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-import weakref
 from typing import Any
 
 import numpy as np
@@ -39,16 +37,10 @@ __all__ = [
     "check_not_mixing",
     "copy_differs",
     "direction_for",
-    "kind_of_call",
     "may_mix",
-    "must_check",
     "noise_explains",
     "output_scale",
-    "passed_any",
-    "passed_before",
-    "passed_on",
     "poisoned",
-    "remember",
     "sentinel_direction",
     "values_in_host_memory",
 ]
@@ -113,136 +105,6 @@ def _direction(sides: tuple[float, ...] | None, up: bool, n: int) -> np.ndarray:
 def may_mix(evaluator: Any) -> bool:
     """Whether func gets several points per call (vectorized), so that it could mix them."""
     return bool(getattr(evaluator, "vectorized", type(evaluator) is not _evaluators.Pointwise))
-
-
-#: ``id(func)`` -> (a weak reference to func, {kind of call: (outputs, weak references to
-#: its args)}): where func passed the check on a whole call in host memory
-_PASSED: dict[int, tuple[weakref.ref, dict[tuple, tuple[int, tuple]]]] = {}
-
-#: the most kinds of call remembered per func (then forgotten, and checked anew)
-_KINDS = 32
-
-#: argument types remembered by value (immutable); other arguments by weak reference
-_BY_VALUE = (type(None), bool, int, float, complex, str, bytes)
-
-
-def kind_of_call(problem: Problem) -> tuple[tuple, tuple] | None:
-    """What a pass is remembered with, and weak references to the arguments it holds
-    by identity; None where it cannot be remembered. The evaluator keeps it where
-    the check starts (``engine.value_at_x``), for :func:`remember`.
-
-    The kind: the evaluator (its type, ``vectorized``, the complex batch), x's
-    library, dtype and shape, the method, the sentinel's direction (the
-    caller's ``side``), ``max_batch`` and the memory budget (which lay the
-    calls out), and each of ``args`` and ``kwargs``: an immutable number or
-    string by value, any other object by identity, held by a weak reference
-    so that an identity is never reused while remembered (an object that
-    cannot be referenced weakly, a list or a dict: not remembered).
-    """
-    evaluator = problem.evaluator
-    call = evaluator.call
-    arguments: tuple = ()
-    refs: tuple = ()
-    if call.args or call.kwargs:
-        named: list = []
-        weak: list = []
-        for name, value in (*enumerate(call.args), *call.kwargs.items()):
-            if type(value) in _BY_VALUE:
-                named.append((name, type(value), value))
-                continue
-            try:
-                weak.append(weakref.ref(value))
-            except TypeError:
-                return None
-            named.append((name, id(value)))
-        arguments, refs = tuple(named), tuple(weak)
-    x = problem.x
-    kind = (
-        type(evaluator),
-        getattr(evaluator, "vectorized", None),
-        evaluator.complex_batch,
-        problem.xp,
-        x.dtype,
-        x.shape,
-        problem.method,
-        sentinel_direction(problem).tobytes() if problem.one_sided else None,
-        problem.max_batch,
-        problem.budget,
-        arguments,
-    )
-    return kind, refs
-
-
-def passed_before(problem: Problem) -> int | None:
-    """The number of outputs func gave where it passed on this kind of call, else None.
-
-    A vectorized func (:func:`may_mix`) is checked unless the same func
-    object (by identity) passed the check (:func:`remember`) on the same
-    kind of call (:func:`kind_of_call`), with x in host memory (elsewhere
-    the check's flag is never read, so nothing is remembered, and a
-    traced or device call is always checked). A func that mixes points
-    only on some calls, depending on state that changes between them (its
-    own, or an argument's changed in place), is caught only on the first
-    (docs/errors.md says so). A func that cannot be referenced weakly (a
-    ufunc, a class with ``__slots__`` and no ``__weakref__``) is checked on
-    every call.
-    """
-    func = problem.evaluator.call.func
-    entry = _PASSED.get(id(func))
-    if entry is None or entry[0]() is not func or not values_in_host_memory(problem.x):
-        return None
-    kind = kind_of_call(problem)
-    return None if kind is None else passed_on(func, kind[0])
-
-
-def passed_any(func: Any) -> bool:
-    """Whether func passed the check on some kind of call (:func:`remember`)."""
-    entry = _PASSED.get(id(func))
-    return entry is not None and entry[0]() is func
-
-
-def passed_on(func: Any, kind: tuple) -> int | None:
-    """:func:`passed_before` for a kind of call known already (``kind_of_call(...)[0]``,
-    x in host memory): grad's quick path keeps its kind in its plan (``quick``)."""
-    entry = _PASSED.get(id(func))
-    if entry is None or entry[0]() is not func:
-        return None
-    found = entry[1].get(kind)
-    if found is None or (found[1] and any(ref() is None for ref in found[1])):
-        return None  # an argument it was remembered with is gone: its id may be reused
-    return found[0]
-
-
-def must_check(problem: Problem) -> bool:
-    """Whether this derivative checks that func does not mix points: a vectorized func
-    that has not passed on this kind of call (:func:`passed_before`)."""
-    return may_mix(problem.evaluator) and passed_before(problem) is None
-
-
-def remember(func: Any, kind: tuple[tuple, tuple] | None, outputs: int) -> None:
-    """Note that func passed the check, with values in host memory, on a call that held
-    all of a derivative's points, giving ``outputs`` outputs per point; ``kind`` from
-    :func:`kind_of_call` (None: not to be remembered)."""
-    if kind is None:
-        return
-    key = id(func)
-    entry = _PASSED.get(key)
-    if entry is None or entry[0]() is not func:
-        try:
-            ref = weakref.ref(func, functools.partial(_forget, key))
-        except TypeError:
-            return  # not weakly referable: checked every time
-        entry = _PASSED[key] = (ref, {})
-    if len(entry[1]) >= _KINDS:
-        entry[1].clear()
-    entry[1][kind[0]] = (outputs, kind[1])
-
-
-def _forget(key: int, ref: weakref.ref) -> None:
-    """func is gone: its entry goes (unless another func took its id and entry since)."""
-    entry = _PASSED.get(key)
-    if entry is not None and entry[0] is ref:
-        del _PASSED[key]
 
 
 def values_in_host_memory(x: Any) -> bool:

@@ -26,6 +26,7 @@ from .. import _backend, _host
 from . import around as _around
 from . import engine as _engine
 from . import mixing as _mixing
+from . import passes as _passes
 from . import point_chunks as _point_chunks
 from . import problem as _problem
 from . import quick_jvp as _quick_jvp
@@ -156,7 +157,7 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
 
     So it is for ``vectorized=False`` (point by point), and for a vectorized
     func that passed the check that it does not mix points on this kind of
-    call before (``mixing.passed_before``), whose number of outputs is then
+    call before (``passes.passed_before``), whose number of outputs is then
     known: where the points and func's values fit the memory budget, with
     ``max_batch`` at or above the points and no workers. Otherwise the
     engine lays the calls out, with the call at x on its own (and, where the
@@ -165,7 +166,7 @@ def _one_call(problem: _engine.Problem, columns: int) -> bool:
     itemsize = 16 if problem.method == "complex" else 8
     outputs = 0  # vectorized=False: func's values are func's (one point at a time)
     if _mixing.may_mix(problem.evaluator):
-        known = _mixing.passed_before(problem)
+        known = _passes.passed_before(problem)
         if known is None:
             return False  # x alone, then the check
         outputs = known

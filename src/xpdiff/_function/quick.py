@@ -14,7 +14,7 @@ same order on arrays of the same shapes, so the results are the same bits
 decides what the plan already knows.
 
 A func goes this way only where it passed the check that it does not mix
-points on this kind of call (``mixing.passed_on``): its first call takes the
+points on this kind of call (``passes.passed_on``): its first call takes the
 general path, which checks it. grad takes the general path again from func's
 value at x where that value is not a scalar function's (``first.grad``).
 """
@@ -28,7 +28,7 @@ import numpy as np
 from .. import _budget
 from . import engine as _engine
 from . import evaluators as _evaluators
-from . import mixing as _mixing
+from . import passes as _passes
 from . import point_chunks as _point_chunks
 from . import steps as _steps
 from .first_methods import FIRST_DERIVATIVE_SCHEMES
@@ -82,10 +82,10 @@ class Plan:
         #: f(x)'s shapes whose general path makes this one call (at a budget's edge, the 8
         #: bytes of a (1,) f(x) can split it: that one goes the general way from f(x))
         heads = ((),) if layouts[1] is None else ((), (1,))
-        kind = _mixing.kind_of_call(problem)
+        kind = _passes.kind_of_call(problem)
         self.xp, self.device, self.settings = problem.xp, problem.device, problem.settings
         self.n, self.complex, self.scheme, self.weights = n, method == "complex", scheme, weights
-        # the kind of call of the mixing check (mixing.passed_on); () where not quick
+        # the kind of call of the mixing check (passes.passed_on); () where not quick
         self.kind = () if kind is None or layout is None else kind[0]
         count, rects, pad = layout.calls[0][1:4] if layout else (0, [], False)
         if len(rects) != 1 or rects[0].kind != "diagonal" or rects[0].points != count:
@@ -189,13 +189,13 @@ def plan_for(func: Any, x: np.ndarray, method: Any) -> Plan | None:
     if plan is None and key not in _PLANS:
         # planned only for a func that passed the check on some call, and where the points
         # alone fit the budget (one call can hold them): never for a large elementwise n
-        if not _mixing.passed_any(func) or key[1] ** 2 * _POINT_BYTES[method] > key[2]:
+        if not _passes.passed_any(func) or key[1] ** 2 * _POINT_BYTES[method] > key[2]:
             return None
         made = Plan(*key)
         plan = made if made.kind else None
         if len(_PLANS) >= PLANS:
             _PLANS.clear()
         _PLANS[key] = plan
-    if plan is None or _mixing.passed_on(func, plan.kind) != 1:
+    if plan is None or _passes.passed_on(func, plan.kind) != 1:
         return None
     return plan

@@ -21,7 +21,7 @@ jvp``: its times and ratios, one run).
 
 A func goes this way only where products' one-call path would take it: it
 passed the check that it does not mix points on this kind of call
-(``mixing.passed_on``: a pass on grad's, jacobian's or hessian's call of the
+(``passes.passed_on``: a pass on grad's, jacobian's or hessian's call of the
 same x, budget and method counts, as it does for the general path), and its
 points and values fit the memory budget. A func never checked takes the
 general path, which checks it.
@@ -38,7 +38,7 @@ import numpy as np
 from .. import _budget
 from . import engine as _engine
 from . import evaluators as _evaluators
-from . import mixing as _mixing
+from . import passes as _passes
 from . import problem as _problem
 from . import schemes as _schemes
 from .quick import planning_only
@@ -110,7 +110,7 @@ class Plan:
         moves, self.weights, _ = host_weights(self.scheme, False)
         self.moves = moves.reshape(-1, 1)  # (2 r, 1): set l moves x by moves[l] t v
         self.columns = 1 + moves.shape[0]  # x, then the sets
-        kind = _mixing.kind_of_call(problem)
+        kind = _passes.kind_of_call(problem)
         self.kind = () if kind is None else kind[0]
 
     def fits(self, outputs: int) -> bool:
@@ -183,7 +183,7 @@ def plan_for(func: Any, x: np.ndarray, v: np.ndarray) -> Plan | None:
     where the quick path serves it; else None (the general path)."""
     if x.ndim != 1 or x.dtype is not _FLOAT64 or v.dtype is not _FLOAT64 or x.shape[0] == 0:
         return None
-    if v.shape != x.shape or not callable(func) or not _mixing.passed_any(func):
+    if v.shape != x.shape or not callable(func) or not _passes.passed_any(func):
         return None
     key = (x.shape[0], _budget.get_memory_budget(x))
     plan = _PLANS.get(key)
@@ -192,5 +192,5 @@ def plan_for(func: Any, x: np.ndarray, v: np.ndarray) -> Plan | None:
         if len(_PLANS) >= PLANS:
             _PLANS.clear()
         _PLANS[key] = plan
-    outputs = _mixing.passed_on(func, plan.kind) if plan.kind else None
+    outputs = _passes.passed_on(func, plan.kind) if plan.kind else None
     return plan if outputs is not None and plan.fits(outputs) else None
