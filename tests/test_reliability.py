@@ -290,14 +290,21 @@ def test_ints_beyond_float64_in_method_args_are_value_errors():
     }
     for call in calls.values():
         for key in ("d", "eps", "v", "r"):
-            with pytest.raises(ValueError, match=f"method_args {key} must be"):
+            # the given int by its size, not its 401 digits
+            with pytest.raises(ValueError, match=f"method_args {key} must be") as error:
                 call({key: 10**400})
+            assert str(error.value).endswith("got an integer of 401 digits")
         np.testing.assert_array_equal(call({"zero_tol": 10**400}), call({"zero_tol": math.inf}))
     for key in ("d", "v", "r"):  # "adaptive", grad's and derivative's ladder
         with pytest.raises(ValueError, match=f"method_args {key} "):
             xd.grad(f, x, method="adaptive", method_args={key: 10**400})
         with pytest.raises(ValueError, match=f"method_args {key} "):
             xd.derivative(np.sin, x, n=2, method_args={key: -(10**400)})
+    # beyond 4300 digits repr itself raised (Python's limit on int to str), not our error
+    with pytest.raises(ValueError, match="n must be an integer from 1 to 10, got an integer"):
+        xd.derivative(np.sin, x, n=10**5000)
+    with pytest.raises(ValueError, match=r"got -3$"):  # a small int as given
+        xd.grad(f, x, max_batch=-3)
 
 
 def test_float32_steps_at_every_scale():

@@ -22,6 +22,7 @@ __all__ = [
     "check_positive_real",
     "check_real",
     "func_arguments",
+    "given",
     "known_shape",
     "method_name",
     "sides",
@@ -74,14 +75,28 @@ def check_max_batch(max_batch: object) -> int | None:
             f"{type(max_batch).__name__} {max_batch!r}"
         )
     if max_batch < 1:
-        raise ValueError(f"max_batch must be an integer >= 1 or None, got {max_batch!r}")
+        raise ValueError(f"max_batch must be an integer >= 1 or None, got {given(max_batch)}")
     return int(max_batch)
+
+
+def given(value: object) -> str:
+    """``repr(value)`` as an error message shows what was given; an integer of more than
+    100 bits (about 30 digits) by its size (``-10**400``: "a negative integer of 401
+    digits"), whose repr would fill the message (or, beyond 4300 digits, raise)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        size = abs(operator.index(value))
+        if size.bit_length() > 100:
+            digits = math.floor(math.log10(size)) + 1  # a float's log: off by one at most
+            digits += (size >= 10**digits) - (size < 10 ** (digits - 1))
+            sign = "a negative" if operator.index(value) < 0 else "an"
+            return f"{sign} integer of {digits} digits"
+    return repr(value)
 
 
 def check_real(name: str, value: object) -> float:
     """A real number (not a bool): TypeError for anything else; NaN and inf pass."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {given(value)}")
     try:
         return float(value)
     except OverflowError:  # an int beyond float64 (10**400): infinite, as float64 sees it
@@ -93,9 +108,9 @@ def check_positive_real(name: str, value: object, *, at_least: float | None = No
     number = check_real(name, value)
     if at_least is not None:
         if not (math.isfinite(number) and number >= at_least):
-            raise ValueError(f"{name} must be a finite number >= {at_least:g}, got {value!r}")
+            raise ValueError(f"{name} must be a finite number >= {at_least:g}, got {given(value)}")
     elif not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number > 0, got {given(value)}")
     return number
 
 
@@ -117,7 +132,7 @@ def check_integer(
         raise ValueError(f"{name} must be a whole number, got {value!r}")
     if number < low or (high is not None and number > high):
         allowed = f">= {low}" if high is None else f"from {low} to {high}"
-        raise ValueError(f"{name} must be an integer {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be an integer {allowed}, got {given(value)}")
     return number
 
 

@@ -95,7 +95,7 @@ def check_order(n: object) -> int:
             f"n must be an integer from 1 to {MAX_ORDER}, got {type(n).__name__} {n!r}"
         )
     if not 1 <= n <= MAX_ORDER:
-        raise ValueError(f"n must be an integer from 1 to {MAX_ORDER}, got {n!r}")
+        raise ValueError(f"n must be an integer from 1 to {MAX_ORDER}, got {_validation.given(n)}")
     return int(n)
 
 
