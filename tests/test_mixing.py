@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import math
+import typing
 
 import array_api_compat
 import array_api_strict as xps
@@ -554,18 +555,48 @@ def test_a_func_that_cannot_be_remembered_is_checked_every_time():
         assert func.shapes == [(3,), (3, 2 * 4 * 3 + 2)]
 
 
-def test_a_numpy_ufunc_is_held_and_remembered():
+def test_a_numpy_ufunc_is_held_and_remembered(monkeypatch):
     """np.sin cannot be referenced weakly; it is held instead, so that repeated
-    derivatives of a ufunc skip the check's two points as a Python function's do."""
-    from xpdiff._function import passes
+    derivatives of a ufunc skip the check (and its two points) as a Python function's do."""
+    from xpdiff._function import mixing, passes
 
+    checks = []
+
+    def counted(*args, **kwargs):
+        checks.append(args[3])  # the number of the call's scheme values
+        return check(*args, **kwargs)
+
+    check = mixing.check_not_mixing
+    monkeypatch.setattr(mixing, "check_not_mixing", counted)
     x = np.linspace(0.5, 3.0, 7)
     assert not passes.passed_any(np.sin)
     first = xd.derivative(np.sin, x)
     assert passes.passed_any(np.sin)
+    assert len(checks) == 1
     again = xd.derivative(np.sin, x)  # the same numbers without the check's points
+    assert len(checks) == 1
     np.testing.assert_array_equal(again, first)
     np.testing.assert_allclose(again, np.cos(x), rtol=1e-12)
+
+
+class _Params(typing.NamedTuple):
+    """An object that cannot be referenced weakly, with a method as func."""
+
+    shift: float
+    shapes: list
+
+    def loss(self, x):
+        self.shapes.append(tuple(x.shape))
+        return np.sum(np.sin(x + self.shift), axis=0)
+
+
+def test_a_kept_bound_method_of_an_object_without_weak_references_is_remembered():
+    """Its object cannot be referenced weakly, so it is not remembered by function and
+    object; the same bound method, kept and passed again, is remembered by itself."""
+    loss = _Params(0.0, []).loss
+    for _ in range(2):
+        xd.grad(loss, X)
+    assert loss.__self__.shapes == [(3,), (3, 2 * 4 * 3 + 2), (3,), (3, 2 * 4 * 3)]
 
 
 def test_held_ufuncs_are_at_most_kinds():

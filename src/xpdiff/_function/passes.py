@@ -46,27 +46,29 @@ _KINDS = 32
 _BY_VALUE = (type(None), bool, int, float, complex, str, bytes)
 
 
-def identity(func: Any) -> tuple[tuple, tuple]:
-    """``(key, parts)``: the objects func is remembered by, and their ids.
+def identity(func: Any) -> list[tuple[tuple, tuple]]:
+    """``(key, parts)`` pairs: the objects func may be remembered by, and their ids.
 
     func itself; for a bound method (``obj.method``, a new object at every
-    access, gone after the call) its function and its object, so that
-    ``grad(model.loss, x)`` in a loop is remembered as ``grad(loss, x)`` is.
+    access, gone after the call) first its function and its object, so that
+    ``grad(model.loss, x)`` in a loop is remembered as ``grad(loss, x)`` is,
+    then itself (an object that cannot be referenced weakly, a NamedTuple or a
+    class with ``__slots__``: the same bound method kept and passed again).
     """
+    itself = ((id(func),), (func,))
     if type(func) is types.MethodType:
-        parts: tuple = (func.__func__, func.__self__)
-    else:
-        parts = (func,)
-    return tuple(map(id, parts)), parts
+        parts = (func.__func__, func.__self__)
+        return [((id(parts[0]), id(parts[1])), parts), itself]
+    return [itself]
 
 
 def _found(func: Any) -> dict[tuple, tuple[int, tuple]] | None:
     """func's kinds of call remembered, or None."""
-    key, parts = identity(func)
-    entry = _PASSED.get(key)
-    if entry is None or any(ref() is not part for ref, part in zip(entry[0], parts, strict=True)):
-        return None
-    return entry[1]
+    for key, parts in identity(func):
+        entry = _PASSED.get(key)
+        if entry is not None and all(r() is p for r, p in zip(entry[0], parts, strict=True)):
+            return entry[1]
+    return None
 
 
 def kind_of_call(problem: Problem) -> tuple[tuple, tuple] | None:
@@ -172,11 +174,15 @@ def remember(func: Any, kind: tuple[tuple, tuple] | None, outputs: int) -> None:
         return
     kinds = _found(func)
     if kinds is None:
-        key, parts = identity(func)
-        gone = functools.partial(_forget, key)
-        try:
-            refs: tuple = tuple(weakref.ref(part, gone) for part in parts)
-        except TypeError:
+        for key, parts in identity(func):
+            try:
+                refs: tuple = tuple(
+                    weakref.ref(part, functools.partial(_forget, key)) for part in parts
+                )
+                break
+            except TypeError:
+                continue
+        else:
             if type(func) is not np.ufunc:
                 return
             held = [k for k, e in _PASSED.copy().items() if type(e[0][0]) is not weakref.ref]
