@@ -441,17 +441,22 @@ def test_point_builders_of_one_coordinate_agree_to_the_bit(dtype):
                 assert np.array_equal(np.signbit(built[0]), np.signbit(built[1]))
 
 
+@pytest.mark.parametrize("work_bytes", [None, 1])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_elementwise_rectangles_at_one_base_point_agree_to_the_bit(dtype):
+def test_elementwise_rectangles_at_one_base_point_agree_to_the_bit(dtype, work_bytes, monkeypatch):
     """An elementwise function's rectangles over many coordinates at one base point
     (``xd.grad`` of an elementwise func: pilot and Richardson, "all" sets, fewer sets than
-    coordinates), which NumPy's builder writes one set at a time: the generic builder's
-    bits, every set or some, signed zeros kept."""
+    coordinates), which NumPy's builder writes one set at a time into a work array of
+    some coordinates (``points.BY_SETS_BYTES``; 1: 64 coordinates at a time, four parts
+    here, the last short): the generic builder's bits, every set or some, signed zeros
+    kept."""
     from xpdiff._function.adaptive.ladders import pilot_scheme
 
+    if work_bytes is not None:
+        monkeypatch.setattr(_points, "BY_SETS_BYTES", work_bytes)
     xps = pytest.importorskip("array_api_strict")
     rng = np.random.default_rng(12)
-    n = 40
+    n = 200
     x = rng.normal(size=(n, 1)).astype(dtype)
     x[3, 0] = -0.0
     h = (2.0 ** rng.integers(-12, -2, size=(n, 1))).astype(dtype)

@@ -380,19 +380,34 @@ def _build_numpy(
     return out
 
 
+#: the bytes of :func:`_all_by_sets`' work array (4096 coordinates of 8 float64 sets):
+#: it stays in cache
+BY_SETS_BYTES = 2**18
+
+
 def _all_by_sets(block: np.ndarray, base: Any, m: np.ndarray, steps: Any) -> None:
     """An "all" rectangle at one base point (an elementwise function's coordinates, ``(n,
     T, 1)``), one set at a time: the same ``x + m h``, but each operation runs along the n
     coordinates, not along the few sets (NumPy's inner loops of length T, with the
-    multipliers' transposed view, took 5 of derivative(np.sin, x)'s 45 ms at 1e5 points)."""
+    multipliers' transposed view, took 5 of derivative(np.sin, x)'s 45 ms at 1e5 points),
+    into a work array of :data:`BY_SETS_BYTES`, then copied across: a set's column of
+    ``block`` strides over its rows (written in place, 4.6 ms at 1e5 x 8, not 1.9)."""
     x = base[:, 0, 0]
     h = None if steps is None else steps[:, 0, 0]
-    for k in range(block.shape[1]):
-        column = block[:, k, 0]
-        if h is not None and _writes_into(block, m, steps):
-            np.add(x, np.multiply(m[:, k, 0], h, out=column), out=column)
-        else:
-            np.add(x, m[:, k, 0] if h is None else m[:, k, 0] * h, out=column)
+    into = h is not None and _writes_into(block, m, steps)
+    n, sets = block.shape[:2]
+    size = max(64, BY_SETS_BYTES // (sets * block.itemsize))
+    work = np.empty((sets, min(n, size)), dtype=block.dtype)
+    for start in range(0, n, size):
+        rows = slice(start, min(n, start + size))
+        xs, hs, ms = x[rows], None if h is None else h[rows], m[rows, :, 0]
+        part = work[:, : xs.shape[0]]
+        for k, row in enumerate(part):
+            if into and hs is not None:
+                np.add(xs, np.multiply(ms[:, k], hs, out=row), out=row)
+            else:
+                np.add(xs, ms[:, k] if hs is None else ms[:, k] * hs, out=row)
+        block[rows, :, 0] = part.T
 
 
 def _writes_into(block: np.ndarray, m: np.ndarray, steps: Any) -> bool:
