@@ -11,7 +11,7 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    one call on the whole array (its elementwise-vectorized use). "nd/xd" is
    numdifftools' time divided by xd's adaptive (the target: at least 10, with
    an error no larger; point by point, xd's error on the same subset of
-   points; vectorized, the best times of the two taken in turn, at least 3
+   points; vectorized, the best times of the two taken in turn, at least 5
    runs each, not the "adaptive" column's). For n = 1, "x grad" divides derivative's time by
    ``xd.grad``'s on the same elementwise function and method, best of
    runs taken in turn (target: at most 1). Table 1b: for each row, the values of
@@ -127,7 +127,7 @@ def derivative_table(points: int, subset: int, repeat: int) -> None:
                     # weighs on both alike, and each gets its best of the same runs
                     (t_pair, t_vec), (_, d_vec) = alternated(
                         [lambda x=x, n=n, f=func: xd.derivative(f, x, n=n), lambda D=D, x=x: D(x)],
-                        max(3, repeat),
+                        max(5, repeat),
                     )
                 e_pp = relative_error(d_pp, exact_of(sub, n))
                 e_vec = relative_error(d_vec, exact)
