@@ -10,7 +10,10 @@ any batched method must pay). Their ratio is xpdiff's fixed cost: its
 Python, the points it writes, the call at x, the combination. Each ratio is
 xd.grad's best time over the floor's best, the two timed in turns (a
 shared machine's load falls on both). Richardson stops at n = 3000 (8n² points'
-coordinates: 576 MB there, 6.4 GB at 10,000).
+coordinates: 576 MB there, 6.4 GB at 10,000). Last, the same f given as a bound
+method made anew at every call (``grad(model.loss, x)``) beside a function, and
+``derivative(np.sin, x)`` beside ``derivative(lambda z: np.sin(z), x)``
+(``func_kinds``: ratio 1 where both are remembered after the mixing check).
 """
 
 from __future__ import annotations
