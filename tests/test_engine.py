@@ -442,6 +442,31 @@ def test_point_builders_of_one_coordinate_agree_to_the_bit(dtype):
 
 
 @pytest.mark.parametrize("work_bytes", [None, 1])
+def test_one_set_at_a_time_broadcasts_like_numpy(work_bytes, monkeypatch):
+    """``points._all_by_sets`` with multipliers, steps or x of one coordinate, broadcast
+    to all (jvp's directions: m of one coordinate over 1e5), in one part or parts of 64:
+    NumPy's ``x + m h`` to the bit (a version that sliced every array in parts lost the
+    broadcast ones' rows: an error at jvp(f, x, V) within a small memory budget)."""
+    if work_bytes is not None:
+        monkeypatch.setattr(_points, "BY_SETS_BYTES", work_bytes)
+    rng = np.random.default_rng(3)
+    n, sets = 300, 5
+    full = rng.normal(size=(n, 1, 1))
+    one = rng.normal(size=(1, 1, 1))
+    steps = 2.0 ** rng.integers(-12, -2, size=(n, 1, 1))
+    for x, m, h in [
+        (full, rng.normal(size=(1, sets, 1)), steps),
+        (full, rng.normal(size=(n, sets, 1)), None),
+        (one, rng.normal(size=(n, sets, 1)), steps),
+        (full, rng.normal(size=(1, sets, 1)), steps[:1]),
+    ]:
+        block = np.empty((n, sets, 1))
+        _points._all_by_sets(block, x, m, h)
+        expected = x + (m if h is None else m * h)
+        np.testing.assert_array_equal(block, np.broadcast_to(expected, block.shape))
+
+
+@pytest.mark.parametrize("work_bytes", [None, 1])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_elementwise_rectangles_at_one_base_point_agree_to_the_bit(dtype, work_bytes, monkeypatch):
     """An elementwise function's rectangles over many coordinates at one base point

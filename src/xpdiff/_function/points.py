@@ -400,8 +400,11 @@ def _all_by_sets(block: np.ndarray, base: Any, m: np.ndarray, steps: Any) -> Non
     work = np.empty((sets, min(n, size)), dtype=block.dtype)
     for start in range(0, n, size):
         rows = slice(start, min(n, start + size))
-        xs, hs, ms = x[rows], None if h is None else h[rows], m[rows, :, 0]
-        part = work[:, : xs.shape[0]]
+        # x, h and m: each one coordinate's (broadcast to all) or every coordinate's
+        xs = x if x.shape[0] == 1 else x[rows]
+        hs = h if h is None or h.shape[0] == 1 else h[rows]
+        ms = m[:, :, 0] if m.shape[0] == 1 else m[rows, :, 0]
+        part = work[:, : rows.stop - rows.start]
         for k, row in enumerate(part):
             if into and hs is not None:
                 np.add(xs, np.multiply(ms[:, k], hs, out=row), out=row)
