@@ -104,7 +104,12 @@ def test_first_derivative_is_grads_elementwise(backend, method):
     expected = xd.grad(sine(), backend.asarray(x0), method=method)
     assert calls == grad_calls
     value = backend.check(res.value, dtype=np.float64, shape=(3, 4)).ravel()
-    assert np.array_equal(value, backend.to_numpy(expected))
+    if backend.name == "dask":
+        # the two calls' points are chunked apart, and OpenBLAS's matrix products round a
+        # chunk's last columns by other kernels on some CPUs (AVX2): a few units
+        np.testing.assert_allclose(value, backend.to_numpy(expected), rtol=8e-16, atol=0)
+    else:
+        assert np.array_equal(value, backend.to_numpy(expected))
     assert relative_error(value, np.cos(x0)) < (1e-9 if method == "Richardson" else 1e-12)
     assert res.error.shape == (3, 4)
     assert res.nfev == 12 * (12 if method == "adaptive" else 9)  # elements times points

@@ -224,7 +224,9 @@ def _in_column_blocks(xp: Any, fn: Any, per_column: int, *arrays: Any) -> Any:
     take :data:`HOST_BLOCK_BYTES` each, from C-order copies (the outputs-last view of
     values laid out outputs first is strided); elsewhere whole
     (``_host.in_host_blocks``). Every operation is elementwise along that axis or a
-    reduction across the others: the same results, in parts.
+    reduction across the others: the same results, in parts (to the rounding of the
+    weighted sums: OpenBLAS's matrix products round a block's last columns by other
+    kernels than the rest on some CPUs).
     """
     width = max(1, HOST_BLOCK_BYTES // (8 * max(1, per_column)))
     return _host.in_host_blocks(xp, fn, width, *arrays, c_order=True)
