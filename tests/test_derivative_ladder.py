@@ -304,6 +304,45 @@ def test_exp2_is_the_power_of_two_exactly(dtype):
     np.testing.assert_array_equal(strict, expected, strict=True)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow2_floor_is_the_largest_power_of_two_below(dtype):
+    """_host.pow2_floor: the largest power of two <= h (math.frexp's, in the dtype) for
+    random h over the whole range, h a few units below a power of two (log2 rounded up
+    to it: 8 - 4 ulp gave 8), the dtype's largest (2**1024: inf), subnormals, 0 (0), inf
+    (inf), NaN and negative h (NaN); NumPy's exponent bits and the generic log2 path
+    (array-api-strict) alike, 0-d and strided arrays too."""
+    from xpdiff import _host
+
+    info = np.finfo(dtype)
+    rng = np.random.default_rng(7)
+    low, high = int(np.log2(info.smallest_subnormal)), info.maxexp - 1
+    powers = np.ldexp(1.0, np.arange(low + 1, high + 1)).astype(dtype)
+    below = np.concatenate([np.nextafter(powers, dtype(0)), powers - powers * info.eps * 2])
+    with np.errstate(over="ignore"):
+        spread = rng.random(4000) * np.exp2(rng.integers(low, high, 4000).astype(float))
+    h = np.concatenate([spread.astype(dtype), below, powers, [info.max, info.smallest_normal]])
+    h = h[np.isfinite(h) & (h > 0)]
+
+    def exact(value):
+        return math.ldexp(0.5, math.frexp(float(value))[1])
+
+    expected = np.array([exact(value) for value in h], dtype=dtype)
+    special = np.array([0.0, -0.0, np.inf, np.nan, -1.0, -np.inf], dtype=dtype)
+    expected_special = np.array([0.0, 0.0, np.inf, np.nan, np.nan, np.nan], dtype=dtype)
+    with np.errstate(all="ignore"):
+        for array in (h, special, h[::3]):
+            got = _host.pow2_floor(xpn, array)
+            generic = np.asarray(_host.pow2_floor(xps, xps.asarray(array)))
+            want = (
+                expected if array is h else expected_special if array is special else expected[::3]
+            )
+            np.testing.assert_array_equal(got, want, strict=True)
+            np.testing.assert_array_equal(generic, want, strict=True)
+        scalar = _host.pow2_floor(xpn, np.asarray(info.max))
+    assert scalar.shape == ()
+    assert scalar == np.ldexp(dtype(1), info.maxexp - 1)
+
+
 def test_weighs_any_is_the_product():
     """_host.weighs_any: ``(used @ bad) > 0``; on NumPy without the product where no
     value is bad (all False, of the product's shape), the product where some are."""

