@@ -343,6 +343,33 @@ def test_pow2_floor_is_the_largest_power_of_two_below(dtype):
     assert scalar == np.ldexp(dtype(1), info.maxexp - 1)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pow2_floor_on_every_backend(backend, dtype):
+    """pow2_floor on each library: every power of two of normal numbers within 2**+-120
+    and the numbers either side of it, and the dtype's largest, in x's library and dtype,
+    with no overflow or underflow warned. JAX's log2 rounds some powers of two down
+    (float64 log2(8) is 2.9999999999999996: 4 for 8, before) and others' up below them.
+    0, inf, NaN and subnormals: the test above (JAX's CPU flushes subnormals to 0)."""
+    from xpdiff import _host
+
+    if not backend.supports(dtype):
+        pytest.skip(f"{backend.name} has no {np.dtype(dtype).name}")
+    powers = np.ldexp(1.0, np.arange(-120, 121)).astype(dtype)
+    h = np.concatenate(
+        [
+            powers,
+            np.nextafter(powers, dtype(0)),
+            np.nextafter(powers, dtype(np.inf)),
+            [np.finfo(dtype).max],
+        ]
+    ).astype(dtype)
+    expected = np.array([math.ldexp(0.5, math.frexp(float(v))[1]) for v in h], dtype=dtype)
+    with np.errstate(over="raise", under="raise"):
+        got = _host.pow2_floor(backend.xp, backend.asarray(h))
+        checked = backend.check(got, dtype=dtype, shape=h.shape)
+    np.testing.assert_array_equal(checked, expected)
+
+
 def test_weighs_any_is_the_product():
     """_host.weighs_any: ``(used @ bad) > 0``; on NumPy without the product where no
     value is bad (all False, of the product's shape), the product where some are."""

@@ -161,10 +161,22 @@ def pow2_floor(xp: Any, h: Any) -> Any:
 
 
 def _pow2_floor(xp: Any, h: Any) -> Any:
-    """:func:`pow2_floor` by ``log2``, ``floor`` and ``exp2`` (any library)."""
+    """:func:`pow2_floor` by ``log2``, ``floor`` and ``exp2`` (any library): ``k`` one up
+    where log2 rounded down below a power of two (JAX's float64 log2(8) is
+    2.9999999999999996), one down where it rounded up to one; every power computed within
+    the dtype's range (no overflow nor underflow, also where a lazy library computes
+    outside the caller's ``np.errstate``)."""
+    info = xp.finfo(h.dtype)
+    top = float(math.frexp(float(info.max))[1] - 1)  # float64: 1023
+    bits = round(-math.log2(float(info.eps)))  # the mantissa's bits: float64 52
+    bottom = float(math.frexp(float(info.smallest_normal))[1] - 1 - bits)  # float64: -1074
     k = xp.floor(xp.log2(h))
+    up = xp.minimum(k + 1.0, top)
+    k = xp.where((exp2(xp, up) <= h) & (up > k), up, k)
+    k = xp.minimum(k, top)  # inf (h inf) and log2's 1024 below float64's largest
     power = exp2(xp, k)
-    return xp.where(power > h, exp2(xp, k - 1.0), power)
+    power = xp.where(power > h, exp2(xp, xp.maximum(k - 1.0, bottom)), power)
+    return xp.where(h == math.inf, h, power)
 
 
 def max_abs(xp: Any, a: Any, axis: int | None = None) -> Any:
