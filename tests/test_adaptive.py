@@ -703,8 +703,9 @@ def test_schemes_are_keyed_by_one_side_when_none_is_one_sided(monkeypatch):
 def assert_same_to_rounding(value, value1, error, error1):
     """Two results of the same choices whose weighted sums were rounded apart: OpenBLAS's
     matrix products round a block's last columns by other kernels than the rest on some
-    CPUs (AVX2; the same bits on AVX-512): values within 2 units of each other, error
-    estimates (differences of candidates) within 16 units of the value (NaN alike)."""
+    CPUs (seen with AVX2; the same bits on the machines that ran CI before): values
+    within 2 units of each other, error estimates (differences of candidates) within 16
+    units of the value (NaN alike)."""
     np.testing.assert_array_equal(np.isnan(value), np.isnan(value1))
     np.testing.assert_array_equal(np.isnan(error), np.isnan(error1))
     eps = np.finfo(np.float64).eps
@@ -742,7 +743,8 @@ def test_host_column_blocks_change_only_rounding(monkeypatch):
 
     # func's calls alike in both runs: the first call of a func also checks that it does
     # not mix points (two more points), and NumPy's SIMD loops round sin's values by their
-    # place in the array on some CPUs (seen with AVX2, not AVX-512)
+    # place in the array on some CPUs (seen with AVX2: a strided array against a
+    # contiguous one)
     xd.derivative(f, x, n=n)
     monkeypatch.setattr(selection, "_in_column_blocks", spy)
     monkeypatch.setattr(selection, "HOST_BLOCK_BYTES", 2**40)

@@ -106,7 +106,7 @@ def test_first_derivative_is_grads_elementwise(backend, method):
     value = backend.check(res.value, dtype=np.float64, shape=(3, 4)).ravel()
     if backend.name == "dask":
         # the two calls' points are chunked apart, and OpenBLAS's matrix products round a
-        # chunk's last columns by other kernels on some CPUs (AVX2): a few units
+        # chunk's last columns by other kernels on some CPUs (seen with AVX2): a few units
         np.testing.assert_allclose(value, backend.to_numpy(expected), rtol=8e-16, atol=0)
     else:
         assert np.array_equal(value, backend.to_numpy(expected))

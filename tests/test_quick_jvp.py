@@ -246,7 +246,8 @@ def test_a_step_that_would_underflow_is_the_general_paths(how, quick_calls):
 
     def g(p):
         # func's own underflow is its own: NumPy's arctan of a subnormal coordinate (J v
-        # needs such points: 0 moved by h v_1) sets it on some CPUs (AVX2), not on others
+        # needs such points: 0 moved by h v_1) sets it on some CPUs (seen with AVX2), not
+        # on the machines that ran CI before
         with np.errstate(under="ignore"):
             return np.sum(np.arctan(p), axis=0)
 
