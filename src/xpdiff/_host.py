@@ -142,9 +142,10 @@ _EXPONENT_BITS = {
 def pow2_floor(xp: Any, h: Any) -> Any:
     """The largest power of two <= h: steps whose multiples are exact in x's dtype.
 
-    0 for 0, inf for inf, NaN for NaN and negative h. ``2**floor(log2 h)``,
-    one power down where that exceeds h (log2 rounds up to k within a few
-    units below ``2**k``; float64's largest gave 2**1024, inf). On NumPy's
+    0 for 0, inf for inf, NaN for NaN and negative h. ``2**floor(log2 h)``
+    corrected by one power either way where log2 rounds across a power of two
+    (:func:`_pow2_floor`; ``exp2(floor(log2 h))`` alone gave 8 for 8 - 4 ulp,
+    2**1024 (inf) for float64's largest, and on JAX 4 for 8). On NumPy's
     float64 and float32, a normal h's exponent bits (the sign and mantissa
     cleared): the same numbers, 15 times faster than log2, floor and exp2 on a
     block of 2**14.
