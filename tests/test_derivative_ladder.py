@@ -255,21 +255,34 @@ def test_where_computed_runs_fn_where_needed_alone():
 
 @pytest.mark.parametrize(
     ("shape", "axis"),
-    [((3, 2, 9, 50), 2), ((1, 1, 9, 7), 2), ((4, 9, 5), 1), ((9, 6), 0), ((2, 9, 0), 1)],
+    [
+        ((3, 2, 9, 50), 2),
+        ((1, 1, 9, 7), 2),
+        ((4, 9, 5), 1),
+        ((9, 6), 0),
+        ((2, 9, 0), 1),
+        ((2, 64, 33), 1),  # the longest axis it takes (weights 64 .. 1 in a byte)
+    ],
 )
 def test_argmin_and_take_along_are_numpys(shape, axis):
-    """_host.argmin_first (a scan on NumPy) is argmin with keepdims: the first of
-    equal entries, inf included; _host.take_along (one take at flat positions on
-    NumPy) is take_along_axis, on strided views and on arrays broadcast against the
-    index (a ladder's order and step per candidate), and on no base point."""
+    """_host.argmin_first (on NumPy from the minimum and the equal entries' byte
+    weights) is argmin with keepdims: the first of equal entries, inf, a column of inf
+    and -0.0 beside 0.0 included, on strided views too; _host.take_along (one take at
+    flat positions on NumPy) is take_along_axis, on strided views and on arrays
+    broadcast against the index (a ladder's order and step per candidate), and on no base point."""
     from xpdiff import _host
 
     rng = np.random.default_rng(3)
     a = rng.integers(0, 4, shape).astype(np.float64)  # many ties
     a[a == 3] = np.inf
+    a[a == 2] = -0.0  # equal to 0.0: the first of them kept
+    a[(slice(None),) * axis + (slice(0, 1),)] = np.inf  # the first entry never the least
+    a[..., :1] = np.inf  # (axis not last) a column of inf: its first entry
     index = _host.argmin_first(xpn, a, axis)
     expected = np.argmin(a, axis=axis, keepdims=True)
     np.testing.assert_array_equal(index, expected, strict=True)
+    wide = np.repeat(a, 2, axis=-1)[..., ::2]  # a strided view of the same numbers
+    np.testing.assert_array_equal(_host.argmin_first(xpn, wide, axis), expected, strict=True)
     strict = _host.argmin_first(xps, xps.asarray(a), axis)
     np.testing.assert_array_equal(np.asarray(strict), expected)
     b = rng.standard_normal((*shape[:-1], 2 * shape[-1]))[..., ::2]  # a strided view
