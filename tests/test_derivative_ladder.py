@@ -416,3 +416,75 @@ def test_minimum_into_keeps_the_smaller_not_nan():
     np.testing.assert_array_equal(out, expected, strict=True)
     np.testing.assert_array_equal(np.asarray(strict), expected, strict=True)
     assert strict is not strict_old
+
+
+def test_empty_reused_hands_out_an_idle_buffer_only():
+    """_host.empty_reused: the buffer kept is handed out again where nothing refers to
+    it, never while a view of it (func's, a result's) is alive; an array beyond the
+    budget's share is not kept; any shape and dtype, C-contiguous and writeable."""
+    from xpdiff import _host
+
+    budget = 2**20
+    shape = (3, 1000)
+
+    def pointer(a):
+        return a.__array_interface__["data"][0]
+
+    first = _host.empty_reused(shape, np.float64, budget)
+    address = pointer(first)
+    del first
+    again = _host.empty_reused(shape, np.float64, budget)
+    assert pointer(again) == address  # idle: the same memory
+    kept = again[1]  # a view alive: its buffer is busy
+    again[...] = 7.0
+    del again
+    other = _host.empty_reused(shape, np.float64, budget)
+    assert not np.shares_memory(other, kept)
+    other[...] = -1.0
+    np.testing.assert_array_equal(kept, np.full(1000, 7.0))
+    del other, kept
+    smaller = _host.empty_reused((2, 5), np.complex128, budget)  # a view of the larger
+    assert smaller.shape == (2, 5)
+    assert smaller.dtype == np.complex128
+    assert smaller.flags.c_contiguous
+    assert smaller.flags.writeable
+    del smaller
+    big = budget // _host.REUSED_SHARE // 8 + 1  # float64 numbers beyond the share
+    a = _host.empty_reused((big,), np.float64, budget)
+    assert a.shape == (big,)
+    assert a.base is None
+    del a
+    assert _host._reused[0].nbytes <= budget // _host.REUSED_SHARE
+
+
+def test_points_a_func_keeps_are_never_overwritten():
+    """derivative's points come from a reused buffer (no page faults): a func that keeps
+    the arrays it gets finds them as they were after later calls, from this thread and
+    from others at once, and every call's derivative is right."""
+    import threading
+
+    x = np.linspace(0.5, 2.0, 2000)
+    seen = []
+
+    def keeping(z):
+        seen.append((z, z.copy()))
+        return np.sin(z)
+
+    for order in (1, 3):
+        d = xd.derivative(keeping, x, n=order)
+        np.testing.assert_allclose(d, np.sin(x + order * np.pi / 2), rtol=1e-8, atol=1e-10)
+    results = {}
+
+    def run(k):
+        results[k] = xd.derivative(keeping, x + k, n=2)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        np.testing.assert_allclose(results[k], -np.sin(x + k), rtol=1e-8, atol=1e-10)
+    assert len(seen) >= 10
+    for z, copy in seen:
+        np.testing.assert_array_equal(z, copy)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _backend
+from .. import _backend, _budget, _host
 
 __all__ = ["Rectangle", "build", "points_dtype", "sentinel"]
 
@@ -321,12 +321,13 @@ def _diagonal_into(
 def _build_numpy(
     rects: list[Rectangle], base: tuple, dtype: Any, pad: bool, copy: Any, x0: Any
 ) -> np.ndarray:
-    """NumPy: one copy of the base points into a fresh array, then the moved coordinates."""
+    """NumPy: one copy of the base points, then the moved coordinates, into an array of
+    the buffer kept between calls (``_host.empty_reused``: no page faults)."""
     x4, xg, hg = base
     n = x4.shape[0]
     total = rects[0].points if len(rects) == 1 else sum(rect.points for rect in rects)
     extra = 0 if copy is None else 2
-    out = np.empty((n, total + extra + pad), dtype=dtype)
+    out = _host.empty_reused((n, total + extra + pad), dtype, _budget.get_memory_budget())
     start = 0
     for rect in rects:
         b0, b1 = rect.b0, rect.b1
