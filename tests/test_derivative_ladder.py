@@ -418,12 +418,14 @@ def test_minimum_into_keeps_the_smaller_not_nan():
     assert strict is not strict_old
 
 
-def test_empty_reused_hands_out_an_idle_buffer_only():
+def test_empty_reused_hands_out_an_idle_buffer_only(monkeypatch):
     """_host.empty_reused: the buffer kept is handed out again where nothing refers to
     it, never while a view of it (func's, a result's) is alive; an array beyond the
-    budget's share is not kept; any shape and dtype, C-contiguous and writeable."""
+    budget's share is not kept, and a smaller budget lets a larger buffer go; any
+    shape and dtype, C-contiguous and writeable."""
     from xpdiff import _host
 
+    monkeypatch.setattr(_host, "_reused", [None])  # this test's own, whatever ran before
     budget = 2**20
     shape = (3, 1000)
 
@@ -442,19 +444,22 @@ def test_empty_reused_hands_out_an_idle_buffer_only():
     assert not np.shares_memory(other, kept)
     other[...] = -1.0
     np.testing.assert_array_equal(kept, np.full(1000, 7.0))
+    address = pointer(other)  # the buffer kept now
     del other, kept
-    smaller = _host.empty_reused((2, 5), np.complex128, budget)  # a view of the larger
+    smaller = _host.empty_reused((2, 5), np.complex128, budget)  # the first bytes
     assert smaller.shape == (2, 5)
     assert smaller.dtype == np.complex128
     assert smaller.flags.c_contiguous
     assert smaller.flags.writeable
+    assert pointer(smaller) == address
     del smaller
-    big = budget // _host.REUSED_SHARE // 8 + 1  # float64 numbers beyond the share
-    a = _host.empty_reused((big,), np.float64, budget)
-    assert a.shape == (big,)
-    assert a.base is None
-    del a
-    assert _host._reused[0].nbytes <= budget // _host.REUSED_SHARE
+    share = budget // _host.REUSED_SHARE
+    beyond = _host.empty_reused((share // 8 + 1,), np.float64, budget)
+    assert beyond.base is None  # a fresh array of its own, not kept
+    del beyond
+    assert _host._reused[0].nbytes <= share
+    _host.empty_reused((2, 2), np.float64, 1024)  # a smaller budget: the larger let go
+    assert _host._reused[0] is None or _host._reused[0].nbytes <= 1024 // _host.REUSED_SHARE
 
 
 def test_points_a_func_keeps_are_never_overwritten():

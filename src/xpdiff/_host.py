@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
+import sysconfig
 import threading
 from typing import Any
 
@@ -68,32 +69,56 @@ def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = F
     )
 
 
-#: the largest buffer :func:`empty_reused` keeps between calls: this share of the budget
+#: the largest buffer :func:`empty_reused` keeps between calls: this share of the memory
+#: budget of the latest call
 REUSED_SHARE = 4
 _reused: list[Any] = [None]  # the buffer kept (flat bytes), idle where nothing else refers to it
 _reused_lock = threading.Lock()
 
 
+def _idle_references() -> int | None:
+    """``sys.getrefcount`` of an array that a list alone holds, read as :func:`empty_reused`
+    reads it (whether the call's argument counts depends on the Python version: 3.14's
+    compiler borrows it); None where the count does not tell (no getrefcount, a
+    free-threaded build), and nothing is kept."""
+    if not hasattr(sys, "getrefcount") or sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    kept = [np.empty(1, dtype=np.uint8)]
+    buffer = kept[0]
+    return sys.getrefcount(buffer)
+
+
+_IDLE = _idle_references()
+
+
 def empty_reused(shape: tuple, dtype: Any, budget: int) -> np.ndarray:
-    """``np.empty(shape, dtype)``, from a buffer that is kept for the next call.
+    """``np.empty(shape, dtype)``, from a buffer that is kept for the next call; the caller
+    writes every entry.
 
     A fresh array of a few MiB costs a page fault per page it touches (glibc
     maps it, and unmaps it when freed): ``derivative(np.sin, x, n=3)`` at 1e5
-    points took 56.1 ms and 3377 faults a call, 49.4 ms and none with its
+    points took 48.6 ms and 3334 faults a call, 42.4 ms and 18 with its
     points' buffer kept (``benchmarks/bench_page_faults.py``). One buffer of at
-    most ``budget / REUSED_SHARE`` bytes is kept; it is handed out again only
-    where nothing else refers to it (no view of it, held by func or anyone, is
-    alive: its reference count says so), under a lock, so a func that keeps its
-    points never sees them overwritten.
+    most ``budget / REUSED_SHARE`` bytes is kept (the budget of the latest
+    call: a smaller one lets a larger buffer go), the largest asked for, whose
+    first bytes serve a smaller array (the array's ``base`` is the buffer: its
+    tail holds earlier points). It is handed out again only where nothing else
+    refers to it (no view of it, held by func or anyone, is alive: its
+    reference count says so), under a lock, so a func that keeps its points
+    never sees them overwritten.
     """
     dtype = np.dtype(dtype)
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > budget // REUSED_SHARE or not hasattr(sys, "getrefcount"):
+    nbytes, limit = math.prod(shape) * dtype.itemsize, budget // REUSED_SHARE
+    if _IDLE is None:
         return np.empty(shape, dtype)
     with _reused_lock:
+        if _reused[0] is not None and _reused[0].nbytes > limit:
+            _reused[0] = None  # beyond this budget's share: let go
+        if nbytes > limit:
+            return np.empty(shape, dtype)
         buffer = _reused[0]
-        # idle: referred to by the list, this name and getrefcount's argument alone
-        if buffer is None or buffer.nbytes < nbytes or sys.getrefcount(buffer) > 3:
+        # idle: held by the list, this name (and getrefcount's argument, before 3.14) alone
+        if buffer is None or buffer.nbytes < nbytes or sys.getrefcount(buffer) > _IDLE:
             buffer = np.empty(nbytes, dtype=np.uint8)
             if _reused[0] is None or _reused[0].nbytes <= nbytes:
                 _reused[0] = buffer
