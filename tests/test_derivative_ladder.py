@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import array_api_strict as xps
 import numpy as np
@@ -493,3 +494,33 @@ def test_points_a_func_keeps_are_never_overwritten():
     assert len(seen) >= 10
     for z, copy in seen:
         np.testing.assert_array_equal(z, copy)
+
+
+def _points_in_child():
+    import numpy
+
+    from xpdiff import _host
+
+    out = _host.empty_reused((2, 3), numpy.float64, 2**20)
+    raise SystemExit(0 if out.shape == (2, 3) else 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+# JAX, imported by other tests, warns at a fork of its threads (this child never uses it)
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_empty_reused_in_a_child_forked_while_its_lock_was_held():
+    """A process forked while another thread held empty_reused's lock gets a lock of its
+    own (os.register_at_fork): the child builds its points instead of waiting for ever."""
+    import multiprocessing
+
+    from xpdiff import _host
+
+    context = multiprocessing.get_context("fork")
+    with _host._reused_lock:  # as another thread would hold it, at the fork
+        child = context.Process(target=_points_in_child)
+        child.start()
+    child.join(timeout=60)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0

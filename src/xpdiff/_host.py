@@ -11,6 +11,7 @@ only here (``where_computed``, ``weighs_any``): there is nothing to synchronise.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import sysconfig
 import threading
@@ -89,6 +90,17 @@ def _idle_references() -> int | None:
 
 
 _IDLE = _idle_references()
+
+
+def _after_fork() -> None:
+    """A child forked while a thread held the lock would wait for it for ever: its own."""
+    global _reused_lock
+    _reused_lock = threading.Lock()
+    _reused[0] = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def empty_reused(shape: tuple, dtype: Any, budget: int) -> np.ndarray:
