@@ -524,3 +524,17 @@ def test_empty_reused_in_a_child_forked_while_its_lock_was_held():
     if child.exitcode is None:
         child.kill()
     assert child.exitcode == 0
+
+
+def test_max_exponent_is_the_largest_power_of_two_in_the_dtype():
+    """_host.max_exponent, the one computation of it (pow2_floor's clamp, jvp's scaling of
+    a tiny step, huge_scale's threshold): float64 1023, float32 127, on NumPy and
+    array-api-strict alike: the largest number is 2**it times a number in [1, 2)."""
+    from xpdiff import _host
+
+    for xp, dtypes in ((xpn, (np.float64, np.float32)), (xps, (xps.float64, xps.float32))):
+        for dtype, expected in zip(dtypes, (1023, 127), strict=True):
+            k = _host.max_exponent(xp, dtype)
+            assert k == expected
+            largest = float(xp.finfo(dtype).max)
+            assert 1.0 <= largest / math.ldexp(1.0, k) < 2.0

@@ -31,6 +31,7 @@ __all__ = [
     "in_host_blocks",
     "is_numeric",
     "max_abs",
+    "max_exponent",
     "minimum_into",
     "pick_scalar",
     "pow2_floor",
@@ -199,11 +200,16 @@ def exp2(xp: Any, k: Any) -> Any:
     return 2.0**k
 
 
+def max_exponent(xp: Any, dtype: Any) -> int:
+    """The exponent of the dtype's largest power of two: float64 1023, float32 127."""
+    return math.frexp(float(xp.finfo(dtype).max))[1] - 1
+
+
 def huge_scale(xp: Any, f: Any) -> Any:
     """A power of two per element of ``f``: ``|f|``'s (rounded down) where it is finite and
     beyond the square root of its dtype's largest (float64: 2**512), else 1 (dividing by it
     is exact); None where no NumPy value is beyond (the generic path's numbers over 1)."""
-    above = 2.0 ** (math.frexp(float(xp.finfo(f.dtype).max))[1] // 2)
+    above = 2.0 ** ((max_exponent(xp, f.dtype) + 1) // 2)
     if type(f) is np.ndarray and is_numpy_namespace(xp) and not (np.abs(f) > above).any():
         return None
     size = xp.abs(f)
@@ -247,7 +253,7 @@ def _pow2_floor(xp: Any, h: Any) -> Any:
     the dtype's range (no overflow nor underflow, also where a lazy library computes
     outside the caller's ``np.errstate``)."""
     info = xp.finfo(h.dtype)
-    top = float(math.frexp(float(info.max))[1] - 1)  # float64: 1023
+    top = float(max_exponent(xp, h.dtype))  # float64: 1023
     bits = round(-math.log2(float(info.eps)))  # the mantissa's bits: float64 52
     bottom = float(math.frexp(float(info.smallest_normal))[1] - 1 - bits)  # float64: -1074
     k = xp.floor(xp.log2(h))

@@ -105,7 +105,7 @@ def along(xp: Any, h: Any, v: Any) -> tuple[Any, Any]:
         (norm > 0) & (norm < math.inf) & ~((t >= float(info.smallest_normal)) & (t < math.inf))
     )
     exponent = xp.floor(xp.log2(xp.where(scaled, norm, 1.0)))
-    top = float(math.frexp(float(info.max))[1] - 1)  # log2 of the largest may round up
+    top = float(_host.max_exponent(xp, t.dtype))  # log2 of the largest may round up
     power = xp.where(scaled, _host.exp2(xp, xp.where(exponent > top, top, exponent)), 1.0)
     with np.errstate(over="ignore"):
         return xp.where(scaled, h / xp.where(scaled, norm / power, 1.0), t), power
