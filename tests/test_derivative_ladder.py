@@ -427,8 +427,12 @@ def test_empty_reused_hands_out_an_idle_buffer_only(monkeypatch):
     from xpdiff import _host
 
     monkeypatch.setattr(_host, "_reused", [None])  # this test's own, whatever ran before
-    budget = 2**20
-    shape = (3, 1000)
+    budget = 2**24
+    shape = (3, 10000)  # beyond REUSED_MIN: from the buffer
+    assert _host.REUSED_MIN <= 8 * 3 * 10000
+    small = _host.empty_reused((2, 5), np.float64, budget)  # below it: a fresh array
+    assert small.base is None
+    assert _host._reused[0] is None
 
     def pointer(a):
         return a.__array_interface__["data"][0]
@@ -444,11 +448,11 @@ def test_empty_reused_hands_out_an_idle_buffer_only(monkeypatch):
     other = _host.empty_reused(shape, np.float64, budget)
     assert not np.shares_memory(other, kept)
     other[...] = -1.0
-    np.testing.assert_array_equal(kept, np.full(1000, 7.0))
+    np.testing.assert_array_equal(kept, np.full(10000, 7.0))
     address = pointer(other)  # the buffer kept now
     del other, kept
-    smaller = _host.empty_reused((2, 5), np.complex128, budget)  # the first bytes
-    assert smaller.shape == (2, 5)
+    smaller = _host.empty_reused((2, 5000), np.complex128, budget)  # the first bytes
+    assert smaller.shape == (2, 5000)
     assert smaller.dtype == np.complex128
     assert smaller.flags.c_contiguous
     assert smaller.flags.writeable
@@ -459,8 +463,8 @@ def test_empty_reused_hands_out_an_idle_buffer_only(monkeypatch):
     assert beyond.base is None  # a fresh array of its own, not kept
     del beyond
     assert _host._reused[0].nbytes <= share
-    _host.empty_reused((2, 2), np.float64, 1024)  # a smaller budget: the larger let go
-    assert _host._reused[0] is None or _host._reused[0].nbytes <= 1024 // _host.REUSED_SHARE
+    _host.empty_reused((2, 10000), np.float64, 2**18)  # a smaller budget: the larger let go
+    assert _host._reused[0] is None or _host._reused[0].nbytes <= 2**18 // _host.REUSED_SHARE
 
 
 def test_points_a_func_keeps_are_never_overwritten():
@@ -501,8 +505,8 @@ def _points_in_child():
 
     from xpdiff import _host
 
-    out = _host.empty_reused((2, 3), numpy.float64, 2**20)
-    raise SystemExit(0 if out.shape == (2, 3) else 1)
+    out = _host.empty_reused((2, 10000), numpy.float64, 2**24)  # under the lock
+    raise SystemExit(0 if out.shape == (2, 10000) else 1)
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")

@@ -74,6 +74,10 @@ def in_host_blocks(xp: Any, fn: Any, width: int, *arrays: Any, c_order: bool = F
 #: the largest buffer :func:`empty_reused` keeps between calls: this share of the memory
 #: budget of the latest call
 REUSED_SHARE = 4
+#: arrays below this many bytes are fresh: glibc's malloc serves them from its heap
+#: without mapping new pages (its default mmap threshold), and the buffer's lock and views
+#: would cost a small call 0.9 us for nothing
+REUSED_MIN = 2**17
 _reused: list[Any] = [None]  # the buffer kept (flat bytes), idle where nothing else refers to it
 _reused_lock = threading.Lock()
 
@@ -111,18 +115,19 @@ def empty_reused(shape: tuple, dtype: Any, budget: int) -> np.ndarray:
     A fresh array of a few MiB costs a page fault per page it touches (glibc
     maps it, and unmaps it when freed): ``derivative(np.sin, x, n=3)`` at 1e5
     points took 48.6 ms and 3334 faults a call, 42.4 ms and 18 with its
-    points' buffer kept (``benchmarks/bench_page_faults.py``). One buffer of at
-    most ``budget / REUSED_SHARE`` bytes is kept (the budget of the latest
-    call: a smaller one lets a larger buffer go), the largest asked for, whose
-    first bytes serve a smaller array (the array's ``base`` is the buffer: its
-    tail holds earlier points). It is handed out again only where nothing else
-    refers to it (no view of it, held by func or anyone, is alive: its
+    points' buffer kept (``benchmarks/bench_page_faults.py``). Arrays of at
+    least :data:`REUSED_MIN` bytes come from it. One buffer of at most ``budget
+    / REUSED_SHARE`` bytes is kept (the budget of the latest call that asks for
+    one from it: a smaller one lets a larger buffer go), the largest asked for,
+    whose first bytes serve a smaller array (the array's ``base`` is the buffer:
+    its tail holds earlier points). It is handed out again only where nothing
+    else refers to it (no view of it, held by func or anyone, is alive: its
     reference count says so), under a lock, so a func that keeps its points
     never sees them overwritten.
     """
     dtype = np.dtype(dtype)
     nbytes, limit = math.prod(shape) * dtype.itemsize, budget // REUSED_SHARE
-    if _IDLE is None:
+    if _IDLE is None or nbytes < REUSED_MIN:
         return np.empty(shape, dtype)
     with _reused_lock:
         if _reused[0] is not None and _reused[0].nbytes > limit:
