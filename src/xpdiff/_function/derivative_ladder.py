@@ -116,8 +116,9 @@ def _first_steps(
     return pow2_floor(xp, step)  # every point exact in x's dtype
 
 
-def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> Any:
-    """Each element's first step H, ``(1, 1, 1, size)``: a power of two.
+def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> tuple[Any, Any]:
+    """Each element's first step H, ``(1, 1, 1, size)``: a power of two; and whether
+    the pilot's values were all finite (bool, the same shape).
 
     ``d max(|x|, 1)`` (``ladder``'s d, r, v; the stencil reaches ``p`` steps
     from x), but no longer than the length lambda over which func changes,
@@ -154,11 +155,13 @@ def element_steps(problem: Any, f0: Any, head: tuple, p: int, ladder: dict) -> A
         finite = xp.isfinite(values)  # (1, 1, 4, B)
         near_pair = finite[:, :, 0:1, :] & finite[:, :, 1:2, :]
         seen = (near_pair, xp.all(finite, axis=2, keepdims=True))
-        return (_first_steps(xp, lam, x, t, seen, p, ladder, eps),)
+        step = _first_steps(xp, lam, x, t, seen, p, ladder, eps)
+        return (xp.concat([step, xp.astype(seen[1], step.dtype)], axis=2),)
 
     with np.errstate(all="ignore"):
-        (H,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
-    return xp.reshape(H, (1, 1, 1, size))
+        (rows,) = _engine.run(problem, [family], head, combine, x4=x4, xg=xg, hg=T)
+    rows = xp.reshape(rows, (1, 1, 2, size))
+    return rows[:, :, 0:1, :], rows[:, :, 1:2, :] > 0.0
 
 
 def _levels(xp: Any, values: Any, f: Any, scheme: LadderScheme) -> list:
@@ -220,6 +223,12 @@ def _choose_block(
     1e9 times.)
     """
     column = _levels(xp, values, f, scheme)
+    # every value enters a level: a sum of them that is not finite (NaN, inf, or an
+    # overflow) marks the elements whose ladder met a value that is not finite
+    total = column[0]
+    for level in column[1:]:
+        total = total + level
+    finite = xp.isfinite(total)
     noise = _magnitude(xp, values, f, scheme) * (NOISE_WEIGHT * eps)
     amplification = scheme.noise[:, 0].tolist()
     orders, steps = scheme.order_of[:, 0].tolist(), scheme.step[:, 0].tolist()
@@ -261,13 +270,13 @@ def _choose_block(
             change = [None] * j + [entries[i] - entries[i - 1] for i in range(1, len(entries))]
             column = [None] * j + entries
     if not full:
-        return value, best
+        return value, best, finite
     truncation, rounding, order, step = kept
     with np.errstate(invalid="ignore"):
         # no digit: the truncation beyond a tenth of the value and beyond rounding (an
         # exact zero whose candidates differ by rounding alone keeps its error bar)
         unresolved = (truncation > UNRESOLVED * xp.abs(value)) & (truncation > rounding)
-    return value, best, truncation + rounding, order, step, unresolved
+    return value, best, finite, truncation + rounding, order, step, unresolved
 
 
 def block_width(budget: int) -> int:
@@ -287,6 +296,7 @@ def choose(
     eps: float,
     full: bool,
     width: int = HOST_BLOCK,
+    seen: Any = None,
 ) -> Any:
     """Each element's best candidate of the ladder: rows ``(1, 1, 2 or 4, B)``.
 
@@ -294,34 +304,45 @@ def choose(
     first steps ``h`` ``(1, 1, 1, B)``. Rows: the value and its error
     estimate, and with ``full`` the candidate's order of accuracy and largest
     step. An element keeps the first candidate of smallest error (in
-    ``ladder_scheme``'s order), NaN in all four where none has a finite one.
-    In blocks of ``width`` elements on NumPy (``_host.in_host_blocks``).
+    ``ladder_scheme``'s order), NaN in all four where none has a finite one,
+    and where its ladder met a value that is not finite (or its pilot did:
+    ``seen`` False, ``(1, 1, 1, B)``), where that error exceeds
+    ``UNRESOLVED`` of the value. In blocks of ``width`` elements on NumPy
+    (``_host.in_host_blocks``).
     """
 
-    def block(values: Any, f: Any, h: Any) -> tuple[Any]:
+    def block(values: Any, f: Any, h: Any, seen: Any = None) -> tuple[Any]:
         # values near float's largest (exp at 700: 1e304) over f's power of two, exactly:
         # the levels' weighted sums (up to 16**7 times a value for n = 4) overflowed
         scale = _host.huge_scale(xp, f)
         if scale is not None:
             values, f = values / scale, f / scale
         chosen = _choose_block(xp, values, f, scheme, v, eps, full)
+        value, rank, finite = chosen[:3]
         # h**order in two divisions: h is a power of two, so each is exact, and h**order
         # may underflow where the result does not (sqrt's 2nd derivative at 1e-200 was -inf)
         first, second = h ** (order // 2), h ** (order - order // 2)
-        some = chosen[1] < math.inf  # a candidate was kept
-        error = chosen[2] if full else chosen[1]
+        # a candidate was kept; where the ladder met a value that is not finite (a hole or
+        # an edge of func's domain among its points, or beside the pilot's: the steps then
+        # shrink), only a resolved one, its error at most UNRESOLVED of its value: the
+        # survivors of short steps for n >= 4 are rounding noise (n = 5 next to a NaN
+        # 1e-3 away gave 5504 for -0.14, its error 6e4), never a finite wrong number
+        clean = finite if seen is None else finite & seen
+        some = (rank < math.inf) & (clean | (rank <= UNRESOLVED * xp.abs(value)))
+        error = chosen[3] if full else rank
         error = xp.where(some, (error / first) / second, math.nan)
         if full:  # inf after the division: h**n may overflow (inf / inf is NaN)
-            error = xp.where(chosen[5], math.inf, error)
+            error = xp.where(chosen[6] & some, math.inf, error)
         # + 0.0: a zero derivative is +0
-        parts = [((chosen[0] + 0.0) / first) / second, error]
+        parts = [xp.where(some, ((value + 0.0) / first) / second, math.nan), error]
         if scale is not None:
             parts = [parts[0] * scale, parts[1] * scale]
         if full:
-            parts += [chosen[3], chosen[4] * h]
+            parts += [xp.where(some, chosen[4], math.nan), xp.where(some, chosen[5] * h, math.nan)]
         return (xp.concat(parts, axis=2),)
 
-    return _host.in_host_blocks(xp, block, width, values, f, h)[0]
+    arrays = (values, f, h) if seen is None else (values, f, h, seen)
+    return _host.in_host_blocks(xp, block, width, *arrays)[0]
 
 
 def ladder_derivative(
@@ -337,13 +358,13 @@ def ladder_derivative(
     eps = _engine.machine_eps(xp, dtype)
     x4, xg = problem.base_points()
     width = block_width(problem.budget)
-    H = element_steps(problem, f0, head, (order + 1) // 2, ladder)
+    H, seen = element_steps(problem, f0, head, (order + 1) // 2, ladder)
     full = problem.full_output
     f0r = xp.reshape(f0, (n, 1, 1, size))
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        h, f = (unit_slice(a, blocks, size, -1) for a in (H, f0r))
-        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width)
+        h, f, s = (unit_slice(a, blocks, size, -1) for a in (H, f0r, seen))
+        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width, s)
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
