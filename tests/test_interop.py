@@ -442,6 +442,50 @@ def test_values_in_calls_of_max_batch(jax, torch, max_batch):
         assert f"xpdiff added {added[max_batch]} of this batch" in notes[0]
 
 
+def test_values_within_the_memory_budget(jax, torch):
+    """The values' calls hold the budget as the engine's do: a batch of 5000 points went
+    to func in one call of 5002 under a budget of 64 KiB, where the Jacobian's calls
+    were split; a call's points and values now take at most a quarter of what the
+    batch leaves, or of a quarter of the budget (the batch itself is 240 KB here)."""
+    points = np.random.default_rng(5).uniform(-1.0, 1.0, (5000, 3))
+    exact = np.moveaxis(simulator(points.T), 0, -1)
+    sizes = []
+
+    def counted(h):
+        sizes.append(1 if h.ndim == 1 else h.shape[1])
+        return simulator(h)
+
+    budget = 64 * 1024
+    for values in (
+        lambda: xd.as_torch(counted)(torch.tensor(points)).numpy(),
+        lambda: np.asarray(xd.as_jax(counted)(jax.numpy.asarray(points))),
+    ):
+        np.testing.assert_allclose(values(), exact, rtol=1e-15, atol=0)
+        assert max(sizes) == 5002  # the whole batch and the check's two in one call
+        sizes.clear()
+        with xd.memory_budget(budget):
+            np.testing.assert_allclose(values(), exact, rtol=1e-15, atol=0)
+        assert len(sizes) > 20
+        assert max(sizes) * 8 * (3 + 3) <= budget // 16  # points and values, float64
+        sizes.clear()
+
+
+@pytest.mark.parametrize("workers", [2, "map"])
+def test_workers_serve_the_derivatives(jax, torch, workers):
+    """workers (a process pool of 2, or a thread pool's map) compute the Jacobian of the
+    backward passes: the gradients of the loss as without them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        options = {"workers": pool.map if workers == "map" else workers}
+        f = xd.as_jax(simulator, **options)
+        g = jax.grad(lambda x: jax.numpy.sum(f(x) ** 2))(jax.numpy.asarray(X))
+        assert relative(g, loss_gradient_exact(X)) < 1e-7
+        t = torch.tensor(X, requires_grad=True)
+        (xd.as_torch(simulator, **options)(t) ** 2).sum().backward()
+        assert relative(t.grad.numpy(), loss_gradient_exact(X)) < 1e-7
+
+
 def test_empty_batches(jax, torch):
     """(0, n): no call of func, values (0, m) and gradients (0, n) (the gradient and
     backward raised in reshapes)."""

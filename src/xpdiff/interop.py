@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _validation
+from . import _backend, _budget, _validation
 from ._function import mixing as _mixing
 from ._function import settings as _settings
 from ._function.evaluators import COMPLEX_VALUES, check_batch_shape, check_workers
@@ -146,13 +146,23 @@ class _BlackBox:
         return np.reshape(value, (*batch, *out))
 
     def _batches(self, points: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
-        """func on ``points`` ``(n, P)`` in calls of at most ``max_batch`` points, the
-        check's two in the first (``max_batch`` 2: the sentinel alone beside the first
-        point; 1: no check, func cannot mix points): ``(m, P)``."""
-        limit = self.options.get("max_batch")
+        """func on ``points`` ``(n, P)`` in calls of at most ``max_batch`` points, and
+        of as many as the memory budget holds (the engine's rule, ``layout``: beside
+        the batch's points and values, a quarter of the rest, or of a quarter of the
+        budget, for a call's points and values), the check's two in the first (a
+        limit of 2: the sentinel alone beside the first point; 1: no check, func
+        cannot mix points): ``(m, P)``."""
         n, total = points.shape
+        width = 8 * (n + math.prod(out))  # float64 points and values, per point
+        budget = _budget.get_memory_budget(points)
+        # what the batch's points and values leave; at least a quarter of the budget
+        # (as point_chunks gives: the batch itself cannot be smaller)
+        available = max(budget - width * total, budget // 4)
+        limit = max(1, available // 4 // width)
+        if self.options.get("max_batch") is not None:
+            limit = min(limit, self.options["max_batch"])
         check = n not in self.not_mixing
-        if limit is None or total + 2 * check <= limit:
+        if total + 2 * check <= limit:
             return self._batch(points, out, check)
         parts, start = [], 0
         if check and limit >= 2:
@@ -249,9 +259,10 @@ def as_jax(func: Callable[..., Any], **options: Any) -> Callable[[Any], Any]:
     **options
         :func:`~xpdiff.jacobian`'s keywords: ``method``, ``side``,
         ``method_args``, ``args``, ``kwargs``, ``vectorized``,
-        ``max_batch``, ``workers``. ``max_batch`` bounds the values' calls
-        too; the values are computed in the calling process (``workers``
-        serves the Jacobian).
+        ``max_batch``, ``workers``. ``max_batch`` and the memory budget
+        (:func:`~xpdiff.memory_budget`) bound the values' calls too; the
+        values are computed in the calling process (``workers`` serves the
+        Jacobian).
 
     Returns
     -------
