@@ -69,6 +69,20 @@ def test_every_backend(backend, n, method):
     assert relative_error(got, np.exp(x0)) < TOLERANCE[method][n]
 
 
+@pytest.mark.parametrize("method", ["Richardson", "adaptive"])
+@pytest.mark.parametrize("n", [1, 3])
+def test_args_and_kwargs_reach_func(n, method):
+    # func(x, *args, **kwargs), as for grad: scales and an offset of their own
+    x = np.linspace(0.5, 2.0, 5)
+
+    def scaled(z, a, b=0.0, c=1.0):
+        return a * c * np.sin(z) + b
+
+    got = xd.derivative(scaled, x, n=n, method=method, args=(3.0,), kwargs={"b": 7.0, "c": 2.0})
+    exact = 6.0 * np.sin(x + n * np.pi / 2)
+    np.testing.assert_allclose(got, exact, rtol=1e-6, atol=1e-9)
+
+
 def test_scalar_and_any_shape():
     value = xd.derivative(np.sin, 0.3, n=2)
     assert np.shape(value) == ()

@@ -23,7 +23,7 @@ FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_page_examples(page):
     text = page.read_text()
-    for module in ("torch", "array_api_strict", "cyipopt"):
+    for module in ("torch", "jax", "array_api_strict", "cyipopt"):
         if f"import {module}" in text and importlib.util.find_spec(module) is None:
             if REQUIRE_BACKENDS:
                 pytest.fail(f"{page.name} needs {module}, which is missing")

@@ -306,7 +306,9 @@ def test_hvp_at_n_200_fewer_points_than_hessian_same_product():
     assert np.all(res.error <= 1e-6 * np.max(np.abs(exact)))
 
 
-def test_hvp_drives_trust_krylov_to_the_optimum_in_1000_dimensions():
+@pytest.mark.parametrize("method", ["trust-krylov", "Newton-CG"])
+def test_hvp_drives_scipy_to_the_optimum_in_1000_dimensions(method):
+    # truncated Newton (Newton-CG) and Newton-Krylov (trust-krylov) with hessp= alone
     optimize = pytest.importorskip("scipy.optimize")
     n = 1000
 
@@ -330,11 +332,26 @@ def test_hvp_drives_trust_krylov_to_the_optimum_in_1000_dimensions():
         x0,
         jac=gradient,
         hessp=hessp,
-        method="trust-krylov",
-        options={"gtol": 1e-10},
+        method=method,
+        options={"gtol": 1e-10} if method == "trust-krylov" else {"xtol": 1e-12},
     )
     assert res.success, res.message
     assert np.max(np.abs(res.x - 1.0)) < 1e-8
+
+
+@pytest.mark.parametrize("product", ["jvp", "hvp"])
+def test_args_and_kwargs_reach_func(product):
+    # func(x, *args, **kwargs), as for grad: scales and an offset of their own
+    inner, exact = {
+        "jvp": (vector_func(np), exact_jacobian(X0) @ V0),
+        "hvp": (scalar_func(np), exact_hessian(X0) @ V0),
+    }[product]
+
+    def scaled(z, a, b=0.0, c=1.0):
+        return a * c * inner(z) + b
+
+    got = getattr(xd, product)(scaled, X0, V0, args=(3.0,), kwargs={"b": 7.0, "c": 2.0})
+    np.testing.assert_allclose(got, 6.0 * exact, rtol=1e-7, atol=1e-9)
 
 
 def test_hvp_max_batch_and_workers_change_nothing():
