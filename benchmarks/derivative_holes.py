@@ -1,17 +1,20 @@
 """derivative beside values that are not finite: how many estimates are finite and wrong.
 
-Run: ``python benchmarks/derivative_holes.py [--method adaptive|Richardson]``
+Run: ``python benchmarks/derivative_holes.py [--method adaptive|Richardson] [--x0 X]``
 
-sin at x = 1, n = 1 to 6, with NaN beyond an edge ``x +- delta``, in a hole
-``(delta, 2 delta)`` away from x, or at the single point ``x +- delta``, for
-41 values of delta from 1e-6 to 1 (both sides: 1476 calls). Counts, per order,
-the estimates that are NaN, finite and within 1e-3 relative of the exact
-derivative and within their error estimate (``full_output``), and finite but
-wrong: off by more than 1e-3 relative or by more than their error estimate;
+sin at x = 1 (or ``--x0``: at pi its even derivatives are 0), n = 1 to 6,
+with NaN beyond an edge ``x +- delta``, in a hole ``(delta, 2 delta)`` away
+from x, or at the single point ``x +- delta``, for 41 values of delta from
+1e-6 to 1 (both sides: 1476 calls). Counts, per order,
+the estimates that are NaN, finite and within 1e-3 of the exact derivative
+(relative, or absolute where it is below 1) and within their error estimate
+(``full_output``), and finite but wrong: off by more than that or by more than
+their error estimate;
 for those, the smallest and largest relative error, and how many are beyond
-their error estimate. Where the ladder or the pilot met a
-NaN, "adaptive" keeps an estimate only where its error is at most a tenth of
-it; "Richardson" makes every element whose points met one NaN.
+their error estimate. Where the ladder or the pilot met a NaN, "adaptive"
+keeps an estimate only where its rank is at most a tenth of the larger of it
+and func's scale over the uncapped step; "Richardson" makes every element whose
+points met one NaN.
 """
 
 from __future__ import annotations
@@ -53,9 +56,10 @@ def holed(kind: str, side: float, x0: float, delta: float):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--method", default="adaptive", choices=("adaptive", "Richardson"))
+    parser.add_argument("--x0", type=float, default=1.0, help="the point (default 1)")
     args = parser.parse_args()
-    x0 = 1.0
-    print(f"derivative of sin beside NaN at x = 1, method {args.method!r}")
+    x0 = args.x0
+    print(f"derivative of sin beside NaN at x = {x0:g}, method {args.method!r}")
     print(
         f"{'n':>2} {'calls':>6} {'NaN':>5} {'right':>6} {'wrong':>6} {'closest wrong':>14} "
         f"{'worst wrong':>12} {'over error':>10}"
@@ -81,12 +85,12 @@ def main() -> None:
                     miss = abs(value - exact)
                     if np.isnan(value):
                         counts[1] += 1
-                    elif miss <= 1e-3 * abs(exact) and miss <= error:
+                    elif miss <= 1e-3 * max(abs(exact), 1.0) and miss <= error:
                         counts[2] += 1
                     else:
                         counts[3] += 1
-                        closest = min(closest, miss / abs(exact))
-                        worst = max(worst, miss / abs(exact))
+                        closest = min(closest, miss / max(abs(exact), 1.0))
+                        worst = max(worst, miss / max(abs(exact), 1.0))
                         over += miss > error
         totals += counts
         shown = f"{closest:14.2g} {worst:12.2g}" if counts[3] else f"{'-':>14} {'-':>12}"
@@ -96,7 +100,8 @@ def main() -> None:
         )
     print(f"{'all':>2} {totals[0]:>6} {totals[1]:>5} {totals[2]:>6} {totals[3]:>6}")
     print(
-        "right: within 1e-3 relative of the exact derivative and within its error "
+        "right: within 1e-3 of the exact derivative (relative, absolute below 1) and "
+        "within its error "
         "estimate; wrong: finite and not right; closest and worst wrong: the smallest and "
         "largest relative error among the wrong ones; over error: how many of them are "
         "farther from the exact derivative than their error estimate."

@@ -369,6 +369,27 @@ def test_a_value_not_finite_near_x_gives_nan_or_a_resolved_estimate(kind, side):
     assert kept >= 20  # of 72: NaN is not the answer everywhere (n = 1, 2 keep theirs)
 
 
+@pytest.mark.parametrize(
+    ("func", "x", "orders"),
+    [
+        (np.arcsin, 0.0, (6, 8)),  # the edges at +-1 within the longest steps: NaN there
+        (np.arctanh, 0.0, (4, 6, 8)),
+        (lambda z: np.log(1 - z * z), 0.0, (3, 5, 7)),
+        (lambda z: np.sqrt(1 - z * z), 0.0, (5, 7)),
+        (lambda z: np.where(z > 1.1, np.nan, z * z), 1.0, (3,)),
+        (lambda z: np.where(np.abs(z - np.pi) > 0.3, np.nan, np.sin(z)), np.pi, (2, 4, 6)),
+    ],
+)
+def test_a_zero_derivative_beside_a_nan_is_kept(func, x, orders):
+    # a derivative of 0 (exactly, by symmetry, or to rounding) has a rank above a tenth
+    # of its value wherever it is not exactly 0: it is resolved against func's size over
+    # max(|x|, 1) instead (these were NaN under a rule relative to the value alone)
+    for n in orders:
+        with np.errstate(all="ignore"):
+            res = xd.derivative(func, np.array([x]), n=n, full_output=True)
+        assert abs(res.value[0]) < 1e-6, (n, res.value)
+
+
 def test_an_unresolved_estimate_beside_a_nan_is_nan_on_every_backend(backend):
     # cos, NaN beyond 3: at 2.999 (n = 5) the steps left give noise (5504 for -0.14
     # before), NaN; at 2.8 the estimate is resolved and kept; at 1.0 nothing is NaN

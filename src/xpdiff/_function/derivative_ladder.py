@@ -296,22 +296,33 @@ def choose(
     eps: float,
     full: bool,
     width: int = HOST_BLOCK,
-    seen: Any = None,
+    near: tuple = (),
 ) -> Any:
     """Each element's best candidate of the ladder: rows ``(1, 1, 2 or 4, B)``.
 
     ``values`` ``(1, 1, L, B)``: func at the scheme's points, ``f`` and the
     first steps ``h`` ``(1, 1, 1, B)``. Rows: the value and its error
     estimate, and with ``full`` the candidate's order of accuracy and largest
-    step. An element keeps the first candidate of smallest error (in
-    ``ladder_scheme``'s order), NaN in all four where none has a finite one,
-    and where its ladder met a value that is not finite (or its pilot did:
-    ``seen`` False, ``(1, 1, 1, B)``), where that error exceeds
-    ``UNRESOLVED`` of the value. In blocks of ``width`` elements on NumPy
+    step. An element keeps the first candidate of smallest rank (in
+    ``ladder_scheme``'s order), NaN in all four where none has a finite one;
+    and where its ladder met a value that is not finite, or its pilot did
+    (``near``: ``seen``, whether the pilot's values were all finite, and
+    ``reach``, ``(H / H0)**order`` for the uncapped first step ``H0``, each
+    ``(1, 1, 1, B)``), where that rank exceeds ``UNRESOLVED`` of the larger of
+    the value and func's magnitude times ``reach`` (a derivative of func's
+    scale over ``H0``). In blocks of ``width`` elements on NumPy
     (``_host.in_host_blocks``).
     """
 
-    def block(values: Any, f: Any, h: Any, seen: Any = None) -> tuple[Any]:
+    def largest(*arrays: Any) -> Any:
+        """The largest ``|a|`` of the finite ones among ``arrays`` (alike), else 0."""
+        out = xp.zeros_like(arrays[0])
+        for a in arrays:
+            size = xp.abs(a)
+            out = xp.where(size < math.inf, xp.maximum(out, size), out)
+        return out
+
+    def block(values: Any, f: Any, h: Any, *near: Any) -> tuple[Any]:
         # values near float's largest (exp at 700: 1e304) over f's power of two, exactly:
         # the levels' weighted sums (up to 16**7 times a value for n = 4) overflowed
         scale = _host.huge_scale(xp, f)
@@ -324,11 +335,21 @@ def choose(
         first, second = h ** (order // 2), h ** (order - order // 2)
         # a candidate was kept; where the ladder met a value that is not finite (a hole or
         # an edge of func's domain among its points, or beside the pilot's: the steps then
-        # shrink), only a resolved one, its error at most UNRESOLVED of its value: the
-        # survivors of short steps for n >= 4 are rounding noise (n = 5 next to a NaN
-        # 1e-3 away gave 5504 for -0.14, its error 6e4), never a finite wrong number
-        clean = finite if seen is None else finite & seen
-        some = (rank < math.inf) & (clean | (rank <= UNRESOLVED * xp.abs(value)))
+        # shrink), only a resolved one, its rank at most UNRESOLVED of the larger of its
+        # value and func's scale over the first step's reach (``near``): the survivors
+        # of short steps for n >= 3 were rounding noise (n = 5 next to a NaN 1e-3 away
+        # gave 5504 for -0.14, its error 6e4), never a finite wrong number; a derivative
+        # near 0 (arcsin's 6th at 0) is resolved against func's scale
+        some = rank < math.inf
+        if near:
+            seen, reach = near
+            clean = finite & seen
+            # func's size: its largest finite value on the ladder (the longest level's
+            # may all have met the edge), where something was not finite alone
+            rows = [values[:, :, j : j + 1, :] for j in range(values.shape[2])]
+            size = _host.where_computed(xp, ~clean, largest, (f, *rows), xp.zeros_like(f))
+            yard = xp.maximum(xp.abs(value), size * reach)
+            some = some & (clean | (rank <= UNRESOLVED * yard))
         error = chosen[3] if full else rank
         error = xp.where(some, (error / first) / second, math.nan)
         if full:  # inf after the division: h**n may overflow (inf / inf is NaN)
@@ -341,8 +362,7 @@ def choose(
             parts += [xp.where(some, chosen[4], math.nan), xp.where(some, chosen[5] * h, math.nan)]
         return (xp.concat(parts, axis=2),)
 
-    arrays = (values, f, h) if seen is None else (values, f, h, seen)
-    return _host.in_host_blocks(xp, block, width, *arrays)[0]
+    return _host.in_host_blocks(xp, block, width, values, f, h, *near)[0]
 
 
 def ladder_derivative(
@@ -361,10 +381,14 @@ def ladder_derivative(
     H, seen = element_steps(problem, f0, head, (order + 1) // 2, ladder)
     full = problem.full_output
     f0r = xp.reshape(f0, (n, 1, 1, size))
+    # the first step over the scale on which func is taken to vary, max(|x|, 1), to the
+    # order's power: magnitude * reach is a derivative of func's size over that scale
+    size_x = xp.reshape(xp.abs(xg), (1, 1, 1, size))
+    reach = (H / xp.where(size_x > 1.0, size_x, 1.0)) ** order
 
     def combine(index: int, groups: tuple, blocks: tuple, values: Any) -> Any:
-        h, f, s = (unit_slice(a, blocks, size, -1) for a in (H, f0r, seen))
-        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width, s)
+        h, f, s, r = (unit_slice(a, blocks, size, -1) for a in (H, f0r, seen, reach))
+        return choose(xp, values, f, h, order, scheme, ladder["v"], eps, full, width, (s, r))
 
     with np.errstate(all="ignore"):
         (rows,) = _engine.run(problem, [scheme.family], head, combine, x4=x4, xg=xg, hg=H)
