@@ -318,11 +318,12 @@ def derivative(
     resolved; on an exact tie, the first in the order of increasing column,
     then decreasing step). Where the ladder or the pilot met a value that is
     not finite, the candidate is kept only where its rank is at most a tenth
-    of the larger of its value and func's size over ``max(|x|, 1)`` (its
-    largest finite value on the ladder over ``max(|x|, 1)**n``: a derivative
-    near 0 is kept), else NaN: the short steps left beside a hole or an edge
-    near x gave rounding noise for n >= 3 (5504 for cos's 5th derivative at
-    2.999 with NaN beyond 3, its error 6e4). Its error (``full_output``) is estimated as
+    of the larger of its value and func's variation over ``max(|x|, 1)``
+    (the largest difference of its finite values on the ladder from f(x),
+    over ``max(|x|, 1)**n``: a derivative near 0 is kept), else NaN: the
+    short steps left beside a hole or an edge near x gave rounding noise for
+    n >= 3 (5504 for cos's 5th derivative at 2.999 with NaN beyond 3, its
+    error 6e4). Its error (``full_output``) is estimated as
     :func:`grad`'s "adaptive" estimates it: the larger of that difference and
     its difference from the estimate of the order below one level longer
     (two differences rarely vanish together by chance: the first alone

@@ -307,18 +307,18 @@ def choose(
     ``ladder_scheme``'s order), NaN in all four where none has a finite one;
     and where its ladder met a value that is not finite, or its pilot did
     (``near``: ``seen``, whether the pilot's values were all finite, and
-    ``reach``, ``(H / H0)**order`` for the uncapped first step ``H0``, each
-    ``(1, 1, 1, B)``), where that rank exceeds ``UNRESOLVED`` of the larger of
-    the value and func's magnitude times ``reach`` (a derivative of func's
-    scale over ``H0``). In blocks of ``width`` elements on NumPy
+    ``reach``, ``(H / max(|x|, 1))**order``, each ``(1, 1, 1, B)``), where
+    that rank exceeds ``UNRESOLVED`` of the larger of the value and func's
+    variation times ``reach`` (a derivative of func's variation over the
+    scale ``max(|x|, 1)``). In blocks of ``width`` elements on NumPy
     (``_host.in_host_blocks``).
     """
 
-    def largest(*arrays: Any) -> Any:
-        """The largest ``|a|`` of the finite ones among ``arrays`` (alike), else 0."""
-        out = xp.zeros_like(arrays[0])
-        for a in arrays:
-            size = xp.abs(a)
+    def variation(f: Any, *rows: Any) -> Any:
+        """The largest ``|v - f|`` of the finite values v among ``rows``, else 0."""
+        out = xp.zeros_like(f)
+        for v in rows:
+            size = xp.abs(v - f)
             out = xp.where(size < math.inf, xp.maximum(out, size), out)
         return out
 
@@ -336,18 +336,20 @@ def choose(
         # a candidate was kept; where the ladder met a value that is not finite (a hole or
         # an edge of func's domain among its points, or beside the pilot's: the steps then
         # shrink), only a resolved one, its rank at most UNRESOLVED of the larger of its
-        # value and func's scale over the first step's reach (``near``): the survivors
+        # value and func's variation over max(|x|, 1) (``near``): the survivors
         # of short steps for n >= 3 were rounding noise (n = 5 next to a NaN 1e-3 away
         # gave 5504 for -0.14, its error 6e4), never a finite wrong number; a derivative
-        # near 0 (arcsin's 6th at 0) is resolved against func's scale
+        # near 0 (arcsin's 6th at 0) is resolved against func's variation
         some = rank < math.inf
         if near:
             seen, reach = near
             clean = finite & seen
-            # func's size: its largest finite value on the ladder (the longest level's
-            # may all have met the edge), where something was not finite alone
+            # func's variation: its finite values on the ladder less f (the longest
+            # level's may all have met the edge; a constant added to func, 1e8 + cos,
+            # let noise through where its size was the yardstick), where something was
+            # not finite alone
             rows = [values[:, :, j : j + 1, :] for j in range(values.shape[2])]
-            size = _host.where_computed(xp, ~clean, largest, (f, *rows), xp.zeros_like(f))
+            size = _host.where_computed(xp, ~clean, variation, (f, *rows), xp.zeros_like(f))
             yard = xp.maximum(xp.abs(value), size * reach)
             some = some & (clean | (rank <= UNRESOLVED * yard))
         error = chosen[3] if full else rank
