@@ -473,17 +473,23 @@ def test_values_within_the_memory_budget(jax, torch):
 @pytest.mark.parametrize("workers", [2, "map"])
 def test_workers_serve_the_derivatives(jax, torch, workers):
     """workers (a process pool of 2, or a thread pool's map) compute the Jacobian of the
-    backward passes: the gradients of the loss as without them."""
+    backward passes: the gradients of the loss as without them (func at module level of
+    helpers, so that worker processes can import it)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from helpers import picklable_sc2
+
+    x = np.array([0.5, -0.3, 1.2])
+    weights = np.arange(1.0, 4.0)
+    exact = 2 * picklable_sc2(x) * weights * (np.exp(x) - 1) / 3  # of picklable_sc2(x)**2
     with ThreadPoolExecutor(2) as pool:
         options = {"workers": pool.map if workers == "map" else workers}
-        f = xd.as_jax(simulator, **options)
-        g = jax.grad(lambda x: jax.numpy.sum(f(x) ** 2))(jax.numpy.asarray(X))
-        assert relative(g, loss_gradient_exact(X)) < 1e-7
-        t = torch.tensor(X, requires_grad=True)
-        (xd.as_torch(simulator, **options)(t) ** 2).sum().backward()
-        assert relative(t.grad.numpy(), loss_gradient_exact(X)) < 1e-7
+        f = xd.as_jax(picklable_sc2, **options)
+        g = jax.grad(lambda z: f(z) ** 2)(jax.numpy.asarray(x))
+        assert relative(g, exact) < 1e-7
+        t = torch.tensor(x, requires_grad=True)
+        (xd.as_torch(picklable_sc2, **options)(t) ** 2).backward()
+        assert relative(t.grad.numpy(), exact) < 1e-7
 
 
 def test_empty_batches(jax, torch):
