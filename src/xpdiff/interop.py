@@ -27,6 +27,7 @@ from ._function import settings as _settings
 from ._function.evaluators import COMPLEX_VALUES, check_batch_shape, check_workers
 from ._function.first import jacobian
 from ._function.func_values import as_values
+from ._function.layout import in_flight
 from .errors import ResultTypeError
 
 __all__ = ["as_jax", "as_torch"]
@@ -147,18 +148,17 @@ class _BlackBox:
 
     def _batches(self, points: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
         """func on ``points`` ``(n, P)`` in calls of at most ``max_batch`` points, and
-        of as many as the memory budget holds (the engine's rule, ``layout``: beside
-        the batch's points and values, a quarter of the rest, or of a quarter of the
-        budget, for a call's points and values), the check's two in the first (a
-        limit of 2: the sentinel alone beside the first point; 1: no check, func
-        cannot mix points): ``(m, P)``."""
+        of as many as the memory budget holds (the engine's rule,
+        ``layout.in_flight``, over what the batch's points and values leave, or a
+        quarter of the budget), the check's two in the first (a limit of 2: the
+        sentinel alone beside the first point; 1: no check, func cannot mix
+        points): ``(m, P)``."""
         n, total = points.shape
         width = 8 * (n + math.prod(out))  # float64 points and values, per point
         budget = _budget.get_memory_budget(points)
         # what the batch's points and values leave; at least a quarter of the budget
         # (as point_chunks gives: the batch itself cannot be smaller)
-        available = max(budget - width * total, budget // 4)
-        limit = max(1, available // 4 // width)
+        limit = in_flight(max(budget - width * total, budget // 4), width)
         if self.options.get("max_batch") is not None:
             limit = min(limit, self.options["max_batch"])
         check = n not in self.not_mixing

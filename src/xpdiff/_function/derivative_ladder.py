@@ -384,7 +384,7 @@ def ladder_derivative(
     full = problem.full_output
     f0r = xp.reshape(f0, (n, 1, 1, size))
     # the first step over the scale on which func is taken to vary, max(|x|, 1), to the
-    # order's power: magnitude * reach is a derivative of func's size over that scale
+    # order's power: func's variation times reach is a derivative over that scale
     size_x = xp.reshape(xp.abs(xg), (1, 1, 1, size))
     reach = (H / xp.where(size_x > 1.0, size_x, 1.0)) ** order
 

@@ -30,6 +30,7 @@ __all__ = [
     "LazyCalls",
     "Unit",
     "call_ranges",
+    "in_flight",
     "itemsize_of",
     "plan_layout",
     "rectangles",
@@ -153,6 +154,17 @@ def plan_layout(families: tuple, *args: Any) -> Layout:
     return _cached_layout(families, *args)
 
 
+def in_flight(available: int, point_bytes: int) -> int:
+    """Points per call of func within ``available`` bytes, ``point_bytes`` each (a point
+    and its values; at least 1).
+
+    Held at once: the points and values of a call and of the one before it, while
+    a unit spans both, and a unit's values (joined from the calls) with one
+    temporary of their size: a quarter of what the result leaves for each.
+    """
+    return max(1, available // 4 // point_bytes)
+
+
 def _layout_of(
     families: tuple,
     n: int,
@@ -179,10 +191,7 @@ def _layout_of(
     call they are left out: func cannot mix points then.
     """
     available = max(0, budget - kept_bytes)
-    # held at once: the points and values of a call and of the one before it, while a
-    # unit spans both, and a unit's values (joined from the calls) with one temporary of
-    # their size: a quarter of what the result leaves for each
-    in_flight = max(1, available // 4 // (n * point_bytes + m * value_bytes))
+    points_in_flight = in_flight(available, n * point_bytes + m * value_bytes)
     unit_points = max(1, available // 4 // max(1, m * value_bytes))  # m = 0: no outputs
 
     segments, units, start = [], [], 0
@@ -203,7 +212,7 @@ def _layout_of(
         units[-1].last = True
     total = start
 
-    per_call = in_flight if min_calls == 1 else max(1, in_flight // min_calls)
+    per_call = points_in_flight if min_calls == 1 else max(1, points_in_flight // min_calls)
     limit = points_per_call(max_batch, n)  # n - 1 where max_batch is n: no padding beyond
     if limit is not None:
         per_call = min(per_call, limit) if min_calls == 1 else limit
@@ -221,7 +230,7 @@ def _layout_of(
         layout.calls = LazyCalls(segments, bounds, total, n)
     else:
         layout.calls = [_call(segments, p0, p1, total, n) for p0, p1 in itertools.pairwise(bounds)]
-    layout.units, layout.total, layout.in_flight = units, total, in_flight
+    layout.units, layout.total, layout.in_flight = units, total, points_in_flight
     layout.one_call = len(layout.calls) == 1 and len(units) == len(families)
     return layout
 
