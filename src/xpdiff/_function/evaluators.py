@@ -166,7 +166,7 @@ class Evaluator:
         return False
 
     def _values(self, xp: Any, value: Any, device: Any, *, batch: bool) -> Any:
-        value = as_values(xp, value, device)
+        value = as_values(xp, value, device, self.work_dtype)
         kind = getattr(value.dtype, "kind", None)  # NumPy's dtypes say it cheaply
         is_complex = (
             kind == "c" if kind is not None else xp.isdtype(value.dtype, "complex floating")

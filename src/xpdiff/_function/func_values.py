@@ -24,8 +24,14 @@ __all__ = ["as_values", "in_work_dtype"]
 _NUMPY_NUMBERS = (np.ndarray, np.float64, np.float32, np.complex128, np.complex64)
 
 
-def as_values(xp: Any, value: Any, device: Any) -> Any:
-    """func's result as a numeric array of ``xp``, or a TypeError saying what was wrong."""
+def as_values(xp: Any, value: Any, device: Any, dtype: Any = None) -> Any:
+    """func's result as a numeric array of ``xp``, or a TypeError saying what was wrong.
+
+    A Python float or complex (or a NumPy scalar for another library) becomes an
+    array of the work's ``dtype`` (x's real floating dtype) or its complex
+    counterpart where given: PyTorch makes a float of its default dtype, float32,
+    which rounded a float64 x's values (a derivative wrong in its third digit).
+    """
     if type(value) in _NUMPY_NUMBERS and _backend.is_numpy_namespace(xp):
         if type(value) is not np.ndarray:
             return np.asarray(value)  # a NumPy scalar, as a 0-d array
@@ -37,7 +43,7 @@ def as_values(xp: Any, value: Any, device: Any) -> Any:
             f"array of numbers"
         )
     if isinstance(value, numbers.Number) and not isinstance(value, np.generic):
-        return xp.asarray(value, device=device)
+        return _number(xp, value, device, dtype)
     if not _backend.is_array(value):
         raise ResultTypeError(
             f"func returned a {type(value).__module__}.{type(value).__name__}; expected a "
@@ -46,7 +52,7 @@ def as_values(xp: Any, value: Any, device: Any) -> Any:
     if _backend.is_numpy(value) and not _backend.is_numpy_namespace(xp):
         library = _library_of_namespace(xp)
         if value.ndim == 0 and value.dtype.kind in "iufc":
-            return xp.asarray(value.item(), device=device)  # a NumPy scalar: a number
+            return _number(xp, value.item(), device, dtype)  # a NumPy scalar: a number
         raise ResultTypeError(
             f"func returned a NumPy array for x of library {library}; return an array of "
             f"{library} (the library of x), so that the derivative stays on x's device"
@@ -66,6 +72,16 @@ def as_values(xp: Any, value: Any, device: Any) -> Any:
     if xp.isdtype(value.dtype, "bool"):
         raise ResultTypeError(f"func returned an array of dtype {value.dtype}; expected numbers")
     return value
+
+
+def _number(xp: Any, value: Any, device: Any, dtype: Any) -> Any:
+    """A Python number as a 0-d array of ``xp``: a float in ``dtype``, a complex in its
+    complex counterpart (where ``dtype`` is given), an integer as the library makes it."""
+    if dtype is not None and isinstance(value, (float, complex)):
+        if isinstance(value, complex):
+            dtype = _backend.complex_dtype(xp, dtype)
+        return xp.asarray(value, dtype=dtype, device=device)
+    return xp.asarray(value, device=device)
 
 
 def _same_library(xp: Any, value: Any) -> bool:
