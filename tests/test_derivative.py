@@ -208,6 +208,31 @@ def test_full_output_richardson(n):
     assert res.method_args["d"] == {2: 0.02, 3: 0.05}[n]
 
 
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_show_details_prints_the_richardson_table(n, capsys):
+    """numDeriv's show.details as grad prints it (it was accepted and ignored)."""
+    x = np.array([0.5, 1.0, 2.0])
+    value = xd.derivative(np.exp, x, n=n, method="Richardson", method_args={"show_details": True})
+    out = capsys.readouterr().out
+    res = xd.derivative(np.exp, x, n=n, method="Richardson", full_output=True)
+    assert np.array_equal(value, res.value)  # the value alone, unchanged
+    assert capsys.readouterr().out == ""
+    assert "first order approximations" in out
+    assert "Richarson improvement group No.  2" in out
+    rows = [line.split()[1:] for line in out.splitlines() if line.startswith("[1,]")]
+    first = np.asarray(rows[0], dtype=float)  # the first level, an element per column
+    assert np.allclose(first, res.table[0][0], rtol=1e-11, atol=0)
+    if n == 1:  # grad's elementwise case: grad's printout
+        xd.grad(lambda z: np.exp(z), x, method_args={"show_details": True})
+        assert capsys.readouterr().out == out
+    again = xd.derivative(
+        np.exp, x, n=n, method="Richardson", method_args={"show.details": True}, full_output=True
+    )
+    assert capsys.readouterr().out == out
+    assert np.array_equal(again.value, res.value)
+    assert again.nfev == res.nfev
+
+
 def test_first_derivative_adaptive_steps_follow_the_function():
     # "adaptive", n = 1, measures how fast func varies before its ladder: a fixed ladder of
     # steps d max(|x|, 1) aliases sin(100 x) (-0.08 for 15.4, "error" 1e-12) and crosses

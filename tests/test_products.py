@@ -389,6 +389,20 @@ def test_non_finite_values_give_nan(product):
 
 
 @pytest.mark.parametrize("product", [xd.jvp, xd.hvp])
+def test_show_details_is_refused(product, capsys):
+    """Neither builds a Richardson table: show_details was accepted and ignored."""
+    calls = []
+    f = scalar_func(np)
+    for key in ("show_details", "show.details"):
+        with pytest.raises(ValueError, match=r"show_details=True .* builds none"):
+            product(lambda z: calls.append(1) or f(z), X0, V0, method_args={key: True})
+    assert calls == []  # refused before func is called
+    assert capsys.readouterr().out == ""
+    plain = product(f, X0, V0)
+    assert np.array_equal(product(f, X0, V0, method_args={"show_details": False}), plain)
+
+
+@pytest.mark.parametrize("product", [xd.jvp, xd.hvp])
 def test_bad_arguments(product):
     f = scalar_func(np)
     with pytest.raises(ValueError, match=r"v must have shape \(3,\) or \(3, k\)"):

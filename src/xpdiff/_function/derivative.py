@@ -15,6 +15,7 @@ array operations over all elements.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from types import SimpleNamespace
@@ -43,7 +44,7 @@ from .derivative_schemes import (
     richardson_scheme,
     stencil,
 )
-from .first_methods import first_derivative_numbers
+from .first_methods import first_derivative_numbers, print_table
 
 __all__ = [
     "MAX_ORDER",
@@ -273,7 +274,8 @@ def derivative(
         to 12) and ``v`` (2, their ratio). Richardson: numDeriv's ``eps``,
         ``d``, ``zero_tol``, ``r``, ``v`` (the step is ``h = d |x| + eps (|x| <
         zero_tol)``; ``d`` and ``eps`` default to 1e-4 for n = 1 and grow
-        with n, see Notes).
+        with n, see Notes) and ``show_details`` (True: the Richardson table,
+        an element per column, printed as :func:`grad` prints it).
     args, kwargs, vectorized, max_batch, workers
         As in :func:`grad`: ``args`` and ``kwargs`` reach every call of func
         unchanged. Unlike scipy.differentiate.derivative's, arrays among them
@@ -406,6 +408,11 @@ def derivative(
         defaults=richardson_defaults(method, order),
         derivative_order=order if method == "Richardson" else 1,
     )
+    # numDeriv's show.details: the Richardson table printed, as grad prints it (the rows
+    # that full_output keeps)
+    show = method == "Richardson" and problem.settings.show_details
+    if show and not full_output:
+        problem = dataclasses.replace(problem, full_output=True)
     if ladder is not None:  # steps that would not move x: refused as grad's "adaptive" is
         eps = _engine.machine_eps(xp, problem.dtype)
         if "d" in (method_args or {}):  # and a d of nothing but noise, as Richardson's
@@ -426,9 +433,13 @@ def derivative(
     # x's copy for func at x, f(x) and each element's arrays: chunks of elements if need be
     out = _point_chunks.over_points(problem, None, compute, held + 2, kept)
     value = xp.reshape(out["value"], shape)
-    if not full_output:
+    if not problem.full_output:
         return value
     res = _result(problem, out, value, shape)
+    if show and res.table is not None:  # Richardson's: always a table
+        print_table(res.table, size)
+    if not full_output:
+        return value
     if elementwise:  # grad's layout counts points of `size` elements: count elements
         res.nfev *= size
     if ladder is not None:

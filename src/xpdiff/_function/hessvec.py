@@ -110,7 +110,8 @@ def hvp(
         extrapolated over ``r`` levels.
     method_args : dict, optional
         numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``, with
-        :func:`hessian`'s default ``d`` = 0.1. Coordinate i moves by ``h_i =
+        :func:`hessian`'s default ``d`` = 0.1 (``show_details`` is a
+        ValueError: hvp builds no Richardson table). Coordinate i moves by ``h_i =
         d |x_i|`` (``eps`` where ``|x_i| < zero_tol``), the direction by ``t
         v`` with ``t`` numDeriv's step for ``|x|_inf`` divided by
         ``|v|_inf``. As :func:`jvp`'s step along v, ``t`` suits a func that

@@ -31,6 +31,9 @@ __all__ = [
     "setup",
 ]
 
+#: the functions whose methods build no Richardson table: ``show_details`` is refused
+TABLELESS = ("jvp", "hvp")
+
 
 @dataclass(slots=True)
 class Problem:
@@ -231,6 +234,12 @@ def setup(
         defaults=defaults,
         derivative_order=derivative_order,
     )
+    if function in TABLELESS and getattr(settings, "show_details", False):
+        raise ValueError(
+            f"method_args show_details=True prints the Richardson table (numDeriv's "
+            f"show.details) of grad, jacobian and derivative; {function} builds none: leave "
+            f"it out (full_output=True gives {function}'s error estimate)"
+        )
     evaluator = _evaluators.evaluator_for(
         func,
         args,

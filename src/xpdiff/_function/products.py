@@ -342,7 +342,8 @@ def jvp(
         complex step ``Im f(x + i h t v) / (h t)`` with ``t = 1 / |v|_inf``
         (no coordinate moves farther than ``i h``).
     method_args : dict, optional
-        numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v``. The step along
+        numDeriv's ``eps``, ``d``, ``zero_tol``, ``r``, ``v`` (``show_details``
+        is a ValueError: jvp builds no Richardson table). The step along
         v is numDeriv's step for the largest coordinate of x, ``d |x|_inf``
         (``eps`` where ``|x|_inf < zero_tol``), divided by ``|v|_inf``, so that
         no coordinate moves farther than that (where that step is not a
