@@ -18,8 +18,9 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    func per point that xd and numdifftools take and func's own time on xd's
    values: as func's cost per value grows, the vectorized ratio tends to the
    ratio of values per point, whatever the rest costs.
-2. ``xd.jvp`` at n = 1000, k = 1, m = 30, 300, 3000 outputs (a cheap func
-   to a moderately expensive one): its points (target: at most 2 r + 1 = 9),
+2. ``xd.jvp`` at n = 1000, k = 1, m = 30, 300, 1000, 3000 outputs (a cheap
+   func to a moderately expensive one; m = n, a square system, is
+   Newton-Krylov's case): its points (target: at most 2 r + 1 = 9),
    its time over one bare call of func on the same 9 points, already built
    (target: at most 1.2), beside the same ratio for a minimal hand-written
    NumPy JVP (the floor) and for jvp's general path (``kwargs={}``: the
@@ -268,7 +269,7 @@ def jvp_table(repeat: int) -> None:
         f"{'target':>6} {'floor':>6} {'gen.':>6} | {'jvp-Jv':>8} {'target':>6} | "
         f"{'jvp err':>8} {'J v err':>8}"
     )
-    for m in (30, 300, 3000):
+    for m in (30, 300, 1000, 3000):
         A = rng.standard_normal((m, n)) / np.sqrt(n)
 
         def f(z, A=A):
