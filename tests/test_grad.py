@@ -248,6 +248,30 @@ def test_show_details_prints_table(capsys):
     assert "[,2]" in out
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_richardson_table_holds_the_levels(backend, dtype):
+    """float32's two ladders put two values and two errors before the levels: grad's and
+    jacobian's tables took error rows for levels (first level 5e-7 for exp's 1.65)."""
+    x0 = np.array([0.5, 1.0, 2.0], dtype=dtype)
+    x = backend.asarray(x0)
+    xp = backend.xp
+    res = xd.grad(lambda z: xp.exp(z), x, full_output=True)
+    jac = xd.jacobian(
+        lambda z: xp.stack([xp.exp(z[0, ...]), z[1, ...] * z[2, ...]]), x, full_output=True
+    )
+    same = xd.derivative(xp.exp, x, n=1, method="Richardson", full_output=True)
+    assert len(res.table) == len(same.table) == 4
+    for ours, theirs in zip(res.table, same.table, strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))
+    first = backend.to_numpy(res.table[0][0])
+    np.testing.assert_allclose(first, np.exp(x0), rtol=1e-2 if dtype == np.float32 else 1e-6)
+    # jacobian's first level: row 0 is exp's derivative along x0, row 1 (x2, x1) along x1, x2
+    level = backend.to_numpy(jac.table[0][0])
+    np.testing.assert_allclose(level[0, 0], np.exp(0.5), rtol=1e-2)
+    np.testing.assert_allclose(level[1, 1:], [2.0, 1.0], rtol=1e-2)
+
+
 def test_non_finite_values_give_nan(backend):
     def func(x):
         # log of a negative number: NaN once the step crosses zero

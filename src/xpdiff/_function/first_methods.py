@@ -226,10 +226,12 @@ def first_derivative_result(
             ),
         )
     scheme, rows = out["scheme"], out["rows"]
-    error_rows = full_output and scheme.error is not None
+    # the rows: Q values (two with float32's two ladders), Q errors where the engine
+    # computed them (full_output, or the ladders' selection), then the first's levels
+    error_rows = (full_output or scheme.select) and scheme.error is not None
     table = None
     if scheme.levels is not None and (problem.full_output or settings.show_details):
-        first = 1 + error_rows
+        first = scheme.weights.shape[1] * (1 + error_rows)
         levels = [
             xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
         ]
