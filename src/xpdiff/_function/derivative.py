@@ -135,6 +135,21 @@ def _result(
     )
 
 
+def _full_result(
+    problem: _engine.Problem, out: dict, value: Any, elementwise: bool, ladder: Any, show: bool
+) -> _results.DerivativeResult:
+    """:func:`_result`, its table printed where ``show`` (numDeriv's show.details)."""
+    size = math.prod(value.shape)
+    res = _result(problem, out, value, value.shape)
+    if show and res.table is not None:  # Richardson's: always a table
+        print_table(res.table, size)
+    if elementwise:  # grad's layout counts points of `size` elements: count elements
+        res.nfev *= size
+    if ladder is not None:
+        res.method_args = dict(ladder)
+    return res
+
+
 def _numbers(
     problem: _engine.Problem, order: int, elementwise: bool, ladder: Any
 ) -> tuple[int, int]:
@@ -435,13 +450,5 @@ def derivative(
     value = xp.reshape(out["value"], shape)
     if not problem.full_output:
         return value
-    res = _result(problem, out, value, shape)
-    if show and res.table is not None:  # Richardson's: always a table
-        print_table(res.table, size)
-    if not full_output:
-        return value
-    if elementwise:  # grad's layout counts points of `size` elements: count elements
-        res.nfev *= size
-    if ladder is not None:
-        res.method_args = dict(ladder)
-    return res
+    res = _full_result(problem, out, value, elementwise, ladder, show)
+    return res if full_output else value
