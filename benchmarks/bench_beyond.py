@@ -25,7 +25,9 @@ Run: ``python benchmarks/bench_beyond.py [--repeat N] [--points 100000]``.
    (target: at most 1.2), beside the same ratio for a minimal hand-written
    NumPy JVP (the floor) and for jvp's general path (``kwargs={}``: the
    same call without the quick path), and its difference from ``xd.jacobian(f, x) @ v``
-   (target: 1e-8 relative, in the max norm), both against the exact J v.
+   (target: 1e-8 relative, in the max norm), both against the exact J v;
+   2b: jvp's and the floor's own time beyond func, with a func that costs
+   almost nothing.
 3. ``xd.hvp`` at n = 200: its points beside ``xd.hessian``'s (target: at least
    20 times fewer) and its difference from ``xd.hessian(f, x) @ v`` (target:
    1e-6 relative).
@@ -315,6 +317,41 @@ def jvp_table(repeat: int) -> None:
         "|jvp - J v| / max |J v| with J = xd.jacobian(f, x); err: max difference from the "
         "exact J v over max |exact|."
     )
+    jvp_own_time(repeat)
+
+
+def jvp_own_time(repeat: int) -> None:
+    """2b. What jvp adds to func's time, with a func that costs almost nothing.
+
+    ``f(z) = z[:m] * 2`` (m rows of z, repeated beyond n): jvp's time less one
+    bare call of f on 9 points already built, and the same for the minimal
+    JVP (the floor): the work of jvp itself, which table 2's ratio adds to
+    func's time. With a func that reads much memory (``tanh(A x)``, A of 8 MB
+    at m = 1000) func itself can also run slower inside a JVP than in the bare
+    call, whose points and A stay in cache between runs: table 2's floor shows
+    it too.
+    """
+    rng = np.random.default_rng(1)
+    n = 1000
+    x, v = rng.uniform(0.5, 1.5, n), rng.standard_normal(n)
+    batch = x[:, None] + np.linspace(-1e-4, 1e-4, 9)[None, :] * v[:, None]
+    print("\n2b. jvp's own time beyond func (us; f(z) = z[:m] * 2, n = 1000)")
+    print(f"{'m':>5} | {'jvp':>7} {'floor':>7}")
+    for m in (30, 300, 1000, 3000):
+
+        def f(z, m=m):
+            return z[:m] * 2.0 if m <= n else np.concatenate([z] * (m // n)) * 2.0
+
+        (t_jvp, t_floor, t_bare), _ = alternated(
+            [
+                lambda f=f: xd.jvp(f, x, v),
+                lambda f=f: minimal_numpy_jvp(f, x, v),
+                lambda f=f: f(batch),
+            ],
+            4 * repeat + 1,
+        )
+        print(f"{m:>5} | {(t_jvp - t_bare) * 1e6:7.1f} {(t_floor - t_bare) * 1e6:7.1f}")
+    print("jvp, floor: best time less that of one bare call of f on 9 points, runs in turn.")
 
 
 def hvp_table(repeat: int) -> None:
