@@ -63,8 +63,8 @@ METHODS = ("Richardson", "adaptive")
 def _richardson(problem: _engine.Problem, f0: Any, head: tuple, order: int) -> dict:
     """n >= 2, Richardson: numDeriv's steps ``h = d |x| + eps (|x| < zero_tol)``."""
     xp, s = problem.xp, problem.settings
-    table = problem.full_output or s.show_details
-    scheme = richardson_scheme(order, s.r, s.v, table)
+    # show_details: derivative asked for full_output, whose rows hold the table
+    scheme = richardson_scheme(order, s.r, s.v, problem.full_output)
     x4, xg = problem.base_points()
     magnitude = xp.abs(x4)
     hg = xp.where(magnitude < s.zero_tol, magnitude * s.d + s.eps, magnitude * s.d)
@@ -115,8 +115,8 @@ def _result(
             step=xp.reshape(out["step"], shape),
         )
     s, scheme, rows = problem.settings, out["scheme"], out["rows"]
-    q = scheme.weights.shape[1]
-    levels = [xp.reshape(rows[:, :, 2 * q + k, :], shape) for k in range(s.r)]
+    first = scheme.level_row(True)  # full_output: the errors were computed
+    levels = [xp.reshape(rows[:, :, first + k, :], shape) for k in range(s.r)]
     factors = [float(s.v) ** (2 * m) for m in range(1, s.r)]
     scale = _backend.host_to_device(
         s.v ** -np.arange(s.r, dtype=np.float64), xp, problem.device, problem.dtype

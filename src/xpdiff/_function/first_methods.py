@@ -226,12 +226,10 @@ def first_derivative_result(
             ),
         )
     scheme, rows = out["scheme"], out["rows"]
-    # the rows: Q values (two with float32's two ladders), Q errors where the engine
-    # computed them (full_output, or the ladders' selection), then the first's levels
-    error_rows = (full_output or scheme.select) and scheme.error is not None
     table = None
     if scheme.levels is not None and (problem.full_output or settings.show_details):
-        first = scheme.weights.shape[1] * (1 + error_rows)
+        # Q values (two with float32's two ladders) and their errors come first
+        first = scheme.level_row(full_output or scheme.select)
         levels = [
             xp.reshape(rows[:, :, first + k, :], shape) for k in range(scheme.levels.shape[1])
         ]

@@ -176,6 +176,12 @@ class LinearScheme:
     #: the step rule of a relative family: "numderiv" (Richardson) or "simple"
     steps: str = "numderiv"
 
+    def level_row(self, with_error: bool) -> int:
+        """The row of the first level among ``engine.combine_linear``'s outputs: after
+        the Q values, and the Q errors where they were computed (``with_error``:
+        full_output, or the ladders' selection)."""
+        return self.weights.shape[1] * (2 if with_error and self.error is not None else 1)
+
 
 # --- numDeriv's first-derivative methods -------------------------------------------------
 
